@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// SatSeek — content-based image retrieval for satellite and aerial imagery.
+/// Layers, data flowing top to bottom:
+/// Imaging (GDAL) → Tensor (OpenBLAS) → Checkpoint → Models → Index / Catalog (GRDB) → Search → CLI
+let package = Package(
+    name: "SatSeek",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "satseek", targets: ["satseek"]),
+        .library(name: "SatSeekSearch", targets: ["SatSeekSearch"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+    ],
+    targets: [
+        // System libraries (Debian: libgdal-dev, libopenblas-dev).
+        .systemLibrary(name: "CGDAL", pkgConfig: "gdal", providers: [.apt(["libgdal-dev"])]),
+        .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+
+        .target(name: "SatSeekImaging", dependencies: ["CGDAL"]),
+        .target(name: "SatSeekTensor", dependencies: ["COpenBLAS"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        .target(name: "SatSeekCheckpoint", dependencies: ["ZIPFoundation"]),
+        .target(name: "SatSeekModels", dependencies: ["SatSeekTensor", "SatSeekCheckpoint", "SatSeekImaging", "ZIPFoundation"]),
+        .target(name: "SatSeekIndex", dependencies: ["COpenBLAS"]),
+        .target(name: "SatSeekCatalog", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "SatSeekSearch", dependencies: [
+            "SatSeekImaging", "SatSeekTensor", "SatSeekModels", "SatSeekIndex", "SatSeekCatalog",
+        ]),
+        .executableTarget(name: "satseek", dependencies: [
+            "SatSeekSearch", "SatSeekModels", "SatSeekImaging", "SatSeekCatalog",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "SatSeekImagingTests", dependencies: ["SatSeekImaging", "CGDAL"]),
+        .testTarget(name: "SatSeekTensorTests", dependencies: ["SatSeekTensor"]),
+        .testTarget(name: "SatSeekCheckpointTests", dependencies: ["SatSeekCheckpoint"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "SatSeekModelsTests", dependencies: ["SatSeekModels", "SatSeekImaging"],
+                    resources: [.copy("Golden")]),
+        .testTarget(name: "SatSeekIndexTests", dependencies: ["SatSeekIndex"]),
+        .testTarget(name: "SatSeekCatalogTests", dependencies: ["SatSeekCatalog"]),
+        .testTarget(name: "SatSeekSearchTests", dependencies: ["SatSeekSearch", "SatSeekImaging"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

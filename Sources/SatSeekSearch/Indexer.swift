@@ -1,0 +1,181 @@
+import Foundation
+import SatSeekCatalog
+import SatSeekImaging
+import SatSeekModels
+import SatSeekTensor
+
+/// What one `index` run did.
+public struct IndexReport: Sendable, Codable {
+    public struct Failure: Sendable, Codable {
+        public let path: String
+        public let reason: String
+    }
+    public var scanned = 0
+    public var added = 0
+    public var updated = 0
+    public var unchanged = 0
+    public var failures: [Failure] = []
+    public var seconds = 0.0
+    /// Images decoded and embedded per second.
+    public var imagesPerSecond: Double { seconds > 0 ? Double(added + updated) / seconds : 0 }
+}
+
+/// Adds the images of a folder to a catalog: decode (GDAL) → preprocess → embed → store, in batches.
+///
+/// Re-running on the same folder skips files whose size and modification time (or, failing that, content
+/// hash) are unchanged, re-embeds changed ones in place and never duplicates a path. Each batch is stored
+/// in one transaction, so an interrupted run keeps every batch it finished and loses nothing stored before.
+public struct Indexer: Sendable {
+    /// Smallest width/height accepted; smaller images carry no usable content for a CNN.
+    public static let minimumSide = 8
+    /// Larger rasters are read downsampled by GDAL before the model's own resize.
+    public static let decodeMaxSide = 2048
+
+    public let catalog: Catalog
+    public let model: any ImageEmbedder
+    public var batchSize = 32
+
+    public init(catalog: Catalog, model: any ImageEmbedder) throws {
+        self.catalog = catalog
+        self.model = model
+        try catalog.bind(ModelBinding(modelID: model.modelID, dimensions: model.dimensions))
+    }
+
+    /// Indexes every image file under `root`.
+    /// - Parameter progress: Called after each batch (and once at the start) with counts, rate and ETA.
+    public func index(_ root: String, progress: (ProgressSnapshot) -> Void = { _ in }) throws -> IndexReport {
+        let files = try DatasetScanner.scan(root)
+        var report = IndexReport()
+        report.scanned = files.count
+        let start = Date()
+        func snapshot(done: Int) -> ProgressSnapshot {
+            ProgressSnapshot(done: done, total: files.count, skipped: report.unchanged,
+                             failed: report.failures.count, elapsed: Date().timeIntervalSince(start))
+        }
+        progress(snapshot(done: 0))
+        var pending: [PendingImage] = []
+        var done = 0
+        for file in files {
+            switch try plan(file) {
+            case .unchanged:
+                report.unchanged += 1
+                done += 1
+            case .failed(let reason):
+                report.failures.append(.init(path: file.path, reason: reason))
+                done += 1
+            case .embed(let item):
+                pending.append(item)
+            }
+            if pending.count == batchSize {
+                try embedAndStore(&pending, report: &report)
+                done += batchSize
+                progress(snapshot(done: done))
+            }
+        }
+        let last = pending.count
+        try embedAndStore(&pending, report: &report)
+        done += last
+        report.seconds = Date().timeIntervalSince(start)
+        progress(snapshot(done: done))
+        return report
+    }
+
+    /// A file that needs (re-)embedding.
+    struct PendingImage {
+        var record: ImageRecord
+        let isUpdate: Bool
+    }
+
+    enum Plan {
+        case unchanged
+        case failed(String)
+        case embed(PendingImage)
+    }
+
+    /// Decides from the catalog, file size, mtime and content hash whether a file needs work.
+    func plan(_ file: ImageFile) throws -> Plan {
+        let attributes: [FileAttributeKey: Any]
+        do {
+            attributes = try FileManager.default.attributesOfItem(atPath: file.path)
+        } catch {
+            return .failed("cannot read file attributes (\(error.localizedDescription))")
+        }
+        let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
+        let mtime = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        let existing = try catalog.record(path: file.path)
+        if let existing, existing.byteSize == size, existing.modifiedAt == mtime, existing.modelID == model.modelID {
+            return .unchanged
+        }
+        guard size > 0 else { return .failed("empty file (0 bytes)") }
+        guard let data = FileManager.default.contents(atPath: file.path) else {
+            return .failed("cannot read file")
+        }
+        let hash = contentHash(of: data)
+        if let existing, existing.contentHash == hash, existing.modelID == model.modelID {
+            return .unchanged
+        }
+        let record = ImageRecord(id: existing?.id, path: file.path, className: file.className, width: 0, height: 0,
+                                 byteSize: size, modifiedAt: mtime, contentHash: hash, modelID: model.modelID,
+                                 addedAt: Date().timeIntervalSince1970)
+        return .embed(PendingImage(record: record, isUpdate: existing != nil))
+    }
+
+    /// Decodes the batch on all cores, embeds the images that decoded, stores them in one transaction.
+    func embedAndStore(_ pending: inout [PendingImage], report: inout IndexReport) throws {
+        guard !pending.isEmpty else { return }
+        let perImage = model.inputCount
+        let preprocessing = model.preprocessing
+        var inputs = [Float](repeating: 0, count: pending.count * perImage)
+        var outcomes = [Result<(Int, Int), ImageError>?](repeating: nil, count: pending.count)
+        let paths = pending.map(\.record.path)
+        inputs.withUnsafeMutableBufferPointer { buffer in
+            outcomes.withUnsafeMutableBufferPointer { results in
+                let box = UncheckedSendableBox((buffer, results))
+                parallelChunks(paths.count, threads: defaultThreadCount) { range in
+                    let (buffer, results) = box.value
+                    for i in range {
+                        results[i] = Result {
+                            let image = try ImageDecoder.decode(URL(fileURLWithPath: paths[i]), maxSide: Self.decodeMaxSide)
+                            guard image.width >= Self.minimumSide && image.height >= Self.minimumSide else {
+                                throw ImageError(path: paths[i], reason: "image is \(image.width)×\(image.height) pixels; at least \(Self.minimumSide)×\(Self.minimumSide) needed")
+                            }
+                            let slice = UnsafeMutableBufferPointer(rebasing: buffer[(i * perImage)..<((i + 1) * perImage)])
+                            preprocessing.write(image, into: slice)
+                            return (image.width, image.height)
+                        }.mapError { $0 as? ImageError ?? ImageError(path: paths[i], reason: "\($0)") }
+                    }
+                }
+            }
+        }
+        // Keep only the images that decoded, packed at the front of the input buffer.
+        var good: [Int] = []
+        for (i, outcome) in outcomes.enumerated() {
+            switch outcome! {
+            case .success(let (width, height)):
+                pending[i].record.width = width
+                pending[i].record.height = height
+                if good.count != i {
+                    inputs.withUnsafeMutableBufferPointer { b in
+                        let dst = b.baseAddress! + good.count * perImage
+                        dst.update(from: b.baseAddress! + i * perImage, count: perImage)
+                    }
+                }
+                good.append(i)
+            case .failure(let error):
+                report.failures.append(.init(path: paths[i], reason: error.reason))
+            }
+        }
+        if !good.isEmpty {
+            let embeddings = inputs.withUnsafeBufferPointer { model.embed($0, count: good.count) }
+            let dims = model.dimensions
+            let items = good.enumerated().map { row, i in
+                (record: pending[i].record, embedding: Array(embeddings[(row * dims)..<((row + 1) * dims)]))
+            }
+            _ = try catalog.upsert(items)
+            for i in good {
+                if pending[i].isUpdate { report.updated += 1 } else { report.added += 1 }
+            }
+        }
+        pending.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+import SatSeekCatalog
+import SatSeekModels
+
+/// An index file opened together with the model that must be used with it — the facade the CLI and server use.
+public struct SearchSession: Sendable {
+    public let catalog: Catalog
+    public let model: any ImageEmbedder
+
+    /// - Parameters:
+    ///   - db: The index file.
+    ///   - model: A model spec for `ModelStore.load` (`effnet-lite0`, `effnet-lite0:/path/to.pth`).
+    ///   - create: Create the index file if it does not exist (indexing) or require it (searching).
+    public init(db: String, model: String, create: Bool, store: ModelStore = ModelStore()) throws {
+        catalog = try Catalog(path: db, create: create)
+        // Fail before loading weights if the index was built by another model.
+        if let binding = try catalog.binding(), !binding.modelID.hasPrefix(model.split(separator: ":").first.map(String.init)! + "@") {
+            throw CatalogError.modelMismatch(path: catalog.path, indexModel: binding.modelID, requested: model)
+        }
+        self.model = try store.load(model)
+    }
+
+    public func indexer() throws -> Indexer { try Indexer(catalog: catalog, model: model) }
+    public func searcher() throws -> Searcher { try Searcher(catalog: catalog, model: model) }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import SatSeekCatalog
+import SatSeekImaging
+import SatSeekIndex
+import SatSeekModels
+
+/// One ranked search result.
+public struct SearchResult: Sendable, Codable, Equatable {
+    public let rank: Int
+    public let id: Int64
+    public let path: String
+    public let className: String
+    public let score: Float
+}
+
+/// Image→image search over a catalog: loads the stored embeddings into an exact cosine index and answers
+/// queries by image file, by uploaded bytes or by the id of an indexed item.
+public struct Searcher: Sendable {
+    public let catalog: Catalog
+    public let model: any ImageEmbedder
+    public let index: FlatIndex
+
+    /// - Throws: `CatalogError.modelMismatch` when the catalog was built by another model.
+    public init(catalog: Catalog, model: any ImageEmbedder) throws {
+        guard let binding = try catalog.binding() else {
+            throw SearchError.invalidInput("\(catalog.path): the index is empty; run `satseek index` first")
+        }
+        guard binding.modelID == model.modelID, binding.dimensions == model.dimensions else {
+            throw CatalogError.modelMismatch(path: catalog.path, indexModel: binding.modelID, requested: model.modelID)
+        }
+        self.catalog = catalog
+        self.model = model
+        let stored = try catalog.embeddings()
+        index = FlatIndex(dimensions: stored.dimensions, metric: .cosine, ids: stored.ids, vectors: stored.vectors)
+    }
+
+    /// The `k` most similar indexed images to an image file.
+    public func search(imageAt path: String, k: Int) throws -> [SearchResult] {
+        let image = try ImageDecoder.decode(URL(fileURLWithPath: path), maxSide: Indexer.decodeMaxSide)
+        return try search(vector: model.embed(images: [image]), k: k)
+    }
+
+    /// The `k` most similar indexed images to an indexed item (the item itself is left out).
+    public func search(itemID: Int64, k: Int) throws -> [SearchResult] {
+        guard let vector = try catalog.embedding(id: itemID) else {
+            throw SearchError.notFound("\(catalog.path): no item with id \(itemID) (the index holds \(try catalog.count()) items)")
+        }
+        return try search(vector: vector, k: k, excluding: [itemID])
+    }
+
+    /// The `k` nearest stored vectors to an embedding of this model.
+    public func search(vector: [Float], k: Int, excluding: Set<Int64> = []) throws -> [SearchResult] {
+        guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
+        let hits = index.search(vector, k: k, excluding: excluding)
+        let records = try catalog.records(ids: hits.map(\.id))
+        return hits.enumerated().compactMap { rank, hit in
+            records[hit.id].map {
+                SearchResult(rank: rank + 1, id: hit.id, path: $0.path, className: $0.className, score: hit.score)
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import Dispatch
+import Foundation
+
+/// Splits `count` units of work into at most `threads` contiguous chunks and runs them concurrently.
+///
+/// The chunks must touch disjoint memory; the body is therefore allowed to capture raw pointers.
+/// - Parameters:
+///   - count: Number of work units (rows, channels, images).
+///   - threads: Maximum number of concurrent chunks; `1` runs inline on the caller's thread.
+///   - body: Called once per chunk with the half-open range of units it owns.
+public func parallelChunks(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+    let chunks = max(1, min(threads, count))
+    if chunks == 1 {
+        body(0..<count)
+        return
+    }
+    withoutActuallyEscaping(body) { body in
+        let shared = UncheckedSendableBox(body)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let start = count * chunk / chunks
+            let end = count * (chunk + 1) / chunks
+            shared.value(start..<end)
+        }
+    }
+}
+
+/// Carries a value into concurrently running chunks that access disjoint memory.
+public struct UncheckedSendableBox<Value>: @unchecked Sendable {
+    public let value: Value
+    public init(_ value: Value) { self.value = value }
+}
+
+/// Number of CPU cores the engine uses by default.
+public var defaultThreadCount: Int {
+    max(1, ProcessInfo.processInfo.activeProcessorCount)
+}

@@ -1,0 +1,63 @@
+import COpenBLAS
+
+/// Mean over each channel's plane: `channels × plane` → `channels`.
+public func globalAveragePool(_ input: UnsafePointer<Float>, channels: Int, plane: Int,
+                              output: UnsafeMutablePointer<Float>) {
+    let scale = 1 / Float(plane)
+    for c in 0..<channels {
+        var sum: Float = 0
+        let row = input + c * plane
+        for i in 0..<plane { sum += row[i] }
+        output[c] = sum * scale
+    }
+}
+
+/// Scales `vector` to unit L2 norm in place (a zero vector stays zero).
+public func l2Normalize(_ vector: UnsafeMutableBufferPointer<Float>) {
+    var sum: Double = 0
+    for v in vector { sum += Double(v) * Double(v) }
+    guard sum > 0 else { return }
+    let scale = Float(1 / sum.squareRoot())
+    for i in vector.indices { vector[i] *= scale }
+}
+
+/// Fully connected layer `y = W x + b` (PyTorch `nn.Linear`, weight `out × in`).
+public struct Linear: Sendable {
+    public let inFeatures: Int
+    public let outFeatures: Int
+    public let weight: [Float]
+    public let bias: [Float]
+
+    public init(inFeatures: Int, outFeatures: Int, weight: [Float], bias: [Float]) {
+        precondition(weight.count == inFeatures * outFeatures && bias.count == outFeatures)
+        self.inFeatures = inFeatures; self.outFeatures = outFeatures
+        self.weight = weight; self.bias = bias
+    }
+
+    /// Applies the layer to one vector.
+    public func apply(_ input: [Float]) -> [Float] {
+        precondition(input.count == inFeatures)
+        var output = bias
+        weight.withUnsafeBufferPointer { w in
+            input.withUnsafeBufferPointer { x in
+                output.withUnsafeMutableBufferPointer { y in
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outFeatures), Int32(inFeatures),
+                                1, w.baseAddress!, Int32(inFeatures), x.baseAddress!, 1, 1, y.baseAddress!, 1)
+                }
+            }
+        }
+        return output
+    }
+}
+
+/// Element-wise `a += b` over `count` floats (residual connections).
+@inlinable
+public func addInPlace(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
+    for i in 0..<count { a[i] += b[i] }
+}
+
+/// Makes the engine, not OpenBLAS, own threading: SatSeek splits work itself, so BLAS runs single-threaded
+/// inside each chunk (no oversubscription on small matrices).
+public func configureBLASThreads(_ threads: Int = 1) {
+    openblas_set_num_threads(Int32(threads))
+}

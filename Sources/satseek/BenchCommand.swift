@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import SatSeekImaging
+import SatSeekSearch
+import SatSeekModels
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmarks (compare with peers via bench/compare-embed.sh).",
+        subcommands: [Embed.self])
+
+    struct Embed: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Images per second of the embedding network alone (decode and preprocessing not timed).")
+
+        @Option(help: "Model to benchmark.") var model = ModelStore.defaultModel
+        @Option(help: "Folder of images to embed.") var images = "../shared/datasets/aid-mini"
+        @Option(help: "Number of images (cycled if the folder has fewer).") var count = 64
+        @Option(name: .customLong("batch"), help: "Batch size; repeat for several.") var batches: [Int] = [1, 32]
+        @Flag(help: "Print JSON on stdout.") var json = false
+
+        struct Result: Codable { let batch: Int; let images_per_second: Double; let seconds: Double; let images: Int }
+        struct Output: Codable { let model: String; let resolution: Int; let threads: Int; let results: [Result] }
+
+        func run() throws {
+            try runReportingErrors {
+                let embedder = try ModelStore().load(model)
+                let files = try DatasetScanner.scan(images)
+                guard !files.isEmpty else { throw SearchError.invalidInput("\(images): no images") }
+                let per = embedder.inputCount
+                var inputs = [Float](repeating: 0, count: count * per)
+                let decoded = try files.prefix(count).map { try ImageDecoder.decode(URL(fileURLWithPath: $0.path)) }
+                inputs.withUnsafeMutableBufferPointer { buffer in
+                    for i in 0..<count {
+                        embedder.preprocessing.write(decoded[i % decoded.count],
+                                                     into: UnsafeMutableBufferPointer(rebasing: buffer[(i * per)..<((i + 1) * per)]))
+                    }
+                }
+                var results: [Result] = []
+                for batch in batches where batch > 0 {
+                    inputs.withUnsafeBufferPointer { all in
+                        _ = embedder.embed(UnsafeBufferPointer(rebasing: all[0..<(min(batch, count) * per)]), count: min(batch, count))
+                    }
+                    let start = Date()
+                    var done = 0
+                    while done < count {
+                        let n = min(batch, count - done)
+                        inputs.withUnsafeBufferPointer { all in
+                            _ = embedder.embed(UnsafeBufferPointer(rebasing: all[(done * per)..<((done + n) * per)]), count: n)
+                        }
+                        done += n
+                    }
+                    let seconds = Date().timeIntervalSince(start)
+                    results.append(Result(batch: batch, images_per_second: Double(count) / seconds, seconds: seconds, images: count))
+                }
+                let output = Output(model: embedder.modelID, resolution: embedder.preprocessing.resolution,
+                                    threads: ProcessInfo.processInfo.activeProcessorCount, results: results)
+                if json { return try printJSON(output) }
+                print("\(output.model) at \(output.resolution)×\(output.resolution), \(output.threads) threads, \(count) images")
+                for r in results { print(String(format: "  batch %3d: %8.1f img/s", r.batch, r.images_per_second)) }
+            }
+        }
+    }
+}

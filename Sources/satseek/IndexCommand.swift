@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import SatSeekSearch
+import SatSeekModels
+
+struct IndexCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "index",
+        abstract: "Add the images under a folder to an index (new files added, unchanged ones skipped).",
+        discussion: "Bad files (corrupt, truncated, not an image, too small) are listed with their reason and skipped; the exit status is 0 when the run itself completed.")
+
+    @Argument(help: "Folder of images (class = parent folder name), or a single image.")
+    var folder: String
+
+    @OptionGroup var options: IndexOptions
+
+    @Option(help: "Images embedded per batch.")
+    var batch: Int = 32
+
+    @Flag(help: "Print the report as JSON on stdout.")
+    var json = false
+
+    func run() throws {
+        try runReportingErrors {
+            let session = try SearchSession(db: options.db, model: options.model, create: true)
+            var indexer = try session.indexer()
+            indexer.batchSize = max(1, batch)
+            let bar = ProgressPrinter()
+            let report = try indexer.index(folder) { bar.show($0) }
+            bar.finish()
+            if json {
+                try printJSON(report)
+                return
+            }
+            print("indexed \(folder) into \(options.db) with \(session.model.modelID)")
+            print(String(format: "  %d files: %d added, %d updated, %d unchanged, %d failed  (%.1f s, %.1f img/s)",
+                         report.scanned, report.added, report.updated, report.unchanged, report.failures.count,
+                         report.seconds, report.imagesPerSecond))
+            for failure in report.failures {
+                print("  skipped \(failure.path): \(failure.reason)")
+            }
+            print("  index now holds \(try session.catalog.count()) images")
+        }
+    }
+}
+
+/// Draws a one-line progress bar on stderr (redrawn in place on a terminal, every few seconds otherwise).
+final class ProgressPrinter {
+    private let interactive = isatty(STDERR_FILENO) != 0
+    private var lastPrint = Date.distantPast
+    private var lastLine = ""
+
+    func show(_ snapshot: ProgressSnapshot) {
+        lastLine = snapshot.line()
+        if interactive {
+            printError("\r" + lastLine, terminator: "")
+        } else if Date().timeIntervalSince(lastPrint) > 5 {
+            printError(lastLine)
+            lastPrint = Date()
+        }
+    }
+
+    func finish() {
+        if interactive { printError("") } else if !lastLine.isEmpty { printError(lastLine) }
+    }
+}

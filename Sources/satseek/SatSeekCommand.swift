@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import SatSeekSearch
+import SatSeekModels
+
+@main
+struct SatSeekCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "satseek",
+        abstract: "Content-based image retrieval for satellite and aerial imagery.",
+        discussion: """
+        Index a folder of image tiles with a pretrained network, then find the tiles that look like a query.
+          satseek models install effnet-lite0
+          satseek index ../shared/datasets/aid-mini --db sample.satseek
+          satseek search --db sample.satseek --image ../shared/datasets/aid-mini/Port/port_5.jpg -k 20
+          satseek eval ../shared/datasets/aid-mini -k 20
+        """,
+        subcommands: [IndexCommand.self, SearchCommand.self, EvalCommand.self, ModelsCommand.self, BenchCommand.self])
+}
+
+/// Options shared by commands that read or write an index.
+struct IndexOptions: ParsableArguments {
+    @Option(name: .long, help: "Index file (SQLite catalog with embeddings).")
+    var db: String = "satseek.satseek"
+
+    @Option(name: .long, help: "Embedding model: effnet-lite0|1|2, or NAME:PATH for your own checkpoint of that architecture.")
+    var model: String = ModelStore.defaultModel
+}
+
+/// Prints a value as pretty, stable JSON on stdout.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// Writes to standard error (progress and diagnostics stay out of `--json` output).
+func printError(_ text: String, terminator: String = "\n") {
+    FileHandle.standardError.write(Data((text + terminator).utf8))
+}
+
+/// Turns any error into a clean one-line message and a non-zero exit.
+func runReportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as CleanExit {
+        throw error
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode.failure
+    }
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs every test: installs system libraries and the pretrained weights the parity tests need, then `swift test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-system-deps.sh
+swift build --product satseek
+.build/debug/satseek models install effnet-lite0 effnet-lite1 effnet-lite2
+# Parity tests must fail, not skip, when weights are missing.
+export SATSEEK_REQUIRE_MODELS=1
+swift test
