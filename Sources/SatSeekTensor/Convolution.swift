@@ -159,43 +159,67 @@ public struct DepthwiseConvolution: Sendable {
     }
 
     /// Applies the convolution; channels are split across `threads`.
+    ///
+    /// Each channel is copied into a zero-padded plane (so the inner loop has no bounds tests), then eight
+    /// output columns are computed at once with `SIMD8<Float>`: stride 1 loads eight neighbours, stride 2
+    /// loads sixteen and keeps the even lanes.
     /// - Returns: The output height and width.
     @discardableResult
     public func apply(_ input: UnsafePointer<Float>, height: Int, width: Int, padding: Padding,
                       output: UnsafeMutablePointer<Float>, threads: Int) -> (height: Int, width: Int) {
         let oh = convolutionOutputSize(height, kernel: kernel, stride: stride, padBefore: padding.top, padAfter: padding.bottom)
         let ow = convolutionOutputSize(width, kernel: kernel, stride: stride, padBefore: padding.left, padAfter: padding.right)
-        let k = kernel, s = stride, pl = padding.left, pt = padding.top
+        let k = kernel, s = stride
+        precondition(s == 1 || s == 2, "depthwise stride \(s) not supported")
+        let vectors = (ow + 7) / 8
+        // Padded plane: enough columns for the last (partially used) vector's loads.
+        let paddedWidth = max(width + padding.left + padding.right, (vectors * 8 - 1) * s + k + 8)
+        let paddedHeight = height + padding.top + padding.bottom
         weight.withUnsafeBufferPointer { w in
             bias.withUnsafeBufferPointer { b in
                 parallelChunks(channels, threads: threads) { range in
+                    let padded = UnsafeMutablePointer<Float>.allocate(capacity: paddedWidth * paddedHeight + 16)
+                    defer { padded.deallocate() }
+                    padded.initialize(repeating: 0, count: paddedWidth * paddedHeight + 16)
+                    var taps = [SIMD8<Float>](repeating: .zero, count: k * k)
                     for c in range {
                         let src = input + c * height * width
+                        for y in 0..<height {
+                            (padded + (y + padding.top) * paddedWidth + padding.left).update(from: src + y * width, count: width)
+                        }
+                        for t in 0..<(k * k) { taps[t] = SIMD8(repeating: w[c * k * k + t]) }
+                        let biasVector = SIMD8<Float>(repeating: b[c])
                         let dst = output + c * oh * ow
-                        dst.update(repeating: 0, count: oh * ow)
-                        for ky in 0..<k {
+                        taps.withUnsafeBufferPointer { taps in
                             for oy in 0..<oh {
-                                let iy = oy * s + ky - pt
-                                guard iy >= 0 && iy < height else { continue }
-                                let inRow = src + iy * width
-                                let outRow = dst + oy * ow
-                                for kx in 0..<k {
-                                    let wv = w[(c * k + ky) * k + kx]
-                                    // Output columns whose input column ox*s + kx - pl lies inside the row.
-                                    let first = max(0, (pl - kx + s - 1) / s)
-                                    let last = min(ow, (width - 1 - kx + pl) / s + 1)
-                                    guard first < last else { continue }
-                                    if s == 1 {
-                                        let shifted = inRow + (kx - pl)
-                                        for ox in first..<last { outRow[ox] += wv * shifted[ox] }
+                                let rowBase = padded + oy * s * paddedWidth
+                                for v in 0..<vectors {
+                                    var acc = biasVector
+                                    let column = v * 8 * s
+                                    for ky in 0..<k {
+                                        let row = rowBase + ky * paddedWidth + column
+                                        for kx in 0..<k {
+                                            let values: SIMD8<Float>
+                                            if s == 1 {
+                                                values = UnsafeRawPointer(row + kx).loadUnaligned(as: SIMD8<Float>.self)
+                                            } else {
+                                                values = UnsafeRawPointer(row + kx).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+                                            }
+                                            acc += taps[ky * k + kx] * values
+                                        }
+                                    }
+                                    acc = activation.apply(acc)
+                                    let outRow = dst + oy * ow + v * 8
+                                    let lanes = min(8, ow - v * 8)
+                                    if lanes == 8 {
+                                        UnsafeMutableRawPointer(outRow).storeBytes(of: acc, as: SIMD8<Float>.self)
                                     } else {
-                                        for ox in first..<last { outRow[ox] += wv * inRow[ox * s + kx - pl] }
+                                        for lane in 0..<lanes { outRow[lane] = acc[lane] }
                                     }
                                 }
                             }
                         }
                     }
-                    activation.applyBias(output, channels: range, plane: oh * ow, bias: b.baseAddress!)
                 }
             }
         }

@@ -42,13 +42,12 @@ struct EvalCommand: ParsableCommand {
                 return
             }
             print("dataset \(folder): \(evaluation.queries) queries, \(evaluation.classes) classes, model \(evaluation.modelID)")
-            print(String(format: "%-28@  %7@  %8@  %8@", "class" as NSString, "queries" as NSString,
-                         "mAP@\(k)" as NSString, "P@\(k)" as NSString))
-            for c in evaluation.perClass {
-                print(String(format: "%-28@  %7d  %8.4f  %8.4f", c.className as NSString, c.queries, c.meanAveragePrecision, c.precision))
+            print("class".padded(22) + "queries".padded(9) + "mAP@\(k)".padded(9) + "P@\(k)")
+            func row(_ name: String, _ queries: Int, _ map: Double, _ precision: Double) {
+                print(name.padded(22) + String(queries).padded(9) + String(format: "%.4f   %.4f", map, precision))
             }
-            print(String(format: "%-28@  %7d  %8.4f  %8.4f", "ALL" as NSString, evaluation.queries,
-                         evaluation.meanAveragePrecision, evaluation.precision))
+            for c in evaluation.perClass { row(c.className, c.queries, c.meanAveragePrecision, c.precision) }
+            row("ALL", evaluation.queries, evaluation.meanAveragePrecision, evaluation.precision)
             print(String(format: "chance level (fraction of relevant items): %.4f", evaluation.chanceLevel))
         }
     }

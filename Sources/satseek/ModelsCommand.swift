@@ -25,7 +25,7 @@ struct ModelsCommand: ParsableCommand {
             print("model directory: \(store.directory.path)  (override with SATSEEK_MODEL_DIR)")
             for row in rows {
                 let state = row.installed.map { "installed  \($0)" } ?? "missing    get it with: \(row.install)"
-                print(String(format: "  %-14@ %3dpx  %4d-d  %@", row.name as NSString, row.resolution, row.dimensions, state as NSString))
+                print("  " + row.name.padded(14) + "\(row.resolution)px  \(row.dimensions)-d  " + state)
             }
         }
     }

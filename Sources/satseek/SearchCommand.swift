@@ -43,9 +43,9 @@ struct SearchCommand: ParsableCommand {
                 try printJSON(results)
                 return
             }
-            print("rank  score   id     class                 path")
+            print("rank  score   " + "id".padded(7) + "class".padded(20) + "path")
             for r in results {
-                print(String(format: "%4d  %.4f  %-5lld  %-20@  %@", r.rank, r.score, r.id, r.className as NSString, r.path as NSString))
+                print(String(format: "%4d  %.4f  ", r.rank, r.score) + String(r.id).padded(7) + r.className.padded(20) + r.path)
             }
         }
     }

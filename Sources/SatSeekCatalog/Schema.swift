@@ -1,0 +1,121 @@
+import Foundation
+import GRDB
+
+/// One schema migration, as a value: an identifier (`"v1"`, `"v2"`, …) and the
+/// SQL work it does. Applied once each, in order, by ``CatalogSchema/migrator``.
+struct CatalogMigration: Sendable {
+    /// Identifier recorded by GRDB once applied; never rename a shipped one.
+    let identifier: String
+    /// The schema change; runs inside the migration's transaction.
+    let apply: @Sendable (Database) throws -> Void
+}
+
+/// Keys of the `meta` key/value table.
+enum MetaKey {
+    /// Marks the file as a SatSeek catalog; value ``CatalogSchema/formatName``.
+    static let format = "format"
+    /// Version of the on-disk format (``CatalogSchema/formatVersion``).
+    static let formatVersion = "formatVersion"
+    /// Identifier of the last applied migration (`"v1"`, …).
+    static let schemaVersion = "schemaVersion"
+    /// Creation time, seconds since 1970.
+    static let createdAt = "createdAt"
+    /// Bound model id (absent until ``Catalog/bind(_:)``).
+    static let modelID = "modelID"
+    /// Bound embedding length (absent until ``Catalog/bind(_:)``).
+    static let dimensions = "dimensions"
+    /// When the model was bound, seconds since 1970.
+    static let boundAt = "boundAt"
+}
+
+/// The catalog's schema: tables, migrations and format markers.
+enum CatalogSchema {
+    /// Value of the `format` meta key.
+    static let formatName = "satseek-catalog"
+    /// Current on-disk format version; bump when older builds cannot read the file.
+    static let formatVersion = 1
+
+    /// All migrations, oldest first.
+    static let migrations: [CatalogMigration] = [v1]
+
+    /// v1: `meta`, `image` (unique path) and `embedding` (image id + model id).
+    static let v1 = CatalogMigration(identifier: "v1") { db in
+        try db.create(table: "meta") { t in
+            t.primaryKey("key", .text)
+            t.column("value", .text).notNull()
+        }
+        try db.create(table: "image") { t in
+            // AUTOINCREMENT: ids of deleted rows are never reused, so ids held by
+            // an in-memory index never silently point at a different image.
+            t.autoIncrementedPrimaryKey("id")
+            t.column("path", .text).notNull().unique()
+            t.column("className", .text).notNull().indexed()
+            t.column("width", .integer).notNull()
+            t.column("height", .integer).notNull()
+            t.column("byteSize", .integer).notNull()
+            t.column("modifiedAt", .double).notNull()
+            t.column("contentHash", .text).notNull()
+            t.column("modelID", .text).notNull()
+            t.column("addedAt", .double).notNull()
+        }
+        try db.create(table: "embedding") { t in
+            t.column("imageId", .integer).notNull()
+                .references("image", column: "id", onDelete: .cascade)
+            t.column("modelID", .text).notNull()
+            t.column("dimensions", .integer).notNull()
+            t.column("vector", .blob).notNull()
+            t.primaryKey(["imageId", "modelID"])
+        }
+        try setMeta(db, MetaKey.format, formatName)
+        try setMeta(db, MetaKey.formatVersion, String(formatVersion))
+        try setMeta(db, MetaKey.schemaVersion, "v1")
+        try setMeta(db, MetaKey.createdAt, String(Date().timeIntervalSince1970))
+    }
+
+    /// A migrator registering ``migrations`` in order.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for migration in migrations {
+            migrator.registerMigration(migration.identifier, migrate: migration.apply)
+        }
+        return migrator
+    }
+
+    /// Inserts or replaces one meta entry.
+    static func setMeta(_ db: Database, _ key: String, _ value: String) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                       arguments: [key, value])
+    }
+
+    /// Reads one meta entry.
+    static func meta(_ db: Database, _ key: String) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])
+    }
+
+    /// Why an existing database is not (a readable) SatSeek catalog, or `nil` when it
+    /// is one or is still empty. Runs before migrating so foreign files are untouched.
+    static func problem(in db: Database, path: String) throws -> CatalogError? {
+        let tables = try String.fetchAll(db, sql: """
+            SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name
+            """)
+        if tables.isEmpty { return nil }
+        guard tables.contains("meta") else {
+            let shown = tables.prefix(5).joined(separator: ", ")
+            return .notACatalog(path: path, reason: "it is an SQLite database without SatSeek tables "
+                                + "(found: \(shown)\(tables.count > 5 ? ", …" : ""))")
+        }
+        guard try meta(db, MetaKey.format) == formatName else {
+            return .notACatalog(path: path, reason: "its meta table has no '\(formatName)' format marker")
+        }
+        let found = try meta(db, MetaKey.formatVersion) ?? "unknown"
+        if Int(found).map({ $0 > formatVersion }) ?? true {
+            return .unsupportedFormat(path: path, found: found, supported: "up to \(formatVersion)")
+        }
+        if try migrator.hasBeenSuperseded(db) {
+            let applied = try migrator.appliedIdentifiers(db).sorted().joined(separator: ", ")
+            return .unsupportedFormat(path: path, found: "schema \(applied)",
+                                      supported: migrations.map(\.identifier).joined(separator: ", "))
+        }
+        return nil
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+/// Runs the built `satseek` executable (built by `swift test` alongside the tests).
+func runSatSeek(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+                      Bundle.main.bundleURL.deletingLastPathComponent(), Bundle.main.bundleURL]
+        .map { $0.appendingPathComponent("satseek") }
+    guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+        Issue.record("satseek executable not found next to the test bundle (\(candidates.map(\.path)))")
+        return (-1, "", "")
+    }
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+}
+
+@Suite("satseek command line", .serialized)
+struct CommandLineTests {
+    @Test("index exits 0 listing bad files; search --json returns ranked results")
+    func indexAndSearch() throws {
+        guard modelAvailable() else { return }
+        let root = try temporaryFolder("cli")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data")
+        try copySample(classes: ["Beach", "Viaduct"], perClass: 2, into: data)
+        let good = data.appendingPathComponent("Beach").appendingPathComponent(
+            try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("Beach").path).sorted()[0])
+        try writeBadFiles(into: data.appendingPathComponent("Broken"), validJPEG: good)
+        let db = root.appendingPathComponent("cli.satseek").path
+
+        let index = try runSatSeek(["index", data.path, "--db", db])
+        #expect(index.status == 0, "\(index.stderr)")
+        #expect(index.stdout.contains("4 added") && index.stdout.contains("4 failed"), "\(index.stdout)")
+        for bad in ["truncated.jpg", "notes.tif", "empty.jpg", "tiny.png"] {
+            #expect(index.stdout.contains(bad), "\(bad) not reported")
+        }
+
+        let search = try runSatSeek(["search", "--db", db, "--image", good.path, "-k", "3", "--json"])
+        #expect(search.status == 0, "\(search.stderr)")
+        struct Row: Decodable { let rank: Int; let id: Int64; let path: String; let className: String; let score: Float }
+        let rows = try JSONDecoder().decode([Row].self, from: Data(search.stdout.utf8))
+        #expect(rows.count == 3 && rows[0].className == "Beach" && rows[0].score > 0.999)
+
+        let byItem = try runSatSeek(["search", "--db", db, "--item", "\(rows[0].id)", "-k", "2", "--json"])
+        #expect(byItem.status == 0, "\(byItem.stderr)")
+    }
+
+    @Test("search with a missing file, a missing index or another model fails with a clear message")
+    func searchErrors() throws {
+        guard modelAvailable() else { return }
+        let root = try temporaryFolder("cli-errors")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let missingDB = try runSatSeek(["search", "--db", root.appendingPathComponent("nope.satseek").path, "--item", "1"])
+        #expect(missingDB.status != 0)
+        #expect(missingDB.stderr.contains("nope.satseek"), "\(missingDB.stderr)")
+
+        let data = root.appendingPathComponent("data")
+        try copySample(classes: ["Beach"], perClass: 2, into: data)
+        let db = root.appendingPathComponent("e.satseek").path
+        #expect(try runSatSeek(["index", data.path, "--db", db]).status == 0)
+        let missingImage = try runSatSeek(["search", "--db", db, "--image", root.appendingPathComponent("ghost.jpg").path])
+        #expect(missingImage.status != 0)
+        #expect(missingImage.stderr.contains("ghost.jpg") && missingImage.stderr.contains("does not exist"), "\(missingImage.stderr)")
+
+        let otherModel = try runSatSeek(["search", "--db", db, "--model", "effnet-lite2", "--item", "1"])
+        #expect(otherModel.status != 0)
+        #expect(otherModel.stderr.contains("effnet-lite0") && otherModel.stderr.contains("effnet-lite2"), "\(otherModel.stderr)")
+
+        let noQuery = try runSatSeek(["search", "--db", db])
+        #expect(noQuery.status != 0 && noQuery.stderr.contains("exactly one query"))
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+import SatSeekCatalog
+import SatSeekImaging
+import SatSeekModels
+@testable import SatSeekSearch
+
+@Suite("indexing and searching a real folder", .serialized)
+struct IndexingTests {
+    @Test("bad files are listed with reasons, good ones indexed, re-runs skip unchanged files")
+    func indexBadAndGoodFiles() throws {
+        guard modelAvailable() else { return }
+        let root = try temporaryFolder("index")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data")
+        try copySample(classes: ["Port", "Forest"], perClass: 3, into: data)
+        try writeBadFiles(into: data.appendingPathComponent("Broken"),
+                          validJPEG: data.appendingPathComponent("Port").appendingPathComponent(
+                            try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("Port").path).sorted()[0]))
+        let db = root.appendingPathComponent("test.satseek").path
+
+        let session = try SearchSession(db: db, model: ModelStore.defaultModel, create: true)
+        let first = try session.indexer().index(data.path)
+        #expect(first.scanned == 10)
+        #expect(first.added == 6)
+        let reasons = Dictionary(uniqueKeysWithValues: first.failures.map { (URL(fileURLWithPath: $0.path).lastPathComponent, $0.reason) })
+        #expect(reasons.count == 4)
+        #expect(reasons["truncated.jpg"]?.contains("truncated") == true, "\(reasons)")
+        #expect(reasons["notes.tif"]?.contains("not a recognised image") == true, "\(reasons)")
+        #expect(reasons["empty.jpg"]?.contains("empty") == true, "\(reasons)")
+        #expect(reasons["tiny.png"]?.contains("1×1") == true, "\(reasons)")
+
+        let second = try session.indexer().index(data.path)
+        #expect(second.added == 0 && second.updated == 0 && second.unchanged == 6)
+        #expect(try session.catalog.count() == 6)
+
+        // Replace one image's content: it is re-embedded in place, never duplicated.
+        let forest = data.appendingPathComponent("Forest")
+        let forestFiles = try FileManager.default.contentsOfDirectory(atPath: forest.path).sorted()
+        let victim = forest.appendingPathComponent(forestFiles[0])
+        let before = try #require(try session.catalog.record(path: victim.standardizedFileURL.path))
+        try FileManager.default.removeItem(at: victim)
+        try FileManager.default.copyItem(at: forest.appendingPathComponent(forestFiles[1]), to: victim)
+        let third = try session.indexer().index(data.path)
+        #expect(third.updated == 1 && third.added == 0)
+        #expect(try session.catalog.count() == 6)
+        #expect(try session.catalog.record(path: victim.standardizedFileURL.path)?.id == before.id)
+    }
+
+    @Test("search by image and by item ranks same-class tiles first; another model is refused")
+    func searchAndModelMismatch() throws {
+        guard modelAvailable(), modelAvailable("effnet-lite1") else { return }
+        let root = try temporaryFolder("search")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data")
+        try copySample(classes: ["Port", "Forest", "Farmland"], perClass: 4, into: data)
+        let db = root.appendingPathComponent("test.satseek").path
+        let session = try SearchSession(db: db, model: ModelStore.defaultModel, create: true)
+        _ = try session.indexer().index(data.path)
+
+        let searcher = try session.searcher()
+        let port = data.appendingPathComponent("Port")
+        let query = port.appendingPathComponent(try FileManager.default.contentsOfDirectory(atPath: port.path).sorted()[0])
+        let byImage = try searcher.search(imageAt: query.path, k: 5)
+        #expect(byImage.count == 5)
+        #expect(byImage[0].path == query.standardizedFileURL.path)
+        #expect(byImage[0].score > 0.999)
+        #expect(byImage.map(\.rank) == [1, 2, 3, 4, 5])
+        #expect(zip(byImage, byImage.dropFirst()).allSatisfy { $0.score >= $1.score })
+
+        let byItem = try searcher.search(itemID: byImage[0].id, k: 3)
+        #expect(!byItem.contains { $0.id == byImage[0].id })
+        #expect(byItem[0].className == "Port")
+
+        #expect(throws: SearchError.self) { try searcher.search(itemID: 999_999, k: 3) }
+        #expect(throws: ImageError.self) { try searcher.search(imageAt: root.appendingPathComponent("missing.jpg").path, k: 3) }
+
+        #expect {
+            _ = try SearchSession(db: db, model: "effnet-lite1", create: false)
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("effnet-lite0") && text.contains("effnet-lite1") && text.contains("test.satseek")
+        }
+    }
+
+    @Test("leave-one-out evaluation scores a separable sample far above chance")
+    func evaluation() throws {
+        guard modelAvailable() else { return }
+        let root = try temporaryFolder("eval")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data")
+        try copySample(classes: ["Port", "Forest", "Desert"], perClass: 5, into: data)
+        let session = try SearchSession(db: root.appendingPathComponent("e.satseek").path, model: ModelStore.defaultModel, create: true)
+        _ = try session.indexer().index(data.path)
+        let result = try Evaluator.leaveOneOut(catalog: session.catalog, k: 4)
+        #expect(result.queries == 15 && result.classes == 3)
+        #expect(abs(result.chanceLevel - 4.0 / 14.0) < 1e-9)
+        #expect(result.meanAveragePrecision > 0.6, "mAP@4 \(result.meanAveragePrecision)")
+        #expect(result.perClass.map(\.className) == ["Desert", "Forest", "Port"])
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+import SatSeekModels
+
+/// The shared read-only data folder (`../shared` beside the repository).
+let sharedData = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("shared")
+
+/// Whether the named model's weights are installed; records a failure when SATSEEK_REQUIRE_MODELS=1.
+func modelAvailable(_ name: String = ModelStore.defaultModel) -> Bool {
+    let store = ModelStore()
+    if let entry = try? ModelStore.entry(named: name), store.checkpoint(for: entry) != nil { return true }
+    if ProcessInfo.processInfo.environment["SATSEEK_REQUIRE_MODELS"] == "1" {
+        Issue.record("weights for \(name) are not installed in \(store.directory.path); run `satseek models install \(name)`")
+    }
+    return false
+}
+
+/// A fresh temporary folder, removed by the caller.
+func temporaryFolder(_ label: String) throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("satseek-\(label)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// Copies `perClass` images of each named aid-mini class into `root/<class>/`.
+func copySample(classes: [String], perClass: Int, into root: URL) throws {
+    let fm = FileManager.default
+    for name in classes {
+        let source = sharedData.appendingPathComponent("datasets/aid-mini/\(name)")
+        let files = try fm.contentsOfDirectory(atPath: source.path).sorted().prefix(perClass)
+        let target = root.appendingPathComponent(name)
+        try fm.createDirectory(at: target, withIntermediateDirectories: true)
+        for file in files {
+            try fm.copyItem(at: source.appendingPathComponent(file), to: target.appendingPathComponent(file))
+        }
+    }
+}
+
+/// A valid 1×1 RGBA PNG.
+let onePixelPNG = Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")!
+
+/// Writes the four kinds of bad input the indexer must survive into `folder`.
+func writeBadFiles(into folder: URL, validJPEG: URL) throws {
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let jpeg = try Data(contentsOf: validJPEG)
+    try jpeg.prefix(jpeg.count / 2).write(to: folder.appendingPathComponent("truncated.jpg"))
+    try Data("this is not an image\n".utf8).write(to: folder.appendingPathComponent("notes.tif"))
+    try Data().write(to: folder.appendingPathComponent("empty.jpg"))
+    try onePixelPNG.write(to: folder.appendingPathComponent("tiny.png"))
+}
