@@ -4,21 +4,27 @@ import SatSeekCheckpoint
 
 /// The real EfficientNet-Lite0 ImageNet checkpoint (legacy pickle format, ~18 MB), when present.
 ///
-/// Looked up as `$SATSEEK_MODEL_DIR/efficientnet-lite0.pth`, then
-/// `~/.cache/satseek/models/efficientnet-lite0.pth`. Absent: the test passes silently unless
+/// Looked up as `$SATSEEK_MODEL_DIR/efficientnet-lite0*.pth`, then
+/// `~/.cache/satseek/models/efficientnet-lite0*.pth` (where `satseek models install` puts it,
+/// e.g. `efficientnet-lite0-57934424.pth`). Absent: the test passes silently unless
 /// `SATSEEK_REQUIRE_MODELS=1`, in which case it fails saying where it looked.
 @Suite("EfficientNet-Lite0 checkpoint")
 struct EfficientNetLiteCheckpointTests {
-    static let fileName = "efficientnet-lite0.pth"
+    static let fileName = "efficientnet-lite0*.pth"
 
+    /// The checkpoint files named `efficientnet-lite0*.pth` in the model folder
+    /// (`$SATSEEK_MODEL_DIR` if set, as `ModelStore` does, else `~/.cache/satseek/models`).
     static func candidates() -> [URL] {
-        var urls: [URL] = []
-        if let directory = ProcessInfo.processInfo.environment["SATSEEK_MODEL_DIR"], !directory.isEmpty {
-            urls.append(URL(fileURLWithPath: directory).appendingPathComponent(fileName))
+        let directory: URL
+        if let env = ProcessInfo.processInfo.environment["SATSEEK_MODEL_DIR"], !env.isEmpty {
+            directory = URL(fileURLWithPath: env)
+        } else {
+            directory = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/satseek/models")
         }
-        urls.append(FileManager.default.homeDirectoryForCurrentUser
-            .appendingPathComponent(".cache/satseek/models/\(fileName)"))
-        return urls
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        let matches = names.sorted().filter { $0.hasPrefix("efficientnet-lite0") && $0.hasSuffix(".pth") }
+        return matches.isEmpty ? [directory.appendingPathComponent(fileName)]
+                               : matches.map { directory.appendingPathComponent($0) }
     }
 
     @Test("loads all 296 tensors with the expected names, shapes and dtypes")
