@@ -28,8 +28,11 @@ let package = Package(
         .target(name: "SatSeekModels", dependencies: ["SatSeekTensor", "SatSeekCheckpoint", "SatSeekImaging", "ZIPFoundation"]),
         .target(name: "SatSeekIndex", dependencies: ["COpenBLAS"]),
         .target(name: "SatSeekCatalog", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "SatSeekLearning", dependencies: ["SatSeekTensor", "SatSeekIndex"]),
+        .target(name: "SatSeekSketch", dependencies: ["SatSeekImaging", "SatSeekTensor", "SatSeekModels"]),
         .target(name: "SatSeekSearch", dependencies: [
             "SatSeekImaging", "SatSeekTensor", "SatSeekModels", "SatSeekIndex", "SatSeekCatalog",
+            "SatSeekLearning", "SatSeekSketch",
         ]),
         .executableTarget(name: "satseek", dependencies: [
             "SatSeekSearch", "SatSeekModels", "SatSeekImaging", "SatSeekCatalog",
@@ -44,6 +47,8 @@ let package = Package(
                     resources: [.copy("Golden")]),
         .testTarget(name: "SatSeekIndexTests", dependencies: ["SatSeekIndex"]),
         .testTarget(name: "SatSeekCatalogTests", dependencies: ["SatSeekCatalog"]),
+        .testTarget(name: "SatSeekLearningTests", dependencies: ["SatSeekLearning"]),
+        .testTarget(name: "SatSeekSketchTests", dependencies: ["SatSeekSketch", "SatSeekImaging"]),
         .testTarget(name: "SatSeekSearchTests", dependencies: ["SatSeekSearch", "SatSeekImaging"]),
     ],
     swiftLanguageModes: [.v6]

@@ -17,6 +17,15 @@ extension Catalog {
     ///   wrong-length or non-finite embedding.
     @discardableResult
     public func upsert(_ items: [(record: ImageRecord, embedding: [Float])]) throws -> [Int64] {
+        try upsert(items.map { CatalogItem(record: $0.record, embedding: $0.embedding) })
+    }
+
+    /// Like ``upsert(_:)-([(ImageRecord,[Float])])`` but also stores each item's auxiliary
+    /// embeddings (sketch-domain vectors, learned-head embeddings, …) in the same transaction.
+    /// Auxiliary embeddings an item had before and does not carry now are dropped, since they
+    /// were computed from the old content.
+    @discardableResult
+    public func upsert(_ items: [CatalogItem]) throws -> [Int64] {
         guard !items.isEmpty else { return [] }
         return try pool.write { db in
             guard let binding = try Self.binding(db) else { throw CatalogError.unbound(path: self.path) }
@@ -36,12 +45,13 @@ extension Catalog {
                 ON CONFLICT(imageId, modelID) DO UPDATE SET
                     dimensions = excluded.dimensions, vector = excluded.vector
                 """)
-            let dropOtherModels = try db.cachedStatement(
-                sql: "DELETE FROM embedding WHERE imageId = ? AND modelID <> ?")
+            let dropStale = try db.cachedStatement(
+                sql: "DELETE FROM embedding WHERE imageId = ? AND modelID <> ? AND modelID NOT IN (SELECT value FROM json_each(?))")
 
             var ids: [Int64] = []
             ids.reserveCapacity(items.count)
-            for (record, embedding) in items {
+            for item in items {
+                let (record, embedding) = (item.record, item.embedding)
                 let imagePath = Self.canonicalPath(record.path)
                 let modelID = record.modelID.isEmpty ? binding.modelID : record.modelID
                 guard modelID == binding.modelID else {
@@ -66,7 +76,18 @@ extension Catalog {
                 }
                 try upsertEmbedding.execute(arguments: [id, modelID, embedding.count,
                                                         EmbeddingCodec.encode(embedding)])
-                try dropOtherModels.execute(arguments: [id, modelID])
+                var auxiliaryKeys: [String] = []
+                for (kind, vector) in item.auxiliary.sorted(by: { $0.key < $1.key }) {
+                    guard !vector.isEmpty, vector.allSatisfy(\.isFinite) else {
+                        throw CatalogError.invalidEmbedding(imagePath: imagePath,
+                                                            reason: "auxiliary '\(kind)' is empty or not finite")
+                    }
+                    let key = Self.auxiliaryKey(modelID: modelID, kind: kind)
+                    try upsertEmbedding.execute(arguments: [id, key, vector.count, EmbeddingCodec.encode(vector)])
+                    auxiliaryKeys.append(key)
+                }
+                let keep = String(decoding: try JSONEncoder().encode(auxiliaryKeys), as: UTF8.self)
+                try dropStale.execute(arguments: [id, modelID, keep])
                 ids.append(id)
             }
             return ids
@@ -77,18 +98,32 @@ extension Catalog {
     /// matrix, with `ids` in the same order (ascending id). Empty (dimensions 0)
     /// before any model is bound.
     public func embeddings() throws -> (ids: [Int64], vectors: [Float], dimensions: Int) {
+        try embeddings(kind: nil)
+    }
+
+    /// All embeddings of one kind (`nil` = the bound model's primary embedding, else an auxiliary
+    /// kind stored with ``upsert(_:)-([CatalogItem])``), ordered by image id. Images without that
+    /// kind are absent.
+    public func embeddings(kind: String?) throws -> (ids: [Int64], vectors: [Float], dimensions: Int) {
         try pool.read { db in
             guard let binding = try Self.binding(db) else { return ([], [], 0) }
-            let dims = binding.dimensions
+            let key = kind.map { Self.auxiliaryKey(modelID: binding.modelID, kind: $0) } ?? binding.modelID
+            let dims: Int
+            if kind == nil {
+                dims = binding.dimensions
+            } else {
+                dims = try Int.fetchOne(db, sql: "SELECT dimensions FROM embedding WHERE modelID = ? LIMIT 1",
+                                        arguments: [key]) ?? 0
+            }
             let expected = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM embedding WHERE modelID = ?",
-                                            arguments: [binding.modelID]) ?? 0
+                                            arguments: [key]) ?? 0
             var ids: [Int64] = []
             var vectors: [Float] = []
             ids.reserveCapacity(expected)
             vectors.reserveCapacity(expected * dims)
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT imageId, vector FROM embedding WHERE modelID = ? ORDER BY imageId
-                """, arguments: [binding.modelID])
+                """, arguments: [key])
             while let row = try rows.next() {
                 let id: Int64 = row[0]
                 try row.withUnsafeData(atIndex: 1) { blob in
@@ -106,19 +141,40 @@ extension Catalog {
 
     /// The bound model's embedding of image `id`, or `nil` when there is none.
     public func embedding(id: Int64) throws -> [Float]? {
+        try embedding(id: id, kind: nil)
+    }
+
+    /// Image `id`'s embedding of one kind (`nil` = primary), or `nil` when there is none.
+    public func embedding(id: Int64, kind: String?) throws -> [Float]? {
         try pool.read { db in
-            guard let binding = try Self.binding(db),
-                  let blob = try Data.fetchOne(db, sql: """
-                      SELECT vector FROM embedding WHERE imageId = ? AND modelID = ?
-                      """, arguments: [id, binding.modelID])
+            guard let binding = try Self.binding(db) else { return nil }
+            let key = kind.map { Self.auxiliaryKey(modelID: binding.modelID, kind: $0) } ?? binding.modelID
+            guard let row = try Row.fetchOne(db, sql: """
+                      SELECT vector, dimensions FROM embedding WHERE imageId = ? AND modelID = ?
+                      """, arguments: [id, key])
             else { return nil }
-            guard blob.count == binding.dimensions * 4 else {
+            let blob: Data = row[0]
+            let dimensions: Int = row[1]
+            guard blob.count == dimensions * 4, kind != nil || dimensions == binding.dimensions else {
                 throw CatalogError.corrupt(path: self.path, reason: "embedding of image \(id) "
-                                           + "is not \(binding.dimensions) float32 values")
+                                           + "is not \(dimensions) float32 values")
             }
             return EmbeddingCodec.decode(blob)
         }
     }
+
+    /// The auxiliary kinds stored for image `id`.
+    public func auxiliaryKinds(id: Int64) throws -> Set<String> {
+        try pool.read { db in
+            guard let binding = try Self.binding(db) else { return [] }
+            let prefix = binding.modelID + "#"
+            let keys = try String.fetchAll(db, sql: "SELECT modelID FROM embedding WHERE imageId = ?", arguments: [id])
+            return Set(keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) })
+        }
+    }
+
+    /// Storage key of an auxiliary embedding: `<model id>#<kind>`.
+    static func auxiliaryKey(modelID: String, kind: String) -> String { "\(modelID)#\(kind)" }
 
     // MARK: - Removal
 

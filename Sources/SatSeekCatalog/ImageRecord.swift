@@ -73,3 +73,17 @@ public struct ModelBinding: Sendable, Equatable, Codable {
         self.dimensions = dimensions
     }
 }
+
+/// One image to store: its record, the bound model's embedding, and optional auxiliary embeddings
+/// keyed by kind (e.g. `"sketch"`, `"head:<id>"`).
+public struct CatalogItem: Sendable {
+    public var record: ImageRecord
+    public var embedding: [Float]
+    public var auxiliary: [String: [Float]]
+
+    public init(record: ImageRecord, embedding: [Float], auxiliary: [String: [Float]] = [:]) {
+        self.record = record
+        self.embedding = embedding
+        self.auxiliary = auxiliary
+    }
+}

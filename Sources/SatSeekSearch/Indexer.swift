@@ -34,6 +34,9 @@ public struct Indexer: Sendable {
     public let catalog: Catalog
     public let model: any ImageEmbedder
     public var batchSize = 32
+    /// Extra embeddings computed and stored with every image (sketch domain, learned heads, …).
+    /// An unchanged image that lacks one of their kinds is processed again.
+    public var auxiliaries: [any AuxiliaryEmbedding] = []
 
     public init(catalog: Catalog, model: any ImageEmbedder) throws {
         self.catalog = catalog
@@ -103,7 +106,11 @@ public struct Indexer: Sendable {
         let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
         let mtime = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
         let existing = try catalog.record(path: file.path)
-        if let existing, existing.byteSize == size, existing.modifiedAt == mtime, existing.modelID == model.modelID {
+        let complete = try existing.map { record in
+            let have = try catalog.auxiliaryKinds(id: record.id!)
+            return auxiliaries.allSatisfy { have.contains($0.kind) }
+        } ?? false
+        if let existing, complete, existing.byteSize == size, existing.modifiedAt == mtime, existing.modelID == model.modelID {
             return .unchanged
         }
         guard size > 0 else { return .failed("empty file (0 bytes)") }
@@ -111,7 +118,7 @@ public struct Indexer: Sendable {
             return .failed("cannot read file")
         }
         let hash = contentHash(of: data)
-        if let existing, existing.contentHash == hash, existing.modelID == model.modelID {
+        if let existing, complete, existing.contentHash == hash, existing.modelID == model.modelID {
             return .unchanged
         }
         let record = ImageRecord(id: existing?.id, path: file.path, className: file.className, width: 0, height: 0,
@@ -126,7 +133,7 @@ public struct Indexer: Sendable {
         let perImage = model.inputCount
         let preprocessing = model.preprocessing
         var inputs = [Float](repeating: 0, count: pending.count * perImage)
-        var outcomes = [Result<(Int, Int), ImageError>?](repeating: nil, count: pending.count)
+        var outcomes = [Result<RGBImage, ImageError>?](repeating: nil, count: pending.count)
         let paths = pending.map(\.record.path)
         inputs.withUnsafeMutableBufferPointer { buffer in
             outcomes.withUnsafeMutableBufferPointer { results in
@@ -141,7 +148,7 @@ public struct Indexer: Sendable {
                             }
                             let slice = UnsafeMutableBufferPointer(rebasing: buffer[(i * perImage)..<((i + 1) * perImage)])
                             preprocessing.write(image, into: slice)
-                            return (image.width, image.height)
+                            return image
                         }.mapError { $0 as? ImageError ?? ImageError(path: paths[i], reason: "\($0)") }
                     }
                 }
@@ -149,11 +156,14 @@ public struct Indexer: Sendable {
         }
         // Keep only the images that decoded, packed at the front of the input buffer.
         var good: [Int] = []
+        var images: [RGBImage] = []
+        let keepImages = !auxiliaries.isEmpty
         for (i, outcome) in outcomes.enumerated() {
             switch outcome! {
-            case .success(let (width, height)):
-                pending[i].record.width = width
-                pending[i].record.height = height
+            case .success(let image):
+                pending[i].record.width = image.width
+                pending[i].record.height = image.height
+                if keepImages { images.append(image) }
                 if good.count != i {
                     inputs.withUnsafeMutableBufferPointer { b in
                         let dst = b.baseAddress! + good.count * perImage
@@ -168,8 +178,15 @@ public struct Indexer: Sendable {
         if !good.isEmpty {
             let embeddings = inputs.withUnsafeBufferPointer { model.embed($0, count: good.count) }
             let dims = model.dimensions
-            let items = good.enumerated().map { row, i in
-                (record: pending[i].record, embedding: Array(embeddings[(row * dims)..<((row + 1) * dims)]))
+            var items = good.enumerated().map { row, i in
+                CatalogItem(record: pending[i].record, embedding: Array(embeddings[(row * dims)..<((row + 1) * dims)]))
+            }
+            for auxiliary in auxiliaries {
+                let vectors = try auxiliary.embed(images: images, backbone: embeddings)
+                let width = auxiliary.dimensions
+                for row in items.indices {
+                    items[row].auxiliary[auxiliary.kind] = Array(vectors[(row * width)..<((row + 1) * width)])
+                }
             }
             _ = try catalog.upsert(items)
             for i in good {
@@ -178,4 +195,18 @@ public struct Indexer: Sendable {
         }
         pending.removeAll(keepingCapacity: true)
     }
+}
+
+/// A second embedding stored beside the backbone's for every indexed image.
+public protocol AuxiliaryEmbedding: Sendable {
+    /// Storage kind, unique per index (e.g. `"sketch"`, `"head:<id>"`).
+    var kind: String { get }
+    /// Length of each vector.
+    var dimensions: Int { get }
+    /// Embeds one batch.
+    /// - Parameters:
+    ///   - images: The decoded images, in batch order.
+    ///   - backbone: Their backbone embeddings, `images.count × model.dimensions`, row-major.
+    /// - Returns: `images.count × dimensions` floats.
+    func embed(images: [RGBImage], backbone: [Float]) throws -> [Float]
 }
