@@ -77,8 +77,11 @@ public struct ModelBinding: Sendable, Equatable, Codable {
 /// One image to store: its record, the bound model's embedding, and optional auxiliary embeddings
 /// keyed by kind (e.g. `"sketch"`, `"head:<id>"`).
 public struct CatalogItem: Sendable {
+    /// The image's catalog row (its `id` is ignored; rows are keyed by path).
     public var record: ImageRecord
+    /// The bound model's embedding.
     public var embedding: [Float]
+    /// Extra embeddings by kind; stored under `<model id>#<kind>`.
     public var auxiliary: [String: [Float]]
 
     public init(record: ImageRecord, embedding: [Float], auxiliary: [String: [Float]] = [:]) {

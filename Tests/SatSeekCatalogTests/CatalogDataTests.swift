@@ -82,7 +82,8 @@ struct CatalogDataTests {
         // An empty model id is filled in with the bound one.
         let id = try catalog.upsert([(makeRecord("/a/b/c.tif", model: ""), [1])])[0]
         #expect(try catalog.record(id: id)?.modelID == "toy-model")
-        #expect(try catalog.upsert([]) == [])
+        let nothing: [(record: ImageRecord, embedding: [Float])] = []
+        #expect(try catalog.upsert(nothing) == [])
     }
 
     @Test("embeddings come back as a row-major matrix ordered by id")
