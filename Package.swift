@@ -35,7 +35,7 @@ let package = Package(
             "SatSeekLearning", "SatSeekSketch",
         ]),
         .executableTarget(name: "satseek", dependencies: [
-            "SatSeekSearch", "SatSeekModels", "SatSeekImaging", "SatSeekCatalog",
+            "SatSeekSearch", "SatSeekModels", "SatSeekImaging", "SatSeekCatalog", "SatSeekTensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

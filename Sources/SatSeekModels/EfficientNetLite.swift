@@ -100,6 +100,11 @@ public final class EfficientNetLite: ImageEmbedder {
     /// Embeds a batch: one image uses both cores inside each layer; several images are spread over
     /// workers that each own their buffers.
     public func embed(_ inputs: UnsafeBufferPointer<Float>, count: Int) -> [Float] {
+        embed(inputs, count: count, profile: nil)
+    }
+
+    /// `embed(_:count:)` recording time per operation kind into `profile`.
+    public func embed(_ inputs: UnsafeBufferPointer<Float>, count: Int, profile: LayerProfile?) -> [Float] {
         precondition(inputs.count >= count * inputCount, "input buffer smaller than \(count) images")
         var output = [Float](repeating: 0, count: count * dimensions)
         let threads = defaultThreadCount
@@ -111,7 +116,8 @@ public final class EfficientNetLite: ImageEmbedder {
                 let workspace = Workspace(activation: largestActivation, scratch: stemScratch)
                 for i in images {
                     let pooled = outBase.value + i * dimensions
-                    features(inputs.baseAddress! + i * inputCount, into: pooled, workspace: workspace, threads: innerThreads)
+                    features(inputs.baseAddress! + i * inputCount, into: pooled, workspace: workspace,
+                             threads: innerThreads, profile: profile)
                     l2Normalize(UnsafeMutableBufferPointer(start: pooled, count: dimensions))
                 }
             }
@@ -133,13 +139,17 @@ public final class EfficientNetLite: ImageEmbedder {
 
     /// Runs stem, blocks and head on one CHW image and writes the pooled (unnormalised) features.
     /// - Parameter trace: Called after the stem, each block (`blocks.N`) and the head with the activation.
+    /// - Parameter profile: When given, accumulates time per operation kind and resolution.
     func features(_ input: UnsafePointer<Float>, into pooled: UnsafeMutablePointer<Float>, workspace: Workspace,
-                  threads: Int, trace: ((String, Int, Int, Int, UnsafePointer<Float>) -> Void)? = nil) {
+                  threads: Int, trace: ((String, Int, Int, Int, UnsafePointer<Float>) -> Void)? = nil,
+                  profile: LayerProfile? = nil) {
         let r = config.resolution
         let a = workspace.buffers[0], b = workspace.buffers[1], c = workspace.buffers[2]
-        var (h, w) = convStem.apply(input, height: r, width: r,
-                                    padding: .same(height: r, width: r, kernel: 3, stride: 2),
-                                    output: a, scratch: workspace.scratch, threads: threads)
+        var (h, w) = profile.measure("stem 3x3 conv") {
+            convStem.apply(input, height: r, width: r,
+                           padding: .same(height: r, width: r, kernel: 3, stride: 2),
+                           output: a, scratch: workspace.scratch, threads: threads)
+        }
         trace?("stem", config.stemChannels, h, w, a)
         var current = a
         for (index, block) in blocks.enumerated() {
@@ -151,27 +161,33 @@ public final class EfficientNetLite: ImageEmbedder {
             let depthOutput: UnsafeMutablePointer<Float>
             let projected: UnsafeMutablePointer<Float>
             if let expand = block.expandConv {
-                expand.apply(current, plane: h * w, output: x, threads: threads)
+                profile.measure("expand 1x1 @\(h)") { expand.apply(current, plane: h * w, output: x, threads: threads) }
                 (depthInput, depthOutput, projected) = (x, y, x)
             } else {
                 (depthInput, depthOutput, projected) = (current, x, y)
             }
-            let (oh, ow) = block.depthwiseConv.apply(
-                depthInput, height: h, width: w,
-                padding: .same(height: h, width: w, kernel: spec.kernel, stride: spec.stride),
-                output: depthOutput, threads: threads)
-            block.projectConv.apply(depthOutput, plane: oh * ow, output: projected, threads: threads)
-            if spec.hasResidual {
-                addInPlace(projected, current, count: spec.outChannels * oh * ow)
+            let (oh, ow) = profile.measure("depthwise \(spec.kernel)x\(spec.kernel)/\(spec.stride) @\(h)") {
+                block.depthwiseConv.apply(
+                    depthInput, height: h, width: w,
+                    padding: .same(height: h, width: w, kernel: spec.kernel, stride: spec.stride),
+                    output: depthOutput, threads: threads)
+            }
+            profile.measure("project 1x1 @\(oh)") {
+                block.projectConv.apply(depthOutput, plane: oh * ow, output: projected, threads: threads)
+                if spec.hasResidual {
+                    addInPlace(projected, current, count: spec.outChannels * oh * ow)
+                }
             }
             (h, w) = (oh, ow)
             current = projected
             trace?("blocks.\(index)", spec.outChannels, h, w, current)
         }
         let headOutput = [a, b, c].first { $0 != current }!
-        convHead.apply(current, plane: h * w, output: headOutput, threads: threads)
+        profile.measure("head 1x1 + pool") {
+            convHead.apply(current, plane: h * w, output: headOutput, threads: threads)
+            globalAveragePool(headOutput, channels: config.headChannels, plane: h * w, output: pooled)
+        }
         trace?("head", config.headChannels, h, w, headOutput)
-        globalAveragePool(headOutput, channels: config.headChannels, plane: h * w, output: pooled)
     }
 }
 

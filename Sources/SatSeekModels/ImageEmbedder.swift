@@ -1,4 +1,5 @@
 import SatSeekImaging
+import SatSeekTensor
 
 /// A network that turns preprocessed images into fixed-length, L2-normalised embedding vectors.
 public protocol ImageEmbedder: Sendable {
@@ -12,9 +13,15 @@ public protocol ImageEmbedder: Sendable {
     /// Embeds `count` images stored back to back as CHW float tensors (`preprocessing`'s layout).
     /// - Returns: `count × dimensions` floats, each row L2-normalised.
     func embed(_ inputs: UnsafeBufferPointer<Float>, count: Int) -> [Float]
+    /// `embed(_:count:)` that also records time per operation kind (models without profiling ignore it).
+    func embed(_ inputs: UnsafeBufferPointer<Float>, count: Int, profile: LayerProfile?) -> [Float]
 }
 
 extension ImageEmbedder {
+    public func embed(_ inputs: UnsafeBufferPointer<Float>, count: Int, profile: LayerProfile?) -> [Float] {
+        embed(inputs, count: count)
+    }
+
     /// Floats in one preprocessed input image.
     public var inputCount: Int { 3 * preprocessing.resolution * preprocessing.resolution }
 

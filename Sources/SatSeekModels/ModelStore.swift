@@ -22,6 +22,9 @@ public struct ModelStore: Sendable {
                      filePrefix: "efficientnet-lite\(digit)")
     }
 
+    /// Architectures loaded only from a checkpoint the user names (`resnet50:PATH`).
+    public static let userCheckpointArchitectures: Set<String> = ["resnet50", "resnet101", "resnet152"]
+
     /// The default embedding model.
     public static let defaultModel = "effnet-lite0"
 
@@ -41,7 +44,7 @@ public struct ModelStore: Sendable {
 
     public static func entry(named name: String) throws -> Entry {
         guard let entry = entries.first(where: { $0.name == name }) else {
-            throw ModelStoreError.unknownModel(name, known: entries.map(\.name))
+            throw ModelStoreError.unknownModel(name, known: entries.map(\.name) + userCheckpointArchitectures.sorted().map { "\($0):PATH" })
         }
         return entry
     }
@@ -59,6 +62,13 @@ public struct ModelStore: Sendable {
     /// user-supplied checkpoint of that architecture.
     public func load(_ spec: String) throws -> any ImageEmbedder {
         let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+        if Self.userCheckpointArchitectures.contains(parts[0]) {
+            guard parts.count == 2 else {
+                throw ModelStoreError.notInstalled(parts[0], directory: directory.path,
+                                                   hint: "--model \(parts[0]):/path/to/checkpoint.pth (no \(parts[0]) weights can be downloaded; bring a torchvision or fine-tuned checkpoint)")
+            }
+            return try ResNet(name: parts[0], checkpointURL: URL(fileURLWithPath: parts[1]))
+        }
         let entry = try Self.entry(named: parts[0])
         let url: URL
         if parts.count == 2 {

@@ -56,6 +56,7 @@ public struct PointwiseConvolution: Sendable {
     public func apply(_ input: UnsafePointer<Float>, plane: Int, output: UnsafeMutablePointer<Float>, threads: Int) {
         weight.withUnsafeBufferPointer { w in
             bias.withUnsafeBufferPointer { b in
+                let threads = worthwhileThreads(threads, work: outChannels * inChannels * plane)
                 parallelChunks(outChannels, threads: threads) { rows in
                     guard !rows.isEmpty else { return }
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
@@ -177,6 +178,7 @@ public struct DepthwiseConvolution: Sendable {
         let paddedHeight = height + padding.top + padding.bottom
         weight.withUnsafeBufferPointer { w in
             bias.withUnsafeBufferPointer { b in
+                let threads = worthwhileThreads(threads, work: channels * oh * ow * k * k)
                 parallelChunks(channels, threads: threads) { range in
                     let padded = UnsafeMutablePointer<Float>.allocate(capacity: paddedWidth * paddedHeight + 16)
                     defer { padded.deallocate() }

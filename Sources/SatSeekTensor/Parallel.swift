@@ -34,3 +34,10 @@ public struct UncheckedSendableBox<Value>: @unchecked Sendable {
 public var defaultThreadCount: Int {
     max(1, ProcessInfo.processInfo.activeProcessorCount)
 }
+
+/// How many threads are worth using for `work` multiply-adds: splitting a small layer costs more in
+/// thread hand-off than it saves, so work below ~1 M operations per extra thread stays on one.
+@inlinable
+public func worthwhileThreads(_ threads: Int, work: Int) -> Int {
+    max(1, min(threads, work / 1_000_000))
+}

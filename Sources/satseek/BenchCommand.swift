@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SatSeekImaging
+import SatSeekTensor
 import SatSeekSearch
 import SatSeekModels
 
@@ -18,6 +19,7 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Number of images (cycled if the folder has fewer).") var count = 64
         @Option(name: .customLong("batch"), help: "Batch size; repeat for several.") var batches: [Int] = [1, 32]
         @Flag(help: "Print JSON on stdout.") var json = false
+        @Flag(help: "Also print where the time goes, per operation kind and resolution (batch-1 run).") var profile = false
 
         struct Result: Codable { let batch: Int; let images_per_second: Double; let seconds: Double; let images: Int }
         struct Output: Codable { let model: String; let resolution: Int; let threads: Int; let results: [Result] }
@@ -52,6 +54,19 @@ struct BenchCommand: ParsableCommand {
                     }
                     let seconds = Date().timeIntervalSince(start)
                     results.append(Result(batch: batch, images_per_second: Double(count) / seconds, seconds: seconds, images: count))
+                }
+                if profile {
+                    let layers = LayerProfile()
+                    inputs.withUnsafeBufferPointer { all in
+                        for i in 0..<count {
+                            _ = embedder.embed(UnsafeBufferPointer(rebasing: all[(i * per)..<((i + 1) * per)]), count: 1, profile: layers)
+                        }
+                    }
+                    let total = layers.entries.reduce(0) { $0 + $1.seconds }
+                    printError("per-image time by operation (batch 1, \(count) images, \(String(format: "%.2f", total * 1000 / Double(count))) ms/image):")
+                    for entry in layers.entries.sorted(by: { $0.seconds > $1.seconds }) {
+                        printError("  " + entry.name.padded(24) + String(format: "%7.3f ms  %5.1f %%", entry.seconds * 1000 / Double(count), 100 * entry.seconds / total))
+                    }
                 }
                 let output = Output(model: embedder.modelID, resolution: embedder.preprocessing.resolution,
                                     threads: ProcessInfo.processInfo.activeProcessorCount, results: results)

@@ -125,3 +125,36 @@ func blockTables() {
     #expect(EfficientNetLiteConfig.lite2.blocks.last!.outChannels == 352)
     #expect(EfficientNetLiteConfig.lite0.blocks.first!.inChannels == 32)
 }
+
+/// Reference outputs of a random-weight ResNet-50-layout network (base width 4) written by
+/// scripts/reference/make_resnet_golden.py, with its zip-format checkpoint.
+struct ResNetGolden: Decodable {
+    struct Image: Decodable { let path: String; let top1: Int; let embedding: [Float] }
+    let checkpoint: String
+    let images: [Image]
+}
+
+@Test("ResNet (torchvision layout, zip checkpoint) matches the PyTorch reference")
+func resnetParity() throws {
+    let folder = Bundle.module.url(forResource: "Golden", withExtension: nil)!
+    let golden = try JSONDecoder().decode(ResNetGolden.self, from: Data(contentsOf: folder.appendingPathComponent("resnet_reference.json")))
+    let model = try ModelStore().load("resnet50:" + folder.appendingPathComponent(golden.checkpoint).path) as! ResNet
+    #expect(model.dimensions == 4 * 8 * 4)
+    #expect(model.modelID == "resnet50@resnet_w4_random")
+    for expected in golden.images {
+        let image = try ImageDecoder.decode(repositoryRoot.appendingPathComponent(expected.path))
+        let similarity = cosine(model.embed(images: [image]), expected.embedding)
+        #expect(similarity >= 0.999, "\(expected.path): cosine \(similarity)")
+        let logits = try #require(model.classify(model.preprocessing.tensor(image)))
+        #expect(logits.indices.max { logits[$0] < logits[$1] } == expected.top1)
+    }
+}
+
+@Test("a ResNet spec without a checkpoint path, or a non-ResNet checkpoint, is a clear error")
+func resnetErrors() throws {
+    #expect { _ = try ModelStore().load("resnet50") } throws: { "\($0)".contains("resnet50:/path/to/checkpoint.pth") }
+    let golden = Bundle.module.url(forResource: "Golden", withExtension: nil)!
+    guard let lite0 = ModelStore().checkpoint(for: try ModelStore.entry(named: "effnet-lite0")) else { return }
+    #expect { _ = try ResNet(checkpointURL: lite0) } throws: { "\($0)".contains("conv1.weight") }
+    _ = golden
+}
