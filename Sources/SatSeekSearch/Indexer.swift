@@ -45,43 +45,62 @@ public struct Indexer: Sendable {
     }
 
     /// Indexes every image file under `root`.
+    ///
+    /// Two stages overlap: a producer thread checks files against the catalog, reads, decodes and
+    /// preprocesses the next batch while the calling thread embeds and stores the previous one. At most
+    /// `queueDepth` prepared batches wait between them, so memory stays bounded for any archive size.
     /// - Parameter progress: Called after each batch (and once at the start) with counts, rate and ETA.
     public func index(_ root: String, progress: (ProgressSnapshot) -> Void = { _ in }) throws -> IndexReport {
         let files = try DatasetScanner.scan(root)
         var report = IndexReport()
         report.scanned = files.count
         let start = Date()
-        func snapshot(done: Int) -> ProgressSnapshot {
+        var done = 0
+        func snapshot() -> ProgressSnapshot {
             ProgressSnapshot(done: done, total: files.count, skipped: report.unchanged,
                              failed: report.failures.count, elapsed: Date().timeIntervalSince(start))
         }
-        progress(snapshot(done: 0))
-        var pending: [PendingImage] = []
-        var done = 0
-        for file in files {
-            switch try plan(file) {
-            case .unchanged:
-                report.unchanged += 1
-                done += 1
-            case .failed(let reason):
-                report.failures.append(.init(path: file.path, reason: reason))
-                done += 1
-            case .embed(let item):
-                pending.append(item)
-            }
-            if pending.count == batchSize {
-                try embedAndStore(&pending, report: &report)
-                done += batchSize
-                progress(snapshot(done: done))
+        progress(snapshot())
+        let queue = BoundedQueue<PreparedBatch>(capacity: queueDepth)
+        let producer = Thread { [self] in
+            do {
+                var batch = PreparedBatch()
+                for file in files {
+                    if queue.isCancelled { return }
+                    batch.files += 1
+                    switch try plan(file) {
+                    case .unchanged: batch.unchanged += 1
+                    case .failed(let reason): batch.failures.append(.init(path: file.path, reason: reason))
+                    case .embed(let item): batch.pending.append(item)
+                    }
+                    if batch.pending.count == batchSize {
+                        queue.put(decode(batch))
+                        batch = PreparedBatch()
+                    }
+                }
+                queue.put(decode(batch))
+                queue.finish(error: nil)
+            } catch {
+                queue.finish(error: error)
             }
         }
-        let last = pending.count
-        try embedAndStore(&pending, report: &report)
-        done += last
+        producer.stackSize = 8 << 20
+        producer.start()
+        defer { queue.cancel() }
+        while let batch = try queue.take() {
+            report.unchanged += batch.unchanged
+            report.failures += batch.failures
+            try store(batch, report: &report)
+            done += batch.files
+            progress(snapshot())
+        }
         report.seconds = Date().timeIntervalSince(start)
-        progress(snapshot(done: done))
+        progress(snapshot())
         return report
     }
+
+    /// Prepared batches allowed to wait for the embedding stage.
+    public var queueDepth = 2
 
     /// A file that needs (re-)embedding.
     struct PendingImage {
@@ -127,14 +146,27 @@ public struct Indexer: Sendable {
         return .embed(PendingImage(record: record, isUpdate: existing != nil))
     }
 
-    /// Decodes the batch on all cores, embeds the images that decoded, stores them in one transaction.
-    func embedAndStore(_ pending: inout [PendingImage], report: inout IndexReport) throws {
-        guard !pending.isEmpty else { return }
+    /// A batch ready for the model: files checked, images decoded and preprocessed.
+    struct PreparedBatch: @unchecked Sendable {
+        var files = 0
+        var unchanged = 0
+        var failures: [IndexReport.Failure] = []
+        var pending: [PendingImage] = []
+        /// Preprocessed inputs of the decoded images, packed in `pending` order.
+        var inputs: [Float] = []
+        /// Decoded images (kept only when auxiliary embeddings need them).
+        var images: [RGBImage] = []
+    }
+
+    /// Decodes and preprocesses `batch.pending` on all cores; images that fail move to `failures`.
+    func decode(_ batch: PreparedBatch) -> PreparedBatch {
+        var batch = batch
+        guard !batch.pending.isEmpty else { return batch }
         let perImage = model.inputCount
         let preprocessing = model.preprocessing
-        var inputs = [Float](repeating: 0, count: pending.count * perImage)
-        var outcomes = [Result<RGBImage, ImageError>?](repeating: nil, count: pending.count)
-        let paths = pending.map(\.record.path)
+        var inputs = [Float](repeating: 0, count: batch.pending.count * perImage)
+        var outcomes = [Result<RGBImage, ImageError>?](repeating: nil, count: batch.pending.count)
+        let paths = batch.pending.map(\.record.path)
         inputs.withUnsafeMutableBufferPointer { buffer in
             outcomes.withUnsafeMutableBufferPointer { results in
                 let box = UncheckedSendableBox((buffer, results))
@@ -155,45 +187,108 @@ public struct Indexer: Sendable {
             }
         }
         // Keep only the images that decoded, packed at the front of the input buffer.
-        var good: [Int] = []
-        var images: [RGBImage] = []
+        var good: [PendingImage] = []
         let keepImages = !auxiliaries.isEmpty
         for (i, outcome) in outcomes.enumerated() {
             switch outcome! {
             case .success(let image):
-                pending[i].record.width = image.width
-                pending[i].record.height = image.height
-                if keepImages { images.append(image) }
+                var item = batch.pending[i]
+                item.record.width = image.width
+                item.record.height = image.height
+                if keepImages { batch.images.append(image) }
                 if good.count != i {
                     inputs.withUnsafeMutableBufferPointer { b in
-                        let dst = b.baseAddress! + good.count * perImage
-                        dst.update(from: b.baseAddress! + i * perImage, count: perImage)
+                        (b.baseAddress! + good.count * perImage).update(from: b.baseAddress! + i * perImage, count: perImage)
                     }
                 }
-                good.append(i)
+                good.append(item)
             case .failure(let error):
-                report.failures.append(.init(path: paths[i], reason: error.reason))
+                batch.failures.append(.init(path: paths[i], reason: error.reason))
             }
         }
-        if !good.isEmpty {
-            let embeddings = inputs.withUnsafeBufferPointer { model.embed($0, count: good.count) }
-            let dims = model.dimensions
-            var items = good.enumerated().map { row, i in
-                CatalogItem(record: pending[i].record, embedding: Array(embeddings[(row * dims)..<((row + 1) * dims)]))
-            }
-            for auxiliary in auxiliaries {
-                let vectors = try auxiliary.embed(images: images, backbone: embeddings)
-                let width = auxiliary.dimensions
-                for row in items.indices {
-                    items[row].auxiliary[auxiliary.kind] = Array(vectors[(row * width)..<((row + 1) * width)])
-                }
-            }
-            _ = try catalog.upsert(items)
-            for i in good {
-                if pending[i].isUpdate { report.updated += 1 } else { report.added += 1 }
+        inputs.removeLast((batch.pending.count - good.count) * perImage)
+        batch.pending = good
+        batch.inputs = inputs
+        return batch
+    }
+
+    /// Embeds a prepared batch (backbone + auxiliaries) and stores it in one transaction.
+    func store(_ batch: PreparedBatch, report: inout IndexReport) throws {
+        guard !batch.pending.isEmpty else { return }
+        let embeddings = batch.inputs.withUnsafeBufferPointer { model.embed($0, count: batch.pending.count) }
+        let dims = model.dimensions
+        var items = batch.pending.enumerated().map { row, item in
+            CatalogItem(record: item.record, embedding: Array(embeddings[(row * dims)..<((row + 1) * dims)]))
+        }
+        for auxiliary in auxiliaries {
+            let vectors = try auxiliary.embed(images: batch.images, backbone: embeddings)
+            let width = auxiliary.dimensions
+            for row in items.indices {
+                items[row].auxiliary[auxiliary.kind] = Array(vectors[(row * width)..<((row + 1) * width)])
             }
         }
-        pending.removeAll(keepingCapacity: true)
+        _ = try catalog.upsert(items)
+        for item in batch.pending {
+            if item.isUpdate { report.updated += 1 } else { report.added += 1 }
+        }
+    }
+}
+
+/// A blocking FIFO with a capacity, connecting the indexing stages (back-pressure: `put` waits
+/// while full). The producer ends it with `finish`; the consumer `cancel`s it to stop the producer.
+final class BoundedQueue<Element>: @unchecked Sendable {
+    private var items: [Element] = []
+    private let capacity: Int
+    private var finished = false
+    private var failure: Error?
+    private var cancelled = false
+    private let condition = NSCondition()
+
+    init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    /// Waits for room, then appends (dropped if the consumer has cancelled).
+    func put(_ item: Element) {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count >= capacity && !cancelled { condition.wait() }
+        guard !cancelled else { return }
+        items.append(item)
+        condition.broadcast()
+    }
+
+    /// The next element; `nil` once finished and drained; rethrows the producer's error.
+    func take() throws -> Element? {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.isEmpty && !finished { condition.wait() }
+        if !items.isEmpty {
+            let item = items.removeFirst()
+            condition.broadcast()
+            return item
+        }
+        if let failure { throw failure }
+        return nil
+    }
+
+    func finish(error: Error?) {
+        condition.lock()
+        finished = true
+        failure = error
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    var isCancelled: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return cancelled
     }
 }
 
