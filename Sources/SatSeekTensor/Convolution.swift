@@ -54,18 +54,27 @@ public struct PointwiseConvolution: Sendable {
     ///   - output: `outChannels × plane` floats, overwritten.
     ///   - threads: Output channels are split across this many threads.
     public func apply(_ input: UnsafePointer<Float>, plane: Int, output: UnsafeMutablePointer<Float>, threads: Int) {
-        weight.withUnsafeBufferPointer { w in
-            bias.withUnsafeBufferPointer { b in
-                let threads = worthwhileThreads(threads, work: outChannels * inChannels * plane)
-                parallelChunks(outChannels, threads: threads) { rows in
-                    guard !rows.isEmpty else { return }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                                Int32(rows.count), Int32(plane), Int32(inChannels),
-                                1, w.baseAddress! + rows.lowerBound * inChannels, Int32(inChannels),
-                                input, Int32(plane),
-                                0, output + rows.lowerBound * plane, Int32(plane))
-                    activation.applyBias(output, channels: rows, plane: plane, bias: b.baseAddress!)
-                }
+        multiplyAddBias(weight: weight, bias: bias, activation: activation, depth: inChannels,
+                        columns: input, plane: plane, output: output, threads: threads)
+    }
+}
+
+/// `output[outC × plane] = activation(weight[outC × depth] · columns[depth × plane] + bias)`, one SGEMM
+/// per chunk of output channels (chunks only when the product is large enough to pay for a thread).
+func multiplyAddBias(weight: [Float], bias: [Float], activation: Activation, depth: Int,
+                     columns: UnsafePointer<Float>, plane: Int, output: UnsafeMutablePointer<Float>, threads: Int) {
+    let outChannels = bias.count
+    weight.withUnsafeBufferPointer { w in
+        bias.withUnsafeBufferPointer { b in
+            let threads = worthwhileThreads(threads, work: outChannels * depth * plane)
+            parallelChunks(outChannels, threads: threads) { rows in
+                guard !rows.isEmpty else { return }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                            Int32(rows.count), Int32(plane), Int32(depth),
+                            1, w.baseAddress! + rows.lowerBound * depth, Int32(depth),
+                            columns, Int32(plane),
+                            0, output + rows.lowerBound * plane, Int32(plane))
+                activation.applyBias(output, channels: rows, plane: plane, bias: b.baseAddress!)
             }
         }
     }
@@ -125,20 +134,8 @@ public struct Convolution2D: Sendable {
                 }
             }
         }
-        let depth = inChannels * k * k
-        weight.withUnsafeBufferPointer { w in
-            bias.withUnsafeBufferPointer { b in
-                parallelChunks(outChannels, threads: threads) { rows in
-                    guard !rows.isEmpty else { return }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                                Int32(rows.count), Int32(plane), Int32(depth),
-                                1, w.baseAddress! + rows.lowerBound * depth, Int32(depth),
-                                scratch, Int32(plane),
-                                0, output + rows.lowerBound * plane, Int32(plane))
-                    activation.applyBias(output, channels: rows, plane: plane, bias: b.baseAddress!)
-                }
-            }
-        }
+        multiplyAddBias(weight: weight, bias: bias, activation: activation, depth: inChannels * k * k,
+                        columns: scratch, plane: plane, output: output, threads: threads)
         return (oh, ow)
     }
 }
