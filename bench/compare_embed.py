@@ -38,8 +38,9 @@ import warnings
 import numpy as np
 from PIL import Image
 
-MEAN = np.array((0.485, 0.456, 0.406), dtype=np.float32)
-STD = np.array((0.229, 0.224, 0.225), dtype=np.float32)
+# EfficientNet-Lite's own normalisation, (x - 127) / 128, as SatSeek uses for these weights.
+MEAN = np.array((127 / 255,) * 3, dtype=np.float32)
+STD = np.array((128 / 255,) * 3, dtype=np.float32)
 RES = 224
 EXTS = (".jpg", ".jpeg", ".png")
 

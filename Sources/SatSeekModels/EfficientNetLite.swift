@@ -37,7 +37,12 @@ public final class EfficientNetLite: ImageEmbedder {
     public let modelID: String
     public let checkpointURL: URL
     public var dimensions: Int { config.headChannels }
-    public var preprocessing: Preprocessing { Preprocessing(resolution: config.resolution) }
+    /// EfficientNet-Lite was trained on `(x - 127) / 128` (TensorFlow's `efficientnet_lite_builder`),
+    /// not on ImageNet mean/std.
+    public var preprocessing: Preprocessing {
+        Preprocessing(resolution: config.resolution, mean: (127 / 255, 127 / 255, 127 / 255),
+                      std: (128 / 255, 128 / 255, 128 / 255))
+    }
 
     let convStem: Convolution2D      // _conv_stem + _bn0
     let blocks: [MBConvBlock]        // _blocks

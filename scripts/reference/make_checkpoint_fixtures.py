@@ -23,6 +23,7 @@ format embeds storage keys derived from memory addresses, so its bytes change
 on every run (its logical content does not).
 """
 
+import collections
 import json
 import os
 import zipfile
@@ -36,7 +37,7 @@ OUT_DIR = os.path.join("Tests", "SatSeekCheckpointTests", "Fixtures")
 
 def make_state_dict():
     torch.manual_seed(0)
-    sd = {}
+    sd = collections.OrderedDict()  # like model.state_dict()
     sd["conv.weight"] = torch.randn(4, 3, 3, 3, dtype=torch.float32)
     sd["bn.weight"] = torch.rand(4, dtype=torch.float32) + 0.5
     sd["bn.running_mean"] = torch.randn(4, dtype=torch.float32)
@@ -82,6 +83,7 @@ def main():
     torch.save(sd, p_zip)
     st = {k: v.detach().clone().contiguous() for k, v in sd.items()}
     save_file(st, p_st, metadata={"format": "pt"})
+    # plain dicts here (the main files hold an OrderedDict)
     wrapped = {"epoch": 3, "state_dict": {k: sd[k] for k in WRAPPED_KEYS}}
     torch.save(wrapped, p_wrap)
 

@@ -19,7 +19,8 @@ Preprocessing (SatSeek's documented rule; PIL + numpy only, no torchvision):
      (truncated), skipped if already that size, resample=Image.BILINEAR
      (PIL's antialiased bilinear)
   3. centre crop RxR: top = int(round((h - R) / 2.0)), left likewise
-  4. float32 / 255, normalise with ImageNet mean/std, CHW, batch of 1
+  4. float32 / 255, normalise with mean 127/255 and std 128/255, i.e. (x - 127) / 128
+     (how EfficientNet-Lite was trained), CHW, batch of 1
 Embedding = L2-normalise(mean over H,W of model.extract_features(x)).
 """
 
@@ -42,14 +43,19 @@ from efficientnet_lite_pytorch import EfficientNet
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT_PATH = os.path.join("Tests", "SatSeekModelsTests", "Golden", "effnet_reference.json")
 
+# ImageNet statistics (torchvision models such as ResNet).
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
+# EfficientNet-Lite was trained on (x - 127) / 128 (MEAN_RGB/STDDEV_RGB of TensorFlow's
+# efficientnet_lite_builder.py), i.e. mean 127/255 and std 128/255 on 0..1 values.
+LITE_MEAN = (127 / 255,) * 3
+LITE_STD = (128 / 255,) * 3
 
 PREPROCESSING = (
     "PIL open+convert('RGB'); resize shorter side to R (longer = int(R*long/short), "
     "skipped if already that size) with PIL Image.BILINEAR (antialiased); centre crop RxR "
     "with top=int(round((h-R)/2.0)), left=int(round((w-R)/2.0)); float32/255; "
-    "normalise mean=(0.485,0.456,0.406) std=(0.229,0.224,0.225); CHW; batch 1. "
+    "normalise mean=127/255 std=128/255 per channel, i.e. (x-127)/128 as EfficientNet-Lite was trained; CHW; batch 1. "
     "Embedding = L2-normalised global average pool of extract_features (1280-d)."
 )
 
@@ -114,12 +120,12 @@ def resize_and_crop(img, r):
     return img.crop((left, top, left + r, top + r))
 
 
-def preprocess(path, r):
+def preprocess(path, r, mean=LITE_MEAN, std=LITE_STD):
     """Returns (tensor [1,3,R,R] float32, decoded PIL image)."""
     img = Image.open(path).convert("RGB")
     cropped = resize_and_crop(img, r)
     a = np.asarray(cropped, dtype=np.float32) / 255.0  # HWC
-    a = (a - np.array(MEAN, dtype=np.float32)) / np.array(STD, dtype=np.float32)
+    a = (a - np.array(mean, dtype=np.float32)) / np.array(std, dtype=np.float32)
     a = np.ascontiguousarray(a.transpose(2, 0, 1))[None]  # 1CHW
     return torch.from_numpy(a.astype(np.float32)), img
 
@@ -326,6 +332,10 @@ def write_keys(path, weights, sd, legacy, arch):
                     "little-endian bytes. Globals used: collections.OrderedDict,\n"
                     "#   torch._utils._rebuild_tensor_v2, torch.FloatStorage, torch.LongStorage. "
                     "The OrderedDict also gets a BUILD with _metadata.\n")
+            import pickle
+            with open(weights, "rb") as wf:
+                hdr = [pickle.load(wf) for _ in range(3)]
+            f.write(f"# legacy header: magic={hdr[0]:#x} protocol_version={hdr[1]} sys_info={hdr[2]}\n")
         f.write(f"# {len(sd)} tensors, {sum(v.numel() for v in sd.values())} elements, dtypes "
                 f"{sorted(set(str(v.dtype)[6:] for v in sd.values()))}\n")
         f.write("# NOTE: conv / linear weights are NOT contiguous: they were converted from TF and\n"

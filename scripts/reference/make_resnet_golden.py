@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(__file__))
-from make_golden import preprocess, resolve, sig6_list  # noqa: E402
+from make_golden import MEAN, STD, preprocess, resolve, sig6_list  # noqa: E402
 
 OUT_DIR = os.path.join("Tests", "SatSeekModelsTests", "Golden")
 IMAGES = [
@@ -127,7 +127,7 @@ def main():
     images = []
     with torch.no_grad():
         for rel in IMAGES:
-            x, _ = preprocess(resolve(rel), 224)
+            x, _ = preprocess(resolve(rel), 224, MEAN, STD)  # torchvision models use ImageNet statistics
             pooled = model.pooled(x)
             logits = model.fc(pooled)[0]
             emb = torch.nn.functional.normalize(pooled, dim=1)[0]
