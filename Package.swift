@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // System libraries (Debian: libgdal-dev, libopenblas-dev).
@@ -30,12 +31,17 @@ let package = Package(
         .target(name: "SatSeekCatalog", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "SatSeekLearning", dependencies: ["SatSeekTensor", "SatSeekIndex"]),
         .target(name: "SatSeekSketch", dependencies: ["SatSeekImaging", "SatSeekTensor", "SatSeekModels"]),
+        .target(name: "SatSeekGeo", dependencies: ["CGDAL", "SatSeekImaging"]),
         .target(name: "SatSeekSearch", dependencies: [
-            "SatSeekImaging", "SatSeekTensor", "SatSeekModels", "SatSeekIndex", "SatSeekCatalog",
+            "SatSeekGeo", "SatSeekImaging", "SatSeekTensor", "SatSeekModels", "SatSeekIndex", "SatSeekCatalog",
             "SatSeekLearning", "SatSeekSketch",
         ]),
+        .target(name: "SatSeekServer", dependencies: [
+            "SatSeekSearch", "SatSeekGeo", "SatSeekImaging", "SatSeekCatalog", "SatSeekIndex", "SatSeekModels",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
         .executableTarget(name: "satseek", dependencies: [
-            "SatSeekSearch", "SatSeekModels", "SatSeekImaging", "SatSeekCatalog", "SatSeekTensor",
+            "SatSeekServer", "SatSeekSearch", "SatSeekModels", "SatSeekImaging", "SatSeekCatalog", "SatSeekTensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -50,6 +56,7 @@ let package = Package(
         .testTarget(name: "SatSeekLearningTests", dependencies: ["SatSeekLearning"]),
         .testTarget(name: "SatSeekSketchTests", dependencies: ["SatSeekSketch", "SatSeekImaging"]),
         .testTarget(name: "SatSeekSearchTests", dependencies: ["SatSeekSearch", "SatSeekImaging"]),
+        .testTarget(name: "SatSeekServerTests", dependencies: ["SatSeekServer", "SatSeekSearch", "SatSeekGeo", "SatSeekImaging", "CGDAL"]),
     ],
     swiftLanguageModes: [.v6]
 )

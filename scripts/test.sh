@@ -7,4 +7,6 @@ swift build --product satseek
 .build/debug/satseek models install effnet-lite0 effnet-lite1 effnet-lite2
 # Parity tests must fail, not skip, when weights are missing.
 export SATSEEK_REQUIRE_MODELS=1
+# install-system-deps.sh installs chromium: the browser test must run, not skip.
+export SATSEEK_REQUIRE_BROWSER=1
 swift test

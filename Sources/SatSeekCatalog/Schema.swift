@@ -36,7 +36,7 @@ enum CatalogSchema {
     static let formatVersion = 1
 
     /// All migrations, oldest first.
-    static let migrations: [CatalogMigration] = [v1]
+    static let migrations: [CatalogMigration] = [v1, v2]
 
     /// v1: `meta`, `image` (unique path) and `embedding` (image id + model id).
     static let v1 = CatalogMigration(identifier: "v1") { db in
@@ -70,6 +70,29 @@ enum CatalogSchema {
         try setMeta(db, MetaKey.formatVersion, String(formatVersion))
         try setMeta(db, MetaKey.schemaVersion, "v1")
         try setMeta(db, MetaKey.createdAt, String(Date().timeIntervalSince1970))
+    }
+
+    /// v2: `chip` — for images cut from a scene: source scene path, pixel window, bands used and, for georeferenced
+    /// scenes, the footprint polygon (GeoJSON ring of `[lon, lat]`, EPSG:4326) with its bounding box.
+    /// Plain images have no row (a null footprint).
+    static let v2 = CatalogMigration(identifier: "v2") { db in
+        try db.create(table: "chip") { t in
+            t.primaryKey("imageId", .integer)
+                .references("image", column: "id", onDelete: .cascade)
+            t.column("scenePath", .text).notNull().indexed()
+            t.column("x", .integer).notNull()
+            t.column("y", .integer).notNull()
+            t.column("width", .integer).notNull()
+            t.column("height", .integer).notNull()
+            t.column("bands", .text)
+            t.column("footprint", .text)
+            t.column("minLon", .double)
+            t.column("minLat", .double)
+            t.column("maxLon", .double)
+            t.column("maxLat", .double)
+        }
+        try db.create(index: "chip_bbox", on: "chip", columns: ["minLon", "maxLon", "minLat", "maxLat"])
+        try setMeta(db, MetaKey.schemaVersion, "v2")
     }
 
     /// A migrator registering ``migrations`` in order.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SatSeekSearch
 import SatSeekModels
+import SatSeekLearning
 
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,6 +12,10 @@ struct EvalCommand: ParsableCommand {
         Every image queries all the others; relevant = same class folder.
         AP@K = (1/min(K,R)) * sum over ranks i<=K of P@i * rel_i, R = other images of the query's class.
         The dataset is indexed first (incrementally, into --db or a cache file), so a second run is fast.
+        --protocol split (MiLaN): each class is split with --seed into a training part (--split of it, the archive) \
+        and a test part (the queries); rows: raw features, and for each --head its float embedding (cosine) and \
+        binary codes (Hamming), with the search time per query.
+          satseek eval DIR --protocol split --split 0.6 --seed 7 -k 20 --head h16.satseek-head --head h32.satseek-head
         """)
 
     @Argument(help: "Class-folder dataset: DIR/<class>/<image>.")
@@ -25,8 +30,22 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Index file to (re)use; default: a cache file under ~/.cache/satseek/eval.")
     var db: String?
 
+    @Option(name: .customLong("protocol"), help: "loo: leave-one-out over the whole dataset; split: MiLaN protocol, the held-out part queries the training part.")
+    var evaluationProtocol: EvaluationProtocol = .loo
+
+    @Option(help: "With --protocol split: fraction of every class in the training part (the archive).")
+    var split: Double = 0.6
+
+    @Option(help: "With --protocol split: seed of the per-class split (use the one the heads were trained with).")
+    var seed: UInt64 = 7
+
+    @Option(name: .customLong("head"), help: "With --protocol split: a trained head to evaluate (float embedding and codes); repeat for several.")
+    var heads: [String] = []
+
     @Flag(help: "Print the evaluation as JSON on stdout.")
     var json = false
+
+    enum EvaluationProtocol: String, ExpressibleByArgument, CaseIterable { case loo, split }
 
     func run() throws {
         try runReportingErrors {
@@ -36,6 +55,10 @@ struct EvalCommand: ParsableCommand {
             let report = try session.indexer().index(folder) { bar.show($0) }
             bar.finish()
             for failure in report.failures { printError("skipped \(failure.path): \(failure.reason)") }
+            if evaluationProtocol == .split {
+                return try runSplit(session: session)
+            }
+            guard heads.isEmpty else { throw ValidationError("--head needs --protocol split") }
             let evaluation = try Evaluator.leaveOneOut(catalog: session.catalog, k: k)
             if json {
                 try printJSON(evaluation)
@@ -58,5 +81,32 @@ struct EvalCommand: ParsableCommand {
         let absolute = URL(fileURLWithPath: folder).standardizedFileURL.path
         let safe = (absolute + "-" + model).map { $0.isLetter || $0.isNumber ? $0 : "_" }
         return directory.appendingPathComponent(String(safe.suffix(120)) + ".satseek").path
+    }
+}
+
+extension EvalCommand {
+    /// `--protocol split`: raw features and every head under the MiLaN protocol.
+    func runSplit(session: SearchSession) throws {
+        let trained = try heads.map { try HeadFile.read($0, backboneModelID: session.model.modelID) }
+        let evaluation = try SplitEvaluator.run(catalog: session.catalog, folder: folder, k: k, fraction: split,
+                                                seed: seed, heads: trained)
+        for warning in evaluation.warnings { printError("warning: \(warning)") }
+        if json { return try printJSON(evaluation) }
+        print("dataset \(folder): \(evaluation.queries) queries (test part) against an archive of \(evaluation.archive) "
+              + "(training part), \(evaluation.classes) classes, split \(split) seed \(seed), model \(evaluation.modelID)")
+        print("representation".padded(38) + "bytes".padded(7) + "mAP@\(k)".padded(9) + "P@\(k)".padded(9)
+              + "search µs/query  head µs/query")
+        for row in evaluation.rows {
+            let name: String
+            switch row.representation {
+            case "head codes": name = "head codes \(row.dimensions) bits [\(row.head ?? "")]"
+            case "head float": name = "head float \(row.dimensions)-d [\(row.head ?? "")]"
+            default: name = "raw features \(row.dimensions)-d"
+            }
+            print(name.padded(38) + String(row.bytesPerImage).padded(7)
+                  + String(format: "%.4f   %.4f   %10.1f  %13.1f", row.meanAveragePrecision, row.precision,
+                           row.searchMicroseconds, row.encodeMicroseconds))
+        }
+        print(String(format: "chance level (fraction of relevant items): %.4f", evaluation.chanceLevel))
     }
 }

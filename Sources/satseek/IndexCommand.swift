@@ -17,14 +17,35 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "Images embedded per batch.")
     var batch: Int = 32
 
+    @Flag(help: "Also store a sketch-domain embedding (edge rendering, multi-level features) per image, for `search --sketch`.")
+    var sketchable = false
+
+    @Option(name: .customLong("head"), help: "Also store this trained head's embedding per image (from `satseek train`), for `search --head`; repeat for several.")
+    var heads: [String] = []
+
     @Flag(help: "Print the report as JSON on stdout.")
     var json = false
+
+    @Option(help: "Cut georeferenced scenes (a .tif file or a folder of them) into TILE×TILE chips with footprints.")
+    var tile: Int?
+
+    @Option(help: "Step between chips in pixels with --tile (default: the tile size, no overlap).")
+    var stride: Int?
+
+    @Option(help: "Bands used as R,G,B with --tile, 1-based (e.g. 4,3,2; one band = grey). Default: RGB colour bands, else 1,2,3.")
+    var bands: String?
 
     func run() throws {
         try runReportingErrors {
             let session = try SearchSession(db: options.db, model: options.model, create: true)
             var indexer = try session.indexer()
             indexer.batchSize = max(1, batch)
+            if sketchable { indexer.auxiliaries.append(try SketchAuxiliary(model: session.model)) }
+            indexer.auxiliaries += try heads.map { try HeadAuxiliary(path: $0, backboneModelID: session.model.modelID) }
+            if let tile {
+                try runScenes(session: session, tile: tile, auxiliaries: indexer.auxiliaries)
+                return
+            }
             let bar = ProgressPrinter()
             let report = try indexer.index(folder) { bar.show($0) }
             bar.finish()

@@ -16,6 +16,18 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Query by the id of an indexed item (the item itself is excluded).")
     var item: Int64?
 
+    @Option(help: "Query by a drawn sketch (dark or light strokes on a plain background); the index must be built with --sketchable.")
+    var sketch: String?
+
+    @Option(help: "Rank with this trained head (index built with `index --head FILE`): Hamming distance of its binary codes.")
+    var head: String?
+
+    @Flag(help: "With --head: re-rank the --rerank-depth Hamming-nearest by the cosine of the float head outputs.")
+    var rerank = false
+
+    @Option(help: "With --rerank: how many Hamming-nearest candidates are re-ranked.")
+    var rerankDepth: Int = 100
+
     @Option(name: .short, help: "Number of results.")
     var k: Int = 10
 
@@ -23,8 +35,8 @@ struct SearchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard (image == nil) != (item == nil) else {
-            throw ValidationError("give exactly one query: --image FILE or --item ID")
+        guard [image != nil, item != nil, sketch != nil].filter({ $0 }).count == 1 else {
+            throw ValidationError("give exactly one query: --image FILE, --item ID or --sketch FILE")
         }
         guard k > 0 else { throw ValidationError("-k must be positive") }
     }
@@ -32,12 +44,19 @@ struct SearchCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let session = try SearchSession(db: options.db, model: options.model, create: false)
-            let searcher = try session.searcher()
             let results: [SearchResult]
-            if let image {
-                results = try searcher.search(imageAt: image, k: k)
+            if let head {
+                guard sketch == nil else { throw ValidationError("--head ranks image or item queries, not --sketch") }
+                let headSearcher = try HeadSearcher(session: session, headPath: head)
+                let depth = rerank ? rerankDepth : nil
+                results = try image.map { try headSearcher.search(imageAt: $0, k: k, rerankDepth: depth) }
+                    ?? headSearcher.search(itemID: item!, k: k, rerankDepth: depth)
+            } else if let sketch {
+                results = try session.sketchSearcher().search(sketchAt: sketch, k: k)
+            } else if let image {
+                results = try session.searcher().search(imageAt: image, k: k)
             } else {
-                results = try searcher.search(itemID: item!, k: k)
+                results = try session.searcher().search(itemID: item!, k: k)
             }
             if json {
                 try printJSON(results)

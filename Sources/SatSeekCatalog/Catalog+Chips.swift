@@ -1,0 +1,107 @@
+import Foundation
+import GRDB
+
+/// Where a catalogued chip comes from (table `chip`, migration v2): its source scene, pixel window and,
+/// for georeferenced scenes, its footprint in EPSG:4326.
+public struct ChipInfo: Sendable, Codable, Equatable {
+    /// Absolute path of the source scene.
+    public var scenePath: String
+    /// Window origin (column, row) and size in scene pixels.
+    public var x: Int, y: Int, width: Int, height: Int
+    /// 1-based bands chosen explicitly when tiling (`nil`: the default band rule).
+    public var bands: [Int]?
+    /// Closed ring of `[lon, lat]` points, `nil` when the scene has no georeferencing.
+    public var footprint: [[Double]]?
+    /// Bounding box of ``footprint`` (all `nil` with it).
+    public var minLon: Double?, minLat: Double?, maxLon: Double?, maxLat: Double?
+
+    /// Creates a chip description; the bounding box is computed from `footprint`.
+    public init(scenePath: String, x: Int, y: Int, width: Int, height: Int, bands: [Int]? = nil,
+                footprint: [[Double]]?) {
+        self.scenePath = scenePath
+        self.bands = bands
+        self.x = x
+        self.y = y
+        self.width = width
+        self.height = height
+        self.footprint = footprint
+        let points = (footprint ?? []).filter { $0.count >= 2 }
+        if !points.isEmpty {
+            minLon = points.map { $0[0] }.min()
+            maxLon = points.map { $0[0] }.max()
+            minLat = points.map { $0[1] }.min()
+            maxLat = points.map { $0[1] }.max()
+        }
+    }
+}
+
+extension Catalog {
+    /// Stores (or replaces) the chip rows of already upserted images, in one transaction.
+    public func setChips(_ chips: [(id: Int64, chip: ChipInfo)]) throws {
+        guard !chips.isEmpty else { return }
+        try pool.write { db in
+            let statement = try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO chip (imageId, scenePath, x, y, width, height, bands, footprint,
+                                             minLon, minLat, maxLon, maxLat)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for (id, chip) in chips {
+                let ring = try chip.footprint.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+                try statement.execute(arguments: [id, Self.canonicalPath(chip.scenePath), chip.x, chip.y,
+                                                  chip.width, chip.height,
+                                                  chip.bands.map { $0.map(String.init).joined(separator: ",") }, ring,
+                                                  chip.minLon, chip.minLat, chip.maxLon, chip.maxLat])
+            }
+        }
+    }
+
+    /// Chip rows of `ids`, keyed by id; plain images (no chip row) are absent.
+    public func chips(ids: [Int64]) throws -> [Int64: ChipInfo] {
+        let unique = Array(Set(ids))
+        return try pool.read { db in
+            var result: [Int64: ChipInfo] = [:]
+            var start = 0
+            while start < unique.count {
+                let chunk = Array(unique[start..<min(start + 500, unique.count)])
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT imageId, scenePath, x, y, width, height, footprint, bands FROM chip WHERE imageId IN (\(marks))
+                    """, arguments: StatementArguments(chunk))
+                for row in rows {
+                    result[row[0]] = try Self.chip(from: row)
+                }
+                start += 500
+            }
+            return result
+        }
+    }
+
+    /// Ids of the chips whose footprint bounding box intersects the box (degrees, EPSG:4326).
+    public func chipIDs(intersectingMinLon minLon: Double, minLat: Double, maxLon: Double, maxLat: Double) throws -> Set<Int64> {
+        try pool.read { db in
+            Set(try Int64.fetchAll(db, sql: """
+                SELECT imageId FROM chip
+                WHERE minLon <= ? AND maxLon >= ? AND minLat <= ? AND maxLat >= ?
+                """, arguments: [maxLon, minLon, maxLat, minLat]))
+        }
+    }
+
+    /// The distinct source scenes with the union of their chips' bounding boxes (`nil` box when not
+    /// georeferenced) and chip counts, ordered by path.
+    public func scenes() throws -> [(path: String, chips: Int, minLon: Double?, minLat: Double?, maxLon: Double?, maxLat: Double?)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT scenePath, COUNT(*), MIN(minLon), MIN(minLat), MAX(maxLon), MAX(maxLat)
+                FROM chip GROUP BY scenePath ORDER BY scenePath
+                """).map { ($0[0], $0[1], $0[2], $0[3], $0[4], $0[5]) }
+        }
+    }
+
+    private static func chip(from row: Row) throws -> ChipInfo {
+        let text: String? = row[6]
+        let ring = try text.map { try JSONDecoder().decode([[Double]].self, from: Data($0.utf8)) }
+        let bands = (row[7] as String?).map { $0.split(separator: ",").compactMap { Int($0) } }
+        return ChipInfo(scenePath: row[1], x: row[2], y: row[3], width: row[4], height: row[5], bands: bands,
+                        footprint: ring)
+    }
+}

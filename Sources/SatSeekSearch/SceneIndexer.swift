@@ -1,0 +1,154 @@
+import Foundation
+import SatSeekCatalog
+import SatSeekGeo
+import SatSeekImaging
+import SatSeekModels
+
+/// What one scene-tiling `index` run did.
+public struct SceneIndexReport: Sendable, Codable {
+    /// One scene that could not be tiled.
+    public struct Failure: Sendable, Codable {
+        public let path: String
+        public let reason: String
+    }
+    /// Scenes tiled.
+    public var scenes = 0
+    /// Grid windows considered.
+    public var windows = 0
+    /// Chips embedded and stored for the first time.
+    public var added = 0
+    /// Chips re-embedded because their scene changed.
+    public var updated = 0
+    /// Chips skipped because the stored row is current.
+    public var unchanged = 0
+    /// Windows skipped because every pixel is nodata.
+    public var nodataSkipped = 0
+    /// Chips whose scene has no georeferencing (stored with a null footprint).
+    public var withoutFootprint = 0
+    public var failures: [Failure] = []
+    public var seconds = 0.0
+}
+
+/// Indexes georeferenced scenes as chips: each scene is cut into a grid of `tile × tile` windows (GDAL windowed
+/// reads, band selection, scene-wide percentile stretch for non-Byte data), nodata-only windows are skipped,
+/// and each chip is embedded by the catalog's model and stored as an image row whose path is
+/// `<scene path>#chip=x,y,w,h`, with its scene, window and EPSG:4326 footprint in the `chip` table.
+public struct SceneIndexer: Sendable {
+    public let catalog: Catalog
+    public let model: any ImageEmbedder
+    public let options: SceneTilingOptions
+    public var batchSize = 32
+    /// Extra embeddings stored with every chip (as for ``Indexer/auxiliaries``).
+    public var auxiliaries: [any AuxiliaryEmbedding] = []
+
+    /// Binds the catalog to `model` (as ``Indexer`` does).
+    public init(catalog: Catalog, model: any ImageEmbedder, options: SceneTilingOptions) throws {
+        self.catalog = catalog
+        self.model = model
+        self.options = options
+        try catalog.bind(ModelBinding(modelID: model.modelID, dimensions: model.dimensions))
+    }
+
+    /// The catalog path of a chip: `<canonical scene path>#chip=x,y,w,h`.
+    public static func chipPath(scene: String, window: PixelWindow) -> String {
+        Catalog.canonicalPath(scene) + "#chip=\(window)"
+    }
+
+    /// Tiles and indexes `target`: one raster file, or every `.tif`/`.tiff` file under a folder.
+    public func index(_ target: String, progress: (ProgressSnapshot) -> Void = { _ in }) throws -> SceneIndexReport {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory) else {
+            throw SearchError.notFound("\(target): no such file or folder")
+        }
+        let scenes: [String]
+        if isDirectory.boolValue {
+            scenes = try DatasetScanner.scan(target).map(\.path)
+                .filter { ["tif", "tiff"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
+        } else {
+            scenes = [target]
+        }
+        var report = SceneIndexReport()
+        let start = Date()
+        for (number, scene) in scenes.enumerated() {
+            do {
+                try index(scene: scene, report: &report)
+                report.scenes += 1
+            } catch {
+                report.failures.append(.init(path: scene, reason: "\(error)"))
+            }
+            progress(ProgressSnapshot(done: number + 1, total: scenes.count, skipped: report.unchanged,
+                                      failed: report.failures.count, elapsed: Date().timeIntervalSince(start)))
+        }
+        report.seconds = Date().timeIntervalSince(start)
+        return report
+    }
+
+    /// Tiles one scene into the catalog, one transaction per batch of chips.
+    func index(scene: String, report: inout SceneIndexReport) throws {
+        let path = Catalog.canonicalPath(scene)
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
+        let mtime = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        let tiler = try SceneTiler(path: path, options: options)
+        let hash = try contentHash(ofFileAt: path)
+        let className = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        var pending: [(record: ImageRecord, chip: SceneChip, isUpdate: Bool)] = []
+        for window in tiler.windows {
+            report.windows += 1
+            let chipPath = Self.chipPath(scene: path, window: window)
+            let existing = try catalog.record(path: chipPath)
+            if let existing, existing.modelID == model.modelID, existing.contentHash == hash,
+               try hasAllAuxiliaries(existing.id!) {
+                report.unchanged += 1
+                continue
+            }
+            guard let chip = try tiler.chip(window) else {
+                report.nodataSkipped += 1
+                continue
+            }
+            if chip.footprint == nil { report.withoutFootprint += 1 }
+            let record = ImageRecord(path: chipPath, className: className, width: window.width, height: window.height,
+                                     byteSize: size, modifiedAt: mtime, contentHash: hash, modelID: model.modelID)
+            pending.append((record, chip, existing != nil))
+            if pending.count == batchSize {
+                try store(pending, scene: path, report: &report)
+                pending.removeAll()
+            }
+        }
+        try store(pending, scene: path, report: &report)
+    }
+
+    private func hasAllAuxiliaries(_ id: Int64) throws -> Bool {
+        guard !auxiliaries.isEmpty else { return true }
+        let have = try catalog.auxiliaryKinds(id: id)
+        return auxiliaries.allSatisfy { have.contains($0.kind) }
+    }
+
+    /// Embeds a batch of chips (backbone + auxiliaries) and stores rows and chip info.
+    private func store(_ batch: [(record: ImageRecord, chip: SceneChip, isUpdate: Bool)], scene: String,
+                       report: inout SceneIndexReport) throws {
+        guard !batch.isEmpty else { return }
+        let images = batch.map(\.chip.image)
+        let embeddings = model.embed(images: images)
+        let dims = model.dimensions
+        var items = batch.enumerated().map { row, entry in
+            CatalogItem(record: entry.record, embedding: Array(embeddings[(row * dims)..<((row + 1) * dims)]))
+        }
+        for auxiliary in auxiliaries {
+            let vectors = try auxiliary.embed(images: images, backbone: embeddings)
+            let width = auxiliary.dimensions
+            for row in items.indices {
+                items[row].auxiliary[auxiliary.kind] = Array(vectors[(row * width)..<((row + 1) * width)])
+            }
+        }
+        let ids = try catalog.upsert(items)
+        try catalog.setChips(zip(ids, batch).map { id, entry in
+            let w = entry.chip.window
+            return (id, ChipInfo(scenePath: scene, x: w.x, y: w.y, width: w.width, height: w.height,
+                                 bands: options.bands, footprint: entry.chip.footprint?.ring))
+        })
+        for entry in batch {
+            if entry.isUpdate { report.updated += 1 } else { report.added += 1 }
+        }
+    }
+}

@@ -1,0 +1,282 @@
+import Foundation
+import SatSeekCatalog
+import SatSeekImaging
+import SatSeekIndex
+import SatSeekModels
+import SatSeekSketch
+import SatSeekTensor
+
+/// Sketch retrieval quality, side by side with image→image retrieval and a random ranking.
+public struct SketchEvaluation: Sendable, Codable {
+    /// mAP@K and P@K of one method.
+    public struct Score: Sendable, Codable {
+        public var meanAveragePrecision: Double
+        public var precision: Double
+    }
+    /// Scores of one class. `queries` counts sketch queries; the image column is leave-one-out over
+    /// the archive images of the class, the random column uses the sketch queries' archives.
+    public struct ClassScore: Sendable, Codable {
+        public let className: String
+        public let queries: Int
+        public let sketch: Score
+        public let image: Score
+        public let random: Score
+    }
+    /// `"synthetic"` or the folder of real sketches.
+    public let source: String
+    public let seed: UInt64
+    public let k: Int
+    public let modelID: String
+    public let rotations: SketchRotations
+    public let queries: Int
+    public let classes: Int
+    public let archiveSize: Int
+    public let sketch: Score
+    public let image: Score
+    public let random: Score
+    /// Expected mAP@K of a random ranking ≈ mean fraction of relevant archive items.
+    public let chanceLevel: Double
+    /// Queries whose sketch came out blank (no edges survived); they score 0.
+    public let emptyQueries: Int
+    /// Files that could not be used as queries, with the reason.
+    public let skipped: [String]
+    public let perClass: [ClassScore]
+    public let seconds: Double
+}
+
+/// Evaluates sketch→image retrieval on an index built with sketch embeddings (`--sketchable`), where the
+/// class of an image is its folder name.
+///
+/// * Synthetic queries (no sketch data needed): every indexed image in turn is held out; a sketch-like
+///   drawing is synthesised from it by `SketchSynthesizer` with the seed
+///   `SeededGenerator.seed(seed, key: "<class>/<file name>")`, normalised like a real sketch and searched
+///   against all *other* archive images. Relevant = same class. The query image itself is excluded, so the
+///   score cannot come from matching a picture with its own edge map.
+/// * Real sketches: every image file of a folder is a query against the whole archive; its class is the
+///   sub-folder it is in, or else the archive class its file name starts with (case and punctuation
+///   ignored, longest match: `storage-tanks_03.png` → `StorageTanks`).
+///
+/// Sketch scores come from `SketchIndex` exactly as `SketchSearcher` computes them (archive-mean centring,
+/// best score over the query's `rotations`). AP@K and P@K are `RetrievalMetrics`' (AP normalised by
+/// min(K, R)); the random baseline ranks each query's archive by a seeded shuffle.
+public struct SketchEvaluator: Sendable {
+    public let catalog: Catalog
+    public let embedder: SketchEmbedder
+    public var k: Int
+    public var seed: UInt64
+    public var rotations: SketchRotations = .dihedral
+    /// Centre sketch embeddings on the archive mean (as `SketchSearcher` does).
+    public var centred = true
+    /// Queries rendered and embedded together.
+    public var batchSize = 8
+
+    public init(catalog: Catalog, model: any ImageEmbedder, k: Int, seed: UInt64) throws {
+        guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
+        self.catalog = catalog
+        self.embedder = try SketchEmbedder(model: model)
+        self.k = k
+        self.seed = seed
+    }
+
+    /// The archive as seen by the evaluation: items with both embeddings.
+    struct Archive {
+        let ids: [Int64]
+        let labels: [String]
+        let paths: [String]
+        let sketchIndex: SketchIndex
+        let imageIndex: FlatIndex
+        let imageVectors: [Float]
+        let classSizes: [String: Int]
+        let modelID: String
+    }
+
+    func loadArchive() throws -> Archive {
+        guard let binding = try catalog.binding() else { throw SearchError.invalidInput("\(catalog.path): nothing indexed") }
+        let sketches = try catalog.embeddings(kind: SketchAuxiliary.kind)
+        guard !sketches.ids.isEmpty else {
+            throw SearchError.invalidInput("\(catalog.path): no sketch embeddings; index with --sketchable")
+        }
+        guard sketches.dimensions == embedder.dimensions else {
+            throw SearchError.invalidInput("\(catalog.path): sketch embeddings of \(sketches.dimensions) values, expected \(embedder.dimensions); rebuild the index")
+        }
+        let images = try catalog.embeddings()
+        let row = Dictionary(uniqueKeysWithValues: images.ids.enumerated().map { ($1, $0) })
+        let ids = sketches.ids.filter { row[$0] != nil }
+        let records = try catalog.records(ids: ids)
+        let sketchRow = Dictionary(uniqueKeysWithValues: sketches.ids.enumerated().map { ($1, $0) })
+        var sketchVectors: [Float] = [], imageVectors: [Float] = []
+        for id in ids {
+            let s = sketchRow[id]! * sketches.dimensions, i = row[id]! * images.dimensions
+            sketchVectors += sketches.vectors[s..<(s + sketches.dimensions)]
+            imageVectors += images.vectors[i..<(i + images.dimensions)]
+        }
+        let labels = ids.map { records[$0]?.className ?? "" }
+        return Archive(ids: ids, labels: labels, paths: ids.map { records[$0]?.path ?? "" },
+                       sketchIndex: SketchIndex(ids: ids, vectors: sketchVectors, dimensions: sketches.dimensions, centred: centred),
+                       imageIndex: FlatIndex(dimensions: images.dimensions, metric: .cosine, ids: ids, vectors: imageVectors),
+                       imageVectors: imageVectors,
+                       classSizes: labels.reduce(into: [:]) { $0[$1, default: 0] += 1 }, modelID: binding.modelID)
+    }
+
+    /// One query to run: where its drawing comes from, its class and the archive item to leave out.
+    struct Query {
+        let label: String
+        let excluded: Int64?
+        let make: @Sendable () throws -> BinaryMask
+    }
+
+    /// Synthetic-sketch evaluation over every indexed image.
+    public func evaluateSynthetic(progress: (ProgressSnapshot) -> Void = { _ in }) throws -> SketchEvaluation {
+        let archive = try loadArchive()
+        var synthesizer = SketchSynthesizer(canvas: embedder.normalizer.canvas)
+        synthesizer.detector = embedder.detector
+        let generator = synthesizer
+        let embedder = self.embedder, seed = self.seed
+        let queries = zip(archive.ids, zip(archive.labels, archive.paths)).map { id, item in
+            let (label, path) = item
+            let key = "\(label)/\(URL(fileURLWithPath: path).lastPathComponent)"
+            return Query(label: label, excluded: id) {
+                let image = try ImageDecoder.decode(URL(fileURLWithPath: path), maxSide: Indexer.decodeMaxSide)
+                let drawing = generator.synthesize(from: image, seed: SeededGenerator.seed(seed, key: key))
+                return try embedder.rendering(ofSketch: drawing)
+            }
+        }
+        return try run(queries, archive: archive, source: "synthetic", progress: progress)
+    }
+
+    /// Evaluation with a folder of real sketches named by class.
+    public func evaluateSketches(in folder: String, progress: (ProgressSnapshot) -> Void = { _ in }) throws -> SketchEvaluation {
+        let archive = try loadArchive()
+        let classes = Set(archive.labels)
+        let files = try DatasetScanner.scan(folder)
+        let root = URL(fileURLWithPath: folder).standardizedFileURL.lastPathComponent
+        let embedder = self.embedder
+        var queries: [Query] = [], skipped: [String] = []
+        for file in files {
+            let url = URL(fileURLWithPath: file.path)
+            let label = classes.contains(file.className) && file.className != root
+                ? file.className : Self.classFromFileName(url.deletingPathExtension().lastPathComponent, classes: classes)
+            guard let label else {
+                skipped.append("\(file.path): no archive class matches its folder or file name")
+                continue
+            }
+            queries.append(Query(label: label, excluded: nil) {
+                try embedder.rendering(ofSketch: ImageDecoder.decode(url, maxSide: Indexer.decodeMaxSide))
+            })
+        }
+        guard !queries.isEmpty else {
+            throw SearchError.invalidInput("\(folder): no sketch files named after an archive class (\(classes.sorted().joined(separator: ", ")))")
+        }
+        return try run(queries, archive: archive, source: folder, skipped: skipped, progress: progress)
+    }
+
+    /// The archive class a sketch file name starts with (case and non-alphanumerics ignored; longest wins).
+    static func classFromFileName(_ stem: String, classes: Set<String>) -> String? {
+        func key(_ s: String) -> String { String(s.lowercased().filter { $0.isLetter || $0.isNumber }) }
+        let name = key(stem)
+        return classes.filter { !key($0).isEmpty && name.hasPrefix(key($0)) }.max { key($0).count < key($1).count }
+    }
+
+    func run(_ queries: [Query], archive: Archive, source: String, skipped initiallySkipped: [String] = [],
+             progress: (ProgressSnapshot) -> Void) throws -> SketchEvaluation {
+        let start = Date()
+        var skipped = initiallySkipped
+        var empty = 0
+        var sketchAP: [String: [Double]] = [:], sketchP: [String: [Double]] = [:]
+        var randomAP: [String: [Double]] = [:], randomP: [String: [Double]] = [:]
+        var chance: [Double] = []
+        let position = Dictionary(uniqueKeysWithValues: archive.ids.enumerated().map { ($1, $0) })
+        let copies = rotations.transforms.count
+        var done = 0
+        progress(ProgressSnapshot(done: 0, total: queries.count, skipped: 0, failed: 0, elapsed: 0))
+        for batchStart in stride(from: 0, to: queries.count, by: batchSize) {
+            let batch = Array(queries[batchStart..<min(queries.count, batchStart + batchSize)])
+            var made = [Result<BinaryMask, Error>?](repeating: nil, count: batch.count)
+            made.withUnsafeMutableBufferPointer { buffer in
+                let box = UncheckedSendableBox(buffer)
+                parallelChunks(batch.count, threads: defaultThreadCount) { range in
+                    for i in range { box.value[i] = Result { try batch[i].make() } }
+                }
+            }
+            var renderings: [BinaryMask] = [], owners: [Int] = []
+            for (i, result) in made.enumerated() {
+                switch result! {
+                case .success(let mask):
+                    renderings += rotations.transforms.map { mask.transformed(quarterTurns: $0.quarterTurns, mirrored: $0.mirrored) }
+                    owners.append(i)
+                case .failure(let error as SketchError):
+                    if case .empty = error { empty += 1 } else { throw error }
+                    record(batch[i], ranked: [], archive: archive, into: &sketchAP, &sketchP)
+                case .failure(let error):
+                    skipped.append("\(error)")
+                    continue
+                }
+            }
+            let vectors = embedder.embed(renderings: renderings)
+            let width = embedder.dimensions * copies
+            for (row, i) in owners.enumerated() {
+                let query = batch[i]
+                let hits = archive.sketchIndex.search(variants: Array(vectors[(row * width)..<((row + 1) * width)]),
+                                                      k: k, excluding: query.excluded.map { [$0] } ?? [])
+                record(query, ranked: hits.map { archive.labels[position[$0.id]!] }, archive: archive, into: &sketchAP, &sketchP)
+            }
+            for i in batch.indices where !skippedResult(made[i]!) {
+                // Random baseline: a seeded shuffle of the query's archive.
+                var random = SeededGenerator(seed: SeededGenerator.seed(seed, key: "random/\(batchStart + i)"))
+                let pool = archive.ids.indices.filter { archive.ids[$0] != batch[i].excluded }
+                let ranked = pool.shuffled(using: &random).prefix(k).map { archive.labels[$0] }
+                record(batch[i], ranked: ranked, archive: archive, into: &randomAP, &randomP)
+                chance.append(Double(relevantCount(batch[i], archive)) / Double(max(1, pool.count)))
+            }
+            done += batch.count
+            progress(ProgressSnapshot(done: done, total: queries.count, skipped: 0, failed: skipped.count,
+                                      elapsed: Date().timeIntervalSince(start)))
+        }
+        let (imageAP, imageP) = imageLeaveOneOut(archive)
+        func mean(_ v: [Double]) -> Double { v.isEmpty ? 0 : v.reduce(0, +) / Double(v.count) }
+        func score(_ ap: [String: [Double]], _ p: [String: [Double]], _ name: String? = nil) -> SketchEvaluation.Score {
+            name.map { .init(meanAveragePrecision: mean(ap[$0] ?? []), precision: mean(p[$0] ?? [])) }
+                ?? .init(meanAveragePrecision: mean(ap.values.flatMap { $0 }), precision: mean(p.values.flatMap { $0 }))
+        }
+        let perClass = sketchAP.keys.sorted().map { name in
+            SketchEvaluation.ClassScore(className: name, queries: sketchAP[name]!.count, sketch: score(sketchAP, sketchP, name),
+                                        image: score(imageAP, imageP, name), random: score(randomAP, randomP, name))
+        }
+        let queried = Set(sketchAP.keys)
+        return SketchEvaluation(
+            source: source, seed: seed, k: k, modelID: archive.modelID, rotations: rotations,
+            queries: sketchAP.values.reduce(0) { $0 + $1.count }, classes: queried.count, archiveSize: archive.ids.count,
+            sketch: score(sketchAP, sketchP), image: score(imageAP.filter { queried.contains($0.key) }, imageP.filter { queried.contains($0.key) }),
+            random: score(randomAP, randomP), chanceLevel: mean(chance), emptyQueries: empty, skipped: skipped,
+            perClass: perClass, seconds: Date().timeIntervalSince(start))
+    }
+
+    private func skippedResult(_ result: Result<BinaryMask, Error>) -> Bool {
+        if case .failure(let error) = result, !(error is SketchError) { return true }
+        return false
+    }
+
+    private func relevantCount(_ query: Query, _ archive: Archive) -> Int {
+        archive.classSizes[query.label, default: 0] - (query.excluded == nil ? 0 : 1)
+    }
+
+    private func record(_ query: Query, ranked labels: [String], archive: Archive,
+                        into ap: inout [String: [Double]], _ p: inout [String: [Double]]) {
+        let relevant = labels.map { $0 == query.label }
+        ap[query.label, default: []].append(RetrievalMetrics.averagePrecision(relevant, k: k, relevantInArchive: relevantCount(query, archive)))
+        p[query.label, default: []].append(RetrievalMetrics.precision(relevant, k: k))
+    }
+
+    /// Image→image leave-one-out over the archive (the stored backbone embeddings), per class.
+    private func imageLeaveOneOut(_ archive: Archive) -> ([String: [Double]], [String: [Double]]) {
+        let hits = archive.imageIndex.search(batch: archive.imageVectors, k: k, excluding: archive.ids.map { [$0] })
+        let position = Dictionary(uniqueKeysWithValues: archive.ids.enumerated().map { ($1, $0) })
+        var ap: [String: [Double]] = [:], p: [String: [Double]] = [:]
+        for (q, ranked) in hits.enumerated() {
+            let query = Query(label: archive.labels[q], excluded: archive.ids[q]) { BinaryMask(width: 1, height: 1) }
+            record(query, ranked: ranked.map { archive.labels[position[$0.id]!] }, archive: archive, into: &ap, &p)
+        }
+        return (ap, p)
+    }
+}
+

@@ -1,0 +1,156 @@
+import Foundation
+import SatSeekCatalog
+import SatSeekImaging
+import SatSeekIndex
+import SatSeekModels
+import SatSeekSketch
+
+/// Stores a sketch-domain embedding (edge rendering → multi-level backbone features) with every indexed
+/// image, under the kind `"sketch"`; `satseek index --sketchable` adds it to the indexer.
+public struct SketchAuxiliary: AuxiliaryEmbedding {
+    /// Storage kind of sketch-domain embeddings.
+    public static let kind = "sketch"
+
+    /// The shared sketch/photo embedder.
+    public let embedder: SketchEmbedder
+
+    public var kind: String { Self.kind }
+    public var dimensions: Int { embedder.dimensions }
+
+    /// - Throws: `SketchError.unsupportedModel` for a backbone without multi-level features.
+    public init(model: any ImageEmbedder) throws {
+        embedder = try SketchEmbedder(model: model)
+    }
+
+    /// Edge renderings of the decoded images, embedded (the backbone vectors are not needed).
+    public func embed(images: [RGBImage], backbone: [Float]) throws -> [Float] {
+        embedder.embed(images: images)
+    }
+}
+
+/// Sketch→image search: a drawn outline is normalised, embedded in each of its `rotations` and compared
+/// with the stored sketch-domain embeddings of the archive; an image's score is its best cosine similarity
+/// over the sketch's transformed copies.
+public struct SketchSearcher: Sendable {
+    public let catalog: Catalog
+    public let embedder: SketchEmbedder
+    /// Transformed copies of the query that are tried (max-pooled scores).
+    public var rotations: SketchRotations
+    /// The stored sketch-domain embeddings, centred.
+    public let index: SketchIndex
+
+    /// - Throws: `CatalogError.modelMismatch` for an index built by another model; `SearchError.invalidInput`
+    ///   when the index has no sketch embeddings (built without `--sketchable`) or they have another length.
+    public init(catalog: Catalog, model: any ImageEmbedder, rotations: SketchRotations = .dihedral) throws {
+        guard let binding = try catalog.binding() else {
+            throw SearchError.invalidInput("\(catalog.path): the index is empty; run `satseek index DIR --sketchable` first")
+        }
+        guard binding.modelID == model.modelID else {
+            throw CatalogError.modelMismatch(path: catalog.path, indexModel: binding.modelID, requested: model.modelID)
+        }
+        embedder = try SketchEmbedder(model: model)
+        let stored = try catalog.embeddings(kind: SketchAuxiliary.kind)
+        guard !stored.ids.isEmpty else {
+            throw SearchError.invalidInput("\(catalog.path): the index has no sketch embeddings; re-run `satseek index DIR --db \(catalog.path) --sketchable`")
+        }
+        guard stored.dimensions == embedder.dimensions else {
+            throw SearchError.invalidInput("\(catalog.path): stored sketch embeddings have \(stored.dimensions) values, this version computes \(embedder.dimensions); re-run `satseek index DIR --sketchable` on a new index")
+        }
+        self.catalog = catalog
+        self.rotations = rotations
+        index = SketchIndex(ids: stored.ids, vectors: stored.vectors, dimensions: stored.dimensions)
+    }
+
+    /// The `k` indexed images best matching a sketch file (PNG, JPEG, … — dark or light strokes on a plain
+    /// background).
+    public func search(sketchAt path: String, k: Int) throws -> [SearchResult] {
+        try search(sketch: ImageDecoder.decode(URL(fileURLWithPath: path), maxSide: Indexer.decodeMaxSide), k: k)
+    }
+
+    /// The `k` indexed images best matching an uploaded sketch.
+    public func search(sketchData data: Data, name: String, k: Int) throws -> [SearchResult] {
+        try search(sketch: ImageDecoder.decode(data: data, name: name, maxSide: Indexer.decodeMaxSide), k: k)
+    }
+
+    /// The `k` indexed images best matching a decoded sketch.
+    /// - Throws: `SketchError.empty` for a blank drawing.
+    public func search(sketch: RGBImage, k: Int) throws -> [SearchResult] {
+        guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
+        let variants = try embedder.embed(sketch: sketch, rotations: rotations)
+        let hits = search(variants: variants, k: k)
+        let records = try catalog.records(ids: hits.map(\.id))
+        return hits.enumerated().compactMap { rank, hit in
+            records[hit.id].map {
+                SearchResult(rank: rank + 1, id: hit.id, path: $0.path, className: $0.className, score: hit.score)
+            }
+        }
+    }
+
+    /// Max-pooled top-k over the rows of `variants` (one embedded copy of the query per row).
+    public func search(variants: [Float], k: Int, excluding: Set<Int64> = []) -> [SearchHit] {
+        index.search(variants: variants, k: k, excluding: excluding)
+    }
+}
+
+/// Exact cosine search over sketch-domain embeddings, centred on the archive's mean, with max pooling
+/// over a query's transformed copies.
+///
+/// Every edge rendering shares a large common component (white canvas, strokes of one width), which
+/// makes all cosine similarities high and similar. Subtracting the mean embedding of the archive from the
+/// stored vectors and from every query removes it; the mean is a statistic of the unlabelled archive
+/// itself, recomputed whenever the index is loaded, so no training data is involved.
+public struct SketchIndex: Sendable {
+    /// The centred, normalised vectors.
+    public let index: FlatIndex
+    /// Mean of the stored vectors (subtracted from queries too); `nil` when not centred.
+    public let mean: [Float]?
+
+    /// - Parameter centred: Subtract the archive mean (default) or use the raw embeddings.
+    public init(ids: [Int64], vectors: [Float], dimensions: Int, centred: Bool = true) {
+        let mean = centred ? Self.columnMeans(vectors, dimensions: dimensions) : nil
+        self.mean = mean
+        index = FlatIndex(dimensions: dimensions, metric: .cosine, ids: ids,
+                          vectors: mean.map { Self.subtracting($0, from: vectors) } ?? vectors)
+    }
+
+    public var dimensions: Int { index.dimensions }
+
+    /// Max-pooled top-k over the rows of `variants` (one embedded copy of the query per row).
+    ///
+    /// Exact: an item among the overall top k by its best score is among the top k of the copy where it
+    /// scores best, so merging each copy's top k and keeping every id's maximum loses nothing.
+    public func search(variants: [Float], k: Int, excluding: Set<Int64> = []) -> [SearchHit] {
+        let copies = variants.count / index.dimensions
+        guard copies > 0, k > 0 else { return [] }
+        let queries = mean.map { Self.subtracting($0, from: variants) } ?? variants
+        let perCopy = index.search(batch: queries, k: k, excluding: Array(repeating: excluding, count: copies))
+        var best: [Int64: Float] = [:]
+        for hits in perCopy {
+            for hit in hits where hit.score > best[hit.id, default: -.infinity] { best[hit.id] = hit.score }
+        }
+        return best.map { SearchHit(id: $0.key, score: $0.value) }
+            .sorted { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+            .prefix(k).map { $0 }
+    }
+
+    /// Column means of a row-major matrix.
+    static func columnMeans(_ vectors: [Float], dimensions: Int) -> [Float] {
+        var mean = [Float](repeating: 0, count: dimensions)
+        let rows = vectors.count / dimensions
+        guard rows > 0 else { return mean }
+        for r in 0..<rows { for c in 0..<dimensions { mean[c] += vectors[r * dimensions + c] } }
+        return mean.map { $0 / Float(rows) }
+    }
+
+    /// Every row minus `mean`.
+    static func subtracting(_ mean: [Float], from vectors: [Float]) -> [Float] {
+        vectors.enumerated().map { $0.element - mean[$0.offset % mean.count] }
+    }
+}
+
+extension SearchSession {
+    /// A sketch searcher over this session's index (which must have been built with `--sketchable`).
+    public func sketchSearcher(rotations: SketchRotations = .dihedral) throws -> SketchSearcher {
+        try SketchSearcher(catalog: catalog, model: model, rotations: rotations)
+    }
+}

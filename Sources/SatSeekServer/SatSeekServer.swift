@@ -1,0 +1,343 @@
+import Dispatch
+import Foundation
+import Hummingbird
+import SatSeekCatalog
+import SatSeekGeo
+import SatSeekImaging
+import SatSeekIndex
+import SatSeekSearch
+
+/// Settings of `satseek serve`.
+public struct ServerConfiguration: Sendable {
+    /// Interface to bind (`127.0.0.1` by default: loopback only).
+    public var host: String
+    /// TCP port; `0` picks a free one (see ``SatSeekServer/run(onStarted:)``).
+    public var port: Int
+    /// Largest accepted upload (image or sketch), in bytes.
+    public var maxUploadBytes: Int
+    /// Where Debian's `libjs-leaflet` installs Leaflet.
+    public var leafletDirectory: String
+    /// Result count when a request gives no `k`; requests may ask for at most ``maxK``.
+    public var defaultK: Int
+    public var maxK: Int
+
+    /// Creates a configuration with the defaults of `satseek serve`.
+    public init(host: String = "127.0.0.1", port: Int = 8080, maxUploadBytes: Int = 20 << 20,
+                leafletDirectory: String = "/usr/share/javascript/leaflet", defaultK: Int = 24, maxK: Int = 500) {
+        self.host = host
+        self.port = port
+        self.maxUploadBytes = maxUploadBytes
+        self.leafletDirectory = leafletDirectory
+        self.defaultK = defaultK
+        self.maxK = maxK
+    }
+}
+
+/// A client error with its HTTP status; the message is returned as JSON.
+struct APIError: Error {
+    let status: HTTPResponse.Status
+    let message: String
+}
+
+/// The SatSeek web app: a JSON search API over one index plus the browser UI (Hummingbird 2).
+///
+/// Every route answers errors as `{"error": {"status", "message"}}` with a 4xx status for bad input, and
+/// images are only ever rendered from the files recorded in the index (ids in, never paths).
+public final class SatSeekServer: Sendable {
+    public let configuration: ServerConfiguration
+    let searcher: Searcher
+    let sketchSearcher: SketchSearcher?
+    let renderer: ImageRenderer
+    let assets: StaticAssets
+    /// Every item's metadata and footprint box by id, read once at start-up (as the searcher's vectors are),
+    /// so a search touches SQLite once, for the query vector.
+    let items: [Int64: (item: ItemResponse, box: GeoBox?)]
+    /// The index's source scenes (path and what `/api/scenes` says), read once at start-up.
+    let scenes: [(path: String, info: SceneInfo)]
+    /// Blocking work (decoding, embedding, rendering) runs here instead of on the server's event loops.
+    private let work = DispatchQueue(label: "satseek.server.work", attributes: .concurrent)
+
+    /// Opens the searchers of `session`; sketch search is enabled when the index has sketch embeddings.
+    public init(session: SearchSession, configuration: ServerConfiguration = ServerConfiguration()) throws {
+        self.configuration = configuration
+        searcher = try session.searcher()
+        let hasSketch = !(try session.catalog.embeddings(kind: SketchAuxiliary.kind).ids.isEmpty)
+        sketchSearcher = hasSketch ? try SketchSearcher(catalog: session.catalog, model: session.model) : nil
+        renderer = ImageRenderer(catalog: session.catalog)
+        let records = try session.catalog.allRecords()
+        let chips = try session.catalog.chips(ids: records.compactMap(\.id))
+        items = Dictionary(uniqueKeysWithValues: records.compactMap { record in
+            record.id.map { id in
+                let item = ItemResponse(record: record, chip: chips[id])
+                return (id, (item, item.bbox.map { GeoBox(minLon: $0[0], minLat: $0[1], maxLon: $0[2], maxLat: $0[3]) }))
+            }
+        })
+        assets = StaticAssets(leafletDirectory: configuration.leafletDirectory)
+        scenes = try session.catalog.scenes().enumerated().map { index, scene in
+            // The overlay is the whole scene, so its box is the scene's footprint, not just its chips'.
+            let full = (try? SceneTiler(path: scene.path, options: SceneTilingOptions(tile: 8)))?.sceneFootprint?.bbox
+            let chipsBox = scene.minLon.map { [$0, scene.minLat!, scene.maxLon!, scene.maxLat!] }
+            let info = SceneInfo(index: index, name: URL(fileURLWithPath: scene.path).lastPathComponent, chips: scene.chips,
+                                 bbox: full.map { [$0.minLon, $0.minLat, $0.maxLon, $0.maxLat] } ?? chipsBox,
+                                 image: "/api/scenes/\(index)/image")
+            return (scene.path, info)
+        }
+    }
+
+    /// Runs the server until cancelled; `onStarted` receives the bound port (useful with port 0).
+    public func run(onStarted: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let app = Application(
+            router: makeRouter(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port),
+                                 serverName: "satseek"),
+            onServerRunning: { channel in await onStarted(channel.localAddress?.port ?? 0) })
+        try await app.run()
+    }
+
+    /// All routes; ``OpenAPIDocument`` describes the same set.
+    func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/") { _, _ in self.asset("index.html") }
+        router.get("/app.js") { _, _ in self.asset("app.js") }
+        router.get("/app.css") { _, _ in self.asset("app.css") }
+        router.get("/leaflet/**") { request, _ in
+            self.asset("leaflet/" + request.uri.path.dropFirst("/leaflet/".count))
+        }
+        router.get("/openapi.json") { _, _ in
+            Self.bytes(Data(OpenAPIDocument.json(maxUploadBytes: self.configuration.maxUploadBytes).utf8),
+                       type: "application/json")
+        }
+        router.get("/api/info") { _, _ in await self.answer { try self.info() } }
+        router.get("/api/scenes") { _, _ in await self.answer { try self.info().scenes } }
+        router.get("/api/scenes/{index}/image") { request, context in
+            await self.image {
+                let index = try Self.integer(context.parameters.get("index"), name: "scene index")
+                guard index < self.scenes.count else { throw APIError(status: .notFound, message: "no scene \(index)") }
+                return try self.renderer.sceneImage(path: self.scenes[Int(index)].path, size: Self.size(request, default: 1024))
+            }
+        }
+        router.get("/api/items/{id}") { _, context in
+            await self.answer { try self.item(Self.integer(context.parameters.get("id"), name: "item id")) }
+        }
+        router.get("/api/items/{id}/image") { request, context in
+            await self.image {
+                let id = try Self.integer(context.parameters.get("id"), name: "item id")
+                return try self.renderer.itemImage(id: id, size: Self.size(request, default: 256))
+            }
+        }
+        router.get("/api/search") { request, _ in
+            await self.answer {
+                let params = request.uri.queryParameters
+                guard let text = params["item"] else {
+                    throw APIError(status: .badRequest, message: "give ?item=<id> (upload images with POST /api/search/image)")
+                }
+                let id = try Self.integer(String(text), name: "item id")
+                let (k, box) = try self.kAndBox(request)
+                return try self.searchByItem(id, k: k, box: box)
+            }
+        }
+        router.post("/api/search/image") { request, _ in
+            var upload = request
+            let body = await self.collect(&upload)
+            return await self.answer {
+                let data = try body.get()
+                let (k, box) = try self.kAndBox(request)
+                return try self.searchByImage(data, k: k, box: box)
+            }
+        }
+        router.post("/api/search/sketch") { request, _ in
+            var upload = request
+            let body = await self.collect(&upload)
+            return await self.answer {
+                guard let sketch = self.sketchSearcher else {
+                    throw APIError(status: .notFound, message: "this index has no sketch embeddings; re-index with `satseek index … --sketchable`")
+                }
+                let data = try body.get()
+                let k = try self.kAndBox(request).k
+                let start = Date()
+                let hits = try sketch.search(sketchData: data, name: "sketch-upload", k: k)
+                return self.response(mode: "sketch", k: k, box: nil, query: nil, start: start,
+                                         hits: hits.map { ($0.id, $0.score) })
+            }
+        }
+        return router
+    }
+
+    // MARK: - Handlers
+
+    func info() throws -> InfoResponse {
+        let catalog = searcher.catalog
+        let binding = try catalog.binding()
+        let scenes = scenes.map(\.info)
+        return InfoResponse(items: try catalog.count(), model: binding?.modelID ?? "", dimensions: binding?.dimensions ?? 0,
+                            modes: .init(image: true, item: true, sketch: sketchSearcher != nil, text: false),
+                            maxUploadBytes: configuration.maxUploadBytes, scenes: scenes)
+    }
+
+    func item(_ id: Int64) throws -> ItemResponse {
+        guard let entry = items[id] else { throw APIError(status: .notFound, message: "no item with id \(id)") }
+        return entry.item
+    }
+
+    func searchByItem(_ id: Int64, k: Int, box: GeoBox?) throws -> SearchResponse {
+        let start = Date()
+        let query = try item(id)
+        guard let vector = try searcher.catalog.embedding(id: id) else {
+            throw APIError(status: .notFound, message: "item \(id) has no embedding of the index's model")
+        }
+        return response(mode: "item", k: k, box: box, query: query, start: start,
+                        hits: hits(vector, k: k, box: box, excluding: [id]))
+    }
+
+    /// The `k` best ids for `vector`, only among items whose footprint box intersects `box` when given.
+    func hits(_ vector: [Float], k: Int, box: GeoBox?, excluding: Set<Int64> = []) -> [(id: Int64, score: Float)] {
+        let found: [SearchHit]
+        if let box {
+            let allowed = Set(items.compactMap { id, entry in entry.box?.intersects(box) == true ? id : nil })
+            found = searcher.index.search(vector, k: k, allowed: allowed, excluding: excluding)
+        } else {
+            found = searcher.index.search(vector, k: k, excluding: excluding)
+        }
+        return found.map { ($0.id, $0.score) }
+    }
+
+    func searchByImage(_ data: Data, k: Int, box: GeoBox?) throws -> SearchResponse {
+        let start = Date()
+        let image: RGBImage
+        do {
+            image = try ImageDecoder.decode(data: data, name: "upload", maxSide: Indexer.decodeMaxSide)
+        } catch let error as ImageError {
+            throw APIError(status: .unsupportedMediaType, message: "the upload is not a readable image: \(error.reason)")
+        }
+        guard image.width >= Indexer.minimumSide, image.height >= Indexer.minimumSide else {
+            throw APIError(status: .unprocessableContent,
+                           message: "the image is \(image.width)×\(image.height) px; at least \(Indexer.minimumSide)×\(Indexer.minimumSide) needed")
+        }
+        let vector = searcher.model.embed(images: [image])
+        return response(mode: "image", k: k, box: box, query: nil, start: start, hits: hits(vector, k: k, box: box))
+    }
+
+    func response(mode: String, k: Int, box: GeoBox?, query: ItemResponse?, start: Date,
+                  hits: [(id: Int64, score: Float)]) -> SearchResponse {
+        let results = hits.enumerated().compactMap { rank, hit in
+            items[hit.id].map { ResultEntry(rank: rank + 1, score: hit.score, item: $0.item) }
+        }
+        return SearchResponse(mode: mode, k: k, bbox: box.map { [$0.minLon, $0.minLat, $0.maxLon, $0.maxLat] },
+                              query: query, tookMs: Date().timeIntervalSince(start) * 1000, results: results)
+    }
+
+    // MARK: - Request parsing
+
+    func kAndBox(_ request: Request) throws -> (k: Int, box: GeoBox?) {
+        let params = request.uri.queryParameters
+        var k = configuration.defaultK
+        if let text = params["k"] {
+            guard let value = Int(String(text)), value > 0, value <= configuration.maxK else {
+                throw APIError(status: .badRequest, message: "k must be an integer in 1…\(configuration.maxK) (got '\(text.prefix(40))')")
+            }
+            k = value
+        }
+        var box: GeoBox?
+        if let text = params["bbox"], !text.isEmpty {
+            do {
+                box = try GeoBox.parse(String(text).removingPercentEncoding ?? String(text))
+            } catch {
+                throw APIError(status: .badRequest, message: "\(error)")
+            }
+        }
+        return (k, box)
+    }
+
+    static func integer(_ text: String?, name: String) throws -> Int64 {
+        guard let text, let value = Int64(text), value >= 0 else {
+            throw APIError(status: .badRequest, message: "\(name) must be a non-negative integer (got '\((text ?? "").prefix(40))')")
+        }
+        return value
+    }
+
+    static func size(_ request: Request, default value: Int) throws -> Int {
+        guard let text = request.uri.queryParameters["size"] else { return value }
+        guard let size = Int(String(text)), (16...2048).contains(size) else {
+            throw APIError(status: .badRequest, message: "size must be an integer in 16…2048")
+        }
+        return size
+    }
+
+    /// Reads the upload, enforcing the size cap (Content-Length first, then while streaming).
+    func collect(_ request: inout Request) async -> Result<Data, APIError> {
+        let cap = configuration.maxUploadBytes
+        let tooLarge = APIError(status: .contentTooLarge, message: "upload larger than the \(cap / (1 << 20)) MiB limit")
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > cap { return .failure(tooLarge) }
+        do {
+            let buffer = try await request.collectBody(upTo: cap)
+            guard buffer.readableBytes > 0 else {
+                return .failure(APIError(status: .badRequest, message: "empty upload: send the image bytes as the request body"))
+            }
+            return .success(Data(buffer.readableBytesView))
+        } catch {
+            return .failure(tooLarge)
+        }
+    }
+
+    // MARK: - Responses
+
+    /// Runs `body` off the event loop and encodes its value (or error) as JSON.
+    func answer<T: Encodable & Sendable>(_ body: @escaping @Sendable () throws -> T) async -> Response {
+        let result: Result<T, any Error> = await offload(body)
+        switch result {
+        case .success(let value):
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes]
+            guard let data = try? encoder.encode(value) else { return Self.error(.internalServerError, "encoding failed") }
+            return Self.bytes(data, type: "application/json")
+        case .failure(let error):
+            return Self.error(for: error)
+        }
+    }
+
+    /// Runs an image-producing `body` off the event loop; answers JPEG/PNG bytes or a JSON error.
+    func image(_ body: @escaping @Sendable () throws -> Data) async -> Response {
+        switch await offload(body) {
+        case .success(let data):
+            let type = data.starts(with: [0x89, 0x50, 0x4E, 0x47]) ? "image/png" : "image/jpeg"
+            var response = Self.bytes(data, type: type)
+            response.headers[.cacheControl] = "max-age=3600"
+            return response
+        case .failure(let error):
+            return Self.error(for: error)
+        }
+    }
+
+    private func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async -> Result<T, any Error> {
+        await withCheckedContinuation { continuation in
+            work.async { continuation.resume(returning: Result { try body() }) }
+        }
+    }
+
+    func asset(_ name: String) -> Response {
+        guard let asset = assets.file(name) else { return Self.error(.notFound, "no such file") }
+        return Self.bytes(asset.data, type: asset.type)
+    }
+
+    static func bytes(_ data: Data, type: String) -> Response {
+        Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func error(for error: any Error) -> Response {
+        switch error {
+        case let error as APIError: return Self.error(error.status, error.message)
+        case let error as SearchError:
+            if case .notFound(let text) = error { return Self.error(.notFound, text) }
+            return Self.error(.badRequest, "\(error)")
+        case let error as RenderError: return Self.error(.notFound, error.description)
+        case let error as ImageError: return Self.error(.unprocessableContent, error.reason)
+        default: return Self.error(.internalServerError, "\(error)")
+        }
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        let body = ErrorResponse(error: .init(status: status.code, message: message))
+        let data = (try? JSONEncoder().encode(body)) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

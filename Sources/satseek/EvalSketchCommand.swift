@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import SatSeekSearch
+import SatSeekModels
+import SatSeekSketch
+
+struct EvalSketchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval-sketch",
+        abstract: "Zero-shot sketch→image retrieval quality (mAP@K, P@K) beside image→image and a random ranking.",
+        discussion: """
+        The dataset is indexed with sketch embeddings first (incrementally, into --db or a cache file).
+        Without --sketches, every image in turn is held out and a sketch-like query is synthesised from it
+        (edge map -> segments dropped with p~U(0.15,0.35), stroke jitter, small affine warp, pen width 1-5 px),
+        seeded by --seed and the image's class/file name; it is searched against all OTHER images.
+        With --sketches FOLDER, each image there is a query against the whole archive; its class is its
+        sub-folder or the archive class its file name starts with (e.g. Airport_2.png, storage-tanks-1.png).
+        Relevant = same class. AP@K = (1/min(K,R)) * sum over ranks i<=K of P@i * rel_i.
+        The image column is leave-one-out image->image retrieval over the same archive.
+        """)
+
+    @Argument(help: "Class-folder dataset: DIR/<class>/<image>.")
+    var folder: String
+
+    @Option(help: "Seed of the query synthesiser and the random baseline.")
+    var seed: UInt64 = 3
+
+    @Option(name: .short, help: "Cut-off rank K.")
+    var k: Int = 20
+
+    @Option(help: "Folder of real sketches named by class (instead of synthetic queries).")
+    var sketches: String?
+
+    @Option(help: "Query copies tried, best score kept: none, quarterTurns (0/90/180/270°) or dihedral (also mirrored).")
+    var rotations: SketchRotations = .dihedral
+
+    @Option(help: "Embedding model (see `satseek models`).")
+    var model: String = ModelStore.defaultModel
+
+    @Option(help: "Index file to (re)use; default: a cache file under ~/.cache/satseek/eval.")
+    var db: String?
+
+    @Flag(help: "Print the evaluation as JSON on stdout.")
+    var json = false
+
+    func validate() throws {
+        guard k > 0 else { throw ValidationError("-k must be positive") }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            let dbPath = try db ?? EvalCommand.cachePath(folder: folder, model: model)
+            let session = try SearchSession(db: dbPath, model: model, create: true)
+            var indexer = try session.indexer()
+            indexer.auxiliaries.append(try SketchAuxiliary(model: session.model))
+            var bar = ProgressPrinter()
+            let report = try indexer.index(folder) { bar.show($0) }
+            bar.finish()
+            for failure in report.failures { printError("skipped \(failure.path): \(failure.reason)") }
+
+            var evaluator = try SketchEvaluator(catalog: session.catalog, model: session.model, k: k, seed: seed)
+            evaluator.rotations = rotations
+            bar = ProgressPrinter()
+            let result = try sketches.map { folder in try evaluator.evaluateSketches(in: folder) { bar.show($0) } }
+                ?? evaluator.evaluateSynthetic { bar.show($0) }
+            bar.finish()
+            for line in result.skipped { printError("skipped \(line)") }
+            if json {
+                try printJSON(result)
+                return
+            }
+            let queryKind = sketches == nil ? "synthetic sketch queries (seed \(seed))" : "sketches from \(result.source)"
+            print("dataset \(folder): \(result.queries) \(queryKind), \(result.classes) classes, archive \(result.archiveSize) images, model \(result.modelID), rotations \(rotations.rawValue)")
+            print("class".padded(20) + "queries".padded(9) + "sketch mAP@\(k)  P@\(k)".padded(22)
+                  + "image mAP@\(k)  P@\(k)".padded(22) + "random mAP@\(k)  P@\(k)")
+            func cells(_ s: SketchEvaluation.Score) -> String { String(format: "%.4f      %.4f", s.meanAveragePrecision, s.precision).padded(22) }
+            for c in result.perClass {
+                print(c.className.padded(20) + String(c.queries).padded(9) + cells(c.sketch) + cells(c.image) + cells(c.random))
+            }
+            print("ALL".padded(20) + String(result.queries).padded(9) + cells(result.sketch) + cells(result.image) + cells(result.random))
+            print(String(format: "chance level (fraction of relevant items): %.4f; blank sketch queries: %d; %.1f s",
+                         result.chanceLevel, result.emptyQueries, result.seconds))
+        }
+    }
+}
+
+extension SketchRotations: ExpressibleByArgument {}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import Foundation
+import SatSeekGeo
+import SatSeekSearch
+
+extension IndexCommand {
+    /// `index SCENE --tile N`: cuts scenes into georeferenced chips (see ``SceneIndexer``).
+    func runScenes(session: SearchSession, tile: Int, auxiliaries: [any AuxiliaryEmbedding]) throws {
+        let options = SceneTilingOptions(tile: tile, stride: stride, bands: try bands.map(SceneTilingOptions.parseBands))
+        var indexer = try SceneIndexer(catalog: session.catalog, model: session.model, options: options)
+        indexer.batchSize = max(1, batch)
+        indexer.auxiliaries = auxiliaries
+        let bar = ProgressPrinter()
+        let report = try indexer.index(folder) { bar.show($0) }
+        bar.finish()
+        if json {
+            try printJSON(report)
+            return
+        }
+        print("tiled \(folder) into \(self.options.db) with \(session.model.modelID) (tile \(tile), stride \(options.stride))")
+        print(String(format: "  %d scenes, %d windows: %d added, %d updated, %d unchanged, %d nodata-only skipped  (%.1f s)",
+                     report.scenes, report.windows, report.added, report.updated, report.unchanged,
+                     report.nodataSkipped, report.seconds))
+        if report.withoutFootprint > 0 {
+            print("  \(report.withoutFootprint) chips come from scenes without georeferencing (no footprint)")
+        }
+        for failure in report.failures {
+            print("  skipped \(failure.path): \(failure.reason)")
+        }
+        print("  index now holds \(try session.catalog.count()) items")
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+import SatSeekGeo
+import SatSeekImaging
+
+/// The built `satseek` executable (next to the test bundle), or `nil` with a recorded issue.
+func satseekBinary() -> URL? {
+    let candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+                      Bundle.main.bundleURL.deletingLastPathComponent(), Bundle.main.bundleURL]
+        .map { $0.appendingPathComponent("satseek") }
+    guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+        Issue.record("satseek executable not found next to the test bundle (\(candidates.map(\.path)))")
+        return nil
+    }
+    return binary
+}
+
+/// A `satseek serve` child process on a free port; terminated by ``stop()``.
+final class ServeProcess: @unchecked Sendable {
+    let process = Process()
+    let port: Int
+
+    init(binary: URL, db: String) throws {
+        process.executableURL = binary
+        process.arguments = ["serve", "--db", db, "--port", "0"]
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Read stderr until the "serving … on http://127.0.0.1:PORT/" line.
+        var text = ""
+        let handle = pipe.fileHandleForReading
+        let deadline = Date().addingTimeInterval(120)
+        var found: Int?
+        while found == nil, Date() < deadline {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+            if let range = text.range(of: #"http://127\.0\.0\.1:(\d+)/"#, options: .regularExpression) {
+                found = Int(text[range].split(separator: ":").last!.dropLast())
+            }
+        }
+        guard let found else {
+            process.terminate()
+            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "serve did not start: \(text)"])
+        }
+        port = found
+        Thread.detachNewThread { _ = handle.readDataToEndOfFile() }  // keep draining
+    }
+
+    func stop() {
+        process.terminate()
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning {
+            Issue.record("satseek serve ignored SIGTERM")
+            kill(process.processIdentifier, SIGKILL)
+        }
+        process.waitUntilExit()
+    }
+}
+
+/// Runs a program and returns its status and standard output (standard error discarded).
+func runForStdout(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, stdout: String) {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+@Suite(.serialized) struct CommandLineGeoTests {
+    /// `index SCENE --tile --stride --bands --json`, re-run skips everything, then `serve` answers on a free port.
+    @Test func indexTileThenServe() async throws {
+        guard modelAvailable(), let binary = satseekBinary() else { return }
+        let root = try temporaryFolder("cli-geo")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let db = root.appendingPathComponent("geo.satseek").path
+        let arguments = ["index", landsatScene, "--db", db, "--tile", "128", "--stride", "128", "--bands", "3,2,1", "--json"]
+        let first = try runForStdout(binary, arguments)
+        #expect(first.status == 0, "\(first.stdout)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
+        #expect(report["windows"] as? Int == 10 && report["scenes"] as? Int == 1)
+        #expect((report["added"] as? Int ?? 0) + (report["nodataSkipped"] as? Int ?? 0) == 10)
+        let again = try runForStdout(binary, arguments)
+        let second = try #require(try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])
+        #expect(second["unchanged"] as? Int == report["added"] as? Int && second["added"] as? Int == 0)
+
+        let bad = try runProcess(binary.path, ["index", landsatScene, "--db", db, "--tile", "128", "--bands", "9"])
+        #expect(bad.status != 0 || bad.output.contains("band 9"), "\(bad.output)")
+
+        let server = try ServeProcess(binary: binary, db: db)
+        defer { server.stop() }
+        let info = try await http("http://127.0.0.1:\(server.port)/api/info").json()
+        #expect(info["items"] as? Int == report["added"] as? Int)
+        let item = try await http("http://127.0.0.1:\(server.port)/api/items/1").json()
+        #expect((item["footprint"] as? [[Double]])?.count == 9)
+    }
+
+    /// With sketch embeddings in the index, `/api/info` offers sketch mode and a drawn sketch is searchable.
+    @Test func sketchModeAppearsOnlyWithSketchEmbeddings() async throws {
+        guard modelAvailable(), let binary = satseekBinary() else { return }
+        let root = try temporaryFolder("cli-sketch")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data/Beach")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let source = sharedData.appendingPathComponent("datasets/aid-mini/Beach")
+        for file in try FileManager.default.contentsOfDirectory(atPath: source.path).sorted().prefix(3) {
+            try FileManager.default.copyItem(at: source.appendingPathComponent(file), to: data.appendingPathComponent(file))
+        }
+        let db = root.appendingPathComponent("sketch.satseek").path
+        let index = try runProcess(binary.path, ["index", data.path, "--db", db, "--sketchable"], timeout: 300)
+        #expect(index.status == 0, "\(index.output)")
+
+        let server = try ServeProcess(binary: binary, db: db)
+        defer { server.stop() }
+        let info = try await http("http://127.0.0.1:\(server.port)/api/info").json()
+        #expect((info["modes"] as? [String: Bool])?["sketch"] == true)
+        // A white canvas with a dark diagonal stroke, as the UI's canvas sends it.
+        var pixels = [UInt8](repeating: 255, count: 128 * 128 * 3)
+        for i in 10..<118 { for d in -2...2 { let x = i + d; for c in 0..<3 { pixels[3 * (i * 128 + x) + c] = 0 } } }
+        let png = try ImageEncoder.encode(RGBImage(width: 128, height: 128, pixels: pixels), as: .png)
+        let answer = try await http("http://127.0.0.1:\(server.port)/api/search/sketch?k=2", method: "POST", body: png,
+                                    contentType: "image/png")
+        #expect(answer.status == 200, "\(answer.text)")
+        #expect((try answer.json()["results"] as? [[String: Any]])?.count == 2)
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+import SatSeekCatalog
+import SatSeekGeo
+import SatSeekImaging
+import SatSeekSearch
+
+/// Scene tiling: windows, footprints in EPSG:4326, encoding.
+@Suite struct GeoTilingTests {
+    /// NAIP (UTM 14N): every chip footprint lies inside the scene's WGS84 footprint box, and chips tile the
+    /// grid without gaps.
+    @Test func naipChipFootprintsLieInsideTheScene() throws {
+        let tiler = try SceneTiler(path: naipScene, options: SceneTilingOptions(tile: 224))
+        #expect(tiler.width == 934 && tiler.height == 724)
+        #expect(tiler.isGeoreferenced)
+        let scene = try #require(tiler.sceneFootprint)
+        // gdalinfo: 99°11'08"W 47°02'12"N … 99°07'27"W 47°00'15"N.
+        #expect(abs(scene.bbox.minLon - (-99.1856)) < 0.002 && abs(scene.bbox.maxLat - 47.0366) < 0.002)
+        #expect(abs(scene.bbox.maxLon - (-99.1240)) < 0.002 && abs(scene.bbox.minLat - 47.0041) < 0.002)
+        let windows = tiler.windows
+        #expect(windows.count == 4 * 3)
+        for window in windows {
+            let chip = try #require(try tiler.chip(window))
+            let footprint = try #require(chip.footprint)
+            #expect(scene.bbox.contains(footprint.bbox, tolerance: 1e-9), "chip \(window) outside the scene")
+            #expect(footprint.ring.count == 9 && footprint.ring.first == footprint.ring.last)
+            // A 224 px NAIP chip at 5 m is ≈ 1.12 km: ≈ 0.0148° lon, 0.0101° lat at 47° N.
+            #expect(abs((footprint.bbox.maxLon - footprint.bbox.minLon) - 0.0148) < 0.001)
+            #expect(abs((footprint.bbox.maxLat - footprint.bbox.minLat) - 0.0101) < 0.001)
+            #expect(chip.image.width == 224 && chip.image.height == 224)
+        }
+    }
+
+    /// Landsat (EPSG:4326): footprints are the geotransform itself; stride < tile overlaps.
+    @Test func landsatFootprintsAndStride() throws {
+        let tiler = try SceneTiler(path: landsatScene, options: SceneTilingOptions(tile: 128, stride: 64, bands: [3, 2, 1]))
+        #expect(tiler.windows.count == ((697 - 128) / 64 + 1) * ((377 - 128) / 64 + 1))
+        let first = try #require(tiler.footprint(of: PixelWindow(x: 0, y: 0, width: 128, height: 128)))
+        #expect(abs(first.bbox.minLon - (-74.7224942)) < 1e-6 && abs(first.bbox.maxLat - (-8.2821076)) < 1e-6)
+    }
+
+    /// Band selection is validated against the scene.
+    @Test func badOptionsAreRejected() throws {
+        #expect(throws: GeoError.self) { try SceneTiler(path: naipScene, options: SceneTilingOptions(tile: 224, bands: [5, 2, 1])) }
+        #expect(throws: GeoError.self) { try SceneTiler(path: naipScene, options: SceneTilingOptions(tile: 4096)) }
+        #expect(throws: GeoError.self) { try SceneTilingOptions.parseBands("1,2") }
+        #expect(try SceneTilingOptions.parseBands("4, 3,2") == [4, 3, 2])
+        #expect(throws: GeoError.self) { try SceneTiler(path: "/nonexistent.tif", options: SceneTilingOptions(tile: 224)) }
+    }
+
+    /// A 16-bit scene with a nodata half: nodata-only chips are skipped, the rest is stretched to 0…255.
+    @Test func sixteenBitSceneIsStretchedAndNodataChipsSkipped() throws {
+        let folder = try temporaryFolder("geo16")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("u16.tif").path
+        try writeUInt16Scene(path: path, width: 256, height: 128)
+        let tiler = try SceneTiler(path: path, options: SceneTilingOptions(tile: 64))
+        #expect(tiler.isGeoreferenced)
+        var kept = 0, skipped = 0
+        var low: UInt8 = 255, high: UInt8 = 0
+        for window in tiler.windows {
+            if let chip = try tiler.chip(window) {
+                kept += 1
+                #expect(window.x < 128)
+                low = min(low, chip.image.pixels.min()!)
+                high = max(high, chip.image.pixels.max()!)
+            } else {
+                skipped += 1
+                #expect(window.x >= 128)
+            }
+        }
+        #expect(kept == 4 && skipped == 4)
+        #expect(low <= 5 && high >= 250, "one scene-wide 2–98 % stretch spans 0…255 (got \(low)…\(high))")
+    }
+
+    /// GeoBox parsing accepts Leaflet's order and rejects junk.
+    @Test func boxParsing() throws {
+        let box = try GeoBox.parse("-99.2,47.0,-99.1,47.05")
+        #expect(box.minLon == -99.2 && box.maxLat == 47.05)
+        for bad in ["", "1,2,3", "a,b,c,d", "0,0,200,10", "10,0,0,10", "nan,0,1,1", "1,2,3,4,5"] {
+            #expect(throws: GeoError.self, "\(bad)") { try GeoBox.parse(bad) }
+        }
+    }
+
+    /// PNG and JPEG bytes from the encoder decode back to the same size.
+    @Test func encoderRoundTrip() throws {
+        let image = RGBImage(width: 20, height: 10, pixels: (0..<600).map { UInt8($0 % 256) })
+        let png = try ImageEncoder.encode(image, as: .png)
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        #expect(try ImageDecoder.decode(data: png, name: "x.png") == image)
+        let jpeg = try ImageEncoder.encode(image, as: .jpeg)
+        #expect(jpeg.starts(with: [0xFF, 0xD8]))
+        let rgba = try ImageEncoder.encode(image, as: .png, alpha: Array(repeating: false, count: 200))
+        #expect(rgba.count > 0)
+    }
+}
+
+/// Bbox-filtered search over indexed scene chips (needs the model).
+@Suite struct GeoSearchTests {
+    @Test func bboxFilteredSearchReturnsOnlyIntersectingChips() async throws {
+        guard modelAvailable() else { return }
+        let fixture = try await ServerFixture.shared()
+        let searcher = try fixture.session.searcher()
+        let naip = try fixture.naipChipIDs()
+        #expect(naip.count == 12)
+        let chips = try fixture.session.catalog.chips(ids: naip)
+        #expect(chips.count == 12 && chips.values.allSatisfy { $0.footprint != nil })
+        // The western half of the NAIP scene.
+        let box = GeoBox(minLon: -99.19, minLat: 47.0, maxLon: -99.16, maxLat: 47.04)
+        let results = try searcher.search(itemID: naip[0], k: 100, within: box)
+        #expect(!results.isEmpty)
+        let all = try fixture.session.catalog.chips(ids: results.map(\.id))
+        for result in results {
+            let chip = try #require(all[result.id], "result \(result.id) is not a chip")
+            let bbox = GeoBox(minLon: chip.minLon!, minLat: chip.minLat!, maxLon: chip.maxLon!, maxLat: chip.maxLat!)
+            #expect(bbox.intersects(box))
+        }
+        let expected = chips.filter { id, chip in
+            id != naip[0] && GeoBox(minLon: chip.minLon!, minLat: chip.minLat!, maxLon: chip.maxLon!, maxLat: chip.maxLat!).intersects(box)
+        }
+        #expect(Set(results.map(\.id)) == Set(expected.keys))
+        #expect(expected.count < 11, "the box must exclude some chips")
+        // A box far away matches nothing; plain images never match a box.
+        #expect(try searcher.search(itemID: naip[0], k: 10, within: GeoBox(minLon: 10, minLat: 10, maxLon: 11, maxLat: 11)).isEmpty)
+    }
+}
