@@ -5,16 +5,22 @@ import Foundation
 /// `m̂ = m/(1−β₁ᵗ)`, `v̂ = v/(1−β₂ᵗ)`. Decay is applied only to tensors registered with `decay: true`
 /// (weights, not biases).
 public struct AdamOptimizer: Sendable {
+    /// Step size (the trainer changes it every step for its schedule).
     public var learningRate: Float
+    /// Decay of the first-moment (mean) estimate.
     public var beta1: Float
+    /// Decay of the second-moment (uncentred variance) estimate.
     public var beta2: Float
+    /// Added to √v̂ to avoid division by zero.
     public var epsilon: Float
+    /// Decoupled decay rate λ for tensors updated with `decay: true`.
     public var weightDecay: Float
     /// Steps taken so far (t in the bias correction).
     public private(set) var step = 0
     private var first: [[Float]] = []
     private var second: [[Float]] = []
 
+    /// An optimiser with empty moment estimates.
     public init(learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
                 weightDecay: Float = 0) {
         self.learningRate = learningRate

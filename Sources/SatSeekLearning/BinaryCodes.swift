@@ -4,7 +4,9 @@ import SatSeekTensor
 /// Binary hash codes packed into `UInt64` words: bit `j` of a code is 1 when activation `j` is positive
 /// (word `j / 64`, bit `j % 64`). Unused high bits of the last word are 0.
 public struct BinaryCodes: Sendable, Equatable {
+    /// Code length in bits.
     public let bits: Int
+    /// `⌈bits / 64⌉`.
     public let wordsPerCode: Int
     /// `count × wordsPerCode` words, code after code.
     public private(set) var words: [UInt64]
@@ -34,6 +36,7 @@ public struct BinaryCodes: Sendable, Equatable {
 
     /// Hamming distance between two codes of equal length (popcount of the XOR).
     @inlinable
+    /// Hamming distance between two codes of equal length (popcount of the XOR).
     public static func hammingDistance(_ a: ArraySlice<UInt64>, _ b: ArraySlice<UInt64>) -> Int {
         zip(a, b).reduce(0) { $0 + ($1.0 ^ $1.1).nonzeroBitCount }
     }
@@ -45,13 +48,16 @@ public struct BinaryCodes: Sendable, Equatable {
 /// Hits are `SearchHit`s whose score is the fraction of agreeing bits, `1 − distance/bits` (higher is
 /// better), or the cosine similarity when re-ranked; ties are broken by the smaller id.
 public struct HammingIndex: Sendable {
+    /// Ids in insertion order; code `i` belongs to `ids[i]`.
     public let ids: [Int64]
+    /// The packed codes.
     public let codes: BinaryCodes
     /// Row-normalised float activations for re-ranking (empty when not kept).
     let floats: [Float]
 
     /// Number of stored codes.
     public var count: Int { ids.count }
+    /// Code length in bits.
     public var bits: Int { codes.bits }
     /// Whether ``search(activations:k:excluding:rerankDepth:)`` can re-rank by float distance.
     public var canRerank: Bool { !floats.isEmpty }

@@ -6,14 +6,20 @@ public struct HeadProvenance: Sendable, Codable, Equatable {
     public var dataset: String
     /// Fraction of every class used for training.
     public var splitFraction: Double
+    /// Seed of the per-class split.
     public var splitSeed: UInt64
     /// FNV-1a hash of the sorted training items (`class/file` names), to recognise the same split later.
     public var trainFingerprint: String
+    /// Images in the training part.
     public var trainImages: Int
+    /// Images in the held-out part.
     public var testImages: Int
+    /// Number of classes.
     public var classes: Int
+    /// Wall-clock training time (indexing excluded).
     public var trainingSeconds: Double
 
+    /// Provenance of a training run.
     public init(dataset: String, splitFraction: Double, splitSeed: UInt64, trainFingerprint: String,
                 trainImages: Int, testImages: Int, classes: Int, trainingSeconds: Double) {
         self.dataset = dataset
@@ -33,10 +39,13 @@ public struct HeadFileHeader: Sendable, Codable, Equatable {
     public var id: String
     /// Model id of the backbone whose embeddings the head takes (e.g. `effnet-lite0@57934424`).
     public var backboneModelID: String
+    /// Layer sizes and output kind.
     public var architecture: HeadArchitecture
+    /// The settings the head was trained with.
     public var configuration: TrainingConfiguration
     /// Held-out measurements at the end of training (e.g. `"codes_map@20"`).
     public var metrics: [String: Double]
+    /// Training data and split, when known.
     public var provenance: HeadProvenance?
     /// Number of float32 weights after the header.
     public var weightCount: Int
@@ -48,7 +57,9 @@ public struct HeadFileHeader: Sendable, Codable, Equatable {
 
 /// A trained head with its metadata, as stored in a `.satseek-head` file.
 public struct TrainedHead: Sendable, Equatable {
+    /// Metadata (JSON header of the file).
     public var header: HeadFileHeader
+    /// The network.
     public var head: MLPHead
 
     /// Builds the header (id, checksum, counts) for a freshly trained head.
@@ -94,7 +105,9 @@ public struct TrainedHead: Sendable, Equatable {
 /// | H | JSON ``HeadFileHeader`` (UTF-8) |
 /// | 4·N | N = `weightCount` float32: per layer, the weight matrix (`outputs × inputs`, row-major), then the bias |
 public enum HeadFile {
+    /// First 8 bytes of every head file.
     public static let magic = Data("SATSHEAD".utf8)
+    /// Format version written (and the newest one read).
     public static let version: UInt32 = 1
     /// The usual file extension.
     public static let fileExtension = "satseek-head"

@@ -4,8 +4,11 @@ import SatSeekTensor
 
 /// A row-major matrix of `rows × columns` floats (one sample per row in a batch).
 public struct Matrix: Sendable, Equatable {
+    /// Number of rows (samples).
     public let rows: Int
+    /// Number of columns (features).
     public let columns: Int
+    /// `rows × columns` values, row-major.
     public var values: [Float]
 
     /// A matrix over `values` (`rows × columns` floats, row-major).
@@ -58,9 +61,13 @@ public struct DenseGradient: Sendable {
 /// A trainable fully connected layer `y = W x + b` (weight `outputs × inputs`, PyTorch `nn.Linear` layout)
 /// with a hand-written backward pass. Forward and backward are BLAS GEMMs over the whole batch.
 public struct DenseLayer: Sendable, Equatable {
+    /// Input features.
     public let inputs: Int
+    /// Output features.
     public let outputs: Int
+    /// `outputs × inputs`, row-major.
     public var weight: [Float]
+    /// `outputs` values.
     public var bias: [Float]
 
     /// A layer with the given parameters.

@@ -10,6 +10,7 @@ public enum LearningError: Error, CustomStringConvertible, Sendable, Equatable {
     /// A head trained on one backbone used with embeddings of another.
     case backboneMismatch(path: String, headBackbone: String, requested: String)
 
+    /// A complete message naming the file or setting at fault.
     public var description: String {
         switch self {
         case let .invalidConfiguration(message), let .diverged(message):

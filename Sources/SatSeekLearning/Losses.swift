@@ -1,5 +1,6 @@
 /// A loss value with its gradient with respect to the head outputs.
 public struct LossValue: Sendable {
+    /// The scalar loss.
     public var loss: Float
     /// `∂loss/∂h`, same shape as the outputs.
     public var gradient: Matrix
@@ -20,12 +21,15 @@ public enum TripletMining: String, Sendable, Codable, CaseIterable {
 /// Mining is a discrete choice made on the current distances; the gradient treats the chosen triplets
 /// as fixed (as every mining implementation does).
 public struct TripletLoss: Sendable, Codable, Equatable {
+    /// Required gap between the negative and the positive distance.
     public var margin: Float
+    /// How triplets are chosen in the batch.
     public var mining: TripletMining
     /// Scales squared distances, e.g. `1/bits` for code activations so that distances lie in [0, 4]
     /// whatever the code length (unit vectors already lie there with scale 1).
     public var distanceScale: Float
 
+    /// A triplet loss.
     public init(margin: Float, mining: TripletMining, distanceScale: Float = 1) {
         self.margin = margin
         self.mining = mining
@@ -96,6 +100,7 @@ public struct TripletLoss: Sendable, Codable, Equatable {
 /// MiLaN's push-to-binary term: `mean((|h| − 1)²)`, pulling code activations towards ±1 so that taking
 /// the sign loses little.
 public enum PushToBinaryLoss {
+    /// Loss and gradient for a batch of code activations `h`.
     public static func evaluate(_ h: Matrix) -> LossValue {
         var gradient = Matrix(rows: h.rows, columns: h.columns)
         guard !h.values.isEmpty else { return LossValue(loss: 0, gradient: gradient) }
@@ -114,6 +119,7 @@ public enum PushToBinaryLoss {
 /// MiLaN's bit-balance term: `mean_j (mean_i h_ij)²`, driving every bit to be +1 for about half of the
 /// images (a bit that is always on carries no information).
 public enum BitBalanceLoss {
+    /// Loss and gradient for a batch of code activations `h`.
     public static func evaluate(_ h: Matrix) -> LossValue {
         var gradient = Matrix(rows: h.rows, columns: h.columns)
         guard h.rows > 0, h.columns > 0 else { return LossValue(loss: 0, gradient: gradient) }
@@ -136,9 +142,13 @@ public enum BitBalanceLoss {
 
 /// The terms of one objective evaluation.
 public struct ObjectiveTerms: Sendable, Codable, Equatable {
+    /// Weighted sum of the terms (the optimised value).
     public var total: Float = 0
+    /// Triplet term.
     public var triplet: Float = 0
+    /// Push-to-binary term (unweighted).
     public var push: Float = 0
+    /// Bit-balance term (unweighted).
     public var balance: Float = 0
     /// Fraction of mined triplets that violated the margin.
     public var activeFraction: Float = 0
@@ -147,10 +157,14 @@ public struct ObjectiveTerms: Sendable, Codable, Equatable {
 /// The training objective: `triplet + pushWeight · push + balanceWeight · balance`
 /// (the last two only for ``HeadOutput/codes`` heads).
 public struct HashingObjective: Sendable {
+    /// The metric-learning term.
     public var triplet: TripletLoss
+    /// Weight of ``PushToBinaryLoss``.
     public var pushWeight: Float
+    /// Weight of ``BitBalanceLoss``.
     public var balanceWeight: Float
 
+    /// An objective with the given term weights.
     public init(triplet: TripletLoss, pushWeight: Float, balanceWeight: Float) {
         self.triplet = triplet
         self.pushWeight = pushWeight

@@ -16,8 +16,10 @@ public struct HeadArchitecture: Sendable, Codable, Equatable {
     public var hiddenSizes: [Int]
     /// Number of bits (``HeadOutput/codes``) or embedding dimensions (``HeadOutput/float``).
     public var outputDimensions: Int
+    /// Codes (tanh) or a float embedding (L2-normalised).
     public var output: HeadOutput
 
+    /// An architecture; see ``validate()``.
     public init(inputDimensions: Int, hiddenSizes: [Int], outputDimensions: Int, output: HeadOutput) {
         self.inputDimensions = inputDimensions
         self.hiddenSizes = hiddenSizes
@@ -56,7 +58,9 @@ public struct HeadTrace: Sendable {
 /// A small multi-layer perceptron on top of frozen backbone features:
 /// `Dense → ReLU → … → Dense → (tanh | L2-normalise)`, trained with hand-written reverse-mode gradients.
 public struct MLPHead: Sendable, Equatable {
+    /// Layer sizes and output kind.
     public let architecture: HeadArchitecture
+    /// The dense layers, input first.
     public var layers: [DenseLayer]
 
     /// A head with given layers (sizes must match the architecture).

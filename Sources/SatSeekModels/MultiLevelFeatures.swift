@@ -8,6 +8,7 @@ public enum FeatureLevel: Hashable, Sendable, CustomStringConvertible {
     /// The 1280-channel head convolution (the layer the ordinary image embedding pools).
     case head
 
+    /// `stageN` or `head`.
     public var description: String {
         switch self {
         case .stage(let n): return "stage\(n)"
@@ -30,8 +31,11 @@ public enum FeaturePooling: String, Sendable, CaseIterable {
 /// concatenated; the result is L2-normalised again, so with equal weights every level contributes the
 /// same share of the cosine similarity regardless of its channel count.
 public struct MultiLevelSpec: Sendable, Equatable {
+    /// Levels, in output order.
     public var levels: [FeatureLevel]
+    /// Weight of each level after its L2 normalisation.
     public var weights: [Float]
+    /// Spatial pooling at every level.
     public var pooling: FeaturePooling
 
     /// - Parameters:

@@ -7,6 +7,7 @@ import SatSeekLearning
 /// Stores a trained head's float output beside every indexed image (kind `head:<id>`); the binary code is
 /// its sign, derived when searching. The head needs only the backbone embeddings, not the pixels.
 public struct HeadAuxiliary: AuxiliaryEmbedding {
+    /// The head and its metadata.
     public let trained: TrainedHead
 
     /// - Throws: ``LearningError/backboneMismatch(path:headBackbone:requested:)`` when the head was trained
@@ -22,9 +23,12 @@ public struct HeadAuxiliary: AuxiliaryEmbedding {
                       path: path)
     }
 
+    /// `head:<id>`.
     public var kind: String { trained.kind }
+    /// Code length (or float embedding size).
     public var dimensions: Int { trained.bits }
 
+    /// Applies the head to the batch's backbone embeddings (the pixels are not needed).
     public func embed(images: [RGBImage], backbone: [Float]) throws -> [Float] {
         let inputs = trained.header.architecture.inputDimensions
         return trained.head.embed(backbone, count: backbone.count / inputs)
@@ -34,7 +38,9 @@ public struct HeadAuxiliary: AuxiliaryEmbedding {
 /// Search with a trained head over an index built with `satseek index --head`: Hamming ranking on the
 /// codes (optionally re-ranked by the cosine of the float head outputs), or cosine for float heads.
 public struct HeadSearcher: Sendable {
+    /// The plain searcher of the same index (catalog and backbone).
     public let searcher: Searcher
+    /// The head used for queries.
     public let trained: TrainedHead
     let hamming: HammingIndex?
     let flat: FlatIndex?

@@ -4,11 +4,13 @@ import SatSeekLearning
 
 /// Held-out quality after one training epoch.
 public struct EpochProgress: Sendable, Codable {
+    /// Loss terms and timing of the epoch.
     public let summary: EpochSummary
     /// Held-out mAP@K of the head's float output (test part queries the training part).
     public let floatMAP: Double
     /// Held-out mAP@K of the binary codes (Hamming ranking); `nil` for float heads.
     public let codesMAP: Double?
+    /// Cut-off rank K.
     public let k: Int
 
     /// Training images per second so far.
@@ -35,26 +37,45 @@ public struct EpochProgress: Sendable, Codable {
 
 /// What `satseek train` did.
 public struct HeadTrainingReport: Sendable, Codable {
+    /// Where the head file was written.
     public let headPath: String
+    /// The head's content id.
     public let headID: String
+    /// Catalog kind of its vectors (`head:<id>`).
     public let kind: String
+    /// Backbone model id.
     public let modelID: String
+    /// Codes or float embedding.
     public let output: HeadOutput
+    /// Code length (or embedding size).
     public let bits: Int
+    /// Images in the training part.
     public let trainImages: Int
+    /// Images in the held-out part.
     public let testImages: Int
+    /// Number of classes.
     public let classes: Int
+    /// Cut-off rank K.
     public let k: Int
     /// Held-out mAP@K / P@K of the raw backbone features, for comparison.
     public let rawMAP: Double
+    /// Held-out P@K of the raw features.
     public let rawPrecision: Double
+    /// Held-out mAP@K of the head's float output (cosine).
     public let floatMAP: Double
+    /// Held-out P@K of the head's float output.
     public let floatPrecision: Double
+    /// Held-out mAP@K of the codes (Hamming); nil for float heads.
     public let codesMAP: Double?
+    /// Held-out P@K of the codes.
     public let codesPrecision: Double?
+    /// Training time, indexing excluded.
     public let trainingSeconds: Double
+    /// What indexing the dataset did.
     public let indexReport: IndexReport
+    /// Per-epoch losses and held-out mAP.
     public let epochs: [EpochProgress]
+    /// The settings used.
     public let configuration: TrainingConfiguration
 }
 

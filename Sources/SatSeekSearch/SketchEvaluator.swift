@@ -10,29 +10,50 @@ import SatSeekTensor
 public struct SketchEvaluation: Sendable, Codable {
     /// mAP@K and P@K of one method.
     public struct Score: Sendable, Codable {
+        /// mAP@K over the queries.
         public var meanAveragePrecision: Double
+        /// Mean P@K over the queries.
         public var precision: Double
     }
     /// Scores of one class. `queries` counts sketch queries; the image column is leave-one-out over
     /// the archive images of the class, the random column uses the sketch queries' archives.
     public struct ClassScore: Sendable, Codable {
+        /// The class (folder name).
         public let className: String
+        /// Sketch queries of this class.
         public let queries: Int
+        /// Sketch→image retrieval.
         public let sketch: Score
+        /// Image→image retrieval (leave-one-out over the archive images of the class).
         public let image: Score
+        /// A seeded random ranking of each sketch query's archive.
         public let random: Score
     }
     /// `"synthetic"` or the folder of real sketches.
     public let source: String
+    /// Seed of the query synthesiser and the random baseline.
     public let seed: UInt64
+    /// Cut-off rank K.
     public let k: Int
+    /// The index's model.
     public let modelID: String
+    /// Query copies tried (max-pooled scores).
     public let rotations: SketchRotations
+    /// Backbone levels of the sketch descriptor (`stage2`, …, `head`).
+    public let levels: [String]
+    /// Whether sketch embeddings were centred on the archive mean.
+    public let centred: Bool
+    /// Sketch queries run.
     public let queries: Int
+    /// Classes with at least one query.
     public let classes: Int
+    /// Images in the archive searched.
     public let archiveSize: Int
+    /// Sketch→image retrieval over all queries.
     public let sketch: Score
+    /// Image→image leave-one-out retrieval over the queried classes.
     public let image: Score
+    /// The random ranking.
     public let random: Score
     /// Expected mAP@K of a random ranking ≈ mean fraction of relevant archive items.
     public let chanceLevel: Double
@@ -40,7 +61,9 @@ public struct SketchEvaluation: Sendable, Codable {
     public let emptyQueries: Int
     /// Files that could not be used as queries, with the reason.
     public let skipped: [String]
+    /// Scores per class, sorted by name.
     public let perClass: [ClassScore]
+    /// Wall-clock time of the query phase.
     public let seconds: Double
 }
 
@@ -60,16 +83,24 @@ public struct SketchEvaluation: Sendable, Codable {
 /// best score over the query's `rotations`). AP@K and P@K are `RetrievalMetrics`' (AP normalised by
 /// min(K, R)); the random baseline ranks each query's archive by a seeded shuffle.
 public struct SketchEvaluator: Sendable {
+    /// The index evaluated.
     public let catalog: Catalog
-    public let embedder: SketchEmbedder
+    /// The sketch embedder; changing its `spec` (an ablation) makes the evaluation recompute the archive's
+    /// sketch embeddings from the image files instead of reading the stored ones.
+    public var embedder: SketchEmbedder
+    /// Cut-off rank K.
     public var k: Int
+    /// Seed of the query synthesiser and the random baseline.
     public var seed: UInt64
+    /// Query copies tried (max-pooled scores).
     public var rotations: SketchRotations = .dihedral
     /// Centre sketch embeddings on the archive mean (as `SketchSearcher` does).
     public var centred = true
     /// Queries rendered and embedded together.
     public var batchSize = 8
 
+    /// - Throws: `SearchError.invalidInput` for k ≤ 0; `SketchError.unsupportedModel` for a backbone
+    ///   without multi-level features.
     public init(catalog: Catalog, model: any ImageEmbedder, k: Int, seed: UInt64) throws {
         guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
         self.catalog = catalog
@@ -92,10 +123,11 @@ public struct SketchEvaluator: Sendable {
 
     func loadArchive() throws -> Archive {
         guard let binding = try catalog.binding() else { throw SearchError.invalidInput("\(catalog.path): nothing indexed") }
-        let sketches = try catalog.embeddings(kind: SketchAuxiliary.kind)
+        var sketches = try catalog.embeddings(kind: SketchAuxiliary.kind)
         guard !sketches.ids.isEmpty else {
             throw SearchError.invalidInput("\(catalog.path): no sketch embeddings; index with --sketchable")
         }
+        if embedder.spec != .standard { sketches = try recomputed(sketches.ids) }
         guard sketches.dimensions == embedder.dimensions else {
             throw SearchError.invalidInput("\(catalog.path): sketch embeddings of \(sketches.dimensions) values, expected \(embedder.dimensions); rebuild the index")
         }
@@ -116,6 +148,20 @@ public struct SketchEvaluator: Sendable {
                        imageIndex: FlatIndex(dimensions: images.dimensions, metric: .cosine, ids: ids, vectors: imageVectors),
                        imageVectors: imageVectors,
                        classSizes: labels.reduce(into: [:]) { $0[$1, default: 0] += 1 }, modelID: binding.modelID)
+    }
+
+    /// Sketch embeddings of the archive images computed with this evaluator's embedder (for ablations
+    /// whose descriptor differs from the stored one).
+    func recomputed(_ ids: [Int64]) throws -> (ids: [Int64], vectors: [Float], dimensions: Int) {
+        let records = try catalog.records(ids: ids)
+        var vectors: [Float] = []
+        vectors.reserveCapacity(ids.count * embedder.dimensions)
+        for start in stride(from: 0, to: ids.count, by: 32) {
+            let paths = ids[start..<min(ids.count, start + 32)].map { records[$0]?.path ?? "" }
+            let images = try paths.map { try ImageDecoder.decode(URL(fileURLWithPath: $0), maxSide: Indexer.decodeMaxSide) }
+            vectors += embedder.embed(images: images)
+        }
+        return (ids, vectors, embedder.dimensions)
     }
 
     /// One query to run: where its drawing comes from, its class and the archive item to leave out.
@@ -245,6 +291,7 @@ public struct SketchEvaluator: Sendable {
         let queried = Set(sketchAP.keys)
         return SketchEvaluation(
             source: source, seed: seed, k: k, modelID: archive.modelID, rotations: rotations,
+            levels: embedder.spec.levels.map(\.description), centred: centred,
             queries: sketchAP.values.reduce(0) { $0 + $1.count }, classes: queried.count, archiveSize: archive.ids.count,
             sketch: score(sketchAP, sketchP), image: score(imageAP.filter { queried.contains($0.key) }, imageP.filter { queried.contains($0.key) }),
             random: score(randomAP, randomP), chanceLevel: mean(chance), emptyQueries: empty, skipped: skipped,

@@ -14,7 +14,9 @@ public struct SketchAuxiliary: AuxiliaryEmbedding {
     /// The shared sketch/photo embedder.
     public let embedder: SketchEmbedder
 
+    /// `"sketch"`.
     public var kind: String { Self.kind }
+    /// Length of a sketch-domain embedding.
     public var dimensions: Int { embedder.dimensions }
 
     /// - Throws: `SketchError.unsupportedModel` for a backbone without multi-level features.
@@ -32,7 +34,9 @@ public struct SketchAuxiliary: AuxiliaryEmbedding {
 /// with the stored sketch-domain embeddings of the archive; an image's score is its best cosine similarity
 /// over the sketch's transformed copies.
 public struct SketchSearcher: Sendable {
+    /// The index searched.
     public let catalog: Catalog
+    /// Normalises and embeds query sketches.
     public let embedder: SketchEmbedder
     /// Transformed copies of the query that are tried (max-pooled scores).
     public var rotations: SketchRotations
@@ -113,6 +117,7 @@ public struct SketchIndex: Sendable {
                           vectors: mean.map { Self.subtracting($0, from: vectors) } ?? vectors)
     }
 
+    /// Length of the stored vectors.
     public var dimensions: Int { index.dimensions }
 
     /// Max-pooled top-k over the rows of `variants` (one embedded copy of the query per row).

@@ -9,13 +9,16 @@ public struct LabelledFeatures: Sendable {
     public let ids: [Int64]
     /// `class/file` path relative to the dataset folder (stable across machines).
     public let names: [String]
+    /// Class (parent folder) of every row.
     public let classNames: [String]
     /// `ids.count × dimensions` backbone embeddings, row-major.
     public let features: [Float]
+    /// Length of each feature vector.
     public let dimensions: Int
     /// Model id of the backbone that produced the features.
     public let modelID: String
 
+    /// Number of images.
     public var count: Int { ids.count }
 
     /// The catalog's embeddings of the images under `folder` (indexed beforehand), ordered by relative path.
@@ -105,7 +108,9 @@ public struct SplitScore: Sendable, Codable {
     public let dimensions: Int
     /// Bytes stored per archive image.
     public let bytesPerImage: Int
+    /// mAP@K over the queries.
     public let meanAveragePrecision: Double
+    /// P@K over the queries.
     public let precision: Double
     /// Mean time of one exhaustive search over the archive (single query, after embedding).
     public let searchMicroseconds: Double
@@ -115,16 +120,25 @@ public struct SplitScore: Sendable, Codable {
 
 /// The MiLaN protocol: the test part queries the training part (the archive).
 public struct SplitEvaluation: Sendable, Codable {
+    /// The dataset folder.
     public let dataset: String
+    /// Backbone model id.
     public let modelID: String
+    /// Cut-off rank K.
     public let k: Int
+    /// Fraction of every class in the training part (archive).
     public let splitFraction: Double
+    /// Seed of the split.
     public let seed: UInt64
+    /// Number of queries (test part).
     public let queries: Int
+    /// Archive size (training part).
     public let archive: Int
+    /// Number of classes.
     public let classes: Int
     /// Expected mAP of a random ranking ≈ mean fraction of relevant archive items.
     public let chanceLevel: Double
+    /// One row per representation.
     public var rows: [SplitScore]
     /// E.g. a head trained on a different split (its test images may have been in training).
     public var warnings: [String]
@@ -224,19 +238,20 @@ public enum SplitEvaluator {
 
     // MARK: - Timing (single queries, one after another, as a user would issue them)
 
-    /// Mean microseconds of `body` per query: every query row is run in rounds of at least `minimumQueries`
-    /// calls, five times; the fastest round counts (the least disturbed by other processes on the machine).
-    static func time(queries count: Int, minimumQueries: Int = 1000, _ body: (Int) -> Void) -> Double {
+    /// Mean microseconds of `body` per query: rounds of `calls` single queries (cycling through the query
+    /// rows), up to five rounds or about three seconds; the fastest round counts (the least disturbed by other
+    /// processes on the machine).
+    static func time(queries count: Int, calls: Int = 500, _ body: (Int) -> Void) -> Double {
         guard count > 0 else { return 0 }
         body(0)  // warm-up
-        let passes = max(1, (minimumQueries + count - 1) / count)
         var best = Double.infinity
+        let begin = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<5 {
             let start = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<passes {
-                for q in 0..<count { body(q) }
-            }
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1000 / Double(passes * count))
+            for i in 0..<calls { body(i % count) }
+            let end = DispatchTime.now().uptimeNanoseconds
+            best = min(best, Double(end - start) / 1000 / Double(calls))
+            if end - begin > 3_000_000_000 { break }
         }
         return best
     }
@@ -257,6 +272,6 @@ public enum SplitEvaluator {
     static func timeEncode(_ head: MLPHead, _ queries: [Float], _ dimensions: Int) -> Double {
         let count = min(200, queries.count / dimensions)
         let rows = (0..<count).map { Array(queries[($0 * dimensions)..<(($0 + 1) * dimensions)]) }
-        return time(queries: count, minimumQueries: 200) { _ = head.embed(rows[$0], count: 1) }
+        return time(queries: count, calls: 200) { _ = head.embed(rows[$0], count: 1) }
     }
 }

@@ -2,8 +2,11 @@ import SatSeekImaging
 
 /// A single-channel floating-point image, rows top to bottom (`pixels[y * width + x]`).
 public struct GrayImage: Sendable, Equatable {
+    /// Width in pixels.
     public let width: Int
+    /// Height in pixels.
     public let height: Int
+    /// Samples, `pixels[y * width + x]`.
     public var pixels: [Float]
 
     /// - Precondition: `pixels.count == width * height`.
@@ -35,8 +38,11 @@ public struct GrayImage: Sendable, Equatable {
 
 /// A binary image: `true` = ink (a stroke or an edge pixel), rows top to bottom.
 public struct BinaryMask: Sendable, Equatable {
+    /// Width in pixels.
     public let width: Int
+    /// Height in pixels.
     public let height: Int
+    /// Ink flags, `bits[y * width + x]`.
     public var bits: [Bool]
 
     /// An empty (all background) mask.

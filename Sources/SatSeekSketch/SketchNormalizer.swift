@@ -7,6 +7,7 @@ public enum SketchError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The model cannot produce sketch-domain features.
     case unsupportedModel(String)
 
+    /// The message, for the command line.
     public var description: String {
         switch self {
         case .empty(let message), .unsupportedModel(let message): return message

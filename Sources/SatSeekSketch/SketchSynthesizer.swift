@@ -6,8 +6,10 @@ import SatSeekImaging
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
+    /// A generator whose sequence is fixed by `seed`.
     public init(seed: UInt64) { state = seed }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
@@ -69,6 +71,7 @@ public struct SketchSynthesizer: Sendable {
     /// Largest rotation of the warp, degrees.
     public var maxRotationDegrees = 8.0
 
+    /// A generator drawing on a `canvas × canvas` sheet (use the model resolution).
     public init(canvas: Int) {
         self.canvas = canvas
     }

@@ -7,7 +7,7 @@ import SatSeekLearning
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Leave-one-out retrieval quality (mAP@K, P@K) on a labelled class-folder dataset.",
+        abstract: "Retrieval quality (mAP@K, P@K) on a labelled class-folder dataset: leave-one-out, or the MiLaN split with trained heads.",
         discussion: """
         Every image queries all the others; relevant = same class folder.
         AP@K = (1/min(K,R)) * sum over ranks i<=K of P@i * rel_i, R = other images of the query's class.
@@ -47,6 +47,11 @@ struct EvalCommand: ParsableCommand {
 
     enum EvaluationProtocol: String, ExpressibleByArgument, CaseIterable { case loo, split }
 
+    func validate() throws {
+        guard heads.isEmpty || evaluationProtocol == .split else { throw ValidationError("--head needs --protocol split") }
+        guard split > 0, split < 1 else { throw ValidationError("--split must be between 0 and 1") }
+    }
+
     func run() throws {
         try runReportingErrors {
             let dbPath = try db ?? Self.cachePath(folder: folder, model: model)
@@ -58,7 +63,6 @@ struct EvalCommand: ParsableCommand {
             if evaluationProtocol == .split {
                 return try runSplit(session: session)
             }
-            guard heads.isEmpty else { throw ValidationError("--head needs --protocol split") }
             let evaluation = try Evaluator.leaveOneOut(catalog: session.catalog, k: k)
             if json {
                 try printJSON(evaluation)

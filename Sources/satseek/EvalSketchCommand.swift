@@ -34,6 +34,12 @@ struct EvalSketchCommand: ParsableCommand {
     @Option(help: "Query copies tried, best score kept: none, quarterTurns (0/90/180/270°) or dihedral (also mirrored).")
     var rotations: SketchRotations = .dihedral
 
+    @Option(help: ArgumentHelp("Ablation: backbone levels pooled into the sketch descriptor, e.g. `head` or `2,3,5,7,head` (the default); archive sketch embeddings are then recomputed in memory.", valueName: "levels"))
+    var levels: String?
+
+    @Flag(help: "Ablation: do not centre sketch embeddings on the archive mean.")
+    var uncentred = false
+
     @Option(help: "Embedding model (see `satseek models`).")
     var model: String = ModelStore.defaultModel
 
@@ -45,6 +51,20 @@ struct EvalSketchCommand: ParsableCommand {
 
     func validate() throws {
         guard k > 0 else { throw ValidationError("-k must be positive") }
+        _ = try featureLevels()
+    }
+
+    /// `--levels` parsed: stage numbers 1…7 and `head`.
+    func featureLevels() throws -> [FeatureLevel]? {
+        guard let levels else { return nil }
+        let parsed = levels.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.map { item -> FeatureLevel? in
+            if item == "head" { return .head }
+            return Int(item).flatMap { (1...7).contains($0) ? .stage($0) : nil }
+        }
+        guard !parsed.isEmpty, !parsed.contains(where: { $0 == nil }), Set(parsed).count == parsed.count else {
+            throw ValidationError("--levels: give distinct stage numbers 1-7 and/or `head`, comma-separated (got \(levels))")
+        }
+        return parsed.map { $0! }
     }
 
     func run() throws {
@@ -60,6 +80,8 @@ struct EvalSketchCommand: ParsableCommand {
 
             var evaluator = try SketchEvaluator(catalog: session.catalog, model: session.model, k: k, seed: seed)
             evaluator.rotations = rotations
+            evaluator.centred = !uncentred
+            if let levels = try featureLevels() { evaluator.embedder.spec = MultiLevelSpec(levels: levels) }
             bar = ProgressPrinter()
             let result = try sketches.map { folder in try evaluator.evaluateSketches(in: folder) { bar.show($0) } }
                 ?? evaluator.evaluateSynthetic { bar.show($0) }
@@ -70,7 +92,8 @@ struct EvalSketchCommand: ParsableCommand {
                 return
             }
             let queryKind = sketches == nil ? "synthetic sketch queries (seed \(seed))" : "sketches from \(result.source)"
-            print("dataset \(folder): \(result.queries) \(queryKind), \(result.classes) classes, archive \(result.archiveSize) images, model \(result.modelID), rotations \(rotations.rawValue)")
+            print("dataset \(folder): \(result.queries) \(queryKind), \(result.classes) classes, archive \(result.archiveSize) images, model \(result.modelID)")
+            print("sketch descriptor: \(evaluator.embedder.spec.levels.map(\.description).joined(separator: "+")) (\(evaluator.embedder.dimensions)-d), rotations \(rotations.rawValue), \(uncentred ? "not centred" : "centred on the archive mean")")
             print("class".padded(20) + "queries".padded(9) + "sketch mAP@\(k)  P@\(k)".padded(22)
                   + "image mAP@\(k)  P@\(k)".padded(22) + "random mAP@\(k)  P@\(k)")
             func cells(_ s: SketchEvaluation.Score) -> String { String(format: "%.4f      %.4f", s.meanAveragePrecision, s.precision).padded(22) }

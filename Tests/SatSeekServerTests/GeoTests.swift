@@ -39,6 +39,16 @@ import SatSeekSearch
         #expect(abs(first.bbox.minLon - (-74.7224942)) < 1e-6 && abs(first.bbox.maxLat - (-8.2821076)) < 1e-6)
     }
 
+    /// A plain image (no geotransform, no CRS) tiles into chips with a null footprint.
+    @Test func plainImageChipsHaveNoFootprint() throws {
+        let folder = sharedData.appendingPathComponent("datasets/aid-mini/Beach")
+        let file = try #require(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted().first)
+        let tiler = try SceneTiler(path: folder.appendingPathComponent(file).path, options: SceneTilingOptions(tile: 64))
+        #expect(!tiler.isGeoreferenced && tiler.sceneFootprint == nil)
+        let chip = try #require(try tiler.chip(tiler.windows[0]))
+        #expect(chip.footprint == nil && chip.image.width == 64)
+    }
+
     /// Band selection is validated against the scene.
     @Test func badOptionsAreRejected() throws {
         #expect(throws: GeoError.self) { try SceneTiler(path: naipScene, options: SceneTilingOptions(tile: 224, bands: [5, 2, 1])) }
