@@ -52,8 +52,9 @@ public enum Evaluator {
         let n = labels.count
         let chance = n > 1 ? labels.map { Double(classSizes[$0]! - 1) / Double(n - 1) }.reduce(0, +) / Double(n) : 0
         return Evaluation(k: k, queries: n, classes: classSizes.count, modelID: binding.modelID,
-                          meanAveragePrecision: mean(apByClass.values.flatMap { $0 }),
-                          precision: mean(pByClass.values.flatMap { $0 }),
+                          // Sorted classes: a fixed summation order, so repeated runs agree to the last bit.
+                          meanAveragePrecision: mean(apByClass.keys.sorted().flatMap { apByClass[$0]! }),
+                          precision: mean(pByClass.keys.sorted().flatMap { pByClass[$0]! }),
                           chanceLevel: chance, perClass: perClass)
     }
 }

@@ -282,7 +282,8 @@ public struct SketchEvaluator: Sendable {
         func mean(_ v: [Double]) -> Double { v.isEmpty ? 0 : v.reduce(0, +) / Double(v.count) }
         func score(_ ap: [String: [Double]], _ p: [String: [Double]], _ name: String? = nil) -> SketchEvaluation.Score {
             name.map { .init(meanAveragePrecision: mean(ap[$0] ?? []), precision: mean(p[$0] ?? [])) }
-                ?? .init(meanAveragePrecision: mean(ap.values.flatMap { $0 }), precision: mean(p.values.flatMap { $0 }))
+                ?? .init(meanAveragePrecision: mean(ap.keys.sorted().flatMap { ap[$0]! }),  // sorted: a fixed summation order
+                         precision: mean(p.keys.sorted().flatMap { p[$0]! }))
         }
         let perClass = sketchAP.keys.sorted().map { name in
             SketchEvaluation.ClassScore(className: name, queries: sketchAP[name]!.count, sketch: score(sketchAP, sketchP, name),
