@@ -10,13 +10,16 @@ struct EvalSketchCommand: ParsableCommand {
         abstract: "Zero-shot sketch→image retrieval quality (mAP@K, P@K) beside image→image and a random ranking.",
         discussion: """
         The dataset is indexed with sketch embeddings first (incrementally, into --db or a cache file).
-        Without --sketches, every image in turn is held out and a sketch-like query is synthesised from it
-        (edge map -> segments dropped with p~U(0.15,0.35), stroke jitter, small affine warp, pen width 1-5 px),
-        seeded by --seed and the image's class/file name; it is searched against all OTHER images.
-        With --sketches FOLDER, each image there is a query against the whole archive; its class is its
-        sub-folder or the archive class its file name starts with (e.g. Airport_2.png, storage-tanks-1.png).
-        Relevant = same class. AP@K = (1/min(K,R)) * sum over ranks i<=K of P@i * rel_i.
-        The image column is leave-one-out image->image retrieval over the same archive.
+
+        Without --sketches, every image in turn is held out and a sketch-like query is synthesised from it \
+        (edge map; segments dropped with p ~ U(0.15, 0.35); stroke jitter; small affine warp; pen 1-5 px), \
+        seeded by --seed and the image's class/file name, and searched against all OTHER images.
+
+        With --sketches FOLDER, each image there is a query against the whole archive; its class is its \
+        sub-folder, or else the archive class its file name starts with (Airport_2.png, storage-tanks-1.png).
+
+        Relevant = same class. AP@K = (1/min(K,R)) * sum over ranks i<=K of P@i * rel_i. The image column is \
+        leave-one-out image->image retrieval over the same archive; the random column a seeded shuffle.
         """)
 
     @Argument(help: "Class-folder dataset: DIR/<class>/<image>.")
