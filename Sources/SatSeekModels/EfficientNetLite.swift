@@ -112,22 +112,29 @@ public final class EfficientNetLite: ImageEmbedder {
     public func embed(_ inputs: UnsafeBufferPointer<Float>, count: Int, profile: LayerProfile?) -> [Float] {
         precondition(inputs.count >= count * inputCount, "input buffer smaller than \(count) images")
         var output = [Float](repeating: 0, count: count * dimensions)
-        let threads = defaultThreadCount
-        let workers = min(threads, count)
-        let innerThreads = workers == 1 ? threads : 1
         output.withUnsafeMutableBufferPointer { out in
             let outBase = UncheckedSendableBox(out.baseAddress!)
-            parallelChunks(count, threads: workers) { images in
-                let workspace = Workspace(activation: largestActivation, scratch: stemScratch)
-                for i in images {
-                    let pooled = outBase.value + i * dimensions
-                    features(inputs.baseAddress! + i * inputCount, into: pooled, workspace: workspace,
-                             threads: innerThreads, profile: profile)
-                    l2Normalize(UnsafeMutableBufferPointer(start: pooled, count: dimensions))
-                }
+            forEachImage(count: count) { i, workspace, threads in
+                let pooled = outBase.value + i * dimensions
+                features(inputs.baseAddress! + i * inputCount, into: pooled, workspace: workspace,
+                         threads: threads, profile: profile)
+                l2Normalize(UnsafeMutableBufferPointer(start: pooled, count: dimensions))
             }
         }
         return output
+    }
+
+    /// Runs `body(image, workspace, threads)` for every image of a batch: a single image gets all cores
+    /// inside each layer; several images are spread over workers that each own a workspace and run
+    /// their layers on one thread.
+    func forEachImage(count: Int, _ body: (Int, Workspace, Int) -> Void) {
+        let threads = defaultThreadCount
+        let workers = min(threads, count)
+        let innerThreads = workers == 1 ? threads : 1
+        parallelChunks(count, threads: workers) { images in
+            let workspace = Workspace(activation: largestActivation, scratch: stemScratch)
+            for i in images { body(i, workspace, innerThreads) }
+        }
     }
 
     /// ImageNet logits (1000) for one preprocessed image.

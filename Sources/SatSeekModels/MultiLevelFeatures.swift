@@ -103,33 +103,27 @@ extension EfficientNetLite {
         let width = offset
         let pooling = spec.pooling
         var output = [Float](repeating: 0, count: count * width)
-        let threads = defaultThreadCount
-        let workers = min(threads, count)
-        let innerThreads = workers == 1 ? threads : 1
         output.withUnsafeMutableBufferPointer { out in
             let outBase = UncheckedSendableBox(out.baseAddress!)
-            parallelChunks(count, threads: workers) { images in
-                let workspace = Workspace(activation: largestActivation, scratch: stemScratch)
+            forEachImage(count: count) { i, workspace, threads in
                 let headPooled = UnsafeMutablePointer<Float>.allocate(capacity: config.headChannels)
                 defer { headPooled.deallocate() }
-                for i in images {
-                    let row = outBase.value + i * width
-                    features(inputs.baseAddress! + i * inputCount, into: headPooled, workspace: workspace,
-                             threads: innerThreads, trace: { name, channels, height, width, activation in
-                        guard let slot = slots[name] else { return }
-                        let target = row + slot.offset
-                        switch pooling {
-                        case .average:
-                            globalAveragePool(activation, channels: channels, plane: height * width, output: target)
-                        case .max:
-                            globalMaxPool(activation, channels: channels, plane: height * width, output: target)
-                        }
-                        let vector = UnsafeMutableBufferPointer(start: target, count: channels)
-                        l2Normalize(vector)
-                        if slot.weight != 1 { for c in vector.indices { vector[c] *= slot.weight } }
-                    })
-                    l2Normalize(UnsafeMutableBufferPointer(start: row, count: width))
-                }
+                let row = outBase.value + i * width
+                features(inputs.baseAddress! + i * inputCount, into: headPooled, workspace: workspace,
+                         threads: threads, trace: { name, channels, height, width, activation in
+                    guard let slot = slots[name] else { return }
+                    let target = row + slot.offset
+                    switch pooling {
+                    case .average:
+                        globalAveragePool(activation, channels: channels, plane: height * width, output: target)
+                    case .max:
+                        globalMaxPool(activation, channels: channels, plane: height * width, output: target)
+                    }
+                    let vector = UnsafeMutableBufferPointer(start: target, count: channels)
+                    l2Normalize(vector)
+                    if slot.weight != 1 { for c in vector.indices { vector[c] *= slot.weight } }
+                })
+                l2Normalize(UnsafeMutableBufferPointer(start: row, count: width))
             }
         }
         return output
