@@ -125,7 +125,9 @@ public struct Indexer: Sendable {
         let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
         let mtime = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
         let existing = try catalog.record(path: file.path)
+        // Whether the stored row already has every auxiliary kind; only asks the catalog when there are any.
         let complete = try existing.map { record in
+            guard !auxiliaries.isEmpty else { return true }
             let have = try catalog.auxiliaryKinds(id: record.id!)
             return auxiliaries.allSatisfy { have.contains($0.kind) }
         } ?? false
