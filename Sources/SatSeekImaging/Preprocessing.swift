@@ -2,8 +2,8 @@
 /// `Resize(R) → CenterCrop(R) → ToTensor() → Normalize(mean, std)` on an RGB PIL image:
 ///
 /// 1. Resize so the shorter side is `resolution` and the longer side is
-///    `Int(resolution * long / short)` (truncated), with Pillow's antialiased BILINEAR filter
-///    (``resizeBilinearAntialiased(_:width:height:)``); skipped when the size already matches.
+///    `Int(resolution * long / short)` (truncated), with Pillow's antialiased ``filter`` (BILINEAR by default, BICUBIC for CLIP;
+///    ``resizeAntialiased(_:width:height:filter:)``); skipped when the size already matches.
 /// 2. Center crop to `resolution × resolution`, the offsets `round((side - resolution) / 2)` with
 ///    Python's round-half-to-even.
 /// 3. Scale each 8-bit sample to 0…1 (`v / 255`) and normalise per channel, `(v - mean) / std`,
@@ -15,6 +15,8 @@ public struct Preprocessing: Sendable {
     public var mean: (Float, Float, Float)
     /// Per-channel (R, G, B) standard deviation divided by after subtracting the mean.
     public var std: (Float, Float, Float)
+    /// Pillow filter of step 1 (bilinear unless the model was trained otherwise, e.g. CLIP's bicubic).
+    public var filter: ResampleFilter = .bilinear
 
     /// ImageNet channel means, `(0.485, 0.456, 0.406)`.
     public static let imageNetMean: (Float, Float, Float) = (0.485, 0.456, 0.406)
@@ -32,11 +34,13 @@ public struct Preprocessing: Sendable {
     ///   - resolution: Output side length (≥ 1).
     ///   - mean: Per-channel mean (R, G, B).
     ///   - std: Per-channel standard deviation (R, G, B).
-    public init(resolution: Int, mean: (Float, Float, Float), std: (Float, Float, Float)) {
+    public init(resolution: Int, mean: (Float, Float, Float), std: (Float, Float, Float),
+                filter: ResampleFilter = .bilinear) {
         precondition(resolution > 0, "Preprocessing: resolution must be positive")
         self.resolution = resolution
         self.mean = mean
         self.std = std
+        self.filter = filter
     }
 
     /// Number of floats in one output tensor, `3 * resolution * resolution`.
@@ -59,7 +63,7 @@ public struct Preprocessing: Sendable {
     /// Steps 1–2: the resized, center-cropped 8-bit image, `resolution × resolution`.
     public func resizedAndCropped(_ image: RGBImage) -> RGBImage {
         let size = Self.resizedSize(width: image.width, height: image.height, resolution: resolution)
-        let resized = resizeBilinearAntialiased(image, width: size.width, height: size.height)
+        let resized = resizeAntialiased(image, width: size.width, height: size.height, filter: filter)
         if resized.width == resolution && resized.height == resolution { return resized }
         let left = Self.cropOffset(size: resized.width, crop: resolution)
         let top = Self.cropOffset(size: resized.height, crop: resolution)

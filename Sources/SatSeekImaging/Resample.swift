@@ -14,12 +14,42 @@
 ///   - height: Output height (≥ 1).
 /// - Returns: The resized image (the input itself when the size is unchanged).
 public func resizeBilinearAntialiased(_ image: RGBImage, width: Int, height: Int) -> RGBImage {
-    precondition(width > 0 && height > 0, "resizeBilinearAntialiased: bad size \(width)×\(height)")
-    precondition(image.width > 0 && image.height > 0, "resizeBilinearAntialiased: empty image")
+    resizeAntialiased(image, width: width, height: height, filter: .bilinear)
+}
+
+/// Pillow's resampling filters that SatSeek's models were trained with.
+public enum ResampleFilter: String, Sendable {
+    /// Triangle filter, support 1 (`Image.BILINEAR`): EfficientNet, ResNet (torchvision's default).
+    case bilinear
+    /// Keys cubic with a = −0.5, support 2 (`Image.BICUBIC`): CLIP's preprocessing.
+    case bicubic
+
+    var support: Double { self == .bilinear ? 1 : 2 }
+
+    /// Pillow's `bilinear_filter` / `bicubic_filter`.
+    func weight(_ x: Double) -> Double {
+        let t = abs(x)
+        switch self {
+        case .bilinear:
+            return t < 1 ? 1 - t : 0
+        case .bicubic:
+            let a = -0.5
+            if t < 1 { return ((a + 2) * t - (a + 3)) * t * t + 1 }
+            if t < 2 { return (((t - 5) * t + 8) * t - 4) * a }
+            return 0
+        }
+    }
+}
+
+/// ``resizeBilinearAntialiased(_:width:height:)`` with a choice of Pillow filter (same passes, same
+/// fixed-point arithmetic; only the filter taps differ).
+public func resizeAntialiased(_ image: RGBImage, width: Int, height: Int, filter: ResampleFilter) -> RGBImage {
+    precondition(width > 0 && height > 0, "resizeAntialiased: bad size \(width)×\(height)")
+    precondition(image.width > 0 && image.height > 0, "resizeAntialiased: empty image")
     let needHorizontal = width != image.width, needVertical = height != image.height
     if !needHorizontal && !needVertical { return image }
-    let horizontal = ResampleCoefficients(inSize: image.width, outSize: width)
-    var vertical = ResampleCoefficients(inSize: image.height, outSize: height)
+    let horizontal = ResampleCoefficients(inSize: image.width, outSize: width, filter: filter)
+    var vertical = ResampleCoefficients(inSize: image.height, outSize: height, filter: filter)
     let shrinkY = image.height - height, shrinkX = image.width - width
     let horizontalFirst = !(shrinkY > 0 && shrinkY > shrinkX * 2)
 
@@ -57,8 +87,8 @@ struct ResampleCoefficients {
     /// Maximum number of taps.
     let kernelSize: Int
 
-    init(inSize: Int, outSize: Int) {
-        let support = 1.0  // bilinear (triangle) filter support
+    init(inSize: Int, outSize: Int, filter: ResampleFilter = .bilinear) {
+        let support = filter.support
         let scale = Double(inSize) / Double(outSize)
         let filterScale = max(scale, 1.0)
         let scaledSupport = support * filterScale
@@ -75,9 +105,7 @@ struct ResampleCoefficients {
             let xmax = min(Int(center + scaledSupport + 0.5), inSize) - xmin
             var total = 0.0
             for x in 0..<xmax {
-                var t = (Double(x + xmin) - center + 0.5) * inverseScale
-                if t < 0 { t = -t }
-                let w = t < 1 ? 1 - t : 0
+                let w = filter.weight((Double(x + xmin) - center + 0.5) * inverseScale)
                 taps[x] = w
                 total += w
             }

@@ -1,0 +1,155 @@
+import Foundation
+import SatSeekCheckpoint
+import SatSeekTensor
+
+/// A BERT encoder with sentence-transformers' mean pooling and L2 normalisation — the shape of
+/// all-MiniLM-L6-v2, SatSeek's offline sentence encoder (Hugging Face `BertModel` keys:
+/// `embeddings.word_embeddings.weight`, `encoder.layer.N.attention.self.query.weight`, …).
+///
+/// Each sentence runs at its own length, so no padding or attention mask is needed; the result equals the
+/// padded, masked computation of the reference.
+public final class BERTSentenceEncoder: Sendable {
+    public struct Config: Sendable, Equatable {
+        public var hiddenSize: Int
+        public var layers: Int
+        public var heads: Int
+        public var intermediateSize: Int
+        public var maxPositions: Int
+        public var vocabularySize: Int
+        public var layerNormEpsilon: Float
+        public var activation: TransformerActivation
+    }
+
+    public let config: Config
+    /// `BERT-<layers>x<hidden>@<folder>`.
+    public let modelID: String
+    public var dimensions: Int { config.hiddenSize }
+
+    // Property names follow the checkpoint keys under `embeddings.` and `encoder.layer.N`.
+    let wordEmbeddings: [Float]
+    let positionEmbeddings: [Float]
+    let tokenTypeEmbedding: [Float]     // row 0 of token_type_embeddings: single-segment input
+    let embeddingsLayerNorm: LayerNorm
+    let layers: [TransformerBlock]
+
+    /// Loads `config.json` and `model.safetensors` (or `pytorch_model.bin`) from a model folder.
+    public init(folder: URL) throws {
+        let configURL = folder.appendingPathComponent("config.json")
+        guard let data = FileManager.default.contents(atPath: configURL.path),
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw CheckpointMismatch(url: configURL, reason: "missing or not a JSON object")
+        }
+        func int(_ key: String) throws -> Int {
+            guard let value = json[key] as? Int else {
+                throw CheckpointMismatch(url: configURL, reason: "no integer '\(key)'")
+            }
+            return value
+        }
+        let act = json["hidden_act"] as? String ?? "gelu"
+        guard act == "gelu" else { throw CheckpointMismatch(url: configURL, reason: "hidden_act '\(act)' is not supported (gelu)") }
+        let config = Config(hiddenSize: try int("hidden_size"), layers: try int("num_hidden_layers"),
+                            heads: try int("num_attention_heads"), intermediateSize: try int("intermediate_size"),
+                            maxPositions: try int("max_position_embeddings"), vocabularySize: try int("vocab_size"),
+                            layerNormEpsilon: (json["layer_norm_eps"] as? NSNumber)?.floatValue ?? 1e-12,
+                            activation: .gelu)
+        guard config.hiddenSize % config.heads == 0 else {
+            throw CheckpointMismatch(url: configURL, reason: "hidden_size \(config.hiddenSize) not divisible by \(config.heads) heads")
+        }
+        let weights = ["model.safetensors", "pytorch_model.bin"].map { folder.appendingPathComponent($0) }
+            .first { FileManager.default.fileExists(atPath: $0.path) }
+        guard let weights else {
+            throw CheckpointMismatch(url: folder, reason: "holds neither model.safetensors nor pytorch_model.bin")
+        }
+        var checkpoint = try Checkpoint.load(weights)
+        if checkpoint.tensors["embeddings.word_embeddings.weight"] == nil,
+           checkpoint.tensors["bert.embeddings.word_embeddings.weight"] != nil {
+            checkpoint = checkpoint.stripping(prefix: "bert.")
+        }
+        let h = config.hiddenSize, eps = config.layerNormEpsilon
+        func norm(_ prefix: String) throws -> LayerNorm {
+            LayerNorm(gamma: try checkpoint.floats("\(prefix).weight", shape: [h]),
+                      beta: try checkpoint.floats("\(prefix).bias", shape: [h]), epsilon: eps)
+        }
+        func linear(_ prefix: String, out: Int, in inFeatures: Int) throws -> Linear {
+            Linear(inFeatures: inFeatures, outFeatures: out,
+                   weight: try checkpoint.floats("\(prefix).weight", shape: [out, inFeatures]),
+                   bias: try checkpoint.floats("\(prefix).bias", shape: [out]))
+        }
+        wordEmbeddings = try checkpoint.floats("embeddings.word_embeddings.weight", shape: [config.vocabularySize, h])
+        positionEmbeddings = try checkpoint.floats("embeddings.position_embeddings.weight", shape: [config.maxPositions, h])
+        guard let types = checkpoint.tensors["embeddings.token_type_embeddings.weight"], types.shape.count == 2,
+              types.shape[1] == h else {
+            throw CheckpointMismatch(url: weights, reason: "no 'embeddings.token_type_embeddings.weight' of shape [types, \(h)]")
+        }
+        tokenTypeEmbedding = Array(try types.floats().prefix(h))
+        embeddingsLayerNorm = try norm("embeddings.LayerNorm")
+        layers = try (0..<config.layers).map { i in
+            let p = "encoder.layer.\(i)"
+            let q = try linear("\(p).attention.self.query", out: h, in: h)
+            let k = try linear("\(p).attention.self.key", out: h, in: h)
+            let v = try linear("\(p).attention.self.value", out: h, in: h)
+            let attention = MultiHeadSelfAttention(
+                inProjection: Linear(inFeatures: h, outFeatures: 3 * h, weight: q.weight + k.weight + v.weight,
+                                     bias: q.bias + k.bias + v.bias),
+                outProjection: try linear("\(p).attention.output.dense", out: h, in: h), heads: config.heads)
+            return TransformerBlock(
+                attention: attention, norm1: try norm("\(p).attention.output.LayerNorm"), norm2: try norm("\(p).output.LayerNorm"),
+                fc1: try linear("\(p).intermediate.dense", out: config.intermediateSize, in: h),
+                fc2: try linear("\(p).output.dense", out: h, in: config.intermediateSize),
+                activation: config.activation, normFirst: false)
+        }
+        self.config = config
+        modelID = "bert-\(config.layers)x\(h)@\(folder.lastPathComponent)"
+    }
+
+    /// The L2-normalised mean-pooled embedding of one tokenized sentence (`[CLS] … [SEP]`).
+    /// - Throws: When the ids are empty, longer than the position table, or outside the vocabulary.
+    public func embed(tokens: [Int32]) throws -> [Float] {
+        let h = config.hiddenSize, n = tokens.count
+        guard n > 0 else { throw SentenceEncoderError.emptyTokens }
+        guard n <= config.maxPositions else { throw SentenceEncoderError.tooLong(n, maximum: config.maxPositions) }
+        if let bad = tokens.first(where: { $0 < 0 || Int($0) >= config.vocabularySize }) {
+            throw SentenceEncoderError.tokenOutOfVocabulary(Int(bad), vocabulary: config.vocabularySize)
+        }
+        var x = [Float](repeating: 0, count: n * h)
+        var pooled = [Float](repeating: 0, count: h)
+        x.withUnsafeMutableBufferPointer { xb in
+            let xp = xb.baseAddress!
+            wordEmbeddings.withUnsafeBufferPointer { words in
+                positionEmbeddings.withUnsafeBufferPointer { positions in
+                    tokenTypeEmbedding.withUnsafeBufferPointer { type in
+                        for i in 0..<n {
+                            let row = xp + i * h
+                            row.update(from: words.baseAddress! + Int(tokens[i]) * h, count: h)
+                            addInPlace(row, positions.baseAddress! + i * h, count: h)
+                            addInPlace(row, type.baseAddress!, count: h)
+                        }
+                    }
+                }
+            }
+            embeddingsLayerNorm.apply(xp, rows: n, into: xp)
+            layers.apply(xp, tokens: n, causal: false, threads: 1)
+            pooled.withUnsafeMutableBufferPointer { out in
+                for i in 0..<n { addInPlace(out.baseAddress!, xp + i * h, count: h) }
+                l2Normalize(out)   // the 1/n of the mean cancels in the normalisation
+            }
+        }
+        return pooled
+    }
+}
+
+/// Errors embedding a sentence.
+public enum SentenceEncoderError: Error, CustomStringConvertible {
+    case emptyTokens
+    case tooLong(Int, maximum: Int)
+    case tokenOutOfVocabulary(Int, vocabulary: Int)
+
+    public var description: String {
+        switch self {
+        case .emptyTokens: return "no tokens to embed"
+        case let .tooLong(n, maximum): return "\(n) tokens exceed the model's \(maximum) positions"
+        case let .tokenOutOfVocabulary(id, vocabulary):
+            return "token id \(id) is outside the vocabulary of \(vocabulary): tokenizer and model do not match"
+        }
+    }
+}

@@ -1,0 +1,228 @@
+import Foundation
+import SatSeekCheckpoint
+import SatSeekTensor
+
+/// Shapes of a CLIP model (vision transformer + text transformer), read from the checkpoint's tensor
+/// shapes and, where shapes cannot tell (number of heads, activation), from a config file beside it.
+public struct CLIPArchitecture: Sendable, Equatable {
+    public struct Vision: Sendable, Equatable {
+        public var width: Int
+        public var layers: Int
+        public var heads: Int
+        public var patchSize: Int
+        public var imageSize: Int
+        public var activation: TransformerActivation
+    }
+    public struct Text: Sendable, Equatable {
+        public var width: Int
+        public var layers: Int
+        public var heads: Int
+        public var contextLength: Int
+        public var vocabularySize: Int
+        public var activation: TransformerActivation
+    }
+    public var vision: Vision
+    public var text: Text
+    /// Length of the shared image/text embedding.
+    public var embedDimensions: Int
+    /// Preprocessing mean/std (OpenAI's unless the config says otherwise).
+    public var mean: (Float, Float, Float) = CLIPArchitecture.openAIMean
+    public var std: (Float, Float, Float) = CLIPArchitecture.openAIStd
+
+    public static let openAIMean: (Float, Float, Float) = (0.48145466, 0.4578275, 0.40821073)
+    public static let openAIStd: (Float, Float, Float) = (0.26862954, 0.26130258, 0.27577711)
+
+    /// A short name such as `ViT-B/32` for the standard shapes, else `ViT-w64-l2-p8-i32`.
+    public var name: String {
+        let known: [String: (Int, Int)] = ["B": (768, 12), "L": (1024, 24), "H": (1280, 32)]
+        if let size = known.first(where: { $0.value == (vision.width, vision.layers) })?.key,
+           vision.imageSize == 224 || vision.imageSize == 336 {
+            return "ViT-\(size)/\(vision.patchSize)" + (vision.imageSize == 336 ? "@336" : "")
+        }
+        return "ViT-w\(vision.width)-l\(vision.layers)-p\(vision.patchSize)-i\(vision.imageSize)"
+    }
+
+    public static func == (a: CLIPArchitecture, b: CLIPArchitecture) -> Bool {
+        a.vision == b.vision && a.text == b.text && a.embedDimensions == b.embedDimensions
+    }
+}
+
+/// The two checkpoint namings of CLIP in the wild.
+public enum CLIPNaming: String, Sendable {
+    /// OpenAI / OpenCLIP (`visual.transformer.resblocks.N.attn.in_proj_weight`, `token_embedding.weight`);
+    /// RemoteCLIP, GeoRSCLIP and SkyCLIP ship this.
+    case openAI = "openai"
+    /// Hugging Face `CLIPModel` (`vision_model.encoder.layers.N.self_attn.q_proj.weight`).
+    case huggingFace = "hf"
+}
+
+/// Settings read from a config file next to the weights.
+struct CLIPConfigHints {
+    var visionHeads: Int?
+    var textHeads: Int?
+    var visionActivation: TransformerActivation?
+    var textActivation: TransformerActivation?
+    var mean: (Float, Float, Float)?
+    var std: (Float, Float, Float)?
+
+    /// Reads `open_clip_config.json` (OpenCLIP hub layout) or a Hugging Face `config.json` (+
+    /// `preprocessor_config.json`) from `folder`, whichever exists.
+    static func read(folder: URL) throws -> CLIPConfigHints {
+        var hints = CLIPConfigHints()
+        let openCLIP = folder.appendingPathComponent("open_clip_config.json")
+        let hf = folder.appendingPathComponent("config.json")
+        if let json = try object(at: openCLIP) {
+            let model = json["model_cfg"] as? [String: Any] ?? json
+            let vision = model["vision_cfg"] as? [String: Any] ?? [:]
+            let text = model["text_cfg"] as? [String: Any] ?? [:]
+            let activation: TransformerActivation = (model["quick_gelu"] as? Bool ?? false) ? .quickGELU : .gelu
+            hints.visionActivation = activation
+            hints.textActivation = activation
+            hints.textHeads = text["heads"] as? Int ?? 8      // OpenCLIP's CLIPTextCfg default
+            if let width = vision["width"] as? Int {
+                hints.visionHeads = width / (vision["head_width"] as? Int ?? 64)
+            }
+            if let pre = json["preprocess_cfg"] as? [String: Any] {
+                hints.mean = triple(pre["mean"]); hints.std = triple(pre["std"])
+            }
+        } else if let json = try object(at: hf) {
+            let vision = json["vision_config"] as? [String: Any] ?? [:]
+            let text = json["text_config"] as? [String: Any] ?? [:]
+            hints.visionHeads = vision["num_attention_heads"] as? Int ?? 12
+            hints.textHeads = text["num_attention_heads"] as? Int ?? 8
+            hints.visionActivation = try activation(vision["hidden_act"] as? String ?? "quick_gelu", file: hf)
+            hints.textActivation = try activation(text["hidden_act"] as? String ?? "quick_gelu", file: hf)
+            if let pre = try object(at: folder.appendingPathComponent("preprocessor_config.json")) {
+                hints.mean = triple(pre["image_mean"]); hints.std = triple(pre["image_std"])
+            }
+        }
+        return hints
+    }
+
+    private static func object(at url: URL) throws -> [String: Any]? {
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        guard let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else {
+            throw CheckpointMismatch(url: url, reason: "not a JSON object")
+        }
+        return json
+    }
+
+    private static func activation(_ name: String, file: URL) throws -> TransformerActivation {
+        switch name {
+        case "quick_gelu": return .quickGELU
+        case "gelu": return .gelu
+        default: throw CheckpointMismatch(url: file, reason: "hidden_act '\(name)' is not supported (gelu, quick_gelu)")
+        }
+    }
+
+    private static func triple(_ value: Any?) -> (Float, Float, Float)? {
+        guard let numbers = value as? [NSNumber], numbers.count == 3 else { return nil }
+        return (numbers[0].floatValue, numbers[1].floatValue, numbers[2].floatValue)
+    }
+}
+
+extension CLIPArchitecture {
+    /// Infers the architecture from tensor shapes (and `hints` for heads/activation), checking the
+    /// tensors every later load reads. Errors name the first tensor that does not fit.
+    static func infer(from checkpoint: Checkpoint, naming: CLIPNaming, hints: CLIPConfigHints) throws -> CLIPArchitecture {
+        let keys = CLIPKeys(naming: naming)
+        func shape(_ name: String, rank: Int) throws -> [Int] {
+            guard let tensor = checkpoint.tensors[name] else {
+                throw CheckpointMismatch(url: checkpoint.url, reason: "no tensor '\(name)' — not a \(naming == .openAI ? "OpenAI/OpenCLIP" : "Hugging Face") CLIP vision-transformer checkpoint")
+            }
+            guard tensor.shape.count == rank else {
+                throw CheckpointMismatch(url: checkpoint.url, reason: "'\(name)' has shape \(tensor.shape), expected rank \(rank)")
+            }
+            return tensor.shape
+        }
+        let patch = try shape(keys.patchWeight, rank: 4)
+        guard patch[1] == 3, patch[2] == patch[3] else {
+            throw CheckpointMismatch(url: checkpoint.url, reason: "'\(keys.patchWeight)' has shape \(patch), expected [width, 3, p, p]")
+        }
+        let width = patch[0], patchSize = patch[2]
+        let positions = try shape(keys.visionPositions, rank: 2)[0] - 1
+        let side = Int(Double(positions).squareRoot().rounded())
+        guard side * side == positions else {
+            throw CheckpointMismatch(url: checkpoint.url, reason: "'\(keys.visionPositions)' holds \(positions) patch positions, not a square grid")
+        }
+        let tokenShape = try shape(keys.tokenEmbedding, rank: 2)
+        let textPositions = try shape(keys.textPositions, rank: 2)
+        let embed: Int
+        switch naming {
+        case .openAI: embed = try shape(keys.visualProjection, rank: 2)[1]
+        case .huggingFace: embed = try shape(keys.visualProjection, rank: 2)[0]
+        }
+        func countLayers(_ prefix: (Int) -> String) -> Int {
+            var n = 0
+            while checkpoint.tensors.keys.contains(where: { $0.hasPrefix(prefix(n)) }) { n += 1 }
+            return n
+        }
+        let visionLayers = countLayers { keys.visionBlock($0) + "." }
+        let textLayers = countLayers { keys.textBlock($0) + "." }
+        guard visionLayers > 0 else {
+            throw CheckpointMismatch(url: checkpoint.url, reason: "no vision transformer layers ('\(keys.visionBlock(0)).*')")
+        }
+        guard textLayers > 0 else {
+            throw CheckpointMismatch(url: checkpoint.url, reason: "no text transformer layers ('\(keys.textBlock(0)).*')")
+        }
+        let textWidth = tokenShape[1]
+        // OpenAI's build_model: heads = width / 64 when no config says otherwise.
+        var architecture = CLIPArchitecture(
+            vision: Vision(width: width, layers: visionLayers, heads: hints.visionHeads ?? max(1, width / 64),
+                           patchSize: patchSize, imageSize: side * patchSize,
+                           activation: hints.visionActivation ?? .quickGELU),
+            text: Text(width: textWidth, layers: textLayers, heads: hints.textHeads ?? max(1, textWidth / 64),
+                       contextLength: textPositions[0], vocabularySize: tokenShape[0],
+                       activation: hints.textActivation ?? .quickGELU),
+            embedDimensions: embed)
+        if let mean = hints.mean { architecture.mean = mean }
+        if let std = hints.std { architecture.std = std }
+        for (what, w, h) in [("vision", width, architecture.vision.heads), ("text", textWidth, architecture.text.heads)]
+        where h <= 0 || w % h != 0 {
+            throw CheckpointMismatch(url: checkpoint.url, reason: "\(what) width \(w) is not divisible by \(h) heads")
+        }
+        return architecture
+    }
+}
+
+/// Tensor names of one naming.
+struct CLIPKeys {
+    let naming: CLIPNaming
+
+    var patchWeight: String { naming == .openAI ? "visual.conv1.weight" : "vision_model.embeddings.patch_embedding.weight" }
+    var classEmbedding: String { naming == .openAI ? "visual.class_embedding" : "vision_model.embeddings.class_embedding" }
+    var visionPositions: String {
+        naming == .openAI ? "visual.positional_embedding" : "vision_model.embeddings.position_embedding.weight"
+    }
+    var preNorm: String { naming == .openAI ? "visual.ln_pre" : "vision_model.pre_layrnorm" }
+    var postNorm: String { naming == .openAI ? "visual.ln_post" : "vision_model.post_layernorm" }
+    /// OpenAI: `[width, embed]` used as `x @ proj`; HF: a bias-free Linear `[embed, width]`.
+    var visualProjection: String { naming == .openAI ? "visual.proj" : "visual_projection.weight" }
+    var tokenEmbedding: String {
+        naming == .openAI ? "token_embedding.weight" : "text_model.embeddings.token_embedding.weight"
+    }
+    var textPositions: String {
+        naming == .openAI ? "positional_embedding" : "text_model.embeddings.position_embedding.weight"
+    }
+    var finalNorm: String { naming == .openAI ? "ln_final" : "text_model.final_layer_norm" }
+    var textProjection: String { naming == .openAI ? "text_projection" : "text_projection.weight" }
+
+    func visionBlock(_ i: Int) -> String {
+        naming == .openAI ? "visual.transformer.resblocks.\(i)" : "vision_model.encoder.layers.\(i)"
+    }
+    func textBlock(_ i: Int) -> String {
+        naming == .openAI ? "transformer.resblocks.\(i)" : "text_model.encoder.layers.\(i)"
+    }
+
+    /// Which naming a checkpoint uses, after stripping common wrappers; nil when neither fits.
+    static func detect(_ checkpoint: Checkpoint) -> (CLIPNaming, Checkpoint)? {
+        for prefix in ["", "state_dict.", "model.", "module.", "state_dict.module."] {
+            let view = prefix.isEmpty ? checkpoint : checkpoint.stripping(prefix: prefix)
+            if view.tensors["visual.class_embedding"] != nil || view.tensors["visual.conv1.weight"] != nil {
+                return (.openAI, view)
+            }
+            if view.tensors["vision_model.embeddings.class_embedding"] != nil { return (.huggingFace, view) }
+        }
+        return nil
+    }
+}
