@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
 swift build --product satseek
-.build/debug/satseek models install effnet-lite0 effnet-lite1 effnet-lite2
+.build/debug/satseek models install effnet-lite0 effnet-lite1 effnet-lite2 clip-bpe all-minilm-l6-v2
 # Parity tests must fail, not skip, when weights are missing.
 export SATSEEK_REQUIRE_MODELS=1
 # install-system-deps.sh installs chromium: the browser test must run, not skip.

