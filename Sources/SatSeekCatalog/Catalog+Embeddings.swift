@@ -173,6 +173,24 @@ extension Catalog {
         }
     }
 
+    /// Every auxiliary kind stored for the bound model, with how many images have it.
+    public func storedAuxiliaryKinds() throws -> [String: Int] {
+        try pool.read { db in
+            guard let binding = try Self.binding(db) else { return [:] }
+            let prefix = binding.modelID + "#"
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT modelID, COUNT(*) FROM embedding WHERE modelID LIKE ? ESCAPE '\\' GROUP BY modelID
+                """, arguments: [prefix.replacingOccurrences(of: "\\", with: "\\\\")
+                    .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"])
+            var kinds: [String: Int] = [:]
+            for row in rows {
+                let key: String = row[0]
+                if key.hasPrefix(prefix) { kinds[String(key.dropFirst(prefix.count))] = row[1] }
+            }
+            return kinds
+        }
+    }
+
     /// Storage key of an auxiliary embedding: `<model id>#<kind>`.
     static func auxiliaryKey(modelID: String, kind: String) -> String { "\(modelID)#\(kind)" }
 

@@ -126,19 +126,7 @@ public enum HeadFile {
     /// Writes atomically: to a temporary file in the same folder, then renamed over `path`, so a reader
     /// never sees half a file and a crash leaves the previous file intact.
     public static func write(_ trained: TrainedHead, to path: String) throws {
-        let data = try encode(trained)
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
-        do {
-            try data.write(to: temporary)
-            guard rename(temporary.path, url.path) == 0 else {
-                throw LearningError.invalidHeadFile(path: path, reason: "cannot rename the temporary file into place (errno \(errno))")
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
-        }
+        try writeAtomically(try encode(trained), to: path) { LearningError.invalidHeadFile(path: path, reason: $0) }
     }
 
     /// Reads and validates a head file.
@@ -258,5 +246,22 @@ extension UInt32 {
         var value: UInt32 = 0
         for (shift, byte) in bytes.enumerated() { value |= UInt32(byte) << (8 * shift) }
         self = value
+    }
+}
+
+/// Writes `data` to a temporary file beside `path` and renames it into place, so readers never see half a
+/// file and a crash leaves the previous file intact.
+func writeAtomically(_ data: Data, to path: String, error makeError: (String) -> Error) throws {
+    let url = URL(fileURLWithPath: path)
+    let temporary = url.deletingLastPathComponent()
+        .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
+    do {
+        try data.write(to: temporary)
+        guard rename(temporary.path, url.path) == 0 else {
+            throw makeError("cannot rename the temporary file into place (errno \(errno))")
+        }
+    } catch {
+        try? FileManager.default.removeItem(at: temporary)
+        throw error
     }
 }

@@ -23,7 +23,14 @@ public struct ModelStore: Sendable {
     }
 
     /// Architectures loaded only from a checkpoint the user names (`resnet50:PATH`).
-    public static let userCheckpointArchitectures: Set<String> = ["resnet50", "resnet101", "resnet152"]
+    public static let userCheckpointArchitectures: Set<String> = ["resnet50", "resnet101", "resnet152", "clip"]
+
+    /// The start every model id of `spec`'s architecture has (`effnet-lite0@`, `resnet50@`, `clip-`), to
+    /// check an index's model before loading any weights.
+    public static func modelIDPrefix(ofSpec spec: String) -> String {
+        let name = spec.split(separator: ":", maxSplits: 1).first.map(String.init) ?? spec
+        return name == "clip" ? "clip-" : name + "@"
+    }
 
     /// The default embedding model.
     public static let defaultModel = "effnet-lite0"
@@ -65,8 +72,11 @@ public struct ModelStore: Sendable {
         if Self.userCheckpointArchitectures.contains(parts[0]) {
             guard parts.count == 2 else {
                 throw ModelStoreError.notInstalled(parts[0], directory: directory.path,
-                                                   hint: "--model \(parts[0]):/path/to/checkpoint.pth (no \(parts[0]) weights can be downloaded; bring a torchvision or fine-tuned checkpoint)")
+                                                   hint: parts[0] == "clip"
+                    ? "--model clip:/path/to/checkpoint-or-folder (OpenAI/OpenCLIP .pt/.bin/.safetensors or a Hugging Face CLIPModel folder)"
+                    : "--model \(parts[0]):/path/to/checkpoint.pth (no \(parts[0]) weights can be downloaded; bring a torchvision or fine-tuned checkpoint)")
             }
+            if parts[0] == "clip" { return try CLIPModel(url: URL(fileURLWithPath: parts[1])) }
             return try ResNet(name: parts[0], checkpointURL: URL(fileURLWithPath: parts[1]))
         }
         let entry = try Self.entry(named: parts[0])

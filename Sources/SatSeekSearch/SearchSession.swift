@@ -14,7 +14,7 @@ public struct SearchSession: Sendable {
     public init(db: String, model: String, create: Bool, store: ModelStore = ModelStore()) throws {
         catalog = try Catalog(path: db, create: create)
         // Fail before loading weights if the index was built by another model.
-        if let binding = try catalog.binding(), !binding.modelID.hasPrefix(model.split(separator: ":").first.map(String.init)! + "@") {
+        if let binding = try catalog.binding(), !binding.modelID.hasPrefix(ModelStore.modelIDPrefix(ofSpec: model)) {
             throw CatalogError.modelMismatch(path: catalog.path, indexModel: binding.modelID, requested: model)
         }
         self.model = try store.load(model)

@@ -23,6 +23,9 @@ struct IndexCommand: ParsableCommand {
     @Option(name: .customLong("head"), help: "Also store this trained head's embedding per image (from `satseek train`), for `search --head`; repeat for several.")
     var heads: [String] = []
 
+    @Option(name: .customLong("align"), help: "Also store this image→text alignment's mapping per image (from `satseek train-text`), for `search --text`; repeat for several.")
+    var alignments: [String] = []
+
     @Flag(help: "Print the report as JSON on stdout.")
     var json = false
 
@@ -42,6 +45,7 @@ struct IndexCommand: ParsableCommand {
             indexer.batchSize = max(1, batch)
             if sketchable { indexer.auxiliaries.append(try SketchAuxiliary(model: session.model)) }
             indexer.auxiliaries += try heads.map { try HeadAuxiliary(path: $0, backboneModelID: session.model.modelID) }
+            indexer.auxiliaries += try alignments.map { try AlignmentAuxiliary(path: $0, imageModelID: session.model.modelID) }
             if let tile {
                 try runScenes(session: session, tile: tile, auxiliaries: indexer.auxiliaries)
                 return

@@ -15,7 +15,7 @@ struct SatSeekCommand: ParsableCommand {
           satseek search --db sample.satseek --image ../shared/datasets/aid-mini/Port/port_5.jpg -k 20
           satseek eval ../shared/datasets/aid-mini -k 20
         """,
-        subcommands: [IndexCommand.self, SearchCommand.self, EvalCommand.self, TrainCommand.self, EvalSketchCommand.self, ModelsCommand.self, BenchCommand.self, ServeCommand.self])
+        subcommands: [IndexCommand.self, SearchCommand.self, EvalCommand.self, TrainCommand.self, TrainTextCommand.self, EvalTextCommand.self, EvalSketchCommand.self, ModelsCommand.self, BenchCommand.self, ServeCommand.self])
 }
 
 /// Options shared by commands that read or write an index.

@@ -19,6 +19,12 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Query by a drawn sketch (dark or light strokes on a plain background); the index must be built with --sketchable.")
     var sketch: String?
 
+    @Option(help: "Query by text, e.g. \"harbor with many boats\": CLIP's text tower for a CLIP index, else the sentence encoder against an alignment stored with `index --align`.")
+    var text: String?
+
+    @Option(help: "With --text: which alignment's vectors to search when the index holds several.")
+    var align: String?
+
     @Option(help: "Rank with this trained head (index built with `index --head FILE`): Hamming distance of its binary codes.")
     var head: String?
 
@@ -35,8 +41,8 @@ struct SearchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard [image != nil, item != nil, sketch != nil].filter({ $0 }).count == 1 else {
-            throw ValidationError("give exactly one query: --image FILE, --item ID or --sketch FILE")
+        guard [image != nil, item != nil, sketch != nil, text != nil].filter({ $0 }).count == 1 else {
+            throw ValidationError("give exactly one query: --image FILE, --item ID, --sketch FILE or --text \"…\"")
         }
         guard k > 0 else { throw ValidationError("-k must be positive") }
     }
@@ -45,7 +51,9 @@ struct SearchCommand: ParsableCommand {
         try runReportingErrors {
             let session = try SearchSession(db: options.db, model: options.model, create: false)
             let results: [SearchResult]
-            if let head {
+            if let text {
+                results = try TextSearcher(session: session, alignment: align).search(text: text, k: k)
+            } else if let head {
                 guard sketch == nil else { throw ValidationError("--head ranks image or item queries, not --sketch") }
                 let headSearcher = try HeadSearcher(session: session, headPath: head)
                 let depth = rerank ? rerankDepth : nil
