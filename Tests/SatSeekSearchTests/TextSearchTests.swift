@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+import SatSeekLearning
+import SatSeekModels
+@testable import SatSeekSearch
+
+/// The installed sentence encoder, or nil (a failure when SATSEEK_REQUIRE_MODELS=1).
+func installedSentenceEmbedder() throws -> SentenceTextEmbedder? {
+    let store = ModelStore()
+    if store.miniLMDirectory != nil { return try store.sentenceEmbedder() }
+    if ProcessInfo.processInfo.environment["SATSEEK_REQUIRE_MODELS"] == "1" {
+        Issue.record("all-minilm-l6-v2 is not installed in \(store.directory.path); run `satseek models install all-minilm-l6-v2`")
+    }
+    return nil
+}
+
+@Suite("Text→image search")
+struct TextSearchTests {
+    @Test("class folder names become phrases and prompts")
+    func phrases() {
+        #expect(ClassPrompts.phrase(forClass: "DenseResidential") == "dense residential")
+        #expect(ClassPrompts.phrase(forClass: "aGrass") == "grass")
+        #expect(ClassPrompts.phrase(forClass: "dRiverLake") == "river lake")
+        #expect(ClassPrompts.phrase(forClass: "storage_tanks") == "storage tanks")
+        #expect(ClassPrompts.phrase(forClass: "Port") == "port")
+        let prompts = ClassPrompts.prompts(forClass: "Port", includeSynonyms: true)
+        #expect(prompts.contains("an aerial photo of port"))
+        #expect(prompts.contains("satellite image showing a harbor with boats"))
+        #expect(ClassPrompts.prompts(forClass: "Port", includeSynonyms: false).count == ClassPrompts.templates.count)
+    }
+
+    @Test("an alignment learns to map each cluster onto its class text; its file round-trips and detects damage")
+    func alignmentTraining() throws {
+        var random = RandomSource(seed: 3)
+        let dims = 16, classes = 3, perClass = 20
+        let centres = (0..<classes).map { _ in (0..<dims).map { _ in random.nextGaussian() } }
+        var features: [Float] = [], labels: [Int] = []
+        for c in 0..<classes {
+            for _ in 0..<perClass {
+                features += centres[c].map { $0 + 0.3 * random.nextGaussian() }
+                labels.append(c)
+            }
+        }
+        var texts = Matrix(rows: classes, columns: 8)     // orthonormal class texts
+        for c in 0..<classes { texts[c, c] = 1 }
+        var configuration = AlignmentConfiguration()
+        configuration.steps = 200
+        let trained = try TextAlignment.train(features: features, imageDimensions: dims, labels: labels,
+                                              classTexts: texts, configuration: configuration)
+        let alignment = TextAlignment(layer: trained.layer, imageModelID: "img@x", textModelID: "txt@y",
+                                      classes: ["a", "b", "c"], templates: ["{}"], configuration: configuration,
+                                      images: labels.count, finalLoss: trained.loss)
+        let mapped = alignment.map(features, count: labels.count)
+        for (i, label) in labels.enumerated() {
+            let row = mapped[(i * 8)..<((i + 1) * 8)]
+            let best = (0..<classes).max { row[row.startIndex + $0] < row[row.startIndex + $1] }!
+            #expect(best == label, "image \(i) of class \(label) lands nearest class \(best)")
+        }
+        #expect(alignment.kind == "text:txt@y:\(alignment.header.id)")
+
+        let folder = try temporaryFolder("align")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("a.satseek-align").path
+        try AlignmentFile.write(alignment, to: path)
+        #expect(try AlignmentFile.read(path) == alignment)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count - 5] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: path))
+        #expect { try AlignmentFile.read(path) } throws: { "\($0)".contains(path) && "\($0)".contains("checksum") }
+        #expect(throws: LearningError.self) {
+            try TextAlignment.train(features: features, imageDimensions: dims, labels: labels.map { _ in 0 },
+                                    classTexts: Matrix(rows: 1, columns: 8), configuration: configuration)
+        }
+    }
+
+    @Test("train-text, index --align and search --text: a harbour sentence finds the Port images")
+    func offlineTextSearch() throws {
+        guard modelAvailable(), let sentence = try installedSentenceEmbedder() else { return }
+        let root = try temporaryFolder("text-search")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data")
+        try copySample(classes: ["Port", "Forest", "BaseballField", "Desert"], perClass: 6, into: data)
+        let db = root.appendingPathComponent("x.satseek").path
+        let session = try SearchSession(db: db, model: ModelStore.defaultModel, create: true)
+        let alignPath = root.appendingPathComponent("a.satseek-align").path
+        var configuration = AlignmentConfiguration()
+        configuration.steps = 150
+        let report = try TextAlignmentWorkflow.run(session: session, folder: data.path, textEmbedder: sentence,
+                                                   configuration: configuration, output: alignPath,
+                                                   indexProgress: { _ in }, trainingProgress: { _, _ in })
+        #expect(report.images == 24 && report.classes == 4)
+
+        #expect { try TextSearcher(session: session) } throws: { "\($0)".contains("train-text") }
+        var indexer = try session.indexer()
+        indexer.auxiliaries = [try AlignmentAuxiliary(path: alignPath, imageModelID: session.model.modelID)]
+        let reindexed = try indexer.index(data.path)
+        #expect(reindexed.failures.isEmpty)
+        let searcher = try TextSearcher(session: session)
+        let results = try searcher.search(text: "harbor with many boats", k: 5)
+        #expect(results.count == 5)
+        #expect(results.prefix(3).allSatisfy { $0.className == "Port" }, "\(results.map(\.className))")
+        #expect(try searcher.search(text: "sand dunes in the desert", k: 3).first?.className == "Desert")
+        #expect(throws: SearchError.self) { try searcher.search(text: "   ", k: 3) }
+        #expect(throws: LearningError.self) { try AlignmentAuxiliary(path: alignPath, imageModelID: "effnet-lite1@x") }
+    }
+
+    @Test("a CLIP index answers text queries with CLIP's own text tower")
+    func clipTextSearch() throws {
+        let store = ModelStore()
+        guard store.clipVocabularyFile != nil else {
+            if ProcessInfo.processInfo.environment["SATSEEK_REQUIRE_MODELS"] == "1" {
+                Issue.record("clip-bpe is not installed; run `satseek models install clip-bpe`")
+            }
+            return
+        }
+        let tiny = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("SatSeekModelsTests/Golden/clip-tiny/openclip").path
+        let root = try temporaryFolder("clip-search")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data")
+        try copySample(classes: ["Port", "Forest"], perClass: 3, into: data)
+        let session = try SearchSession(db: root.appendingPathComponent("c.satseek").path, model: "clip:\(tiny)", create: true)
+        #expect(try session.indexer().index(data.path).added == 6)
+        #expect(session.model.modelID == "clip-ViT-w64-l2-p8-i32@openclip")
+        let searcher = try TextSearcher(session: session)
+        #expect(searcher.mode == "clip")
+        let results = try searcher.search(text: "ships docked in a harbor", k: 6)
+        #expect(results.count == 6)
+        let clip = try #require(session.model as? CLIPModel)
+        let query = try store.clipTextEmbedder(for: clip).embed(text: "ships docked in a harbor")
+        let top = try #require(try session.catalog.embedding(id: results[0].id))
+        let score = zip(query, top).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+        #expect(abs(score - results[0].score) < 1e-4)
+        // An index of another model is refused before loading CLIP weights.
+        #expect(throws: Error.self) { try SearchSession(db: session.catalog.path, model: ModelStore.defaultModel, create: false) }
+    }
+}
