@@ -3,8 +3,14 @@ extension FlatIndex {
     /// skipping ids in `excluding`. An empty `allowed` set returns no hits.
     public func search(_ query: [Float], k: Int, allowed: Set<Int64>, excluding: Set<Int64> = []) -> [SearchHit] {
         guard !allowed.isEmpty else { return [] }
-        var skip = excluding
-        for id in ids where !allowed.contains(id) { skip.insert(id) }
-        return search(query, k: k, excluding: skip)
+        if excluding.isEmpty { return search(query, k: k, accept: { allowed.contains($0) }) }
+        return search(query, k: k, accept: { allowed.contains($0) && !excluding.contains($0) })
+    }
+
+    /// Batch form of ``search(_:k:allowed:excluding:)``: every query keeps only ids in `allowed`.
+    public func search(batch queries: [Float], k: Int, allowed: Set<Int64>) -> [[SearchHit]] {
+        guard !allowed.isEmpty else { return Array(repeating: [], count: queries.count / dimensions) }
+        return batchSearch(queries, k: k, excluding: nil, blockFloats: Self.maxBlockFloats,
+                           accept: { allowed.contains($0) })
     }
 }

@@ -21,6 +21,15 @@ struct TopKSelector {
         s1 < s2 || (s1 == s2 && i1 > i2)
     }
 
+    /// Number of candidates kept so far.
+    var keptCount: Int { scores.count }
+
+    /// `true` when a candidate with this score could still enter (cheap pre-check).
+    @inline(__always)
+    func mightAccept(_ score: Float) -> Bool {
+        scores.count < k || score >= scores[0]
+    }
+
     /// Offers one candidate.
     @inline(__always)
     mutating func offer(score raw: Float, id: Int64) {
@@ -90,6 +99,29 @@ func selectTopK(
         }
     } else {
         for i in 0..<scores.count where !excluding.contains(ids[i]) {
+            selector.offer(score: scores[i], id: ids[i])
+        }
+    }
+    return selector.sortedHits()
+}
+
+/// Selects the `k` best entries of `scores` (paired with `ids` by position),
+/// keeping only ids for which `accept` returns true (`nil` accepts all).
+func selectTopK(
+    scores: UnsafeBufferPointer<Float>,
+    ids: UnsafeBufferPointer<Int64>,
+    k: Int,
+    accept: ((Int64) -> Bool)?
+) -> [SearchHit] {
+    precondition(scores.count == ids.count, "scores and ids must have equal length")
+    guard k > 0, !scores.isEmpty else { return [] }
+    var selector = TopKSelector(k: k, expected: scores.count)
+    if let accept {
+        for i in 0..<scores.count where selector.mightAccept(scores[i]) && accept(ids[i]) {
+            selector.offer(score: scores[i], id: ids[i])
+        }
+    } else {
+        for i in 0..<scores.count where selector.mightAccept(scores[i]) {
             selector.offer(score: scores[i], id: ids[i])
         }
     }
