@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: build satseek, fetch EfficientNet-Lite0 weights, index the sample
-# dataset (../shared/datasets/aid-mini) into sample.satseek and run an image→image search on it.
+# dataset (../shared/datasets/aid-mini) into sample.satseek, run image→image searches on it, then train an
+# image→sentence alignment (offline sentence encoder all-MiniLM-L6-v2) and search the same index by text.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
 swift build -c release --product satseek
 bin=.build/release/satseek
-$bin models install effnet-lite0
+$bin models install effnet-lite0 all-minilm-l6-v2
 data=${1:-../shared/datasets/aid-mini}
 $bin index "$data" --db sample.satseek
 $bin search --db sample.satseek --image "$data/Port/port_5.jpg" -k 10
 $bin search --db sample.satseek --item 17 -k 5 --json
+$bin train-text "$data" --out sample.satseek-align
+$bin index "$data" --db sample.satseek --align sample.satseek-align
+$bin search --db sample.satseek --text "harbor with many boats" -k 10
