@@ -33,7 +33,8 @@ public struct TextSearcher: Sendable {
     public let textEmbedder: any TextEmbedder
     /// How queries are answered, for reports (`clip` or the alignment kind).
     public let mode: String
-    let index: FlatIndex
+    /// The image vectors text queries are ranked against (CLIP image embeddings or aligned vectors).
+    public let index: FlatIndex
 
     /// - Parameters:
     ///   - alignment: Pick this alignment file's vectors when the index holds several.

@@ -5,7 +5,7 @@ enum OpenAPIDocument {
     /// Paths documented here; the server registers exactly these API routes (checked by the tests).
     static let paths = [
         "/api/info", "/api/scenes", "/api/scenes/{index}/image", "/api/items/{id}", "/api/items/{id}/image",
-        "/api/search", "/api/search/image", "/api/search/sketch",
+        "/api/search", "/api/search/text", "/api/search/image", "/api/search/sketch",
     ]
 
     /// The document as JSON text.
@@ -54,6 +54,11 @@ enum OpenAPIDocument {
                                     "parameters": [["name": "item", "in": "query", "required": true,
                                                     "schema": ["type": "integer"]], k, bbox],
                                     "responses": ok("ranked results", json(ref: "SearchResponse"))]],
+            "/api/search/text": ["get": ["summary": "items matching a sentence (404 when the index has no text side)",
+                                         "parameters": [["name": "q", "in": "query", "required": true,
+                                                         "description": "the sentence, e.g. harbor with many boats",
+                                                         "schema": ["type": "string"]] as [String: Any], k, bbox],
+                                         "responses": ok("ranked results", json(ref: "SearchResponse"))]],
             "/api/search/image": ["post": ["summary": "items most similar to an uploaded image",
                                            "parameters": [k, bbox], "requestBody": upload, "responses": uploadErrors]],
             "/api/search/sketch": ["post": ["summary": "items matching a drawn sketch (404 when the index has no sketch embeddings)",

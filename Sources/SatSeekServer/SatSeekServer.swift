@@ -47,6 +47,8 @@ public final class SatSeekServer: Sendable {
     public let configuration: ServerConfiguration
     let searcher: Searcher
     let sketchSearcher: SketchSearcher?
+    /// Text queries: CLIP's text tower for a CLIP index, else an alignment stored with `index --align`.
+    let textSearcher: TextSearcher?
     let renderer: ImageRenderer
     let assets: StaticAssets
     /// Every item's metadata and footprint box by id, read once at start-up (as the searcher's vectors are),
@@ -63,6 +65,7 @@ public final class SatSeekServer: Sendable {
         searcher = try session.searcher()
         let hasSketch = !(try session.catalog.embeddings(kind: SketchAuxiliary.kind).ids.isEmpty)
         sketchSearcher = hasSketch ? try SketchSearcher(catalog: session.catalog, model: session.model) : nil
+        textSearcher = try? TextSearcher(session: session)
         renderer = ImageRenderer(catalog: session.catalog)
         let records = try session.catalog.allRecords()
         let chips = try session.catalog.chips(ids: records.compactMap(\.id))
@@ -136,6 +139,22 @@ public final class SatSeekServer: Sendable {
                 return try self.searchByItem(id, k: k, box: box)
             }
         }
+        router.get("/api/search/text") { request, _ in
+            await self.answer {
+                guard let text = self.textSearcher else {
+                    throw APIError(status: .notFound, message: "this index has no text side; index with `--align FILE` (from `satseek train-text`) or a CLIP model")
+                }
+                let query = (request.uri.queryParameters["q"].map(String.init) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                guard !query.isEmpty, query.count <= 1000 else {
+                    throw APIError(status: .badRequest, message: "give ?q=<sentence> (1…1000 characters)")
+                }
+                let (k, box) = try self.kAndBox(request)
+                let start = Date()
+                let vector = try text.textEmbedder.embed(text: query)
+                return self.response(mode: "text", k: k, box: box, query: nil, start: start,
+                                     hits: self.hits(vector, k: k, box: box, in: text.index))
+            }
+        }
         router.post("/api/search/image") { request, _ in
             var upload = request
             let body = await self.collect(&upload)
@@ -170,7 +189,7 @@ public final class SatSeekServer: Sendable {
         let binding = try catalog.binding()
         let scenes = scenes.map(\.info)
         return InfoResponse(items: try catalog.count(), model: binding?.modelID ?? "", dimensions: binding?.dimensions ?? 0,
-                            modes: .init(image: true, item: true, sketch: sketchSearcher != nil, text: false),
+                            modes: .init(image: true, item: true, sketch: sketchSearcher != nil, text: textSearcher != nil),
                             maxUploadBytes: configuration.maxUploadBytes, scenes: scenes)
     }
 
@@ -190,13 +209,15 @@ public final class SatSeekServer: Sendable {
     }
 
     /// The `k` best ids for `vector`, only among items whose footprint box intersects `box` when given.
-    func hits(_ vector: [Float], k: Int, box: GeoBox?, excluding: Set<Int64> = []) -> [(id: Int64, score: Float)] {
+    func hits(_ vector: [Float], k: Int, box: GeoBox?, excluding: Set<Int64> = [], in index: FlatIndex? = nil)
+        -> [(id: Int64, score: Float)] {
+        let index = index ?? searcher.index
         let found: [SearchHit]
         if let box {
             let allowed = Set(items.compactMap { id, entry in entry.box?.intersects(box) == true ? id : nil })
-            found = searcher.index.search(vector, k: k, allowed: allowed, excluding: excluding)
+            found = index.search(vector, k: k, allowed: allowed, excluding: excluding)
         } else {
-            found = searcher.index.search(vector, k: k, excluding: excluding)
+            found = index.search(vector, k: k, excluding: excluding)
         }
         return found.map { ($0.id, $0.score) }
     }

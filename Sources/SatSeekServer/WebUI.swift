@@ -30,6 +30,10 @@ enum WebUI {
           </label>
           <img id="query-preview" alt="" hidden>
         </div>
+        <div id="panel-text" class="panel" hidden>
+          <form id="text-form"><input id="text-query" type="text" placeholder="harbor with many boats">
+          <button type="submit">Search text</button></form>
+        </div>
         <div id="panel-sketch" class="panel" hidden>
           <canvas id="sketch" width="256" height="256"></canvas>
           <div><button id="sketch-clear">Clear</button> <button id="sketch-go">Search sketch</button></div>
@@ -196,6 +200,10 @@ enum WebUI {
         method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: blob }));
     }
 
+    function searchText(query) {
+      return run(query, () => fetch('/api/search/text?q=' + encodeURIComponent(query) + '&' + params()));
+    }
+
     function searchSketch() {
       $('#sketch').toBlob(blob => run('sketch', () => fetch('/api/search/sketch?' + params(), {
         method: 'POST', headers: { 'Content-Type': 'image/png' }, body: blob })), 'image/png');
@@ -241,7 +249,12 @@ enum WebUI {
         document.querySelectorAll('#modes button').forEach(x => x.classList.toggle('active', x === b));
         $('#panel-image').hidden = b.dataset.mode !== 'image';
         $('#panel-sketch').hidden = b.dataset.mode !== 'sketch';
+        $('#panel-text').hidden = b.dataset.mode !== 'text';
       }));
+      $('#text-form').addEventListener('submit', e => {
+        e.preventDefault();
+        const q = $('#text-query').value.trim(); if (q) searchText(q);
+      });
       const drop = $('#drop');
       drop.addEventListener('dragover', e => { e.preventDefault(); drop.classList.add('over'); });
       drop.addEventListener('dragleave', () => drop.classList.remove('over'));

@@ -25,6 +25,13 @@ import SatSeekSearch
         #expect(overlay.status == 200 && overlay.contentType == "image/png")
     }
 
+    @Test func textSearchWithoutATextSideIsA404ThatSaysWhatToDo() async throws {
+        guard let f = try await fixture() else { return }
+        let answer = try await http(f.base + "/api/search/text?q=harbor")
+        #expect(answer.status == 404)
+        #expect(answer.text.contains("train-text"))
+    }
+
     @Test func searchByItemReturnsRankedResultsWithFootprints() async throws {
         guard let f = try await fixture() else { return }
         let id = try f.naipChipIDs()[0]

@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+import SatSeekLearning
+import SatSeekModels
+import SatSeekSearch
+@testable import SatSeekServer
+
+/// `GET /api/search/text` over an index with an image→sentence alignment (needs effnet-lite0 and MiniLM).
+@Suite struct TextAPITests {
+    @Test func sentenceQueriesRankTheMatchingClassFirst() async throws {
+        guard modelAvailable() else { return }
+        let store = ModelStore()
+        guard store.miniLMDirectory != nil else {
+            if ProcessInfo.processInfo.environment["SATSEEK_REQUIRE_MODELS"] == "1" {
+                Issue.record("all-minilm-l6-v2 is not installed; run `satseek models install all-minilm-l6-v2`")
+            }
+            return
+        }
+        let folder = try temporaryFolder("text-api")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let images = folder.appendingPathComponent("images")
+        for name in ["Beach", "Forest", "Port"] {
+            let source = sharedData.appendingPathComponent("datasets/aid-mini/\(name)")
+            let target = images.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+            for file in try FileManager.default.contentsOfDirectory(atPath: source.path).sorted().prefix(4) {
+                try FileManager.default.copyItem(at: source.appendingPathComponent(file), to: target.appendingPathComponent(file))
+            }
+        }
+        let session = try SearchSession(db: folder.appendingPathComponent("t.satseek").path,
+                                        model: ModelStore.defaultModel, create: true)
+        let align = folder.appendingPathComponent("a.satseek-align").path
+        var configuration = AlignmentConfiguration()
+        configuration.steps = 120
+        _ = try TextAlignmentWorkflow.run(session: session, folder: images.path, textEmbedder: try store.sentenceEmbedder(),
+                                          configuration: configuration, output: align,
+                                          indexProgress: { _ in }, trainingProgress: { _, _ in })
+        var indexer = try session.indexer()
+        indexer.auxiliaries = [try AlignmentAuxiliary(path: align, imageModelID: session.model.modelID)]
+        _ = try indexer.index(images.path)
+
+        let server = try SatSeekServer(session: session, configuration: ServerConfiguration(port: 0))
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let task = Task.detached { try await server.run { port in continuation.yield(port) } }
+        defer { task.cancel() }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+        let base = "http://127.0.0.1:\(port)"
+
+        let modes = try #require(try await http(base + "/api/info").json()["modes"] as? [String: Bool])
+        #expect(modes["text"] == true)
+        let body = try await http(base + "/api/search/text?q=" + "ships docked in a harbor"
+            .addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed)! + "&k=4").json()
+        let results = try #require(body["results"] as? [[String: Any]])
+        #expect(body["mode"] as? String == "text" && results.count == 4)
+        let classes = results.compactMap { ($0["item"] as? [String: Any])?["className"] as? String }
+        #expect(classes.prefix(3).allSatisfy { $0 == "Port" }, "\(classes)")
+        #expect(try await http(base + "/api/search/text?q=").status == 400)
+        #expect(try await http(base + "/api/search/text?q=forest&k=0").status == 400)
+    }
+}
