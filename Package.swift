@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // System libraries (Debian: libgdal-dev, libopenblas-dev).
@@ -24,7 +25,7 @@ let package = Package(
 
         .target(name: "SatSeekImaging", dependencies: ["CGDAL"]),
         .target(name: "SatSeekTensor", dependencies: ["COpenBLAS"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+                swiftSettings: [.unsafeFlags(["-Ounchecked", "-Xcc", "-march=native"], .when(platforms: [.linux]))]),
         .target(name: "SatSeekCheckpoint", dependencies: ["ZIPFoundation"]),
         .target(name: "SatSeekText", dependencies: ["ZIPFoundation"]),
         .target(name: "SatSeekModels", dependencies: ["SatSeekTensor", "SatSeekCheckpoint", "SatSeekImaging", "SatSeekText", "ZIPFoundation"]),
@@ -41,7 +42,12 @@ let package = Package(
             "SatSeekSearch", "SatSeekGeo", "SatSeekImaging", "SatSeekCatalog", "SatSeekIndex", "SatSeekModels",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
+        // Scale-out store: PostgreSQL + pgvector behind the VectorStore protocol (the CLI's --store).
+        .target(name: "SatSeekPostgres", dependencies: [
+            "SatSeekCatalog", "SatSeekIndex", .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
         .executableTarget(name: "satseek", dependencies: [
+            "SatSeekPostgres",
             "SatSeekServer", "SatSeekSearch", "SatSeekModels", "SatSeekImaging", "SatSeekCatalog", "SatSeekTensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -58,6 +64,7 @@ let package = Package(
         .testTarget(name: "SatSeekLearningTests", dependencies: ["SatSeekLearning"]),
         .testTarget(name: "SatSeekSketchTests", dependencies: ["SatSeekSketch", "SatSeekImaging"]),
         .testTarget(name: "SatSeekSearchTests", dependencies: ["SatSeekSearch", "SatSeekImaging"]),
+        .testTarget(name: "SatSeekPostgresTests", dependencies: ["SatSeekPostgres", "SatSeekCatalog", "SatSeekIndex", "SatSeekImaging"]),
         .testTarget(name: "SatSeekServerTests", dependencies: ["SatSeekServer", "SatSeekSearch", "SatSeekGeo", "SatSeekImaging", "CGDAL"]),
     ],
     swiftLanguageModes: [.v6]

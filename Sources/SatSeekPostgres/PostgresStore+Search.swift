@@ -1,0 +1,118 @@
+import Foundation
+import PostgresNIO
+import SatSeekIndex
+
+extension PostgresStore {
+    /// The `k` items most similar to `vector` by cosine similarity (score = 1 − cosine distance).
+    ///
+    /// - `exact: true` turns index scans off for the query (`SET LOCAL enable_indexscan = off`) and orders by
+    ///   distance then id, so results equal a brute-force scan (ties by smaller id).
+    /// - `exact: false` walks the HNSW index with `hnsw.ef_search` = max(``PostgresStoreOptions/efSearch``, k);
+    ///   with filters, pgvector's iterative scan keeps looking until `k` matches are found.
+    ///
+    /// - Throws: ``PostgresStoreError/invalidInput(table:reason:)`` for a query of the wrong length.
+    public func search(vector: [Float], k: Int, exact: Bool = false, allowedIDs: Set<Int64>? = nil,
+                       boundingBox: GeoBox? = nil) async throws -> [SearchHit] {
+        guard vector.count == dimensions else {
+            throw PostgresStoreError.invalidInput(table: itemsTable, reason: "query has \(vector.count) values, "
+                                                  + "model '\(modelID)' has \(dimensions)")
+        }
+        guard vector.allSatisfy(\.isFinite) else {
+            throw PostgresStoreError.invalidInput(table: itemsTable, reason: "query contains NaN or infinite values")
+        }
+        guard k > 0, allowedIDs?.isEmpty != true else { return [] }
+        let query = searchQuery(vector: vector, k: k, exact: exact, allowedIDs: allowedIDs, boundingBox: boundingBox)
+        return try await transaction("searching") { conn in
+            for setting in query.settings { try await self.exec(conn, setting) }
+            let rows = try await conn.query(query.query, logger: self.logger)
+            var hits: [SearchHit] = []
+            for try await (id, distance) in rows.decode((Int64, Double?).self) {
+                hits.append(SearchHit(id: id, score: distance.map { Float(1 - $0) } ?? -.infinity))
+            }
+            // The half-precision index orders by rounded vectors; report in order of the full-precision score.
+            if !exact, self.indexesHalfPrecision {
+                hits.sort { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
+            }
+            return hits
+        }
+    }
+
+    /// The plan PostgreSQL chooses for a search (`EXPLAIN`), to check whether the HNSW index is used.
+    public func explainSearch(vector: [Float], k: Int, exact: Bool, allowedIDs: Set<Int64>? = nil,
+                              boundingBox: GeoBox? = nil) async throws -> String {
+        let query = searchQuery(vector: vector, k: k, exact: exact, allowedIDs: allowedIDs, boundingBox: boundingBox)
+        return try await transaction("explaining a search") { conn in
+            for setting in query.settings { try await self.exec(conn, setting) }
+            let rows = try await conn.query(PostgresQuery(unsafeSQL: "EXPLAIN " + query.query.sql, binds: query.query.binds),
+                                            logger: self.logger)
+            var lines: [String] = []
+            for try await line in rows.decode(String.self) { lines.append(line) }
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    private func searchQuery(vector: [Float], k: Int, exact: Bool, allowedIDs: Set<Int64>?,
+                             boundingBox: GeoBox?) -> (settings: [String], query: PostgresQuery) {
+        var binds = PostgresBindings()
+        binds.append(PGVector(values: vector, oid: vectorOID))
+        let d = dimensions
+        let distance = "embedding <=> $1::vector(\(d))"
+        var filters: [String] = []
+        if let allowedIDs {
+            binds.append(allowedIDs.sorted())
+            filters.append("id = ANY($\(binds.count)::int8[])")
+        }
+        if let box = boundingBox {
+            for value in [box.maxLon, box.minLon, box.maxLat, box.minLat] { binds.append(value) }
+            let n = binds.count
+            filters.append("lon_min <= $\(n - 3)::float8 AND lon_max >= $\(n - 2)::float8 "
+                           + "AND lat_min <= $\(n - 1)::float8 AND lat_max >= $\(n)::float8")
+        }
+        let whereClause = filters.isEmpty ? "" : " WHERE " + filters.joined(separator: " AND ")
+        if exact || !canIndex {
+            let sql = "SELECT id, (\(distance))::float8 AS distance FROM \(itemsTable)\(whereClause) "
+                + "ORDER BY distance, id LIMIT \(k)"
+            return (["SET LOCAL enable_indexscan = off"], PostgresQuery(unsafeSQL: sql, binds: binds))
+        }
+        let order = indexesHalfPrecision ? "embedding_half <=> $1::vector(\(d))::halfvec(\(d))" : distance
+        var settings = ["SET LOCAL hnsw.ef_search = \(min(1000, max(options.efSearch, k)))",
+                        // Small tables would otherwise be sorted by a sequential scan.
+                        "SET LOCAL enable_seqscan = off"]
+        if !filters.isEmpty { settings.append("SET LOCAL hnsw.iterative_scan = strict_order") }
+        let sql = "SELECT id, (\(distance))::float8 AS distance FROM \(itemsTable)\(whereClause) "
+            + "ORDER BY \(order) LIMIT \(k)"
+        return (settings, PostgresQuery(unsafeSQL: sql, binds: binds))
+    }
+
+    /// The `k` items whose binary codes are nearest to `code` in Hamming distance (`<~>`), nearest first,
+    /// ties by smaller id; exact scan, or the `bit_hamming_ops` HNSW index when `exact` is `false`.
+    ///
+    /// - Throws: ``PostgresStoreError/invalidInput(table:reason:)`` when the store has no codes or `code` has
+    ///   the wrong length.
+    public func searchCodes(_ code: [UInt8], k: Int, exact: Bool = true) async throws -> [(id: Int64, distance: Int)] {
+        guard let bits = options.codeBits else {
+            throw PostgresStoreError.invalidInput(table: itemsTable, reason: "the store holds no binary codes "
+                                                  + "(open it with codeBits to store them)")
+        }
+        guard code.count == (bits + 7) / 8 else {
+            throw PostgresStoreError.invalidInput(table: itemsTable, reason: "query code has \(code.count) bytes, "
+                                                  + "\(bits) bits need \((bits + 7) / 8)")
+        }
+        guard k > 0 else { return [] }
+        var binds = PostgresBindings()
+        binds.append(Self.bitString(code, bits: bits))
+        let distance = "code <~> $1::text::bit(\(bits))"
+        let sql = exact
+            ? "SELECT id, (\(distance))::float8 AS distance FROM \(itemsTable) WHERE code IS NOT NULL ORDER BY distance, id LIMIT \(k)"
+            : "SELECT id, (\(distance))::float8 AS distance FROM \(itemsTable) ORDER BY \(distance) LIMIT \(k)"
+        let settings = exact ? ["SET LOCAL enable_indexscan = off"]
+            : ["SET LOCAL hnsw.ef_search = \(min(1000, max(options.efSearch, k)))", "SET LOCAL enable_seqscan = off"]
+        return try await transaction("searching codes") { conn in
+            for setting in settings { try await self.exec(conn, setting) }
+            let rows = try await conn.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: self.logger)
+            var hits: [(id: Int64, distance: Int)] = []
+            for try await (id, distance) in rows.decode((Int64, Double).self) { hits.append((id, Int(distance))) }
+            return hits
+        }
+    }
+}

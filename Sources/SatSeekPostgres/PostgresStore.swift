@@ -1,0 +1,288 @@
+/// PostgreSQL + pgvector store: the scale-out alternative to the embedded SQLite catalog + FlatIndex.
+///
+/// Schema (one PostgreSQL schema per model, `satseek` unless the URL says `?schema=NAME`):
+/// `store_meta(key, value)` records the model id and dimensions (another model is refused), and
+/// `satseek_items(id bigint primary key, path text unique, class text, lon_min/lat_min/lon_max/lat_max,
+/// embedding vector(D), [embedding_half halfvec(D) generated from it], [code bit(B)])`.
+/// Search is by cosine distance (`<=>`): exact mode scans every row (index scans off, ties by id), HNSW mode
+/// uses `hnsw (embedding vector_cosine_ops)` (m / ef_construction configurable, `hnsw.ef_search` per query,
+/// iterative scans when filtered). Above 2,000 dimensions (pgvector's HNSW limit for `vector`) the index is
+/// built on the half-precision column (up to 4,000); binary codes get `hnsw (code bit_hamming_ops)` and `<~>`.
+/// Only loopback servers are accepted: rows carry file paths and embeddings unencrypted, and this
+/// project's servers (scripts/postgres-cluster.sh) listen on 127.0.0.1 with trust authentication.
+import Foundation
+import PostgresNIO
+import SatSeekIndex
+
+/// Settings of a ``PostgresStore``.
+public struct PostgresStoreOptions: Sendable, Equatable {
+    /// Schema holding the tables when the URL names none.
+    public var schema = "satseek"
+    /// HNSW graph degree (`m`, 2…100) and build beam (`ef_construction`, ≥ 2·m), used when the index is built.
+    public var hnswM = 16
+    public var hnswEfConstruction = 64
+    /// Search beam (`hnsw.ef_search`) for approximate queries; raised to `k` when smaller (max 1000).
+    public var efSearch = 100
+    /// Index a generated half-precision column (`halfvec`) instead of `embedding` (half the index size).
+    public var halfPrecisionIndex = false
+    /// Length of binary codes stored in `code bit(B)`; `nil` for none.
+    public var codeBits: Int?
+    /// Rows per multi-row INSERT.
+    public var batchSize = 500
+
+    public init() {}
+
+    /// `true` for lower-case SQL identifiers that need no quoting: `[a-z_][a-z0-9_]*`, at most 63 bytes.
+    public static func isValidIdentifier(_ name: String) -> Bool {
+        guard let first = name.utf8.first, name.utf8.count <= 63, first == UInt8(ascii: "_") || (97...122).contains(first)
+        else { return false }
+        return name.utf8.allSatisfy { $0 == UInt8(ascii: "_") || (97...122).contains($0) || (48...57).contains($0) }
+    }
+
+    func validate() throws {
+        guard Self.isValidIdentifier(schema) else {
+            throw PostgresStoreError.invalidOptions("schema '\(schema)' must match [a-z_][a-z0-9_]* (≤ 63 characters)")
+        }
+        guard (2...100).contains(hnswM) else { throw PostgresStoreError.invalidOptions("hnsw m must be 2…100, got \(hnswM)") }
+        guard (2 * hnswM...1000).contains(hnswEfConstruction) else {
+            throw PostgresStoreError.invalidOptions("ef_construction must be \(2 * hnswM)…1000, got \(hnswEfConstruction)")
+        }
+        guard (1...1000).contains(efSearch) else { throw PostgresStoreError.invalidOptions("ef_search must be 1…1000, got \(efSearch)") }
+        if let bits = codeBits, !(1...64_000).contains(bits) {
+            throw PostgresStoreError.invalidOptions("code length must be 1…64000 bits, got \(bits)")
+        }
+        guard (1...5000).contains(batchSize) else { throw PostgresStoreError.invalidOptions("batch size must be 1…5000") }
+    }
+}
+
+/// Embeddings of one model in PostgreSQL with pgvector, searched exactly or through an HNSW index.
+///
+/// Open with ``open(url:modelID:dimensions:options:)`` and ``close()`` when done; synchronous callers can
+/// wrap calls in ``runBlocking(_:)``. All methods may be called concurrently (a connection pool is used).
+public final class PostgresStore: VectorStore {
+    /// Where the server is (password never printed).
+    public let location: PostgresLocation
+    public let modelID: String
+    public let dimensions: Int
+    /// The options the store was opened with (``PostgresStoreOptions/codeBits`` as stored in the schema).
+    public let options: PostgresStoreOptions
+    /// The PostgreSQL schema holding the tables.
+    public let schema: String
+    /// Qualified name of the items table, e.g. `satseek.satseek_items`.
+    public var itemsTable: String { "\(schema).satseek_items" }
+    var metaTable: String { "\(schema).store_meta" }
+    /// Name of the HNSW index on the embeddings (inside ``schema``).
+    public let vectorIndexName = "satseek_items_hnsw"
+    /// `true` when the HNSW index is on the half-precision column.
+    public var indexesHalfPrecision: Bool { options.halfPrecisionIndex || dimensions > 2000 }
+    /// `false` above 4,000 dimensions, where pgvector cannot index; every search is then exact.
+    public var canIndex: Bool { dimensions <= 4000 }
+
+    let client: PostgresClient
+    let logger: Logger
+    private let runner: Runner
+
+    /// The client's background task, cancelled when the last store using it goes away.
+    private final class Runner: Sendable {
+        let task: Task<Void, Never>
+        init(_ task: Task<Void, Never>) { self.task = task }
+        deinit { task.cancel() }
+    }
+
+    /// Type OIDs of pgvector's `vector` and `halfvec` in this database (extension types have no fixed OID).
+    let vectorOID: UInt32
+
+    private init(location: PostgresLocation, modelID: String, dimensions: Int, options: PostgresStoreOptions,
+                 schema: String, client: PostgresClient, runner: Runner, logger: Logger, vectorOID: UInt32 = 0) {
+        self.vectorOID = vectorOID
+        self.location = location
+        self.modelID = modelID
+        self.dimensions = dimensions
+        self.options = options
+        self.schema = schema
+        self.client = client
+        self.runner = runner
+        self.logger = logger
+    }
+
+    /// Connects to the loopback server at `url`, creates the extension, schema and tables when missing,
+    /// and checks that the schema holds `modelID`'s embeddings (recording it when new).
+    ///
+    /// - Throws: ``PostgresStoreError/notLoopback(url:host:)`` / ``PostgresStoreError/invalidURL(url:reason:)``
+    ///   for the URL, ``PostgresStoreError/cannotConnect(url:reason:)``,
+    ///   ``PostgresStoreError/modelMismatch(url:table:storedModel:storedDimensions:requestedModel:requestedDimensions:)``
+    ///   when the schema belongs to another model.
+    public static func open(url: String, modelID: String, dimensions: Int,
+                            options: PostgresStoreOptions = PostgresStoreOptions()) async throws -> PostgresStore {
+        let location = try PostgresLocation(url: url)
+        var options = options
+        if let schema = location.schema { options.schema = schema }
+        try options.validate()
+        guard dimensions > 0, dimensions <= 16_000 else {
+            throw PostgresStoreError.invalidOptions("pgvector stores 1…16000 dimensions, model '\(modelID)' has \(dimensions)")
+        }
+        var logger = Logger(label: "satseek.postgres")
+        logger.logLevel = .error
+
+        // One plain connection first, so that a wrong port or database fails at once with its reason
+        // (the pool would keep retrying).
+        var config = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.user,
+                                                      password: location.password, database: location.database, tls: .disable)
+        config.options.connectTimeout = .seconds(10)
+        do {
+            let probe = try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
+            try? await probe.close()
+        } catch {
+            var reason = PostgresStoreError.reason(error)
+            if (error as? PSQLError)?.serverInfo == nil {
+                reason += " (is a server running there? scripts/postgres-cluster.sh start DIR starts one)"
+            }
+            throw PostgresStoreError.cannotConnect(url: location.description, reason: reason)
+        }
+
+        var clientConfig = PostgresClient.Configuration(host: location.host, port: location.port, username: location.user,
+                                                        password: location.password, database: location.database, tls: .disable)
+        clientConfig.options.maximumConnections = 4
+        let client = PostgresClient(configuration: clientConfig, backgroundLogger: logger)
+        let runner = Runner(Task { await client.run() })
+        let store = PostgresStore(location: location, modelID: modelID, dimensions: dimensions, options: options,
+                                  schema: options.schema, client: client, runner: runner, logger: logger)
+        do {
+            let (storedBits, vectorOID) = try await store.prepareSchema()
+            var adjusted = options
+            adjusted.codeBits = storedBits
+            return PostgresStore(location: location, modelID: modelID, dimensions: dimensions, options: adjusted,
+                                 schema: options.schema, client: client, runner: runner, logger: logger,
+                                 vectorOID: vectorOID)
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
+    /// Stops the connection pool; the store cannot be used afterwards.
+    public func close() async {
+        runner.task.cancel()
+        await runner.task.value
+    }
+
+    /// Creates what is missing and checks the model; returns the code length recorded for the schema and
+    /// the OID of the `vector` type.
+    private func prepareSchema() async throws -> (codeBits: Int?, vectorOID: UInt32) {
+        let d = dimensions
+        return try await transaction("preparing") { conn in
+            // Serialise concurrent set-ups of the same schema.
+            _ = try await conn.query("SELECT pg_advisory_xact_lock(hashtext(\(self.schema)))", logger: self.logger)
+            try await self.exec(conn, "CREATE EXTENSION IF NOT EXISTS vector")
+            try await self.exec(conn, "CREATE SCHEMA IF NOT EXISTS \(self.schema)")
+            try await self.exec(conn, "CREATE TABLE IF NOT EXISTS \(self.metaTable) (key text PRIMARY KEY, value text NOT NULL)")
+            var meta: [String: String] = [:]
+            let rows = try await conn.query(PostgresQuery(unsafeSQL: "SELECT key, value FROM \(self.metaTable)"), logger: self.logger)
+            for try await (key, value) in rows.decode((String, String).self) { meta[key] = value }
+            if let storedModel = meta["model_id"] {
+                let storedDims = meta["dimensions"].flatMap { Int($0) } ?? 0
+                guard storedModel == self.modelID, storedDims == d else {
+                    throw PostgresStoreError.modelMismatch(
+                        url: self.location.description, table: self.itemsTable, storedModel: storedModel,
+                        storedDimensions: storedDims, requestedModel: self.modelID, requestedDimensions: d)
+                }
+            } else {
+                try await self.setMeta(conn, "model_id", self.modelID)
+                try await self.setMeta(conn, "dimensions", String(d))
+                try await self.setMeta(conn, "created_at", ISO8601DateFormatter().string(from: Date()))
+            }
+            try await self.exec(conn, """
+                CREATE TABLE IF NOT EXISTS \(self.itemsTable) (
+                    id bigint PRIMARY KEY, path text NOT NULL UNIQUE, class text NOT NULL,
+                    lon_min double precision, lat_min double precision,
+                    lon_max double precision, lat_max double precision,
+                    embedding vector(\(d)) NOT NULL)
+                """)
+            try await self.exec(conn, """
+                CREATE INDEX IF NOT EXISTS satseek_items_box ON \(self.itemsTable) (lon_min, lon_max, lat_min, lat_max)
+                WHERE lon_min IS NOT NULL
+                """)
+            if self.indexesHalfPrecision {
+                try await self.exec(conn, """
+                    ALTER TABLE \(self.itemsTable) ADD COLUMN IF NOT EXISTS embedding_half halfvec(\(d))
+                    GENERATED ALWAYS AS (embedding::halfvec(\(d))) STORED
+                    """)
+            }
+            var storedBits = meta["code_bits"].flatMap { Int($0) }
+            if let bits = self.options.codeBits {
+                if let storedBits, storedBits != bits {
+                    throw PostgresStoreError.codeLengthMismatch(url: self.location.description, table: self.itemsTable,
+                                                                stored: storedBits, requested: bits)
+                }
+                if storedBits == nil {
+                    let count = try await self.scalar(conn, "SELECT count(*)::int8 FROM \(self.itemsTable)")
+                    if count > 0 {
+                        throw PostgresStoreError.codeLengthMismatch(url: self.location.description, table: self.itemsTable,
+                                                                    stored: nil, requested: bits)
+                    }
+                    try await self.exec(conn, "ALTER TABLE \(self.itemsTable) ADD COLUMN code bit(\(bits))")
+                    try await self.setMeta(conn, "code_bits", String(bits))
+                    storedBits = bits
+                }
+            }
+            let oid = try await self.scalar(conn, "SELECT 'vector'::regtype::oid::int8")
+            return (storedBits, UInt32(oid))
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// Runs `body` in one transaction, mapping failures to ``PostgresStoreError/queryFailed(url:table:action:reason:)``.
+    func transaction<T: Sendable>(_ action: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { conn in try await body(conn) }
+        } catch let error as PostgresStoreError {
+            throw error
+        } catch let error as PostgresTransactionError {
+            if let closure = error.closureError as? PostgresStoreError { throw closure }
+            let underlying: any Error = error.closureError ?? error.beginError ?? error.commitError ?? error
+            throw PostgresStoreError.queryFailed(url: location.description, table: itemsTable, action: action,
+                                                 reason: PostgresStoreError.reason(underlying))
+        } catch {
+            throw PostgresStoreError.queryFailed(url: location.description, table: itemsTable, action: action,
+                                                 reason: PostgresStoreError.reason(error))
+        }
+    }
+
+    /// Runs one statement whose rows (if any) are discarded.
+    func exec(_ conn: PostgresConnection, _ sql: String, _ binds: PostgresBindings = PostgresBindings()) async throws {
+        _ = try await conn.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+    }
+
+    /// The single `int8` value of a query.
+    func scalar(_ conn: PostgresConnection, _ sql: String, _ binds: PostgresBindings = PostgresBindings()) async throws -> Int64 {
+        let rows = try await conn.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+        for try await value in rows.decode(Int64.self) { return value }
+        return 0
+    }
+
+    private func setMeta(_ conn: PostgresConnection, _ key: String, _ value: String) async throws {
+        _ = try await conn.query("""
+            INSERT INTO \(unescaped: metaTable) (key, value) VALUES (\(key), \(value))
+            ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
+            """, logger: logger)
+    }
+}
+
+/// Runs async work to completion from synchronous code (a command-line tool's `run()`), blocking the
+/// calling thread. Do not call it from inside Swift concurrency's cooperative pool.
+public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = BlockingResult<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try box.result!.get()
+}
+
+/// Hands a result from the detached task to the blocked thread (the semaphore orders the accesses).
+private final class BlockingResult<T>: @unchecked Sendable {
+    var result: Result<T, any Error>?
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+import SatSeekImaging
+
+/// The repository root and the shared read-only data folder beside it.
+let repositoryRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let sharedData = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared")
+
+/// A throw-away PostgreSQL + pgvector cluster started with scripts/postgres-cluster.sh.
+struct TestCluster {
+    let directory: URL
+    let url: String
+
+    /// Runs `body` with the URL of a fresh cluster and always stops the cluster afterwards.
+    ///
+    /// When the cluster cannot start (no pip, no network to PyPI, …) the test is skipped quietly,
+    /// unless `SATSEEK_REQUIRE_POSTGRES=1`, where it records an issue with the script's output.
+    static func with(_ label: String, _ body: (String) async throws -> Void) async throws {
+        let directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("satseek-pg-\(label)-\(UUID().uuidString.prefix(8))")
+        let started = run("start", directory)
+        defer {
+            _ = run("stop", directory)
+            try? FileManager.default.removeItem(at: directory)
+        }
+        let url = started.output.split(separator: "\n").last.map(String.init) ?? ""
+        guard started.status == 0, url.hasPrefix("postgres://") else {
+            if ProcessInfo.processInfo.environment["SATSEEK_REQUIRE_POSTGRES"] == "1" {
+                Issue.record("scripts/postgres-cluster.sh could not start a cluster (exit \(started.status)):\n\(started.output)\(started.errors)")
+            }
+            return
+        }
+        try await body(url)
+    }
+
+    /// Runs the script with its output in files, waiting with `waitpid` (Foundation's `Process.waitUntilExit`
+    /// can miss the exit of a script that leaves a daemon behind).
+    private static func run(_ command: String, _ directory: URL) -> (status: Int32, output: String, errors: String) {
+        let base = directory.path + ".\(command)"
+        let script = repositoryRoot.appendingPathComponent("scripts/postgres-cluster.sh").path
+        let line = "exec /bin/bash '\(script)' \(command) '\(directory.path)' >'\(base).out' 2>'\(base).err' </dev/null"
+        var pid: pid_t = 0
+        let arguments: [String] = ["/bin/bash", "-c", line]
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, argv, environ)
+        guard spawned == 0 else { return (-1, "", "posix_spawn failed: \(spawned)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        defer {
+            try? FileManager.default.removeItem(atPath: base + ".out")
+            try? FileManager.default.removeItem(atPath: base + ".err")
+        }
+        let output = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
+        let errors = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
+        let exited = status & 0x7f == 0
+        return (exited ? (status >> 8) & 0xff : -1, output, errors)
+    }
+}
+
+/// Deterministic pseudo-random numbers (SplitMix64).
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// A standard normal sample (Box–Muller).
+    mutating func normal() -> Float {
+        let u = max(Float.leastNormalMagnitude, Float.random(in: 0..<1, using: &self))
+        let v = Float.random(in: 0..<1, using: &self)
+        return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
+    }
+}
+
+/// `clusters` Gaussian blobs of `perCluster` vectors each (spread 0.35 around unit-scale centres).
+func clusteredVectors(clusters: Int, perCluster: Int, dimensions: Int, seed: UInt64) -> [[Float]] {
+    var rng = SplitMix(state: seed)
+    var result: [[Float]] = []
+    for _ in 0..<clusters {
+        let centre = (0..<dimensions).map { _ in rng.normal() }
+        for _ in 0..<perCluster {
+            result.append(centre.map { $0 + 0.35 * rng.normal() })
+        }
+    }
+    return result
+}
+
+/// Real-image vectors: each aid-mini image (at most `perClass` per class) as an 8×8 grid of mean RGB values
+/// (192 numbers), centred on the set's mean so that cosine similarity separates them. Empty when the
+/// shared data is missing.
+func pixelVectors(perClass: Int) -> [(path: String, className: String, vector: [Float])] {
+    let root = sharedData.appendingPathComponent("datasets/aid-mini")
+    let fm = FileManager.default
+    guard let classes = try? fm.contentsOfDirectory(atPath: root.path).sorted() else { return [] }
+    var items: [(path: String, className: String, vector: [Float])] = []
+    for name in classes {
+        let folder = root.appendingPathComponent(name)
+        guard let files = try? fm.contentsOfDirectory(atPath: folder.path).sorted() else { continue }
+        for file in files.prefix(perClass) {
+            let url = folder.appendingPathComponent(file)
+            guard let image = try? ImageDecoder.decode(url, maxSide: 64) else { continue }
+            items.append((url.path, name, gridFeatures(image, grid: 8)))
+        }
+    }
+    guard !items.isEmpty else { return [] }
+    let d = items[0].vector.count
+    var mean = [Float](repeating: 0, count: d)
+    for item in items { for j in 0..<d { mean[j] += item.vector[j] / Float(items.count) } }
+    return items.map { ($0.path, $0.className, zip($0.vector, mean).map { $0 - $1 }) }
+}
+
+private func gridFeatures(_ image: RGBImage, grid: Int) -> [Float] {
+    var sums = [Float](repeating: 0, count: grid * grid * 3)
+    var counts = [Float](repeating: 0, count: grid * grid)
+    for y in 0..<image.height {
+        for x in 0..<image.width {
+            let cell = (y * grid / image.height) * grid + x * grid / image.width
+            let (r, g, b) = image[x, y]
+            sums[cell * 3] += Float(r)
+            sums[cell * 3 + 1] += Float(g)
+            sums[cell * 3 + 2] += Float(b)
+            counts[cell] += 1
+        }
+    }
+    return sums.indices.map { sums[$0] / max(1, counts[$0 / 3]) / 255 }
+}
