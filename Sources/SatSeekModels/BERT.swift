@@ -111,22 +111,11 @@ public final class BERTSentenceEncoder: Sendable {
         if let bad = tokens.first(where: { $0 < 0 || Int($0) >= config.vocabularySize }) {
             throw SentenceEncoderError.tokenOutOfVocabulary(Int(bad), vocabulary: config.vocabularySize)
         }
-        var x = [Float](repeating: 0, count: n * h)
+        var x = tokenEmbeddings(tokens[...], table: wordEmbeddings, positions: positionEmbeddings, width: h,
+                                offset: tokenTypeEmbedding)
         var pooled = [Float](repeating: 0, count: h)
         x.withUnsafeMutableBufferPointer { xb in
             let xp = xb.baseAddress!
-            wordEmbeddings.withUnsafeBufferPointer { words in
-                positionEmbeddings.withUnsafeBufferPointer { positions in
-                    tokenTypeEmbedding.withUnsafeBufferPointer { type in
-                        for i in 0..<n {
-                            let row = xp + i * h
-                            row.update(from: words.baseAddress! + Int(tokens[i]) * h, count: h)
-                            addInPlace(row, positions.baseAddress! + i * h, count: h)
-                            addInPlace(row, type.baseAddress!, count: h)
-                        }
-                    }
-                }
-            }
             embeddingsLayerNorm.apply(xp, rows: n, into: xp)
             layers.apply(xp, tokens: n, causal: false, threads: 1)
             pooled.withUnsafeMutableBufferPointer { out in

@@ -167,19 +167,10 @@ public final class CLIPModel: ImageEmbedder {
         // OpenAI pools at argmax(ids) (the end-of-text token); later tokens cannot affect it (causal mask).
         let end = min(tokens.firstIndex(of: maxID)!, t.contextLength - 1)
         let length = end + 1, width = t.width
-        var x = [Float](repeating: 0, count: length * width)
+        var x = tokenEmbeddings(tokens[..<length], table: tokenEmbedding, positions: textPositions, width: width)
         var output = [Float](repeating: 0, count: dimensions)
         x.withUnsafeMutableBufferPointer { xb in
             let xp = xb.baseAddress!
-            tokenEmbedding.withUnsafeBufferPointer { table in
-                textPositions.withUnsafeBufferPointer { positions in
-                    for i in 0..<length {
-                        let row = xp + i * width
-                        row.update(from: table.baseAddress! + Int(tokens[i]) * width, count: width)
-                        addInPlace(row, positions.baseAddress! + i * width, count: width)
-                    }
-                }
-            }
             textBlocks.apply(xp, tokens: length, causal: true, threads: 1)
             let last = xp + end * width
             lnFinal.apply(last, rows: 1, into: last)

@@ -88,11 +88,6 @@ public struct HeadSearcher: Sendable {
         let hits = hamming?.search(activations: headOutput, k: k, excluding: excluding,
                                    rerankDepth: rerankDepth.map { max($0, k) })
             ?? flat!.search(headOutput, k: k, excluding: excluding)
-        let records = try searcher.catalog.records(ids: hits.map(\.id))
-        return hits.enumerated().compactMap { rank, hit in
-            records[hit.id].map {
-                SearchResult(rank: rank + 1, id: hit.id, path: $0.path, className: $0.className, score: hit.score)
-            }
-        }
+        return try SearchResult.ranked(hits, catalog: searcher.catalog)
     }
 }

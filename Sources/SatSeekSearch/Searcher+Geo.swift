@@ -10,12 +10,7 @@ extension Searcher {
         let allowed = try catalog.chipIDs(intersectingMinLon: box.minLon, minLat: box.minLat,
                                           maxLon: box.maxLon, maxLat: box.maxLat)
         let hits = index.search(vector, k: k, allowed: allowed, excluding: excluding)
-        let records = try catalog.records(ids: hits.map(\.id))
-        return hits.enumerated().compactMap { rank, hit in
-            records[hit.id].map {
-                SearchResult(rank: rank + 1, id: hit.id, path: $0.path, className: $0.className, score: hit.score)
-            }
-        }
+        return try SearchResult.ranked(hits, catalog: catalog)
     }
 
     /// The `k` chips inside `box` most similar to the indexed item `itemID` (the item itself left out).

@@ -11,6 +11,21 @@ public struct SearchResult: Sendable, Codable, Equatable {
     public let path: String
     public let className: String
     public let score: Float
+
+    public init(rank: Int, id: Int64, path: String, className: String, score: Float) {
+        self.rank = rank; self.id = id; self.path = path; self.className = className; self.score = score
+    }
+
+    /// Ranked results for index hits (best first), with each item's path and class from the catalog;
+    /// hits whose item is gone from the catalog are dropped.
+    public static func ranked(_ hits: [SearchHit], catalog: Catalog) throws -> [SearchResult] {
+        let records = try catalog.records(ids: hits.map(\.id))
+        return hits.enumerated().compactMap { rank, hit in
+            records[hit.id].map {
+                SearchResult(rank: rank + 1, id: hit.id, path: $0.path, className: $0.className, score: hit.score)
+            }
+        }
+    }
 }
 
 /// Image→image search over a catalog: loads the stored embeddings into an exact cosine index and answers
@@ -52,11 +67,6 @@ public struct Searcher: Sendable {
     public func search(vector: [Float], k: Int, excluding: Set<Int64> = []) throws -> [SearchResult] {
         guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
         let hits = index.search(vector, k: k, excluding: excluding)
-        let records = try catalog.records(ids: hits.map(\.id))
-        return hits.enumerated().compactMap { rank, hit in
-            records[hit.id].map {
-                SearchResult(rank: rank + 1, id: hit.id, path: $0.path, className: $0.className, score: hit.score)
-            }
-        }
+        return try SearchResult.ranked(hits, catalog: catalog)
     }
 }

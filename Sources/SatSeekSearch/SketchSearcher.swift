@@ -82,12 +82,7 @@ public struct SketchSearcher: Sendable {
         guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
         let variants = try embedder.embed(sketch: sketch, rotations: rotations)
         let hits = search(variants: variants, k: k)
-        let records = try catalog.records(ids: hits.map(\.id))
-        return hits.enumerated().compactMap { rank, hit in
-            records[hit.id].map {
-                SearchResult(rank: rank + 1, id: hit.id, path: $0.path, className: $0.className, score: hit.score)
-            }
-        }
+        return try SearchResult.ranked(hits, catalog: catalog)
     }
 
     /// Max-pooled top-k over the rows of `variants` (one embedded copy of the query per row).

@@ -83,12 +83,7 @@ public struct TextSearcher: Sendable {
         guard !query.isEmpty else { throw SearchError.invalidInput("the text query is empty") }
         guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
         let hits = index.search(try textEmbedder.embed(text: query), k: k)
-        let records = try catalog.records(ids: hits.map(\.id))
-        return hits.enumerated().compactMap { rank, hit in
-            records[hit.id].map {
-                SearchResult(rank: rank + 1, id: hit.id, path: $0.path, className: $0.className, score: hit.score)
-            }
-        }
+        return try SearchResult.ranked(hits, catalog: catalog)
     }
 }
 

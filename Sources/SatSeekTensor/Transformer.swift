@@ -197,3 +197,23 @@ extension Array where Element == TransformerBlock {
         for block in self { block.apply(x, tokens: tokens, causal: causal, scratch: scratch, threads: threads) }
     }
 }
+
+/// The input rows of a text transformer: row `i` = `table[ids[i]] + positions[i]` (+ `offset`, e.g. BERT's
+/// token-type row), `ids.count × width` floats. Ids must already be checked against the table.
+public func tokenEmbeddings(_ ids: ArraySlice<Int32>, table: [Float], positions: [Float], width: Int,
+                            offset: [Float]? = nil) -> [Float] {
+    var x = [Float](repeating: 0, count: ids.count * width)
+    x.withUnsafeMutableBufferPointer { out in
+        table.withUnsafeBufferPointer { t in
+            positions.withUnsafeBufferPointer { p in
+                for (i, id) in ids.enumerated() {
+                    let row = out.baseAddress! + i * width
+                    row.update(from: t.baseAddress! + Int(id) * width, count: width)
+                    addInPlace(row, p.baseAddress! + i * width, count: width)
+                    if let offset { offset.withUnsafeBufferPointer { addInPlace(row, $0.baseAddress!, count: width) } }
+                }
+            }
+        }
+    }
+    return x
+}

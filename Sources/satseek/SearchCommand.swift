@@ -68,14 +68,16 @@ struct SearchCommand: ParsableCommand {
             } else {
                 results = try session.searcher().search(itemID: item!, k: k)
             }
-            if json {
-                try printJSON(results)
-                return
-            }
-            print("rank  score   " + "id".padded(7) + "class".padded(20) + "path")
-            for r in results {
-                print(String(format: "%4d  %.4f  ", r.rank, r.score) + String(r.id).padded(7) + r.className.padded(20) + r.path)
-            }
+            try printResults(results, json: json)
         }
+    }
+}
+
+/// Prints ranked results as a table, or as JSON on stdout.
+func printResults(_ results: [SearchResult], json: Bool) throws {
+    if json { return try printJSON(results) }
+    print("rank  score   " + "id".padded(7) + "class".padded(20) + "path")
+    for r in results {
+        print(String(format: "%4d  %.4f  ", r.rank, r.score) + String(r.id).padded(7) + r.className.padded(20) + r.path)
     }
 }

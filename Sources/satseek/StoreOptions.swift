@@ -69,7 +69,7 @@ struct StoreOptions: ParsableArguments {
             session.model.embed(images: [try ImageDecoder.decode(URL(fileURLWithPath: path), maxSide: Indexer.decodeMaxSide)])
         }
         let (catalog, exact, options) = (session.catalog, exact, storeOptions)
-        let results = try runBlocking { () async throws -> [StoreSearchResult] in
+        let results = try runBlocking { () async throws -> [SearchResult] in
             let store = try await PostgresStore.open(url: url, for: catalog, options: options)
             do {
                 var vector = query ?? []
@@ -85,7 +85,7 @@ struct StoreOptions: ParsableArguments {
                 let rows = try await store.items(ids: hits.map(\.id))
                 await store.close()
                 return hits.enumerated().compactMap { rank, hit in
-                    rows[hit.id].map { StoreSearchResult(rank: rank + 1, id: hit.id, path: $0.path, className: $0.className,
+                    rows[hit.id].map { SearchResult(rank: rank + 1, id: hit.id, path: $0.path, className: $0.className,
                                                          score: hit.score) }
                 }
             } catch {
@@ -93,22 +93,6 @@ struct StoreOptions: ParsableArguments {
                 throw error
             }
         }
-        if json {
-            try printJSON(results)
-            return
-        }
-        print("rank  score   " + "id".padded(7) + "class".padded(20) + "path")
-        for r in results {
-            print(String(format: "%4d  %.4f  ", r.rank, r.score) + String(r.id).padded(7) + r.className.padded(20) + r.path)
-        }
+        try printResults(results, json: json)
     }
-}
-
-/// One ranked result from the store (the same fields and JSON keys as `SearchResult`).
-struct StoreSearchResult: Codable, Sendable {
-    let rank: Int
-    let id: Int64
-    let path: String
-    let className: String
-    let score: Float
 }
