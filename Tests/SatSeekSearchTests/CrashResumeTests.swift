@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+import SatSeekCatalog
+
+@Suite("kill -9 during indexing", .serialized)
+struct CrashResumeTests {
+    @Test("a killed `satseek index` leaves a readable catalog; re-running resumes without duplicates")
+    func killAndResume() throws {
+        guard modelAvailable() else { return }
+        let root = try temporaryFolder("crash")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data")
+        try copySample(classes: ["Beach", "Forest", "Port", "Desert"], perClass: 10, into: data)
+        let db = root.appendingPathComponent("crash.satseek").path
+        let candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+                          Bundle.main.bundleURL.deletingLastPathComponent(), Bundle.main.bundleURL]
+            .map { $0.appendingPathComponent("satseek") }
+        let binary = try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) })
+
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["index", data.path, "--db", db, "--batch", "2"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Kill it as soon as some, but not all, batches are committed.
+        var stored = 0
+        let deadline = Date().addingTimeInterval(120)
+        while process.isRunning, Date() < deadline {
+            if FileManager.default.fileExists(atPath: db), let catalog = try? Catalog(path: db, create: false) {
+                stored = (try? catalog.count()) ?? 0
+                if stored >= 4 { break }
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        let killedMidway = process.isRunning
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(killedMidway, "the indexer finished before it could be killed (\(stored) stored)")
+
+        let afterKill = try Catalog(path: db, create: false)
+        let kept = try afterKill.count()
+        #expect(kept >= 4 && kept < 40, "\(kept) images survived the kill")
+        #expect(try afterKill.embeddings().ids.count == kept, "every surviving image has its embedding")
+
+        let resumed = try runSatSeek(["index", data.path, "--db", db, "--json"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let catalog = try Catalog(path: db, create: false)
+        let records = try catalog.allRecords()
+        #expect(records.count == 40)
+        #expect(Set(records.map(\.path)).count == 40, "no path is stored twice")
+        #expect(try catalog.embeddings().ids.count == 40)
+        let report = try JSONSerialization.jsonObject(with: Data(resumed.stdout.utf8)) as? [String: Any]
+        #expect(report?["unchanged"] as? Int == kept, "the resumed run skips what was committed before the kill")
+    }
+}
