@@ -178,14 +178,14 @@ extension Catalog {
         try pool.read { db in
             guard let binding = try Self.binding(db) else { return [:] }
             let prefix = binding.modelID + "#"
+            // substr counts code points, as unicodeScalars does; the comparison is exact (LIKE would fold case).
             let rows = try Row.fetchAll(db, sql: """
-                SELECT modelID, COUNT(*) FROM embedding WHERE modelID LIKE ? ESCAPE '\\' GROUP BY modelID
-                """, arguments: [prefix.replacingOccurrences(of: "\\", with: "\\\\")
-                    .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"])
+                SELECT modelID, COUNT(*) FROM embedding WHERE substr(modelID, 1, ?) = ? GROUP BY modelID
+                """, arguments: [prefix.unicodeScalars.count, prefix])
             var kinds: [String: Int] = [:]
             for row in rows {
                 let key: String = row[0]
-                if key.hasPrefix(prefix) { kinds[String(key.dropFirst(prefix.count))] = row[1] }
+                kinds[String(key.dropFirst(prefix.count))] = row[1]
             }
             return kinds
         }

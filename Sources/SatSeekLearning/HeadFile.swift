@@ -180,12 +180,7 @@ public enum HeadFile {
         guard fnv1a64(weightData) == header.weightChecksum else {
             throw fail("the weights do not match their checksum (file corrupted)")
         }
-        var floats = [Float](repeating: 0, count: expected)
-        weightData.withUnsafeBytes { raw in
-            for i in 0..<expected {
-                floats[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
-            }
-        }
+        let floats = littleEndianFloats(weightData)
         var layers: [DenseLayer] = []
         var offset = 0
         let sizes = header.architecture.layerSizes
@@ -201,13 +196,7 @@ public enum HeadFile {
 
     /// The head's parameters as little-endian float32 bytes in file order.
     static func weightBytes(_ head: MLPHead) -> Data {
-        var words: [UInt32] = []
-        words.reserveCapacity(head.architecture.parameterCount)
-        for layer in head.layers {
-            words += layer.weight.map { $0.bitPattern.littleEndian }
-            words += layer.bias.map { $0.bitPattern.littleEndian }
-        }
-        return words.withUnsafeBufferPointer { Data(buffer: $0) }
+        littleEndianBytes(head.layers.flatMap { $0.weight + $0.bias })
     }
 }
 
@@ -264,4 +253,21 @@ func writeAtomically(_ data: Data, to path: String, error makeError: (String) ->
         try? FileManager.default.removeItem(at: temporary)
         throw error
     }
+}
+
+/// Float32 values as little-endian bytes (the weight payload of head and alignment files).
+func littleEndianBytes(_ values: [Float]) -> Data {
+    values.map { $0.bitPattern.littleEndian }.withUnsafeBufferPointer { Data(buffer: $0) }
+}
+
+/// The inverse of ``littleEndianBytes(_:)``: `data.count / 4` floats.
+func littleEndianFloats(_ data: Data) -> [Float] {
+    let count = data.count / 4
+    var floats = [Float](repeating: 0, count: count)
+    data.withUnsafeBytes { raw in
+        for i in 0..<count {
+            floats[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
+        }
+    }
+    return floats
 }

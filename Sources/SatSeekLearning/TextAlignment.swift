@@ -177,11 +177,7 @@ public enum AlignmentFile {
     public static let version: UInt32 = 1
     public static let fileExtension = "satseek-align"
 
-    static func weightBytes(_ layer: DenseLayer) -> Data {
-        var data = Data(capacity: (layer.weight.count + layer.bias.count) * 4)
-        for value in layer.weight + layer.bias { data.append(littleEndian: value.bitPattern) }
-        return data
-    }
+    static func weightBytes(_ layer: DenseLayer) -> Data { littleEndianBytes(layer.weight + layer.bias) }
 
     /// Writes atomically (temporary file in the same folder, then rename).
     public static func write(_ alignment: TextAlignment, to path: String) throws {
@@ -218,12 +214,7 @@ public enum AlignmentFile {
             throw fail("expected \(expected * 4) bytes of weights, found \(weights.count) (truncated or corrupted)")
         }
         guard fnv1a64(weights) == header.weightChecksum else { throw fail("the weights do not match their checksum (corrupted)") }
-        var floats = [Float](repeating: 0, count: expected)
-        weights.withUnsafeBytes { raw in
-            for i in 0..<expected {
-                floats[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
-            }
-        }
+        let floats = littleEndianFloats(weights)
         let split = header.imageDimensions * header.textDimensions
         let layer = DenseLayer(inputs: header.imageDimensions, outputs: header.textDimensions,
                                weight: Array(floats[..<split]), bias: Array(floats[split...]))

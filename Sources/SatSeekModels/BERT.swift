@@ -66,15 +66,7 @@ public final class BERTSentenceEncoder: Sendable {
             checkpoint = checkpoint.stripping(prefix: "bert.")
         }
         let h = config.hiddenSize, eps = config.layerNormEpsilon
-        func norm(_ prefix: String) throws -> LayerNorm {
-            LayerNorm(gamma: try checkpoint.floats("\(prefix).weight", shape: [h]),
-                      beta: try checkpoint.floats("\(prefix).bias", shape: [h]), epsilon: eps)
-        }
-        func linear(_ prefix: String, out: Int, in inFeatures: Int) throws -> Linear {
-            Linear(inFeatures: inFeatures, outFeatures: out,
-                   weight: try checkpoint.floats("\(prefix).weight", shape: [out, inFeatures]),
-                   bias: try checkpoint.floats("\(prefix).bias", shape: [out]))
-        }
+        let reader = WeightReader(checkpoint: checkpoint)
         wordEmbeddings = try checkpoint.floats("embeddings.word_embeddings.weight", shape: [config.vocabularySize, h])
         positionEmbeddings = try checkpoint.floats("embeddings.position_embeddings.weight", shape: [config.maxPositions, h])
         guard let types = checkpoint.tensors["embeddings.token_type_embeddings.weight"], types.shape.count == 2,
@@ -82,20 +74,17 @@ public final class BERTSentenceEncoder: Sendable {
             throw CheckpointMismatch(url: weights, reason: "no 'embeddings.token_type_embeddings.weight' of shape [types, \(h)]")
         }
         tokenTypeEmbedding = Array(try types.floats().prefix(h))
-        embeddingsLayerNorm = try norm("embeddings.LayerNorm")
+        embeddingsLayerNorm = try reader.layerNorm("embeddings.LayerNorm", width: h, epsilon: eps)
         layers = try (0..<config.layers).map { i in
             let p = "encoder.layer.\(i)"
-            let q = try linear("\(p).attention.self.query", out: h, in: h)
-            let k = try linear("\(p).attention.self.key", out: h, in: h)
-            let v = try linear("\(p).attention.self.value", out: h, in: h)
-            let attention = MultiHeadSelfAttention(
-                inProjection: Linear(inFeatures: h, outFeatures: 3 * h, weight: q.weight + k.weight + v.weight,
-                                     bias: q.bias + k.bias + v.bias),
-                outProjection: try linear("\(p).attention.output.dense", out: h, in: h), heads: config.heads)
             return TransformerBlock(
-                attention: attention, norm1: try norm("\(p).attention.output.LayerNorm"), norm2: try norm("\(p).output.LayerNorm"),
-                fc1: try linear("\(p).intermediate.dense", out: config.intermediateSize, in: h),
-                fc2: try linear("\(p).output.dense", out: h, in: config.intermediateSize),
+                attention: try reader.attention(query: "\(p).attention.self.query", key: "\(p).attention.self.key",
+                                                value: "\(p).attention.self.value", output: "\(p).attention.output.dense",
+                                                width: h, heads: config.heads),
+                norm1: try reader.layerNorm("\(p).attention.output.LayerNorm", width: h, epsilon: eps),
+                norm2: try reader.layerNorm("\(p).output.LayerNorm", width: h, epsilon: eps),
+                fc1: try reader.linear("\(p).intermediate.dense", out: config.intermediateSize, in: h),
+                fc2: try reader.linear("\(p).output.dense", out: h, in: config.intermediateSize),
                 activation: config.activation, normFirst: false)
         }
         self.config = config

@@ -201,17 +201,14 @@ public enum CLIPTextError: Error, CustomStringConvertible {
 struct CLIPWeightReader {
     let checkpoint: Checkpoint
     let naming: CLIPNaming
+    private var reader: WeightReader { WeightReader(checkpoint: checkpoint) }
 
     func layerNorm(_ prefix: String, width: Int) throws -> LayerNorm {
-        LayerNorm(gamma: try checkpoint.floats("\(prefix).weight", shape: [width]),
-                  beta: try checkpoint.floats("\(prefix).bias", shape: [width]),
-                  epsilon: CLIPModel.layerNormEpsilon)
+        try reader.layerNorm(prefix, width: width, epsilon: CLIPModel.layerNormEpsilon)
     }
 
     func linear(_ prefix: String, out: Int, in inFeatures: Int) throws -> Linear {
-        Linear(inFeatures: inFeatures, outFeatures: out,
-               weight: try checkpoint.floats("\(prefix).weight", shape: [out, inFeatures]),
-               bias: try checkpoint.floats("\(prefix).bias", shape: [out]))
+        try reader.linear(prefix, out: out, in: inFeatures)
     }
 
     /// A bias-free projection `from → to`: OpenAI stores `[from, to]` (used as `x @ P`), Hugging Face and
@@ -246,13 +243,9 @@ struct CLIPWeightReader {
             norm2 = try layerNorm("\(prefix).ln_2", width: width)
             fc1Name = "\(prefix).mlp.c_fc"; fc2Name = "\(prefix).mlp.c_proj"
         case .huggingFace:
-            let q = try linear("\(prefix).self_attn.q_proj", out: width, in: width)
-            let k = try linear("\(prefix).self_attn.k_proj", out: width, in: width)
-            let v = try linear("\(prefix).self_attn.v_proj", out: width, in: width)
-            attention = MultiHeadSelfAttention(
-                inProjection: Linear(inFeatures: width, outFeatures: 3 * width, weight: q.weight + k.weight + v.weight,
-                                     bias: q.bias + k.bias + v.bias),
-                outProjection: try linear("\(prefix).self_attn.out_proj", out: width, in: width), heads: heads)
+            let p = "\(prefix).self_attn"
+            attention = try reader.attention(query: "\(p).q_proj", key: "\(p).k_proj", value: "\(p).v_proj",
+                                             output: "\(p).out_proj", width: width, heads: heads)
             norm1 = try layerNorm("\(prefix).layer_norm1", width: width)
             norm2 = try layerNorm("\(prefix).layer_norm2", width: width)
             fc1Name = "\(prefix).mlp.fc1"; fc2Name = "\(prefix).mlp.fc2"
