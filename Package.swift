@@ -22,6 +22,8 @@ let package = Package(
         // System libraries (Debian: libgdal-dev, libopenblas-dev).
         .systemLibrary(name: "CGDAL", pkgConfig: "gdal", providers: [.apt(["libgdal-dev"])]),
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        // Prefetch hints for the HNSW search loop (a header of static inline C functions).
+        .target(name: "CMemoryHints"),
 
         .target(name: "SatSeekImaging", dependencies: ["CGDAL"]),
         .target(name: "SatSeekTensor", dependencies: ["COpenBLAS"],
@@ -29,7 +31,9 @@ let package = Package(
         .target(name: "SatSeekCheckpoint", dependencies: ["ZIPFoundation"]),
         .target(name: "SatSeekText", dependencies: ["ZIPFoundation"]),
         .target(name: "SatSeekModels", dependencies: ["SatSeekTensor", "SatSeekCheckpoint", "SatSeekImaging", "SatSeekText", "ZIPFoundation"]),
-        .target(name: "SatSeekIndex", dependencies: ["COpenBLAS"], swiftSettings: [.unsafeFlags(["-Ounchecked", "-Xcc", "-march=native"], .when(platforms: [.linux]))]),
+        .target(name: "SatSeekIndex", dependencies: ["COpenBLAS", "CMemoryHints"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked", "-Xcc", "-march=native"],
+                                             .when(platforms: [.linux]))]),
         .target(name: "SatSeekCatalog", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "SatSeekLearning", dependencies: ["SatSeekTensor", "SatSeekIndex"]),
         .target(name: "SatSeekSketch", dependencies: ["SatSeekImaging", "SatSeekTensor", "SatSeekModels"]),

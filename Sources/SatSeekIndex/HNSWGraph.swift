@@ -1,3 +1,4 @@
+import CMemoryHints
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -76,6 +77,25 @@ final class HNSWScratch {
     var results = NeighborHeap(minFirst: false)
     var buffer: [Float] = []
     var buffer2: [Float] = []
+    /// Unvisited neighbours of the node being expanded and their distances (one link list's worth).
+    private(set) var pending = UnsafeMutablePointer<UInt32>.allocate(capacity: 0)
+    private(set) var pendingDistances = UnsafeMutablePointer<Float>.allocate(capacity: 0)
+    private var pendingCapacity = 0
+
+    deinit {
+        pending.deallocate()
+        pendingDistances.deallocate()
+    }
+
+    /// Makes ``pending`` and ``pendingDistances`` hold at least `count` entries.
+    func reservePending(_ count: Int) {
+        guard count > pendingCapacity else { return }
+        pending.deallocate()
+        pendingDistances.deallocate()
+        pending = .allocate(capacity: count)
+        pendingDistances = .allocate(capacity: count)
+        pendingCapacity = count
+    }
 
     /// Starts a new search over `nodes` nodes.
     func reset(nodes: Int, dimensions: Int) {
@@ -198,12 +218,11 @@ struct HNSWGraphView: @unchecked Sendable {
     func searchLayer(_ q: UnsafePointer<Float>, entry: Neighbor, ef: Int, level: Int,
                      scratch: HNSWScratch, accept: ((Int) -> Bool)?) {
         let stamp = scratch.generation
-        let pending = UnsafeMutablePointer<UInt32>.allocate(capacity: max(maxLinks0, maxLinks) + 1)
-        let pendingDistances = UnsafeMutablePointer<Float>.allocate(capacity: max(maxLinks0, maxLinks) + 1)
-        defer {
-            pending.deallocate()
-            pendingDistances.deallocate()
-        }
+        scratch.reservePending(max(maxLinks0, maxLinks) + 1)
+        let pending = scratch.pending, pendingDistances = scratch.pendingDistances
+        let rowBytes = dimensions * (float32 == nil ? 2 : 4)
+        let rows = float32.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(float16!)
+        let prefetchBytes = min(rowBytes, 1024)
         scratch.visited.withUnsafeMutableBufferPointer { visited in
             visited[Int(entry.node)] = stamp
             scratch.candidates.push(entry)
@@ -227,6 +246,14 @@ struct HNSWGraphView: @unchecked Sendable {
                     visited[candidate] = stamp
                     pending[fresh] = UInt32(candidate)
                     fresh += 1
+                    // Start the first lines of each row loading now; the hardware prefetcher follows
+                    // the rest once the dot products stream through them.
+                    let row = rows + candidate * rowBytes
+                    var offset = 0
+                    while offset < prefetchBytes {
+                        satseek_prefetch(row + offset)
+                        offset += 64
+                    }
                 }
                 var j = 0
                 if !isL2 {
@@ -252,6 +279,8 @@ struct HNSWGraphView: @unchecked Sendable {
                         }
                     }
                 }
+                // The next node to expand is on top now: fetch its link list during the heap work.
+                if !scratch.candidates.isEmpty { satseek_prefetch(links(Int(scratch.candidates.top.node), level)) }
             }
         }
     }

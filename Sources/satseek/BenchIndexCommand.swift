@@ -29,6 +29,8 @@ struct BenchIndexCommand: ParsableCommand {
     @Option(help: "Timed repetitions of each batch (best reported).") var repeats = 3
     @Option(help: "Multi-index hashing substrings (0: automatic).") var mihSubstrings = 0
     @Option(help: "Write each flat/binary index to this folder and search the memory-mapped file.") var viaFile: String?
+    @Option(help: "Reuse the HNSW graph in this file when it holds the same N, M and efConstruction (else build and write it); the build row is then left out.")
+    var hnswCache: String?
     @Flag(help: "Print JSON on stdout.") var json = false
 
     struct Row: Codable {
@@ -141,10 +143,18 @@ struct BenchIndexCommand: ParsableCommand {
         let exact = FlatIndex(dimensions: dims, metric: .innerProduct, ids: (0..<graphN).map(Int64.init), vectors: graphVectors)
         let truth = exact.search(batch: hnswQueryValues, k: 10)
         printError("hnsw: building N=\(graphN) M=\(m) efConstruction=\(efConstruction)…")
-        var graph = HNSWIndex(dimensions: dims, metric: .innerProduct,
-                              parameters: .init(M: m, efConstruction: efConstruction, efSearch: 64))
-        let build = time { graph.add(ids: (0..<graphN).map(Int64.init), vectors: graphVectors) }
-        rows.append(Row(test: "hnsw build N=\(graphN)", ms: build * 1000, qps: Double(graphN) / build, recall: nil))
+        let parameters = HNSWIndex.Parameters(M: m, efConstruction: efConstruction, efSearch: 64)
+        var graph = HNSWIndex(dimensions: dims, metric: .innerProduct, parameters: parameters)
+        if let cache = hnswCache, let cached = try? HNSWIndex.open(cache),
+           cached.count == graphN, cached.dimensions == dims, cached.parameters.M == m,
+           cached.parameters.efConstruction == efConstruction {
+            printError("hnsw: reusing \(cache)")
+            graph = cached
+        } else {
+            let build = time { graph.add(ids: (0..<graphN).map(Int64.init), vectors: graphVectors) }
+            rows.append(Row(test: "hnsw build N=\(graphN)", ms: build * 1000, qps: Double(graphN) / build, recall: nil))
+            if let cache = hnswCache { try graph.write(to: cache, modelID: "bench") }
+        }
         for ef in efValues {
             var results: [[SearchHit]] = []
             let seconds = best { results = graph.search(batch: hnswQueryValues, k: 10, efSearch: ef) }
