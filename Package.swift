@@ -35,12 +35,14 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked", "-Xcc", "-march=native"],
                                              .when(platforms: [.linux]))]),
         .target(name: "SatSeekCatalog", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        // The embedded store's index files beside a catalog (derived from it, rebuilt when stale).
+        .target(name: "SatSeekStore", dependencies: ["SatSeekCatalog", "SatSeekIndex"]),
         .target(name: "SatSeekLearning", dependencies: ["SatSeekTensor", "SatSeekIndex"]),
         .target(name: "SatSeekSketch", dependencies: ["SatSeekImaging", "SatSeekTensor", "SatSeekModels"]),
         .target(name: "SatSeekGeo", dependencies: ["CGDAL", "SatSeekImaging"]),
         .target(name: "SatSeekSearch", dependencies: [
             "SatSeekGeo", "SatSeekImaging", "SatSeekTensor", "SatSeekModels", "SatSeekIndex", "SatSeekCatalog",
-            "SatSeekLearning", "SatSeekSketch",
+            "SatSeekLearning", "SatSeekSketch", "SatSeekStore",
         ]),
         .target(name: "SatSeekServer", dependencies: [
             "SatSeekSearch", "SatSeekGeo", "SatSeekImaging", "SatSeekCatalog", "SatSeekIndex", "SatSeekModels",
@@ -48,16 +50,18 @@ let package = Package(
         ]),
         // Scale-out store: PostgreSQL + pgvector behind the VectorStore protocol (the CLI's --store).
         .target(name: "SatSeekPostgres", dependencies: [
-            "SatSeekCatalog", "SatSeekIndex", .product(name: "PostgresNIO", package: "postgres-nio"),
+            "SatSeekCatalog", "SatSeekIndex", "SatSeekStore", .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .executableTarget(name: "satseek", dependencies: [
             "SatSeekPostgres",
             "SatSeekServer", "SatSeekSearch", "SatSeekModels", "SatSeekImaging", "SatSeekCatalog", "SatSeekTensor",
+            "SatSeekIndex", "SatSeekStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "SatSeekImagingTests", dependencies: ["SatSeekImaging", "CGDAL"]),
         .testTarget(name: "SatSeekTensorTests", dependencies: ["SatSeekTensor"]),
+        .testTarget(name: "SatSeekStoreTests", dependencies: ["SatSeekStore", "SatSeekCatalog", "SatSeekIndex"]),
         .testTarget(name: "SatSeekCheckpointTests", dependencies: ["SatSeekCheckpoint"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SatSeekModelsTests", dependencies: ["SatSeekModels", "SatSeekImaging"],
@@ -67,7 +71,7 @@ let package = Package(
         .testTarget(name: "SatSeekCatalogTests", dependencies: ["SatSeekCatalog"]),
         .testTarget(name: "SatSeekLearningTests", dependencies: ["SatSeekLearning"]),
         .testTarget(name: "SatSeekSketchTests", dependencies: ["SatSeekSketch", "SatSeekImaging"]),
-        .testTarget(name: "SatSeekSearchTests", dependencies: ["SatSeekSearch", "SatSeekImaging"]),
+        .testTarget(name: "SatSeekSearchTests", dependencies: ["SatSeekSearch", "SatSeekImaging", "SatSeekStore"]),
         .testTarget(name: "SatSeekPostgresTests", dependencies: ["SatSeekPostgres", "SatSeekCatalog", "SatSeekIndex", "SatSeekImaging"]),
         .testTarget(name: "SatSeekServerTests", dependencies: ["SatSeekServer", "SatSeekSearch", "SatSeekGeo", "SatSeekImaging", "CGDAL"]),
     ],

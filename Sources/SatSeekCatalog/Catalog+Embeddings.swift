@@ -105,38 +105,59 @@ extension Catalog {
     /// kind stored with ``upsert(_:)-([CatalogItem])``), ordered by image id. Images without that
     /// kind are absent.
     public func embeddings(kind: String?) throws -> (ids: [Int64], vectors: [Float], dimensions: Int) {
+        try pool.read { db in try readEmbeddings(db, kind: kind) }
+    }
+
+    /// The bound model's embeddings (as ``embeddings()``) together with the ``embeddingRevision()`` they
+    /// belong to, read in one transaction.
+    public func embeddingsWithRevision() throws -> (ids: [Int64], vectors: [Float], dimensions: Int, revision: UInt64) {
         try pool.read { db in
-            guard let binding = try Self.binding(db) else { return ([], [], 0) }
-            let key = kind.map { Self.auxiliaryKey(modelID: binding.modelID, kind: $0) } ?? binding.modelID
-            let dims: Int
-            if kind == nil {
-                dims = binding.dimensions
-            } else {
-                dims = try Int.fetchOne(db, sql: "SELECT dimensions FROM embedding WHERE modelID = ? LIMIT 1",
-                                        arguments: [key]) ?? 0
-            }
-            let expected = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM embedding WHERE modelID = ?",
-                                            arguments: [key]) ?? 0
-            var ids: [Int64] = []
-            var vectors: [Float] = []
-            ids.reserveCapacity(expected)
-            vectors.reserveCapacity(expected * dims)
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT imageId, vector FROM embedding WHERE modelID = ? ORDER BY imageId
-                """, arguments: [key])
-            while let row = try rows.next() {
-                let id: Int64 = row[0]
-                try row.withUnsafeData(atIndex: 1) { blob in
-                    guard let blob, blob.count == dims * 4 else {
-                        throw CatalogError.corrupt(path: self.path, reason: "embedding of image \(id) "
-                                                   + "is not \(dims) float32 values")
-                    }
-                    EmbeddingCodec.append(blob, to: &vectors)
-                }
-                ids.append(id)
-            }
-            return (ids, vectors, dims)
+            let matrix = try readEmbeddings(db, kind: nil)
+            return (matrix.ids, matrix.vectors, matrix.dimensions, try Self.embeddingRevision(db))
         }
+    }
+
+    /// A counter that changes whenever any stored embedding is added, replaced or removed (kept by SQLite
+    /// triggers, so every writer bumps it). Index files built from the embeddings record it to detect staleness.
+    public func embeddingRevision() throws -> UInt64 {
+        try pool.read { db in try Self.embeddingRevision(db) }
+    }
+
+    static func embeddingRevision(_ db: Database) throws -> UInt64 {
+        UInt64(try CatalogSchema.meta(db, MetaKey.embeddingRevision) ?? "0") ?? 0
+    }
+
+    private func readEmbeddings(_ db: Database, kind: String?) throws -> (ids: [Int64], vectors: [Float], dimensions: Int) {
+        guard let binding = try Self.binding(db) else { return ([], [], 0) }
+        let key = kind.map { Self.auxiliaryKey(modelID: binding.modelID, kind: $0) } ?? binding.modelID
+        let dims: Int
+        if kind == nil {
+            dims = binding.dimensions
+        } else {
+            dims = try Int.fetchOne(db, sql: "SELECT dimensions FROM embedding WHERE modelID = ? LIMIT 1",
+                                    arguments: [key]) ?? 0
+        }
+        let expected = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM embedding WHERE modelID = ?",
+                                        arguments: [key]) ?? 0
+        var ids: [Int64] = []
+        var vectors: [Float] = []
+        ids.reserveCapacity(expected)
+        vectors.reserveCapacity(expected * dims)
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT imageId, vector FROM embedding WHERE modelID = ? ORDER BY imageId
+            """, arguments: [key])
+        while let row = try rows.next() {
+            let id: Int64 = row[0]
+            try row.withUnsafeData(atIndex: 1) { blob in
+                guard let blob, blob.count == dims * 4 else {
+                    throw CatalogError.corrupt(path: self.path, reason: "embedding of image \(id) "
+                                               + "is not \(dims) float32 values")
+                }
+                EmbeddingCodec.append(blob, to: &vectors)
+            }
+            ids.append(id)
+        }
+        return (ids, vectors, dims)
     }
 
     /// The bound model's embedding of image `id`, or `nil` when there is none.

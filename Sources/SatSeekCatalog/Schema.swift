@@ -26,6 +26,8 @@ enum MetaKey {
     static let dimensions = "dimensions"
     /// When the model was bound, seconds since 1970.
     static let boundAt = "boundAt"
+    /// Counter bumped by triggers on every insert, update or delete in `embedding` (migration v3).
+    static let embeddingRevision = "embeddingRevision"
 }
 
 /// The catalog's schema: tables, migrations and format markers.
@@ -36,7 +38,7 @@ enum CatalogSchema {
     static let formatVersion = 1
 
     /// All migrations, oldest first.
-    static let migrations: [CatalogMigration] = [v1, v2]
+    static let migrations: [CatalogMigration] = [v1, v2, v3]
 
     /// v1: `meta`, `image` (unique path) and `embedding` (image id + model id).
     static let v1 = CatalogMigration(identifier: "v1") { db in
@@ -93,6 +95,20 @@ enum CatalogSchema {
         }
         try db.create(index: "chip_bbox", on: "chip", columns: ["minLon", "maxLon", "minLat", "maxLat"])
         try setMeta(db, MetaKey.schemaVersion, "v2")
+    }
+
+    /// v3: `embeddingRevision` in `meta`, bumped by triggers whenever a row of `embedding` is inserted, updated or
+    /// deleted (cascades from `image` included), so an index file built from the embeddings can tell it is stale.
+    static let v3 = CatalogMigration(identifier: "v3") { db in
+        try setMeta(db, MetaKey.embeddingRevision, "0")
+        for event in ["INSERT", "UPDATE", "DELETE"] {
+            try db.execute(sql: """
+                CREATE TRIGGER embedding_revision_\(event.lowercased()) AFTER \(event) ON embedding BEGIN
+                    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = '\(MetaKey.embeddingRevision)';
+                END
+                """)
+        }
+        try setMeta(db, MetaKey.schemaVersion, "v3")
     }
 
     /// A migrator registering ``migrations`` in order.

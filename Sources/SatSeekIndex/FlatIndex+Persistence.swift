@@ -8,11 +8,13 @@ extension FlatIndex {
 
     /// Writes the index atomically to `path` (see ``IndexFileHeader`` for the format),
     /// tagged with the embedding model that produced the vectors.
-    public func write(to path: String, modelID: String = "") throws {
-        try write(to: path, modelID: modelID, abandonAfterPayloadBytes: nil)
+    /// `sourceRevision` records which version of the source data the rows come from (see
+    /// ``IndexFileHeader/sourceRevision``).
+    public func write(to path: String, modelID: String = "", sourceRevision: UInt64? = nil) throws {
+        try write(to: path, modelID: modelID, sourceRevision: sourceRevision, abandonAfterPayloadBytes: nil)
     }
 
-    func write(to path: String, modelID: String, abandonAfterPayloadBytes: Int?) throws {
+    func write(to path: String, modelID: String, sourceRevision: UInt64? = nil, abandonAfterPayloadBytes: Int?) throws {
         let outcome: Result<Void, any Error> = withView { view in Result {
             let n = view.count, d = dimensions
             var sections: [IndexFileSection] = [
@@ -22,7 +24,7 @@ extension FlatIndex {
             if storage == .int8 { sections.append(.raw(Section.scales, UnsafeRawBufferPointer(start: view.scales, count: n * 4))) }
             if metric == .l2 { sections.append(.raw(Section.norms, UnsafeRawBufferPointer(start: view.norms, count: n * 4))) }
             let header = IndexFileHeader(kind: .flat, metricCode: metric.fileCode, storageCode: storage.fileCode,
-                                         dimensions: d, count: n, modelID: modelID)
+                                         dimensions: d, count: n, modelID: modelID, sourceRevision: sourceRevision)
             try writeIndexFile(to: path, header: header, sections: sections,
                                abandonAfterPayloadBytes: abandonAfterPayloadBytes)
         } }
@@ -56,6 +58,6 @@ extension FlatIndex {
 
     /// The model id stored in an index file's header (cheap: header only, no checksum pass).
     public static func modelID(ofFile path: String, kind: IndexKind = .flat) throws -> String {
-        try MappedIndexFile(path: path, kind: kind, expectedModelID: nil, verifyChecksum: false).header.modelID
+        try IndexFileHeader.read(path: path, kind: kind).modelID
     }
 }

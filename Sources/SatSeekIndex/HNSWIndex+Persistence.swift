@@ -11,14 +11,15 @@ extension HNSWIndex {
     }
 
     /// Writes the graph, vectors and tombstones atomically to `path`.
-    public func write(to path: String, modelID: String = "") throws {
+    public func write(to path: String, modelID: String = "", sourceRevision: UInt64? = nil) throws {
         let params: [UInt64] = [
             UInt64(parameters.M), UInt64(parameters.efConstruction), UInt64(parameters.efSearch), parameters.seed,
             rngState, UInt64(bitPattern: Int64(entryPoint)), UInt64(bitPattern: Int64(maxLevel)), UInt64(deletedCount),
             UInt64(upper.count),
         ]
         let header = IndexFileHeader(kind: .hnsw, metricCode: metric.fileCode, storageCode: storage.fileCode,
-                                     dimensions: dimensions, count: count, modelID: modelID)
+                                     dimensions: dimensions, count: count, modelID: modelID,
+                                     sourceRevision: sourceRevision)
         let vectors: IndexFileSection = storage == .float32
             ? .array(Section.vectors, float32Rows) : .array(Section.vectors, float16Rows)
         try writeIndexFile(to: path, header: header, sections: [

@@ -91,6 +91,19 @@ public struct IndexFileHeader: Sendable, Equatable {
     public var dimensions: Int
     public var count: Int
     public var modelID: String
+    /// Version of the data the index was built from (e.g. a catalog's embedding revision), so a reader can
+    /// tell a stale file from a current one; stored as an 8-byte section covered by the payload checksum.
+    public var sourceRevision: UInt64? = nil
+
+    /// Section tag of ``sourceRevision`` ("REVS"), shared by every index kind.
+    static let sourceRevisionTag: UInt32 = 0x5356_4552
+
+    /// Reads and checks the header of an index file of `kind` without hashing the payload (cheap even for
+    /// huge files); ``sourceRevision`` is read from its section when present.
+    /// - Throws: ``IndexFileError`` naming the file and the reason.
+    public static func read(path: String, kind: IndexKind) throws -> IndexFileHeader {
+        try MappedIndexFile(path: path, kind: kind, expectedModelID: nil, verifyChecksum: false).header
+    }
 }
 
 /// Stable on-disk codes for metrics (``Metric`` raw values are strings).
@@ -140,6 +153,10 @@ func writeIndexFile(
     let modelBytes = Array(header.modelID.utf8)
     guard modelBytes.count <= IndexFileHeader.maxModelIDBytes else {
         throw IndexFileError.writeFailed(path: path, reason: "model id longer than \(IndexFileHeader.maxModelIDBytes) bytes")
+    }
+    var sections = sections
+    if let revision = header.sourceRevision {
+        sections.append(.array(IndexFileHeader.sourceRevisionTag, [revision.littleEndian]))
     }
     // Section layout.
     let tableBytes = sections.count * 32
@@ -306,7 +323,7 @@ final class MappedIndexFile: @unchecked Sendable {
             if let expected = expectedModelID, expected != modelID {
                 throw IndexFileError.wrongModel(path: path, expected: expected, found: modelID)
             }
-            header = IndexFileHeader(
+            var header = IndexFileHeader(
                 kind: foundKind, metricCode: h[17], storageCode: h[18],
                 dimensions: Int(UInt32(littleEndian: h.loadUnaligned(fromByteOffset: 20, as: UInt32.self))),
                 count: Int(UInt64(littleEndian: h.loadUnaligned(fromByteOffset: 24, as: UInt64.self))),
@@ -333,6 +350,11 @@ final class MappedIndexFile: @unchecked Sendable {
                 }
                 table[tag] = (offset, count)
             }
+            if let revision = table[IndexFileHeader.sourceRevisionTag] {
+                guard revision.length == 8 else { throw IndexFileError.corrupt(path: path, reason: "source revision section") }
+                header.sourceRevision = UInt64(littleEndian: (base + revision.offset).loadUnaligned(as: UInt64.self))
+            }
+            self.header = header
             sections = table
         } catch {
             munmap(mapping, size)

@@ -1,6 +1,7 @@
 import Foundation
 import SatSeekCatalog
 import SatSeekIndex
+import SatSeekStore
 
 /// A box in degrees (EPSG:4326): items whose footprint box intersects it pass a ``VectorStore`` filter.
 public struct GeoBox: Sendable, Equatable, Codable, Hashable {
@@ -45,7 +46,7 @@ public struct StoreItem: Sendable, Equatable {
 ///
 /// Two stores conform:
 /// - ``EmbeddedStore``: the default, embedded in the process — the SQLite catalog (`SatSeekCatalog`)
-///   plus an exact in-memory `FlatIndex` built from its embeddings (what `Searcher` does).
+///   plus the exact index file kept beside it (`CatalogIndexFile`, what `Searcher` uses).
 /// - ``PostgresStore``: PostgreSQL with pgvector, for collections that outgrow one process's memory or
 ///   are shared by several; exact scans or an HNSW index.
 ///
@@ -76,7 +77,7 @@ public protocol VectorStore: Sendable {
 }
 
 /// The embedded default store behind ``VectorStore``: the SQLite ``Catalog`` holds the rows and embeddings,
-/// and an exact cosine `FlatIndex` over them is built on first search (and rebuilt after an upsert).
+/// and the exact cosine index file beside it is mapped on first search (rebuilt when an upsert made it stale).
 ///
 /// Items are keyed by path, so ``upsert(items:)`` ignores `StoreItem.id` and returns the catalog's ids;
 /// a footprint is recorded as a chip row spanning the image; binary codes are not stored.
@@ -138,11 +139,11 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
 
     public func count() async throws -> Int { try flatIndex().count }
 
-    /// The exact index over the catalog's embeddings (built once, until the next upsert).
+    /// The exact index over the catalog's embeddings: the catalog's mapped `-flat.ssidx` file when current,
+    /// else rebuilt from the catalog and saved (``CatalogIndexFile``); cached until the next upsert.
     public func flatIndex() throws -> FlatIndex {
         if let index = lock.withLock({ cachedIndex }) { return index }
-        let stored = try catalog.embeddings()
-        let index = FlatIndex(dimensions: dimensions, metric: .cosine, ids: stored.ids, vectors: stored.vectors)
+        let index = try CatalogIndexFile.loadFlat(catalog: catalog).index
         lock.withLock { cachedIndex = index }
         return index
     }

@@ -21,5 +21,8 @@ public struct SearchSession: Sendable {
     }
 
     public func indexer() throws -> Indexer { try Indexer(catalog: catalog, model: model) }
-    public func searcher() throws -> Searcher { try Searcher(catalog: catalog, model: model) }
+    /// An image searcher; `approximate: false` ignores the catalog's HNSW file and searches exactly.
+    public func searcher(approximate: Bool = true) throws -> Searcher {
+        try Searcher(catalog: catalog, model: model, approximate: approximate)
+    }
 }

@@ -3,6 +3,7 @@ import SatSeekCatalog
 import SatSeekImaging
 import SatSeekIndex
 import SatSeekModels
+import SatSeekStore
 
 /// One ranked search result.
 public struct SearchResult: Sendable, Codable, Equatable {
@@ -28,15 +29,24 @@ public struct SearchResult: Sendable, Codable, Equatable {
     }
 }
 
-/// Image→image search over a catalog: loads the stored embeddings into an exact cosine index and answers
-/// queries by image file, by uploaded bytes or by the id of an indexed item.
+/// Image→image search over a catalog: maps the catalog's index files (``CatalogIndexFile``; rebuilt from the
+/// stored embeddings when missing or stale) and answers queries by image file, by uploaded bytes or by the id of
+/// an indexed item — through the HNSW graph when the catalog has a current one and `approximate` is allowed,
+/// else exactly.
 public struct Searcher: Sendable {
     public let catalog: Catalog
     public let model: any ImageEmbedder
+    /// Exact cosine index over every stored embedding (also used for filtered searches).
     public let index: FlatIndex
+    /// The HNSW graph, when the catalog has a current `-hnsw.ssidx` file and approximate search was allowed.
+    public let graph: HNSWIndex?
+    /// Where the indexes came from (file mapped as is, or rebuilt from the catalog and why).
+    public let indexSources: [CatalogIndexFile.Outcome]
 
+    /// - Parameter approximate: use the catalog's HNSW file when it is current (default); `false` always
+    ///   searches exactly.
     /// - Throws: `CatalogError.modelMismatch` when the catalog was built by another model.
-    public init(catalog: Catalog, model: any ImageEmbedder) throws {
+    public init(catalog: Catalog, model: any ImageEmbedder, approximate: Bool = true) throws {
         guard let binding = try catalog.binding() else {
             throw SearchError.invalidInput("\(catalog.path): the index is empty; run `satseek index` first")
         }
@@ -45,8 +55,16 @@ public struct Searcher: Sendable {
         }
         self.catalog = catalog
         self.model = model
-        let stored = try catalog.embeddings()
-        index = FlatIndex(dimensions: stored.dimensions, metric: .cosine, ids: stored.ids, vectors: stored.vectors)
+        let flat = try CatalogIndexFile.loadFlat(catalog: catalog)
+        index = flat.index
+        if approximate, try CatalogIndexFile.hasCurrentHNSW(catalog: catalog) {
+            let hnsw = try CatalogIndexFile.loadHNSW(catalog: catalog)
+            graph = hnsw.index
+            indexSources = [flat.outcome, hnsw.outcome]
+        } else {
+            graph = nil
+            indexSources = [flat.outcome]
+        }
     }
 
     /// The `k` most similar indexed images to an image file.
@@ -66,7 +84,7 @@ public struct Searcher: Sendable {
     /// The `k` nearest stored vectors to an embedding of this model.
     public func search(vector: [Float], k: Int, excluding: Set<Int64> = []) throws -> [SearchResult] {
         guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
-        let hits = index.search(vector, k: k, excluding: excluding)
+        let hits = graph?.search(vector, k: k, excluding: excluding) ?? index.search(vector, k: k, excluding: excluding)
         return try SearchResult.ranked(hits, catalog: catalog)
     }
 }

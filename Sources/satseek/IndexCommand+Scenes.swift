@@ -13,8 +13,9 @@ extension IndexCommand {
         let bar = ProgressPrinter()
         let report = try indexer.index(folder) { bar.show($0) }
         bar.finish()
+        let files = try updateIndexFiles(session.catalog)
         if json {
-            try printJSON(report)
+            try printJSON(ReportWithIndexFiles(report: report, indexFiles: files))
             return
         }
         print("tiled \(folder) into \(self.options.db) with \(session.model.modelID) (tile \(tile), stride \(options.stride))")
@@ -28,5 +29,6 @@ extension IndexCommand {
             print("  skipped \(failure.path): \(failure.reason)")
         }
         print("  index now holds \(try session.catalog.count()) items")
+        printIndexFiles(files)
     }
 }

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
+import SatSeekCatalog
+import SatSeekIndex
 import SatSeekSearch
+import SatSeekStore
 import SatSeekModels
 
 struct IndexCommand: ParsableCommand {
@@ -26,6 +29,15 @@ struct IndexCommand: ParsableCommand {
 
     @Option(name: .customLong("align"), help: "Also store this image→text alignment's mapping per image (from `satseek train-text`), for `search --text`; repeat for several.")
     var alignments: [String] = []
+
+    @Flag(help: "Also build the HNSW graph file (<db>-hnsw.ssidx) that `search` then uses; once it exists, later runs keep it current.")
+    var hnsw = false
+
+    @Option(name: .customLong("hnsw-m"), help: "With --hnsw: links per node (layer 0 keeps twice as many).")
+    var hnswM = 16
+
+    @Option(help: "With --hnsw: beam width while building the graph.")
+    var efConstruction = 200
 
     @Flag(help: "Print the report as JSON on stdout.")
     var json = false
@@ -55,8 +67,9 @@ struct IndexCommand: ParsableCommand {
             let bar = ProgressPrinter()
             let report = try indexer.index(folder) { bar.show($0) }
             bar.finish()
+            let files = try updateIndexFiles(session.catalog)
             if json {
-                try printJSON(report)
+                try printJSON(ReportWithIndexFiles(report: report, indexFiles: files))
                 try storeOptions.sync(catalog: session.catalog, json: json)
                 return
             }
@@ -68,8 +81,51 @@ struct IndexCommand: ParsableCommand {
                 print("  skipped \(failure.path): \(failure.reason)")
             }
             print("  index now holds \(try session.catalog.count()) images")
+            printIndexFiles(files)
             try storeOptions.sync(catalog: session.catalog, json: json)
         }
+    }
+
+    /// Brings the catalog's index files up to date: the exact file always, the HNSW file when asked for or
+    /// already present.
+    func updateIndexFiles(_ catalog: Catalog) throws -> [CatalogIndexFile.Outcome] {
+        var outcomes = [try CatalogIndexFile.refreshFlat(catalog: catalog)]
+        let hnswPath = CatalogIndexFile.path(forCatalog: catalog.path, kind: .hnsw)
+        if hnsw || FileManager.default.fileExists(atPath: hnswPath) {
+            let parameters = HNSWIndex.Parameters(M: max(2, hnswM), efConstruction: efConstruction)
+            let started = Date()
+            var last = Date.distantPast
+            outcomes.append(try CatalogIndexFile.refreshHNSW(catalog: catalog, parameters: parameters) { done, total in
+                guard Date().timeIntervalSince(last) > 2 || done == total else { return }
+                last = Date()
+                let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-6)
+                printError(String(format: "hnsw: %d/%d vectors linked, %.0f/s, ETA %.0f s",
+                                  done, total, rate, Double(total - done) / max(rate, 1e-6)))
+            })
+        }
+        return outcomes
+    }
+
+    func printIndexFiles(_ outcomes: [CatalogIndexFile.Outcome]) {
+        for outcome in outcomes {
+            let what = outcome.action == "current" ? "up to date" : outcome.action == "written" ? "written" : "NOT saved"
+            print(String(format: "  %@ index file %@: %@ (%d vectors, %.1f s)", outcome.kind, outcome.path, what,
+                         outcome.vectors, outcome.seconds) + (outcome.action == "memory" ? " — \(outcome.reason ?? "")" : ""))
+        }
+    }
+}
+
+/// A command's report with the index files it refreshed, encoded as one flat JSON object.
+struct ReportWithIndexFiles<Report: Encodable>: Encodable {
+    let report: Report
+    let indexFiles: [CatalogIndexFile.Outcome]
+
+    private enum Keys: String, CodingKey { case indexFiles }
+
+    func encode(to encoder: any Encoder) throws {
+        try report.encode(to: encoder)
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(indexFiles, forKey: .indexFiles)
     }
 }
 

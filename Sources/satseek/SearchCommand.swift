@@ -64,9 +64,9 @@ struct SearchCommand: ParsableCommand {
             } else if let sketch {
                 results = try session.sketchSearcher().search(sketchAt: sketch, k: k)
             } else if let image {
-                results = try session.searcher().search(imageAt: image, k: k)
+                results = try session.searcher(approximate: !storeOptions.exact).search(imageAt: image, k: k)
             } else {
-                results = try session.searcher().search(itemID: item!, k: k)
+                results = try session.searcher(approximate: !storeOptions.exact).search(itemID: item!, k: k)
             }
             try printResults(results, json: json)
         }

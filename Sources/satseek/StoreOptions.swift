@@ -15,7 +15,7 @@ struct StoreOptions: ParsableArguments {
         valueName: "URL"))
     var store: String?
 
-    @Flag(name: .long, help: "With --store: exact search (scan every row) instead of the approximate HNSW index.")
+    @Flag(name: .long, help: "Exact search: scan every vector instead of the HNSW graph (the catalog's -hnsw.ssidx file, or pgvector's index with --store).")
     var exact = false
 
     @Option(name: .customLong("ef-search"), help: "With --store: HNSW search beam (hnsw.ef_search, 1…1000; raised to -k when smaller).")

@@ -12,6 +12,29 @@ struct CatalogDataTests {
         return (catalog, folder)
     }
 
+    @Test("the embedding revision moves on every insert, replacement and (cascaded) removal, never on reads")
+    func embeddingRevision() throws {
+        let (catalog, folder) = try Self.makeCatalog()
+        defer { folder.cleanup() }
+        let start = try catalog.embeddingRevision()
+        let ids = try catalog.upsert([(makeRecord("/d/a/1.tif"), [1, 0, 0, 0]), (makeRecord("/d/a/2.tif"), [0, 1, 0, 0])])
+        let afterInsert = try catalog.embeddingRevision()
+        #expect(afterInsert > start)
+        _ = try catalog.embeddings()
+        _ = try catalog.records(ids: ids)
+        #expect(try catalog.embeddingRevision() == afterInsert)
+        try catalog.upsert([(makeRecord("/d/a/1.tif", hash: "changed"), [0, 0, 1, 0])])
+        let afterReplace = try catalog.embeddingRevision()
+        #expect(afterReplace > afterInsert)
+        try catalog.remove(ids: [ids[1]])
+        let afterRemove = try catalog.embeddingRevision()
+        #expect(afterRemove > afterReplace)
+        let snapshot = try catalog.embeddingsWithRevision()
+        #expect(snapshot.revision == afterRemove && snapshot.ids == [ids[0]])
+        // Persisted: a reopened catalog reports the same revision.
+        #expect(try Catalog(path: catalog.path, create: false).embeddingRevision() == afterRemove)
+    }
+
     @Test("upserting the same path twice keeps one row and its id, replacing the embedding")
     func upsertIdempotence() throws {
         let (catalog, folder) = try Self.makeCatalog()

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import SatSeekCatalog
+import SatSeekIndex
+import SatSeekStore
 
 @Suite("kill -9 during indexing", .serialized)
 struct CrashResumeTests {
@@ -42,6 +44,11 @@ struct CrashResumeTests {
         let kept = try afterKill.count()
         #expect(kept >= 4 && kept < 40, "\(kept) images survived the kill")
         #expect(try afterKill.embeddings().ids.count == kept, "every surviving image has its embedding")
+        // The index file is written only after the catalog, atomically: absent or whole, never half.
+        let flatPath = CatalogIndexFile.path(forCatalog: db, kind: .flat)
+        if FileManager.default.fileExists(atPath: flatPath) {
+            _ = try FlatIndex.open(flatPath, verifyChecksum: true)
+        }
 
         let resumed = try runSatSeek(["index", data.path, "--db", db, "--json"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
@@ -52,5 +59,13 @@ struct CrashResumeTests {
         #expect(try catalog.embeddings().ids.count == 40)
         let report = try JSONSerialization.jsonObject(with: Data(resumed.stdout.utf8)) as? [String: Any]
         #expect(report?["unchanged"] as? Int == kept, "the resumed run skips what was committed before the kill")
+        // The resumed run leaves a current, verified index file holding each image once.
+        let header = try IndexFileHeader.read(path: flatPath, kind: .flat)
+        #expect(header.sourceRevision == (try catalog.embeddingRevision()))
+        let index = try FlatIndex.open(flatPath, verifyChecksum: true)
+        let ids = index.search(try #require(try catalog.embedding(id: records[0].id!)), k: 100).map(\.id)
+        #expect(ids.count == 40 && Set(ids).count == 40 && Set(ids) == Set(records.compactMap(\.id)))
+        let files = report?["indexFiles"] as? [[String: Any]]
+        #expect(files?.first?["action"] as? String == "written")
     }
 }

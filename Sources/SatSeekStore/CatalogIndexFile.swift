@@ -1,0 +1,150 @@
+import Foundation
+import SatSeekCatalog
+import SatSeekIndex
+
+/// The vector index files kept beside a catalog — the embedded store's search side:
+///
+/// - `<catalog>-flat.ssidx`: exact cosine index over every stored embedding (always kept by `satseek index`);
+/// - `<catalog>-hnsw.ssidx`: HNSW graph over the same vectors (kept when asked for with `index --hnsw`).
+///
+/// Files are written atomically (temporary file, fsync, rename, folder fsync) and record the catalog's
+/// ``Catalog/embeddingRevision()`` and model id. Searches map a current file instead of reading every
+/// embedding out of SQLite; a file from another revision or model, a damaged or missing one is rebuilt from
+/// the catalog (the catalog is the source of truth, the files are derived). A kill during indexing therefore
+/// leaves either the previous file (stale, so rebuilt on next use) or the new one — never a half-written file.
+public enum CatalogIndexFile {
+    /// What a refresh or load did with one file.
+    public struct Outcome: Sendable, Codable, Equatable {
+        /// `current` (valid file of this revision used as is), `written` (built from the catalog and
+        /// saved) or `memory` (built from the catalog, saving failed — `reason` says why).
+        public let action: String
+        public let kind: String
+        public let path: String
+        public let vectors: Int
+        public let revision: UInt64
+        public let seconds: Double
+        /// Why the file was rebuilt (missing, stale, damaged, …) or could not be saved; nil when current.
+        public let reason: String?
+    }
+
+    /// Where the file of `kind` for the catalog at `catalogPath` lives.
+    public static func path(forCatalog catalogPath: String, kind: IndexKind) -> String {
+        "\(catalogPath)-\(kind).ssidx"
+    }
+
+    /// Why the file at `path` cannot serve `catalog` as it is now, or nil when it can (header only; the
+    /// payload checksum is verified when the file is opened).
+    static func staleness(of path: String, kind: IndexKind, modelID: String, revision: UInt64) -> String? {
+        guard FileManager.default.fileExists(atPath: path) else { return "no index file yet" }
+        do {
+            let header = try IndexFileHeader.read(path: path, kind: kind)
+            if header.modelID != modelID { return "built with model '\(header.modelID)'" }
+            guard let fileRevision = header.sourceRevision else { return "no catalog revision recorded" }
+            if fileRevision != revision { return "catalog changed (file revision \(fileRevision), catalog \(revision))" }
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    // MARK: - Exact (flat) file
+
+    /// Writes the exact index file unless it is already current.
+    @discardableResult
+    public static func refreshFlat(catalog: Catalog) throws -> Outcome {
+        try loadFlat(catalog: catalog).outcome
+    }
+
+    /// The catalog's exact cosine index: mapped from the file when it is current and passes its checksum,
+    /// else built from the catalog's embeddings and saved (best effort: a read-only folder still searches).
+    public static func loadFlat(catalog: Catalog) throws -> (index: FlatIndex, outcome: Outcome) {
+        let started = Date()
+        let path = path(forCatalog: catalog.path, kind: .flat)
+        guard let binding = try catalog.binding() else {
+            throw CatalogError.unbound(path: catalog.path)
+        }
+        var reason = staleness(of: path, kind: .flat, modelID: binding.modelID, revision: try catalog.embeddingRevision())
+        if reason == nil {
+            do {
+                let index = try FlatIndex.open(path, expectedModelID: binding.modelID, verifyChecksum: true)
+                if index.dimensions == binding.dimensions, index.metric == .cosine {
+                    let header = try IndexFileHeader.read(path: path, kind: .flat)
+                    return (index, Outcome(action: "current", kind: "flat", path: path, vectors: index.count,
+                                           revision: header.sourceRevision ?? 0, seconds: since(started), reason: nil))
+                }
+                reason = "holds \(index.dimensions)-d \(index.metric) vectors"
+            } catch {
+                reason = "\(error)"
+            }
+        }
+        let stored = try catalog.embeddingsWithRevision()
+        let index = FlatIndex(dimensions: binding.dimensions, metric: .cosine, ids: stored.ids, vectors: stored.vectors)
+        let saved = save { try index.write(to: path, modelID: binding.modelID, sourceRevision: stored.revision) }
+        return (index, Outcome(action: saved == nil ? "written" : "memory", kind: "flat", path: path,
+                               vectors: index.count, revision: stored.revision, seconds: since(started),
+                               reason: saved.map { "\(reason ?? ""); not saved: \($0)" } ?? reason))
+    }
+
+    // MARK: - HNSW file
+
+    /// Writes the HNSW file unless it is current (a changed catalog rebuilds the whole graph).
+    @discardableResult
+    public static func refreshHNSW(catalog: Catalog, parameters: HNSWIndex.Parameters = .init(),
+                                   progress: ((Int, Int) -> Void)? = nil) throws -> Outcome {
+        try loadHNSW(catalog: catalog, parameters: parameters, progress: progress).outcome
+    }
+
+    /// The catalog's HNSW index from its file when current, else built (progress: done, total) and saved.
+    public static func loadHNSW(catalog: Catalog, parameters: HNSWIndex.Parameters = .init(),
+                                progress: ((Int, Int) -> Void)? = nil) throws -> (index: HNSWIndex, outcome: Outcome) {
+        let started = Date()
+        let path = path(forCatalog: catalog.path, kind: .hnsw)
+        guard let binding = try catalog.binding() else {
+            throw CatalogError.unbound(path: catalog.path)
+        }
+        var reason = staleness(of: path, kind: .hnsw, modelID: binding.modelID, revision: try catalog.embeddingRevision())
+        if reason == nil {
+            do {
+                var index = try HNSWIndex.open(path, expectedModelID: binding.modelID, verifyChecksum: true)
+                if index.dimensions == binding.dimensions, index.metric == .cosine {
+                    index.parameters.efSearch = parameters.efSearch
+                    let header = try IndexFileHeader.read(path: path, kind: .hnsw)
+                    return (index, Outcome(action: "current", kind: "hnsw", path: path, vectors: index.liveCount,
+                                           revision: header.sourceRevision ?? 0, seconds: since(started), reason: nil))
+                }
+                reason = "holds \(index.dimensions)-d \(index.metric) vectors"
+            } catch {
+                reason = "\(error)"
+            }
+        }
+        let stored = try catalog.embeddingsWithRevision()
+        var index = HNSWIndex(dimensions: binding.dimensions, metric: .cosine, parameters: parameters)
+        // Insert in slices so long builds can report progress.
+        let dims = binding.dimensions, slice = 1_000
+        var start = 0
+        while start < stored.ids.count {
+            let end = min(start + slice, stored.ids.count)
+            index.add(ids: Array(stored.ids[start..<end]), vectors: Array(stored.vectors[(start * dims)..<(end * dims)]))
+            start = end
+            progress?(start, stored.ids.count)
+        }
+        let saved = save { try index.write(to: path, modelID: binding.modelID, sourceRevision: stored.revision) }
+        return (index, Outcome(action: saved == nil ? "written" : "memory", kind: "hnsw", path: path,
+                               vectors: index.liveCount, revision: stored.revision, seconds: since(started),
+                               reason: saved.map { "\(reason ?? ""); not saved: \($0)" } ?? reason))
+    }
+
+    /// Whether a current HNSW file exists for the catalog (header check only).
+    public static func hasCurrentHNSW(catalog: Catalog) throws -> Bool {
+        guard let binding = try catalog.binding() else { return false }
+        return staleness(of: path(forCatalog: catalog.path, kind: .hnsw), kind: .hnsw, modelID: binding.modelID,
+                         revision: try catalog.embeddingRevision()) == nil
+    }
+
+    /// Runs a write, returning its error's description instead of throwing.
+    private static func save(_ write: () throws -> Void) -> String? {
+        do { try write(); return nil } catch { return "\(error)" }
+    }
+
+    private static func since(_ start: Date) -> Double { Date().timeIntervalSince(start) }
+}

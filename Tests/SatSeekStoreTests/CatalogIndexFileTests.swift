@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+import SatSeekCatalog
+import SatSeekIndex
+import SatSeekStore
+
+/// A catalog in a fresh folder holding `count` clustered random vectors of `dimensions` (seeded).
+private func makeCatalog(count: Int, dimensions: Int = 16, model: String = "toy-model", seed: UInt64 = 1)
+    throws -> (catalog: Catalog, folder: URL)
+{
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("satseek-store-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let catalog = try Catalog(path: folder.appendingPathComponent("c.satseek").path, create: true)
+    try catalog.bind(ModelBinding(modelID: model, dimensions: dimensions))
+    try add(count: count, to: catalog, first: 0, seed: seed)
+    return (catalog, folder)
+}
+
+private func add(count: Int, to catalog: Catalog, first: Int, seed: UInt64) throws {
+    var rng = SplitMix(state: seed)
+    let dims = try #require(try catalog.binding()).dimensions
+    let items = (first..<(first + count)).map { i in
+        (record: ImageRecord(path: "/tiles/class\(i % 5)/tile\(i).png", className: "class\(i % 5)", width: 64,
+                             height: 64, byteSize: 100, modifiedAt: 0, contentHash: "h\(i)", modelID: ""),
+         embedding: (0..<dims).map { d in Float(d % 5 == i % 5 ? 1 : 0) + rng.nextFloat() * 0.5 })
+    }
+    try catalog.upsert(items)
+}
+
+private struct SplitMix {
+    var state: UInt64
+    mutating func nextFloat() -> Float {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Float((z ^ (z >> 31)) >> 40) / Float(1 << 24)
+    }
+}
+
+private func queries(_ catalog: Catalog, count: Int) throws -> [[Float]] {
+    try (1...count).map { try #require(try catalog.embedding(id: Int64($0))) }
+}
+
+@Suite("Index files beside a catalog")
+struct CatalogIndexFileTests {
+    @Test("the exact file is written once, then used as is; any catalog change makes it stale and rewritten")
+    func flatLifecycle() throws {
+        let (catalog, folder) = try makeCatalog(count: 60)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = CatalogIndexFile.path(forCatalog: catalog.path, kind: .flat)
+
+        let first = try CatalogIndexFile.refreshFlat(catalog: catalog)
+        #expect(first.action == "written" && first.vectors == 60 && first.reason == "no index file yet")
+        #expect(first.revision == (try catalog.embeddingRevision()))
+        #expect(try IndexFileHeader.read(path: path, kind: .flat).sourceRevision == first.revision)
+        let second = try CatalogIndexFile.loadFlat(catalog: catalog)
+        #expect(second.outcome.action == "current" && second.outcome.reason == nil)
+        let exact = FlatIndex(dimensions: 16, metric: .cosine, ids: try catalog.embeddings().ids,
+                              vectors: try catalog.embeddings().vectors)
+        for q in try queries(catalog, count: 5) {
+            #expect(second.index.search(q, k: 10) == exact.search(q, k: 10))
+        }
+
+        try add(count: 5, to: catalog, first: 60, seed: 2)
+        let afterAdd = try CatalogIndexFile.loadFlat(catalog: catalog)
+        #expect(afterAdd.outcome.action == "written" && afterAdd.index.count == 65)
+        #expect(afterAdd.outcome.reason?.contains("catalog changed") == true)
+
+        // A replaced embedding keeps the count but changes the revision.
+        try add(count: 1, to: catalog, first: 3, seed: 9)
+        #expect(try CatalogIndexFile.refreshFlat(catalog: catalog).action == "written")
+        // Removing an image (embedding deleted by cascade) too.
+        try catalog.remove(ids: [7])
+        let afterRemove = try CatalogIndexFile.loadFlat(catalog: catalog)
+        #expect(afterRemove.outcome.action == "written" && afterRemove.index.count == 64)
+        #expect(afterRemove.index.search(try queries(catalog, count: 1)[0], k: 64).allSatisfy { $0.id != 7 })
+        #expect(try CatalogIndexFile.refreshFlat(catalog: catalog).action == "current")
+    }
+
+    @Test("a damaged, truncated or foreign-model file is rebuilt from the catalog with the reason")
+    func damagedFiles() throws {
+        let (catalog, folder) = try makeCatalog(count: 40)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = CatalogIndexFile.path(forCatalog: catalog.path, kind: .flat)
+        try CatalogIndexFile.refreshFlat(catalog: catalog)
+        let good = try Data(contentsOf: URL(fileURLWithPath: path))
+
+        var flipped = good
+        flipped[flipped.count - 100] ^= 0x5A
+        try flipped.write(to: URL(fileURLWithPath: path))
+        let repaired = try CatalogIndexFile.loadFlat(catalog: catalog)
+        #expect(repaired.outcome.action == "written")
+        #expect(repaired.outcome.reason?.contains("checksum") == true, "\(repaired.outcome.reason ?? "")")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == good, "the rewrite is byte-identical")
+
+        try good.prefix(good.count / 2).write(to: URL(fileURLWithPath: path))
+        let untruncated = try CatalogIndexFile.loadFlat(catalog: catalog)
+        #expect(untruncated.outcome.action == "written" && untruncated.index.count == 40)
+        #expect(untruncated.outcome.reason?.contains("truncated") == true, "\(untruncated.outcome.reason ?? "")")
+
+        let (other, otherFolder) = try makeCatalog(count: 40, model: "other-model")
+        defer { try? FileManager.default.removeItem(at: otherFolder) }
+        try CatalogIndexFile.refreshFlat(catalog: other)
+        try FileManager.default.removeItem(atPath: path)
+        try FileManager.default.copyItem(atPath: CatalogIndexFile.path(forCatalog: other.path, kind: .flat), toPath: path)
+        let rebuilt = try CatalogIndexFile.loadFlat(catalog: catalog)
+        #expect(rebuilt.outcome.reason?.contains("other-model") == true)
+        #expect(try FlatIndex.modelID(ofFile: path) == "toy-model")
+    }
+
+    @Test("the HNSW file is written, reused while current, agrees with exact search, and follows removals")
+    func hnswLifecycle() throws {
+        let (catalog, folder) = try makeCatalog(count: 300, dimensions: 24)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(try !CatalogIndexFile.hasCurrentHNSW(catalog: catalog))
+        var reported: [(Int, Int)] = []
+        let built = try CatalogIndexFile.refreshHNSW(catalog: catalog) { reported.append(($0, $1)) }
+        #expect(built.action == "written" && built.vectors == 300)
+        #expect(reported.last.map { $0 == (300, 300) } == true)
+        #expect(try CatalogIndexFile.hasCurrentHNSW(catalog: catalog))
+        let loaded = try CatalogIndexFile.loadHNSW(catalog: catalog)
+        #expect(loaded.outcome.action == "current")
+        let exact = try CatalogIndexFile.loadFlat(catalog: catalog).index
+        var agree = 0, total = 0
+        for q in try queries(catalog, count: 20) {
+            let want = Set(exact.search(q, k: 10).map(\.id))
+            agree += loaded.index.search(q, k: 10).filter { want.contains($0.id) }.count
+            total += 10
+        }
+        #expect(Double(agree) / Double(total) >= 0.95, "recall@10 \(Double(agree) / Double(total))")
+
+        try catalog.remove(ids: [1, 2, 3])
+        #expect(try !CatalogIndexFile.hasCurrentHNSW(catalog: catalog))
+        let after = try CatalogIndexFile.loadHNSW(catalog: catalog)
+        #expect(after.outcome.action == "written" && after.index.liveCount == 297)
+    }
+}
