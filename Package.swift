@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "CMemoryHints"),
 
         .target(name: "SatSeekImaging", dependencies: ["CGDAL"]),
-        .target(name: "SatSeekTensor", dependencies: ["COpenBLAS"],
+        .target(name: "SatSeekTensor", dependencies: ["COpenBLAS", "CMemoryHints"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked", "-Xcc", "-march=native"], .when(platforms: [.linux]))]),
         .target(name: "SatSeekCheckpoint", dependencies: ["ZIPFoundation"]),
         .target(name: "SatSeekText", dependencies: ["ZIPFoundation"]),

@@ -1,7 +1,8 @@
 import Dispatch
 import Foundation
 
-/// Splits `count` units of work into at most `threads` contiguous chunks and runs them concurrently.
+/// Splits `count` units of work into at most `threads` contiguous chunks and runs them concurrently
+/// (on ``WorkerPool``'s spinning helpers when free, else through Dispatch).
 ///
 /// The chunks must touch disjoint memory; the body is therefore allowed to capture raw pointers.
 /// - Parameters:
@@ -14,6 +15,10 @@ public func parallelChunks(_ count: Int, threads: Int, _ body: (Range<Int>) -> V
         body(0..<count)
         return
     }
+    let ran = WorkerPool.shared.run(chunks: chunks) { chunk in
+        body((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
+    }
+    if ran { return }
     withoutActuallyEscaping(body) { body in
         let shared = UncheckedSendableBox(body)
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in

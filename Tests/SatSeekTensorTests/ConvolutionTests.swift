@@ -103,7 +103,8 @@ func convolutionMatchesNaive(kernel: Int, stride: Int, size: Int, threads: Int) 
 }
 
 @Test("depthwise convolution equals a grouped direct sum",
-      arguments: [(3, 1, 10, 7), (5, 2, 14, 9), (3, 2, 9, 12), (5, 1, 5, 3)])
+      arguments: [(3, 1, 10, 7), (5, 2, 14, 9), (3, 2, 9, 12), (5, 1, 5, 3), (3, 1, 17, 33), (5, 2, 23, 18),
+                  (7, 1, 11, 19), (7, 2, 13, 21)])
 func depthwiseMatchesNaive(kernel: Int, stride: Int, height: Int, width: Int) {
     var rng = SeededValues(seed: 3)
     let channels = 6
