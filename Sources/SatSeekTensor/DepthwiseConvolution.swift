@@ -97,9 +97,16 @@ struct DepthwiseGeometry {
             if stride == 1 {
                 (row + padding.left).update(from: src, count: width)
             } else {
-                for x in 0..<width {
-                    let column = x + padding.left
-                    row[(column & 1) * halfWidth + (column >> 1)] = src[x]
+                // Column c = x + left goes to half (c & 1) at index c >> 1: two strided copies.
+                for parity in 0..<2 {
+                    var x = (parity + padding.left) & 1
+                    let half = row + parity * halfWidth
+                    var index = (x + padding.left) >> 1
+                    while x < width {
+                        half[index] = src[x]
+                        x += 2
+                        index += 1
+                    }
                 }
             }
         }
@@ -113,20 +120,35 @@ struct DepthwiseChannel {
     let halfWidth: Int
     let taps: UnsafeMutablePointer<SIMD8<Float>>
     let bias: SIMD8<Float>
-    let activation: Activation
     let output: UnsafeMutablePointer<Float>
     let outHeight: Int
     let outWidth: Int
+    /// The activation as a clamp (ReLU6: 0…6, ReLU: 0…∞, none: −∞…∞).
+    let lower: SIMD8<Float>
+    let upper: SIMD8<Float>
+
+    init(padded: UnsafeMutablePointer<Float>, rowStride: Int, halfWidth: Int, taps: UnsafeMutablePointer<SIMD8<Float>>,
+         bias: SIMD8<Float>, activation: Activation, output: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int) {
+        self.padded = padded; self.rowStride = rowStride; self.halfWidth = halfWidth
+        self.taps = taps; self.bias = bias; self.output = output
+        self.outHeight = outHeight; self.outWidth = outWidth
+        switch activation {
+        case .none: (lower, upper) = (SIMD8(repeating: -.infinity), SIMD8(repeating: .infinity))
+        case .relu: (lower, upper) = (SIMD8(repeating: 0), SIMD8(repeating: .infinity))
+        case .relu6: (lower, upper) = (SIMD8(repeating: 0), SIMD8(repeating: 6))
+        }
+    }
 
     @inline(__always)
     private func load(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
         UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
     }
 
-    /// Writes eight outputs (fewer at the right edge) after the activation.
+    /// Writes eight outputs (fewer at the right edge) after the activation, a clamp.
     @inline(__always)
     private func store(_ value: SIMD8<Float>, row: Int, column: Int) {
-        let result = activation.apply(value)
+        let low = value.replacing(with: lower, where: value .< lower)
+        let result = low.replacing(with: upper, where: low .> upper)
         let target = output + row * outWidth + column
         let lanes = outWidth - column
         if lanes >= 8 {

@@ -56,7 +56,12 @@ final class WorkerPool: @unchecked Sendable {
             if sleepers.load(ordering: .relaxed) > 0 { pthread_cond_broadcast(condition) }
             pthread_mutex_unlock(mutex)
             body(0)
-            while remaining.load(ordering: .acquiring) > 0 { satseek_spin_pause() }
+            // Spin for short waits; yield for long ones so pipeline threads (image decoding) get the core.
+            var spins = 0
+            while remaining.load(ordering: .acquiring) > 0 {
+                spins += 1
+                if spins < Self.spinsBeforeSleep { satseek_spin_pause() } else { sched_yield() }
+            }
             job = nil
         }
         busy.store(false, ordering: .releasing)
