@@ -51,6 +51,8 @@ public final class EfficientNetLite: ImageEmbedder {
     /// Floats of the largest activation of one image (sizes the per-worker buffers).
     let largestActivation: Int
     let stemScratch: Int
+    /// Activation buffers reused across calls (see ``WorkspacePool``).
+    let workspaces = WorkspacePool()
 
     /// Loads the network from a checkpoint, checking every tensor's presence and shape.
     /// - Parameters:
@@ -132,7 +134,8 @@ public final class EfficientNetLite: ImageEmbedder {
         let workers = min(threads, count)
         let innerThreads = workers == 1 ? threads : 1
         parallelChunks(count, threads: workers) { images in
-            let workspace = Workspace(activation: largestActivation, scratch: stemScratch)
+            let workspace = workspaces.take(activation: largestActivation, scratch: stemScratch)
+            defer { workspaces.give(workspace) }
             for i in images { body(i, workspace, innerThreads) }
         }
     }
@@ -140,7 +143,8 @@ public final class EfficientNetLite: ImageEmbedder {
     /// ImageNet logits (1000) for one preprocessed image.
     public func classify(_ input: [Float]) -> [Float] {
         var pooled = [Float](repeating: 0, count: dimensions)
-        let workspace = Workspace(activation: largestActivation, scratch: stemScratch)
+        let workspace = workspaces.take(activation: largestActivation, scratch: stemScratch)
+        defer { workspaces.give(workspace) }
         input.withUnsafeBufferPointer { x in
             pooled.withUnsafeMutableBufferPointer { p in
                 features(x.baseAddress!, into: p.baseAddress!, workspace: workspace, threads: defaultThreadCount)
@@ -204,6 +208,21 @@ public final class EfficientNetLite: ImageEmbedder {
 }
 
 /// Per-worker activation buffers, reused across the images a worker embeds.
+/// Workspaces kept between calls: steady-state embedding allocates nothing (fresh multi-megabyte buffers
+/// cost page faults and kernel zeroing on every image, which dominated small batches).
+final class WorkspacePool: @unchecked Sendable {
+    private var free: [Workspace] = []
+    private let lock = NSLock()
+
+    func take(activation: Int, scratch: Int) -> Workspace {
+        lock.withLock { free.popLast() } ?? Workspace(activation: activation, scratch: scratch)
+    }
+
+    func give(_ workspace: Workspace) {
+        lock.withLock { if free.count < max(2, defaultThreadCount) { free.append(workspace) } }
+    }
+}
+
 final class Workspace {
     let buffers: [UnsafeMutablePointer<Float>]
     let scratch: UnsafeMutablePointer<Float>
