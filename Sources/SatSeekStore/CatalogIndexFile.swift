@@ -58,30 +58,52 @@ public enum CatalogIndexFile {
     /// The catalog's exact cosine index: mapped from the file when it is current and passes its checksum,
     /// else built from the catalog's embeddings and saved (best effort: a read-only folder still searches).
     public static func loadFlat(catalog: Catalog) throws -> (index: FlatIndex, outcome: Outcome) {
+        try loadOrBuild(
+            catalog: catalog, kind: .flat,
+            open: { path, modelID in
+                let index = try FlatIndex.open(path, expectedModelID: modelID, verifyChecksum: true)
+                return (index, index.dimensions, index.metric, index.count)
+            },
+            build: { stored, dimensions in
+                let index = FlatIndex(dimensions: dimensions, metric: .cosine, ids: stored.ids, vectors: stored.vectors)
+                return (index, index.count)
+            },
+            write: { index, path, modelID, revision in
+                try index.write(to: path, modelID: modelID, sourceRevision: revision)
+            })
+    }
+
+    /// The shared path of both kinds: use the file when current (and its contents fit the catalog's model),
+    /// else build from the catalog's embeddings and try to save the result.
+    private static func loadOrBuild<Index>(
+        catalog: Catalog, kind: IndexKind,
+        open: (_ path: String, _ modelID: String) throws -> (Index, dimensions: Int, metric: Metric, vectors: Int),
+        build: (_ stored: (ids: [Int64], vectors: [Float], dimensions: Int, revision: UInt64), _ dimensions: Int)
+            -> (Index, vectors: Int),
+        write: (Index, _ path: String, _ modelID: String, _ revision: UInt64) throws -> Void
+    ) throws -> (index: Index, outcome: Outcome) {
         let started = Date()
-        let path = path(forCatalog: catalog.path, kind: .flat)
-        guard let binding = try catalog.binding() else {
-            throw CatalogError.unbound(path: catalog.path)
-        }
-        var reason = staleness(of: path, kind: .flat, modelID: binding.modelID, revision: try catalog.embeddingRevision())
+        let path = path(forCatalog: catalog.path, kind: kind)
+        guard let binding = try catalog.binding() else { throw CatalogError.unbound(path: catalog.path) }
+        var reason = staleness(of: path, kind: kind, modelID: binding.modelID, revision: try catalog.embeddingRevision())
         if reason == nil {
             do {
-                let index = try FlatIndex.open(path, expectedModelID: binding.modelID, verifyChecksum: true)
-                if index.dimensions == binding.dimensions, index.metric == .cosine {
-                    let header = try IndexFileHeader.read(path: path, kind: .flat)
-                    return (index, Outcome(action: "current", kind: "flat", path: path, vectors: index.count,
+                let (index, dimensions, metric, vectors) = try open(path, binding.modelID)
+                if dimensions == binding.dimensions, metric == .cosine {
+                    let header = try IndexFileHeader.read(path: path, kind: kind)
+                    return (index, Outcome(action: "current", kind: "\(kind)", path: path, vectors: vectors,
                                            revision: header.sourceRevision ?? 0, seconds: since(started), reason: nil))
                 }
-                reason = "holds \(index.dimensions)-d \(index.metric) vectors"
+                reason = "holds \(dimensions)-d \(metric) vectors"
             } catch {
                 reason = "\(error)"
             }
         }
         let stored = try catalog.embeddingsWithRevision()
-        let index = FlatIndex(dimensions: binding.dimensions, metric: .cosine, ids: stored.ids, vectors: stored.vectors)
-        let saved = save { try index.write(to: path, modelID: binding.modelID, sourceRevision: stored.revision) }
-        return (index, Outcome(action: saved == nil ? "written" : "memory", kind: "flat", path: path,
-                               vectors: index.count, revision: stored.revision, seconds: since(started),
+        let (index, vectors) = build(stored, binding.dimensions)
+        let saved = save { try write(index, path, binding.modelID, stored.revision) }
+        return (index, Outcome(action: saved == nil ? "written" : "memory", kind: "\(kind)", path: path,
+                               vectors: vectors, revision: stored.revision, seconds: since(started),
                                reason: saved.map { "\(reason ?? ""); not saved: \($0)" } ?? reason))
     }
 
@@ -97,41 +119,30 @@ public enum CatalogIndexFile {
     /// The catalog's HNSW index from its file when current, else built (progress: done, total) and saved.
     public static func loadHNSW(catalog: Catalog, parameters: HNSWIndex.Parameters = .init(),
                                 progress: ((Int, Int) -> Void)? = nil) throws -> (index: HNSWIndex, outcome: Outcome) {
-        let started = Date()
-        let path = path(forCatalog: catalog.path, kind: .hnsw)
-        guard let binding = try catalog.binding() else {
-            throw CatalogError.unbound(path: catalog.path)
-        }
-        var reason = staleness(of: path, kind: .hnsw, modelID: binding.modelID, revision: try catalog.embeddingRevision())
-        if reason == nil {
-            do {
-                var index = try HNSWIndex.open(path, expectedModelID: binding.modelID, verifyChecksum: true)
-                if index.dimensions == binding.dimensions, index.metric == .cosine {
-                    index.parameters.efSearch = parameters.efSearch
-                    let header = try IndexFileHeader.read(path: path, kind: .hnsw)
-                    return (index, Outcome(action: "current", kind: "hnsw", path: path, vectors: index.liveCount,
-                                           revision: header.sourceRevision ?? 0, seconds: since(started), reason: nil))
+        try loadOrBuild(
+            catalog: catalog, kind: .hnsw,
+            open: { path, modelID in
+                var index = try HNSWIndex.open(path, expectedModelID: modelID, verifyChecksum: true)
+                index.parameters.efSearch = parameters.efSearch
+                return (index, index.dimensions, index.metric, index.liveCount)
+            },
+            build: { stored, dimensions in
+                var index = HNSWIndex(dimensions: dimensions, metric: .cosine, parameters: parameters)
+                // Insert in slices so long builds can report progress.
+                let slice = 1_000
+                var start = 0
+                while start < stored.ids.count {
+                    let end = min(start + slice, stored.ids.count)
+                    index.add(ids: Array(stored.ids[start..<end]),
+                              vectors: Array(stored.vectors[(start * dimensions)..<(end * dimensions)]))
+                    start = end
+                    progress?(start, stored.ids.count)
                 }
-                reason = "holds \(index.dimensions)-d \(index.metric) vectors"
-            } catch {
-                reason = "\(error)"
-            }
-        }
-        let stored = try catalog.embeddingsWithRevision()
-        var index = HNSWIndex(dimensions: binding.dimensions, metric: .cosine, parameters: parameters)
-        // Insert in slices so long builds can report progress.
-        let dims = binding.dimensions, slice = 1_000
-        var start = 0
-        while start < stored.ids.count {
-            let end = min(start + slice, stored.ids.count)
-            index.add(ids: Array(stored.ids[start..<end]), vectors: Array(stored.vectors[(start * dims)..<(end * dims)]))
-            start = end
-            progress?(start, stored.ids.count)
-        }
-        let saved = save { try index.write(to: path, modelID: binding.modelID, sourceRevision: stored.revision) }
-        return (index, Outcome(action: saved == nil ? "written" : "memory", kind: "hnsw", path: path,
-                               vectors: index.liveCount, revision: stored.revision, seconds: since(started),
-                               reason: saved.map { "\(reason ?? ""); not saved: \($0)" } ?? reason))
+                return (index, index.liveCount)
+            },
+            write: { index, path, modelID, revision in
+                try index.write(to: path, modelID: modelID, sourceRevision: revision)
+            })
     }
 
     /// Whether a current HNSW file exists for the catalog (header check only).
