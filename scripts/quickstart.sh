@@ -9,7 +9,7 @@ swift build -c release --product satseek
 bin=.build/release/satseek
 $bin models install effnet-lite0 all-minilm-l6-v2
 data=${1:-../shared/datasets/aid-mini}
-$bin index "$data" --db sample.satseek
+$bin index "$data" --db sample.satseek --hnsw
 $bin search --db sample.satseek --image "$data/Port/port_5.jpg" -k 10
 $bin search --db sample.satseek --item 17 -k 5 --json
 $bin train-text "$data" --out sample.satseek-align

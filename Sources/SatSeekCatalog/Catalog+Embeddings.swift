@@ -117,8 +117,8 @@ extension Catalog {
         }
     }
 
-    /// A counter that changes whenever any stored embedding is added, replaced or removed (kept by SQLite
-    /// triggers, so every writer bumps it). Index files built from the embeddings record it to detect staleness.
+    /// A counter that changes whenever a primary embedding (the bound model's) is added, replaced or removed
+    /// (kept by SQLite triggers, so every writer bumps it; auxiliary kinds do not count). Index files built from the embeddings record it to detect staleness.
     public func embeddingRevision() throws -> UInt64 {
         try pool.read { db in try Self.embeddingRevision(db) }
     }

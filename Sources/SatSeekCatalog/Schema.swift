@@ -97,13 +97,15 @@ enum CatalogSchema {
         try setMeta(db, MetaKey.schemaVersion, "v2")
     }
 
-    /// v3: `embeddingRevision` in `meta`, bumped by triggers whenever a row of `embedding` is inserted, updated or
-    /// deleted (cascades from `image` included), so an index file built from the embeddings can tell it is stale.
+    /// v3: `embeddingRevision` in `meta`, bumped by triggers whenever a primary embedding (the bound model's,
+    /// not an auxiliary kind) is inserted, updated or deleted (cascades from `image` included), so an index
+    /// file built from the embeddings can tell it is stale.
     static let v3 = CatalogMigration(identifier: "v3") { db in
         try setMeta(db, MetaKey.embeddingRevision, "0")
-        for event in ["INSERT", "UPDATE", "DELETE"] {
+        for (event, row) in [("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")] {
             try db.execute(sql: """
-                CREATE TRIGGER embedding_revision_\(event.lowercased()) AFTER \(event) ON embedding BEGIN
+                CREATE TRIGGER embedding_revision_\(event.lowercased()) AFTER \(event) ON embedding
+                WHEN \(row).modelID = (SELECT value FROM meta WHERE key = '\(MetaKey.modelID)') BEGIN
                     UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = '\(MetaKey.embeddingRevision)';
                 END
                 """)

@@ -23,6 +23,9 @@ struct CatalogDataTests {
         _ = try catalog.embeddings()
         _ = try catalog.records(ids: ids)
         #expect(try catalog.embeddingRevision() == afterInsert)
+        // Auxiliary embeddings (sketch, head, alignment vectors) do not touch the primary index files.
+        try catalog.upsert([CatalogItem(record: makeRecord("/d/a/2.tif"), embedding: [0, 1, 0, 0], auxiliary: ["sketch": [1, 2]])])
+        #expect(try catalog.embeddingRevision() == afterInsert + 1, "only the re-written primary row counts")
         try catalog.upsert([(makeRecord("/d/a/1.tif", hash: "changed"), [0, 0, 1, 0])])
         let afterReplace = try catalog.embeddingRevision()
         #expect(afterReplace > afterInsert)
