@@ -97,16 +97,25 @@ struct DepthwiseGeometry {
             if stride == 1 {
                 (row + padding.left).update(from: src, count: width)
             } else {
-                // Column c = x + left goes to half (c & 1) at index c >> 1: two strided copies.
-                for parity in 0..<2 {
-                    var x = (parity + padding.left) & 1
-                    let half = row + parity * halfWidth
-                    var index = (x + padding.left) >> 1
-                    while x < width {
-                        half[index] = src[x]
-                        x += 2
-                        index += 1
-                    }
+                // Column c = x + left goes to half (c & 1) at index c >> 1. From the first x whose column
+                // is even, sixteen inputs split into eight for each half per step.
+                let first = padding.left & 1
+                let evens = row, odds = row + halfWidth
+                var index = (first + padding.left) >> 1
+                if first == 1 { odds[index - 1] = src[0] }
+                var x = first
+                while x + 16 <= width {
+                    let pair = UnsafeRawPointer(src + x).loadUnaligned(as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(evens + index).storeBytes(of: pair.evenHalf, as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(odds + index).storeBytes(of: pair.oddHalf, as: SIMD8<Float>.self)
+                    x += 16
+                    index += 8
+                }
+                while x < width {
+                    evens[index] = src[x]
+                    if x + 1 < width { odds[index] = src[x + 1] }
+                    x += 2
+                    index += 1
                 }
             }
         }
@@ -144,17 +153,20 @@ struct DepthwiseChannel {
         UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
     }
 
-    /// Writes eight outputs (fewer at the right edge) after the activation, a clamp.
+    /// Writes eight outputs after the activation, a clamp. At a row's right edge the surplus lanes land at
+    /// the start of the next row of this channel's plane — callers write that row afterwards (rows go top
+    /// to bottom; the two-row pass walks its columns right to left) — and only the plane's last vector is
+    /// written lane by lane, so nothing outside this channel (another thread's) is touched.
     @inline(__always)
     private func store(_ value: SIMD8<Float>, row: Int, column: Int) {
         let low = value.replacing(with: lower, where: value .< lower)
         let result = low.replacing(with: upper, where: low .> upper)
-        let target = output + row * outWidth + column
-        let lanes = outWidth - column
-        if lanes >= 8 {
+        let offset = row * outWidth + column
+        let target = output + offset
+        if offset + 8 <= outHeight * outWidth {
             UnsafeMutableRawPointer(target).storeBytes(of: result, as: SIMD8<Float>.self)
         } else {
-            for lane in 0..<lanes { target[lane] = result[lane] }
+            for lane in 0..<(outWidth - column) { target[lane] = result[lane] }
         }
     }
 
@@ -162,9 +174,12 @@ struct DepthwiseChannel {
     @inline(__always)
     func stride1(kernel k: Int) {
         var oy = 0
+        let lastColumn = (outWidth - 1) / 8 * 8
         while oy + 2 <= outHeight {
-            var column = 0
-            while column < outWidth {
+            // Right to left: the top row's edge surplus spills into the bottom row's first columns,
+            // which are written later in this loop.
+            var column = lastColumn
+            while column >= 0 {
                 var top = bias, bottom = bias
                 for r in 0..<(k + 1) {
                     let row = UnsafePointer(padded + (oy + r) * rowStride + column)
@@ -176,7 +191,7 @@ struct DepthwiseChannel {
                 }
                 store(top, row: oy, column: column)
                 store(bottom, row: oy + 1, column: column)
-                column += 8
+                column -= 8
             }
             oy += 2
         }
