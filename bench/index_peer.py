@@ -92,7 +92,10 @@ def export(args):
     table = "embedding" if "embedding" in tables else next(t for t in tables if "embedding" in t.lower())
     cols = [r[1] for r in con.execute(f"pragma table_info({table})")]
     blob = next(c for c in cols if c.lower() in ("vector", "embedding", "data", "values"))
-    rows = [np.frombuffer(r[0], dtype="<f4") for r in con.execute(f"select {blob} from {table}")]
+    where = ""
+    if "meta" in tables and "modelID" in cols:  # primary embeddings only, not auxiliary kinds
+        where = " where modelID = (select value from meta where key = 'modelID')"
+    rows = [np.frombuffer(r[0], dtype="<f4") for r in con.execute(f"select {blob} from {table}{where}")]
     x = np.stack(rows).astype(np.float32)
     x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     os.makedirs(args.out, exist_ok=True)
