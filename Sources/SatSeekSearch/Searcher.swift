@@ -40,7 +40,7 @@ public struct Searcher: Sendable {
     public let index: FlatIndex
     /// The HNSW graph, when the catalog has a current `-hnsw.ssidx` file and approximate search was allowed.
     public let graph: HNSWIndex?
-    /// Where the indexes came from (file mapped as is, or rebuilt from the catalog and why).
+    /// Where the exact index came from (file mapped as is, or rebuilt from the catalog and why).
     public let indexSources: [CatalogIndexFile.Outcome]
 
     /// - Parameter approximate: use the catalog's HNSW file when it is current (default); `false` always
@@ -57,14 +57,9 @@ public struct Searcher: Sendable {
         self.model = model
         let flat = try CatalogIndexFile.loadFlat(catalog: catalog)
         index = flat.index
-        if approximate, try CatalogIndexFile.hasCurrentHNSW(catalog: catalog) {
-            let hnsw = try CatalogIndexFile.loadHNSW(catalog: catalog)
-            graph = hnsw.index
-            indexSources = [flat.outcome, hnsw.outcome]
-        } else {
-            graph = nil
-            indexSources = [flat.outcome]
-        }
+        indexSources = [flat.outcome]
+        // A missing, stale or damaged HNSW file means exact search, not a graph build at start-up.
+        graph = approximate ? CatalogIndexFile.openCurrentHNSW(catalog: catalog) : nil
     }
 
     /// The `k` most similar indexed images to an image file.

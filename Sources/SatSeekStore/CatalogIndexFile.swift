@@ -145,6 +145,17 @@ public enum CatalogIndexFile {
             })
     }
 
+    /// The catalog's HNSW graph when its file is current and intact, else nil — never builds one (searches
+    /// fall back to exact search instead of spending a long build at start-up; `satseek index` rebuilds).
+    public static func openCurrentHNSW(catalog: Catalog, efSearch: Int? = nil) -> HNSWIndex? {
+        guard (try? hasCurrentHNSW(catalog: catalog)) == true, let binding = try? catalog.binding(),
+              var index = try? HNSWIndex.open(path(forCatalog: catalog.path, kind: .hnsw),
+                                              expectedModelID: binding.modelID, verifyChecksum: true),
+              index.dimensions == binding.dimensions, index.metric == .cosine else { return nil }
+        if let efSearch { index.parameters.efSearch = efSearch }
+        return index
+    }
+
     /// Whether a current HNSW file exists for the catalog (header check only).
     public static func hasCurrentHNSW(catalog: Catalog) throws -> Bool {
         guard let binding = try catalog.binding() else { return false }

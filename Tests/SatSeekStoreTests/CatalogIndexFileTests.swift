@@ -130,8 +130,18 @@ struct CatalogIndexFileTests {
         }
         #expect(Double(agree) / Double(total) >= 0.95, "recall@10 \(Double(agree) / Double(total))")
 
+        #expect(CatalogIndexFile.openCurrentHNSW(catalog: catalog)?.count == 300)
+        // A damaged graph file is not used (searches go exact) and not rebuilt by opening.
+        let hnswPath = CatalogIndexFile.path(forCatalog: catalog.path, kind: .hnsw)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: hnswPath))
+        bytes[bytes.count - 10] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: hnswPath))
+        #expect(CatalogIndexFile.openCurrentHNSW(catalog: catalog) == nil)
+        #expect(try CatalogIndexFile.refreshHNSW(catalog: catalog).reason?.contains("checksum") == true)
+
         try catalog.remove(ids: [1, 2, 3])
         #expect(try !CatalogIndexFile.hasCurrentHNSW(catalog: catalog))
+        #expect(CatalogIndexFile.openCurrentHNSW(catalog: catalog) == nil)
         let after = try CatalogIndexFile.loadHNSW(catalog: catalog)
         #expect(after.outcome.action == "written" && after.index.liveCount == 297)
     }
