@@ -30,7 +30,7 @@ extension FlatIndex {
         let queryCount = queries.count / dimensions
         guard queryCount > 0 else { return [] }
         guard k > 0, count > 0 else { return Array(repeating: [], count: queryCount) }
-        let q = preparedQueries(queries)
+        let q = metric.prepared(queries, dimensions: dimensions)
         let n = count, dims = dimensions
         var tileRows = max(1, min(n, blockFloats / queryCount))
         if storage != .float32 { tileRows = max(1, min(tileRows, Self.maxWidenedFloats / dims)) }

@@ -89,12 +89,7 @@ public struct FlatIndex: VectorIndex {
         guard !newIDs.isEmpty else { return }
         materialise()
         let dims = dimensions
-        var rows = vectors
-        if metric == .cosine {
-            rows.withUnsafeMutableBufferPointer { buffer in
-                for row in 0..<newIDs.count { VectorKernels.normalise(buffer.baseAddress! + row * dims, dims) }
-            }
-        }
+        let rows = metric.prepared(vectors, dimensions: dims)
         let first = ownedIDs.count
         ownedIDs.append(contentsOf: newIDs)
         switch storage {
@@ -176,17 +171,6 @@ public struct FlatIndex: VectorIndex {
         return out
     }
 
-    /// The query as searched: a copy, L2-normalised for cosine.
-    func preparedQueries(_ queries: [Float]) -> [Float] {
-        guard metric == .cosine else { return queries }
-        var q = queries
-        let dims = dimensions
-        q.withUnsafeMutableBufferPointer { b in
-            for row in 0..<(b.count / dims) { VectorKernels.normalise(b.baseAddress! + row * dims, dims) }
-        }
-        return q
-    }
-
     /// The `k` best hits for `query` (length ``dimensions``), skipping ids in
     /// `excluding`. `k` larger than the number of candidates returns them all.
     public func search(_ query: [Float], k: Int, excluding: Set<Int64>) -> [SearchHit] {
@@ -199,7 +183,7 @@ public struct FlatIndex: VectorIndex {
         precondition(query.count == dimensions,
                      "search: query has \(query.count) floats, index has \(dimensions) dimensions")
         guard k > 0, count > 0 else { return [] }
-        let q = preparedQueries(query)
+        let q = metric.prepared(query, dimensions: dimensions)
         var scores = [Float](repeating: 0, count: count)
         withView { view in
             q.withUnsafeBufferPointer { qb in

@@ -21,7 +21,7 @@ extension HNSWIndex {
                        excluding: Set<Int64> = []) -> [SearchHit] {
         precondition(query.count == dimensions, "search: query has \(query.count) floats, index has \(dimensions) dimensions")
         guard k > 0, entryPoint >= 0 else { return [] }
-        let q = preparedQuery(query)
+        let q = metric.prepared(query, dimensions: dimensions)
         let scratch = scratchPool.take()
         defer { scratchPool.give(scratch) }
         return q.withUnsafeBufferPointer { qb in
@@ -43,7 +43,7 @@ extension HNSWIndex {
         let queryCount = queries.count / dimensions
         var results = [[SearchHit]](repeating: [], count: queryCount)
         guard k > 0, entryPoint >= 0, queryCount > 0 else { return results }
-        let q = preparedQuery(queries)
+        let q = metric.prepared(queries, dimensions: dimensions)
         let ef = efSearch ?? parameters.efSearch
         let workers = min(queryCount, CPUCores.count)
         let dims = dimensions
@@ -100,17 +100,6 @@ extension HNSWIndex {
         let start = node * dimensions
         if storage == .float32 { return Array(float32Rows[start..<(start + dimensions)]) }
         return float16Rows[start..<(start + dimensions)].map { Float($0) }
-    }
-
-    /// A copy of the query(ies), L2-normalised row by row for cosine.
-    func preparedQuery(_ query: [Float]) -> [Float] {
-        guard metric == .cosine else { return query }
-        var q = query
-        let dims = dimensions
-        q.withUnsafeMutableBufferPointer { b in
-            for r in 0..<(b.count / dims) { VectorKernels.normalise(b.baseAddress! + r * dims, dims) }
-        }
-        return q
     }
 
     /// Core search on a prepared query.

@@ -110,12 +110,7 @@ public struct HNSWIndex: VectorIndex {
                      "add: expected \(newIDs.count) × \(dimensions) floats, got \(vectors.count)")
         guard !newIDs.isEmpty else { return }
         let dims = dimensions, first = ids.count
-        var rows = vectors
-        if metric == .cosine {
-            rows.withUnsafeMutableBufferPointer { b in
-                for r in 0..<newIDs.count { VectorKernels.normalise(b.baseAddress! + r * dims, dims) }
-            }
-        }
+        let rows = metric.prepared(vectors, dimensions: dims)
         // Grow every array first so the insert loop can work on pinned pointers.
         for (offset, id) in newIDs.enumerated() {
             if let old = nodeByID[id], !deleted[old] { deleted[old] = true; deletedCount += 1 }

@@ -15,6 +15,19 @@ public enum Metric: String, Sendable, Codable, CaseIterable {
     case l2
 }
 
+extension Metric {
+    /// `rows` (row-major, `dimensions` floats each) as this metric compares them: for cosine a copy with
+    /// every row L2-normalised (vectors on add, queries on search), otherwise unchanged.
+    func prepared(_ rows: [Float], dimensions: Int) -> [Float] {
+        guard self == .cosine else { return rows }
+        var copy = rows
+        copy.withUnsafeMutableBufferPointer { b in
+            for row in 0..<(b.count / dimensions) { VectorKernels.normalise(b.baseAddress! + row * dimensions, dimensions) }
+        }
+        return copy
+    }
+}
+
 /// One result of a nearest-neighbour search.
 public struct SearchHit: Sendable, Equatable, Codable, Hashable {
     /// Identifier the vector was added with.
