@@ -85,14 +85,15 @@ public enum CatalogIndexFile {
         let started = Date()
         let path = path(forCatalog: catalog.path, kind: kind)
         guard let binding = try catalog.binding() else { throw CatalogError.unbound(path: catalog.path) }
-        var reason = staleness(of: path, kind: kind, modelID: binding.modelID, revision: try catalog.embeddingRevision())
+        let revision = try catalog.embeddingRevision()
+        var reason = staleness(of: path, kind: kind, modelID: binding.modelID, revision: revision)
         if reason == nil {
             do {
                 let (index, dimensions, metric, vectors) = try open(path, binding.modelID)
                 if dimensions == binding.dimensions, metric == .cosine {
-                    let header = try IndexFileHeader.read(path: path, kind: kind)
+                    // Not stale: the file's recorded revision is the catalog's.
                     return (index, Outcome(action: "current", kind: "\(kind)", path: path, vectors: vectors,
-                                           revision: header.sourceRevision ?? 0, seconds: since(started), reason: nil))
+                                           revision: revision, seconds: since(started), reason: nil))
                 }
                 reason = "holds \(dimensions)-d \(metric) vectors"
             } catch {
