@@ -14,10 +14,7 @@ struct CrashResumeTests {
         let data = root.appendingPathComponent("data")
         try copySample(classes: ["Beach", "Forest", "Port", "Desert"], perClass: 10, into: data)
         let db = root.appendingPathComponent("crash.satseek").path
-        let candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-                          Bundle.main.bundleURL.deletingLastPathComponent(), Bundle.main.bundleURL]
-            .map { $0.appendingPathComponent("satseek") }
-        let binary = try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) })
+        let binary = try #require(satseekExecutable())
 
         let process = Process()
         process.executableURL = binary
