@@ -154,19 +154,30 @@ public final class EfficientNetLite: ImageEmbedder {
     }
 
     /// Runs stem, blocks and head on one CHW image and writes the pooled (unnormalised) features.
-    /// - Parameter trace: Called after the stem, each block (`blocks.N`) and the head with the activation.
+    /// Activations are channels-last (`pixels × channels`) between layers: the late layers have small
+    /// planes and many channels, which vectorise across channels (see SatSeekTensor's ChannelsLast).
+    /// - Parameter trace: Called after the stem, each block (`blocks.N`) and the head with the activation,
+    ///   handed over channel-major (`channels × height × width`) like the reference's tensors.
     /// - Parameter profile: When given, accumulates time per operation kind and resolution.
     func features(_ input: UnsafePointer<Float>, into pooled: UnsafeMutablePointer<Float>, workspace: Workspace,
                   threads: Int, trace: ((String, Int, Int, Int, UnsafePointer<Float>) -> Void)? = nil,
                   profile: LayerProfile? = nil) {
         let r = config.resolution
         let a = workspace.buffers[0], b = workspace.buffers[1], c = workspace.buffers[2]
-        var (h, w) = profile.measure("stem 3x3 conv") {
-            convStem.apply(input, height: r, width: r,
-                           padding: .same(height: r, width: r, kernel: 3, stride: 2),
-                           output: a, scratch: workspace.scratch, threads: threads)
+        let traceChannelMajor: ((String, Int, Int, Int, UnsafePointer<Float>) -> Void)? = trace.map { trace in
+            { name, channels, height, width, data in
+                let planes = UnsafeMutablePointer<Float>.allocate(capacity: channels * height * width)
+                defer { planes.deallocate() }
+                channelMajor(fromChannelsLast: data, pixels: height * width, channels: channels, output: planes)
+                trace(name, channels, height, width, planes)
+            }
         }
-        trace?("stem", config.stemChannels, h, w, a)
+        var (h, w) = profile.measure("stem 3x3 conv") {
+            convStem.applyChannelsLast(channelMajor: input, height: r, width: r,
+                                       padding: .same(height: r, width: r, kernel: 3, stride: 2),
+                                       output: a, scratch: workspace.scratch, threads: threads)
+        }
+        traceChannelMajor?("stem", config.stemChannels, h, w, a)
         var current = a
         for (index, block) in blocks.enumerated() {
             let spec = block.spec
@@ -177,33 +188,33 @@ public final class EfficientNetLite: ImageEmbedder {
             let depthOutput: UnsafeMutablePointer<Float>
             let projected: UnsafeMutablePointer<Float>
             if let expand = block.expandConv {
-                profile.measure("expand 1x1 @\(h)") { expand.apply(current, plane: h * w, output: x, threads: threads) }
+                profile.measure("expand 1x1 @\(h)") { expand.applyChannelsLast(current, pixels: h * w, output: x, threads: threads) }
                 (depthInput, depthOutput, projected) = (x, y, x)
             } else {
                 (depthInput, depthOutput, projected) = (current, x, y)
             }
             let (oh, ow) = profile.measure("depthwise \(spec.kernel)x\(spec.kernel)/\(spec.stride) @\(h)") {
-                block.depthwiseConv.apply(
+                block.depthwiseConv.applyChannelsLast(
                     depthInput, height: h, width: w,
                     padding: .same(height: h, width: w, kernel: spec.kernel, stride: spec.stride),
                     output: depthOutput, threads: threads)
             }
             profile.measure("project 1x1 @\(oh)") {
-                block.projectConv.apply(depthOutput, plane: oh * ow, output: projected, threads: threads)
+                block.projectConv.applyChannelsLast(depthOutput, pixels: oh * ow, output: projected, threads: threads)
                 if spec.hasResidual {
                     addInPlace(projected, current, count: spec.outChannels * oh * ow)
                 }
             }
             (h, w) = (oh, ow)
             current = projected
-            trace?("blocks.\(index)", spec.outChannels, h, w, current)
+            traceChannelMajor?("blocks.\(index)", spec.outChannels, h, w, current)
         }
         let headOutput = [a, b, c].first { $0 != current }!
         profile.measure("head 1x1 + pool") {
-            convHead.apply(current, plane: h * w, output: headOutput, threads: threads)
-            globalAveragePool(headOutput, channels: config.headChannels, plane: h * w, output: pooled)
+            convHead.applyChannelsLast(current, pixels: h * w, output: headOutput, threads: threads)
+            globalAveragePoolChannelsLast(headOutput, pixels: h * w, channels: config.headChannels, output: pooled)
         }
-        trace?("head", config.headChannels, h, w, headOutput)
+        traceChannelMajor?("head", config.headChannels, h, w, headOutput)
     }
 }
 

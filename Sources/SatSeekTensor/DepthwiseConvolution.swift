@@ -12,6 +12,8 @@ public struct DepthwiseConvolution: Sendable {
     public let stride: Int
     /// `channels × kernel × kernel`.
     public let weight: [Float]
+    /// The same weights tap-major, `kernel × kernel × channels`, for the channels-last kernel.
+    let tapMajorWeight: [Float]
     public let bias: [Float]
     public let activation: Activation
 
@@ -20,6 +22,8 @@ public struct DepthwiseConvolution: Sendable {
         precondition(stride == 1 || stride == 2, "depthwise stride \(stride) not supported")
         self.channels = channels; self.kernel = kernel; self.stride = stride
         self.weight = weight; self.bias = bias; self.activation = activation
+        let taps = kernel * kernel
+        tapMajorWeight = (0..<(taps * channels)).map { i in weight[(i % channels) * taps + i / channels] }
     }
 
     /// Applies the convolution; channels are split across `threads`.

@@ -1,0 +1,104 @@
+import Testing
+@testable import SatSeekTensor
+
+/// `channels × pixels` planes → `pixels × channels` rows.
+func channelsLast(_ planes: [Float], channels: Int, pixels: Int) -> [Float] {
+    var rows = [Float](repeating: 0, count: planes.count)
+    for c in 0..<channels { for p in 0..<pixels { rows[p * channels + c] = planes[c * pixels + p] } }
+    return rows
+}
+
+@Test("channels-last 1×1 convolution equals the direct sum, split by pixels or by output channels",
+      arguments: [(7, 5, 6, 9), (512, 100, 7, 7), (32, 24, 64, 64), (1152, 192, 7, 7)])
+func pointwiseChannelsLastMatchesNaive(cin: Int, cout: Int, height: Int, width: Int) {
+    var rng = SeededValues(seed: 11)
+    let pixels = height * width
+    let input = rng.array(cin * pixels), weight = rng.array(cout * cin).map { $0 * 0.1 }, bias = rng.array(cout)
+    let conv = PointwiseConvolution(inChannels: cin, outChannels: cout, weight: weight, bias: bias, activation: .relu6)
+    let reference = naiveConvolution(input, channels: cin, height: height, width: width, weight: weight, bias: bias,
+                                     outChannels: cout, kernel: 1, stride: 1, padding: .symmetric(0), groups: 1, activation: relu6)
+    let rows = channelsLast(input, channels: cin, pixels: pixels)
+    for threads in [1, 2] {
+        var output = [Float](repeating: .nan, count: cout * pixels)
+        rows.withUnsafeBufferPointer { i in
+            output.withUnsafeMutableBufferPointer { o in
+                conv.applyChannelsLast(i.baseAddress!, pixels: pixels, output: o.baseAddress!, threads: threads)
+            }
+        }
+        #expect(maxAbsDifference(output, channelsLast(reference.values, channels: cout, pixels: pixels)) < 1e-4)
+    }
+}
+
+@Test("stem convolution from a channel-major image to channels-last equals the direct sum",
+      arguments: [(3, 2, 11), (3, 2, 224), (5, 1, 9)])
+func convolutionChannelsLastMatchesNaive(kernel: Int, stride: Int, size: Int) {
+    var rng = SeededValues(seed: 12)
+    let (cin, cout) = (3, 32)
+    let input = rng.array(cin * size * size), weight = rng.array(cout * cin * kernel * kernel), bias = rng.array(cout)
+    let conv = Convolution2D(inChannels: cin, outChannels: cout, kernel: kernel, stride: stride,
+                             weight: weight, bias: bias, activation: .relu6)
+    let padding = Padding.same(height: size, width: size, kernel: kernel, stride: stride)
+    let reference = naiveConvolution(input, channels: cin, height: size, width: size, weight: weight, bias: bias,
+                                     outChannels: cout, kernel: kernel, stride: stride, padding: padding,
+                                     groups: 1, activation: relu6)
+    let pixels = reference.height * reference.width
+    for threads in [1, 2] {
+        var output = [Float](repeating: .nan, count: reference.values.count)
+        var scratch = [Float](repeating: .nan, count: conv.scratchCount(outHeight: reference.height, outWidth: reference.width))
+        let shape = input.withUnsafeBufferPointer { i in
+            output.withUnsafeMutableBufferPointer { o in
+                scratch.withUnsafeMutableBufferPointer { s in
+                    conv.applyChannelsLast(channelMajor: i.baseAddress!, height: size, width: size, padding: padding,
+                                           output: o.baseAddress!, scratch: s.baseAddress!, threads: threads)
+                }
+            }
+        }
+        #expect(shape.height == reference.height && shape.width == reference.width)
+        #expect(maxAbsDifference(output, channelsLast(reference.values, channels: cout, pixels: pixels)) < 1e-4)
+    }
+}
+
+@Test("channels-last depthwise convolution equals a grouped direct sum (32-, 8- and 1-channel paths)",
+      arguments: [(3, 1, 10, 7, 44), (5, 2, 14, 9, 44), (3, 2, 9, 12, 13), (5, 1, 5, 3, 8), (5, 1, 28, 28, 200),
+                  (3, 2, 23, 18, 96), (7, 1, 11, 19, 3), (5, 1, 7, 7, 1152)])
+func depthwiseChannelsLastMatchesNaive(kernel: Int, stride: Int, height: Int, width: Int, channels: Int) {
+    var rng = SeededValues(seed: 13)
+    let input = rng.array(channels * height * width), weight = rng.array(channels * kernel * kernel), bias = rng.array(channels)
+    let padding = Padding.same(height: height, width: width, kernel: kernel, stride: stride)
+    let conv = DepthwiseConvolution(channels: channels, kernel: kernel, stride: stride, weight: weight, bias: bias, activation: .relu6)
+    let reference = naiveConvolution(input, channels: channels, height: height, width: width, weight: weight, bias: bias,
+                                     outChannels: channels, kernel: kernel, stride: stride, padding: padding,
+                                     groups: channels, activation: relu6)
+    let rows = channelsLast(input, channels: channels, pixels: height * width)
+    let expected = channelsLast(reference.values, channels: channels, pixels: reference.height * reference.width)
+    for threads in [1, 2] {
+        var output = [Float](repeating: .nan, count: reference.values.count)
+        let shape = rows.withUnsafeBufferPointer { i in
+            output.withUnsafeMutableBufferPointer { o in
+                conv.applyChannelsLast(i.baseAddress!, height: height, width: width, padding: padding,
+                                       output: o.baseAddress!, threads: threads)
+            }
+        }
+        #expect(shape.height == reference.height && shape.width == reference.width)
+        #expect(maxAbsDifference(output, expected) < 1e-5)
+    }
+}
+
+@Test("channels-last average pooling and the transposition back to planes")
+func channelsLastPoolingAndTranspose() {
+    var rng = SeededValues(seed: 14)
+    let (channels, pixels) = (21, 10)
+    let planes = rng.array(channels * pixels)
+    let rows = channelsLast(planes, channels: channels, pixels: pixels)
+    var pooled = [Float](repeating: .nan, count: channels), reference = pooled
+    var back = [Float](repeating: .nan, count: planes.count)
+    rows.withUnsafeBufferPointer { r in
+        pooled.withUnsafeMutableBufferPointer { globalAveragePoolChannelsLast(r.baseAddress!, pixels: pixels, channels: channels, output: $0.baseAddress!) }
+        back.withUnsafeMutableBufferPointer { channelMajor(fromChannelsLast: r.baseAddress!, pixels: pixels, channels: channels, output: $0.baseAddress!) }
+    }
+    planes.withUnsafeBufferPointer { p in
+        reference.withUnsafeMutableBufferPointer { globalAveragePool(p.baseAddress!, channels: channels, plane: pixels, output: $0.baseAddress!) }
+    }
+    #expect(maxAbsDifference(pooled, reference) < 1e-6)
+    #expect(back == planes)
+}
