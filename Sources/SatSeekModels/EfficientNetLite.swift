@@ -13,23 +13,23 @@ public final class EfficientNetLite: ImageEmbedder {
     /// One inverted-residual block; property names follow the checkpoint keys `_blocks.N.<name>`.
     struct MBConvBlock: Sendable {
         let spec: EfficientNetLiteConfig.Block
-        let expandConv: PointwiseConvolution?      // _expand_conv + _bn0
-        let depthwiseConv: DepthwiseConvolution    // _depthwise_conv + _bn1
-        let projectConv: PointwiseConvolution      // _project_conv + _bn2
+        let expandConv: PackedPointwiseConvolution?  // _expand_conv + _bn0
+        let depthwiseConv: DepthwiseConvolution      // _depthwise_conv + _bn1
+        let projectConv: PackedPointwiseConvolution  // _project_conv + _bn2
 
         init(_ spec: EfficientNetLiteConfig.Block, prefix: String, reader: WeightReader, epsilon: Float) throws {
             self.spec = spec
             let hidden = spec.expandedChannels
-            expandConv = spec.expandRatio == 1 ? nil : try reader.pointwise(
+            expandConv = spec.expandRatio == 1 ? nil : PackedPointwiseConvolution(try reader.pointwise(
                 conv: "\(prefix)._expand_conv", bn: "\(prefix)._bn0", out: hidden, in: spec.inChannels,
-                epsilon: epsilon, activation: .relu6)
+                epsilon: epsilon, activation: .relu6))
             let dwWeight = try reader.convolutionWeight("\(prefix)._depthwise_conv", out: hidden, in: 1, kernel: spec.kernel)
             let dw = try reader.batchNorm("\(prefix)._bn1", channels: hidden, epsilon: epsilon).fold(weight: dwWeight)
             depthwiseConv = DepthwiseConvolution(channels: hidden, kernel: spec.kernel, stride: spec.stride,
                                                  weight: dw.weight, bias: dw.bias, activation: .relu6)
-            projectConv = try reader.pointwise(
+            projectConv = PackedPointwiseConvolution(try reader.pointwise(
                 conv: "\(prefix)._project_conv", bn: "\(prefix)._bn2", out: spec.outChannels, in: hidden,
-                epsilon: epsilon, activation: .none)
+                epsilon: epsilon, activation: .none))
         }
     }
 
@@ -46,7 +46,7 @@ public final class EfficientNetLite: ImageEmbedder {
 
     let convStem: Convolution2D      // _conv_stem + _bn0
     let blocks: [MBConvBlock]        // _blocks
-    let convHead: PointwiseConvolution  // _conv_head + _bn1
+    let convHead: PackedPointwiseConvolution  // _conv_head + _bn1
     let fc: Linear                   // _fc (ImageNet classifier)
     /// Floats of the largest activation of one image (sizes the per-worker buffers).
     let largestActivation: Int
@@ -86,8 +86,8 @@ public final class EfficientNetLite: ImageEmbedder {
         if checkpoint.tensors["_blocks.\(specs.count)._project_conv.weight"] != nil {
             throw CheckpointMismatch(url: checkpointURL, reason: "has more blocks than \(config.name) (\(specs.count)); is it a different EfficientNet variant?")
         }
-        convHead = try reader.pointwise(conv: "_conv_head", bn: "_bn1", out: config.headChannels, in: lastChannels,
-                                        epsilon: eps, activation: .relu6)
+        convHead = PackedPointwiseConvolution(try reader.pointwise(
+            conv: "_conv_head", bn: "_bn1", out: config.headChannels, in: lastChannels, epsilon: eps, activation: .relu6))
         fc = try reader.linear("_fc", out: config.classes, in: config.headChannels)
 
         // Size buffers by walking the shapes once.
@@ -188,7 +188,7 @@ public final class EfficientNetLite: ImageEmbedder {
             let depthOutput: UnsafeMutablePointer<Float>
             let projected: UnsafeMutablePointer<Float>
             if let expand = block.expandConv {
-                profile.measure("expand 1x1 @\(h)") { expand.applyChannelsLast(current, pixels: h * w, output: x, threads: threads) }
+                profile.measure("expand 1x1 @\(h)") { expand.apply(current, pixels: h * w, output: x, threads: threads) }
                 (depthInput, depthOutput, projected) = (x, y, x)
             } else {
                 (depthInput, depthOutput, projected) = (current, x, y)
@@ -200,10 +200,8 @@ public final class EfficientNetLite: ImageEmbedder {
                     output: depthOutput, threads: threads)
             }
             profile.measure("project 1x1 @\(oh)") {
-                block.projectConv.applyChannelsLast(depthOutput, pixels: oh * ow, output: projected, threads: threads)
-                if spec.hasResidual {
-                    addInPlace(projected, current, count: spec.outChannels * oh * ow)
-                }
+                block.projectConv.apply(depthOutput, pixels: oh * ow, output: projected,
+                                        residual: spec.hasResidual ? UnsafePointer(current) : nil, threads: threads)
             }
             (h, w) = (oh, ow)
             current = projected
@@ -211,7 +209,7 @@ public final class EfficientNetLite: ImageEmbedder {
         }
         let headOutput = [a, b, c].first { $0 != current }!
         profile.measure("head 1x1 + pool") {
-            convHead.applyChannelsLast(current, pixels: h * w, output: headOutput, threads: threads)
+            convHead.apply(current, pixels: h * w, output: headOutput, threads: threads)
             globalAveragePoolChannelsLast(headOutput, pixels: h * w, channels: config.headChannels, output: pooled)
         }
         traceChannelMajor?("head", config.headChannels, h, w, headOutput)
