@@ -44,7 +44,7 @@ public final class EfficientNetLite: ImageEmbedder {
                       std: (128 / 255, 128 / 255, 128 / 255))
     }
 
-    let convStem: Convolution2D      // _conv_stem + _bn0
+    let convStem: PackedConvolution2D  // _conv_stem + _bn0
     let blocks: [MBConvBlock]        // _blocks
     let convHead: PackedPointwiseConvolution  // _conv_head + _bn1
     let fc: Linear                   // _fc (ImageNet classifier)
@@ -76,8 +76,8 @@ public final class EfficientNetLite: ImageEmbedder {
         let eps = config.batchNormEpsilon
         let stemWeight = try reader.convolutionWeight("_conv_stem", out: config.stemChannels, in: 3, kernel: 3)
         let stem = try reader.batchNorm("_bn0", channels: config.stemChannels, epsilon: eps).fold(weight: stemWeight)
-        convStem = Convolution2D(inChannels: 3, outChannels: config.stemChannels, kernel: 3, stride: 2,
-                                 weight: stem.weight, bias: stem.bias, activation: .relu6)
+        convStem = PackedConvolution2D(Convolution2D(inChannels: 3, outChannels: config.stemChannels, kernel: 3, stride: 2,
+                                                     weight: stem.weight, bias: stem.bias, activation: .relu6))
         let specs = config.blocks
         blocks = try specs.enumerated().map { index, spec in
             try MBConvBlock(spec, prefix: "_blocks.\(index)", reader: reader, epsilon: eps)
@@ -173,9 +173,9 @@ public final class EfficientNetLite: ImageEmbedder {
             }
         }
         var (h, w) = profile.measure("stem 3x3 conv") {
-            convStem.applyChannelsLast(channelMajor: input, height: r, width: r,
-                                       padding: .same(height: r, width: r, kernel: 3, stride: 2),
-                                       output: a, scratch: workspace.scratch, threads: threads)
+            convStem.apply(channelMajor: input, height: r, width: r,
+                           padding: .same(height: r, width: r, kernel: 3, stride: 2),
+                           output: a, scratch: workspace.scratch, threads: threads)
         }
         traceChannelMajor?("stem", config.stemChannels, h, w, a)
         var current = a

@@ -111,39 +111,69 @@ extension PointwiseConvolution {
     }
 }
 
-extension Convolution2D {
-    /// Applies the convolution to a channel-major image (the preprocessed input) and writes a
-    /// channels-last feature map: im2col into `pixels × (inChannels·k·k)` rows, then one SGEMM.
+/// A dense k×k convolution (a network's stem) from a channel-major image to a channels-last map:
+/// im2col into `pixels × (inChannels·k·k)` rows, then the packed GEMM of ``PackedPointwiseConvolution``
+/// (the convolution's OIHW weights are exactly a 1×1 convolution's `outC × (inC·k·k)` matrix).
+public struct PackedConvolution2D: Sendable {
+    public let convolution: Convolution2D
+    let gemm: PackedPointwiseConvolution
+
+    public init(_ convolution: Convolution2D) {
+        self.convolution = convolution
+        let depth = convolution.inChannels * convolution.kernel * convolution.kernel
+        gemm = PackedPointwiseConvolution(PointwiseConvolution(
+            inChannels: depth, outChannels: convolution.outChannels, weight: convolution.weight,
+            bias: convolution.bias, activation: convolution.activation))
+    }
+
+    /// Floats of scratch space `apply` needs for an output of `outHeight × outWidth`.
+    public func scratchCount(outHeight: Int, outWidth: Int) -> Int {
+        convolution.scratchCount(outHeight: outHeight, outWidth: outWidth)
+    }
+
+    /// Applies the convolution to a channel-major image (`inChannels × height × width`, the preprocessed
+    /// input) and writes `outHeight·outWidth × outChannels`.
     /// - Parameter scratch: ``scratchCount(outHeight:outWidth:)`` floats.
     /// - Returns: The output height and width.
     @discardableResult
-    public func applyChannelsLast(channelMajor input: UnsafePointer<Float>, height: Int, width: Int, padding: Padding,
-                                  output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                                  threads: Int) -> (height: Int, width: Int) {
-        let oh = convolutionOutputSize(height, kernel: kernel, stride: stride, padBefore: padding.top, padAfter: padding.bottom)
-        let ow = convolutionOutputSize(width, kernel: kernel, stride: stride, padBefore: padding.left, padAfter: padding.right)
-        let (k, s, depth) = (kernel, stride, inChannels * kernel * kernel)
+    public func apply(channelMajor input: UnsafePointer<Float>, height: Int, width: Int, padding: Padding,
+                      output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                      threads: Int) -> (height: Int, width: Int) {
+        let (k, s, inChannels) = (convolution.kernel, convolution.stride, convolution.inChannels)
+        let oh = convolutionOutputSize(height, kernel: k, stride: s, padBefore: padding.top, padAfter: padding.bottom)
+        let ow = convolutionOutputSize(width, kernel: k, stride: s, padBefore: padding.left, padAfter: padding.right)
+        let depth = inChannels * k * k
         parallelChunks(oh, threads: threads) { outRows in
             for oy in outRows {
                 for ox in 0..<ow {
-                    let row = scratch + (oy * ow + ox) * depth
-                    var j = 0
+                    var column = scratch + (oy * ow + ox) * depth
+                    let ix0 = ox * s - padding.left
+                    let inside = ix0 >= 0 && ix0 + k <= width
                     for ci in 0..<inChannels {
-                        let plane = input + ci * height * width
                         for ky in 0..<k {
                             let iy = oy * s + ky - padding.top
-                            for kx in 0..<k {
-                                let ix = ox * s + kx - padding.left
-                                row[j] = (iy >= 0 && iy < height && ix >= 0 && ix < width) ? plane[iy * width + ix] : 0
-                                j += 1
+                            // Element loops, not update(from:count:): a memmove call per 3 floats
+                            // cost more than the copy.
+                            if iy < 0 || iy >= height {
+                                for kx in 0..<k { column[kx] = 0 }
+                            } else {
+                                let source = input + (ci * height + iy) * width
+                                if inside {
+                                    for kx in 0..<k { column[kx] = source[ix0 + kx] }
+                                } else {
+                                    for kx in 0..<k {
+                                        let ix = ix0 + kx
+                                        column[kx] = ix >= 0 && ix < width ? source[ix] : 0
+                                    }
+                                }
                             }
+                            column += k
                         }
                     }
                 }
             }
         }
-        multiplyTransposedAddBias(weight: weight, bias: bias, activation: activation, depth: depth,
-                                  rows: scratch, pixels: oh * ow, output: output, threads: threads)
+        gemm.apply(scratch, pixels: oh * ow, output: output, threads: threads)
         return (oh, ow)
     }
 }

@@ -4,8 +4,9 @@ import Foundation
 /// (`satseek bench embed --profile`). Thread-safe; costs nothing when not passed.
 public final class LayerProfile: @unchecked Sendable {
     private var seconds: [String: Double] = [:]
-    private var calls: [String: Int] = [:]
+    private var callCounts: [String: Int] = [:]
     private var order: [String] = []
+    private var log: [(name: String, seconds: Double)] = []
     private let lock = NSLock()
 
     public init() {}
@@ -24,14 +25,41 @@ public final class LayerProfile: @unchecked Sendable {
         defer { lock.unlock() }
         if seconds[name] == nil { order.append(name) }
         seconds[name, default: 0] += value
-        calls[name, default: 0] += 1
+        callCounts[name, default: 0] += 1
+        log.append((name, value))
+    }
+
+    /// Every measured call in order.
+    public var calls: [(name: String, seconds: Double)] {
+        lock.lock()
+        defer { lock.unlock() }
+        return log
+    }
+
+    /// For a profile of `runs` identical runs (one image each, layers called in the same order): each
+    /// call position's fastest time over the runs, summed per name, in first-seen order. The minimum
+    /// filters out the bursts of a shared machine, which otherwise land on whichever layer ran then.
+    public func fastestPerCall(runs: Int) -> [(name: String, seconds: Double)] {
+        let calls = self.calls
+        guard runs > 0, !calls.isEmpty, calls.count % runs == 0 else { return [] }
+        let perRun = calls.count / runs
+        var fastest = [Double](repeating: .infinity, count: perRun)
+        for (i, call) in calls.enumerated() { fastest[i % perRun] = min(fastest[i % perRun], call.seconds) }
+        var total: [String: Double] = [:]
+        var order: [String] = []
+        for position in 0..<perRun {
+            let name = calls[position].name
+            if total[name] == nil { order.append(name) }
+            total[name, default: 0] += fastest[position]
+        }
+        return order.map { ($0, total[$0]!) }
     }
 
     /// (name, total seconds, calls) in first-seen order.
     public var entries: [(name: String, seconds: Double, calls: Int)] {
         lock.lock()
         defer { lock.unlock() }
-        return order.map { ($0, seconds[$0]!, calls[$0]!) }
+        return order.map { ($0, seconds[$0]!, callCounts[$0]!) }
     }
 }
 

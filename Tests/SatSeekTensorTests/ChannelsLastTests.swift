@@ -29,14 +29,14 @@ func pointwiseChannelsLastMatchesNaive(cin: Int, cout: Int, height: Int, width: 
     }
 }
 
-@Test("stem convolution from a channel-major image to channels-last equals the direct sum",
-      arguments: [(3, 2, 11), (3, 2, 224), (5, 1, 9)])
+@Test("packed stem convolution from a channel-major image to channels-last equals the direct sum",
+      arguments: [(3, 2, 11), (3, 2, 224), (5, 1, 9), (3, 1, 6)])
 func convolutionChannelsLastMatchesNaive(kernel: Int, stride: Int, size: Int) {
     var rng = SeededValues(seed: 12)
     let (cin, cout) = (3, 32)
     let input = rng.array(cin * size * size), weight = rng.array(cout * cin * kernel * kernel), bias = rng.array(cout)
-    let conv = Convolution2D(inChannels: cin, outChannels: cout, kernel: kernel, stride: stride,
-                             weight: weight, bias: bias, activation: .relu6)
+    let conv = PackedConvolution2D(Convolution2D(inChannels: cin, outChannels: cout, kernel: kernel, stride: stride,
+                                                 weight: weight, bias: bias, activation: .relu6))
     let padding = Padding.same(height: size, width: size, kernel: kernel, stride: stride)
     let reference = naiveConvolution(input, channels: cin, height: size, width: size, weight: weight, bias: bias,
                                      outChannels: cout, kernel: kernel, stride: stride, padding: padding,
@@ -48,7 +48,7 @@ func convolutionChannelsLastMatchesNaive(kernel: Int, stride: Int, size: Int) {
         let shape = input.withUnsafeBufferPointer { i in
             output.withUnsafeMutableBufferPointer { o in
                 scratch.withUnsafeMutableBufferPointer { s in
-                    conv.applyChannelsLast(channelMajor: i.baseAddress!, height: size, width: size, padding: padding,
+                    conv.apply(channelMajor: i.baseAddress!, height: size, width: size, padding: padding,
                                            output: o.baseAddress!, scratch: s.baseAddress!, threads: threads)
                 }
             }
@@ -101,4 +101,33 @@ func channelsLastPoolingAndTranspose() {
     }
     #expect(maxAbsDifference(pooled, reference) < 1e-6)
     #expect(back == planes)
+}
+
+@Test("packed 1×1 convolution equals the direct sum plus the residual (16- and 8-wide panels, row tails, SGEMM fallback)",
+      arguments: [(7, 24, 6, 9), (33, 40, 7, 7), (5, 12, 3, 5), (1152, 192, 7, 7), (16, 96, 56, 56), (112, 672, 14, 14)])
+func packedPointwiseMatchesNaive(cin: Int, cout: Int, height: Int, width: Int) {
+    var rng = SeededValues(seed: 15)
+    let pixels = height * width
+    let input = rng.array(cin * pixels), weight = rng.array(cout * cin).map { $0 * 0.1 }, bias = rng.array(cout)
+    let residual = rng.array(cout * pixels)
+    for activation in [Activation.relu6, .none] {
+        let conv = PackedPointwiseConvolution(PointwiseConvolution(inChannels: cin, outChannels: cout, weight: weight,
+                                                                   bias: bias, activation: activation))
+        let reference = naiveConvolution(input, channels: cin, height: height, width: width, weight: weight, bias: bias,
+                                         outChannels: cout, kernel: 1, stride: 1, padding: .symmetric(0), groups: 1,
+                                         activation: activation == .relu6 ? relu6 : { $0 })
+        let expected = zip(channelsLast(reference.values, channels: cout, pixels: pixels), residual).map { $0 + $1 }
+        let rows = channelsLast(input, channels: cin, pixels: pixels)
+        for threads in [1, 2] {
+            var output = [Float](repeating: .nan, count: cout * pixels)
+            rows.withUnsafeBufferPointer { i in
+                residual.withUnsafeBufferPointer { r in
+                    output.withUnsafeMutableBufferPointer { o in
+                        conv.apply(i.baseAddress!, pixels: pixels, output: o.baseAddress!, residual: r.baseAddress!, threads: threads)
+                    }
+                }
+            }
+            #expect(maxAbsDifference(output, expected) < 1e-4, "\(cin)→\(cout) @\(height)×\(width), \(threads) threads")
+        }
+    }
 }
