@@ -5,7 +5,7 @@
 #
 # Builds SatSeek in release, runs
 #   .build/release/satseek bench embed --model effnet-lite0 --images IMAGES \
-#       --count N --batch 1 --batch 32 --json
+#       --count N --batch 1 --batch 32 --repeat R --json
 # and bench/compare_embed.py (PyTorch eager + ONNX Runtime on the same first N
 # images in sorted path order), then prints
 #   batch | SatSeek img/s | ORT img/s | PyTorch img/s | SatSeek/ORT | SatSeek/PyTorch
@@ -15,7 +15,8 @@
 # Environment: IMAGES (default ../shared/datasets/aid-mini), VENV (.venv-ref),
 # PYTHON (python3 used to create the venv), SKIP_BUILD=1 (use the existing
 # binary), SATSEEK_BIN (binary to run; implies nothing about building),
-# COMPARE_REPEAT (timed loops per configuration, best reported).
+# COMPARE_REPEAT (R: timed loops per configuration, best reported, for every
+# engine alike; default 3).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -69,7 +70,7 @@ if [ "$sat_ok" = 1 ]; then
     else
         log "$bin bench embed --count $N"
         if "$bin" bench embed --model effnet-lite0 --images "$IMAGES" --count "$N" \
-                --batch 1 --batch 32 --json >"$tmpdir/satseek.json" 2>"$tmpdir/satseek.err"; then
+                --batch 1 --batch 32 --repeat "$REPEAT" --json >"$tmpdir/satseek.json" 2>"$tmpdir/satseek.err"; then
             sat_args=(--satseek-json "$tmpdir/satseek.json")
         else
             rc=$?
