@@ -27,9 +27,29 @@ extension DepthwiseConvolution {
                         let out = output + p * channels
                         var c = 0
                         while c + 32 <= channels {
+                            // Two sets of four accumulators (even and odd kernel rows): eight independent
+                            // FMA chains instead of four hide the FMA latency.
                             var a0 = loadVector(b + c), a1 = loadVector(b + c + 8)
                             var a2 = loadVector(b + c + 16), a3 = loadVector(b + c + 24)
-                            for ky in ky0..<ky1 {
+                            var e0 = SIMD8<Float>(), e1 = SIMD8<Float>(), e2 = SIMD8<Float>(), e3 = SIMD8<Float>()
+                            var ky = ky0
+                            while ky + 2 <= ky1 {
+                                for kx in kx0..<kx1 {
+                                    let x = input + (origin + (ky * width + kx) * channels + c)
+                                    let t = w + ((ky * k + kx) * channels + c)
+                                    let y = x + width * channels, u = t + k * channels
+                                    a0.addProduct(loadVector(x), loadVector(t))
+                                    a1.addProduct(loadVector(x + 8), loadVector(t + 8))
+                                    a2.addProduct(loadVector(x + 16), loadVector(t + 16))
+                                    a3.addProduct(loadVector(x + 24), loadVector(t + 24))
+                                    e0.addProduct(loadVector(y), loadVector(u))
+                                    e1.addProduct(loadVector(y + 8), loadVector(u + 8))
+                                    e2.addProduct(loadVector(y + 16), loadVector(u + 16))
+                                    e3.addProduct(loadVector(y + 24), loadVector(u + 24))
+                                }
+                                ky += 2
+                            }
+                            if ky < ky1 {
                                 for kx in kx0..<kx1 {
                                     let x = input + (origin + (ky * width + kx) * channels + c)
                                     let t = w + ((ky * k + kx) * channels + c)
@@ -39,6 +59,7 @@ extension DepthwiseConvolution {
                                     a3.addProduct(loadVector(x + 24), loadVector(t + 24))
                                 }
                             }
+                            a0 += e0; a1 += e1; a2 += e2; a3 += e3
                             storeVector(clamp(a0, lower, upper), out + c)
                             storeVector(clamp(a1, lower, upper), out + c + 8)
                             storeVector(clamp(a2, lower, upper), out + c + 16)
