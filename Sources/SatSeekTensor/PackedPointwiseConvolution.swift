@@ -69,8 +69,10 @@ public struct PackedPointwiseConvolution: Sendable {
                         task.run(rowBlocks: blocks, panels: 0..<panelCount, panelsPerGroup: panelsPerGroup)
                     }
                 } else {
-                    parallelChunks(panelCount, threads: threads) { part in
-                        task.run(rowBlocks: 0..<rowBlocks, panels: part, panelsPerGroup: panelsPerGroup)
+                    // Small planes: split (panel, 6-pixel block) tiles, panel by panel, so an odd panel count
+                    // (5 or 7 at 80 or 112 channels) still gives every thread the same work.
+                    parallelChunks(panelCount * rowBlocks, threads: threads) { tiles in
+                        task.run(tiles: tiles, rowBlocks: rowBlocks)
                     }
                 }
             }
@@ -90,42 +92,56 @@ struct PackedGEMMTask {
     let output: UnsafeMutablePointer<Float>
     let residual: UnsafePointer<Float>?
 
+    /// Every 6-pixel block of `rowBlocks` against every panel of `panelRange`, panels in groups that
+    /// share L2 swept together over each block.
     func run(rowBlocks: Range<Int>, panels panelRange: Range<Int>, panelsPerGroup: Int) {
-        let (lo, hi) = activation.clampBounds
-        let epilogue = Epilogue(lower: SIMD8(repeating: lo), upper: SIMD8(repeating: hi))
+        let epilogue = Epilogue(activation)
         var groupStart = panelRange.lowerBound
         while groupStart < panelRange.upperBound {
             let groupEnd = min(groupStart + panelsPerGroup, panelRange.upperBound)
             for block in rowBlocks {
-                let row = block * 6
-                let rows = min(6, pixels - row)
-                // Rows past the end read the block's first row again (valid memory); their sums are not stored.
-                let a0 = input + row * depth
-                let a1 = rows > 1 ? a0 + depth : a0, a2 = rows > 2 ? a0 + 2 * depth : a0
-                let a3 = rows > 3 ? a0 + 3 * depth : a0, a4 = rows > 4 ? a0 + 4 * depth : a0
-                let a5 = rows > 5 ? a0 + 5 * depth : a0
-                for panel in groupStart..<groupEnd {
-                    let first = panel * 16
-                    let width = min(16, outChannels - first)
-                    let b = panels + first * depth
-                    let target = output + row * outChannels + first
-                    let extra = residual.map { $0 + row * outChannels + first }
-                    if width == 16 {
-                        kernel6x16(a0, a1, a2, a3, a4, a5, b: b, bias: bias + first, rows: rows,
-                                   output: target, residual: extra, epilogue: epilogue)
-                    } else {
-                        kernel6x8(a0, a1, a2, a3, a4, a5, b: b, bias: bias + first, rows: rows,
-                                  output: target, residual: extra, epilogue: epilogue)
-                    }
-                }
+                for panel in groupStart..<groupEnd { tile(block: block, panel: panel, epilogue: epilogue) }
             }
             groupStart = groupEnd
+        }
+    }
+
+    /// Tiles numbered panel by panel (`panel · rowBlocks + block`).
+    func run(tiles: Range<Int>, rowBlocks: Int) {
+        let epilogue = Epilogue(activation)
+        for t in tiles { tile(block: t % rowBlocks, panel: t / rowBlocks, epilogue: epilogue) }
+    }
+
+    @inline(__always)
+    func tile(block: Int, panel: Int, epilogue: Epilogue) {
+        let row = block * 6
+        let rows = min(6, pixels - row)
+        // Rows past the end read the block's first row again (valid memory); their sums are not stored.
+        let a0 = input + row * depth
+        let a1 = rows > 1 ? a0 + depth : a0, a2 = rows > 2 ? a0 + 2 * depth : a0
+        let a3 = rows > 3 ? a0 + 3 * depth : a0, a4 = rows > 4 ? a0 + 4 * depth : a0
+        let a5 = rows > 5 ? a0 + 5 * depth : a0
+        let first = panel * 16
+        let b = panels + first * depth
+        let target = output + row * outChannels + first
+        let extra = residual.map { $0 + row * outChannels + first }
+        if outChannels - first >= 16 {
+            kernel6x16(a0, a1, a2, a3, a4, a5, b: b, bias: bias + first, rows: rows,
+                       output: target, residual: extra, epilogue: epilogue)
+        } else {
+            kernel6x8(a0, a1, a2, a3, a4, a5, b: b, bias: bias + first, rows: rows,
+                      output: target, residual: extra, epilogue: epilogue)
         }
     }
 
     struct Epilogue {
         let lower: SIMD8<Float>
         let upper: SIMD8<Float>
+
+        init(_ activation: Activation) {
+            let (lo, hi) = activation.clampBounds
+            (lower, upper) = (SIMD8(repeating: lo), SIMD8(repeating: hi))
+        }
 
         @inline(__always)
         func store(_ sum: SIMD8<Float>, _ target: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?) {
