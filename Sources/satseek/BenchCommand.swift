@@ -24,7 +24,11 @@ struct BenchCommand: ParsableCommand {
         @Flag(help: "Also print where the time goes, per operation kind and resolution (batch 1, each layer's fastest of 3 passes over the images).") var profile = false
 
         struct Result: Codable { let batch: Int; let images_per_second: Double; let seconds: Double; let images: Int }
-        struct Output: Codable { let model: String; let resolution: Int; let threads: Int; let results: [Result] }
+        struct Output: Codable {
+            let model: String; let resolution: Int; let threads: Int; let results: [Result]
+            /// GDAL decode + resize + normalise, one thread, per image.
+            let decode_ms_per_image: Double
+        }
 
         func run() throws {
             try runReportingErrors {
@@ -33,6 +37,9 @@ struct BenchCommand: ParsableCommand {
                 guard !files.isEmpty else { throw SearchError.invalidInput("\(images): no images") }
                 let per = embedder.inputCount
                 var inputs = [Float](repeating: 0, count: count * per)
+                // Decoding and preprocessing are timed too (one thread, each file once): what `satseek
+                // index` spends per image besides the network, on the same cores.
+                let decodeStart = Date()
                 let decoded = try files.prefix(count).map { try ImageDecoder.decode(URL(fileURLWithPath: $0.path)) }
                 inputs.withUnsafeMutableBufferPointer { buffer in
                     for i in 0..<count {
@@ -40,6 +47,7 @@ struct BenchCommand: ParsableCommand {
                                                      into: UnsafeMutableBufferPointer(rebasing: buffer[(i * per)..<((i + 1) * per)]))
                     }
                 }
+                let decodeMilliseconds = Date().timeIntervalSince(decodeStart) * 1000 / Double(min(count, decoded.count))
                 var results: [Result] = []
                 for batch in batches where batch > 0 {
                     inputs.withUnsafeBufferPointer { all in
@@ -77,10 +85,12 @@ struct BenchCommand: ParsableCommand {
                     }
                 }
                 let output = Output(model: embedder.modelID, resolution: embedder.preprocessing.resolution,
-                                    threads: ProcessInfo.processInfo.activeProcessorCount, results: results)
+                                    threads: ProcessInfo.processInfo.activeProcessorCount, results: results,
+                                    decode_ms_per_image: decodeMilliseconds)
                 if json { return try printJSON(output) }
                 print("\(output.model) at \(output.resolution)×\(output.resolution), \(output.threads) threads, \(count) images")
                 for r in results { print(String(format: "  batch %3d: %8.1f img/s", r.batch, r.images_per_second)) }
+                print(String(format: "  decode + preprocess (GDAL, one thread): %.2f ms/image", output.decode_ms_per_image))
             }
         }
     }
