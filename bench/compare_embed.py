@@ -191,22 +191,47 @@ def run_peers(args, images):
 
 
 def load_satseek(args):
-    """Returns ({batch: img/s}, error string or None)."""
+    """Returns ({batch: best img/s over the --satseek-json files}, error string or None)."""
     if args.satseek_error:
         return {}, args.satseek_error
     if not args.satseek_json:
         return {}, "not run"
+    best = {}
     try:
-        with open(args.satseek_json) as f:
-            text = f.read().strip()
-        # the binary prints ONE JSON object; tolerate stray lines before it
-        start = text.find("{")
-        obj = json.loads(text[start:]) if start >= 0 else None
-        if not isinstance(obj, dict) or "results" not in obj:
-            raise ValueError("no 'results' in SatSeek output")
-        return {int(r["batch"]): float(r["images_per_second"]) for r in obj["results"]}, None
+        for path in args.satseek_json:
+            with open(path) as f:
+                text = f.read().strip()
+            # the binary prints ONE JSON object; tolerate stray lines before it
+            start = text.find("{")
+            obj = json.loads(text[start:]) if start >= 0 else None
+            if not isinstance(obj, dict) or "results" not in obj:
+                raise ValueError("no 'results' in SatSeek output")
+            for r in obj["results"]:
+                b = int(r["batch"])
+                best[b] = max(best.get(b, 0.0), float(r["images_per_second"]))
+        return best, None
     except Exception as e:  # noqa: BLE001 - report, never crash the peer numbers
         return {}, f"could not parse SatSeek JSON ({e})"
+
+
+def combine_peers(paths):
+    """Best img/s per engine and batch over several rounds written by --peers-out."""
+    rounds = []
+    for path in paths:
+        with open(path) as f:
+            rounds.append(json.load(f))
+    out = dict(rounds[0])
+    loads = [x for r in rounds for x in r["load_average_1min"]]
+    out["load_average_1min"] = [loads[0], loads[-1]]
+    out["ort_vs_pytorch_max_abs_diff"] = max(r["ort_vs_pytorch_max_abs_diff"] for r in rounds)
+    out["rounds"] = len(rounds)
+    results = []
+    for i, r in enumerate(rounds[0]["results"]):
+        results.append({"batch": r["batch"],
+                        "pytorch_images_per_second": max(x["results"][i]["pytorch_images_per_second"] for x in rounds),
+                        "ort_images_per_second": max(x["results"][i]["ort_images_per_second"] for x in rounds)})
+    out["results"] = results
+    return out
 
 
 def fmt(v):
@@ -226,7 +251,12 @@ def main():
     ap.add_argument("--warmup", type=int, default=2, help="warm-up batches per configuration")
     ap.add_argument("--repeat", type=int, default=3, help="timed loops; best is reported")
     ap.add_argument("--onnx", default=".build/bench/effnet-lite0.onnx")
-    ap.add_argument("--satseek-json", help="file holding `satseek bench embed --json` output")
+    ap.add_argument("--satseek-json", action="append",
+                    help="file holding `satseek bench embed --json` output; repeatable (best per batch)")
+    ap.add_argument("--peers-out", help="run the peers once, write their numbers to this file, print nothing else")
+    ap.add_argument("--peers-json", action="append",
+                    help="peer numbers written by --peers-out; repeatable (best per engine and batch); "
+                         "the peers are then not run")
     ap.add_argument("--satseek-error", help="SatSeek failed; this message is shown instead")
     ap.add_argument("--json", action="store_true", default=os.environ.get("COMPARE_JSON") == "1",
                     help="print one JSON object instead of the table (or COMPARE_JSON=1)")
@@ -236,7 +266,11 @@ def main():
         sys.exit("compare_embed: --count must be >= 1")
 
     images = list_images(args.images, args.count)
-    peers = run_peers(args, images)
+    if args.peers_out:
+        with open(args.peers_out, "w") as f:
+            json.dump(run_peers(args, images), f)
+        return
+    peers = combine_peers(args.peers_json) if args.peers_json else run_peers(args, images)
     sat, sat_err = load_satseek(args)
 
     rows = []
@@ -265,7 +299,7 @@ def main():
           f"onnxruntime {peers['onnxruntime_version']}; ORT vs PyTorch max |diff| "
           f"{peers['ort_vs_pytorch_max_abs_diff']:.2e}; 1-min load average before/after "
           f"{peers['load_average_1min'][0]}/{peers['load_average_1min'][1]} on "
-          f"{os.cpu_count()} CPUs)")
+          f"{os.cpu_count()} CPUs; best of {peers.get('rounds', 1)} alternating round(s) per engine)")
     if sat_err:
         print(f"SatSeek: n/a ({sat_err})")
     hdr = ["batch", "SatSeek img/s", "ORT img/s", "PyTorch img/s", "SatSeek/ORT", "SatSeek/PyTorch"]
