@@ -16,6 +16,8 @@ public final class EfficientNetLite: ImageEmbedder {
         let expandConv: PackedPointwiseConvolution?  // _expand_conv + _bn0
         let depthwiseConv: DepthwiseConvolution      // _depthwise_conv + _bn1
         let projectConv: PackedPointwiseConvolution  // _project_conv + _bn2
+        /// Expansion and depthwise run row by row on large planes (see ``FusedExpandDepthwise``).
+        let fusedExpandDepthwise: FusedExpandDepthwise?
 
         init(_ spec: EfficientNetLiteConfig.Block, prefix: String, reader: WeightReader, epsilon: Float) throws {
             self.spec = spec
@@ -30,6 +32,8 @@ public final class EfficientNetLite: ImageEmbedder {
             projectConv = PackedPointwiseConvolution(try reader.pointwise(
                 conv: "\(prefix)._project_conv", bn: "\(prefix)._bn2", out: spec.outChannels, in: hidden,
                 epsilon: epsilon, activation: .none))
+            let depthwise = depthwiseConv
+            fusedExpandDepthwise = expandConv.map { FusedExpandDepthwise(expand: $0, depthwise: depthwise) }
         }
     }
 
@@ -48,6 +52,9 @@ public final class EfficientNetLite: ImageEmbedder {
     let blocks: [MBConvBlock]        // _blocks
     let convHead: PackedPointwiseConvolution  // _conv_head + _bn1
     let fc: Linear                   // _fc (ImageNet classifier)
+    /// Planes at least this wide run expansion and depthwise fused (smaller ones fit in cache whole, and
+    /// row-sized GEMMs of 14 or 7 pixels would be too small).
+    static let fusionMinimumWidth = 28
     /// Floats of the largest activation of one image (sizes the per-worker buffers).
     let largestActivation: Int
     let stemScratch: Int
@@ -101,7 +108,16 @@ public final class EfficientNetLite: ImageEmbedder {
         largest = max(largest, config.headChannels * size * size)
         largestActivation = largest
         let stemOut = (config.resolution + 1) / 2
-        stemScratch = convStem.scratchCount(outHeight: stemOut, outWidth: stemOut)
+        // The scratch holds the stem's im2col rows, later each thread's ring of expanded rows.
+        var rings = 0
+        var width = stemOut
+        for block in blocks {
+            if let fused = block.fusedExpandDepthwise, width >= Self.fusionMinimumWidth {
+                rings = max(rings, defaultThreadCount * fused.scratchCount(width: width))
+            }
+            width = (width + block.spec.stride - 1) / block.spec.stride
+        }
+        stemScratch = max(convStem.scratchCount(outHeight: stemOut, outWidth: stemOut), rings)
     }
 
     /// Embeds a batch: one image uses both cores inside each layer; several images are spread over
@@ -184,20 +200,28 @@ public final class EfficientNetLite: ImageEmbedder {
             // The two buffers not holding the block input (kept for the residual connection).
             let free = [a, b, c].filter { $0 != current }
             let (x, y) = (free[0], free[1])
-            let depthInput: UnsafeMutablePointer<Float>
             let depthOutput: UnsafeMutablePointer<Float>
             let projected: UnsafeMutablePointer<Float>
-            if let expand = block.expandConv {
-                profile.measure("expand 1x1 @\(h)") { expand.apply(current, pixels: h * w, output: x, threads: threads) }
-                (depthInput, depthOutput, projected) = (x, y, x)
+            let oh: Int, ow: Int
+            let padding = Padding.same(height: h, width: w, kernel: spec.kernel, stride: spec.stride)
+            if let fused = block.fusedExpandDepthwise, w >= Self.fusionMinimumWidth {
+                (depthOutput, projected) = (x, y)
+                (oh, ow) = profile.measure("expand+depthwise \(spec.kernel)x\(spec.kernel)/\(spec.stride) @\(h)") {
+                    fused.apply(current, height: h, width: w, padding: padding, output: depthOutput,
+                                scratch: workspace.scratch, threads: threads)
+                }
             } else {
-                (depthInput, depthOutput, projected) = (current, x, y)
-            }
-            let (oh, ow) = profile.measure("depthwise \(spec.kernel)x\(spec.kernel)/\(spec.stride) @\(h)") {
-                block.depthwiseConv.applyChannelsLast(
-                    depthInput, height: h, width: w,
-                    padding: .same(height: h, width: w, kernel: spec.kernel, stride: spec.stride),
-                    output: depthOutput, threads: threads)
+                let depthInput: UnsafeMutablePointer<Float>
+                if let expand = block.expandConv {
+                    profile.measure("expand 1x1 @\(h)") { expand.apply(current, pixels: h * w, output: x, threads: threads) }
+                    (depthInput, depthOutput, projected) = (x, y, x)
+                } else {
+                    (depthInput, depthOutput, projected) = (current, x, y)
+                }
+                (oh, ow) = profile.measure("depthwise \(spec.kernel)x\(spec.kernel)/\(spec.stride) @\(h)") {
+                    block.depthwiseConv.applyChannelsLast(depthInput, height: h, width: w, padding: padding,
+                                                          output: depthOutput, threads: threads)
+                }
             }
             profile.measure("project 1x1 @\(oh)") {
                 block.projectConv.apply(depthOutput, pixels: oh * ow, output: projected,

@@ -1,8 +1,7 @@
 extension DepthwiseConvolution {
     /// Applies the convolution to one channels-last feature map (`height·width × channels`), writing
     /// `outHeight·outWidth × channels`. Each output pixel sums its in-bounds taps (the padding is never
-    /// materialised) over 32 channels at a time in four `SIMD8` accumulators; pixels are split across
-    /// `threads`.
+    /// materialised) over 32 channels at a time; pixels are split across `threads`.
     /// - Returns: The output height and width.
     @discardableResult
     public func applyChannelsLast(_ input: UnsafePointer<Float>, height: Int, width: Int, padding: Padding,
@@ -10,87 +9,119 @@ extension DepthwiseConvolution {
         let oh = convolutionOutputSize(height, kernel: kernel, stride: stride, padBefore: padding.top, padAfter: padding.bottom)
         let ow = convolutionOutputSize(width, kernel: kernel, stride: stride, padBefore: padding.left, padAfter: padding.right)
         let (k, s, channels) = (kernel, stride, channels)
-        let (lo, hi) = activation.clampBounds
-        let lower = SIMD8<Float>(repeating: lo), upper = SIMD8<Float>(repeating: hi)
-        tapMajorWeight.withUnsafeBufferPointer { weights in
-            bias.withUnsafeBufferPointer { biases in
-                let w = weights.baseAddress!, b = biases.baseAddress!
-                let threads = worthwhileThreads(threads, work: channels * oh * ow * k * k)
-                parallelChunks(oh * ow, threads: threads) { pixels in
-                    for p in pixels {
-                        let oy = p / ow, ox = p - (p / ow) * ow
-                        let iy0 = oy * s - padding.top, ix0 = ox * s - padding.left
-                        let ky0 = max(0, -iy0), ky1 = min(k, height - iy0)
-                        let kx0 = max(0, -ix0), kx1 = min(k, width - ix0)
-                        // Offset of tap (0, 0), which may lie in the padding; only in-bounds taps are read.
-                        let origin = (iy0 * width + ix0) * channels
-                        let out = output + p * channels
-                        var c = 0
-                        while c + 32 <= channels {
-                            // Two sets of four accumulators (even and odd kernel rows): eight independent
-                            // FMA chains instead of four hide the FMA latency.
-                            var a0 = loadVector(b + c), a1 = loadVector(b + c + 8)
-                            var a2 = loadVector(b + c + 16), a3 = loadVector(b + c + 24)
-                            var e0 = SIMD8<Float>(), e1 = SIMD8<Float>(), e2 = SIMD8<Float>(), e3 = SIMD8<Float>()
-                            var ky = ky0
-                            while ky + 2 <= ky1 {
-                                for kx in kx0..<kx1 {
-                                    let x = input + (origin + (ky * width + kx) * channels + c)
-                                    let t = w + ((ky * k + kx) * channels + c)
-                                    let y = x + width * channels, u = t + k * channels
-                                    a0.addProduct(loadVector(x), loadVector(t))
-                                    a1.addProduct(loadVector(x + 8), loadVector(t + 8))
-                                    a2.addProduct(loadVector(x + 16), loadVector(t + 16))
-                                    a3.addProduct(loadVector(x + 24), loadVector(t + 24))
-                                    e0.addProduct(loadVector(y), loadVector(u))
-                                    e1.addProduct(loadVector(y + 8), loadVector(u + 8))
-                                    e2.addProduct(loadVector(y + 16), loadVector(u + 16))
-                                    e3.addProduct(loadVector(y + 24), loadVector(u + 24))
-                                }
-                                ky += 2
-                            }
-                            if ky < ky1 {
-                                for kx in kx0..<kx1 {
-                                    let x = input + (origin + (ky * width + kx) * channels + c)
-                                    let t = w + ((ky * k + kx) * channels + c)
-                                    a0.addProduct(loadVector(x), loadVector(t))
-                                    a1.addProduct(loadVector(x + 8), loadVector(t + 8))
-                                    a2.addProduct(loadVector(x + 16), loadVector(t + 16))
-                                    a3.addProduct(loadVector(x + 24), loadVector(t + 24))
-                                }
-                            }
-                            a0 += e0; a1 += e1; a2 += e2; a3 += e3
-                            storeVector(clamp(a0, lower, upper), out + c)
-                            storeVector(clamp(a1, lower, upper), out + c + 8)
-                            storeVector(clamp(a2, lower, upper), out + c + 16)
-                            storeVector(clamp(a3, lower, upper), out + c + 24)
-                            c += 32
-                        }
-                        while c + 8 <= channels {
-                            var a = loadVector(b + c)
-                            for ky in ky0..<ky1 {
-                                for kx in kx0..<kx1 {
-                                    a.addProduct(loadVector(input + (origin + (ky * width + kx) * channels + c)),
-                                                 loadVector(w + ((ky * k + kx) * channels + c)))
-                                }
-                            }
-                            storeVector(clamp(a, lower, upper), out + c)
-                            c += 8
-                        }
-                        while c < channels {
-                            var a = b[c]
-                            for ky in ky0..<ky1 {
-                                for kx in kx0..<kx1 {
-                                    a += input[origin + (ky * width + kx) * channels + c] * w[(ky * k + kx) * channels + c]
-                                }
-                            }
-                            out[c] = min(max(a, lo), hi)
-                            c += 1
-                        }
+        withTaps(width: width, padLeft: padding.left) { taps in
+            let threads = worthwhileThreads(threads, work: channels * oh * ow * k * k)
+            parallelChunks(oh * ow, threads: threads) { pixels in
+                let rows = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: k)
+                defer { rows.deallocate() }
+                var rowsOf = -1
+                var (ky0, ky1) = (0, 0)
+                for p in pixels {
+                    let oy = p / ow, ox = p - (p / ow) * ow
+                    if oy != rowsOf {
+                        let iy0 = oy * s - padding.top
+                        (ky0, ky1) = (max(0, -iy0), min(k, height - iy0))
+                        for ky in ky0..<ky1 { rows[ky] = input + (iy0 + ky) * width * channels }
+                        rowsOf = oy
                     }
+                    taps.pixel(rows: rows, ky0: ky0, ky1: ky1, ox: ox, output: output + p * channels)
                 }
             }
         }
         return (oh, ow)
+    }
+
+    /// Runs `body` with this layer's weights bound for input rows `width` pixels wide.
+    func withTaps<T>(width: Int, padLeft: Int, _ body: (DepthwiseTaps) -> T) -> T {
+        let (lo, hi) = activation.clampBounds
+        return tapMajorWeight.withUnsafeBufferPointer { weights in
+            bias.withUnsafeBufferPointer { biases in
+                body(DepthwiseTaps(weights: weights.baseAddress!, bias: biases.baseAddress!, channels: channels,
+                                   kernel: kernel, stride: stride, padLeft: padLeft, width: width,
+                                   lower: SIMD8(repeating: lo), upper: SIMD8(repeating: hi)))
+            }
+        }
+    }
+}
+
+/// A channels-last depthwise layer's taps, applied one output pixel at a time to input rows given as
+/// pointers (kernel row `ky` reads `rows[ky]`), so whole maps and ring buffers of rows share the kernel.
+struct DepthwiseTaps {
+    /// Tap-major, `kernel × kernel × channels`.
+    let weights: UnsafePointer<Float>
+    let bias: UnsafePointer<Float>
+    let channels: Int, kernel: Int, stride: Int, padLeft: Int
+    /// Input pixels per row.
+    let width: Int
+    let lower: SIMD8<Float>, upper: SIMD8<Float>
+
+    /// Output pixel `ox` of a row whose in-bounds kernel rows are `ky0..<ky1`; writes `channels` floats.
+    @inline(__always)
+    func pixel(rows: UnsafePointer<UnsafePointer<Float>>, ky0: Int, ky1: Int, ox: Int,
+               output out: UnsafeMutablePointer<Float>) {
+        let k = kernel, channels = channels, w = weights, b = bias
+        let ix0 = ox * stride - padLeft
+        let kx0 = max(0, -ix0), kx1 = min(k, width - ix0)
+        var c = 0
+        while c + 32 <= channels {
+            // Two sets of four accumulators (even and odd kernel rows): eight independent FMA chains
+            // instead of four hide the FMA latency.
+            var a0 = loadVector(b + c), a1 = loadVector(b + c + 8)
+            var a2 = loadVector(b + c + 16), a3 = loadVector(b + c + 24)
+            var e0 = SIMD8<Float>(), e1 = SIMD8<Float>(), e2 = SIMD8<Float>(), e3 = SIMD8<Float>()
+            var ky = ky0
+            while ky + 2 <= ky1 {
+                let upperRow = rows[ky] + c, lowerRow = rows[ky + 1] + c
+                for kx in kx0..<kx1 {
+                    let x = upperRow + (ix0 + kx) * channels, y = lowerRow + (ix0 + kx) * channels
+                    let t = w + ((ky * k + kx) * channels + c), u = t + k * channels
+                    a0.addProduct(loadVector(x), loadVector(t))
+                    a1.addProduct(loadVector(x + 8), loadVector(t + 8))
+                    a2.addProduct(loadVector(x + 16), loadVector(t + 16))
+                    a3.addProduct(loadVector(x + 24), loadVector(t + 24))
+                    e0.addProduct(loadVector(y), loadVector(u))
+                    e1.addProduct(loadVector(y + 8), loadVector(u + 8))
+                    e2.addProduct(loadVector(y + 16), loadVector(u + 16))
+                    e3.addProduct(loadVector(y + 24), loadVector(u + 24))
+                }
+                ky += 2
+            }
+            if ky < ky1 {
+                let row = rows[ky] + c
+                for kx in kx0..<kx1 {
+                    let x = row + (ix0 + kx) * channels
+                    let t = w + ((ky * k + kx) * channels + c)
+                    a0.addProduct(loadVector(x), loadVector(t))
+                    a1.addProduct(loadVector(x + 8), loadVector(t + 8))
+                    a2.addProduct(loadVector(x + 16), loadVector(t + 16))
+                    a3.addProduct(loadVector(x + 24), loadVector(t + 24))
+                }
+            }
+            a0 += e0; a1 += e1; a2 += e2; a3 += e3
+            storeVector(clamp(a0, lower, upper), out + c)
+            storeVector(clamp(a1, lower, upper), out + c + 8)
+            storeVector(clamp(a2, lower, upper), out + c + 16)
+            storeVector(clamp(a3, lower, upper), out + c + 24)
+            c += 32
+        }
+        while c + 8 <= channels {
+            var a = loadVector(b + c)
+            for ky in ky0..<ky1 {
+                for kx in kx0..<kx1 {
+                    a.addProduct(loadVector(rows[ky] + ((ix0 + kx) * channels + c)),
+                                 loadVector(w + ((ky * k + kx) * channels + c)))
+                }
+            }
+            storeVector(clamp(a, lower, upper), out + c)
+            c += 8
+        }
+        while c < channels {
+            var a = b[c]
+            for ky in ky0..<ky1 {
+                for kx in kx0..<kx1 { a += rows[ky][(ix0 + kx) * channels + c] * w[(ky * k + kx) * channels + c] }
+            }
+            out[c] = min(max(a, lower[0]), upper[0])
+            c += 1
+        }
     }
 }

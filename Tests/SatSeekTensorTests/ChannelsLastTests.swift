@@ -131,3 +131,44 @@ func packedPointwiseMatchesNaive(cin: Int, cout: Int, height: Int, width: Int) {
         }
     }
 }
+
+@Test("fused expansion + depthwise equals the two layers run one after the other",
+      arguments: [(3, 1, 28, 28, 16, 96), (3, 2, 30, 29, 24, 40), (5, 2, 31, 28, 8, 144), (5, 1, 9, 33, 5, 13)])
+func fusedExpandDepthwiseMatchesSeparateLayers(kernel: Int, stride: Int, height: Int, width: Int, cin: Int, hidden: Int) {
+    var rng = SeededValues(seed: 16)
+    let pixels = height * width
+    let input = rng.array(pixels * cin)
+    let expand = PackedPointwiseConvolution(PointwiseConvolution(
+        inChannels: cin, outChannels: hidden, weight: rng.array(hidden * cin), bias: rng.array(hidden), activation: .relu6))
+    let depthwise = DepthwiseConvolution(channels: hidden, kernel: kernel, stride: stride,
+                                         weight: rng.array(hidden * kernel * kernel), bias: rng.array(hidden), activation: .relu6)
+    let padding = Padding.same(height: height, width: width, kernel: kernel, stride: stride)
+    let fused = FusedExpandDepthwise(expand: expand, depthwise: depthwise)
+    var expanded = [Float](repeating: .nan, count: pixels * hidden)
+    let oh = convolutionOutputSize(height, kernel: kernel, stride: stride, padBefore: padding.top, padAfter: padding.bottom)
+    let ow = convolutionOutputSize(width, kernel: kernel, stride: stride, padBefore: padding.left, padAfter: padding.right)
+    var expected = [Float](repeating: .nan, count: oh * ow * hidden)
+    input.withUnsafeBufferPointer { i in
+        expanded.withUnsafeMutableBufferPointer { e in
+            expand.apply(i.baseAddress!, pixels: pixels, output: e.baseAddress!, threads: 1)
+            expected.withUnsafeMutableBufferPointer { o in
+                _ = depthwise.applyChannelsLast(e.baseAddress!, height: height, width: width, padding: padding,
+                                                output: o.baseAddress!, threads: 1)
+            }
+        }
+    }
+    for threads in [1, 2] {
+        var output = [Float](repeating: .nan, count: expected.count)
+        var scratch = [Float](repeating: .nan, count: threads * fused.scratchCount(width: width))
+        let shape = input.withUnsafeBufferPointer { i in
+            output.withUnsafeMutableBufferPointer { o in
+                scratch.withUnsafeMutableBufferPointer { s in
+                    fused.apply(i.baseAddress!, height: height, width: width, padding: padding,
+                                output: o.baseAddress!, scratch: s.baseAddress!, threads: threads)
+                }
+            }
+        }
+        #expect(shape.height == oh && shape.width == ow)
+        #expect(maxAbsDifference(output, expected) < 1e-5, "\(threads) threads")
+    }
+}
