@@ -29,11 +29,11 @@ func pointwiseChannelsLastMatchesNaive(cin: Int, cout: Int, height: Int, width: 
     }
 }
 
-@Test("packed stem convolution from a channel-major image to channels-last equals the direct sum",
-      arguments: [(3, 2, 11), (3, 2, 224), (5, 1, 9), (3, 1, 6)])
-func convolutionChannelsLastMatchesNaive(kernel: Int, stride: Int, size: Int) {
+@Test("stem convolution from a channel-major image to channels-last equals the direct sum (direct and im2col paths)",
+      arguments: [(3, 2, 11, 32), (3, 2, 224, 32), (5, 1, 9, 40), (3, 1, 6, 12), (3, 2, 12, 8)])
+func convolutionChannelsLastMatchesNaive(kernel: Int, stride: Int, size: Int, cout: Int) {
     var rng = SeededValues(seed: 12)
-    let (cin, cout) = (3, 32)
+    let cin = 3
     let input = rng.array(cin * size * size), weight = rng.array(cout * cin * kernel * kernel), bias = rng.array(cout)
     let conv = PackedConvolution2D(Convolution2D(inChannels: cin, outChannels: cout, kernel: kernel, stride: stride,
                                                  weight: weight, bias: bias, activation: .relu6))
