@@ -81,7 +81,7 @@ struct BenchCommand: ParsableCommand {
                     let total = fastest.reduce(0) { $0 + $1.seconds }
                     printError("per-image time by operation (batch 1, \(count) images × 3 passes, each layer's fastest call, \(String(format: "%.2f", total * 1000)) ms/image):")
                     for entry in fastest.sorted(by: { $0.seconds > $1.seconds }) {
-                        printError("  " + entry.name.padded(24) + String(format: "%7.3f ms  %5.1f %%", entry.seconds * 1000, 100 * entry.seconds / total))
+                        printError("  " + entry.name.padded(28) + String(format: "%7.3f ms  %5.1f %%", entry.seconds * 1000, 100 * entry.seconds / total))
                     }
                 }
                 let output = Output(model: embedder.modelID, resolution: embedder.preprocessing.resolution,
