@@ -54,9 +54,12 @@ public struct FusedExpandDepthwise: Sendable {
                         expanded = max(expanded, iy0 + ky1)
                         for ky in ky0..<ky1 { rows[ky] = UnsafePointer(ring + ((iy0 + ky) % k) * rowFloats) }
                         let out = output + oy * ow * channels
-                        for ox in 0..<ow {
-                            taps.pixel(rows: rows, ky0: ky0, ky1: ky1, ox: ox, output: out + ox * channels)
+                        var ox = 0
+                        while ox + 1 < ow {
+                            taps.pixelPair(rows: rows, ky0: ky0, ky1: ky1, ox: ox, output: out + ox * channels)
+                            ox += 2
                         }
+                        if ox < ow { taps.pixel(rows: rows, ky0: ky0, ky1: ky1, ox: ox, output: out + ox * channels) }
                     }
                 }
             }
