@@ -25,6 +25,16 @@ public struct Padding: Sendable, Equatable {
     }
 }
 
+extension Padding {
+    /// Output height and width of a `kernel × kernel` window with this padding and `stride` over a
+    /// `height × width` map.
+    @inlinable
+    public func outputSize(height: Int, width: Int, kernel: Int, stride: Int) -> (height: Int, width: Int) {
+        (convolutionOutputSize(height, kernel: kernel, stride: stride, padBefore: top, padAfter: bottom),
+         convolutionOutputSize(width, kernel: kernel, stride: stride, padBefore: left, padAfter: right))
+    }
+}
+
 /// Spatial size of a convolution's output.
 @inlinable
 public func convolutionOutputSize(_ size: Int, kernel: Int, stride: Int, padBefore: Int, padAfter: Int) -> Int {
@@ -110,8 +120,7 @@ public struct Convolution2D: Sendable {
     public func apply(_ input: UnsafePointer<Float>, height: Int, width: Int, padding: Padding,
                       output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                       threads: Int) -> (height: Int, width: Int) {
-        let oh = convolutionOutputSize(height, kernel: kernel, stride: stride, padBefore: padding.top, padAfter: padding.bottom)
-        let ow = convolutionOutputSize(width, kernel: kernel, stride: stride, padBefore: padding.left, padAfter: padding.right)
+        let (oh, ow) = padding.outputSize(height: height, width: width, kernel: kernel, stride: stride)
         let plane = oh * ow
         let k = kernel, s = stride
         // im2col: row (ci, ky, kx), column (oy, ox).

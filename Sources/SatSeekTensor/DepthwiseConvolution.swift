@@ -31,8 +31,7 @@ public struct DepthwiseConvolution: Sendable {
     @discardableResult
     public func apply(_ input: UnsafePointer<Float>, height: Int, width: Int, padding: Padding,
                       output: UnsafeMutablePointer<Float>, threads: Int) -> (height: Int, width: Int) {
-        let oh = convolutionOutputSize(height, kernel: kernel, stride: stride, padBefore: padding.top, padAfter: padding.bottom)
-        let ow = convolutionOutputSize(width, kernel: kernel, stride: stride, padBefore: padding.left, padAfter: padding.right)
+        let (oh, ow) = padding.outputSize(height: height, width: width, kernel: kernel, stride: stride)
         let geometry = DepthwiseGeometry(height: height, width: width, padding: padding, kernel: kernel, stride: stride,
                                          outHeight: oh, outWidth: ow)
         let (k, s, activation) = (kernel, stride, activation)

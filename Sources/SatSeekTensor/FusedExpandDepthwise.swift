@@ -30,8 +30,7 @@ public struct FusedExpandDepthwise: Sendable {
                       output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                       threads: Int) -> (height: Int, width: Int) {
         let (k, s, channels) = (depthwise.kernel, depthwise.stride, depthwise.channels)
-        let oh = convolutionOutputSize(height, kernel: k, stride: s, padBefore: padding.top, padAfter: padding.bottom)
-        let ow = convolutionOutputSize(width, kernel: k, stride: s, padBefore: padding.left, padAfter: padding.right)
+        let (oh, ow) = padding.outputSize(height: height, width: width, kernel: k, stride: s)
         let inChannels = expand.inChannels
         let ringCount = scratchCount(width: width)
         let rowFloats = width * channels

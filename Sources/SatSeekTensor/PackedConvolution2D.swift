@@ -36,8 +36,7 @@ public struct PackedConvolution2D: Sendable {
                       output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                       threads: Int) -> (height: Int, width: Int) {
         let (k, s, inChannels) = (convolution.kernel, convolution.stride, convolution.inChannels)
-        let oh = convolutionOutputSize(height, kernel: k, stride: s, padBefore: padding.top, padAfter: padding.bottom)
-        let ow = convolutionOutputSize(width, kernel: k, stride: s, padBefore: padding.left, padAfter: padding.right)
+        let (oh, ow) = padding.outputSize(height: height, width: width, kernel: k, stride: s)
         if convolution.outChannels % 8 == 0 {
             direct(input, height: height, width: width, padding: padding, outHeight: oh, outWidth: ow,
                    output: output, threads: threads)
