@@ -48,7 +48,7 @@ public final class EfficientNetLite: ImageEmbedder {
                       std: (128 / 255, 128 / 255, 128 / 255))
     }
 
-    let convStem: PackedConvolution2D  // _conv_stem + _bn0
+    let convStem: DirectConvolution2D  // _conv_stem + _bn0
     let blocks: [MBConvBlock]        // _blocks
     let convHead: PackedPointwiseConvolution  // _conv_head + _bn1
     let fc: Linear                   // _fc (ImageNet classifier)
@@ -57,7 +57,8 @@ public final class EfficientNetLite: ImageEmbedder {
     static let fusionMinimumWidth = 28
     /// Floats of the largest activation of one image (sizes the per-worker buffers).
     let largestActivation: Int
-    let stemScratch: Int
+    /// Floats of per-worker scratch: every thread's ring of expanded rows (``FusedExpandDepthwise``).
+    let ringScratch: Int
     /// Activation buffers reused across calls (see ``WorkspacePool``).
     let workspaces = WorkspacePool()
 
@@ -83,7 +84,7 @@ public final class EfficientNetLite: ImageEmbedder {
         let eps = config.batchNormEpsilon
         let stemWeight = try reader.convolutionWeight("_conv_stem", out: config.stemChannels, in: 3, kernel: 3)
         let stem = try reader.batchNorm("_bn0", channels: config.stemChannels, epsilon: eps).fold(weight: stemWeight)
-        convStem = PackedConvolution2D(Convolution2D(inChannels: 3, outChannels: config.stemChannels, kernel: 3, stride: 2,
+        convStem = DirectConvolution2D(Convolution2D(inChannels: 3, outChannels: config.stemChannels, kernel: 3, stride: 2,
                                                      weight: stem.weight, bias: stem.bias, activation: .relu6))
         let specs = config.blocks
         blocks = try specs.enumerated().map { index, spec in
@@ -97,27 +98,23 @@ public final class EfficientNetLite: ImageEmbedder {
             conv: "_conv_head", bn: "_bn1", out: config.headChannels, in: lastChannels, epsilon: eps, activation: .relu6))
         fc = try reader.linear("_fc", out: config.classes, in: config.headChannels)
 
-        // Size buffers by walking the shapes once.
+        // Size buffers by walking the shapes once: the largest activation, and the scratch holding each
+        // thread's ring of expanded rows in the fused blocks.
         var size = (config.resolution + 1) / 2
         var largest = config.stemChannels * size * size
-        for spec in specs {
+        var rings = 0
+        for block in blocks {
+            let spec = block.spec
             largest = max(largest, spec.expandedChannels * size * size)
+            if let fused = block.fusedExpandDepthwise, size >= Self.fusionMinimumWidth {
+                rings = max(rings, defaultThreadCount * fused.scratchCount(width: size))
+            }
             size = (size + spec.stride - 1) / spec.stride
             largest = max(largest, spec.expandedChannels * size * size)
         }
         largest = max(largest, config.headChannels * size * size)
         largestActivation = largest
-        let stemOut = (config.resolution + 1) / 2
-        // The scratch holds the stem's im2col rows, later each thread's ring of expanded rows.
-        var rings = 0
-        var width = stemOut
-        for block in blocks {
-            if let fused = block.fusedExpandDepthwise, width >= Self.fusionMinimumWidth {
-                rings = max(rings, defaultThreadCount * fused.scratchCount(width: width))
-            }
-            width = (width + block.spec.stride - 1) / block.spec.stride
-        }
-        stemScratch = max(convStem.scratchCount(outHeight: stemOut, outWidth: stemOut), rings)
+        ringScratch = rings
     }
 
     /// Embeds a batch: one image uses both cores inside each layer; several images are spread over
@@ -150,7 +147,7 @@ public final class EfficientNetLite: ImageEmbedder {
         let workers = min(threads, count)
         let innerThreads = workers == 1 ? threads : 1
         parallelChunks(count, threads: workers) { images in
-            let workspace = workspaces.take(activation: largestActivation, scratch: stemScratch)
+            let workspace = workspaces.take(activation: largestActivation, scratch: ringScratch)
             defer { workspaces.give(workspace) }
             for i in images { body(i, workspace, innerThreads) }
         }
@@ -159,7 +156,7 @@ public final class EfficientNetLite: ImageEmbedder {
     /// ImageNet logits (1000) for one preprocessed image.
     public func classify(_ input: [Float]) -> [Float] {
         var pooled = [Float](repeating: 0, count: dimensions)
-        let workspace = workspaces.take(activation: largestActivation, scratch: stemScratch)
+        let workspace = workspaces.take(activation: largestActivation, scratch: ringScratch)
         defer { workspaces.give(workspace) }
         input.withUnsafeBufferPointer { x in
             pooled.withUnsafeMutableBufferPointer { p in
@@ -191,7 +188,7 @@ public final class EfficientNetLite: ImageEmbedder {
         var (h, w) = profile.measure("stem 3x3 conv") {
             convStem.apply(channelMajor: input, height: r, width: r,
                            padding: .same(height: r, width: r, kernel: 3, stride: 2),
-                           output: a, scratch: workspace.scratch, threads: threads)
+                           output: a, threads: threads)
         }
         traceChannelMajor?("stem", config.stemChannels, h, w, a)
         var current = a

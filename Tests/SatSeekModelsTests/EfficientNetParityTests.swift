@@ -85,7 +85,7 @@ func layerStatistics() throws {
     let input = model.preprocessing.tensor(image)
     var traced: [String: (shape: [Int], absMean: Double)] = [:]
     var pooled = [Float](repeating: 0, count: model.dimensions)
-    let workspace = Workspace(activation: model.largestActivation, scratch: model.stemScratch)
+    let workspace = Workspace(activation: model.largestActivation, scratch: model.ringScratch)
     input.withUnsafeBufferPointer { x in
         pooled.withUnsafeMutableBufferPointer { p in
             model.features(x.baseAddress!, into: p.baseAddress!, workspace: workspace, threads: 2) { name, c, h, w, data in

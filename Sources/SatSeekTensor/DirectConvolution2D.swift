@@ -1,90 +1,31 @@
 /// A dense k×k convolution with few input channels (a network's stem) from a channel-major image to a
-/// channels-last map.
-///
-/// When the output channels are a multiple of 8 it runs directly: every output pixel is the bias plus,
-/// for each of the `inChannels·k·k` taps, one broadcast input value times a vector of weights (stored
-/// tap-major), two neighbouring pixels at a time so each weight load feeds two FMAs. Otherwise it goes
-/// through im2col rows and the packed GEMM of ``PackedPointwiseConvolution`` (the OIHW weights are exactly
-/// a 1×1 convolution's `outC × (inC·k·k)` matrix).
-public struct PackedConvolution2D: Sendable {
+/// channels-last map, computed directly: every output pixel is the bias plus, for each of the
+/// `inChannels·k·k` taps, one broadcast input value times a vector of weights (stored tap-major), two
+/// neighbouring pixels at a time so each weight load feeds two FMAs; 32 output channels at a time, then 8,
+/// then one by one.
+public struct DirectConvolution2D: Sendable {
     public let convolution: Convolution2D
-    let gemm: PackedPointwiseConvolution
-    /// `(inChannels·k·k) × outChannels`: tap-major weights of the direct path.
+    /// `(inChannels·k·k) × outChannels`: the OIHW weights tap-major.
     let tapMajorWeight: [Float]
 
     public init(_ convolution: Convolution2D) {
         self.convolution = convolution
         let depth = convolution.inChannels * convolution.kernel * convolution.kernel
         let cout = convolution.outChannels
-        gemm = PackedPointwiseConvolution(PointwiseConvolution(
-            inChannels: depth, outChannels: cout, weight: convolution.weight,
-            bias: convolution.bias, activation: convolution.activation))
         tapMajorWeight = (0..<(depth * cout)).map { i in convolution.weight[(i % cout) * depth + i / cout] }
     }
 
-    /// Floats of scratch space `apply` needs for an output of `outHeight × outWidth`.
-    public func scratchCount(outHeight: Int, outWidth: Int) -> Int {
-        convolution.scratchCount(outHeight: outHeight, outWidth: outWidth)
-    }
-
     /// Applies the convolution to a channel-major image (`inChannels × height × width`, the preprocessed
-    /// input) and writes `outHeight·outWidth × outChannels`.
-    /// - Parameter scratch: ``scratchCount(outHeight:outWidth:)`` floats.
+    /// input) and writes `outHeight·outWidth × outChannels`. Output rows are split across threads; pixel
+    /// pairs whose taps are all inside the image horizontally share weight loads, edge pixels go one at a
+    /// time with their taps clipped.
     /// - Returns: The output height and width.
     @discardableResult
     public func apply(channelMajor input: UnsafePointer<Float>, height: Int, width: Int, padding: Padding,
-                      output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                      threads: Int) -> (height: Int, width: Int) {
-        let (k, s, inChannels) = (convolution.kernel, convolution.stride, convolution.inChannels)
-        let (oh, ow) = padding.outputSize(height: height, width: width, kernel: k, stride: s)
-        if convolution.outChannels % 8 == 0 {
-            direct(input, height: height, width: width, padding: padding, outHeight: oh, outWidth: ow,
-                   output: output, threads: threads)
-            return (oh, ow)
-        }
-        let depth = inChannels * k * k
-        parallelChunks(oh, threads: threads) { outRows in
-            for oy in outRows {
-                for ox in 0..<ow {
-                    var column = scratch + (oy * ow + ox) * depth
-                    let ix0 = ox * s - padding.left
-                    let inside = ix0 >= 0 && ix0 + k <= width
-                    for ci in 0..<inChannels {
-                        for ky in 0..<k {
-                            let iy = oy * s + ky - padding.top
-                            // Element loops, not update(from:count:): a memmove call per 3 floats
-                            // cost more than the copy.
-                            if iy < 0 || iy >= height {
-                                for kx in 0..<k { column[kx] = 0 }
-                            } else {
-                                let source = input + (ci * height + iy) * width
-                                if inside {
-                                    for kx in 0..<k { column[kx] = source[ix0 + kx] }
-                                } else {
-                                    for kx in 0..<k {
-                                        let ix = ix0 + kx
-                                        column[kx] = ix >= 0 && ix < width ? source[ix] : 0
-                                    }
-                                }
-                            }
-                            column += k
-                        }
-                    }
-                }
-            }
-        }
-        gemm.apply(scratch, pixels: oh * ow, output: output, threads: threads)
-        return (oh, ow)
-    }
-}
-
-extension PackedConvolution2D {
-    /// The direct path: output rows split across threads; pixel pairs whose taps are all inside the image
-    /// horizontally share weight loads, edge pixels go one at a time with their taps clipped.
-    func direct(_ input: UnsafePointer<Float>, height: Int, width: Int, padding: Padding, outHeight oh: Int,
-                outWidth ow: Int, output: UnsafeMutablePointer<Float>, threads: Int) {
+                      output: UnsafeMutablePointer<Float>, threads: Int) -> (height: Int, width: Int) {
         let (k, s, inChannels, cout) = (convolution.kernel, convolution.stride, convolution.inChannels,
                                         convolution.outChannels)
+        let (oh, ow) = padding.outputSize(height: height, width: width, kernel: k, stride: s)
         let (lo, hi) = convolution.activation.clampBounds
         let lower = SIMD8<Float>(repeating: lo), upper = SIMD8<Float>(repeating: hi)
         tapMajorWeight.withUnsafeBufferPointer { weights in
@@ -132,7 +73,7 @@ extension PackedConvolution2D {
                                     storeVector(clamp(q3, lower, upper), out + cout + c + 24)
                                     c += 32
                                 }
-                                while c < cout {
+                                while c + 8 <= cout {
                                     var p0 = loadVector(b + c), p1 = p0
                                     for ci in 0..<inChannels {
                                         for ky in ky0..<ky1 {
@@ -149,11 +90,15 @@ extension PackedConvolution2D {
                                     storeVector(clamp(p1, lower, upper), out + cout + c)
                                     c += 8
                                 }
+                                for pixel in 0..<2 {
+                                    tail(from: c, input: input + ix0 + pixel * s, kx: 0..<k, ky: ky0..<ky1,
+                                         iy0: iy0, height: height, width: width, output: out + pixel * cout)
+                                }
                                 ox += 2
                             } else {
                                 let kx0 = max(0, -ix0), kx1 = min(k, width - ix0)
                                 var c = 0
-                                while c < cout {
+                                while c + 8 <= cout {
                                     var p0 = loadVector(b + c)
                                     for ci in 0..<inChannels {
                                         for ky in ky0..<ky1 {
@@ -167,12 +112,34 @@ extension PackedConvolution2D {
                                     storeVector(clamp(p0, lower, upper), out + c)
                                     c += 8
                                 }
+                                tail(from: c, input: input + ix0, kx: kx0..<kx1, ky: ky0..<ky1,
+                                     iy0: iy0, height: height, width: width, output: out)
                                 ox += 1
                             }
                         }
                     }
                 }
             }
+        }
+        return (oh, ow)
+    }
+
+    /// Output channels `first..<outChannels` of one pixel, one at a time (channel counts that are not a
+    /// multiple of 8); `input` points at the pixel's tap-0 column of channel 0, row 0.
+    @inline(__always)
+    func tail(from first: Int, input: UnsafePointer<Float>, kx: Range<Int>, ky: Range<Int>, iy0: Int,
+              height: Int, width: Int, output: UnsafeMutablePointer<Float>) {
+        let (k, cout) = (convolution.kernel, convolution.outChannels)
+        let (lo, hi) = convolution.activation.clampBounds
+        for c in first..<cout {
+            var sum = convolution.bias[c]
+            for ci in 0..<convolution.inChannels {
+                for y in ky {
+                    let row = input + (ci * height + iy0 + y) * width
+                    for x in kx { sum += row[x] * tapMajorWeight[((ci * k + y) * k + x) * cout + c] }
+                }
+            }
+            output[c] = min(max(sum, lo), hi)
         }
     }
 }
