@@ -28,16 +28,4 @@ public enum Activation: Sendable {
             }
         }
     }
-
-    /// Applies the activation to eight values at once.
-    @inlinable @inline(__always)
-    public func apply(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        switch self {
-        case .none: return x
-        case .relu: return x.replacing(with: 0, where: x .< 0)
-        case .relu6:
-            let positive = x.replacing(with: 0, where: x .< 0)
-            return positive.replacing(with: 6, where: positive .> 6)
-        }
-    }
 }

@@ -102,30 +102,6 @@ func convolutionMatchesNaive(kernel: Int, stride: Int, size: Int, threads: Int) 
     #expect(maxAbsDifference(output, reference.values) < 1e-5)
 }
 
-@Test("depthwise convolution equals a grouped direct sum",
-      arguments: [(3, 1, 10, 7), (5, 2, 14, 9), (3, 2, 9, 12), (5, 1, 5, 3), (3, 1, 17, 33), (5, 2, 23, 18),
-                  (7, 1, 11, 19), (7, 2, 13, 21)])
-func depthwiseMatchesNaive(kernel: Int, stride: Int, height: Int, width: Int) {
-    var rng = SeededValues(seed: 3)
-    let channels = 6
-    let input = rng.array(channels * height * width), weight = rng.array(channels * kernel * kernel), bias = rng.array(channels)
-    let padding = Padding.same(height: height, width: width, kernel: kernel, stride: stride)
-    let conv = DepthwiseConvolution(channels: channels, kernel: kernel, stride: stride, weight: weight, bias: bias, activation: .relu6)
-    let reference = naiveConvolution(input, channels: channels, height: height, width: width, weight: weight, bias: bias,
-                                     outChannels: channels, kernel: kernel, stride: stride, padding: padding,
-                                     groups: channels, activation: relu6)
-    for threads in [1, 2] {
-        var output = [Float](repeating: .nan, count: reference.values.count)
-        let shape = input.withUnsafeBufferPointer { i in
-            output.withUnsafeMutableBufferPointer { o in
-                conv.apply(i.baseAddress!, height: height, width: width, padding: padding, output: o.baseAddress!, threads: threads)
-            }
-        }
-        #expect(shape.height == reference.height && shape.width == reference.width)
-        #expect(maxAbsDifference(output, reference.values) < 1e-5)
-    }
-}
-
 @Test("folding batch norm into a convolution gives the same output as conv then BN")
 func batchNormFolding() {
     var rng = SeededValues(seed: 4)
