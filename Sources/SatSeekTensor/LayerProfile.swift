@@ -1,11 +1,8 @@
 import Foundation
 
-/// Accumulates wall time per operation kind, to show where inference time goes
-/// (`satseek bench embed --profile`). Thread-safe; costs nothing when not passed.
+/// Records the wall time of every measured call, named by operation kind, to show where inference time
+/// goes (`satseek bench embed --profile`). Thread-safe; costs nothing when not passed.
 public final class LayerProfile: @unchecked Sendable {
-    private var seconds: [String: Double] = [:]
-    private var callCounts: [String: Int] = [:]
-    private var order: [String] = []
     private var log: [(name: String, seconds: Double)] = []
     private let lock = NSLock()
 
@@ -23,9 +20,6 @@ public final class LayerProfile: @unchecked Sendable {
     public func record(_ name: String, seconds value: Double) {
         lock.lock()
         defer { lock.unlock() }
-        if seconds[name] == nil { order.append(name) }
-        seconds[name, default: 0] += value
-        callCounts[name, default: 0] += 1
         log.append((name, value))
     }
 
@@ -53,13 +47,6 @@ public final class LayerProfile: @unchecked Sendable {
             total[name, default: 0] += fastest[position]
         }
         return order.map { ($0, total[$0]!) }
-    }
-
-    /// (name, total seconds, calls) in first-seen order.
-    public var entries: [(name: String, seconds: Double, calls: Int)] {
-        lock.lock()
-        defer { lock.unlock() }
-        return order.map { ($0, seconds[$0]!, callCounts[$0]!) }
     }
 }
 

@@ -170,3 +170,16 @@ func fusedExpandDepthwiseMatchesSeparateLayers(kernel: Int, stride: Int, height:
         #expect(maxAbsDifference(output, expected) < 1e-5, "\(threads) threads")
     }
 }
+
+@Test("the profile sums each call position's fastest run per name, in first-seen order")
+func profileFastestPerCall() {
+    let profile = LayerProfile()
+    // Two runs of three calls: stem, block, block.
+    for (name, seconds) in [("stem", 3.0), ("block", 5.0), ("block", 1.0), ("stem", 2.0), ("block", 7.0), ("block", 4.0)] {
+        profile.record(name, seconds: seconds)
+    }
+    let fastest = profile.fastestPerCall(runs: 2)
+    #expect(fastest.map(\.name) == ["stem", "block"])
+    #expect(fastest.map(\.seconds) == [2.0, 5.0 + 1.0])
+    #expect(profile.fastestPerCall(runs: 4).isEmpty, "6 calls are not 4 identical runs")
+}
