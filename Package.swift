@@ -25,7 +25,9 @@ let package = Package(
         // Prefetch hints for the HNSW search loop (a header of static inline C functions).
         .target(name: "CMemoryHints"),
 
-        .target(name: "SatSeekImaging", dependencies: ["CGDAL"]),
+        // Imaging keeps Swift's checks (it parses files) but gets the machine's vector units for resampling.
+        .target(name: "SatSeekImaging", dependencies: ["CGDAL"],
+                swiftSettings: [.unsafeFlags(["-Xcc", "-march=native"], .when(platforms: [.linux]))]),
         .target(name: "SatSeekTensor", dependencies: ["COpenBLAS", "CMemoryHints"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked", "-Xcc", "-march=native"], .when(platforms: [.linux]))]),
         .target(name: "SatSeekCheckpoint", dependencies: ["ZIPFoundation"]),

@@ -86,13 +86,18 @@ public struct Preprocessing: Sendable {
                      "Preprocessing.write: buffer holds \(output.count) floats, needs \(tensorCount)")
         let cropped = resizedAndCropped(image)
         let plane = resolution * resolution
-        let means = [mean.0, mean.1, mean.2], stds = [std.0, std.1, std.2]
+        // Each 8-bit level's normalised value, per channel: the same Float expression, looked up.
+        var levels = [Float](repeating: 0, count: 3 * 256)
+        for (channel, (m, s)) in [(mean.0, std.0), (mean.1, std.1), (mean.2, std.2)].enumerated() {
+            for v in 0..<256 { levels[channel * 256 + v] = (Float(v) / 255 - m) / s }
+        }
         cropped.pixels.withUnsafeBufferPointer { pixels in
-            for channel in 0..<3 {
-                let m = means[channel], s = stds[channel]
-                let base = channel * plane
+            levels.withUnsafeBufferPointer { levels in
+                let out = output.baseAddress!
                 for i in 0..<plane {
-                    output[base + i] = (Float(pixels[i * 3 + channel]) / 255 - m) / s
+                    out[i] = levels[Int(pixels[i * 3])]
+                    out[plane + i] = levels[256 + Int(pixels[i * 3 + 1])]
+                    out[2 * plane + i] = levels[512 + Int(pixels[i * 3 + 2])]
                 }
             }
         }

@@ -38,6 +38,16 @@ struct RasterReader {
                 guard index >= 0, index < lut.count, Double(index) != nodata else { continue }
                 (pixels[3 * i], pixels[3 * i + 1], pixels[3 * i + 2]) = lut[index]
             }
+        case .rgb(let red, let green, let blue)
+            where [red, green, blue].allSatisfy({ GDALGetRasterDataType($0) == GDT_Byte }):
+            // One pixel-interleaved read of the three bands (GDAL's JPEG driver then decodes scanlines
+            // straight into `pixels`, without its block cache), then each band's nodata → 0.
+            try readInterleaved([red, green, blue], window, into: &pixels, log)
+            for (channel, band) in [red, green, blue].enumerated() {
+                guard let nodata = Self.noData(band), nodata >= 0, nodata <= 255, nodata == nodata.rounded() else { continue }
+                let value = UInt8(nodata)
+                for i in 0..<count where pixels[3 * i + channel] == value { pixels[3 * i + channel] = 0 }
+            }
         case .rgb(let red, let green, let blue):
             for (channel, band) in [red, green, blue].enumerated() {
                 let plane = try bytePlane(band, window, log)
@@ -126,6 +136,26 @@ struct RasterReader {
             throw failure(ImageError.corrupt(text))
         }
         return plane
+    }
+
+    /// Reads three Byte bands into interleaved RGB `pixels` of the output size (average resampling).
+    private func readInterleaved(_ bands: [GDALRasterBandH], _ window: Window, into pixels: inout [UInt8],
+                                 _ log: GDALMessageLog) throws {
+        var extra = GDALRasterIOExtraArg()
+        extra.nVersion = 1  // RASTERIO_EXTRA_ARG_CURRENT_VERSION
+        extra.eResampleAlg = GRIORA_Average
+        extra.bFloatingPointWindowValidity = 0
+        var bandMap = bands.map { GDALGetBandNumber($0) }
+        let start = log.messages.count
+        let status = pixels.withUnsafeMutableBytes { buffer in
+            GDALDatasetRasterIOEx(dataset, GF_Read, 0, 0, Int32(window.width), Int32(window.height),
+                                  buffer.baseAddress, Int32(window.outWidth), Int32(window.outHeight), GDT_Byte,
+                                  3, &bandMap, 3, GSpacing(3 * window.outWidth), 1, &extra)
+        }
+        guard status == CE_None else {
+            let text = log.messages(since: start).last(where: \.isFailure)?.text ?? "RasterIO failed"
+            throw failure(ImageError.corrupt(text))
+        }
     }
 
     /// The band's nodata value, if it has one.

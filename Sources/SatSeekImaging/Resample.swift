@@ -124,35 +124,55 @@ struct ResampleCoefficients {
 
 /// Pillow's `clip8`: fixed-point sum → 0…255.
 @inline(__always)
-private func clip8(_ value: Int) -> UInt8 {
-    if value >= (1 << precisionBits) << 8 { return 255 }
-    if value <= 0 { return 0 }
-    return UInt8(truncatingIfNeeded: value >> precisionBits)
+private func clip8(_ value: Int32) -> UInt8 {
+    UInt8(truncatingIfNeeded: min(max(value >> Int32(precisionBits), 0), 255))
 }
 
+/// ``clip8(_:)`` on 16 sums: `(sum >> 22)` clamped to 0…255 is Pillow's clip8 (a sum ≤ 0 shifts to 0 or −1,
+/// one ≥ 256 · 2^22 to ≥ 256).
+@inline(__always)
+private func clip8(_ value: SIMD16<Int32>) -> SIMD16<UInt8> {
+    let shifted = value &>> Int32(precisionBits)
+    let clamped = shifted.clamped(lowerBound: SIMD16(repeating: 0), upperBound: SIMD16(repeating: 255))
+    return SIMD16<UInt8>(truncatingIfNeeded: clamped)
+}
+
+// Sums are 32-bit, as in Pillow: |Σ sample · weight| ≤ 255 · Σ|w| < 255 · 1.3 · 2^22 < 2^31, so the
+// wrapping operators never wrap.
+
+/// Each output pixel is Σ taps of interleaved RGB pixels: the three channels go through one SIMD4 lane
+/// group (the fourth lane carries the next pixel's red, multiplied and discarded).
 private func horizontalPass(_ input: [UInt8], inWidth: Int, rows: Range<Int>,
                             coefficients c: ResampleCoefficients) -> [UInt8] {
     let outWidth = c.bounds.count
     var output = [UInt8](repeating: 0, count: outWidth * rows.count * 3)
-    let half = 1 << (precisionBits - 1)
+    let half = Int32(1 << (precisionBits - 1))
     input.withUnsafeBufferPointer { src in
         output.withUnsafeMutableBufferPointer { dst in
             c.weights.withUnsafeBufferPointer { k in
-                for (outRow, y) in rows.enumerated() {
-                    let rowBase = y * inWidth * 3
-                    for x in 0..<outWidth {
-                        let (start, count) = c.bounds[x]
-                        let kBase = x * c.kernelSize
-                        var s0 = half, s1 = half, s2 = half
-                        for t in 0..<count {
-                            let w = Int(k[kBase + t])
-                            let p = rowBase + (start + t) * 3
-                            s0 += Int(src[p]) * w
-                            s1 += Int(src[p + 1]) * w
-                            s2 += Int(src[p + 2]) * w
+                c.bounds.withUnsafeBufferPointer { bounds in
+                    let base = UnsafeRawPointer(src.baseAddress!)
+                    for (outRow, y) in rows.enumerated() {
+                        let rowBase = y * inWidth * 3
+                        // A 4-byte load of the row's last pixel reads one byte past the image on its last row.
+                        let safeEnd = (y + 1) * inWidth * 3 < src.count ? inWidth : inWidth - 1
+                        for x in 0..<outWidth {
+                            let (start, count) = bounds[x]
+                            let kBase = x * c.kernelSize
+                            var sum = SIMD4<Int32>(repeating: half)
+                            for t in 0..<count {
+                                let p = rowBase + (start + t) * 3
+                                let pixel: SIMD4<UInt8>
+                                if start + t < safeEnd {
+                                    pixel = base.loadUnaligned(fromByteOffset: p, as: SIMD4<UInt8>.self)
+                                } else {
+                                    pixel = SIMD4(src[p], src[p + 1], src[p + 2], 0)
+                                }
+                                sum &+= SIMD4<Int32>(truncatingIfNeeded: pixel) &* k[kBase + t]
+                            }
+                            let o = (outRow * outWidth + x) * 3
+                            dst[o] = clip8(sum[0]); dst[o + 1] = clip8(sum[1]); dst[o + 2] = clip8(sum[2])
                         }
-                        let o = (outRow * outWidth + x) * 3
-                        dst[o] = clip8(s0); dst[o + 1] = clip8(s1); dst[o + 2] = clip8(s2)
                     }
                 }
             }
@@ -161,23 +181,37 @@ private func horizontalPass(_ input: [UInt8], inWidth: Int, rows: Range<Int>,
     return output
 }
 
+/// Each output row is Σ taps of whole input rows: 16 samples at a time, then a scalar tail.
 private func verticalPass(_ input: [UInt8], width: Int, outHeight: Int,
                           coefficients c: ResampleCoefficients) -> [UInt8] {
     var output = [UInt8](repeating: 0, count: width * outHeight * 3)
-    let half = 1 << (precisionBits - 1)
+    let half = Int32(1 << (precisionBits - 1))
     let stride = width * 3
     input.withUnsafeBufferPointer { src in
         output.withUnsafeMutableBufferPointer { dst in
             c.weights.withUnsafeBufferPointer { k in
+                let base = UnsafeRawPointer(src.baseAddress!)
+                let out = UnsafeMutableRawPointer(dst.baseAddress!)
                 for y in 0..<outHeight {
                     let (start, count) = c.bounds[y]
                     let kBase = y * c.kernelSize
-                    for i in 0..<stride {
-                        var s = half
+                    var i = 0
+                    while i + 16 <= stride {
+                        var sum = SIMD16<Int32>(repeating: half)
                         for t in 0..<count {
-                            s += Int(src[(start + t) * stride + i]) * Int(k[kBase + t])
+                            let row = base.loadUnaligned(fromByteOffset: (start + t) * stride + i, as: SIMD16<UInt8>.self)
+                            sum &+= SIMD16<Int32>(truncatingIfNeeded: row) &* k[kBase + t]
                         }
-                        dst[y * stride + i] = clip8(s)
+                        out.storeBytes(of: clip8(sum), toByteOffset: y * stride + i, as: SIMD16<UInt8>.self)
+                        i += 16
+                    }
+                    while i < stride {
+                        var sum = half
+                        for t in 0..<count {
+                            sum &+= Int32(src[(start + t) * stride + i]) &* k[kBase + t]
+                        }
+                        dst[y * stride + i] = clip8(sum)
+                        i += 1
                     }
                 }
             }
