@@ -9,7 +9,9 @@ extension DepthwiseConvolution {
         let (oh, ow) = padding.outputSize(height: height, width: width, kernel: kernel, stride: stride)
         let (k, s, channels) = (kernel, stride, channels)
         withTaps(width: width, padLeft: padding.left) { taps in
-            let threads = worthwhileThreads(threads, work: channels * oh * ow * k * k)
+            // A tap is a multiply-add per channel, but the helper thread is usually spinning (hand-off well
+            // under a microsecond): even the 7 × 7 layers (≈ 0.5–1.4 M taps, 15–100 µs) gain from a split.
+            let threads = worthwhileThreads(threads, work: 4 * channels * oh * ow * k * k)
             parallelChunks(oh * ow, threads: threads) { pixels in
                 let rows = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: k)
                 defer { rows.deallocate() }
