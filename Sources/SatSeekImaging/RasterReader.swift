@@ -44,8 +44,7 @@ struct RasterReader {
             // straight into `pixels`, without its block cache), then each band's nodata → 0.
             try readInterleaved([red, green, blue], window, into: &pixels, log)
             for (channel, band) in [red, green, blue].enumerated() {
-                guard let nodata = Self.noData(band), nodata >= 0, nodata <= 255, nodata == nodata.rounded() else { continue }
-                let value = UInt8(nodata)
+                guard let value = Self.byteNoData(band) else { continue }
                 for i in 0..<count where pixels[3 * i + channel] == value { pixels[3 * i + channel] = 0 }
             }
         case .rgb(let red, let green, let blue):
@@ -105,8 +104,7 @@ struct RasterReader {
         let nodata = Self.noData(band)
         if GDALGetRasterDataType(band) == GDT_Byte {
             var plane: [UInt8] = try readPlane(band, window, GDT_Byte, .average, log)
-            if let nodata, nodata >= 0, nodata <= 255, nodata == nodata.rounded() {
-                let value = UInt8(nodata)
+            if let value = Self.byteNoData(band) {
                 for i in plane.indices where plane[i] == value { plane[i] = 0 }
             }
             return plane
@@ -120,10 +118,7 @@ struct RasterReader {
         _ band: GDALRasterBandH, _ window: Window, _ type: GDALDataType,
         _ resampling: Resampling, _ log: GDALMessageLog
     ) throws -> [T] {
-        var extra = GDALRasterIOExtraArg()
-        extra.nVersion = 1  // RASTERIO_EXTRA_ARG_CURRENT_VERSION
-        extra.eResampleAlg = resampling == .average ? GRIORA_Average : GRIORA_NearestNeighbour
-        extra.bFloatingPointWindowValidity = 0
+        var extra = Self.ioArguments(resampling)
         var plane = [T](repeating: 0, count: window.outWidth * window.outHeight)
         let start = log.messages.count
         let status = plane.withUnsafeMutableBytes { buffer in
@@ -131,20 +126,14 @@ struct RasterReader {
                            buffer.baseAddress, Int32(window.outWidth), Int32(window.outHeight), type,
                            0, 0, &extra)
         }
-        guard status == CE_None else {
-            let text = log.messages(since: start).last(where: \.isFailure)?.text ?? "RasterIO failed"
-            throw failure(ImageError.corrupt(text))
-        }
+        try check(status, log, since: start)
         return plane
     }
 
     /// Reads three Byte bands into interleaved RGB `pixels` of the output size (average resampling).
     private func readInterleaved(_ bands: [GDALRasterBandH], _ window: Window, into pixels: inout [UInt8],
                                  _ log: GDALMessageLog) throws {
-        var extra = GDALRasterIOExtraArg()
-        extra.nVersion = 1  // RASTERIO_EXTRA_ARG_CURRENT_VERSION
-        extra.eResampleAlg = GRIORA_Average
-        extra.bFloatingPointWindowValidity = 0
+        var extra = Self.ioArguments(.average)
         var bandMap = bands.map { GDALGetBandNumber($0) }
         let start = log.messages.count
         let status = pixels.withUnsafeMutableBytes { buffer in
@@ -152,10 +141,30 @@ struct RasterReader {
                                   buffer.baseAddress, Int32(window.outWidth), Int32(window.outHeight), GDT_Byte,
                                   3, &bandMap, 3, GSpacing(3 * window.outWidth), 1, &extra)
         }
+        try check(status, log, since: start)
+    }
+
+    /// `GDALRasterIOEx`'s extra arguments for a whole-raster read with `resampling`.
+    private static func ioArguments(_ resampling: Resampling) -> GDALRasterIOExtraArg {
+        var extra = GDALRasterIOExtraArg()
+        extra.nVersion = 1  // RASTERIO_EXTRA_ARG_CURRENT_VERSION
+        extra.eResampleAlg = resampling == .average ? GRIORA_Average : GRIORA_NearestNeighbour
+        extra.bFloatingPointWindowValidity = 0
+        return extra
+    }
+
+    /// Throws the last failure GDAL logged since message `start` when a RasterIO returned `status` ≠ CE_None.
+    private func check(_ status: CPLErr, _ log: GDALMessageLog, since start: Int) throws {
         guard status == CE_None else {
             let text = log.messages(since: start).last(where: \.isFailure)?.text ?? "RasterIO failed"
             throw failure(ImageError.corrupt(text))
         }
+    }
+
+    /// The nodata value of a Byte band as a level, when it is one (0…255, whole).
+    private static func byteNoData(_ band: GDALRasterBandH) -> UInt8? {
+        guard let nodata = noData(band), nodata >= 0, nodata <= 255, nodata == nodata.rounded() else { return nil }
+        return UInt8(nodata)
     }
 
     /// The band's nodata value, if it has one.
