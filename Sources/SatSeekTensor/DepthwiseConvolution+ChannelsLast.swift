@@ -9,9 +9,9 @@ extension DepthwiseConvolution {
         let (oh, ow) = padding.outputSize(height: height, width: width, kernel: kernel, stride: stride)
         let (k, s, channels) = (kernel, stride, channels)
         withTaps(width: width, padLeft: padding.left) { taps in
-            // A tap is a multiply-add per channel, but the helper thread is usually spinning (hand-off well
-            // under a microsecond): even the 7 × 7 layers (≈ 0.5–1.4 M taps, 15–100 µs) gain from a split.
-            let threads = worthwhileThreads(threads, work: 4 * channels * oh * ow * k * k)
+            // The helper thread is usually spinning (hand-off well under a microsecond): even the 7 × 7
+            // layers (≈ 0.5–1.4 M taps, 15–100 µs) gain from a split, so depthwise splits from 250 k taps.
+            let threads = worthwhileThreads(threads, work: channels * oh * ow * k * k, perThread: 250_000)
             parallelChunks(oh * ow, threads: threads) { pixels in
                 let rows = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: k)
                 defer { rows.deallocate() }
@@ -166,7 +166,8 @@ struct DepthwiseTaps {
                 }
                 // Border taps of one pixel only: left of the shared run, then right of it. (Written out:
                 // moving these loops and the stores below into helpers with inout accumulators measured
-                // 6–10 % slower.)
+                // 6–10 % slower; even a store-only helper taking the eight accumulators by value makes the
+                // compiler spill eight of them to the stack.)
                 kx = a0
                 while kx < a1 {
                     if kx == s0 && s0 < s1 { kx = s1; continue }

@@ -41,8 +41,9 @@ public var defaultThreadCount: Int {
 }
 
 /// How many threads are worth using for `work` multiply-adds: splitting a small layer costs more in
-/// thread hand-off than it saves, so work below ~1 M operations per extra thread stays on one.
+/// thread hand-off than it saves, so work below `perThread` operations (~1 M by default) per extra
+/// thread stays on one.
 @inlinable
-public func worthwhileThreads(_ threads: Int, work: Int) -> Int {
-    max(1, min(threads, work / 1_000_000))
+public func worthwhileThreads(_ threads: Int, work: Int, perThread: Int = 1_000_000) -> Int {
+    max(1, min(threads, work / perThread))
 }
