@@ -26,17 +26,24 @@ struct CrashResumeTests {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        // Kill it as soon as some, but not all, batches are committed.
+        // Kill it as soon as some, but not all, batches are committed. The indexer only runs while this loop
+        // sleeps: it is stopped (SIGSTOP) for every look at the catalog, so a loaded machine that starves this
+        // test's thread cannot let it finish unobserved, and the SIGKILL lands wherever the stop caught it.
         var stored = 0
-        let deadline = Date().addingTimeInterval(120)
+        var killedMidway = false
+        let deadline = Date().addingTimeInterval(300)
         while process.isRunning, Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.005)
+            kill(process.processIdentifier, SIGSTOP)
             if FileManager.default.fileExists(atPath: db), let catalog = try? Catalog(path: db, create: false) {
                 stored = (try? catalog.count()) ?? 0
-                if stored >= 4 { break }
             }
-            Thread.sleep(forTimeInterval: 0.02)
+            if stored >= 4 {
+                killedMidway = process.isRunning
+                break
+            }
+            kill(process.processIdentifier, SIGCONT)
         }
-        let killedMidway = process.isRunning
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(killedMidway, "the indexer finished before it could be killed (\(stored) stored)")
