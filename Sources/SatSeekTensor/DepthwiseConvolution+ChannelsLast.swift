@@ -12,6 +12,27 @@ extension DepthwiseConvolution {
             // The helper thread is usually spinning (hand-off well under a microsecond): even the 7 × 7
             // layers (≈ 0.5–1.4 M taps, 15–100 µs) gain from a split, so depthwise splits from 250 k taps.
             let threads = worthwhileThreads(threads, work: channels * oh * ow * k * k, perThread: 250_000)
+            if taps.slides {
+                let segmentsPerRow = ow / 7
+                parallelChunks(oh * segmentsPerRow, threads: threads) { segments in
+                    let rows = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: k)
+                    defer { rows.deallocate() }
+                    var rowsOf = -1
+                    var (ky0, ky1) = (0, 0)
+                    for segment in segments {
+                        let oy = segment / segmentsPerRow, ox0 = (segment - oy * segmentsPerRow) * 7
+                        if oy != rowsOf {
+                            let iy0 = oy - padding.top
+                            (ky0, ky1) = (max(0, -iy0), min(k, height - iy0))
+                            for ky in ky0..<ky1 { rows[ky] = input + (iy0 + ky) * width * channels }
+                            rowsOf = oy
+                        }
+                        taps.segment(rows: rows, ky0: ky0, ky1: ky1, ox0: ox0,
+                                     output: output + (oy * ow + ox0) * channels)
+                    }
+                }
+                return
+            }
             parallelChunks(oh * ow, threads: threads) { pixels in
                 let rows = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: k)
                 defer { rows.deallocate() }

@@ -53,6 +53,12 @@ public struct FusedExpandDepthwise: Sendable {
                         expanded = max(expanded, iy0 + ky1)
                         for ky in ky0..<ky1 { rows[ky] = UnsafePointer(ring + ((iy0 + ky) % k) * rowFloats) }
                         let out = output + oy * ow * channels
+                        if taps.slides {
+                            for ox0 in stride(from: 0, to: ow, by: 7) {
+                                taps.segment(rows: rows, ky0: ky0, ky1: ky1, ox0: ox0, output: out + ox0 * channels)
+                            }
+                            continue
+                        }
                         var ox = 0
                         while ox + 1 < ow {
                             taps.pixelPair(rows: rows, ky0: ky0, ky1: ky1, ox: ox, output: out + ox * channels)

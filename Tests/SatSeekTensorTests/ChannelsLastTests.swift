@@ -55,8 +55,8 @@ func convolutionChannelsLastMatchesNaive(kernel: Int, stride: Int, size: Int, co
     }
 }
 
-@Test("channels-last depthwise convolution equals a grouped direct sum (32-, 8- and 1-channel paths)",
-      arguments: [(3, 1, 10, 7, 44), (5, 2, 14, 9, 44), (3, 2, 9, 12, 13), (5, 1, 5, 3, 8), (5, 1, 28, 28, 200),
+@Test("channels-last depthwise convolution equals a grouped direct sum (7-pixel segments, 32-, 8- and 1-channel paths)",
+      arguments: [(3, 1, 14, 14, 32), (3, 1, 6, 21, 40), (5, 1, 3, 14, 16), (3, 1, 10, 7, 44), (5, 2, 14, 9, 44), (3, 2, 9, 12, 13), (5, 1, 5, 3, 8), (5, 1, 28, 28, 200),
                   (3, 2, 23, 18, 96), (7, 1, 11, 19, 3), (5, 1, 7, 7, 1152), (3, 1, 17, 33, 6), (5, 2, 23, 18, 6),
                   (7, 2, 13, 21, 6)])
 func depthwiseChannelsLastMatchesNaive(kernel: Int, stride: Int, height: Int, width: Int, channels: Int) {
