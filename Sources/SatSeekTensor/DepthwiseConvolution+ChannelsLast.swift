@@ -12,7 +12,7 @@ extension DepthwiseConvolution {
             // The helper thread is usually spinning (hand-off well under a microsecond): even the 7 × 7
             // layers (≈ 0.5–1.4 M taps, 15–100 µs) gain from a split, so depthwise splits from 250 k taps.
             let threads = worthwhileThreads(threads, work: channels * oh * ow * k * k, perThread: 250_000)
-            if taps.slides {
+            if taps.slides(outputWidth: ow) {
                 let segmentsPerRow = ow / 7
                 parallelChunks(oh * segmentsPerRow, threads: threads) { segments in
                     let rows = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: k)
@@ -22,7 +22,7 @@ extension DepthwiseConvolution {
                     for segment in segments {
                         let oy = segment / segmentsPerRow, ox0 = (segment - oy * segmentsPerRow) * 7
                         if oy != rowsOf {
-                            let iy0 = oy - padding.top
+                            let iy0 = oy * s - padding.top
                             (ky0, ky1) = (max(0, -iy0), min(k, height - iy0))
                             for ky in ky0..<ky1 { rows[ky] = input + (iy0 + ky) * width * channels }
                             rowsOf = oy

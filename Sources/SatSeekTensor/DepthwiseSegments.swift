@@ -1,4 +1,4 @@
-/// Stride-1 depthwise rows in segments of seven output pixels (seven divides every EfficientNet plane
+/// Depthwise rows in segments of seven output pixels (seven divides every EfficientNet plane
 /// width: 112, 56, 28, 14, 7), eight channels at a time, with the input sliding through registers.
 ///
 /// The pixel and pixel-pair kernels load an input vector and a weight vector for (nearly) every
@@ -8,22 +8,26 @@
 /// the seven it reaches: for a 5×5 kernel 16 loads per 35 FMAs. Inputs left or right of the image are
 /// skipped (the padding is never materialised), so border segments need no separate kernel.
 extension DepthwiseTaps {
-    /// Whether ``segment(rows:ky0:ky1:ox0:output:)`` applies: stride 1, "same" padding, a 3×3 or 5×5
-    /// kernel, whole 8-channel vectors and rows that split into whole segments.
-    var slides: Bool {
-        stride == 1 && (kernel == 3 || kernel == 5) && padLeft == kernel / 2 && channels % 8 == 0
-            && width % 7 == 0
+    /// Whether ``segment(rows:ky0:ky1:ox0:output:)`` applies to output rows `outputWidth` pixels wide: a
+    /// 3×3 or 5×5 kernel, whole 8-channel vectors, rows that split into whole segments, and padding that
+    /// leaves at most the two outermost inputs of a segment outside the image (stride 1: "same" padding;
+    /// stride 2: TensorFlow "SAME" or symmetric padding of an even-width input).
+    func slides(outputWidth ow: Int) -> Bool {
+        guard (kernel == 3 || kernel == 5), channels % 8 == 0, ow % 7 == 0, ow > 0 else { return false }
+        if stride == 1 { return padLeft == kernel / 2 && ow == width }
+        return stride == 2 && (0...2).contains(padLeft) && 2 * (ow - 1) - padLeft + kernel <= width + 2
     }
 
     /// Output pixels `ox0..<ox0 + 7` of a row whose in-bounds kernel rows are `ky0..<ky1`, written at `out`
-    /// (`7 × channels` floats). Requires ``slides``.
+    /// (`7 × channels` floats). Requires ``slides(outputWidth:)``.
     @inline(__always)
     func segment(rows: UnsafePointer<UnsafePointer<Float>>, ky0: Int, ky1: Int, ox0: Int,
                  output out: UnsafeMutablePointer<Float>) {
-        if kernel == 5 {
-            segment5(rows: rows, ky0: ky0, ky1: ky1, ox0: ox0, output: out)
-        } else {
-            segment3(rows: rows, ky0: ky0, ky1: ky1, ox0: ox0, output: out)
+        switch (stride, kernel) {
+        case (1, 5): segment5(rows: rows, ky0: ky0, ky1: ky1, ox0: ox0, output: out)
+        case (1, _): segment3(rows: rows, ky0: ky0, ky1: ky1, ox0: ox0, output: out)
+        case (_, 5): segment5Stride2(rows: rows, ky0: ky0, ky1: ky1, ox0: ox0, output: out)
+        default: segment3Stride2(rows: rows, ky0: ky0, ky1: ky1, ox0: ox0, output: out)
         }
     }
 
@@ -117,6 +121,86 @@ extension DepthwiseTaps {
                     x = loadVector(r + 8 * channels)
                     a6.addProduct(x, w2)
                 }
+            }
+            store7(a0, a1, a2, a3, a4, a5, a6, out + c)
+            c += 8
+        }
+    }
+
+    @inline(__always)
+    private func segment5Stride2(rows: UnsafePointer<UnsafePointer<Float>>, ky0: Int, ky1: Int, ox0: Int,
+                                 output out: UnsafeMutablePointer<Float>) {
+        let channels = channels
+        // Input pixel 2·ox0 - padLeft + i feeds outputs (i - 4) / 2 ... i / 2 (rounded inwards); only the
+        // two outermost on each side can fall outside the image.
+        let start = 2 * ox0 - padLeft
+        let lo = -start, hi = width - start
+        let first = start * channels
+        var c = 0
+        while c < channels {
+            let b = loadVector(bias + c)
+            var a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b
+            for ky in ky0..<ky1 {
+                let t = weights + (ky * 5 * channels + c)
+                let w0 = loadVector(t), w1 = loadVector(t + channels), w2 = loadVector(t + 2 * channels)
+                let w3 = loadVector(t + 3 * channels), w4 = loadVector(t + 4 * channels)
+                let r = rows[ky] + (first + c)
+                var x: SIMD8<Float>
+                if lo <= 0 { a0.addProduct(loadVector(r), w0) }
+                if lo <= 1 { a0.addProduct(loadVector(r + channels), w1) }
+                x = loadVector(r + 2 * channels); a0.addProduct(x, w2); a1.addProduct(x, w0)
+                x = loadVector(r + 3 * channels); a0.addProduct(x, w3); a1.addProduct(x, w1)
+                x = loadVector(r + 4 * channels); a0.addProduct(x, w4); a1.addProduct(x, w2); a2.addProduct(x, w0)
+                x = loadVector(r + 5 * channels); a1.addProduct(x, w3); a2.addProduct(x, w1)
+                x = loadVector(r + 6 * channels); a1.addProduct(x, w4); a2.addProduct(x, w2); a3.addProduct(x, w0)
+                x = loadVector(r + 7 * channels); a2.addProduct(x, w3); a3.addProduct(x, w1)
+                x = loadVector(r + 8 * channels); a2.addProduct(x, w4); a3.addProduct(x, w2); a4.addProduct(x, w0)
+                x = loadVector(r + 9 * channels); a3.addProduct(x, w3); a4.addProduct(x, w1)
+                x = loadVector(r + 10 * channels); a3.addProduct(x, w4); a4.addProduct(x, w2); a5.addProduct(x, w0)
+                x = loadVector(r + 11 * channels); a4.addProduct(x, w3); a5.addProduct(x, w1)
+                x = loadVector(r + 12 * channels); a4.addProduct(x, w4); a5.addProduct(x, w2); a6.addProduct(x, w0)
+                x = loadVector(r + 13 * channels); a5.addProduct(x, w3); a6.addProduct(x, w1)
+                x = loadVector(r + 14 * channels); a5.addProduct(x, w4); a6.addProduct(x, w2)
+                if hi > 15 { a6.addProduct(loadVector(r + 15 * channels), w3) }
+                if hi > 16 { a6.addProduct(loadVector(r + 16 * channels), w4) }
+            }
+            store7(a0, a1, a2, a3, a4, a5, a6, out + c)
+            c += 8
+        }
+    }
+
+    @inline(__always)
+    private func segment3Stride2(rows: UnsafePointer<UnsafePointer<Float>>, ky0: Int, ky1: Int, ox0: Int,
+                                 output out: UnsafeMutablePointer<Float>) {
+        let channels = channels
+        // Input pixel 2·ox0 - padLeft + i feeds outputs (i - 2) / 2 ... i / 2 (rounded inwards).
+        let start = 2 * ox0 - padLeft
+        let lo = -start, hi = width - start
+        let first = start * channels
+        var c = 0
+        while c < channels {
+            let b = loadVector(bias + c)
+            var a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b
+            for ky in ky0..<ky1 {
+                let t = weights + (ky * 3 * channels + c)
+                let w0 = loadVector(t), w1 = loadVector(t + channels), w2 = loadVector(t + 2 * channels)
+                let r = rows[ky] + (first + c)
+                var x: SIMD8<Float>
+                if lo <= 0 { a0.addProduct(loadVector(r), w0) }
+                if lo <= 1 { a0.addProduct(loadVector(r + channels), w1) }
+                x = loadVector(r + 2 * channels); a0.addProduct(x, w2); a1.addProduct(x, w0)
+                a1.addProduct(loadVector(r + 3 * channels), w1)
+                x = loadVector(r + 4 * channels); a1.addProduct(x, w2); a2.addProduct(x, w0)
+                a2.addProduct(loadVector(r + 5 * channels), w1)
+                x = loadVector(r + 6 * channels); a2.addProduct(x, w2); a3.addProduct(x, w0)
+                a3.addProduct(loadVector(r + 7 * channels), w1)
+                x = loadVector(r + 8 * channels); a3.addProduct(x, w2); a4.addProduct(x, w0)
+                a4.addProduct(loadVector(r + 9 * channels), w1)
+                x = loadVector(r + 10 * channels); a4.addProduct(x, w2); a5.addProduct(x, w0)
+                a5.addProduct(loadVector(r + 11 * channels), w1)
+                x = loadVector(r + 12 * channels); a5.addProduct(x, w2); a6.addProduct(x, w0)
+                if hi > 13 { a6.addProduct(loadVector(r + 13 * channels), w1) }
+                if hi > 14 { a6.addProduct(loadVector(r + 14 * channels), w2) }
             }
             store7(a0, a1, a2, a3, a4, a5, a6, out + c)
             c += 8

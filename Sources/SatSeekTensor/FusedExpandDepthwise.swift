@@ -36,6 +36,7 @@ public struct FusedExpandDepthwise: Sendable {
         let rowFloats = width * channels
         let threads = max(1, min(threads, oh))
         depthwise.withTaps(width: width, padLeft: padding.left) { taps in
+            let slides = taps.slides(outputWidth: ow)
             parallelChunks(threads, threads: threads) { bands in
                 for band in bands {
                     let ring = scratch + band * ringCount
@@ -53,7 +54,7 @@ public struct FusedExpandDepthwise: Sendable {
                         expanded = max(expanded, iy0 + ky1)
                         for ky in ky0..<ky1 { rows[ky] = UnsafePointer(ring + ((iy0 + ky) % k) * rowFloats) }
                         let out = output + oy * ow * channels
-                        if taps.slides {
+                        if slides {
                             for ox0 in stride(from: 0, to: ow, by: 7) {
                                 taps.segment(rows: rows, ky0: ky0, ky1: ky1, ox0: ox0, output: out + ox0 * channels)
                             }

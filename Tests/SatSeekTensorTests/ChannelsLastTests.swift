@@ -56,7 +56,8 @@ func convolutionChannelsLastMatchesNaive(kernel: Int, stride: Int, size: Int, co
 }
 
 @Test("channels-last depthwise convolution equals a grouped direct sum (7-pixel segments, 32-, 8- and 1-channel paths)",
-      arguments: [(3, 1, 14, 14, 32), (3, 1, 6, 21, 40), (5, 1, 3, 14, 16), (3, 1, 10, 7, 44), (5, 2, 14, 9, 44), (3, 2, 9, 12, 13), (5, 1, 5, 3, 8), (5, 1, 28, 28, 200),
+      arguments: [(3, 1, 14, 14, 32), (3, 1, 6, 21, 40), (5, 1, 3, 14, 16), (3, 2, 28, 28, 24), (5, 2, 14, 14, 16),
+                  (5, 2, 9, 28, 8), (3, 2, 5, 13, 16), (3, 1, 10, 7, 44), (5, 2, 14, 9, 44), (3, 2, 9, 12, 13), (5, 1, 5, 3, 8), (5, 1, 28, 28, 200),
                   (3, 2, 23, 18, 96), (7, 1, 11, 19, 3), (5, 1, 7, 7, 1152), (3, 1, 17, 33, 6), (5, 2, 23, 18, 6),
                   (7, 2, 13, 21, 6)])
 func depthwiseChannelsLastMatchesNaive(kernel: Int, stride: Int, height: Int, width: Int, channels: Int) {
@@ -131,7 +132,8 @@ func packedPointwiseMatchesNaive(cin: Int, cout: Int, height: Int, width: Int) {
 }
 
 @Test("fused expansion + depthwise equals the two layers run one after the other",
-      arguments: [(3, 1, 28, 28, 16, 96), (3, 2, 30, 29, 24, 40), (5, 2, 31, 28, 8, 144), (5, 1, 9, 33, 5, 13)])
+      arguments: [(3, 1, 28, 28, 16, 96), (3, 2, 30, 29, 24, 40), (5, 2, 31, 28, 8, 144), (5, 1, 9, 33, 5, 13),
+                  (3, 2, 28, 28, 16, 24), (5, 2, 14, 28, 24, 40)])
 func fusedExpandDepthwiseMatchesSeparateLayers(kernel: Int, stride: Int, height: Int, width: Int, cin: Int, hidden: Int) {
     var rng = SeededValues(seed: 16)
     let pixels = height * width
