@@ -102,8 +102,8 @@ func channelsLastPoolingAndTranspose() {
     #expect(back == planes)
 }
 
-@Test("packed 1×1 convolution equals the direct sum plus the residual (16- and 8-wide panels, row tails, SGEMM fallback)",
-      arguments: [(7, 24, 6, 9), (33, 40, 7, 7), (5, 12, 3, 5), (1152, 192, 7, 7), (16, 96, 56, 56), (112, 672, 14, 14)])
+@Test("packed 1×1 convolution equals the direct sum plus the residual (16- and 8-wide panels, 6- and 5-pixel blocks, row tails, SGEMM fallback)",
+      arguments: [(7, 24, 6, 9), (33, 40, 7, 7), (24, 40, 4, 5), (8, 16, 3, 5), (16, 16, 1, 13), (5, 12, 3, 5), (1152, 192, 7, 7), (16, 96, 56, 56), (112, 672, 14, 14)])
 func packedPointwiseMatchesNaive(cin: Int, cout: Int, height: Int, width: Int) {
     var rng = SeededValues(seed: 15)
     let pixels = height * width
