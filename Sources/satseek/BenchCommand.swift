@@ -51,8 +51,10 @@ struct BenchCommand: ParsableCommand {
                     }
                 }
                 let preprocessEnd = Date()
-                let decodeMilliseconds = preprocessEnd.timeIntervalSince(decodeStart) * 1000 / Double(min(count, decoded.count))
+                // Each file is decoded once but preprocessed once per use (`count` may exceed the files).
                 let preprocessMilliseconds = preprocessEnd.timeIntervalSince(preprocessStart) * 1000 / Double(count)
+                let decodeMilliseconds = preprocessStart.timeIntervalSince(decodeStart) * 1000 / Double(decoded.count)
+                    + preprocessMilliseconds
                 var results: [Result] = []
                 for batch in batches where batch > 0 {
                     inputs.withUnsafeBufferPointer { all in
