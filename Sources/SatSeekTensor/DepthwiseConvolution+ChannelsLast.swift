@@ -1,7 +1,9 @@
 extension DepthwiseConvolution {
     /// Applies the convolution to one channels-last feature map (`height·width × channels`), writing
-    /// `outHeight·outWidth × channels`. Each output pixel sums its in-bounds taps (the padding is never
-    /// materialised) over 32 channels at a time; pixels are split across `threads`.
+    /// `outHeight·outWidth × channels`. Rows that split into 7-pixel segments (every EfficientNet layer)
+    /// run the sliding segment kernels of `DepthwiseSegments.swift`; other shapes sum each output pixel's
+    /// in-bounds taps (the padding is never materialised) over 32 channels at a time, two pixels sharing
+    /// the weight loads. Segments or pixels are split across `threads`.
     /// - Returns: The output height and width.
     @discardableResult
     public func applyChannelsLast(_ input: UnsafePointer<Float>, height: Int, width: Int, padding: Padding,
