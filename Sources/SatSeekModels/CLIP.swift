@@ -114,8 +114,8 @@ public final class CLIPModel: ImageEmbedder {
         let workers = min(threads, count), inner = workers == 1 ? threads : 1
         output.withUnsafeMutableBufferPointer { out in
             let outBase = UncheckedSendableBox(out.baseAddress!)
-            parallelChunks(count, threads: workers) { images in
-                for i in images {
+            parallelClaims(count, threads: workers) { next in
+                while let i = next() {
                     let row = outBase.value + i * self.dimensions
                     self.imageFeatures(inputs.baseAddress! + i * self.inputCount, into: row, threads: inner)
                     l2Normalize(UnsafeMutableBufferPointer(start: row, count: self.dimensions))

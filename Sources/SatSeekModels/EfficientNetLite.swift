@@ -140,16 +140,15 @@ public final class EfficientNetLite: ImageEmbedder {
     }
 
     /// Runs `body(image, workspace, threads)` for every image of a batch: a single image gets all cores
-    /// inside each layer; several images are spread over workers that each own a workspace and run
-    /// their layers on one thread.
+    /// inside each layer; several images are claimed one at a time by workers that each own a workspace
+    /// and run their layers on one thread.
     func forEachImage(count: Int, _ body: (Int, Workspace, Int) -> Void) {
         let threads = defaultThreadCount
-        let workers = min(threads, count)
-        let innerThreads = workers == 1 ? threads : 1
-        parallelChunks(count, threads: workers) { images in
+        let innerThreads = min(threads, count) == 1 ? threads : 1
+        parallelClaims(count, threads: threads) { next in
             let workspace = workspaces.take(activation: largestActivation, scratch: ringScratch)
             defer { workspaces.give(workspace) }
-            for i in images { body(i, workspace, innerThreads) }
+            while let i = next() { body(i, workspace, innerThreads) }
         }
     }
 

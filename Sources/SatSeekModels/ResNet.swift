@@ -109,8 +109,8 @@ public final class ResNet: ImageEmbedder {
         let workers = min(threads, count)
         output.withUnsafeMutableBufferPointer { out in
             let base = UncheckedSendableBox(out.baseAddress!)
-            parallelChunks(count, threads: workers) { images in
-                for i in images {
+            parallelClaims(count, threads: workers) { next in
+                while let i = next() {
                     let pooled = self.pooled(inputs.baseAddress! + i * inputCount, threads: workers == 1 ? threads : 1)
                     let row = base.value + i * dimensions
                     row.update(from: pooled, count: dimensions)

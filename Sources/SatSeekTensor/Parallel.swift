@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Splits `count` units of work into at most `threads` contiguous chunks and runs them concurrently
 /// (on ``WorkerPool``'s spinning helpers when free, else through Dispatch).
@@ -25,6 +26,25 @@ public func parallelChunks(_ count: Int, threads: Int, _ body: (Range<Int>) -> V
             let start = count * chunk / chunks
             let end = count * (chunk + 1) / chunks
             shared.value(start..<end)
+        }
+    }
+}
+
+/// Runs up to `threads` workers over items `0..<count` that each claim the next unclaimed item until none
+/// is left: `body` is called once per worker with a `next` function returning an item index or `nil`.
+///
+/// Contiguous chunks (``parallelChunks(_:threads:_:)``) suit work split inside one layer; a batch of
+/// images is better claimed one by one, so that a worker whose core is shared with another program takes
+/// fewer images instead of the others waiting for its fixed half of the batch.
+public func parallelClaims(_ count: Int, threads: Int, _ body: (_ next: () -> Int?) -> Void) {
+    let workers = max(1, min(threads, count))
+    let claimed = Atomic<Int>(0)
+    parallelChunks(workers, threads: workers) { ownWorkers in
+        for _ in ownWorkers {
+            body {
+                let item = claimed.wrappingAdd(1, ordering: .relaxed).oldValue
+                return item < count ? item : nil
+            }
         }
     }
 }
