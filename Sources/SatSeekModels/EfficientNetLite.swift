@@ -139,6 +139,22 @@ public final class EfficientNetLite: ImageEmbedder {
         return output
     }
 
+    /// Each worker writes an image's input into its own workspace right before running the network on it.
+    public func embed(count: Int, prepare: (_ index: Int, _ input: UnsafeMutableBufferPointer<Float>) -> Bool) -> [Float] {
+        var output = [Float](repeating: 0, count: count * dimensions)
+        output.withUnsafeMutableBufferPointer { out in
+            let outBase = UncheckedSendableBox(out.baseAddress!)
+            forEachImage(count: count) { i, workspace, threads in
+                let input = workspace.input(count: inputCount)
+                guard prepare(i, input) else { return }
+                let pooled = outBase.value + i * dimensions
+                features(input.baseAddress!, into: pooled, workspace: workspace, threads: threads, profile: nil)
+                l2Normalize(UnsafeMutableBufferPointer(start: pooled, count: dimensions))
+            }
+        }
+        return output
+    }
+
     /// Runs `body(image, workspace, threads)` for every image of a batch: a single image gets all cores
     /// inside each layer; several images are claimed one at a time by workers that each own a workspace
     /// and run their layers on one thread.
@@ -261,9 +277,22 @@ final class Workspace {
         self.scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratch)
     }
 
+    /// One input image's tensor, allocated on first use (only `embed(count:prepare:)` needs it).
+    private var inputBuffer: UnsafeMutableBufferPointer<Float>?
+
+    func input(count: Int) -> UnsafeMutableBufferPointer<Float> {
+        if let inputBuffer, inputBuffer.count == count { return inputBuffer }
+        inputBuffer?.deallocate()
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+        buffer.initialize(repeating: 0)
+        inputBuffer = buffer
+        return buffer
+    }
+
     deinit {
         buffers.forEach { $0.deallocate() }
         scratch.deallocate()
+        inputBuffer?.deallocate()
     }
 }
 

@@ -15,11 +15,40 @@ public protocol ImageEmbedder: Sendable {
     func embed(_ inputs: UnsafeBufferPointer<Float>, count: Int) -> [Float]
     /// `embed(_:count:)` that also records time per operation kind (models without profiling ignore it).
     func embed(_ inputs: UnsafeBufferPointer<Float>, count: Int, profile: LayerProfile?) -> [Float]
+    /// Embeds `count` images whose input tensors are written on demand: `prepare(i, input)` fills image
+    /// `i`'s tensor (`inputCount` floats) or returns `false` when it cannot (an undecodable file: its row
+    /// of the result stays zero). Models that run each image on one worker call it on that worker right
+    /// before the image's network pass, so decoding takes its own time on the same core and never competes
+    /// with the network for one.
+    func embed(count: Int, prepare: (_ index: Int, _ input: UnsafeMutableBufferPointer<Float>) -> Bool) -> [Float]
 }
 
 extension ImageEmbedder {
     public func embed(_ inputs: UnsafeBufferPointer<Float>, count: Int, profile: LayerProfile?) -> [Float] {
         embed(inputs, count: count)
+    }
+
+    /// Prepares every input on all cores, then embeds them as one batch.
+    public func embed(count: Int, prepare: (_ index: Int, _ input: UnsafeMutableBufferPointer<Float>) -> Bool) -> [Float] {
+        let per = inputCount
+        var inputs = [Float](repeating: 0, count: count * per)
+        var prepared = [Bool](repeating: false, count: count)
+        inputs.withUnsafeMutableBufferPointer { buffer in
+            prepared.withUnsafeMutableBufferPointer { flags in
+                let box = UncheckedSendableBox((buffer, flags))
+                parallelClaims(count, threads: defaultThreadCount) { next in
+                    let (buffer, flags) = box.value
+                    while let i = next() {
+                        flags[i] = prepare(i, UnsafeMutableBufferPointer(rebasing: buffer[(i * per)..<((i + 1) * per)]))
+                    }
+                }
+            }
+        }
+        var output = inputs.withUnsafeBufferPointer { embed($0, count: count) }
+        for i in 0..<count where !prepared[i] {
+            output.replaceSubrange((i * dimensions)..<((i + 1) * dimensions), with: repeatElement(0, count: dimensions))
+        }
+        return output
     }
 
     /// Floats in one preprocessed input image.

@@ -46,9 +46,11 @@ public struct Indexer: Sendable {
 
     /// Indexes every image file under `root`.
     ///
-    /// Two stages overlap: a producer thread checks files against the catalog, reads, decodes and
-    /// preprocesses the next batch while the calling thread embeds and stores the previous one. At most
-    /// `queueDepth` prepared batches wait between them, so memory stays bounded for any archive size.
+    /// Two stages overlap: a producer thread checks the next batch's files against the catalog (size,
+    /// mtime, content hash) while the calling thread decodes, embeds and stores the previous one — each
+    /// image decoded by the model worker that embeds it next (``ImageEmbedder/embed(count:prepare:)``), so
+    /// decoding adds its own time and nothing else. At most `queueDepth` checked batches wait between the
+    /// stages, so memory stays bounded for any archive size.
     /// - Parameter progress: Called after each batch (and once at the start) with counts, rate and ETA.
     public func index(_ root: String, progress: (ProgressSnapshot) -> Void = { _ in }) throws -> IndexReport {
         let files = try DatasetScanner.scan(root)
@@ -74,11 +76,11 @@ public struct Indexer: Sendable {
                     case .embed(let item): batch.pending.append(item)
                     }
                     if batch.pending.count == batchSize {
-                        queue.put(decode(batch, offer: queue.offer))
+                        queue.put(batch)
                         batch = PreparedBatch()
                     }
                 }
-                queue.put(decode(batch, offer: queue.offer))
+                queue.put(batch)
                 queue.finish(error: nil)
             } catch {
                 queue.finish(error: error)
@@ -101,13 +103,6 @@ public struct Indexer: Sendable {
 
     /// Prepared batches allowed to wait for the embedding stage.
     public var queueDepth = 2
-    /// Low-priority threads decoding a batch (one per core by default), besides the consumer when it waits.
-    public var decodeThreads = defaultThreadCount
-    /// How much lower than the network's the decoding threads' priority is (Linux nice steps; 0: same).
-    /// 19 (the lowest priority) measured best: 2 775 images at 104–124 img/s against 98–108 at the same
-    /// priority as the network (`bench embed --batch 32` ≈ 122 img/s in between).
-    public var decodeNiceness: Int32 = 19
-
     /// A file that needs (re-)embedding.
     struct PendingImage {
         var record: ImageRecord
@@ -154,100 +149,87 @@ public struct Indexer: Sendable {
         return .embed(PendingImage(record: record, isUpdate: existing != nil))
     }
 
-    /// A batch ready for the model: files checked, images decoded and preprocessed.
-    struct PreparedBatch: @unchecked Sendable {
+    /// A batch ready for the model: files checked against the catalog, the ones to embed listed.
+    struct PreparedBatch: Sendable {
         var files = 0
         var unchanged = 0
         var failures: [IndexReport.Failure] = []
         var pending: [PendingImage] = []
-        /// Preprocessed inputs of the decoded images, packed in `pending` order.
-        var inputs: [Float] = []
-        /// Decoded images (kept only when auxiliary embeddings need them).
-        var images: [RGBImage] = []
     }
 
-    /// Decodes and preprocesses `batch.pending` on all cores; images that fail move to `failures`.
-    /// `offer` receives the decoding job while it runs (so a waiting consumer can help), then `nil`.
-    func decode(_ batch: PreparedBatch, offer: (SharedWork?) -> Void = { _ in }) -> PreparedBatch {
-        var batch = batch
-        guard !batch.pending.isEmpty else { return batch }
-        let perImage = model.inputCount
-        let preprocessing = model.preprocessing
-        var inputs = [Float](repeating: 0, count: batch.pending.count * perImage)
-        var outcomes = [Result<RGBImage, ImageError>?](repeating: nil, count: batch.pending.count)
-        let paths = batch.pending.map(\.record.path)
-        inputs.withUnsafeMutableBufferPointer { buffer in
-            outcomes.withUnsafeMutableBufferPointer { results in
-                let box = UncheckedSendableBox((buffer, results))
-                SharedWork.run(paths.count, threads: decodeThreads, niceness: decodeNiceness, offer: offer) { i in
-                    let (buffer, results) = box.value
-                    results[i] = Result {
-                        let image = try ImageDecoder.decode(URL(fileURLWithPath: paths[i]), maxSide: Self.decodeMaxSide)
-                        guard image.width >= Self.minimumSide && image.height >= Self.minimumSide else {
-                            throw ImageError(path: paths[i], reason: "image is \(image.width)×\(image.height) pixels; at least \(Self.minimumSide)×\(Self.minimumSide) needed")
-                        }
-                        let slice = UnsafeMutableBufferPointer(rebasing: buffer[(i * perImage)..<((i + 1) * perImage)])
-                        preprocessing.write(image, into: slice)
-                        return image
-                    }.mapError { $0 as? ImageError ?? ImageError(path: paths[i], reason: "\($0)") }
-                }
-            }
-        }
-        // Keep only the images that decoded, packed at the front of the input buffer.
-        var good: [PendingImage] = []
-        let keepImages = !auxiliaries.isEmpty
-        for (i, outcome) in outcomes.enumerated() {
-            switch outcome! {
-            case .success(let image):
-                var item = batch.pending[i]
-                item.record.width = image.width
-                item.record.height = image.height
-                if keepImages { batch.images.append(image) }
-                if good.count != i {
-                    inputs.withUnsafeMutableBufferPointer { b in
-                        (b.baseAddress! + good.count * perImage).update(from: b.baseAddress! + i * perImage, count: perImage)
-                    }
-                }
-                good.append(item)
-            case .failure(let error):
-                batch.failures.append(.init(path: paths[i], reason: error.reason))
-            }
-        }
-        inputs.removeLast((batch.pending.count - good.count) * perImage)
-        batch.pending = good
-        batch.inputs = inputs
-        return batch
+    /// What decoding one pending file gave: its size and, when auxiliary embeddings need it, the image.
+    struct Decoded {
+        let width: Int
+        let height: Int
+        let image: RGBImage?
     }
 
-    /// Embeds a prepared batch (backbone + auxiliaries) and stores it in one transaction.
+    /// Decodes, embeds (backbone + auxiliaries) and stores a batch in one transaction. Each image is decoded
+    /// and preprocessed by the model's worker that embeds it, right before its network pass; images that
+    /// fail to decode are reported and left out.
     func store(_ batch: PreparedBatch, report: inout IndexReport) throws {
         guard !batch.pending.isEmpty else { return }
-        let embeddings = batch.inputs.withUnsafeBufferPointer { model.embed($0, count: batch.pending.count) }
-        let dims = model.dimensions
-        var items = batch.pending.enumerated().map { row, item in
-            CatalogItem(record: item.record, embedding: Array(embeddings[(row * dims)..<((row + 1) * dims)]))
+        let preprocessing = model.preprocessing
+        let paths = batch.pending.map(\.record.path)
+        let keepImages = !auxiliaries.isEmpty
+        var outcomes = [Result<Decoded, ImageError>?](repeating: nil, count: paths.count)
+        let embeddings = outcomes.withUnsafeMutableBufferPointer { results in
+            let box = UncheckedSendableBox(results)
+            return model.embed(count: paths.count) { i, input in
+                let outcome = Result {
+                    let image = try ImageDecoder.decode(URL(fileURLWithPath: paths[i]), maxSide: Self.decodeMaxSide)
+                    guard image.width >= Self.minimumSide && image.height >= Self.minimumSide else {
+                        throw ImageError(path: paths[i], reason: "image is \(image.width)×\(image.height) pixels; at least \(Self.minimumSide)×\(Self.minimumSide) needed")
+                    }
+                    preprocessing.write(image, into: input)
+                    return Decoded(width: image.width, height: image.height, image: keepImages ? image : nil)
+                }.mapError { $0 as? ImageError ?? ImageError(path: paths[i], reason: "\($0)") }
+                box.value[i] = outcome
+                if case .success = outcome { return true }
+                return false
+            }
         }
+        let dims = model.dimensions
+        var items: [CatalogItem] = []
+        var updates: [Bool] = []
+        var images: [RGBImage] = []
+        var backbone: [Float] = []
+        for (i, outcome) in outcomes.enumerated() {
+            switch outcome! {
+            case .success(let decoded):
+                var record = batch.pending[i].record
+                record.width = decoded.width
+                record.height = decoded.height
+                let embedding = Array(embeddings[(i * dims)..<((i + 1) * dims)])
+                items.append(CatalogItem(record: record, embedding: embedding))
+                updates.append(batch.pending[i].isUpdate)
+                if let image = decoded.image {
+                    images.append(image)
+                    backbone += embedding
+                }
+            case .failure(let error):
+                report.failures.append(.init(path: paths[i], reason: error.reason))
+            }
+        }
+        guard !items.isEmpty else { return }
         for auxiliary in auxiliaries {
-            let vectors = try auxiliary.embed(images: batch.images, backbone: embeddings)
+            let vectors = try auxiliary.embed(images: images, backbone: backbone)
             let width = auxiliary.dimensions
             for row in items.indices {
                 items[row].auxiliary[auxiliary.kind] = Array(vectors[(row * width)..<((row + 1) * width)])
             }
         }
         _ = try catalog.upsert(items)
-        for item in batch.pending {
-            if item.isUpdate { report.updated += 1 } else { report.added += 1 }
+        for isUpdate in updates {
+            if isUpdate { report.updated += 1 } else { report.added += 1 }
         }
     }
 }
 
 /// A blocking FIFO with a capacity, connecting the indexing stages (back-pressure: `put` waits
 /// while full). The producer ends it with `finish`; the consumer `cancel`s it to stop the producer.
-/// While the producer prepares the next element it may ``offer(_:)`` that work: a consumer waiting in
-/// ``take()`` then runs parts of it instead of sleeping.
 final class BoundedQueue<Element>: @unchecked Sendable {
     private var items: [Element] = []
-    private var work: SharedWork?
     private let capacity: Int
     private var finished = false
     private var failure: Error?
@@ -266,28 +248,11 @@ final class BoundedQueue<Element>: @unchecked Sendable {
         condition.broadcast()
     }
 
-    /// Offers (or, with `nil`, withdraws) work that the consumer may help with while it waits.
-    func offer(_ work: SharedWork?) {
-        condition.lock()
-        self.work = work
-        condition.broadcast()
-        condition.unlock()
-    }
-
     /// The next element; `nil` once finished and drained; rethrows the producer's error.
-    /// While none is ready, runs the offered work's unclaimed parts.
     func take() throws -> Element? {
         condition.lock()
         defer { condition.unlock() }
-        while items.isEmpty && !finished {
-            if let work, work.hasUnclaimed {
-                condition.unlock()
-                while work.runOne() {}
-                condition.lock()
-            } else {
-                condition.wait()
-            }
-        }
+        while items.isEmpty && !finished { condition.wait() }
         if !items.isEmpty {
             let item = items.removeFirst()
             condition.broadcast()
