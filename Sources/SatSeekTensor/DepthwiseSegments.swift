@@ -7,6 +7,10 @@
 /// in registers and each input pixel of the segment is loaded once and multiplied into every output of
 /// the seven it reaches: for a 5×5 kernel 16 loads per 35 FMAs. Inputs left or right of the image are
 /// skipped (the padding is never materialised), so border segments need no separate kernel.
+///
+/// The four kernels repeat their framing (channel loop, bias, kernel-row loop, weight loads) on purpose:
+/// the seven accumulators and up to five weights must stay in registers, and passing accumulators to a
+/// shared helper `inout` made the compiler spill them in the pixel-pair kernel (6–10 % slower there).
 extension DepthwiseTaps {
     /// Whether ``segment(rows:ky0:ky1:ox0:output:)`` applies to output rows `outputWidth` pixels wide: a
     /// 3×3 or 5×5 kernel, whole 8-channel vectors, rows that split into whole segments, and padding that
