@@ -126,29 +126,28 @@ public final class EfficientNetLite: ImageEmbedder {
     /// `embed(_:count:)` recording time per operation kind into `profile`.
     public func embed(_ inputs: UnsafeBufferPointer<Float>, count: Int, profile: LayerProfile?) -> [Float] {
         precondition(inputs.count >= count * inputCount, "input buffer smaller than \(count) images")
-        var output = [Float](repeating: 0, count: count * dimensions)
-        output.withUnsafeMutableBufferPointer { out in
-            let outBase = UncheckedSendableBox(out.baseAddress!)
-            forEachImage(count: count) { i, workspace, threads in
-                let pooled = outBase.value + i * dimensions
-                features(inputs.baseAddress! + i * inputCount, into: pooled, workspace: workspace,
-                         threads: threads, profile: profile)
-                l2Normalize(UnsafeMutableBufferPointer(start: pooled, count: dimensions))
-            }
-        }
-        return output
+        return embedEach(count: count, profile: profile) { i, _ in inputs.baseAddress! + i * inputCount }
     }
 
     /// Each worker writes an image's input into its own workspace right before running the network on it.
     public func embed(count: Int, prepare: (_ index: Int, _ input: UnsafeMutableBufferPointer<Float>) -> Bool) -> [Float] {
+        embedEach(count: count, profile: nil) { i, workspace in
+            let input = workspace.input(count: inputCount)
+            return prepare(i, input) ? UnsafePointer(input.baseAddress!) : nil
+        }
+    }
+
+    /// Embeds images `0..<count` whose inputs `input(i, workspace)` gives on the worker that embeds them
+    /// (`nil`: no input, the row stays zero); rows L2-normalised.
+    private func embedEach(count: Int, profile: LayerProfile?,
+                           input: (Int, Workspace) -> UnsafePointer<Float>?) -> [Float] {
         var output = [Float](repeating: 0, count: count * dimensions)
         output.withUnsafeMutableBufferPointer { out in
             let outBase = UncheckedSendableBox(out.baseAddress!)
             forEachImage(count: count) { i, workspace, threads in
-                let input = workspace.input(count: inputCount)
-                guard prepare(i, input) else { return }
+                guard let image = input(i, workspace) else { return }
                 let pooled = outBase.value + i * dimensions
-                features(input.baseAddress!, into: pooled, workspace: workspace, threads: threads, profile: nil)
+                features(image, into: pooled, workspace: workspace, threads: threads, profile: profile)
                 l2Normalize(UnsafeMutableBufferPointer(start: pooled, count: dimensions))
             }
         }

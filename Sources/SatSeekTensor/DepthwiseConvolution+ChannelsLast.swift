@@ -17,43 +17,32 @@ extension DepthwiseConvolution {
             if taps.slides(outputWidth: ow) {
                 let segmentsPerRow = ow / 7
                 parallelChunks(oh * segmentsPerRow, threads: threads) { segments in
-                    let rows = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: k)
+                    var rows = KernelRows(input, height: height, rowFloats: width * channels, kernel: k, stride: s,
+                                          top: padding.top)
                     defer { rows.deallocate() }
-                    var rowsOf = -1
-                    var (ky0, ky1) = (0, 0)
                     for segment in segments {
                         let oy = segment / segmentsPerRow, ox0 = (segment - oy * segmentsPerRow) * 7
-                        if oy != rowsOf {
-                            let iy0 = oy * s - padding.top
-                            (ky0, ky1) = (max(0, -iy0), min(k, height - iy0))
-                            for ky in ky0..<ky1 { rows[ky] = input + (iy0 + ky) * width * channels }
-                            rowsOf = oy
-                        }
-                        taps.segment(rows: rows, ky0: ky0, ky1: ky1, ox0: ox0,
+                        rows.move(to: oy)
+                        taps.segment(rows: rows.pointers, ky0: rows.ky0, ky1: rows.ky1, ox0: ox0,
                                      output: output + (oy * ow + ox0) * channels)
                     }
                 }
                 return
             }
             parallelChunks(oh * ow, threads: threads) { pixels in
-                let rows = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: k)
+                var rows = KernelRows(input, height: height, rowFloats: width * channels, kernel: k, stride: s,
+                                      top: padding.top)
                 defer { rows.deallocate() }
-                var rowsOf = -1
-                var (ky0, ky1) = (0, 0)
                 var p = pixels.lowerBound
                 while p < pixels.upperBound {
                     let oy = p / ow, ox = p - (p / ow) * ow
-                    if oy != rowsOf {
-                        let iy0 = oy * s - padding.top
-                        (ky0, ky1) = (max(0, -iy0), min(k, height - iy0))
-                        for ky in ky0..<ky1 { rows[ky] = input + (iy0 + ky) * width * channels }
-                        rowsOf = oy
-                    }
+                    rows.move(to: oy)
                     if ox + 1 < ow && p + 1 < pixels.upperBound {
-                        taps.pixelPair(rows: rows, ky0: ky0, ky1: ky1, ox: ox, output: output + p * channels)
+                        taps.pixelPair(rows: rows.pointers, ky0: rows.ky0, ky1: rows.ky1, ox: ox,
+                                       output: output + p * channels)
                         p += 2
                     } else {
-                        taps.pixel(rows: rows, ky0: ky0, ky1: ky1, ox: ox, output: output + p * channels)
+                        taps.pixel(rows: rows.pointers, ky0: rows.ky0, ky1: rows.ky1, ox: ox, output: output + p * channels)
                         p += 1
                     }
                 }
@@ -72,6 +61,36 @@ extension DepthwiseConvolution {
                                    lower: SIMD8(repeating: lo), upper: SIMD8(repeating: hi)))
             }
         }
+    }
+}
+
+/// The input rows of a channels-last map that one output row's kernel reaches, as the row pointers the
+/// depthwise kernels take (kernel row `ky` at `pointers[ky]`, in bounds for `ky0..<ky1`; the padding rows
+/// are never materialised). Re-pointed only when the output row changes.
+struct KernelRows {
+    let pointers: UnsafeMutablePointer<UnsafePointer<Float>>
+    private(set) var ky0 = 0
+    private(set) var ky1 = 0
+    private var outputRow = -1
+    private let input: UnsafePointer<Float>
+    private let height: Int, rowFloats: Int, kernel: Int, stride: Int, top: Int
+
+    init(_ input: UnsafePointer<Float>, height: Int, rowFloats: Int, kernel: Int, stride: Int, top: Int) {
+        pointers = .allocate(capacity: kernel)
+        self.input = input
+        self.height = height; self.rowFloats = rowFloats; self.kernel = kernel; self.stride = stride; self.top = top
+    }
+
+    func deallocate() { pointers.deallocate() }
+
+    /// Points the rows at those output row `oy` reaches.
+    @inline(__always)
+    mutating func move(to oy: Int) {
+        guard oy != outputRow else { return }
+        let iy0 = oy * stride - top
+        (ky0, ky1) = (max(0, -iy0), min(kernel, height - iy0))
+        for ky in ky0..<ky1 { pointers[ky] = input + (iy0 + ky) * rowFloats }
+        outputRow = oy
     }
 }
 
