@@ -128,56 +128,81 @@ private func clip8(_ value: Int32) -> UInt8 {
     UInt8(truncatingIfNeeded: min(max(value >> Int32(precisionBits), 0), 255))
 }
 
-/// ``clip8(_:)`` on 16 sums: `(sum >> 22)` clamped to 0…255 is Pillow's clip8 (a sum ≤ 0 shifts to 0 or −1,
-/// one ≥ 256 · 2^22 to ≥ 256).
+/// ``clip8(_:)`` lane by lane: `(sum >> 22)` clamped to 0…255 is Pillow's clip8 (a sum ≤ 0 shifts to 0 or −1,
+/// one ≥ 256 · 2^22 to ≥ 256). Clamped with sign masks — `v & ~(v >> 31)` zeroes negatives, `v | ((255 − v) >> 31)`
+/// sets every bit of a value above 255 — because `clamped(lowerBound:upperBound:)` and `replace(with:where:)`
+/// were left as calls or split into scalar code.
 @inline(__always)
 private func clip8(_ value: SIMD16<Int32>) -> SIMD16<UInt8> {
     let shifted = value &>> Int32(precisionBits)
-    let clamped = shifted.clamped(lowerBound: SIMD16(repeating: 0), upperBound: SIMD16(repeating: 255))
-    return SIMD16<UInt8>(truncatingIfNeeded: clamped)
+    let nonNegative = shifted & ~(shifted &>> 31)
+    return SIMD16<UInt8>(truncatingIfNeeded: nonNegative | ((255 &- nonNegative) &>> 31))
+}
+
+/// ``clip8(_:)`` on one pixel's sums (R, G, B and a discarded fourth lane).
+@inline(__always)
+private func clip8(_ value: SIMD4<Int32>) -> SIMD4<UInt8> {
+    let shifted = value &>> Int32(precisionBits)
+    let nonNegative = shifted & ~(shifted &>> 31)
+    return SIMD4<UInt8>(truncatingIfNeeded: nonNegative | ((255 &- nonNegative) &>> 31))
 }
 
 // Sums are 32-bit, as in Pillow: |Σ sample · weight| ≤ 255 · Σ|w| < 255 · 1.3 · 2^22 < 2^31, so the
 // wrapping operators never wrap.
 
 /// Each output pixel is Σ taps of interleaved RGB pixels: the three channels go through one SIMD4 lane
-/// group (the fourth lane carries the next pixel's red, multiplied and discarded).
+/// group (the fourth lane carries the next pixel's red, multiplied and discarded), even and odd taps in two
+/// sums so consecutive multiply-adds do not wait on each other. Each pixel is stored as four bytes, the
+/// fourth overwritten by the next pixel (the output has one spare byte for the last).
 private func horizontalPass(_ input: [UInt8], inWidth: Int, rows: Range<Int>,
                             coefficients c: ResampleCoefficients) -> [UInt8] {
     let outWidth = c.bounds.count
-    var output = [UInt8](repeating: 0, count: outWidth * rows.count * 3)
+    var output = [UInt8](repeating: 0, count: outWidth * rows.count * 3 + 1)
     let half = Int32(1 << (precisionBits - 1))
+    @inline(__always) func pixel(_ at: UnsafeRawPointer) -> SIMD4<Int32> {
+        SIMD4<Int32>(truncatingIfNeeded: at.loadUnaligned(as: SIMD4<UInt8>.self))
+    }
     input.withUnsafeBufferPointer { src in
         output.withUnsafeMutableBufferPointer { dst in
             c.weights.withUnsafeBufferPointer { k in
                 c.bounds.withUnsafeBufferPointer { bounds in
                     let base = UnsafeRawPointer(src.baseAddress!)
-                    for (outRow, y) in rows.enumerated() {
-                        let rowBase = y * inWidth * 3
+                    var out = UnsafeMutableRawPointer(dst.baseAddress!)
+                    for y in rows {
+                        let row = base + y * inWidth * 3
                         // A 4-byte load of the row's last pixel reads one byte past the image on its last row.
                         let safeEnd = (y + 1) * inWidth * 3 < src.count ? inWidth : inWidth - 1
                         for x in 0..<outWidth {
                             let (start, count) = bounds[x]
-                            let kBase = x * c.kernelSize
-                            var sum = SIMD4<Int32>(repeating: half)
-                            for t in 0..<count {
-                                let p = rowBase + (start + t) * 3
-                                let pixel: SIMD4<UInt8>
-                                if start + t < safeEnd {
-                                    pixel = base.loadUnaligned(fromByteOffset: p, as: SIMD4<UInt8>.self)
-                                } else {
-                                    pixel = SIMD4(src[p], src[p + 1], src[p + 2], 0)
+                            let weights = k.baseAddress! + x * c.kernelSize
+                            var even = SIMD4<Int32>(repeating: half), odd = SIMD4<Int32>.zero
+                            if start + count <= safeEnd {
+                                var p = row + start * 3
+                                var t = 0
+                                while t + 2 <= count {
+                                    even &+= pixel(p) &* weights[t]
+                                    odd &+= pixel(p + 3) &* weights[t + 1]
+                                    p += 6
+                                    t += 2
                                 }
-                                sum &+= SIMD4<Int32>(truncatingIfNeeded: pixel) &* k[kBase + t]
+                                if t < count { even &+= pixel(p) &* weights[t] }
+                            } else {
+                                for t in 0..<count {
+                                    let p = (y * inWidth + start + t) * 3
+                                    let rgb = start + t < safeEnd ? pixel(base + p)
+                                        : SIMD4<Int32>(Int32(src[p]), Int32(src[p + 1]), Int32(src[p + 2]), 0)
+                                    even &+= rgb &* weights[t]
+                                }
                             }
-                            let o = (outRow * outWidth + x) * 3
-                            dst[o] = clip8(sum[0]); dst[o + 1] = clip8(sum[1]); dst[o + 2] = clip8(sum[2])
+                            out.storeBytes(of: clip8(even &+ odd), as: SIMD4<UInt8>.self)
+                            out += 3
                         }
                     }
                 }
             }
         }
     }
+    output.removeLast()
     return output
 }
 
