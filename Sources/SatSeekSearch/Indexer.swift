@@ -46,7 +46,7 @@ public struct Indexer: Sendable {
 
     /// Indexes every image file under `root`.
     ///
-    /// Three stages overlap, with no pause between batches: a producer thread checks files against the
+    /// Three stages overlap, with no pause between batches: a checker thread compares files with the
     /// catalog (size, mtime, content hash); the model's workers each take the next file to embed, decode it
     /// right before its network pass (``ImageEmbedder/embedStream(prepare:deliver:)``) and hand the
     /// embedding back; the calling thread stores every `batchSize` consecutive results in one transaction
@@ -71,7 +71,7 @@ public struct Indexer: Sendable {
                                     elapsed: Date().timeIntervalSince(start))
         }
         progress(snapshot())
-        let producer = Thread { [self] in
+        let checker = Thread { [self] in
             do {
                 for file in files {
                     guard stream.add(try plan(file), path: file.path) else { return }
@@ -81,7 +81,7 @@ public struct Indexer: Sendable {
                 stream.finishChecking(error: error)
             }
         }
-        producer.stackSize = 8 << 20
+        checker.stackSize = 8 << 20
         let embedded = DispatchSemaphore(value: 0)
         let embedding = Thread { [self] in
             let preprocessing = model.preprocessing, keepImages = !auxiliaries.isEmpty
@@ -98,7 +98,7 @@ public struct Indexer: Sendable {
             embedded.signal()
         }
         embedding.stackSize = 8 << 20
-        producer.start()
+        checker.start()
         embedding.start()
         defer {
             stream.stop()
@@ -117,7 +117,7 @@ public struct Indexer: Sendable {
         return report
     }
 
-    /// Prepared batches allowed to wait for the embedding stage.
+    /// Batches the checker may run ahead of the store, besides the one being filled.
     public var queueDepth = 2
     /// A file that needs (re-)embedding.
     struct PendingImage {

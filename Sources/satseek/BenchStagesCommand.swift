@@ -71,11 +71,11 @@ struct BenchStagesCommand: ParsableCommand {
                 try printJSON(rows)
             } else {
                 print("ms per image, one thread, fastest of \(max(1, `repeat`)) passes (\(embedder.modelID), \(preprocessing.resolution) px):")
-                print("images                                   files  first size   read+hash  decode  resize  normalise  total")
+                print("images".padded(40) + " files   first size   read+hash  decode  resize  normalise  total")
                 for row in rows {
-                    print(String(format: "%-40@ %5d  %4d×%-4d    %8.3f  %6.3f  %6.3f  %9.3f  %5.3f",
-                                 row.images as NSString, row.files, row.width, row.height, row.read_hash_ms,
-                                 row.decode_ms, row.resize_ms, row.normalise_ms, row.total_ms))
+                    print(row.images.padded(40) + String(format: " %5d  %4d×%-4d     %8.3f  %6.3f  %6.3f  %9.3f  %5.3f",
+                                                           row.files, row.width, row.height, row.read_hash_ms,
+                                                           row.decode_ms, row.resize_ms, row.normalise_ms, row.total_ms))
                 }
             }
         }
