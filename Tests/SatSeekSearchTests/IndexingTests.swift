@@ -47,6 +47,39 @@ struct IndexingTests {
         #expect(try session.catalog.record(path: victim.standardizedFileURL.path)?.id == before.id)
     }
 
+    /// The streaming pipeline hands tickets to workers out of order and stores them in batches: whatever the
+    /// batch size and look-ahead, every file must end up once, under its own path, with its own embedding.
+    @Test("any batch size and look-ahead stores each file once with its own embedding",
+          arguments: [(1, 0), (2, 1), (5, 2), (32, 2)])
+    func streamKeepsFilesAndEmbeddingsTogether(batch: (size: Int, depth: Int)) throws {
+        guard modelAvailable() else { return }
+        let root = try temporaryFolder("stream")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data")
+        try copySample(classes: ["Beach", "Farmland", "Port"], perClass: 3, into: data)
+        let good = try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("Beach").path).sorted()[0]
+        try writeBadFiles(into: data.appendingPathComponent("Farmland"),  // bad files between the good ones
+                          validJPEG: data.appendingPathComponent("Beach").appendingPathComponent(good))
+        let session = try SearchSession(db: root.appendingPathComponent("test.satseek").path,
+                                        model: ModelStore.defaultModel, create: true)
+        var indexer = try session.indexer()
+        indexer.batchSize = batch.size
+        indexer.queueDepth = batch.depth
+        var snapshots: [ProgressSnapshot] = []
+        let report = try indexer.index(data.path) { snapshots.append($0) }
+        #expect(report.scanned == 13 && report.added == 9 && report.failures.count == 4)
+        #expect(try session.catalog.count() == 9)
+        #expect(snapshots.map(\.done) == snapshots.map(\.done).sorted(), "progress never goes back")
+        #expect(snapshots.last?.done == 13 && snapshots.last?.failed == 4)
+        for record in try session.catalog.allRecords() {
+            let image = try ImageDecoder.decode(URL(fileURLWithPath: record.path), maxSide: Indexer.decodeMaxSide)
+            let expected = session.model.embed(images: [image])
+            let stored = try #require(try session.catalog.embedding(id: record.id!))
+            let difference = zip(stored, expected).map { abs($0 - $1) }.max() ?? 1
+            #expect(difference < 1e-5, "\(record.path): stored embedding differs by \(difference)")
+        }
+    }
+
     @Test("search by image and by item ranks same-class tiles first; another model is refused")
     func searchAndModelMismatch() throws {
         guard modelAvailable(), modelAvailable("effnet-lite1") else { return }
