@@ -226,7 +226,9 @@ public struct Indexer: Sendable {
 /// The hand-offs between ``Indexer``'s stages. Files to embed get consecutive tickets as the checker finds
 /// them; workers take a ticket's file, then record its decode outcome and embedding; the store takes
 /// `batchSize` consecutive finished tickets at a time. The checker waits while `window` tickets are not
-/// yet stored (back-pressure); ``stop()`` ends every stage's waiting.
+/// yet stored (back-pressure) unless a worker is waiting for a ticket it has not reached: a model that
+/// prepares a whole group of tickets before embedding any (the protocol's default `embedStream`) must get
+/// them all, whatever the window. ``stop()`` ends every stage's waiting.
 final class IndexStream: @unchecked Sendable {
     struct Slot {
         let pending: Indexer.PendingImage
@@ -248,6 +250,8 @@ final class IndexStream: @unchecked Sendable {
     /// Tickets `stored ..< stored + slots.count`.
     private var slots: [Slot] = []
     private var stored = 0
+    /// The highest ticket a worker has asked for.
+    private var wanted = -1
     private var unchanged = 0
     private var failures: [IndexReport.Failure] = []
     private var checkingDone = false
@@ -271,7 +275,7 @@ final class IndexStream: @unchecked Sendable {
     /// Records one checked file, waiting while the window is full; `false` once stopped.
     func add(_ plan: Indexer.Plan, path: String) -> Bool {
         locked {
-            while slots.count >= window && !stopped { condition.wait() }
+            while slots.count >= window && stored + slots.count > wanted && !stopped { condition.wait() }
             guard !stopped else { return false }
             switch plan {
             case .unchanged: unchanged += 1
@@ -302,6 +306,10 @@ final class IndexStream: @unchecked Sendable {
     /// The file of `ticket`, waiting for the checker to reach it; `nil` past the last one or once stopped.
     func path(_ ticket: Int) -> String? {
         locked {
+            if ticket > wanted {
+                wanted = ticket
+                condition.broadcast()
+            }
             while ticket - stored >= slots.count && !checkingDone && !stopped { condition.wait() }
             guard !stopped, ticket - stored < slots.count else { return nil }
             return slots[ticket - stored].pending.record.path

@@ -80,6 +80,36 @@ struct IndexingTests {
         }
     }
 
+    /// A model without its own `embedStream`: the protocol's default prepares 32 tickets before embedding
+    /// any, more than the checker's window with batch 1 and no look-ahead — it must still get them.
+    struct ChannelMeans: ImageEmbedder {
+        let modelID = "channel-means"
+        let dimensions = 3
+        let preprocessing = Preprocessing(resolution: 8)
+        func embed(_ inputs: UnsafeBufferPointer<Float>, count: Int) -> [Float] {
+            (0..<count).flatMap { i in
+                let means = (0..<3).map { c in (0..<64).reduce(Float(0)) { $0 + inputs[i * 192 + c * 64 + $1] } / 64 + 3 }
+                let norm = means.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                return means.map { $0 / norm }
+            }
+        }
+    }
+
+    @Test("a model that embeds groups of 32 indexes with batch 1 and no look-ahead")
+    func groupModelWithSmallWindow() throws {
+        let root = try temporaryFolder("group")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data")
+        try copySample(classes: ["Beach", "Farmland", "Port", "Forest"], perClass: 10, into: data)
+        let catalog = try Catalog(path: root.appendingPathComponent("test.satseek").path, create: true)
+        var indexer = try Indexer(catalog: catalog, model: ChannelMeans())
+        indexer.batchSize = 1
+        indexer.queueDepth = 0
+        let report = try indexer.index(data.path)
+        #expect(report.added == 40 && report.failures.isEmpty)
+        #expect(try catalog.count() == 40)
+    }
+
     @Test("search by image and by item ranks same-class tiles first; another model is refused")
     func searchAndModelMismatch() throws {
         guard modelAvailable(), modelAvailable("effnet-lite1") else { return }
