@@ -40,7 +40,9 @@ struct BenchCommand: ParsableCommand {
                 let per = embedder.inputCount
                 var inputs = [Float](repeating: 0, count: count * per)
                 // Decoding and preprocessing are timed too (one thread, each file once): what `satseek
-                // index` spends per image besides the network, on the same cores.
+                // index` spends per image besides the network, on the same cores. One untimed decode first:
+                // GDAL's driver registration is not a per-image cost (`bench stages` splits the stages).
+                _ = try ImageDecoder.decode(URL(fileURLWithPath: files[0].path))
                 let decodeStart = Date()
                 let decoded = try files.prefix(count).map { try ImageDecoder.decode(URL(fileURLWithPath: $0.path)) }
                 let preprocessStart = Date()
