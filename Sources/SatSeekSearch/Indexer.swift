@@ -20,7 +20,7 @@ public struct IndexReport: Sendable, Codable {
     public var imagesPerSecond: Double { seconds > 0 ? Double(added + updated) / seconds : 0 }
 }
 
-/// Adds the images of a folder to a catalog: decode (GDAL) → preprocess → embed → store, in batches.
+/// Adds the images of a folder to a catalog: decode (GDAL) → preprocess → embed → store, streamed.
 ///
 /// Re-running on the same folder skips files whose size and modification time (or, failing that, content
 /// hash) are unchanged, re-embeds changed ones in place and never duplicates a path. Each batch is stored
@@ -33,6 +33,7 @@ public struct Indexer: Sendable {
 
     public let catalog: Catalog
     public let model: any ImageEmbedder
+    /// Images stored (with their auxiliary embeddings) in one transaction.
     public var batchSize = 32
     /// Extra embeddings computed and stored with every image (sketch domain, learned heads, …).
     /// An unchanged image that lacks one of their kinds is processed again.

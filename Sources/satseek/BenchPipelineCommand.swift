@@ -25,7 +25,7 @@ struct BenchPipelineCommand: ParsableCommand {
     @Option(help: "Images per chunk (each side of a round).") var chunk = 256
     @Option(help: "Rounds (chunk pairs) timed.") var rounds = 8
     @Option(help: "Network batch size.") var batch = 32
-    @Option(help: "Indexer batch size (images embedded and stored together, as `index --batch`).") var indexBatch = 32
+    @Option(help: "Images stored per transaction while indexing (as `index --batch`).") var indexBatch = 32
     @Flag(help: "Print JSON on stdout.") var json = false
 
     struct Round: Codable {

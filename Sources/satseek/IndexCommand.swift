@@ -18,7 +18,7 @@ struct IndexCommand: ParsableCommand {
     @OptionGroup var options: IndexOptions
     @OptionGroup var storeOptions: StoreOptions
 
-    @Option(help: "Images embedded per batch.")
+    @Option(help: "Images stored per SQLite transaction (embedding streams on without waiting for a batch).")
     var batch: Int = 32
 
     @Flag(help: "Also store a sketch-domain embedding (edge rendering, multi-level features) per image, for `search --sketch`.")
