@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "SatSeekStore", dependencies: ["SatSeekCatalog", "SatSeekIndex"]),
         .target(name: "SatSeekLearning", dependencies: ["SatSeekTensor", "SatSeekIndex"]),
         .target(name: "SatSeekSketch", dependencies: ["SatSeekImaging", "SatSeekTensor", "SatSeekModels"]),
-        .target(name: "SatSeekGeo", dependencies: ["CGDAL", "SatSeekImaging"]),
+        .target(name: "SatSeekGeo", dependencies: ["CGDAL", "SatSeekCatalog", "SatSeekImaging"]),
         .target(name: "SatSeekSearch", dependencies: [
             "SatSeekGeo", "SatSeekImaging", "SatSeekTensor", "SatSeekModels", "SatSeekIndex", "SatSeekCatalog",
             "SatSeekLearning", "SatSeekSketch", "SatSeekStore",

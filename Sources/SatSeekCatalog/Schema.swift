@@ -38,7 +38,7 @@ enum CatalogSchema {
     static let formatVersion = 1
 
     /// All migrations, oldest first.
-    static let migrations: [CatalogMigration] = [v1, v2, v3]
+    static let migrations: [CatalogMigration] = [v1, v2, v3, v4]
 
     /// v1: `meta`, `image` (unique path) and `embedding` (image id + model id).
     static let v1 = CatalogMigration(identifier: "v1") { db in
@@ -111,6 +111,25 @@ enum CatalogSchema {
                 """)
         }
         try setMeta(db, MetaKey.schemaVersion, "v3")
+    }
+
+    /// v4: named labelled sets of items — an analyst's relevance-feedback sessions (`collection`, and
+    /// `collectionItem` with label +1/−1 and when it was given; rows go with their image).
+    static let v4 = CatalogMigration(identifier: "v4") { db in
+        try db.create(table: "collection") { t in
+            t.autoIncrementedPrimaryKey("id")
+            t.column("name", .text).notNull().unique()
+            t.column("createdAt", .double).notNull()
+        }
+        try db.create(table: "collectionItem") { t in
+            t.column("collectionId", .integer).notNull().references("collection", onDelete: .cascade)
+            t.column("imageId", .integer).notNull().references("image", onDelete: .cascade)
+            t.column("label", .integer).notNull().check { $0 == 1 || $0 == -1 }
+            t.column("labelledAt", .double).notNull()
+            t.primaryKey(["collectionId", "imageId"])
+        }
+        try db.create(index: "collectionItem_image", on: "collectionItem", columns: ["imageId"])
+        try setMeta(db, MetaKey.schemaVersion, "v4")
     }
 
     /// A migrator registering ``migrations`` in order.

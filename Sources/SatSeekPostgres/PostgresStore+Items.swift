@@ -1,4 +1,5 @@
 import Foundation
+import SatSeekStore
 import PostgresNIO
 import SatSeekIndex
 
@@ -175,6 +176,20 @@ extension PostgresStore {
                                             logger: self.logger)
             for try await vector in rows.decode([Float].self) { return vector }
             return nil
+        }
+    }
+
+    /// The stored embeddings of `ids`, keyed by id (unknown ids are absent).
+    public func vectors(ids: [Int64]) async throws -> [Int64: [Float]] {
+        guard !ids.isEmpty else { return [:] }
+        return try await transaction("reading embeddings") { conn in
+            var binds = PostgresBindings()
+            binds.append(ids)
+            let rows = try await conn.query(PostgresQuery(unsafeSQL: "SELECT id, embedding::float4[] FROM \(self.itemsTable) WHERE id = ANY($1::int8[])",
+                                                          binds: binds), logger: self.logger)
+            var result: [Int64: [Float]] = [:]
+            for try await (id, vector) in rows.decode((Int64, [Float]).self) { result[id] = vector }
+            return result
         }
     }
 

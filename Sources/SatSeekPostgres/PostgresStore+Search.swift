@@ -1,27 +1,23 @@
 import Foundation
 import PostgresNIO
 import SatSeekIndex
+import SatSeekStore
 
 extension PostgresStore {
-    /// The `k` items most similar to `vector` by cosine similarity (score = 1 − cosine distance).
+    /// The `k` items most similar to `vector` by cosine similarity (score = 1 − cosine distance) that pass
+    /// `filter` (excluded ids, allowed ids, footprint box).
     ///
     /// - `exact: true` turns index scans off for the query (`SET LOCAL enable_indexscan = off`) and orders by
     ///   distance then id, so results equal a brute-force scan (ties by smaller id).
     /// - `exact: false` walks the HNSW index with `hnsw.ef_search` = max(``PostgresStoreOptions/efSearch``, k);
     ///   with filters, pgvector's iterative scan keeps looking until `k` matches are found.
     ///
-    /// - Throws: ``PostgresStoreError/invalidInput(table:reason:)`` for a query of the wrong length.
-    public func search(vector: [Float], k: Int, exact: Bool = false, allowedIDs: Set<Int64>? = nil,
-                       boundingBox: GeoBox? = nil) async throws -> [SearchHit] {
-        guard vector.count == dimensions else {
-            throw PostgresStoreError.invalidInput(table: itemsTable, reason: "query has \(vector.count) values, "
-                                                  + "model '\(modelID)' has \(dimensions)")
-        }
-        guard vector.allSatisfy(\.isFinite) else {
-            throw PostgresStoreError.invalidInput(table: itemsTable, reason: "query contains NaN or infinite values")
-        }
-        guard k > 0, allowedIDs?.isEmpty != true else { return [] }
-        let query = searchQuery(vector: vector, k: k, exact: exact, allowedIDs: allowedIDs, boundingBox: boundingBox)
+    /// - Throws: `StoreError.invalidInput` for a query of the wrong length or with non-finite values.
+    public func search(vector: [Float], k: Int, exact: Bool = false, filter: SearchFilter = .none) async throws
+        -> [SearchHit] {
+        try validateQuery(vector)
+        guard k > 0, filter.allowed?.isEmpty != true else { return [] }
+        let query = searchQuery(vector: vector, k: k, exact: exact, filter: filter)
         return try await transaction("searching") { conn in
             for setting in query.settings { try await self.exec(conn, setting) }
             let rows = try await conn.query(query.query, logger: self.logger)
@@ -37,10 +33,36 @@ extension PostgresStore {
         }
     }
 
+    /// "Find all": every item scoring at least `minimumScore` that passes `filter`, one page of them best first
+    /// (ties by smaller id) and their number — a `WHERE distance <= 1 − minimumScore` scan with `LIMIT/OFFSET`.
+    public func search(vector: [Float], minimumScore: Float, filter: SearchFilter = .none, offset: Int = 0,
+                       limit: Int = .max) async throws -> RangePage {
+        try validateQuery(vector)
+        try validatePage(offset: offset, limit: limit)
+        guard filter.allowed?.isEmpty != true else { return RangePage(hits: [], total: 0) }
+        var (binds, filters) = filterClauses(vector: vector, filter: filter)
+        binds.append(Double(1 - minimumScore))
+        filters.append("(embedding <=> $1::vector(\(dimensions)))::float8 <= $\(binds.count)::float8")
+        let whereClause = " WHERE " + filters.joined(separator: " AND ")
+        let countSQL = "SELECT count(*)::int8 FROM \(itemsTable)\(whereClause)"
+        let pageSQL = "SELECT id, (embedding <=> $1::vector(\(dimensions)))::float8 AS distance FROM \(itemsTable)"
+            + "\(whereClause) ORDER BY distance, id" + (limit == .max ? "" : " LIMIT \(limit)") + " OFFSET \(offset)"
+        return try await transaction("finding all") { conn in
+            try await self.exec(conn, "SET LOCAL enable_indexscan = off")
+            let total = Int(try await self.scalar(conn, countSQL, binds))
+            let rows = try await conn.query(PostgresQuery(unsafeSQL: pageSQL, binds: binds), logger: self.logger)
+            var hits: [SearchHit] = []
+            for try await (id, distance) in rows.decode((Int64, Double).self) {
+                hits.append(SearchHit(id: id, score: Float(1 - distance)))
+            }
+            return RangePage(hits: hits, total: total)
+        }
+    }
+
     /// The plan PostgreSQL chooses for a search (`EXPLAIN`), to check whether the HNSW index is used.
-    public func explainSearch(vector: [Float], k: Int, exact: Bool, allowedIDs: Set<Int64>? = nil,
-                              boundingBox: GeoBox? = nil) async throws -> String {
-        let query = searchQuery(vector: vector, k: k, exact: exact, allowedIDs: allowedIDs, boundingBox: boundingBox)
+    public func explainSearch(vector: [Float], k: Int, exact: Bool, filter: SearchFilter = .none) async throws
+        -> String {
+        let query = searchQuery(vector: vector, k: k, exact: exact, filter: filter)
         return try await transaction("explaining a search") { conn in
             for setting in query.settings { try await self.exec(conn, setting) }
             let rows = try await conn.query(PostgresQuery(unsafeSQL: "EXPLAIN " + query.query.sql, binds: query.query.binds),
@@ -51,23 +73,33 @@ extension PostgresStore {
         }
     }
 
-    private func searchQuery(vector: [Float], k: Int, exact: Bool, allowedIDs: Set<Int64>?,
-                             boundingBox: GeoBox?) -> (settings: [String], query: PostgresQuery) {
+    /// The query vector as `$1` and the WHERE conditions of `filter`, with their bindings.
+    private func filterClauses(vector: [Float], filter: SearchFilter) -> (binds: PostgresBindings, filters: [String]) {
         var binds = PostgresBindings()
         binds.append(PGVector(values: vector, oid: vectorOID))
-        let d = dimensions
-        let distance = "embedding <=> $1::vector(\(d))"
         var filters: [String] = []
-        if let allowedIDs {
-            binds.append(allowedIDs.sorted())
+        if let allowed = filter.allowed {
+            binds.append(allowed.sorted())
             filters.append("id = ANY($\(binds.count)::int8[])")
         }
-        if let box = boundingBox {
+        if !filter.excluded.isEmpty {
+            binds.append(filter.excluded.sorted())
+            filters.append("NOT (id = ANY($\(binds.count)::int8[]))")
+        }
+        if let box = filter.boundingBox {
             for value in [box.maxLon, box.minLon, box.maxLat, box.minLat] { binds.append(value) }
             let n = binds.count
             filters.append("lon_min <= $\(n - 3)::float8 AND lon_max >= $\(n - 2)::float8 "
                            + "AND lat_min <= $\(n - 1)::float8 AND lat_max >= $\(n)::float8")
         }
+        return (binds, filters)
+    }
+
+    private func searchQuery(vector: [Float], k: Int, exact: Bool, filter: SearchFilter)
+        -> (settings: [String], query: PostgresQuery) {
+        let d = dimensions
+        let distance = "embedding <=> $1::vector(\(d))"
+        let (binds, filters) = filterClauses(vector: vector, filter: filter)
         let whereClause = filters.isEmpty ? "" : " WHERE " + filters.joined(separator: " AND ")
         if exact || !canIndex {
             let sql = "SELECT id, (\(distance))::float8 AS distance FROM \(itemsTable)\(whereClause) "

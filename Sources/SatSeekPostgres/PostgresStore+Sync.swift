@@ -1,4 +1,5 @@
 import Foundation
+import SatSeekStore
 import SatSeekCatalog
 
 /// What ``PostgresStore/sync(from:chunkSize:)`` did.

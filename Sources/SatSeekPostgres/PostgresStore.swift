@@ -13,6 +13,7 @@
 import Foundation
 import PostgresNIO
 import SatSeekIndex
+import SatSeekStore
 
 /// Settings of a ``PostgresStore``.
 public struct PostgresStoreOptions: Sendable, Equatable {
@@ -70,6 +71,7 @@ public final class PostgresStore: VectorStore {
     public let schema: String
     /// Qualified name of the items table, e.g. `satseek.satseek_items`.
     public var itemsTable: String { "\(schema).satseek_items" }
+    public var storeDescription: String { "\(location) table \(itemsTable)" }
     var metaTable: String { "\(schema).store_meta" }
     /// Name of the HNSW index on the embeddings (inside ``schema``).
     public let vectorIndexName = "satseek_items_hnsw"

@@ -20,6 +20,12 @@ public struct SearchSession: Sendable {
         self.model = try store.load(model)
     }
 
+    /// A session over an open catalog and a loaded model (the binding is checked by ``Archive``).
+    public init(catalog: Catalog, model: any ImageEmbedder) {
+        self.catalog = catalog
+        self.model = model
+    }
+
     public func indexer() throws -> Indexer { try Indexer(catalog: catalog, model: model) }
     /// An image searcher; `approximate: false` ignores the catalog's HNSW file and searches exactly.
     public func searcher(approximate: Bool = true) throws -> Searcher {

@@ -19,11 +19,11 @@ public struct SearchResult: Sendable, Codable, Equatable {
 
     /// Ranked results for index hits (best first), with each item's path and class from the catalog;
     /// hits whose item is gone from the catalog are dropped.
-    public static func ranked(_ hits: [SearchHit], catalog: Catalog) throws -> [SearchResult] {
+    public static func ranked(_ hits: [SearchHit], catalog: Catalog, firstRank: Int = 1) throws -> [SearchResult] {
         let records = try catalog.records(ids: hits.map(\.id))
         return hits.enumerated().compactMap { rank, hit in
             records[hit.id].map {
-                SearchResult(rank: rank + 1, id: hit.id, path: $0.path, className: $0.className, score: hit.score)
+                SearchResult(rank: rank + firstRank, id: hit.id, path: $0.path, className: $0.className, score: hit.score)
             }
         }
     }

@@ -78,6 +78,18 @@ struct SearchResponse: Codable, Sendable {
     let query: ItemResponse?
     let tookMs: Double
     let results: [ResultEntry]
+    /// Feedback queries: items passing the threshold in all (find all), and the learner that scored.
+    var total: Int?
+    var scoring: String?
+
+    init(mode: String, k: Int, bbox: [Double]?, query: ItemResponse?, tookMs: Double, results: [ResultEntry]) {
+        self.mode = mode
+        self.k = k
+        self.bbox = bbox
+        self.query = query
+        self.tookMs = tookMs
+        self.results = results
+    }
 }
 
 /// Every error answer: `{"error": {"status": 400, "message": "…"}}`.

@@ -5,7 +5,9 @@ import SatSeekCatalog
 import SatSeekGeo
 import SatSeekImaging
 import SatSeekIndex
+import SatSeekLearning
 import SatSeekSearch
+import SatSeekStore
 
 /// Settings of `satseek serve`.
 public struct ServerConfiguration: Sendable {
@@ -45,38 +47,37 @@ struct APIError: Error {
 /// images are only ever rendered from the files recorded in the index (ids in, never paths).
 public final class SatSeekServer: Sendable {
     public let configuration: ServerConfiguration
-    let searcher: Searcher
-    let sketchSearcher: SketchSearcher?
-    /// Text queries: CLIP's text tower for a CLIP index, else an alignment stored with `index --align`.
-    let textSearcher: TextSearcher?
+    /// The search engine every route queries (the same one the CLI uses).
+    let archive: Archive
+    /// Whether the archive answers sketch and text queries (checked once at start-up).
+    let hasSketch: Bool
+    let hasText: Bool
     let renderer: ImageRenderer
     let assets: StaticAssets
-    /// Every item's metadata and footprint box by id, read once at start-up (as the searcher's vectors are),
-    /// so a search touches SQLite once, for the query vector.
-    let items: [Int64: (item: ItemResponse, box: GeoBox?)]
+    /// Every item's metadata and footprint box by id: read at start-up, and items indexed later are read on
+    /// first use (an `index` run beside the server).
+    let items: ItemDirectory
     /// The index's source scenes (path and what `/api/scenes` says), read once at start-up.
     let scenes: [(path: String, info: SceneInfo)]
     /// Blocking work (decoding, embedding, rendering) runs here instead of on the server's event loops.
     private let work = DispatchQueue(label: "satseek.server.work", attributes: .concurrent)
 
-    /// Opens the searchers of `session`; sketch search is enabled when the index has sketch embeddings.
-    public init(session: SearchSession, configuration: ServerConfiguration = ServerConfiguration()) throws {
+    /// Opens the archive of `session` (its embedded store, or `store` when given).
+    public convenience init(session: SearchSession, store: (any VectorStore)? = nil,
+                            configuration: ServerConfiguration = ServerConfiguration()) throws {
+        try self.init(archive: Archive(session: session, store: store), configuration: configuration)
+    }
+
+    /// Serves `archive`; sketch search is enabled when the index has sketch embeddings, text when it has a text side.
+    public init(archive: Archive, configuration: ServerConfiguration = ServerConfiguration()) throws {
         self.configuration = configuration
-        searcher = try session.searcher()
-        let hasSketch = !(try session.catalog.embeddings(kind: SketchAuxiliary.kind).ids.isEmpty)
-        sketchSearcher = hasSketch ? try SketchSearcher(catalog: session.catalog, model: session.model) : nil
-        textSearcher = try? TextSearcher(session: session)
-        renderer = ImageRenderer(catalog: session.catalog)
-        let records = try session.catalog.allRecords()
-        let chips = try session.catalog.chips(ids: records.compactMap(\.id))
-        items = Dictionary(uniqueKeysWithValues: records.compactMap { record in
-            record.id.map { id in
-                let item = ItemResponse(record: record, chip: chips[id])
-                return (id, (item, item.bbox.map { GeoBox(minLon: $0[0], minLat: $0[1], maxLon: $0[2], maxLat: $0[3]) }))
-            }
-        })
+        self.archive = archive
+        hasSketch = (try? archive.sketchSearcher()) != nil
+        hasText = (try? archive.textSearcher()) != nil
+        renderer = ImageRenderer(catalog: archive.catalog)
+        items = try ItemDirectory(catalog: archive.catalog)
         assets = StaticAssets(leafletDirectory: configuration.leafletDirectory)
-        scenes = try session.catalog.scenes().enumerated().map { index, scene in
+        scenes = try archive.catalog.scenes().enumerated().map { index, scene in
             // The overlay is the whole scene, so its box is the scene's footprint, not just its chips'.
             let full = (try? SceneTiler(path: scene.path, options: SceneTilingOptions(tile: 8)))?.sceneFootprint?.bbox
             let chipsBox = scene.minLon.map { [$0, scene.minLat!, scene.maxLon!, scene.maxLat!] }
@@ -95,6 +96,16 @@ public final class SatSeekServer: Sendable {
                                  serverName: "satseek"),
             onServerRunning: { channel in await onStarted(channel.localAddress?.port ?? 0) })
         try await app.run()
+    }
+
+    /// Runs the server as a service: SIGTERM and SIGINT shut it down gracefully (requests in flight finish).
+    public func runService(onStarted: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let app = Application(
+            router: makeRouter(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port),
+                                 serverName: "satseek"),
+            onServerRunning: { channel in await onStarted(channel.localAddress?.port ?? 0) })
+        try await app.runService()
     }
 
     /// All routes; ``OpenAPIDocument`` describes the same set.
@@ -136,12 +147,12 @@ public final class SatSeekServer: Sendable {
                 }
                 let id = try Self.integer(String(text), name: "item id")
                 let (k, box) = try self.kAndBox(request)
-                return try self.searchByItem(id, k: k, box: box)
+                return try await self.searchByItem(id, k: k, box: box)
             }
         }
         router.get("/api/search/text") { request, _ in
             await self.answer {
-                guard let text = self.textSearcher else {
+                guard self.hasText else {
                     throw APIError(status: .notFound, message: "this index has no text side; index with `--align FILE` (from `satseek train-text`) or a CLIP model")
                 }
                 let query = (request.uri.queryParameters["q"].map(String.init) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -150,9 +161,9 @@ public final class SatSeekServer: Sendable {
                 }
                 let (k, box) = try self.kAndBox(request)
                 let start = Date()
-                let vector = try text.textEmbedder.embed(text: query)
+                let results = try await self.archive.search(text: query, k: k, filter: SearchFilter(boundingBox: box))
                 return self.response(mode: "text", k: k, box: box, query: nil, start: start,
-                                     hits: self.hits(vector, k: k, box: box, in: text.index))
+                                     hits: results.map { ($0.id, $0.score) })
             }
         }
         router.post("/api/search/image") { request, _ in
@@ -161,87 +172,74 @@ public final class SatSeekServer: Sendable {
             return await self.answer {
                 let data = try body.get()
                 let (k, box) = try self.kAndBox(request)
-                return try self.searchByImage(data, k: k, box: box)
+                return try await self.searchByImage(data, k: k, box: box)
             }
         }
         router.post("/api/search/sketch") { request, _ in
             var upload = request
             let body = await self.collect(&upload)
             return await self.answer {
-                guard let sketch = self.sketchSearcher else {
+                guard self.hasSketch else {
                     throw APIError(status: .notFound, message: "this index has no sketch embeddings; re-index with `satseek index … --sketchable`")
                 }
                 let data = try body.get()
                 let k = try self.kAndBox(request).k
                 let start = Date()
-                let hits = try sketch.search(sketchData: data, name: "sketch-upload", k: k)
+                let hits = try await self.offload { try self.archive.search(sketchData: data, name: "sketch-upload", k: k) }.get()
                 return self.response(mode: "sketch", k: k, box: nil, query: nil, start: start,
                                          hits: hits.map { ($0.id, $0.score) })
             }
         }
+        addFeedbackRoutes(to: router)
         return router
     }
 
     // MARK: - Handlers
 
     func info() throws -> InfoResponse {
-        let catalog = searcher.catalog
+        let catalog = archive.catalog
         let binding = try catalog.binding()
         let scenes = scenes.map(\.info)
         return InfoResponse(items: try catalog.count(), model: binding?.modelID ?? "", dimensions: binding?.dimensions ?? 0,
-                            modes: .init(image: true, item: true, sketch: sketchSearcher != nil, text: textSearcher != nil),
+                            modes: .init(image: true, item: true, sketch: hasSketch, text: hasText),
                             maxUploadBytes: configuration.maxUploadBytes, scenes: scenes)
     }
 
     func item(_ id: Int64) throws -> ItemResponse {
-        guard let entry = items[id] else { throw APIError(status: .notFound, message: "no item with id \(id)") }
+        guard let entry = try items.entry(id) else { throw APIError(status: .notFound, message: "no item with id \(id)") }
         return entry.item
     }
 
-    func searchByItem(_ id: Int64, k: Int, box: GeoBox?) throws -> SearchResponse {
+    func searchByItem(_ id: Int64, k: Int, box: GeoBox?) async throws -> SearchResponse {
         let start = Date()
         let query = try item(id)
-        guard let vector = try searcher.catalog.embedding(id: id) else {
-            throw APIError(status: .notFound, message: "item \(id) has no embedding of the index's model")
-        }
-        return response(mode: "item", k: k, box: box, query: query, start: start,
-                        hits: hits(vector, k: k, box: box, excluding: [id]))
+        let results = try await archive.hits(.item(id), k: k, filter: SearchFilter(boundingBox: box))
+        return response(mode: "item", k: k, box: box, query: query, start: start, hits: results.map { ($0.id, $0.score) })
     }
 
-    /// The `k` best ids for `vector`, only among items whose footprint box intersects `box` when given.
-    func hits(_ vector: [Float], k: Int, box: GeoBox?, excluding: Set<Int64> = [], in index: FlatIndex? = nil)
-        -> [(id: Int64, score: Float)] {
-        let index = index ?? searcher.index
-        let found: [SearchHit]
-        if let box {
-            let allowed = Set(items.compactMap { id, entry in entry.box?.intersects(box) == true ? id : nil })
-            found = index.search(vector, k: k, allowed: allowed, excluding: excluding)
-        } else {
-            found = index.search(vector, k: k, excluding: excluding)
-        }
-        return found.map { ($0.id, $0.score) }
-    }
-
-    func searchByImage(_ data: Data, k: Int, box: GeoBox?) throws -> SearchResponse {
+    func searchByImage(_ data: Data, k: Int, box: GeoBox?) async throws -> SearchResponse {
         let start = Date()
-        let image: RGBImage
-        do {
-            image = try ImageDecoder.decode(data: data, name: "upload", maxSide: Indexer.decodeMaxSide)
-        } catch let error as ImageError {
-            throw APIError(status: .unsupportedMediaType, message: "the upload is not a readable image: \(error.reason)")
-        }
-        guard image.width >= Indexer.minimumSide, image.height >= Indexer.minimumSide else {
-            throw APIError(status: .unprocessableContent,
-                           message: "the image is \(image.width)×\(image.height) px; at least \(Indexer.minimumSide)×\(Indexer.minimumSide) needed")
-        }
-        let vector = searcher.model.embed(images: [image])
-        return response(mode: "image", k: k, box: box, query: nil, start: start, hits: hits(vector, k: k, box: box))
+        let vector = try await offload { () throws -> [Float] in
+            let image: RGBImage
+            do {
+                image = try ImageDecoder.decode(data: data, name: "upload", maxSide: Indexer.decodeMaxSide)
+            } catch let error as ImageError {
+                throw APIError(status: .unsupportedMediaType, message: "the upload is not a readable image: \(error.reason)")
+            }
+            guard image.width >= Indexer.minimumSide, image.height >= Indexer.minimumSide else {
+                throw APIError(status: .unprocessableContent,
+                               message: "the image is \(image.width)×\(image.height) px; at least \(Indexer.minimumSide)×\(Indexer.minimumSide) needed")
+            }
+            return self.archive.model.embed(images: [image])
+        }.get()
+        let hits = try await archive.hits(vector: vector, k: k, filter: SearchFilter(boundingBox: box))
+        return response(mode: "image", k: k, box: box, query: nil, start: start, hits: hits.map { ($0.id, $0.score) })
     }
 
     func response(mode: String, k: Int, box: GeoBox?, query: ItemResponse?, start: Date,
-                  hits: [(id: Int64, score: Float)]) -> SearchResponse {
+                  hits: [(id: Int64, score: Float)], firstRank: Int = 1) -> SearchResponse {
         let results = hits.enumerated().compactMap { rank, hit in
-            items[hit.id].map { ResultEntry(rank: rank + 1, score: hit.score, item: $0.item) }
+            (try? items.entry(hit.id))?.map { ResultEntry(rank: rank + firstRank, score: hit.score, item: $0.item) }
         }
         return SearchResponse(mode: mode, k: k, bbox: box.map { [$0.minLon, $0.minLat, $0.maxLon, $0.maxLat] },
                               query: query, tookMs: Date().timeIntervalSince(start) * 1000, results: results)
@@ -303,8 +301,9 @@ public final class SatSeekServer: Sendable {
     // MARK: - Responses
 
     /// Runs `body` off the event loop and encodes its value (or error) as JSON.
-    func answer<T: Encodable & Sendable>(_ body: @escaping @Sendable () throws -> T) async -> Response {
-        let result: Result<T, any Error> = await offload(body)
+    func answer<T: Encodable & Sendable>(_ body: @escaping @Sendable () async throws -> T) async -> Response {
+        let result: Result<T, any Error>
+        do { result = .success(try await body()) } catch { result = .failure(error) }
         switch result {
         case .success(let value):
             let encoder = JSONEncoder()
@@ -329,7 +328,7 @@ public final class SatSeekServer: Sendable {
         }
     }
 
-    private func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async -> Result<T, any Error> {
+    func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async -> Result<T, any Error> {
         await withCheckedContinuation { continuation in
             work.async { continuation.resume(returning: Result { try body() }) }
         }
@@ -350,6 +349,13 @@ public final class SatSeekServer: Sendable {
         case let error as SearchError:
             if case .notFound(let text) = error { return Self.error(.notFound, text) }
             return Self.error(.badRequest, "\(error)")
+        case let error as StoreError: return Self.error(.badRequest, error.description)
+        case let error as CollectionError:
+            switch error {
+            case .unknownCollection, .unknownItems: return Self.error(.notFound, error.description)
+            case .nameTaken: return Self.error(.conflict, error.description)
+            default: return Self.error(.badRequest, error.description)
+            }
         case let error as RenderError: return Self.error(.notFound, error.description)
         case let error as ImageError: return Self.error(.unprocessableContent, error.reason)
         default: return Self.error(.internalServerError, "\(error)")

@@ -47,6 +47,18 @@ public enum CatalogIndexFile {
         }
     }
 
+    /// Brings every index file of the catalog up to date after indexing: the exact file always, the HNSW file
+    /// when `hnsw` parameters are given or a graph file already exists (it is then kept current).
+    @discardableResult
+    public static func refreshAll(catalog: Catalog, hnsw: HNSWIndex.Parameters? = nil,
+                                  progress: ((Int, Int) -> Void)? = nil) throws -> [Outcome] {
+        var outcomes = [try refreshFlat(catalog: catalog)]
+        if hnsw != nil || FileManager.default.fileExists(atPath: path(forCatalog: catalog.path, kind: .hnsw)) {
+            outcomes.append(try refreshHNSW(catalog: catalog, parameters: hnsw ?? .init(), progress: progress))
+        }
+        return outcomes
+    }
+
     // MARK: - Exact (flat) file
 
     /// Writes the exact index file unless it is already current.

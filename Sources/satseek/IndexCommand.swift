@@ -6,7 +6,7 @@ import SatSeekSearch
 import SatSeekStore
 import SatSeekModels
 
-struct IndexCommand: ParsableCommand {
+struct IndexCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
         abstract: "Add the images under a folder to an index (new files added, unchanged ones skipped).",
@@ -51,8 +51,8 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "Bands used as R,G,B with --tile, 1-based (e.g. 4,3,2; one band = grey). Default: RGB colour bands, else 1,2,3.")
     var bands: String?
 
-    func run() throws {
-        try runReportingErrors {
+    func run() async throws {
+        try await runReportingErrors {
             let session = try SearchSession(db: options.db, model: options.model, create: true)
             var indexer = try session.indexer()
             indexer.batchSize = max(1, batch)
@@ -61,7 +61,7 @@ struct IndexCommand: ParsableCommand {
             indexer.auxiliaries += try alignments.map { try AlignmentAuxiliary(path: $0, imageModelID: session.model.modelID) }
             if let tile {
                 try runScenes(session: session, tile: tile, auxiliaries: indexer.auxiliaries)
-                try storeOptions.sync(catalog: session.catalog, json: json)
+                try await storeOptions.sync(catalog: session.catalog, json: json)
                 return
             }
             let bar = ProgressPrinter()
@@ -70,7 +70,7 @@ struct IndexCommand: ParsableCommand {
             let files = try updateIndexFiles(session.catalog)
             if json {
                 try printJSON(ReportWithIndexFiles(report: report, indexFiles: files))
-                try storeOptions.sync(catalog: session.catalog, json: json)
+                try await storeOptions.sync(catalog: session.catalog, json: json)
                 return
             }
             print("indexed \(folder) into \(options.db) with \(session.model.modelID)")
@@ -82,28 +82,22 @@ struct IndexCommand: ParsableCommand {
             }
             print("  index now holds \(try session.catalog.count()) images")
             printIndexFiles(files)
-            try storeOptions.sync(catalog: session.catalog, json: json)
+            try await storeOptions.sync(catalog: session.catalog, json: json)
         }
     }
 
-    /// Brings the catalog's index files up to date: the exact file always, the HNSW file when asked for or
-    /// already present.
+    /// Brings the catalog's index files up to date (the library's job; this only reports HNSW progress).
     func updateIndexFiles(_ catalog: Catalog) throws -> [CatalogIndexFile.Outcome] {
-        var outcomes = [try CatalogIndexFile.refreshFlat(catalog: catalog)]
-        let hnswPath = CatalogIndexFile.path(forCatalog: catalog.path, kind: .hnsw)
-        if hnsw || FileManager.default.fileExists(atPath: hnswPath) {
-            let parameters = HNSWIndex.Parameters(M: max(2, hnswM), efConstruction: efConstruction)
-            let started = Date()
-            var last = Date.distantPast
-            outcomes.append(try CatalogIndexFile.refreshHNSW(catalog: catalog, parameters: parameters) { done, total in
-                guard Date().timeIntervalSince(last) > 2 || done == total else { return }
-                last = Date()
-                let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-6)
-                printError(String(format: "hnsw: %d/%d vectors linked, %.0f/s, ETA %.0f s",
-                                  done, total, rate, Double(total - done) / max(rate, 1e-6)))
-            })
+        let parameters = HNSWIndex.Parameters(M: max(2, hnswM), efConstruction: efConstruction)
+        let started = Date()
+        var last = Date.distantPast
+        return try CatalogIndexFile.refreshAll(catalog: catalog, hnsw: hnsw ? parameters : nil) { done, total in
+            guard Date().timeIntervalSince(last) > 2 || done == total else { return }
+            last = Date()
+            let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-6)
+            printError(String(format: "hnsw: %d/%d vectors linked, %.0f/s, ETA %.0f s",
+                              done, total, rate, Double(total - done) / max(rate, 1e-6)))
         }
-        return outcomes
     }
 
     func printIndexFiles(_ outcomes: [CatalogIndexFile.Outcome]) {

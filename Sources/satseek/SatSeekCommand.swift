@@ -4,7 +4,7 @@ import SatSeekSearch
 import SatSeekModels
 
 @main
-struct SatSeekCommand: ParsableCommand {
+struct SatSeekCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "satseek",
         abstract: "Content-based image retrieval for satellite and aerial imagery.",
@@ -15,7 +15,7 @@ struct SatSeekCommand: ParsableCommand {
           satseek search --db sample.satseek --image ../shared/datasets/aid-mini/Port/port_5.jpg -k 20
           satseek eval ../shared/datasets/aid-mini -k 20
         """,
-        subcommands: [IndexCommand.self, SearchCommand.self, EvalCommand.self, TrainCommand.self, TrainTextCommand.self, EvalTextCommand.self, EvalSketchCommand.self, ModelsCommand.self, BenchCommand.self, ServeCommand.self])
+        subcommands: [IndexCommand.self, SearchCommand.self, EvalCommand.self, TrainCommand.self, TrainTextCommand.self, EvalTextCommand.self, EvalSketchCommand.self, EvalFeedbackCommand.self, CollectionsCommand.self, ExportCommand.self, ModelsCommand.self, BenchCommand.self, ServeCommand.self])
 }
 
 /// Options shared by commands that read or write an index.
@@ -43,14 +43,25 @@ func printError(_ text: String, terminator: String = "\n") {
 func runReportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
-    } catch let error as ExitCode {
-        throw error
-    } catch let error as CleanExit {
-        throw error
     } catch {
-        printError("error: \(error)")
-        throw ExitCode.failure
+        throw reported(error)
     }
+}
+
+/// ``runReportingErrors(_:)`` for async commands.
+func runReportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch {
+        throw reported(error)
+    }
+}
+
+/// Prints an error as one line and turns it into a failing exit (argument-parser exits pass through).
+private func reported(_ error: any Error) -> any Error {
+    if error is ExitCode || error is CleanExit || error is ValidationError { return error }
+    printError("error: \(error)")
+    return ExitCode.failure
 }
 
 extension String {

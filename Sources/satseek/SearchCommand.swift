@@ -1,15 +1,21 @@
 import ArgumentParser
 import Foundation
 import SatSeekSearch
-import SatSeekModels
+import SatSeekStore
 
-struct SearchCommand: ParsableCommand {
+struct SearchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search",
-        abstract: "Find the indexed images most similar to a query image or an indexed item.")
+        abstract: "Find the indexed images most similar to a query: an image, an item, a sentence, a sketch, or examples marked relevant and not.",
+        discussion: """
+        Relevance feedback: mark examples and let a learner rank the archive, then "find all" above a score.
+          satseek search --db a.satseek --positive 17 --positive 52 --negative 90 -k 20
+          satseek search --db a.satseek --collection harbours --threshold 0.8 --bbox -99.1,46.9,-98.9,47.0 --json
+        """)
 
     @OptionGroup var options: IndexOptions
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var feedback: FeedbackOptions
 
     @Option(help: "Query image file (any format GDAL reads).")
     var image: String?
@@ -42,33 +48,45 @@ struct SearchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard [image != nil, item != nil, sketch != nil, text != nil].filter({ $0 }).count == 1 else {
-            throw ValidationError("give exactly one query: --image FILE, --item ID, --sketch FILE or --text \"…\"")
+        let single = [image != nil, item != nil, sketch != nil, text != nil].filter { $0 }.count
+        guard single == 1 || (feedback.hasExamples && single <= 1 && sketch == nil && text == nil) else {
+            throw ValidationError("give one query: --image FILE, --item ID, --sketch FILE or --text \"…\", "
+                                  + "or examples (--positive/--negative/--collection, optionally with --image or --item)")
         }
+        guard feedback.threshold == nil || (sketch == nil && text == nil && head == nil) else {
+            throw ValidationError("--threshold finds all items for an image, an item or examples")
+        }
+        guard head == nil || !feedback.hasExamples else { throw ValidationError("--head ranks one image or item, not examples") }
         guard k > 0 else { throw ValidationError("-k must be positive") }
     }
 
-    func run() throws {
-        try runReportingErrors {
+    func run() async throws {
+        try await runReportingErrors {
             let session = try SearchSession(db: options.db, model: options.model, create: false)
-            if storeOptions.store != nil { return try storeOptions.search(session: session, image: image, item: item, k: k, json: json) }
-            let results: [SearchResult]
-            if let text {
-                results = try TextSearcher(session: session, alignment: align).search(text: text, k: k)
-            } else if let head {
-                guard sketch == nil else { throw ValidationError("--head ranks image or item queries, not --sketch") }
-                let headSearcher = try HeadSearcher(session: session, headPath: head)
-                let depth = rerank ? rerankDepth : nil
-                results = try image.map { try headSearcher.search(imageAt: $0, k: k, rerankDepth: depth) }
-                    ?? headSearcher.search(itemID: item!, k: k, rerankDepth: depth)
-            } else if let sketch {
-                results = try session.sketchSearcher().search(sketchAt: sketch, k: k)
-            } else if let image {
-                results = try session.searcher(approximate: !storeOptions.exact).search(imageAt: image, k: k)
-            } else {
-                results = try session.searcher(approximate: !storeOptions.exact).search(itemID: item!, k: k)
+            try await storeOptions.withArchive(session) { archive in
+                let filter = try feedback.filter()
+                let example: QueryExample? = image.map { .imageFile($0) } ?? item.map { .item($0) }
+                if feedback.hasExamples || feedback.threshold != nil {
+                    let query = try feedback.query(catalog: session.catalog, extraPositives: example.map { [$0] } ?? [])
+                    let answer = try await feedback.answer(archive, query, k: k, filter: filter)
+                    if !json, feedback.threshold != nil {
+                        print("\(answer.total) items score at least \(feedback.threshold!) (\(answer.scoring)); "
+                              + "showing \(answer.results.count) from \(feedback.offset + 1)")
+                    }
+                    return try json ? printJSON(answer) : printResults(answer.results, json: false)
+                }
+                let results: [SearchResult]
+                if let text {
+                    results = try await archive.search(text: text, k: k, filter: filter, alignment: align)
+                } else if let sketch {
+                    results = try archive.search(sketchAt: sketch, k: k)
+                } else if let head, let example {
+                    results = try archive.search(example, head: head, k: k, rerankDepth: rerank ? rerankDepth : nil)
+                } else {
+                    results = try await archive.search(example!, k: k, filter: filter)
+                }
+                try printResults(results, json: json)
             }
-            try printResults(results, json: json)
         }
     }
 }

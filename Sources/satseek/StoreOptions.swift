@@ -1,17 +1,17 @@
 import ArgumentParser
 import Foundation
 import SatSeekCatalog
-import SatSeekImaging
 import SatSeekPostgres
 import SatSeekSearch
+import SatSeekStore
 
-/// `--store URL` for `index` and `search`: the PostgreSQL + pgvector store beside the SQLite catalog.
+/// `--store URL` for `index` and the query commands: the PostgreSQL + pgvector store beside the SQLite catalog.
 struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "PostgreSQL + pgvector store on this machine: postgres://USER@127.0.0.1:PORT/DB[?schema=NAME] "
             + "(loopback hosts only; scripts/postgres-cluster.sh start DIR starts one). `index` copies the catalog's "
-            + "items and embeddings there after indexing (rows the catalog no longer has are deleted); `search` "
-            + "answers --image / --item queries from it (HNSW index, or exact with --exact).",
+            + "items and embeddings there after indexing (rows the catalog no longer has are deleted); `search` and "
+            + "`export` rank in it (HNSW index, or exact with --exact) instead of the catalog's index files.",
         valueName: "URL"))
     var store: String?
 
@@ -38,61 +38,41 @@ struct StoreOptions: ParsableArguments {
         return options
     }
 
-    /// Copies the catalog's rows and bound-model embeddings into the store and reports the counts
-    /// (on stderr when `json` keeps stdout for the index report).
-    func sync(catalog: Catalog, json: Bool) throws {
-        guard let url = store else { return }
-        let options = storeOptions
-        let (report, place) = try runBlocking {
-            let store = try await PostgresStore.open(url: url, for: catalog, options: options)
-            do {
-                let report = try await store.sync(from: catalog)
-                await store.close()
-                return (report, "\(store.location) (table \(store.itemsTable), model \(store.modelID))")
-            } catch {
-                await store.close()
-                throw error
-            }
-        }
-        let line = String(format: "synced %@ into %@\n  %d written, %d removed, %d in the store  (%.1f s)",
-                          catalog.path, place, report.upserted, report.removed, report.total, report.seconds)
-        if json { printError(line) } else { print(line) }
+    /// The PostgreSQL store named by `--store`, or nil for the catalog's embedded store. Close it with
+    /// ``close(_:)``.
+    func open(for catalog: Catalog) async throws -> PostgresStore? {
+        guard let url = store else { return nil }
+        return try await PostgresStore.open(url: url, for: catalog, options: storeOptions)
     }
 
-    /// Answers an image or item query from the store and prints the results like `search` does.
-    func search(session: SearchSession, image: String?, item: Int64?, k: Int, json: Bool) throws {
-        guard let url = store else { return }
-        guard image != nil || item != nil else {
-            throw ValidationError("--store answers --image FILE or --item ID queries")
+    /// The archive a query command searches: the catalog and model of `session`, ranked by `--store` or the
+    /// catalog's own index files; `body` runs with it and the store is closed afterwards.
+    func withArchive<T>(_ session: SearchSession, _ body: (Archive) async throws -> T) async throws -> T {
+        let postgres = try await open(for: session.catalog)
+        do {
+            let result = try await body(try Archive(session: session, store: postgres, exact: exact))
+            await postgres?.close()
+            return result
+        } catch {
+            await postgres?.close()
+            throw error
         }
-        let query: [Float]? = try image.map { path in
-            session.model.embed(images: [try ImageDecoder.decode(URL(fileURLWithPath: path), maxSide: Indexer.decodeMaxSide)])
+    }
+
+    /// Copies the catalog's rows and bound-model embeddings into the store and reports the counts
+    /// (on stderr when `json` keeps stdout for the index report).
+    func sync(catalog: Catalog, json: Bool) async throws {
+        guard let store = try await open(for: catalog) else { return }
+        do {
+            let report = try await store.sync(from: catalog)
+            await store.close()
+            let place = "\(store.location) (table \(store.itemsTable), model \(store.modelID))"
+            let line = String(format: "synced %@ into %@\n  %d written, %d removed, %d in the store  (%.1f s)",
+                              catalog.path, place, report.upserted, report.removed, report.total, report.seconds)
+            if json { printError(line) } else { print(line) }
+        } catch {
+            await store.close()
+            throw error
         }
-        let (catalog, exact, options) = (session.catalog, exact, storeOptions)
-        let results = try runBlocking { () async throws -> [SearchResult] in
-            let store = try await PostgresStore.open(url: url, for: catalog, options: options)
-            do {
-                var vector = query ?? []
-                if let item {
-                    guard let stored = try await store.embedding(id: item) else {
-                        throw ValidationError("\(store.location): no item with id \(item) in \(store.itemsTable) "
-                                              + "(\(try await store.count()) items; run `satseek index --store` to sync)")
-                    }
-                    vector = stored
-                }
-                let hits = try await store.search(vector: vector, k: item == nil ? k : k + 1, exact: exact)
-                    .filter { $0.id != item }.prefix(k)
-                let rows = try await store.items(ids: hits.map(\.id))
-                await store.close()
-                return hits.enumerated().compactMap { rank, hit in
-                    rows[hit.id].map { SearchResult(rank: rank + 1, id: hit.id, path: $0.path, className: $0.className,
-                                                         score: hit.score) }
-                }
-            } catch {
-                await store.close()
-                throw error
-            }
-        }
-        try printResults(results, json: json)
     }
 }

@@ -1,0 +1,176 @@
+import Foundation
+import Hummingbird
+import SatSeekCatalog
+import SatSeekLearning
+import SatSeekSearch
+import SatSeekStore
+
+/// The body of `POST /api/feedback` and `POST /api/export`: the examples the analyst marked.
+struct FeedbackRequest: Codable, Sendable {
+    var positives: [Int64]
+    var negatives: [Int64]?
+    /// `auto` (default), `rocchio` or `logistic`.
+    var learner: String?
+}
+
+/// The body of `PUT /api/collections/{name}`: labels to add (replacing earlier labels of the same items).
+struct CollectionLabelsRequest: Codable, Sendable {
+    var positives: [Int64]?
+    var negatives: [Int64]?
+    /// Labels to remove.
+    var remove: [Int64]?
+}
+
+/// A collection and its labels (`GET /api/collections/{name}`).
+struct CollectionResponse: Codable, Sendable {
+    let name: String
+    let positives: [Int64]
+    let negatives: [Int64]
+}
+
+extension SatSeekServer {
+    /// Relevance feedback, find all, export and collections.
+    func addFeedbackRoutes(to router: Router<BasicRequestContext>) {
+        router.post("/api/feedback") { request, _ in
+            var upload = request
+            let body = await self.collect(&upload)
+            return await self.answer {
+                let (query, k, box) = try self.feedbackQuery(body, request)
+                let start = Date()
+                let answer = try await self.feedbackAnswer(query, k: k, box: box, request: request)
+                var response = self.response(mode: "feedback", k: k, box: box, query: nil, start: start,
+                                             hits: answer.results.map { ($0.id, $0.score) }, firstRank: answer.results.first?.rank ?? 1)
+                response.total = answer.total
+                response.scoring = answer.scoring
+                return response
+            }
+        }
+        router.post("/api/export") { request, _ in
+            var upload = request
+            let body = await self.collect(&upload)
+            do {
+                let (query, k, box) = try self.feedbackQuery(body, request)
+                let format = try Self.exportFormat(request)
+                let answer = try await self.feedbackAnswer(query, k: k, box: box, request: request)
+                let data = try ArchiveExport.render(ArchiveExport.entries(answer.results, labels: Self.labels(query)),
+                                                    catalog: self.archive.catalog, format: format)
+                return Self.download(data, format: format, name: "satseek-results")
+            } catch {
+                return Self.error(for: error)
+            }
+        }
+        router.get("/api/collections") { _, _ in await self.answer { try self.archive.catalog.collections() } }
+        router.get("/api/collections/{name}") { request, context in
+            let name = context.parameters.get("name") ?? ""
+            if let text = request.uri.queryParameters["format"] {
+                do {
+                    let format = try Self.exportFormat(request)
+                    _ = text
+                    let labels = try self.archive.catalog.labels(inCollection: name)
+                    let data = try ArchiveExport.render(labels.map { ArchiveExport.Entry(id: $0.itemID, label: $0.label) },
+                                                        catalog: self.archive.catalog, format: format)
+                    return Self.download(data, format: format, name: name)
+                } catch {
+                    return Self.error(for: error)
+                }
+            }
+            return await self.answer { try self.collection(name) }
+        }
+        router.put("/api/collections/{name}") { request, context in
+            var upload = request
+            let body = await self.collect(&upload)
+            let name = context.parameters.get("name") ?? ""
+            return await self.answer {
+                let labels = try Self.decode(CollectionLabelsRequest.self, body)
+                let catalog = self.archive.catalog
+                let set = (labels.positives ?? []).map { ($0, 1) } + (labels.negatives ?? []).map { ($0, -1) }
+                if (try? catalog.collection(named: name)) == nil { try catalog.createCollection(name) }
+                if !set.isEmpty { try catalog.setLabels(set, inCollection: name) }
+                if let remove = labels.remove, !remove.isEmpty { try catalog.removeLabels(remove, fromCollection: name) }
+                return try self.collection(name)
+            }
+        }
+        router.delete("/api/collections/{name}") { _, context in
+            let name = context.parameters.get("name") ?? ""
+            return await self.answer {
+                try self.archive.catalog.deleteCollection(name)
+                return try self.archive.catalog.collections()
+            }
+        }
+    }
+
+    func collection(_ name: String) throws -> CollectionResponse {
+        let labels = try archive.catalog.labels(inCollection: name)
+        return CollectionResponse(name: name, positives: labels.filter { $0.label > 0 }.map(\.itemID),
+                                  negatives: labels.filter { $0.label < 0 }.map(\.itemID))
+    }
+
+    /// The feedback query of a request body, with k and bbox from the query string.
+    func feedbackQuery(_ body: Result<Data, APIError>, _ request: Request) throws -> (FeedbackQuery, Int, GeoBox?) {
+        let feedback = try Self.decode(FeedbackRequest.self, body)
+        guard !feedback.positives.isEmpty else {
+            throw APIError(status: .badRequest, message: "give at least one positive item id in \"positives\"")
+        }
+        guard feedback.positives.count + (feedback.negatives?.count ?? 0) <= 10_000 else {
+            throw APIError(status: .badRequest, message: "at most 10000 examples")
+        }
+        var learner = FeedbackLearner.auto
+        if let name = feedback.learner {
+            guard let chosen = FeedbackLearner(rawValue: name) else {
+                throw APIError(status: .badRequest, message: "learner must be auto, rocchio or logistic (got '\(name.prefix(40))')")
+            }
+            learner = chosen
+        }
+        for id in feedback.positives + (feedback.negatives ?? []) where try items.entry(id) == nil {
+            throw APIError(status: .notFound, message: "no item with id \(id)")
+        }
+        let (k, box) = try kAndBox(request)
+        return (FeedbackQuery(positives: feedback.positives.map { .item($0) }, negatives: (feedback.negatives ?? []).map { .item($0) },
+                              learner: learner), k, box)
+    }
+
+    /// Top k, or with `?threshold=` the page (`offset`, `limit` ≤ 10 000) of every item passing it.
+    func feedbackAnswer(_ query: FeedbackQuery, k: Int, box: GeoBox?, request: Request) async throws -> ArchiveAnswer {
+        let params = request.uri.queryParameters
+        let filter = SearchFilter(boundingBox: box)
+        guard let text = params["threshold"] else { return try await archive.search(query, k: k, filter: filter) }
+        guard let threshold = Float(String(text)), threshold.isFinite else {
+            throw APIError(status: .badRequest, message: "threshold must be a number (got '\(text.prefix(40))')")
+        }
+        let offset = try params["offset"].map { try Self.integer(String($0), name: "offset") } ?? 0
+        let limit = try params["limit"].map { try Self.integer(String($0), name: "limit") } ?? 1000
+        guard limit > 0, limit <= 10_000 else { throw APIError(status: .badRequest, message: "limit must be 1…10000") }
+        return try await archive.findAll(query, threshold: threshold, filter: filter, offset: Int(offset), limit: Int(limit))
+    }
+
+    static func labels(_ query: FeedbackQuery) -> [Int64: Int] {
+        var labels: [Int64: Int] = [:]
+        for case .item(let id) in query.positives { labels[id] = 1 }
+        for case .item(let id) in query.negatives { labels[id] = -1 }
+        return labels
+    }
+
+    static func exportFormat(_ request: Request) throws -> ArchiveExport.Format {
+        let text = request.uri.queryParameters["format"].map(String.init) ?? "geojson"
+        guard let format = ArchiveExport.Format(rawValue: text) else {
+            throw APIError(status: .badRequest, message: "format must be geojson or csv (got '\(text.prefix(40))')")
+        }
+        return format
+    }
+
+    static func download(_ data: Data, format: ArchiveExport.Format, name: String) -> Response {
+        let safe = String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }.prefix(80))
+        var response = bytes(data, type: format == .geojson ? "application/geo+json" : "text/csv; charset=utf-8")
+        response.headers[.contentDisposition] = "attachment; filename=\"\(safe).\(format.rawValue)\""
+        return response
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ body: Result<Data, APIError>) throws -> T {
+        let data = try body.get()
+        do {
+            return try JSONDecoder().decode(type, from: data)
+        } catch {
+            throw APIError(status: .badRequest, message: "the body is not the expected JSON: \(String(describing: error).prefix(200))")
+        }
+    }
+}
