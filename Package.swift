@@ -61,6 +61,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Helpers shared by the test targets (shared data, temporary folders, model availability, PostgreSQL).
+        .target(name: "SatSeekTestSupport", dependencies: ["SatSeekModels"], path: "Tests/SatSeekTestSupport"),
         .testTarget(name: "SatSeekImagingTests", dependencies: ["SatSeekImaging", "CGDAL"]),
         .testTarget(name: "SatSeekTensorTests", dependencies: ["SatSeekTensor"]),
         .testTarget(name: "SatSeekStoreTests", dependencies: ["SatSeekStore", "SatSeekCatalog", "SatSeekIndex"]),
@@ -74,8 +76,8 @@ let package = Package(
         .testTarget(name: "SatSeekLearningTests", dependencies: ["SatSeekLearning"]),
         .testTarget(name: "SatSeekSketchTests", dependencies: ["SatSeekSketch", "SatSeekImaging"]),
         .testTarget(name: "SatSeekSearchTests", dependencies: ["SatSeekSearch", "SatSeekImaging", "SatSeekStore"]),
-        .testTarget(name: "SatSeekPostgresTests", dependencies: ["SatSeekPostgres", "SatSeekCatalog", "SatSeekIndex", "SatSeekImaging"]),
-        .testTarget(name: "SatSeekServerTests", dependencies: ["SatSeekServer", "SatSeekSearch", "SatSeekGeo", "SatSeekImaging", "CGDAL"]),
+        .testTarget(name: "SatSeekPostgresTests", dependencies: ["SatSeekTestSupport", "SatSeekPostgres", "SatSeekStore", "SatSeekSearch", "SatSeekCatalog", "SatSeekIndex", "SatSeekImaging"]),
+        .testTarget(name: "SatSeekServerTests", dependencies: ["SatSeekTestSupport", "SatSeekServer", "SatSeekStore", "SatSeekLearning", "SatSeekSearch", "SatSeekGeo", "SatSeekImaging", "CGDAL"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,7 +2,7 @@
 # Installs the Debian packages SatSeek links against (GDAL for decoding, OpenBLAS for the tensor engine).
 # Idempotent: does nothing when they are already present.
 set -euo pipefail
-packages=(libgdal-dev libopenblas-dev libjs-leaflet chromium wrk)
+packages=(libgdal-dev gdal-bin libopenblas-dev libjs-leaflet chromium wrk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -146,7 +146,14 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     /// Whether approximate searches may use the catalog's HNSW file (when current).
     public let usesGraph: Bool
     private let lock = NSLock()
-    private var cached: (revision: UInt64, flat: FlatIndex, graph: HNSWIndex?)?
+    private var cached: (key: IndexKey, flat: FlatIndex, graph: HNSWIndex?)?
+
+    /// What the mapped indexes were built for: the catalog revision and the graph file's state, so that a
+    /// graph written after the store opened (an `index --hnsw` run beside a server) is picked up.
+    private struct IndexKey: Equatable {
+        let revision: UInt64
+        let graphFile: Date?
+    }
 
     /// Wraps `catalog`, binding it to `binding` first when given.
     /// - Parameter usesGraph: let approximate searches walk the HNSW file when it is current.
@@ -251,13 +258,16 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
 
     /// The indexes for the catalog's current revision: mapped once, swapped when another process (an
     /// `index` run beside a server) has moved the catalog on.
-    private func current() throws -> (revision: UInt64, flat: FlatIndex, graph: HNSWIndex?) {
-        let revision = try catalog.embeddingRevision()
-        if let cached = lock.withLock({ self.cached }), cached.revision == revision { return cached }
-        let flat = try CatalogIndexFile.loadFlat(catalog: catalog).index
-        let graph = usesGraph ? CatalogIndexFile.openCurrentHNSW(catalog: catalog) : nil
-        let fresh = (revision, flat, graph)
-        lock.withLock { self.cached = fresh }
-        return fresh
+    private func current() throws -> (flat: FlatIndex, graph: HNSWIndex?) {
+        let graphPath = CatalogIndexFile.path(forCatalog: catalog.path, kind: .hnsw)
+        let key = IndexKey(revision: try catalog.embeddingRevision(),
+                           graphFile: usesGraph ? (try? FileManager.default.attributesOfItem(atPath: graphPath))?[.modificationDate] as? Date : nil)
+        if let cached = lock.withLock({ self.cached }), cached.key == key { return (cached.flat, cached.graph) }
+        let previous = lock.withLock { self.cached }
+        // The flat index only depends on the revision: keep it when just the graph file changed.
+        let flat = previous?.key.revision == key.revision ? previous!.flat : try CatalogIndexFile.loadFlat(catalog: catalog).index
+        let graph = usesGraph && key.graphFile != nil ? CatalogIndexFile.openCurrentHNSW(catalog: catalog) : nil
+        lock.withLock { self.cached = (key, flat, graph) }
+        return (flat, graph)
     }
 }

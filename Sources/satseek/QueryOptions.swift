@@ -32,7 +32,7 @@ struct FeedbackOptions: ParsableArguments {
     @Option(help: "With --threshold: most results to return (paging; the total is always reported).")
     var limit: Int = 1000
 
-    @Option(help: ArgumentHelp("Only items whose footprint box intersects this box (EPSG:4326 degrees).", valueName: "minLon,minLat,maxLon,maxLat"))
+    @Option(help: ArgumentHelp("Only items whose footprint box intersects this box (EPSG:4326 degrees); write --bbox=… when it starts with a minus sign.", valueName: "minLon,minLat,maxLon,maxLat"))
     var bbox: String?
 
     var hasExamples: Bool { !positives.isEmpty || !negatives.isEmpty || collection != nil }

@@ -1,8 +1,10 @@
 import Foundation
 import Testing
+import SatSeekTestSupport
 import SatSeekCatalog
 import SatSeekIndex
 @testable import SatSeekPostgres
+import SatSeekStore
 
 /// End-to-end checks of the PostgreSQL store against the embedded catalog + FlatIndex, on a throw-away cluster.
 @Suite(.serialized) struct PostgresStoreTests {
@@ -76,7 +78,7 @@ import SatSeekIndex
             var identical = 0, equalUpToTies = 0
             var recallSum = 0.0
             for query in queries {
-                let flat = try await embedded.search(vector: query, k: 10, exact: true, allowedIDs: nil, boundingBox: nil)
+                let flat = try await embedded.search(vector: query, k: 10, exact: true)
                 let exact = try await store.search(vector: query, k: 10, exact: true)
                 if flat.map(\.id) == exact.map(\.id) { identical += 1 }
                 if Self.sameUpToTies(flat, exact) { equalUpToTies += 1 }
@@ -99,22 +101,22 @@ import SatSeekIndex
             // Allowed ids: same answer as FlatIndex restricted to the set; HNSW only returns allowed ids.
             let allowed = Set(ids.shuffled(using: &rng).prefix(300))
             for query in queries.prefix(10) {
-                let flat = try await embedded.search(vector: query, k: 10, exact: true, allowedIDs: allowed, boundingBox: nil)
-                let exact = try await store.search(vector: query, k: 10, exact: true, allowedIDs: allowed)
+                let flat = try await embedded.search(vector: query, k: 10, exact: true, filter: SearchFilter(allowed: allowed))
+                let exact = try await store.search(vector: query, k: 10, exact: true, filter: SearchFilter(allowed: allowed))
                 #expect(Self.sameUpToTies(flat, exact))
-                let approximate = try await store.search(vector: query, k: 10, exact: false, allowedIDs: allowed)
+                let approximate = try await store.search(vector: query, k: 10, exact: false, filter: SearchFilter(allowed: allowed))
                 #expect(approximate.count == 10 && approximate.allSatisfy { allowed.contains($0.id) })
             }
-            #expect(try await store.search(vector: queries[0], k: 10, exact: true, allowedIDs: []).isEmpty)
+            #expect(try await store.search(vector: queries[0], k: 10, exact: true, filter: SearchFilter(allowed: [])).isEmpty)
 
             // Bounding box: only intersecting footprints, same answer as the catalog's chip boxes.
             let box = GeoBox(minLon: -5.5, minLat: -3.5, maxLon: 4.2, maxLat: 6.1)
             for query in queries.suffix(10) {
-                let flat = try await embedded.search(vector: query, k: 10, exact: true, allowedIDs: nil, boundingBox: box)
-                let exact = try await store.search(vector: query, k: 10, exact: true, boundingBox: box)
+                let flat = try await embedded.search(vector: query, k: 10, exact: true, filter: SearchFilter(boundingBox: box))
+                let exact = try await store.search(vector: query, k: 10, exact: true, filter: SearchFilter(boundingBox: box))
                 #expect(exact.count == 10 && exact.allSatisfy { boxes[$0.id]?.intersects(box) == true })
                 #expect(Self.sameUpToTies(flat, exact))
-                let approximate = try await store.search(vector: query, k: 10, exact: false, boundingBox: box)
+                let approximate = try await store.search(vector: query, k: 10, exact: false, filter: SearchFilter(boundingBox: box))
                 #expect(approximate.allSatisfy { boxes[$0.id]?.intersects(box) == true })
             }
 

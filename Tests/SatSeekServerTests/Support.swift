@@ -3,40 +3,15 @@ import Foundation
 import FoundationNetworking
 #endif
 import Testing
+@_exported import SatSeekTestSupport
 import SatSeekCatalog
 import SatSeekGeo
 import SatSeekModels
 import SatSeekSearch
 @testable import SatSeekServer
 
-/// The shared read-only data folder (`../shared` beside the repository).
-let sharedData = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("shared")
-
-/// The repository root.
-let repositoryRoot = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
 let naipScene = sharedData.appendingPathComponent("geotiff/naip_m_4709963_se_14_1_20090818.tif").path
 let landsatScene = sharedData.appendingPathComponent("geotiff/landsat_2000.tif").path
-
-/// Whether the default model's weights are installed; records a failure when SATSEEK_REQUIRE_MODELS=1.
-func modelAvailable(_ name: String = ModelStore.defaultModel) -> Bool {
-    let store = ModelStore()
-    if let entry = try? ModelStore.entry(named: name), store.checkpoint(for: entry) != nil { return true }
-    if ProcessInfo.processInfo.environment["SATSEEK_REQUIRE_MODELS"] == "1" {
-        Issue.record("weights for \(name) are not installed in \(store.directory.path); run `satseek models install \(name)`")
-    }
-    return false
-}
-
-/// A fresh temporary folder.
-func temporaryFolder(_ label: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("satseek-\(label)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
 
 /// One index shared by the API and browser tests: 12 NAIP chips (UTM 14N), 3 Landsat chips (EPSG:4326) and
 /// 4 plain aid-mini images, served by a real server on 127.0.0.1 with a free port.

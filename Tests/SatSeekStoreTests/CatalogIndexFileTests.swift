@@ -146,3 +146,63 @@ struct CatalogIndexFileTests {
         #expect(after.outcome.action == "written" && after.index.liveCount == 297)
     }
 }
+
+/// The embedded store behind every query: filters, range search ("find all") and refused queries.
+@Suite struct EmbeddedStoreTests {
+    @Test("a query of the wrong length or with NaN is a thrown error, never a read past the vectors")
+    func wrongDimension() async throws {
+        let (catalog, folder) = try makeCatalog(count: 20)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try EmbeddedStore(catalog: catalog)
+        for bad in [[Float](repeating: 1, count: 15), [Float](repeating: 1, count: 4096), [], [Float](repeating: .nan, count: 16)] {
+            await #expect(throws: StoreError.self) { try await store.search(vector: bad, k: 5, exact: true, filter: .none) }
+            await #expect(throws: StoreError.self) {
+                try await store.search(vector: bad, minimumScore: 0, filter: .none, offset: 0, limit: 10)
+            }
+        }
+    }
+
+    @Test("find all returns exactly the items at or above the threshold, paged, with filters")
+    func rangeSearch() async throws {
+        let (catalog, folder) = try makeCatalog(count: 60)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try EmbeddedStore(catalog: catalog)
+        let stored = try catalog.embeddings()
+        let query = Array(stored.vectors[0..<16])
+        let everything = try await store.search(vector: query, k: 60, exact: true, filter: .none)
+        let threshold = everything[14].score
+        let page = try await store.search(vector: query, minimumScore: threshold, filter: .none, offset: 0, limit: 1000)
+        #expect(page.total == everything.filter { $0.score >= threshold }.count)
+        #expect(page.hits.map(\.id) == Array(everything.prefix(page.total)).map(\.id))
+        // Pages tile the whole result.
+        let first = try await store.search(vector: query, minimumScore: threshold, filter: .none, offset: 0, limit: 4)
+        let second = try await store.search(vector: query, minimumScore: threshold, filter: .none, offset: 4, limit: 4)
+        #expect(first.total == page.total && (first.hits + second.hits).map(\.id) == Array(page.hits.prefix(8)).map(\.id))
+        // Excluded and allowed ids.
+        let excluded = Set(everything.prefix(3).map(\.id))
+        let allowed = Set(everything.map(\.id).filter { $0 % 2 == 0 })
+        let filtered = try await store.search(vector: query, minimumScore: -1,
+                                              filter: SearchFilter(excluded: excluded, allowed: allowed), offset: 0, limit: 1000)
+        #expect(filtered.hits.allSatisfy { allowed.contains($0.id) && !excluded.contains($0.id) })
+        #expect(filtered.total == allowed.subtracting(excluded).count)
+        let top = try await store.search(vector: query, k: 5, exact: true, filter: SearchFilter(excluded: excluded, allowed: allowed))
+        #expect(top.map(\.id) == Array(filtered.hits.prefix(5)).map(\.id))
+    }
+
+    @Test("a current HNSW file answers approximate searches; a changed catalog swaps in the new vectors")
+    func graphAndLiveSwap() async throws {
+        let (catalog, folder) = try makeCatalog(count: 40)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try EmbeddedStore(catalog: catalog)
+        #expect(try store.hasGraph() == false)
+        try CatalogIndexFile.refreshAll(catalog: catalog, hnsw: .init())
+        #expect(try store.hasGraph() == true, "the graph file written after the store opened is picked up")
+        let query = try #require(try catalog.embedding(id: 1))
+        let exact = try await store.search(vector: query, k: 5, exact: true, filter: .none)
+        let approximate = try await store.search(vector: query, k: 5, exact: false, filter: .none)
+        #expect(exact.map(\.id) == approximate.map(\.id))
+        try add(count: 10, to: catalog, first: 40, seed: 9)
+        #expect(try await store.count() == 50, "items indexed after the store opened are searched")
+        #expect(try store.hasGraph() == false, "a stale graph is not used")
+    }
+}

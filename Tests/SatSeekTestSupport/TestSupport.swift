@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+import SatSeekModels
+
+/// Shared helpers of SatSeek's test targets: where the repository and the shared data are, temporary
+/// folders, model availability, and a throw-away PostgreSQL cluster.
+
+/// The repository root (three levels above this file).
+public let repositoryRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// The shared read-only data folder (`../shared` beside the repository).
+public let sharedData = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared")
+
+/// Whether the named model's weights are installed; records a failure when SATSEEK_REQUIRE_MODELS=1, so a
+/// CI run without weights fails instead of passing silently.
+public func modelAvailable(_ name: String = ModelStore.defaultModel) -> Bool {
+    let store = ModelStore()
+    if let entry = try? ModelStore.entry(named: name), store.checkpoint(for: entry) != nil { return true }
+    if ProcessInfo.processInfo.environment["SATSEEK_REQUIRE_MODELS"] == "1" {
+        Issue.record("weights for \(name) are not installed in \(store.directory.path); run `satseek models install \(name)`")
+    }
+    return false
+}
+
+/// Whether the default model's weights are installed (for `.enabled(if:)`: a run without them shows the
+/// test as skipped; CI sets SATSEEK_REQUIRE_MODELS=1 and a separate test fails when they are missing).
+public let weightsInstalled: Bool = {
+    let store = ModelStore()
+    guard let entry = try? ModelStore.entry(named: ModelStore.defaultModel) else { return false }
+    return store.checkpoint(for: entry) != nil
+}()
+
+/// A fresh temporary folder, removed by the caller.
+public func temporaryFolder(_ label: String) throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("satseek-\(label)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
