@@ -88,6 +88,8 @@ public enum RelevanceFeedback {
         public var backgroundShare: Double = 0.5
         /// Gradient steps of the logistic fit.
         public var iterations = 300
+        /// Unlabelled archive items drawn as weak negatives for the logistic fit.
+        public var backgroundSize = 200
 
         public init() {}
     }

@@ -54,6 +54,8 @@ public final class Archive: Sendable {
     public let store: any VectorStore
     /// Exact scans only (ignore approximate indexes).
     public let exact: Bool
+    /// Settings of the relevance-feedback learners.
+    public var settings: RelevanceFeedback.Settings { RelevanceFeedback.Settings() }
     private let statisticsCache = StatisticsCache()
     let searchers = SearcherCache()
 
@@ -147,14 +149,15 @@ public final class Archive: Sendable {
         let learner = RelevanceFeedback.resolve(query.learner, negatives: negatives.count)
         var background: [[Float]] = []
         if learner == .logistic {
-            let ids = try catalog.sampleIDs(count: 200 + filter.excluded.count, seed: 1)
-                .filter { !filter.excluded.contains($0) }.prefix(200)
+            let size = settings.backgroundSize
+            let ids = try catalog.sampleIDs(count: size + filter.excluded.count, seed: 1)
+                .filter { !filter.excluded.contains($0) }.prefix(size)
             let stored = try await store.vectors(ids: Array(ids))
             background = ids.compactMap { stored[$0] }
         }
         let statistics = query.centred ? try await self.statistics() : nil
         let model = RelevanceFeedback.fit(positives: positives, negatives: negatives, learner: learner,
-                                          statistics: statistics, background: background)
+                                          statistics: statistics, background: background, settings: settings)
         return (model, filter)
     }
 

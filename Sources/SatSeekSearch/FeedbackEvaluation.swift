@@ -18,7 +18,7 @@ public struct FeedbackEvaluation: Sendable, Codable {
         public let round: Int
         public let meanAveragePrecision: Double
         public let rPrecision: Double
-        /// Mean milliseconds to fit the learner and rank the archive once.
+        /// Mean milliseconds to fit the learner and rank the archive once (rounds ≥ 1).
         public let millisecondsPerRanking: Double
     }
     public let queries: Int
@@ -100,7 +100,10 @@ public enum FeedbackEvaluator {
             var perRoundScores = Array(repeating: [(ap: Double, rp: Double)](), count: rounds + 1)
             var seconds = 0.0, fits = 0
             for (qi, q) in queryRows.enumerated() {
-                var ranking = single[qi]
+                // Round 0: the learner's ranking from the query alone (centred when centring is on).
+                let alone = RelevanceFeedback.fit(positives: [vectors[q]], negatives: [], learner: learner,
+                                                  statistics: statistics, settings: settings)
+                var ranking = rank(alone.direction, query: q)
                 var labelled: [Int: Bool] = [:]
                 var backgroundSource = RandomSource(seed: seed &+ UInt64(q) &* 7919)
                 perRoundScores[0].append(score(ranking, query: q))
@@ -112,7 +115,7 @@ public enum FeedbackEvaluator {
                     let started = Date()
                     let positives = [vectors[q]] + labelled.filter { $0.value }.keys.sorted().map { vectors[$0] }
                     let negatives = labelled.filter { !$0.value }.keys.sorted().map { vectors[$0] }
-                    let background = FeedbackSession.backgroundSample(count: n, size: 200, avoiding: Set(labelled.keys).union([q]),
+                    let background = FeedbackSession.backgroundSample(count: n, size: settings.backgroundSize, avoiding: Set(labelled.keys).union([q]),
                                                                       random: &backgroundSource).map { vectors[$0] }
                     let model = RelevanceFeedback.fit(positives: positives, negatives: negatives, learner: learner,
                                                       statistics: statistics, background: background, settings: settings)

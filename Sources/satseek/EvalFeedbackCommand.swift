@@ -41,6 +41,21 @@ struct EvalFeedbackCommand: ParsableCommand {
     @Flag(help: "Ablation: do not centre embeddings on the archive mean.")
     var uncentred = false
 
+    @Option(help: "Ablation: logistic regression's L2 strength.")
+    var l2: Double?
+
+    @Option(name: .customLong("background-share"), help: "Ablation: share of the negative weight on unlabelled archive samples.")
+    var backgroundShare: Double?
+
+    @Option(name: .customLong("background-size"), help: "Ablation: unlabelled archive samples drawn as weak negatives.")
+    var backgroundSize: Int?
+
+    @Option(name: .customLong("negative-weight"), help: "Ablation: Rocchio's weight of the negatives' mean.")
+    var negativeWeight: Float?
+
+    @Option(help: "Ablation: gradient steps of the logistic fit.")
+    var iterations: Int?
+
     @Option(help: "Embedding model (see `satseek models`).")
     var model: String = ModelStore.defaultModel
 
@@ -64,9 +79,15 @@ struct EvalFeedbackCommand: ParsableCommand {
             let report = try session.indexer().index(folder) { bar.show($0) }
             bar.finish()
             for failure in report.failures { printError("skipped \(failure.path): \(failure.reason)") }
+            var settings = RelevanceFeedback.Settings()
+            if let l2 { settings.l2 = l2 }
+            if let backgroundShare { settings.backgroundShare = backgroundShare }
+            if let backgroundSize { settings.backgroundSize = max(0, backgroundSize) }
+            if let negativeWeight { settings.negativeWeight = negativeWeight }
+            if let iterations { settings.iterations = max(1, iterations) }
             let evaluation = try FeedbackEvaluator.run(
                 catalog: session.catalog, rounds: rounds, perRound: perRound, queries: queries, seed: seed,
-                learners: learners.isEmpty ? FeedbackLearner.allCases : learners, centre: !uncentred)
+                learners: learners.isEmpty ? FeedbackLearner.allCases : learners, centre: !uncentred, settings: settings)
             if json { return try printJSON(evaluation) }
             print("dataset \(folder): \(evaluation.items) items, \(evaluation.classes) classes, \(evaluation.queries) queries, "
                   + "\(perRound) labels per round, seed \(seed), model \(evaluation.modelID)"
