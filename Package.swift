@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // Tests only: the WebSocket client that drives headless Chromium over the DevTools protocol.
+        .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // System libraries (Debian: libgdal-dev, libopenblas-dev).
@@ -77,7 +80,9 @@ let package = Package(
         .testTarget(name: "SatSeekSketchTests", dependencies: ["SatSeekSketch", "SatSeekImaging"]),
         .testTarget(name: "SatSeekSearchTests", dependencies: ["SatSeekSearch", "SatSeekImaging", "SatSeekStore"]),
         .testTarget(name: "SatSeekPostgresTests", dependencies: ["SatSeekTestSupport", "SatSeekPostgres", "SatSeekStore", "SatSeekSearch", "SatSeekCatalog", "SatSeekIndex", "SatSeekImaging"]),
-        .testTarget(name: "SatSeekServerTests", dependencies: ["SatSeekTestSupport", "SatSeekServer", "SatSeekStore", "SatSeekLearning", "SatSeekSearch", "SatSeekGeo", "SatSeekImaging", "CGDAL"]),
+        .testTarget(name: "SatSeekServerTests", dependencies: ["SatSeekTestSupport", "SatSeekServer", "SatSeekStore", "SatSeekLearning",
+                                                             .product(name: "WSClient", package: "swift-websocket"),
+                                                             .product(name: "Logging", package: "swift-log"), "SatSeekSearch", "SatSeekGeo", "SatSeekImaging", "CGDAL"]),
     ],
     swiftLanguageModes: [.v6]
 )

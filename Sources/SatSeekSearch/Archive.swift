@@ -123,10 +123,12 @@ public final class Archive: Sendable {
     }
 
     /// "Find all": every item whose score passes `threshold` (the learner's score: a probability for the
-    /// logistic learner, else the cosine), one page of them best first and how many there are in all.
+    /// logistic learner, else the cosine), one page of them best first and how many there are in all. Unlike
+    /// ``search(_:k:filter:)`` the examples themselves are not left out.
     public func findAll(_ query: FeedbackQuery, threshold: Float, filter: SearchFilter = .none, offset: Int = 0,
                         limit: Int = 1000) async throws -> ArchiveAnswer {
-        let (model, filter) = try await learn(query, filter: filter)
+        // The examples are scored like every other item: "all of these" includes the ones marked relevant.
+        let (model, _) = try await learn(query, filter: filter)
         let page = try await store.search(vector: model.direction, minimumScore: model.minimumCosine(forScore: threshold),
                                           filter: filter, offset: offset, limit: limit)
         let results = try SearchResult.ranked(page.hits.map { SearchHit(id: $0.id, score: model.score(cosine: $0.score)) },

@@ -6,6 +6,7 @@ enum OpenAPIDocument {
     static let paths = [
         "/api/info", "/api/scenes", "/api/scenes/{index}/image", "/api/items/{id}", "/api/items/{id}/image",
         "/api/search", "/api/search/text", "/api/search/image", "/api/search/sketch",
+        "/api/feedback", "/api/export", "/api/collections", "/api/collections/{name}",
     ]
 
     /// The document as JSON text.
@@ -39,7 +40,43 @@ enum OpenAPIDocument {
         var uploadErrors = ok("ranked results", json(ref: "SearchResponse"))
         uploadErrors["413"] = ["description": "upload too large", "content": json(ref: "Error")]
         uploadErrors["415"] = ["description": "not a readable image", "content": json(ref: "Error")]
+        let threshold: [String: Any] = ["name": "threshold", "in": "query", "required": false,
+                                        "description": "find all: every item scoring at least this (the learner's probability for logistic, else the cosine) instead of the top k",
+                                        "schema": ["type": "number"]]
+        let offset: [String: Any] = ["name": "offset", "in": "query", "required": false,
+                                     "description": "with threshold: results to skip", "schema": ["type": "integer", "minimum": 0]]
+        let limit: [String: Any] = ["name": "limit", "in": "query", "required": false,
+                                    "description": "with threshold: most results (1…10000, default 1000)",
+                                    "schema": ["type": "integer", "minimum": 1, "maximum": 10000]]
+        let format: [String: Any] = ["name": "format", "in": "query", "required": false,
+                                     "description": "geojson (default) or csv", "schema": ["type": "string", "enum": ["geojson", "csv"]]]
+        let examples: [String: Any] = ["required": true, "description": "the examples the analyst marked",
+                                       "content": json(ref: "FeedbackRequest")]
+        let name: [String: Any] = ["name": "name", "in": "path", "required": true, "schema": ["type": "string"]]
+        let exported: [String: Any] = ["application/geo+json": ["schema": ["type": "object"]],
+                                       "text/csv": ["schema": ["type": "string"]]]
         let paths: [String: Any] = [
+            "/api/feedback": ["post": ["summary": "relevance feedback: rank by a learner trained on marked items; with threshold, find all (paged, with total)",
+                                       "parameters": [k, bbox, threshold, offset, limit], "requestBody": examples,
+                                       "responses": ok("ranked results with total and scoring", json(ref: "SearchResponse"))]],
+            "/api/export": ["post": ["summary": "the same query as /api/feedback, as a GeoJSON FeatureCollection (footprints, EPSG:4326) or CSV download",
+                                     "parameters": [k, bbox, threshold, offset, limit, format], "requestBody": examples,
+                                     "responses": ok("file", exported)]],
+            "/api/collections": ["get": ["summary": "named labelled collections with their counts",
+                                         "responses": ok("collections", ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]])]],
+            "/api/collections/{name}": [
+                "get": ["summary": "a collection's positive and negative item ids; with format, its items as GeoJSON or CSV",
+                        "parameters": [name, format], "responses": ok("collection", json(ref: "Collection"))],
+                "put": ["summary": "add labels (replacing earlier labels of the same items) or remove them; created when new",
+                        "parameters": [name],
+                        "requestBody": ["required": true, "content": ["application/json": ["schema": ["type": "object", "properties": [
+                            "positives": ["type": "array", "items": ["type": "integer"]],
+                            "negatives": ["type": "array", "items": ["type": "integer"]],
+                            "remove": ["type": "array", "items": ["type": "integer"]]]]]]],
+                        "responses": ok("collection", json(ref: "Collection"))],
+                "delete": ["summary": "delete a collection (its items stay)", "parameters": [name],
+                           "responses": ok("remaining collections", ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]])],
+            ],
             "/api/info": ["get": ["summary": "index size, model and the query modes it supports",
                                   "responses": ok("info", json(ref: "Info"))]],
             "/api/scenes": ["get": ["summary": "source scenes with their bounding boxes",
@@ -80,9 +117,17 @@ enum OpenAPIDocument {
                 "mode": ["type": "string"], "k": ["type": "integer"], "tookMs": ["type": "number"],
                 "bbox": ["type": "array", "items": ["type": "number"], "nullable": true],
                 "query": ["$ref": "#/components/schemas/Item"],
+                "total": ["type": "integer", "nullable": true], "scoring": ["type": "string", "nullable": true],
                 "results": ["type": "array", "items": ["type": "object", "properties": [
                     "rank": ["type": "integer"], "score": ["type": "number"],
                     "item": ["$ref": "#/components/schemas/Item"]]]]]],
+            "FeedbackRequest": ["type": "object", "required": ["positives"], "properties": [
+                "positives": ["type": "array", "items": ["type": "integer"]],
+                "negatives": ["type": "array", "items": ["type": "integer"]],
+                "learner": ["type": "string", "enum": ["auto", "rocchio", "logistic"]]]],
+            "Collection": ["type": "object", "properties": [
+                "name": ["type": "string"], "positives": ["type": "array", "items": ["type": "integer"]],
+                "negatives": ["type": "array", "items": ["type": "integer"]]]],
             "Info": ["type": "object", "properties": [
                 "items": ["type": "integer"], "model": ["type": "string"], "dimensions": ["type": "integer"],
                 "maxUploadBytes": ["type": "integer"],

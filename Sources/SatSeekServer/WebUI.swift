@@ -38,6 +38,24 @@ enum WebUI {
           <canvas id="sketch" width="256" height="256"></canvas>
           <div><button id="sketch-clear">Clear</button> <button id="sketch-go">Search sketch</button></div>
         </div>
+        <div id="feedback">
+          <div class="fb-head"><b>Examples</b> <span id="fb-counts">0 👍 · 0 👎</span></div>
+          <div id="fb-pos" class="fb-thumbs" title="relevant"></div>
+          <div id="fb-neg" class="fb-thumbs" title="not relevant"></div>
+          <div class="fb-actions">
+            <button id="refine" disabled title="rank the archive by what you marked">Refine</button>
+            <button id="fb-clear">Clear</button>
+            <select id="learner" title="learner"><option value="auto">auto</option><option value="logistic">logistic</option><option value="rocchio">Rocchio</option></select>
+          </div>
+          <div class="fb-actions">
+            <label>score ≥ <input id="threshold" type="number" step="0.05" min="-1" max="1" value="0.9"></label>
+            <button id="find-all" disabled title="every item passing the score in the map view">Find all in this map view</button>
+          </div>
+          <div class="fb-actions">
+            <button id="export" disabled title="the last refine or find-all as GeoJSON (QGIS)">Export GeoJSON</button>
+            <button id="save" disabled title="keep the marked examples as a named collection">Save as collection</button>
+          </div>
+        </div>
         <div class="options">
           <label><input id="in-view" type="checkbox"> search only in this map view</label>
           <label>k <input id="k" type="number" min="1" max="500" value="24"></label>
@@ -89,6 +107,18 @@ enum WebUI {
     .tile .meta { padding: .2em .4em; font-size: 12px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
     .tile .score { font-weight: 600; }
     footer { padding: .2em 1em; font-size: 12px; color: #555; }
+    #feedback { background: #fff; border-radius: 6px; padding: .5em; display: flex; flex-direction: column; gap: .4em; }
+    .fb-thumbs { display: flex; flex-wrap: wrap; gap: 3px; min-height: 4px; }
+    .fb-thumbs img { width: 36px; height: 36px; object-fit: cover; border-radius: 3px; cursor: pointer; }
+    #fb-pos img { outline: 2px solid #2ca02c; } #fb-neg img { outline: 2px solid #d62728; }
+    .fb-actions { display: flex; flex-wrap: wrap; gap: .3em; align-items: center; }
+    #threshold { width: 5em; }
+    .tile { position: relative; }
+    .tile .vote { position: absolute; top: 3px; display: none; border: 0; border-radius: 3px; padding: 0 .25em;
+                  background: #fffd; cursor: pointer; font-size: 15px; }
+    .tile .up { left: 3px; } .tile .down { right: 3px; }
+    .tile:hover .vote, .tile.pos .vote, .tile.neg .vote { display: block; }
+    .tile.pos { border-color: #2ca02c; } .tile.neg { border-color: #d62728; opacity: .6; }
     .nomap { padding: 1em; color: #555; }
     """#
 
@@ -96,7 +126,8 @@ enum WebUI {
     static let appJS = #"""
     'use strict';
     const $ = (s) => document.querySelector(s);
-    const state = { info: null, map: null, footprints: null, overlays: null, xyz: null, last: null };
+    const state = { info: null, map: null, footprints: null, overlays: null, xyz: null, last: null,
+                    labels: new Map(), lastFeedback: null };
 
     function setStatus(text, isError) {
       const s = $('#status'); s.textContent = text; s.className = isError ? 'error' : '';
@@ -179,7 +210,10 @@ enum WebUI {
         const body = await r.json();
         if (!r.ok) throw new Error(body.error ? body.error.message : r.statusText);
         render(body);
-        setStatus(`${body.results.length} results for ${label} in ${body.tookMs.toFixed(1)} ms`);
+        const total = body.total !== undefined && body.total !== null && body.total !== body.results.length
+          ? ` of ${body.total}` : '';
+        setStatus(`${body.results.length}${total} results for ${label} in ${body.tookMs.toFixed(1)} ms` +
+                  (body.scoring ? ` (${body.scoring})` : ''));
         document.body.dataset.state = 'done';
       } catch (e) {
         setStatus(e.message, true);
@@ -214,6 +248,9 @@ enum WebUI {
       const grid = $('#results'); grid.innerHTML = '';
       if (state.footprints) state.footprints.clearLayers();
       const layers = {};
+      if (body.mode === 'item' && body.query && state.labels.size === 0) {
+        state.labels.set(body.query.id, { label: 1, item: body.query }); showLabels();
+      }
       if (state.map && body.query && body.query.footprint) {
         L.polygon(toLatLngs(body.query.footprint), { color: '#d62728', weight: 3, fill: false, className: 'footprint query-footprint' })
           .bindTooltip('query: ' + body.query.name).addTo(state.footprints);
@@ -223,9 +260,15 @@ enum WebUI {
         const tile = document.createElement('div');
         tile.className = 'tile result-tile'; tile.dataset.id = it.id;
         tile.title = `${it.name} (${it.className}) — click to search with it`;
-        tile.innerHTML = `<img loading="lazy" alt=""><div class="meta"><span class="score">${r.score.toFixed(3)}</span> #${r.rank} ${it.className}</div>`;
+        tile.dataset.className = it.className;
+        tile.innerHTML = `<img loading="lazy" alt=""><button class="vote up" title="relevant">👍</button>` +
+          `<button class="vote down" title="not relevant">👎</button>` +
+          `<div class="meta"><span class="score">${r.score.toFixed(3)}</span> #${r.rank} ${it.className}</div>`;
         tile.querySelector('img').src = it.image;
         tile.addEventListener('click', () => searchItem(it.id));
+        tile.querySelector('.up').addEventListener('click', e => { e.stopPropagation(); mark(it, 1); });
+        tile.querySelector('.down').addEventListener('click', e => { e.stopPropagation(); mark(it, -1); });
+        paintLabel(tile, it.id);
         grid.appendChild(tile);
         if (state.map && it.footprint) {
           const poly = L.polygon(toLatLngs(it.footprint), { color: '#ff7800', weight: 2, fillOpacity: 0.15, className: 'footprint result-footprint' })
@@ -242,6 +285,94 @@ enum WebUI {
       if (state.map && state.footprints.getLayers().length && !$('#in-view').checked) {
         state.map.fitBounds(state.footprints.getBounds(), { maxZoom: 16, padding: [20, 20] });
       }
+    }
+
+    // Relevance feedback: 👍/👎 on result cards, Refine, Find all in the map view, Export.
+    function mark(item, label) {
+      const current = state.labels.get(item.id);
+      if (current && current.label === label) state.labels.delete(item.id);
+      else state.labels.set(item.id, { label, item });
+      document.querySelectorAll(`.tile[data-id="${item.id}"]`).forEach(t => paintLabel(t, item.id));
+      showLabels();
+    }
+
+    function paintLabel(tile, id) {
+      const l = state.labels.get(Number(id));
+      tile.classList.toggle('pos', !!l && l.label > 0);
+      tile.classList.toggle('neg', !!l && l.label < 0);
+    }
+
+    function showLabels() {
+      const pos = [...state.labels.values()].filter(l => l.label > 0), neg = [...state.labels.values()].filter(l => l.label < 0);
+      $('#fb-counts').textContent = `${pos.length} 👍 · ${neg.length} 👎`;
+      for (const [box, list] of [['#fb-pos', pos], ['#fb-neg', neg]]) {
+        const el = $(box); el.innerHTML = '';
+        for (const l of list) {
+          const img = document.createElement('img');
+          img.src = l.item.image + '?size=96'; img.alt = l.item.name; img.title = `${l.item.name} — click to unmark`;
+          img.addEventListener('click', () => mark(l.item, l.label));
+          el.appendChild(img);
+        }
+      }
+      $('#refine').disabled = $('#find-all').disabled = $('#save').disabled = pos.length === 0;
+    }
+
+    function feedbackBody() {
+      const body = { positives: [], negatives: [], learner: $('#learner').value };
+      for (const [id, l] of state.labels) (l.label > 0 ? body.positives : body.negatives).push(id);
+      return body;
+    }
+
+    function refine() {
+      const body = feedbackBody(), p = params();
+      state.lastFeedback = { params: p, body };
+      $('#export').disabled = false;
+      return run(`${body.positives.length} 👍 / ${body.negatives.length} 👎`, () => fetch('/api/feedback?' + p, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }));
+    }
+
+    function findAll() {
+      const body = feedbackBody(), p = new URLSearchParams();
+      p.set('threshold', $('#threshold').value || '0.9'); p.set('limit', '5000');
+      if (state.map) p.set('bbox', state.map.getBounds().toBBoxString());
+      state.lastFeedback = { params: p, body };
+      $('#export').disabled = false;
+      return run('find all', () => fetch('/api/feedback?' + p, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }));
+    }
+
+    async function exportGeoJSON() {
+      const last = state.lastFeedback; if (!last) return;
+      const p = new URLSearchParams(last.params); p.set('format', 'geojson');
+      try {
+        const r = await fetch('/api/export?' + p, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+                                                  body: JSON.stringify(last.body) });
+        if (!r.ok) throw new Error((await r.json()).error.message);
+        const blob = await r.blob();
+        const a = document.createElement('a');
+        a.href = URL.createObjectURL(blob); a.download = 'satseek-results.geojson';
+        document.body.appendChild(a); a.click(); a.remove();
+        setStatus(`exported ${blob.size} bytes of GeoJSON`);
+        document.body.dataset.exported = 'yes';
+      } catch (e) { setStatus(e.message, true); }
+    }
+
+    async function saveCollection() {
+      const name = prompt('Collection name'); if (!name) return;
+      const body = feedbackBody();
+      const r = await fetch('/api/collections/' + encodeURIComponent(name), { method: 'PUT',
+        headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ positives: body.positives, negatives: body.negatives }) });
+      const answer = await r.json();
+      setStatus(r.ok ? `saved collection ${answer.name}` : answer.error.message, !r.ok);
+    }
+
+    function initFeedback() {
+      $('#refine').addEventListener('click', refine);
+      $('#find-all').addEventListener('click', findAll);
+      $('#export').addEventListener('click', exportGeoJSON);
+      $('#save').addEventListener('click', saveCollection);
+      $('#fb-clear').addEventListener('click', () => { state.labels.clear(); showLabels();
+        document.querySelectorAll('.tile').forEach(t => paintLabel(t, t.dataset.id)); });
     }
 
     function initQueryInputs() {
@@ -266,12 +397,14 @@ enum WebUI {
       $('#in-view').addEventListener('change', () => rerun());
       if (state.map) state.map.on('moveend', () => { if ($('#in-view').checked) rerun(); });
       initSketch();
+      initFeedback();
     }
 
     function rerun() {
       const b = state.last;
       if (b && b.mode === 'item' && b.query) searchItem(b.query.id);
       else if (b && b.mode === 'image' && state.lastImage) searchImage(state.lastImage.blob, state.lastImage.name);
+      else if (b && b.mode === 'feedback' && state.lastFeedback && !state.lastFeedback.params.has('threshold')) refine();
     }
 
     function initSketch() {

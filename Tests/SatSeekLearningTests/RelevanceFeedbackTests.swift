@@ -17,9 +17,12 @@ struct RelevanceFeedbackTests {
         return dot / (RelevanceFeedback.unit(a).isEmpty ? 1 : sqrt(a.reduce(0) { $0 + $1 * $1 }) * sqrt(b.reduce(0) { $0 + $1 * $1 }))
     }
 
-    @Test("Rocchio: the positives' mean minus a quarter of the negatives' mean; cosine scores")
+    @Test("Rocchio: the positives' mean minus the weighted negatives' mean; cosine scores")
     func rocchio() {
-        let model = RelevanceFeedback.fit(positives: [[1, 0, 0], [0, 1, 0]], negatives: [[0, 0, 1]], learner: .rocchio)
+        var settings = RelevanceFeedback.Settings()
+        settings.negativeWeight = 0.25
+        let model = RelevanceFeedback.fit(positives: [[1, 0, 0], [0, 1, 0]], negatives: [[0, 0, 1]], learner: .rocchio,
+                                          settings: settings)
         #expect(model.learner == .rocchio)
         #expect(model.direction == [0.5, 0.5, -0.25])
         #expect(model.score(cosine: 0.3) == 0.3)
