@@ -106,10 +106,20 @@ extension Catalog {
     /// items; all or nothing: an unknown id changes nothing.
     public func setLabels(_ labels: [(itemID: Int64, label: Int)], inCollection name: String, create: Bool = false) throws {
         for entry in labels where entry.label != 1 && entry.label != -1 { throw CollectionError.invalidLabel(entry.label) }
-        if create, (try? collection(named: name)) == nil { try createCollection(name) }
-        let collection = try collection(named: name)
         let now = Date().timeIntervalSince1970
+        // One transaction: an unknown id or collection leaves the catalog as it was (no empty collection either).
         try pool.write { db in
+            var collectionID = try Int64.fetchOne(db, sql: "SELECT id FROM collection WHERE name = ?", arguments: [name])
+            if collectionID == nil {
+                guard create else {
+                    let known = try String.fetchAll(db, sql: "SELECT name FROM collection ORDER BY name")
+                    throw CollectionError.unknownCollection(path: path, name: name, known: known)
+                }
+                let trimmed = name.trimmingCharacters(in: .whitespaces)
+                guard !trimmed.isEmpty, name.count <= 100 else { throw CollectionError.invalidName(name) }
+                try db.execute(sql: "INSERT INTO collection (name, createdAt) VALUES (?, ?)", arguments: [name, now])
+                collectionID = db.lastInsertedRowID
+            }
             let ids = labels.map(\.itemID)
             let known = Set(try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
                                                arguments: StatementArguments(ids)))
@@ -119,7 +129,7 @@ extension Catalog {
                 try db.execute(sql: """
                     INSERT INTO collectionItem (collectionId, imageId, label, labelledAt) VALUES (?, ?, ?, ?)
                     ON CONFLICT(collectionId, imageId) DO UPDATE SET label = excluded.label, labelledAt = excluded.labelledAt
-                    """, arguments: [collection.id, entry.itemID, entry.label, now])
+                    """, arguments: [collectionID, entry.itemID, entry.label, now])
             }
         }
     }

@@ -95,6 +95,17 @@ public enum HeadTrainingWorkflow {
         guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
         let indexReport = try session.indexer().index(folder, progress: indexProgress)
         let features = try LabelledFeatures.load(catalog: session.catalog, folder: folder)
+        return try train(features: features, dataset: folder, configuration: configuration, splitFraction: splitFraction,
+                         k: k, output: output, indexReport: indexReport, epochProgress: epochProgress)
+    }
+
+    /// Trains on features already in the catalog (a class-folder dataset or a collection's labels), holding out
+    /// `1 − splitFraction` of every class to measure.
+    public static func train(features: LabelledFeatures, dataset: String, configuration: TrainingConfiguration,
+                             splitFraction: Double, k: Int, output: String, indexReport: IndexReport = IndexReport(),
+                             epochProgress: (EpochProgress) -> Void = { _ in }) throws -> HeadTrainingReport {
+        guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
+        let folder = dataset
         let split = try DatasetSplit.stratified(classNames: features.classNames, names: features.names,
                                                 fraction: splitFraction, seed: configuration.seed)
         guard !split.test.isEmpty else {

@@ -10,6 +10,7 @@ public struct IndexReport: Sendable, Codable {
         public let path: String
         public let reason: String
     }
+    public init() {}
     public var scanned = 0
     public var added = 0
     public var updated = 0

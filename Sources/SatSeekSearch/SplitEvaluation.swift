@@ -48,6 +48,31 @@ public struct LabelledFeatures: Sendable {
                                 modelID: binding.modelID)
     }
 
+    /// The catalog's embeddings of a collection's labelled items, as two classes: `relevant` (+1) and
+    /// `not-relevant` (−1), ordered by path — what `satseek train --collection` trains a head on.
+    public static func load(catalog: Catalog, collection: String) throws -> LabelledFeatures {
+        guard let binding = try catalog.binding() else {
+            throw SearchError.invalidInput("\(catalog.path): nothing indexed")
+        }
+        let labels = try catalog.labels(inCollection: collection)
+        let records = try catalog.records(ids: labels.map(\.itemID))
+        var rows: [(record: ImageRecord, label: Int, vector: [Float])] = []
+        for label in labels {
+            guard let record = records[label.itemID], let vector = try catalog.embedding(id: label.itemID) else { continue }
+            rows.append((record, label.label, vector))
+        }
+        rows.sort { $0.record.path < $1.record.path }
+        let classes = Set(rows.map(\.label))
+        guard classes.count == 2 else {
+            throw SearchError.invalidInput("collection '\(collection)' in \(catalog.path) needs items labelled +1 and -1 "
+                                           + "to train on (it has \(rows.filter { $0.label > 0 }.count) positive, "
+                                           + "\(rows.filter { $0.label < 0 }.count) negative)")
+        }
+        return LabelledFeatures(ids: rows.map { $0.record.id! }, names: rows.map(\.record.path),
+                                classNames: rows.map { $0.label > 0 ? "relevant" : "not-relevant" },
+                                features: rows.flatMap(\.vector), dimensions: binding.dimensions, modelID: binding.modelID)
+    }
+
     /// Class names as dense integer labels (classes numbered in sorted order).
     public var labels: [Int] {
         let index = Dictionary(uniqueKeysWithValues: Set(classNames).sorted().enumerated().map { ($1, $0) })

@@ -50,7 +50,7 @@ struct SearchCommand: AsyncParsableCommand {
     func validate() throws {
         let single = [image != nil, item != nil, sketch != nil, text != nil].filter { $0 }.count
         guard single == 1 || (feedback.hasExamples && single <= 1 && sketch == nil && text == nil) else {
-            throw ValidationError("give one query: --image FILE, --item ID, --sketch FILE or --text \"…\", "
+            throw ValidationError("give exactly one query: --image FILE, --item ID, --sketch FILE or --text \"…\", "
                                   + "or examples (--positive/--negative/--collection, optionally with --image or --item)")
         }
         guard feedback.threshold == nil || (sketch == nil && text == nil && head == nil) else {

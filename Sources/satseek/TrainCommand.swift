@@ -22,8 +22,11 @@ struct TrainCommand: ParsableCommand {
           satseek train ../shared/datasets/aid-mini --bits 32 --out aid-32.satseek-head
         """)
 
-    @Argument(help: "Class-folder dataset: DIR/<class>/<image>.")
-    var folder: String
+    @Argument(help: "Class-folder dataset: DIR/<class>/<image> (or give --collection with --db).")
+    var folder: String?
+
+    @Option(help: "Train on a collection's labels (relevant vs not) in --db instead of a class-folder dataset.")
+    var collection: String?
 
     @Option(help: "Code length in bits (or embedding size with --float).")
     var bits: Int = 32
@@ -119,11 +122,22 @@ struct TrainCommand: ParsableCommand {
             configuration.batchesPerEpoch = batchesPerEpoch
             try configuration.validate()
 
+            let report: HeadTrainingReport
+            if let collection {
+                guard let db else { throw ValidationError("--collection needs --db (the catalog holding the collection)") }
+                let session = try SearchSession(db: db, model: model, create: false)
+                let features = try LabelledFeatures.load(catalog: session.catalog, collection: collection)
+                report = try HeadTrainingWorkflow.train(
+                    features: features, dataset: "collection:\(collection)", configuration: configuration,
+                    splitFraction: split, k: k, output: out, epochProgress: { printError($0.line()) })
+                return try printReport(report)
+            }
+            guard let folder else { throw ValidationError("give a class-folder dataset or --collection NAME") }
             let dbPath = try db ?? EvalCommand.cachePath(folder: folder, model: model)
             let session = try SearchSession(db: dbPath, model: model, create: true)
             let bar = ProgressPrinter()
             var indexingDone = false
-            let report = try HeadTrainingWorkflow.run(
+            report = try HeadTrainingWorkflow.run(
                 session: session, folder: folder, configuration: configuration, splitFraction: split, k: k, output: out,
                 indexProgress: { bar.show($0) },
                 epochProgress: { progress in
@@ -134,7 +148,13 @@ struct TrainCommand: ParsableCommand {
                     printError(progress.line())
                 })
             for failure in report.indexReport.failures { printError("skipped \(failure.path): \(failure.reason)") }
-            if json { return try printJSON(report) }
+            try printReport(report)
+        }
+    }
+
+    func printReport(_ report: HeadTrainingReport) throws {
+        if json { return try printJSON(report) }
+        do {
             let kind = report.output == .codes ? "\(report.bits)-bit codes" : "\(report.bits)-d float embedding"
             print("trained head \(report.headID) (\(kind)) on \(report.trainImages) images of \(report.classes) classes "
                   + "in \(String(format: "%.1f", report.trainingSeconds)) s; wrote \(report.headPath)")

@@ -52,6 +52,10 @@ import Testing
         #expect(try catalog.labels(inCollection: "fields").map(\.label) == [1])
         #expect(throws: CollectionError.invalidLabel(0)) { try catalog.setLabels([(ids[1], 0)], inCollection: "fields") }
         #expect(throws: CollectionError.self) { try catalog.setLabels([(ids[1], 1)], inCollection: "other") }
+        #expect(throws: CollectionError.unknownItems(path: catalog.path, ids: [777])) {
+            try catalog.setLabels([(777, 1)], inCollection: "new", create: true)
+        }
+        #expect(try catalog.collections().map(\.name) == ["fields"], "a refused call creates no collection")
     }
 
     @Test("samples of ids are repeatable for a seed and distinct")

@@ -88,7 +88,7 @@ import SatSeekSearch
         let box = try GeoBox.parse("-99.2,47.0,-99.1,47.05")
         #expect(box.minLon == -99.2 && box.maxLat == 47.05)
         for bad in ["", "1,2,3", "a,b,c,d", "0,0,200,10", "10,0,0,10", "nan,0,1,1", "1,2,3,4,5"] {
-            #expect(throws: GeoError.self, "\(bad)") { try GeoBox.parse(bad) }
+            #expect(throws: GeoBoxError.self, "\(bad)") { try GeoBox.parse(bad) }
         }
     }
 
