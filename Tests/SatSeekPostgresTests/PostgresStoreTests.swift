@@ -188,7 +188,7 @@ import SatSeekStore
             let other = try await PostgresStore.open(url: url + "?schema=model_b", modelID: "model-b", dimensions: 32)
             try await other.upsert(items: [StoreItem(id: 1, path: "/b/1", className: "b", vector: Array(repeating: 1, count: 32))])
             #expect(try await other.count() == 1)
-            await #expect(throws: PostgresStoreError.self) { try await other.search(vector: [1, 2, 3], k: 1) }
+            await #expect(throws: StoreError.self) { try await other.search(vector: [1, 2, 3], k: 1) }
             await other.close()
 
             // A port with no server: a clear connection error.
