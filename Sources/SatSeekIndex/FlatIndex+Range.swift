@@ -2,18 +2,8 @@ extension FlatIndex {
     /// Every stored vector scoring at least `minimumScore` against `query`, best first (ties by smaller id),
     /// among the ids `accept` lets through (nil: all) — a range search, the exact side of "find all".
     public func search(_ query: [Float], minimumScore: Float, accept: (@Sendable (Int64) -> Bool)? = nil) -> [SearchHit] {
-        precondition(query.count == dimensions,
-                     "search: query has \(query.count) floats, index has \(dimensions) dimensions")
         guard count > 0 else { return [] }
-        let q = metric.prepared(query, dimensions: dimensions)
-        var scores = [Float](repeating: 0, count: count)
-        withView { view in
-            q.withUnsafeBufferPointer { qb in
-                scores.withUnsafeMutableBufferPointer { sb in
-                    view.scoreAll(query: qb.baseAddress!, metric: metric, into: sb.baseAddress!)
-                }
-            }
-        }
+        let scores = scoreAll(query)
         var hits: [SearchHit] = []
         withView { view in
             for row in 0..<view.count where scores[row] >= minimumScore {

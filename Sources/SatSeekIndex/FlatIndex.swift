@@ -178,11 +178,10 @@ public struct FlatIndex: VectorIndex {
         return search(query, k: k, accept: { !excluding.contains($0) })
     }
 
-    /// Single-query search keeping only ids for which `accept` is true (nil: all).
-    func search(_ query: [Float], k: Int, accept: (@Sendable (Int64) -> Bool)?) -> [SearchHit] {
+    /// The score of every stored row against `query` (length ``dimensions``), in row order.
+    func scoreAll(_ query: [Float]) -> [Float] {
         precondition(query.count == dimensions,
                      "search: query has \(query.count) floats, index has \(dimensions) dimensions")
-        guard k > 0, count > 0 else { return [] }
         let q = metric.prepared(query, dimensions: dimensions)
         var scores = [Float](repeating: 0, count: count)
         withView { view in
@@ -192,6 +191,13 @@ public struct FlatIndex: VectorIndex {
                 }
             }
         }
+        return scores
+    }
+
+    /// Single-query search keeping only ids for which `accept` is true (nil: all).
+    func search(_ query: [Float], k: Int, accept: (@Sendable (Int64) -> Bool)?) -> [SearchHit] {
+        guard k > 0, count > 0 else { return [] }
+        let scores = scoreAll(query)
         return withView { view in
             scores.withUnsafeBufferPointer { s in
                 selectTopK(scores: s, ids: UnsafeBufferPointer(start: view.ids, count: view.count), k: k, accept: accept)

@@ -20,7 +20,7 @@ extension Archive {
         let vector = try searcher.textEmbedder.embed(text: query)
         if searcher.mode == "clip" { return try await search(vector: vector, k: k, filter: filter) }
         let hits: [SearchHit]
-        if let allowed = try candidates(filter) {
+        if let allowed = try filter.candidates(in: catalog) {
             hits = searcher.index.search(vector, k: k, allowed: allowed, excluding: filter.excluded)
         } else {
             hits = searcher.index.search(vector, k: k, excluding: filter.excluded)
@@ -63,16 +63,6 @@ extension Archive {
         }
     }
 
-    /// The ids a filter allows (nil: every id), the bbox resolved through the catalog's chip footprints.
-    func candidates(_ filter: SearchFilter) throws -> Set<Int64>? {
-        var allowed = filter.allowed
-        if let box = filter.boundingBox {
-            let inside = try catalog.chipIDs(intersectingMinLon: box.minLon, minLat: box.minLat,
-                                             maxLon: box.maxLon, maxLat: box.maxLat)
-            allowed = allowed.map { $0.intersection(inside) } ?? inside
-        }
-        return allowed
-    }
 }
 
 /// Searchers built on first use and kept (each maps its own vectors once).

@@ -90,22 +90,20 @@ public final class SatSeekServer: Sendable {
 
     /// Runs the server until cancelled; `onStarted` receives the bound port (useful with port 0).
     public func run(onStarted: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let app = Application(
-            router: makeRouter(),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port),
-                                 serverName: "satseek"),
-            onServerRunning: { channel in await onStarted(channel.localAddress?.port ?? 0) })
-        try await app.run()
+        try await application(onStarted: onStarted).run()
     }
 
     /// Runs the server as a service: SIGTERM and SIGINT shut it down gracefully (requests in flight finish).
     public func runService(onStarted: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let app = Application(
+        try await application(onStarted: onStarted).runService()
+    }
+
+    private func application(onStarted: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
+        Application(
             router: makeRouter(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                                  serverName: "satseek"),
             onServerRunning: { channel in await onStarted(channel.localAddress?.port ?? 0) })
-        try await app.runService()
     }
 
     /// All routes; ``OpenAPIDocument`` describes the same set.

@@ -41,6 +41,15 @@ public struct SearchFilter: Sendable, Equatable {
 
     /// No filter at all.
     public static let none = SearchFilter()
+
+    /// The ids this filter allows in `catalog` (nil: every id), the box resolved through the catalog's chip
+    /// footprints; excluded ids are not removed here.
+    public func candidates(in catalog: Catalog) throws -> Set<Int64>? {
+        guard let box = boundingBox else { return allowed }
+        let inside = try catalog.chipIDs(intersectingMinLon: box.minLon, minLat: box.minLat,
+                                         maxLon: box.maxLon, maxLat: box.maxLat)
+        return allowed.map { $0.intersection(inside) } ?? inside
+    }
     /// Whether the filter restricts candidates beyond excluded ids.
     public var restricts: Bool { allowed != nil || boundingBox != nil }
 }
@@ -198,7 +207,7 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         try validateQuery(vector)
         guard k > 0 else { return [] }
         let indexes = try current()
-        let allowed = try candidates(filter)
+        let allowed = try filter.candidates(in: catalog)
         if let graph = indexes.graph, !exact {
             if let allowed {
                 return graph.search(vector, k: k, allowed: allowed, excluding: filter.excluded)
@@ -216,7 +225,7 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         try validateQuery(vector)
         try validatePage(offset: offset, limit: limit)
         let indexes = try current()
-        let allowed = try candidates(filter)
+        let allowed = try filter.candidates(in: catalog)
         let excluded = filter.excluded
         let accept: (@Sendable (Int64) -> Bool)?
         switch (allowed, excluded.isEmpty) {
@@ -244,17 +253,6 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     /// The exact index over the catalog's embeddings: the catalog's mapped `-flat.ssidx` file when current,
     /// else rebuilt from the catalog and saved (``CatalogIndexFile``).
     public func flatIndex() throws -> FlatIndex { try current().flat }
-
-    /// The candidate ids a filter allows (nil: every id), the box resolved through the catalog's chips.
-    private func candidates(_ filter: SearchFilter) throws -> Set<Int64>? {
-        var allowed = filter.allowed
-        if let box = filter.boundingBox {
-            let inside = try catalog.chipIDs(intersectingMinLon: box.minLon, minLat: box.minLat,
-                                             maxLon: box.maxLon, maxLat: box.maxLat)
-            allowed = allowed.map { $0.intersection(inside) } ?? inside
-        }
-        return allowed
-    }
 
     /// The indexes for the catalog's current revision: mapped once, swapped when another process (an
     /// `index` run beside a server) has moved the catalog on.
