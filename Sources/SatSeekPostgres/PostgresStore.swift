@@ -271,20 +271,3 @@ public final class PostgresStore: VectorStore {
     }
 }
 
-/// Runs async work to completion from synchronous code (a command-line tool's `run()`), blocking the
-/// calling thread. Do not call it from inside Swift concurrency's cooperative pool.
-public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let box = BlockingResult<T>()
-    let done = DispatchSemaphore(value: 0)
-    Task.detached {
-        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
-        done.signal()
-    }
-    done.wait()
-    return try box.result!.get()
-}
-
-/// Hands a result from the detached task to the blocked thread (the semaphore orders the accesses).
-private final class BlockingResult<T>: @unchecked Sendable {
-    var result: Result<T, any Error>?
-}
