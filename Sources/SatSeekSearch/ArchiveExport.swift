@@ -50,6 +50,58 @@ public enum ArchiveExport {
         }
     }
 
+    /// Labels read back from an export (GeoJSON or CSV written by ``render(_:catalog:format:)``, or any file with
+    /// `path` and `label` columns/properties): items are matched by path in `catalog`, so a collection can move
+    /// between catalogs of the same files. Rows without a ±1 label are skipped; paths the catalog does not hold
+    /// are returned as `unknown`.
+    public static func labels(in data: Data, name: String, catalog: Catalog) throws
+        -> (labels: [(itemID: Int64, label: Int)], unknown: [String]) {
+        var rows: [(path: String, label: Int)] = []
+        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            guard object["type"] as? String == "FeatureCollection", let features = object["features"] as? [[String: Any]] else {
+                throw SearchError.invalidInput("\(name): not a GeoJSON FeatureCollection")
+            }
+            for feature in features {
+                let properties = feature["properties"] as? [String: Any] ?? [:]
+                if let path = properties["path"] as? String, let label = (properties["label"] as? NSNumber)?.intValue {
+                    rows.append((path, label))
+                }
+            }
+        } else {
+            let lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map { csvFields(String($0)) }
+            guard let header = lines.first, let pathColumn = header.firstIndex(of: "path"),
+                  let labelColumn = header.firstIndex(of: "label") else {
+                throw SearchError.invalidInput("\(name): neither GeoJSON nor CSV with 'path' and 'label' columns")
+            }
+            for fields in lines.dropFirst() where fields.count > max(pathColumn, labelColumn) {
+                if let label = Int(fields[labelColumn]) { rows.append((fields[pathColumn], label)) }
+            }
+        }
+        var labels: [(itemID: Int64, label: Int)] = []
+        var unknown: [String] = []
+        for row in rows where row.label == 1 || row.label == -1 {
+            if let id = try catalog.record(path: row.path)?.id { labels.append((id, row.label)) } else { unknown.append(row.path) }
+        }
+        return (labels, unknown)
+    }
+
+    /// The fields of one CSV line (RFC 4180 quotes).
+    static func csvFields(_ line: String) -> [String] {
+        var fields: [String] = [], field = "", quoted = false
+        var characters = line.makeIterator()
+        while let c = characters.next() {
+            if quoted {
+                if c == "\"" {
+                    if let next = characters.next() {
+                        if next == "\"" { field.append("\"") } else { quoted = false; if next == "," { fields.append(field); field = "" } else { field.append(next) } }
+                    } else { quoted = false }
+                } else { field.append(c) }
+            } else if c == "\"" { quoted = true } else if c == "," { fields.append(field); field = "" } else { field.append(c) }
+        }
+        fields.append(field)
+        return fields
+    }
+
     private typealias Row = (entry: Entry, record: ImageRecord, chip: ChipInfo?)
 
     private static func geoJSON(_ rows: [Row]) throws -> Data {

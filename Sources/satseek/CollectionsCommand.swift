@@ -7,13 +7,13 @@ import SatSeekSearch
 struct CollectionsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "collections",
-        abstract: "Named sets of items labelled relevant (+1) or not (-1): list, show, add, remove, delete, export.",
+        abstract: "Named sets of items labelled relevant (+1) or not (-1): list, show, add, remove, delete, export, import.",
         discussion: """
           satseek collections add harbours --db a.satseek --positive 17 --positive 52 --negative 90
           satseek search --db a.satseek --collection harbours -k 20
           satseek collections export harbours --db a.satseek --format geojson --out harbours.geojson
         """,
-        subcommands: [List.self, Show.self, Add.self, Remove.self, Delete.self, Export.self])
+        subcommands: [List.self, Show.self, Add.self, Remove.self, Delete.self, Export.self, Import.self])
 
     struct CatalogOption: ParsableArguments {
         @Option(name: .long, help: "Index file (SQLite catalog).")
@@ -123,6 +123,32 @@ struct CollectionsCommand: ParsableCommand {
                 let data = try ArchiveExport.render(labels.map { ArchiveExport.Entry(id: $0.itemID, label: $0.label) },
                                                     catalog: opened, format: format)
                 try emit(data, to: out)
+            }
+        }
+    }
+}
+
+extension CollectionsCommand {
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Label items from an exported GeoJSON or CSV file (matched by path) into a new collection.")
+        @Argument(help: "Collection name (must not exist yet).") var name: String
+        @Argument(help: "GeoJSON or CSV written by `export` / `collections export` (columns or properties path and label).") var file: String
+        @OptionGroup var catalog: CatalogOption
+
+        func run() throws {
+            try runReportingErrors {
+                let opened = try catalog.open()
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    throw ValidationError("cannot read \(file)")
+                }
+                let (labels, unknown) = try ArchiveExport.labels(in: data, name: file, catalog: opened)
+                guard !labels.isEmpty else { throw ValidationError("\(file): no labelled items of \(catalog.db) in it") }
+                if (try? opened.collection(named: name)) != nil { throw CollectionError.nameTaken(path: catalog.db, name: name) }
+                try opened.setLabels(labels, inCollection: name, create: true)
+                let c = try opened.collection(named: name)
+                print("\(name): \(c.positives) positive, \(c.negatives) negative"
+                      + (unknown.isEmpty ? "" : "; \(unknown.count) path(s) not in \(catalog.db), e.g. \(unknown[0])"))
             }
         }
     }

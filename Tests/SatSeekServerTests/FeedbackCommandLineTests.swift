@@ -42,6 +42,21 @@ import SatSeekCatalog
         let csv = try runForStdout(binary, ["collections", "export", name, "--db", f.db, "--format", "csv"])
         #expect(csv.stdout.split(separator: "\n").count == 9 && csv.stdout.hasPrefix("id,rank,score,label"))
 
+        // The export moves the collection: imported back under another name, the same labels.
+        let copy = "\(name)-copy"
+        let imported = try run(["collections", "import", copy, out])
+        #expect(imported.status == 0, "\(imported.output)")
+        #expect(try f.session.catalog.labels(inCollection: copy).map(\.itemID).sorted()
+                == features.compactMap { (($0["properties"] as? [String: Any])?["id"] as? NSNumber)?.int64Value }.sorted())
+        let csvFile = root.appendingPathComponent("fields.csv").path
+        try csv.stdout.write(toFile: csvFile, atomically: true, encoding: .utf8)
+        let fromCSV = try run(["collections", "import", "\(name)-csv", csvFile])
+        #expect(fromCSV.status == 0 && fromCSV.output.contains("4 positive, 4 negative"), "\(fromCSV.output)")
+        let clash = try run(["collections", "import", copy, csvFile])
+        #expect(clash.status != 0 && clash.output.contains("already exists"), "\(clash.output)")
+        try f.session.catalog.deleteCollection(copy)
+        try f.session.catalog.deleteCollection("\(name)-csv")
+
         // A head trained from the collection's labels.
         let head = root.appendingPathComponent("fields.satseek-head").path
         let train = try run(["train", "--collection", name, "--out", head, "--epochs", "2", "--split", "0.5"])
