@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "SatSeekCatalog", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // The embedded store's index files beside a catalog (derived from it, rebuilt when stale).
         .target(name: "SatSeekStore", dependencies: ["SatSeekCatalog", "SatSeekIndex"]),
-        .target(name: "SatSeekLearning", dependencies: ["SatSeekTensor", "SatSeekIndex"]),
+        .target(name: "SatSeekLearning", dependencies: ["COpenBLAS", "SatSeekTensor", "SatSeekIndex"]),
         .target(name: "SatSeekSketch", dependencies: ["SatSeekImaging", "SatSeekTensor", "SatSeekModels"]),
         .target(name: "SatSeekGeo", dependencies: ["CGDAL", "SatSeekCatalog", "SatSeekImaging"]),
         .target(name: "SatSeekSearch", dependencies: [
@@ -50,7 +50,7 @@ let package = Package(
             "SatSeekLearning", "SatSeekSketch", "SatSeekStore",
         ]),
         .target(name: "SatSeekServer", dependencies: [
-            "SatSeekSearch", "SatSeekGeo", "SatSeekImaging", "SatSeekCatalog", "SatSeekIndex", "SatSeekModels",
+            "SatSeekSearch", "SatSeekStore", "SatSeekLearning", "SatSeekGeo", "SatSeekImaging", "SatSeekCatalog", "SatSeekIndex",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         // Scale-out store: PostgreSQL + pgvector behind the VectorStore protocol (the CLI's --store).
@@ -60,7 +60,7 @@ let package = Package(
         .executableTarget(name: "satseek", dependencies: [
             "SatSeekPostgres",
             "SatSeekServer", "SatSeekSearch", "SatSeekModels", "SatSeekImaging", "SatSeekCatalog", "SatSeekTensor",
-            "SatSeekIndex", "SatSeekStore",
+            "SatSeekIndex", "SatSeekStore", "SatSeekGeo", "SatSeekLearning", "SatSeekSketch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -71,18 +71,18 @@ let package = Package(
         .testTarget(name: "SatSeekStoreTests", dependencies: ["SatSeekStore", "SatSeekCatalog", "SatSeekIndex"]),
         .testTarget(name: "SatSeekCheckpointTests", dependencies: ["SatSeekCheckpoint"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "SatSeekModelsTests", dependencies: ["SatSeekModels", "SatSeekImaging"],
+        .testTarget(name: "SatSeekModelsTests", dependencies: ["SatSeekModels", "SatSeekImaging", "SatSeekTensor"],
                     resources: [.copy("Golden")]),
         .testTarget(name: "SatSeekIndexTests", dependencies: ["SatSeekIndex"]),
         .testTarget(name: "SatSeekTextTests", dependencies: ["SatSeekText"], resources: [.copy("Golden")]),
-        .testTarget(name: "SatSeekCatalogTests", dependencies: ["SatSeekCatalog"]),
-        .testTarget(name: "SatSeekLearningTests", dependencies: ["SatSeekLearning"]),
+        .testTarget(name: "SatSeekCatalogTests", dependencies: ["SatSeekCatalog", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "SatSeekLearningTests", dependencies: ["SatSeekLearning", "SatSeekIndex"]),
         .testTarget(name: "SatSeekSketchTests", dependencies: ["SatSeekSketch", "SatSeekImaging"]),
-        .testTarget(name: "SatSeekSearchTests", dependencies: ["SatSeekSearch", "SatSeekImaging", "SatSeekStore"]),
-        .testTarget(name: "SatSeekPostgresTests", dependencies: ["SatSeekTestSupport", "SatSeekPostgres", "SatSeekStore", "SatSeekSearch", "SatSeekCatalog", "SatSeekIndex", "SatSeekImaging"]),
-        .testTarget(name: "SatSeekServerTests", dependencies: ["SatSeekTestSupport", "SatSeekServer", "SatSeekStore", "SatSeekLearning",
+        .testTarget(name: "SatSeekSearchTests", dependencies: ["SatSeekSearch", "SatSeekImaging", "SatSeekStore", "SatSeekCatalog", "SatSeekIndex", "SatSeekLearning", "SatSeekModels", "SatSeekSketch"]),
+        .testTarget(name: "SatSeekPostgresTests", dependencies: ["SatSeekTestSupport", "SatSeekPostgres", "SatSeekStore", "SatSeekCatalog", "SatSeekIndex", "SatSeekImaging"]),
+        .testTarget(name: "SatSeekServerTests", dependencies: ["SatSeekTestSupport", "SatSeekServer", "SatSeekLearning",
                                                              .product(name: "WSClient", package: "swift-websocket"),
-                                                             .product(name: "Logging", package: "swift-log"), "SatSeekSearch", "SatSeekGeo", "SatSeekImaging", "CGDAL"]),
+                                                             .product(name: "Logging", package: "swift-log"), "SatSeekSearch", "SatSeekCatalog", "SatSeekModels", "SatSeekGeo", "SatSeekImaging", "CGDAL"]),
     ],
     swiftLanguageModes: [.v6]
 )

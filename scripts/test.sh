@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
+# Package.swift's target dependencies must equal what each target imports.
+python3 scripts/check-dependencies.py
 swift build --product satseek
 .build/debug/satseek models install effnet-lite0 effnet-lite1 effnet-lite2 clip-bpe all-minilm-l6-v2
 # Parity tests must fail, not skip, when weights are missing.
