@@ -31,9 +31,8 @@ func runSatSeek(_ arguments: [String]) throws -> (status: Int32, stdout: String,
 
 @Suite("satseek command line", .serialized)
 struct CommandLineTests {
-    @Test("index exits 0 listing bad files; search --json returns ranked results")
+    @Test("index exits 0 listing bad files; search --json returns ranked results", .enabled(if: weightsInstalled))
     func indexAndSearch() throws {
-        guard modelAvailable() else { return }
         let root = try temporaryFolder("cli")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
@@ -60,9 +59,8 @@ struct CommandLineTests {
         #expect(byItem.status == 0, "\(byItem.stderr)")
     }
 
-    @Test("search with a missing file, a missing index or another model fails with a clear message")
+    @Test("search with a missing file, a missing index or another model fails with a clear message", .enabled(if: weightsInstalled))
     func searchErrors() throws {
-        guard modelAvailable() else { return }
         let root = try temporaryFolder("cli-errors")
         defer { try? FileManager.default.removeItem(at: root) }
         let missingDB = try runSatSeek(["search", "--db", root.appendingPathComponent("nope.satseek").path, "--item", "1"])

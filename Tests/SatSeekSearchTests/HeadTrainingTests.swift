@@ -70,9 +70,8 @@ struct HeadTrainingTests {
         #expect(after > before + 0.1, "\(output): held-out mAP@20 \(before) → \(after)")
     }
 
-    @Test("train → index --head → Hamming search → split evaluation on real aid-mini images")
+    @Test("train → index --head → Hamming search → split evaluation on real aid-mini images", .enabled(if: weightsInstalled))
     func endToEnd() throws {
-        guard modelAvailable() else { return }
         let root = try temporaryFolder("head")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
@@ -128,9 +127,8 @@ struct HeadTrainingTests {
         #expect(otherSplit.warnings.count == 1)
     }
 
-    @Test("satseek train, eval --protocol split --head and search --head from the command line")
+    @Test("satseek train, eval --protocol split --head and search --head from the command line", .enabled(if: weightsInstalled))
     func commandLine() throws {
-        guard modelAvailable() else { return }
         let root = try temporaryFolder("head-cli")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")

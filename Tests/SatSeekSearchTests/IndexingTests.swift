@@ -7,9 +7,8 @@ import SatSeekModels
 
 @Suite("indexing and searching a real folder", .serialized)
 struct IndexingTests {
-    @Test("bad files are listed with reasons, good ones indexed, re-runs skip unchanged files")
+    @Test("bad files are listed with reasons, good ones indexed, re-runs skip unchanged files", .enabled(if: weightsInstalled))
     func indexBadAndGoodFiles() throws {
-        guard modelAvailable() else { return }
         let root = try temporaryFolder("index")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
@@ -49,10 +48,9 @@ struct IndexingTests {
 
     /// The streaming pipeline hands tickets to workers out of order and stores them in batches: whatever the
     /// batch size and look-ahead, every file must end up once, under its own path, with its own embedding.
-    @Test("any batch size and look-ahead stores each file once with its own embedding",
+    @Test("any batch size and look-ahead stores each file once with its own embedding", .enabled(if: weightsInstalled),
           arguments: [(1, 0), (2, 1), (5, 2), (32, 2)])
     func streamKeepsFilesAndEmbeddingsTogether(batch: (size: Int, depth: Int)) throws {
-        guard modelAvailable() else { return }
         let root = try temporaryFolder("stream")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
@@ -110,9 +108,8 @@ struct IndexingTests {
         #expect(try catalog.count() == 40)
     }
 
-    @Test("search by image and by item ranks same-class tiles first; another model is refused")
+    @Test("search by image and by item ranks same-class tiles first; another model is refused", .enabled(if: weightsInstalled && modelInstalled("effnet-lite1")))
     func searchAndModelMismatch() throws {
-        guard modelAvailable(), modelAvailable("effnet-lite1") else { return }
         let root = try temporaryFolder("search")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
@@ -146,9 +143,8 @@ struct IndexingTests {
         }
     }
 
-    @Test("leave-one-out evaluation scores a separable sample far above chance")
+    @Test("leave-one-out evaluation scores a separable sample far above chance", .enabled(if: weightsInstalled))
     func evaluation() throws {
-        guard modelAvailable() else { return }
         let root = try temporaryFolder("eval")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")

@@ -128,9 +128,8 @@ func writeShapeArchive(into root: URL, perClass: Int) throws {
 
 @Suite("sketch search on generated shapes", .serialized)
 struct SketchSearchTests {
-    @Test("a hand-drawn circle, lines and grid each find their own shape class first")
+    @Test("a hand-drawn circle, lines and grid each find their own shape class first", .enabled(if: weightsInstalled))
     func shapesRankFirst() throws {
-        guard modelAvailable() else { return }
         let root = try temporaryFolder("sketch")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
@@ -185,9 +184,8 @@ struct SketchSearchTests {
         #expect(SketchEvaluator.classFromFileName("harbour", classes: classes) == nil)
     }
 
-    @Test("index --sketchable and search --sketch on the command line")
+    @Test("index --sketchable and search --sketch on the command line", .enabled(if: weightsInstalled))
     func commandLine() throws {
-        guard modelAvailable() else { return }
         let root = try temporaryFolder("sketch-cli")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")

@@ -1,28 +1,6 @@
 import Foundation
 import Testing
-import SatSeekModels
-
-/// The shared read-only data folder (`../shared` beside the repository).
-let sharedData = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("shared")
-
-/// Whether the named model's weights are installed; records a failure when SATSEEK_REQUIRE_MODELS=1.
-func modelAvailable(_ name: String = ModelStore.defaultModel) -> Bool {
-    let store = ModelStore()
-    if let entry = try? ModelStore.entry(named: name), store.checkpoint(for: entry) != nil { return true }
-    if ProcessInfo.processInfo.environment["SATSEEK_REQUIRE_MODELS"] == "1" {
-        Issue.record("weights for \(name) are not installed in \(store.directory.path); run `satseek models install \(name)`")
-    }
-    return false
-}
-
-/// A fresh temporary folder, removed by the caller.
-func temporaryFolder(_ label: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("satseek-\(label)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
+@_exported import SatSeekTestSupport
 
 /// Copies `perClass` images of each named aid-mini class into `root/<class>/`.
 func copySample(classes: [String], perClass: Int, into root: URL) throws {

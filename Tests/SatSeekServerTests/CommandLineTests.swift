@@ -76,8 +76,8 @@ func runForStdout(_ executable: URL, _ arguments: [String]) throws -> (status: I
 
 @Suite(.serialized) struct CommandLineGeoTests {
     /// `index SCENE --tile --stride --bands --json`, re-run skips everything, then `serve` answers on a free port.
-    @Test func indexTileThenServe() async throws {
-        guard modelAvailable(), let binary = satseekBinary() else { return }
+    @Test(.enabled(if: weightsInstalled)) func indexTileThenServe() async throws {
+        guard let binary = satseekBinary() else { return }
         let root = try temporaryFolder("cli-geo")
         defer { try? FileManager.default.removeItem(at: root) }
         let db = root.appendingPathComponent("geo.satseek").path
@@ -103,8 +103,8 @@ func runForStdout(_ executable: URL, _ arguments: [String]) throws -> (status: I
     }
 
     /// With sketch embeddings in the index, `/api/info` offers sketch mode and a drawn sketch is searchable.
-    @Test func sketchModeAppearsOnlyWithSketchEmbeddings() async throws {
-        guard modelAvailable(), let binary = satseekBinary() else { return }
+    @Test(.enabled(if: weightsInstalled)) func sketchModeAppearsOnlyWithSketchEmbeddings() async throws {
+        guard let binary = satseekBinary() else { return }
         let root = try temporaryFolder("cli-sketch")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data/Beach")

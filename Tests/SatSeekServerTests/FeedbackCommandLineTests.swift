@@ -5,8 +5,8 @@ import SatSeekCatalog
 /// `collections`, `search --positive/--negative/--collection/--threshold`, `export` and `train --collection` on
 /// the command line, over the shared fixture (NAIP chips with footprints), including refused input.
 @Suite(.serialized) struct FeedbackCommandLineTests {
-    @Test func collectionsSearchExportAndTrain() async throws {
-        guard modelAvailable(), let binary = satseekBinary() else { return }
+    @Test(.enabled(if: weightsInstalled)) func collectionsSearchExportAndTrain() async throws {
+        guard let binary = satseekBinary() else { return }
         let f = try await ServerFixture.shared()
         let naip = try f.naipChipIDs()
         let others = try f.session.catalog.allRecords().compactMap(\.id).filter { !naip.contains($0) }

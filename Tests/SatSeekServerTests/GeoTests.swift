@@ -107,8 +107,7 @@ import SatSeekSearch
 
 /// Bbox-filtered search over indexed scene chips (needs the model).
 @Suite struct GeoSearchTests {
-    @Test func bboxFilteredSearchReturnsOnlyIntersectingChips() async throws {
-        guard modelAvailable() else { return }
+    @Test(.enabled(if: weightsInstalled)) func bboxFilteredSearchReturnsOnlyIntersectingChips() async throws {
         let fixture = try await ServerFixture.shared()
         let searcher = try fixture.session.searcher()
         let naip = try fixture.naipChipIDs()

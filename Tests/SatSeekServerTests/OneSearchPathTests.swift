@@ -24,8 +24,8 @@ import SatSeekCatalog
         return results.compactMap { (($0["item"] as? [String: Any])?["id"] as? NSNumber)?.int64Value }
     }
 
-    @Test func cliAPIAndPostgresRankAlike() async throws {
-        guard modelAvailable(), let binary = satseekBinary() else { return }
+    @Test(.enabled(if: weightsInstalled)) func cliAPIAndPostgresRankAlike() async throws {
+        guard let binary = satseekBinary() else { return }
         let root = try temporaryFolder("one-path")
         defer { try? FileManager.default.removeItem(at: root) }
         let db = root.appendingPathComponent("one.satseek").path

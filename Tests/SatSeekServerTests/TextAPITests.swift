@@ -7,8 +7,7 @@ import SatSeekSearch
 
 /// `GET /api/search/text` over an index with an image→sentence alignment (needs effnet-lite0 and MiniLM).
 @Suite struct TextAPITests {
-    @Test func sentenceQueriesRankTheMatchingClassFirst() async throws {
-        guard modelAvailable() else { return }
+    @Test(.enabled(if: weightsInstalled)) func sentenceQueriesRankTheMatchingClassFirst() async throws {
         let store = ModelStore()
         guard store.miniLMDirectory != nil else {
             if ProcessInfo.processInfo.environment["SATSEEK_REQUIRE_MODELS"] == "1" {

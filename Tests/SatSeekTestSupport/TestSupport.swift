@@ -23,13 +23,17 @@ public func modelAvailable(_ name: String = ModelStore.defaultModel) -> Bool {
     return false
 }
 
-/// Whether the default model's weights are installed (for `.enabled(if:)`: a run without them shows the
-/// test as skipped; CI sets SATSEEK_REQUIRE_MODELS=1 and a separate test fails when they are missing).
-public let weightsInstalled: Bool = {
+/// Whether the named model's weights are installed (no side effects; for `.enabled(if:)`).
+public func modelInstalled(_ name: String) -> Bool {
     let store = ModelStore()
-    guard let entry = try? ModelStore.entry(named: ModelStore.defaultModel) else { return false }
+    guard let entry = try? ModelStore.entry(named: name) else { return false }
     return store.checkpoint(for: entry) != nil
-}()
+}
+
+/// Whether the default model's weights are installed. Tests that need them are declared
+/// `.enabled(if: weightsInstalled)`, so a run without weights shows them as skipped; CI sets
+/// SATSEEK_REQUIRE_MODELS=1, where `RequiredWeightsTests` fails instead.
+public let weightsInstalled = modelInstalled(ModelStore.defaultModel)
 
 /// A fresh temporary folder, removed by the caller.
 public func temporaryFolder(_ label: String) throws -> URL {
