@@ -38,8 +38,8 @@ public struct HeadAuxiliary: AuxiliaryEmbedding {
 /// Search with a trained head over an index built with `satseek index --head`: Hamming ranking on the
 /// codes (optionally re-ranked by the cosine of the float head outputs), or cosine for float heads.
 public struct HeadSearcher: Sendable {
-    /// The plain searcher of the same index (catalog and backbone).
-    public let searcher: Searcher
+    /// The index (catalog) and its backbone model.
+    public let session: SearchSession
     /// The head used for queries.
     public let trained: TrainedHead
     let hamming: HammingIndex?
@@ -47,7 +47,7 @@ public struct HeadSearcher: Sendable {
 
     /// - Throws: when the head's backbone is not the index's, or the index holds no vectors of this head.
     public init(session: SearchSession, headPath: String) throws {
-        searcher = try session.searcher()
+        self.session = session
         trained = try HeadFile.read(headPath, backboneModelID: session.model.modelID)
         let stored = try session.catalog.embeddings(kind: trained.kind)
         guard !stored.ids.isEmpty else {
@@ -69,14 +69,14 @@ public struct HeadSearcher: Sendable {
     /// The `k` nearest indexed images to an image file.
     public func search(imageAt path: String, k: Int, rerankDepth: Int? = nil) throws -> [SearchResult] {
         let image = try ImageDecoder.decode(URL(fileURLWithPath: path), maxSide: Indexer.decodeMaxSide)
-        let backbone = searcher.model.embed(images: [image])
+        let backbone = session.model.embed(images: [image])
         return try search(headOutput: trained.head.embed(backbone, count: 1), k: k, rerankDepth: rerankDepth)
     }
 
     /// The `k` nearest indexed images to an indexed item (left out of the results).
     public func search(itemID: Int64, k: Int, rerankDepth: Int? = nil) throws -> [SearchResult] {
-        guard let vector = try searcher.catalog.embedding(id: itemID, kind: trained.kind) else {
-            throw SearchError.notFound("\(searcher.catalog.path): no head \(trained.header.id) vector for item \(itemID)")
+        guard let vector = try session.catalog.embedding(id: itemID, kind: trained.kind) else {
+            throw SearchError.notFound("\(session.catalog.path): no head \(trained.header.id) vector for item \(itemID)")
         }
         return try search(headOutput: vector, k: k, excluding: [itemID], rerankDepth: rerankDepth)
     }
@@ -88,6 +88,6 @@ public struct HeadSearcher: Sendable {
         let hits = hamming?.search(activations: headOutput, k: k, excluding: excluding,
                                    rerankDepth: rerankDepth.map { max($0, k) })
             ?? flat!.search(headOutput, k: k, excluding: excluding)
-        return try SearchResult.ranked(hits, catalog: searcher.catalog)
+        return try SearchResult.ranked(hits, catalog: session.catalog)
     }
 }

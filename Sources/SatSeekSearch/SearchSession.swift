@@ -2,7 +2,7 @@ import Foundation
 import SatSeekCatalog
 import SatSeekModels
 
-/// An index file opened together with the model that must be used with it — the facade the CLI and server use.
+/// An index file opened together with the model that must be used with it; ``Archive`` searches it.
 public struct SearchSession: Sendable {
     public let catalog: Catalog
     public let model: any ImageEmbedder
@@ -27,8 +27,4 @@ public struct SearchSession: Sendable {
     }
 
     public func indexer() throws -> Indexer { try Indexer(catalog: catalog, model: model) }
-    /// An image searcher; `approximate: false` ignores the catalog's HNSW file and searches exactly.
-    public func searcher(approximate: Bool = true) throws -> Searcher {
-        try Searcher(catalog: catalog, model: model, approximate: approximate)
-    }
 }

@@ -109,7 +109,7 @@ struct IndexingTests {
     }
 
     @Test("search by image and by item ranks same-class tiles first; another model is refused", .enabled(if: weightsInstalled && modelInstalled("effnet-lite1")))
-    func searchAndModelMismatch() throws {
+    func searchAndModelMismatch() async throws {
         let root = try temporaryFolder("search")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
@@ -118,22 +118,24 @@ struct IndexingTests {
         let session = try SearchSession(db: db, model: ModelStore.defaultModel, create: true)
         _ = try session.indexer().index(data.path)
 
-        let searcher = try session.searcher()
+        let archive = try Archive(session: session)
         let port = data.appendingPathComponent("Port")
         let query = port.appendingPathComponent(try FileManager.default.contentsOfDirectory(atPath: port.path).sorted()[0])
-        let byImage = try searcher.search(imageAt: query.path, k: 5)
+        let byImage = try await archive.search(.imageFile(query.path), k: 5)
         #expect(byImage.count == 5)
         #expect(byImage[0].path == query.standardizedFileURL.path)
         #expect(byImage[0].score > 0.999)
         #expect(byImage.map(\.rank) == [1, 2, 3, 4, 5])
         #expect(zip(byImage, byImage.dropFirst()).allSatisfy { $0.score >= $1.score })
 
-        let byItem = try searcher.search(itemID: byImage[0].id, k: 3)
+        let byItem = try await archive.search(.item(byImage[0].id), k: 3)
         #expect(!byItem.contains { $0.id == byImage[0].id })
         #expect(byItem[0].className == "Port")
 
-        #expect(throws: SearchError.self) { try searcher.search(itemID: 999_999, k: 3) }
-        #expect(throws: ImageError.self) { try searcher.search(imageAt: root.appendingPathComponent("missing.jpg").path, k: 3) }
+        await #expect(throws: SearchError.self) { try await archive.search(.item(999_999), k: 3) }
+        await #expect(throws: ImageError.self) {
+            try await archive.search(.imageFile(root.appendingPathComponent("missing.jpg").path), k: 3)
+        }
 
         #expect {
             _ = try SearchSession(db: db, model: "effnet-lite1", create: false)

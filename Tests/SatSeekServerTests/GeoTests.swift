@@ -4,6 +4,7 @@ import SatSeekCatalog
 import SatSeekGeo
 import SatSeekImaging
 import SatSeekSearch
+import SatSeekStore
 
 /// Scene tiling: windows, footprints in EPSG:4326, encoding.
 @Suite struct GeoTilingTests {
@@ -109,14 +110,14 @@ import SatSeekSearch
 @Suite struct GeoSearchTests {
     @Test(.enabled(if: weightsInstalled)) func bboxFilteredSearchReturnsOnlyIntersectingChips() async throws {
         let fixture = try await ServerFixture.shared()
-        let searcher = try fixture.session.searcher()
+        let archive = try Archive(session: fixture.session)
         let naip = try fixture.naipChipIDs()
         #expect(naip.count == 12)
         let chips = try fixture.session.catalog.chips(ids: naip)
         #expect(chips.count == 12 && chips.values.allSatisfy { $0.footprint != nil })
         // The western half of the NAIP scene.
         let box = GeoBox(minLon: -99.19, minLat: 47.0, maxLon: -99.16, maxLat: 47.04)
-        let results = try searcher.search(itemID: naip[0], k: 100, within: box)
+        let results = try await archive.search(.item(naip[0]), k: 100, filter: SearchFilter(boundingBox: box))
         #expect(!results.isEmpty)
         let all = try fixture.session.catalog.chips(ids: results.map(\.id))
         for result in results {
@@ -130,6 +131,7 @@ import SatSeekSearch
         #expect(Set(results.map(\.id)) == Set(expected.keys))
         #expect(expected.count < 11, "the box must exclude some chips")
         // A box far away matches nothing; plain images never match a box.
-        #expect(try searcher.search(itemID: naip[0], k: 10, within: GeoBox(minLon: 10, minLat: 10, maxLon: 11, maxLat: 11)).isEmpty)
+        let far = SearchFilter(boundingBox: GeoBox(minLon: 10, minLat: 10, maxLon: 11, maxLat: 11))
+        #expect(try await archive.search(.item(naip[0]), k: 10, filter: far).isEmpty)
     }
 }

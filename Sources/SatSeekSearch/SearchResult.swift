@@ -1,0 +1,27 @@
+import Foundation
+import SatSeekCatalog
+import SatSeekIndex
+
+/// One ranked search result.
+public struct SearchResult: Sendable, Codable, Equatable {
+    public let rank: Int
+    public let id: Int64
+    public let path: String
+    public let className: String
+    public let score: Float
+
+    public init(rank: Int, id: Int64, path: String, className: String, score: Float) {
+        self.rank = rank; self.id = id; self.path = path; self.className = className; self.score = score
+    }
+
+    /// Ranked results for index hits (best first), with each item's path and class from the catalog;
+    /// hits whose item is gone from the catalog are dropped.
+    public static func ranked(_ hits: [SearchHit], catalog: Catalog, firstRank: Int = 1) throws -> [SearchResult] {
+        let records = try catalog.records(ids: hits.map(\.id))
+        return hits.enumerated().compactMap { rank, hit in
+            records[hit.id].map {
+                SearchResult(rank: rank + firstRank, id: hit.id, path: $0.path, className: $0.className, score: hit.score)
+            }
+        }
+    }
+}
