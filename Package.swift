@@ -66,7 +66,7 @@ let package = Package(
 
         // Helpers shared by the test targets (shared data, temporary folders, model availability, PostgreSQL).
         .target(name: "SatSeekTestSupport", dependencies: ["SatSeekModels"], path: "Tests/SatSeekTestSupport"),
-        .testTarget(name: "SatSeekImagingTests", dependencies: ["SatSeekImaging", "CGDAL"]),
+        .testTarget(name: "SatSeekImagingTests", dependencies: ["SatSeekTestSupport", "SatSeekImaging", "CGDAL"]),
         .testTarget(name: "SatSeekTensorTests", dependencies: ["SatSeekTensor"]),
         .testTarget(name: "SatSeekStoreTests", dependencies: ["SatSeekStore", "SatSeekCatalog", "SatSeekIndex"]),
         .testTarget(name: "SatSeekCheckpointTests", dependencies: ["SatSeekCheckpoint"],

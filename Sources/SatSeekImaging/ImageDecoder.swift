@@ -38,6 +38,14 @@ public enum ImageDecoder {
     /// Largest number of output pixels a decode will allocate (pass `maxSide` for larger rasters).
     public static let maxPixels = 1 << 28
 
+    /// Largest raster, in pixels, a file decode opens by default (checked from the header before any pixel is
+    /// read): 2³⁰ ≈ 1.07 gigapixels. Scenes larger than this are tiled (`index --tile`), not decoded whole.
+    public static let maxSourcePixels = 1 << 30
+
+    /// Default limit for in-memory uploads: 2²⁶ ≈ 67 megapixels (a 437 KB PNG can declare 60 000 × 60 000
+    /// px, which would cost seconds of CPU and gigabytes to read even downsampled).
+    public static let maxUploadPixels = 1 << 26
+
     /// GDAL drivers allowed for in-memory uploads: self-contained image formats only.
     public static let uploadDrivers = ["JPEG", "PNG", "GTiff", "COG", "WEBP", "GIF", "BMP", "PNM", "JP2OpenJPEG"]
 
@@ -48,7 +56,7 @@ public enum ImageDecoder {
     ///     resampling) so that its longer side is `maxSide`.
     /// - Returns: The decoded image.
     /// - Throws: ``ImageError`` with the file's path and the reason.
-    public static func decode(_ url: URL, maxSide: Int? = nil) throws -> RGBImage {
+    public static func decode(_ url: URL, maxSide: Int? = nil, maxSourcePixels: Int = maxSourcePixels) throws -> RGBImage {
         let path = url.path
         // One stat (Foundation's attributesOfItem also looks up the owner's name: ≈ 30 µs a file).
         var info = stat()
@@ -65,7 +73,7 @@ public enum ImageDecoder {
         if info.st_size == 0 {
             throw ImageError(path: path, reason: ImageError.empty)
         }
-        return try decodeWithGDAL(gdalPath: path, displayPath: path, maxSide: maxSide)
+        return try decodeWithGDAL(gdalPath: path, displayPath: path, maxSide: maxSide, maxSourcePixels: maxSourcePixels)
     }
 
     /// Decodes an image held in memory (an upload), through GDAL's `/vsimem/` virtual file system.
@@ -75,10 +83,12 @@ public enum ImageDecoder {
     /// - Parameters:
     ///   - data: The encoded file's bytes.
     ///   - name: The upload's file name; used in errors and, by its extension, as a format hint.
-    ///   - maxSide: As in ``decode(_:maxSide:)``.
+    ///   - maxSide: As in ``decode(_:maxSide:maxSourcePixels:)``.
+    ///   - maxSourcePixels: Refuse a raster declaring more pixels than this (checked from the header).
     /// - Returns: The decoded image.
     /// - Throws: ``ImageError`` with `name` as the path and the reason.
-    public static func decode(data: Data, name: String, maxSide: Int? = nil) throws -> RGBImage {
+    public static func decode(data: Data, name: String, maxSide: Int? = nil,
+                              maxSourcePixels: Int = maxUploadPixels) throws -> RGBImage {
         if data.isEmpty {
             throw ImageError(path: name, reason: ImageError.empty)
         }
@@ -101,12 +111,13 @@ public enum ImageDecoder {
         }
         VSIFCloseL(handle)
         defer { VSIRmdirRecursive(directory) }
-        return try decodeWithGDAL(gdalPath: memPath, displayPath: name, maxSide: maxSide, drivers: uploadDrivers)
+        return try decodeWithGDAL(gdalPath: memPath, displayPath: name, maxSide: maxSide, maxSourcePixels: maxSourcePixels,
+                                  drivers: uploadDrivers)
     }
 
     // MARK: - GDAL
 
-    private static func decodeWithGDAL(gdalPath: String, displayPath: String, maxSide: Int?,
+    private static func decodeWithGDAL(gdalPath: String, displayPath: String, maxSide: Int?, maxSourcePixels: Int,
                                        drivers: [String]? = nil) throws -> RGBImage {
         if let maxSide, maxSide < 1 {
             throw ImageError(path: displayPath, reason: "maxSide must be at least 1 (got \(maxSide))")
@@ -120,6 +131,13 @@ public enum ImageDecoder {
                     throw ImageError(path: displayPath, reason: openFailureReason(log.messages))
                 }
                 defer { GDALClose(dataset) }
+                // A decompression bomb declares a huge raster in a small file: refuse it from the header.
+                let width = Int(GDALGetRasterXSize(dataset)), height = Int(GDALGetRasterYSize(dataset))
+                let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+                if overflow || pixels > maxSourcePixels {
+                    throw ImageError(path: displayPath, reason: "declares \(width)×\(height) px, more than the "
+                                     + "\(maxSourcePixels / 1_000_000)-megapixel limit for one image (tile large scenes with `index --tile`)")
+                }
                 let readStart = log.messages.count
                 let reader = RasterReader(dataset: dataset, path: displayPath)
                 let image = try reader.read(maxSide: maxSide, log: log)

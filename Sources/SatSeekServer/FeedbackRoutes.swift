@@ -84,8 +84,12 @@ extension SatSeekServer {
                 let labels = try Self.decode(CollectionLabelsRequest.self, body)
                 let catalog = self.archive.catalog
                 let set = (labels.positives ?? []).map { ($0, 1) } + (labels.negatives ?? []).map { ($0, -1) }
-                if (try? catalog.collection(named: name)) == nil { try catalog.createCollection(name) }
-                if !set.isEmpty { try catalog.setLabels(set, inCollection: name) }
+                // One transaction creates the collection with its labels: a refused id leaves nothing behind.
+                if !set.isEmpty {
+                    try catalog.setLabels(set, inCollection: name, create: true)
+                } else if (try? catalog.collection(named: name)) == nil {
+                    try catalog.createCollection(name)
+                }
                 if let remove = labels.remove, !remove.isEmpty { try catalog.removeLabels(remove, fromCollection: name) }
                 return try self.collection(name)
             }

@@ -116,6 +116,18 @@ import SatSeekSearch
             ("GET", "/api/items/..%2F..%2Fetc%2Fpasswd/image", nil, 400),
             ("GET", "/api/scenes/99/image", nil, 404),
             ("POST", "/api/search/sketch", Data("x".utf8), 404),
+            // A 100-byte PNG declaring 60 000 × 60 000 px is refused from its header.
+            ("POST", "/api/search/image", bombPNG(width: 60_000, height: 60_000), 415),
+            ("POST", "/api/feedback", Data("{}".utf8), 400),
+            ("POST", "/api/feedback", Data(#"{"positives":[]}"#.utf8), 400),
+            ("POST", "/api/feedback", Data(#"{"positives":[999999]}"#.utf8), 404),
+            ("POST", "/api/feedback", Data(#"{"positives":[1],"learner":"magic"}"#.utf8), 400),
+            ("POST", "/api/feedback?threshold=abc", Data(#"{"positives":[1]}"#.utf8), 400),
+            ("POST", "/api/feedback?threshold=0.5&limit=0", Data(#"{"positives":[1]}"#.utf8), 400),
+            ("POST", "/api/export?format=xml", Data(#"{"positives":[1]}"#.utf8), 400),
+            ("GET", "/api/collections/no-such-collection", nil, 404),
+            ("DELETE", "/api/collections/no-such-collection", nil, 404),
+            ("PUT", "/api/collections/x", Data(#"{"positives":[999999]}"#.utf8), 404),
         ]
         for (method, path, body, expected) in cases {
             let answer = try await http(f.base + path, method: method, body: body)
@@ -127,6 +139,8 @@ import SatSeekSearch
         }
         let still = try await http(f.base + "/api/info")
         #expect(still.status == 200)
+        let collections = try await http(f.base + "/api/collections")
+        #expect(!collections.text.contains("\"x\""), "a refused PUT creates no collection: \(collections.text)")
     }
 
     /// `/openapi.json` documents exactly the API routes the server answers.
