@@ -72,6 +72,7 @@ public final class SatSeekServer: Sendable {
     public init(archive: Archive, configuration: ServerConfiguration = ServerConfiguration()) throws {
         self.configuration = configuration
         self.archive = archive
+        (archive.store as? EmbeddedStore)?.refreshInterval = 0.25
         hasSketch = (try? archive.sketchSearcher()) != nil
         hasText = (try? archive.textSearcher()) != nil
         renderer = ImageRenderer(catalog: archive.catalog)

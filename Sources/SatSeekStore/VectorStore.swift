@@ -155,7 +155,12 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     /// Whether approximate searches may use the catalog's HNSW file (when current).
     public let usesGraph: Bool
     private let lock = NSLock()
-    private var cached: (key: IndexKey, flat: FlatIndex, graph: HNSWIndex?)?
+    private var cached: (key: IndexKey, flat: FlatIndex, graph: HNSWIndex?, rows: [Int64: Int])?
+    private var lastCheck: Date?
+    /// How long the mapped indexes are used before the catalog revision and graph file are checked again
+    /// (0: before every query, the default; a server sets a fraction of a second to keep SQLite out of the
+    /// per-request path while items indexed beside it still appear within that time).
+    public var refreshInterval: TimeInterval = 0
 
     /// What the mapped indexes were built for: the catalog revision and the graph file's state, so that a
     /// graph written after the store opened (an `index --hnsw` run beside a server) is picked up.
@@ -239,9 +244,12 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         return RangePage(hits: Array(all[start..<end]), total: all.count)
     }
 
+    /// The stored vectors of `ids`, read from the mapped exact index (unit length, as searches compare them),
+    /// so that a query by item touches no SQLite row.
     public func vectors(ids: [Int64]) async throws -> [Int64: [Float]] {
+        let indexes = try current()
         var out: [Int64: [Float]] = [:]
-        for id in ids { out[id] = try catalog.embedding(id: id) }
+        for id in ids { if let row = indexes.rows[id] { out[id] = indexes.flat.vector(atRow: row) } }
         return out
     }
 
@@ -256,16 +264,24 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
 
     /// The indexes for the catalog's current revision: mapped once, swapped when another process (an
     /// `index` run beside a server) has moved the catalog on.
-    private func current() throws -> (flat: FlatIndex, graph: HNSWIndex?) {
+    private func current() throws -> (flat: FlatIndex, graph: HNSWIndex?, rows: [Int64: Int]) {
+        if refreshInterval > 0, let cached = lock.withLock({ self.cached }), let checked = lock.withLock({ lastCheck }),
+           Date().timeIntervalSince(checked) < refreshInterval {
+            return (cached.flat, cached.graph, cached.rows)
+        }
+        defer { lock.withLock { lastCheck = Date() } }
         let graphPath = CatalogIndexFile.path(forCatalog: catalog.path, kind: .hnsw)
         let key = IndexKey(revision: try catalog.embeddingRevision(),
                            graphFile: usesGraph ? (try? FileManager.default.attributesOfItem(atPath: graphPath))?[.modificationDate] as? Date : nil)
-        if let cached = lock.withLock({ self.cached }), cached.key == key { return (cached.flat, cached.graph) }
+        if let cached = lock.withLock({ self.cached }), cached.key == key { return (cached.flat, cached.graph, cached.rows) }
         let previous = lock.withLock { self.cached }
         // The flat index only depends on the revision: keep it when just the graph file changed.
-        let flat = previous?.key.revision == key.revision ? previous!.flat : try CatalogIndexFile.loadFlat(catalog: catalog).index
+        let sameRevision = previous?.key.revision == key.revision
+        let flat = sameRevision ? previous!.flat : try CatalogIndexFile.loadFlat(catalog: catalog).index
+        let rows = sameRevision ? previous!.rows
+            : Dictionary(flat.ids.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         let graph = usesGraph && key.graphFile != nil ? CatalogIndexFile.openCurrentHNSW(catalog: catalog) : nil
-        lock.withLock { self.cached = (key, flat, graph) }
-        return (flat, graph)
+        lock.withLock { self.cached = (key, flat, graph, rows) }
+        return (flat, graph, rows)
     }
 }
