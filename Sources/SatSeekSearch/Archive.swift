@@ -229,13 +229,3 @@ private final class StatisticsCache: @unchecked Sendable {
     }
     func set(_ revision: UInt64, _ statistics: ArchiveStatistics) { lock.withLock { entry = (revision, statistics) } }
 }
-
-/// Feedback helpers shared by the archive and the evaluation.
-public enum FeedbackSession {
-    /// Up to `size` distinct rows of `0..<count`, none in `avoiding`, drawn from `random`.
-    public static func backgroundSample(count: Int, size: Int, avoiding: Set<Int>, random: inout RandomSource) -> [Int] {
-        var rows = (0..<count).filter { !avoiding.contains($0) }
-        random.shuffle(&rows)
-        return Array(rows.prefix(size))
-    }
-}

@@ -115,7 +115,7 @@ public enum FeedbackEvaluator {
                     let started = Date()
                     let positives = [vectors[q]] + labelled.filter { $0.value }.keys.sorted().map { vectors[$0] }
                     let negatives = labelled.filter { !$0.value }.keys.sorted().map { vectors[$0] }
-                    let background = FeedbackSession.backgroundSample(count: n, size: settings.backgroundSize, avoiding: Set(labelled.keys).union([q]),
+                    let background = backgroundSample(count: n, size: settings.backgroundSize, avoiding: Set(labelled.keys).union([q]),
                                                                       random: &backgroundSource).map { vectors[$0] }
                     let model = RelevanceFeedback.fit(positives: positives, negatives: negatives, learner: learner,
                                                       statistics: statistics, background: background, settings: settings)
@@ -130,5 +130,13 @@ public enum FeedbackEvaluator {
         }
         return FeedbackEvaluation(queries: queryRows.count, items: n, classes: classSize.count, rounds: rounds,
                                   perRound: perRound, seed: seed, centred: centre, modelID: binding.modelID, rows: rows)
+    }
+
+    /// Up to `size` distinct rows of `0..<count`, none in `avoiding`, drawn from `random` (the simulated
+    /// analyst's unlabelled weak negatives).
+    static func backgroundSample(count: Int, size: Int, avoiding: Set<Int>, random: inout RandomSource) -> [Int] {
+        var rows = (0..<count).filter { !avoiding.contains($0) }
+        random.shuffle(&rows)
+        return Array(rows.prefix(size))
     }
 }
