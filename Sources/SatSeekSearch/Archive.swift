@@ -6,13 +6,14 @@ import SatSeekLearning
 import SatSeekModels
 import SatSeekStore
 
-/// One example of a query: an indexed item, an image file, uploaded image bytes, or (with a CLIP index,
-/// whose text tower maps into the image space) a sentence.
+/// One example of a query: an indexed item, an image file, uploaded image bytes, (with a CLIP index, whose
+/// text tower maps into the image space) a sentence, or an embedding of the archive's model computed elsewhere.
 public enum QueryExample: Sendable, Hashable {
     case item(Int64)
     case imageFile(String)
     case imageData(Data, name: String)
     case text(String)
+    case vector([Float])
 
     /// The indexed item this example is, if any (left out of its own results).
     public var itemID: Int64? { if case .item(let id) = self { return id } else { return nil } }
@@ -183,6 +184,9 @@ public final class Archive: Sendable {
                                                + "embeds into the image space); this index uses \(model.modelID)")
             }
             return try ModelStore().clipTextEmbedder(for: clip).embed(text: sentence)
+        case .vector(let vector):
+            try store.validateQuery(vector)
+            return vector
         }
     }
 

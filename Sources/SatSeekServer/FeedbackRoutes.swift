@@ -7,8 +7,15 @@ import SatSeekStore
 
 /// The body of `POST /api/feedback` and `POST /api/export`: the examples the analyst marked.
 struct FeedbackRequest: Codable, Sendable {
-    var positives: [Int64]
+    /// Item ids marked relevant / not relevant.
+    var positives: [Int64]?
     var negatives: [Int64]?
+    /// Uploaded images (base64 of the file bytes, any format GDAL reads) marked relevant / not relevant.
+    var positiveImages: [String]?
+    var negativeImages: [String]?
+    /// Sentences (CLIP indexes only: the text tower embeds into the image space).
+    var positiveTexts: [String]?
+    var negativeTexts: [String]?
     /// `auto` (default), `rocchio` or `logistic`.
     var learner: String?
 }
@@ -35,7 +42,7 @@ extension SatSeekServer {
             var upload = request
             let body = await self.collect(&upload)
             return await self.answer {
-                let (query, k, box) = try self.feedbackQuery(body, request)
+                let (query, k, box) = try await self.feedbackQuery(body, request)
                 let start = Date()
                 let answer = try await self.feedbackAnswer(query, k: k, box: box, request: request)
                 var response = self.response(mode: "feedback", k: k, box: box, query: nil, start: start,
@@ -49,7 +56,7 @@ extension SatSeekServer {
             var upload = request
             let body = await self.collect(&upload)
             do {
-                let (query, k, box) = try self.feedbackQuery(body, request)
+                let (query, k, box) = try await self.feedbackQuery(body, request)
                 let format = try Self.exportFormat(request)
                 let answer = try await self.feedbackAnswer(query, k: k, box: box, request: request)
                 let data = try ArchiveExport.render(ArchiveExport.entries(answer.results, labels: Self.labels(query)),
@@ -110,13 +117,18 @@ extension SatSeekServer {
     }
 
     /// The feedback query of a request body, with k and bbox from the query string.
-    func feedbackQuery(_ body: Result<Data, APIError>, _ request: Request) throws -> (FeedbackQuery, Int, GeoBox?) {
+    func feedbackQuery(_ body: Result<Data, APIError>, _ request: Request) async throws -> (FeedbackQuery, Int, GeoBox?) {
         let feedback = try Self.decode(FeedbackRequest.self, body)
-        guard !feedback.positives.isEmpty else {
-            throw APIError(status: .badRequest, message: "give at least one positive item id in \"positives\"")
+        let ids = (feedback.positives ?? []) + (feedback.negatives ?? [])
+        let images = (feedback.positiveImages ?? []) + (feedback.negativeImages ?? [])
+        let texts = (feedback.positiveTexts ?? []) + (feedback.negativeTexts ?? [])
+        guard !(feedback.positives ?? []).isEmpty || !(feedback.positiveImages ?? []).isEmpty
+              || !(feedback.positiveTexts ?? []).isEmpty else {
+            throw APIError(status: .badRequest, message: "give at least one positive example: \"positives\" (item ids), "
+                           + "\"positiveImages\" (base64 image files) or \"positiveTexts\"")
         }
-        guard feedback.positives.count + (feedback.negatives?.count ?? 0) <= 10_000 else {
-            throw APIError(status: .badRequest, message: "at most 10000 examples")
+        guard ids.count <= 10_000, images.count <= 20, texts.count <= 100 else {
+            throw APIError(status: .badRequest, message: "at most 10000 item ids, 20 images and 100 sentences")
         }
         var learner = FeedbackLearner.auto
         if let name = feedback.learner {
@@ -125,12 +137,25 @@ extension SatSeekServer {
             }
             learner = chosen
         }
-        for id in feedback.positives + (feedback.negatives ?? []) where try items.entry(id) == nil {
+        for id in ids where try items.entry(id) == nil {
             throw APIError(status: .notFound, message: "no item with id \(id)")
         }
+        func uploaded(_ encoded: [String]?) async throws -> [QueryExample] {
+            var examples: [QueryExample] = []
+            for (n, text) in (encoded ?? []).enumerated() {
+                guard let data = Data(base64Encoded: text), !data.isEmpty else {
+                    throw APIError(status: .badRequest, message: "example image \(n + 1) is not base64 image data")
+                }
+                examples.append(.vector(try await embedUpload(data, name: "example-\(n + 1)")))
+            }
+            return examples
+        }
         let (k, box) = try kAndBox(request)
-        return (FeedbackQuery(positives: feedback.positives.map { .item($0) }, negatives: (feedback.negatives ?? []).map { .item($0) },
-                              learner: learner), k, box)
+        let positives = (feedback.positives ?? []).map { QueryExample.item($0) } + (try await uploaded(feedback.positiveImages))
+            + (feedback.positiveTexts ?? []).map { QueryExample.text($0) }
+        let negatives = (feedback.negatives ?? []).map { QueryExample.item($0) } + (try await uploaded(feedback.negativeImages))
+            + (feedback.negativeTexts ?? []).map { QueryExample.text($0) }
+        return (FeedbackQuery(positives: positives, negatives: negatives, learner: learner), k, box)
     }
 
     /// Top k, or with `?threshold=` the page (`offset`, `limit` ≤ 10 000) of every item passing it.

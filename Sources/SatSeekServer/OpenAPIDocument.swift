@@ -121,9 +121,15 @@ enum OpenAPIDocument {
                 "results": ["type": "array", "items": ["type": "object", "properties": [
                     "rank": ["type": "integer"], "score": ["type": "number"],
                     "item": ["$ref": "#/components/schemas/Item"]]]]]],
-            "FeedbackRequest": ["type": "object", "required": ["positives"], "properties": [
-                "positives": ["type": "array", "items": ["type": "integer"]],
-                "negatives": ["type": "array", "items": ["type": "integer"]],
+            "FeedbackRequest": ["type": "object", "description": "at least one positive example (item, image or sentence)",
+                                "properties": [
+                "positives": ["type": "array", "items": ["type": "integer"], "description": "item ids marked relevant"],
+                "negatives": ["type": "array", "items": ["type": "integer"], "description": "item ids marked not relevant"],
+                "positiveImages": ["type": "array", "items": ["type": "string", "format": "byte"],
+                                   "description": "uploaded images (base64 file bytes) marked relevant, at most 20 in all"],
+                "negativeImages": ["type": "array", "items": ["type": "string", "format": "byte"]],
+                "positiveTexts": ["type": "array", "items": ["type": "string"], "description": "sentences (CLIP indexes)"],
+                "negativeTexts": ["type": "array", "items": ["type": "string"]],
                 "learner": ["type": "string", "enum": ["auto", "rocchio", "logistic"]]]],
             "Collection": ["type": "object", "properties": [
                 "name": ["type": "string"], "positives": ["type": "array", "items": ["type": "integer"]],

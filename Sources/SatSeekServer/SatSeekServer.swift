@@ -218,10 +218,17 @@ public final class SatSeekServer: Sendable {
 
     func searchByImage(_ data: Data, k: Int, box: GeoBox?) async throws -> SearchResponse {
         let start = Date()
-        let vector = try await offload { () throws -> [Float] in
+        let vector = try await embedUpload(data, name: "upload")
+        let hits = try await archive.hits(vector: vector, k: k, filter: SearchFilter(boundingBox: box))
+        return response(mode: "image", k: k, box: box, query: nil, start: start, hits: hits.map { ($0.id, $0.score) })
+    }
+
+    /// Decodes (with the upload pixel limit) and embeds uploaded image bytes off the event loops.
+    func embedUpload(_ data: Data, name: String) async throws -> [Float] {
+        try await offload { () throws -> [Float] in
             let image: RGBImage
             do {
-                image = try ImageDecoder.decode(data: data, name: "upload", maxSide: Indexer.decodeMaxSide)
+                image = try ImageDecoder.decode(data: data, name: name, maxSide: Indexer.decodeMaxSide)
             } catch let error as ImageError {
                 throw APIError(status: .unsupportedMediaType, message: "the upload is not a readable image: \(error.reason)")
             }
@@ -231,8 +238,6 @@ public final class SatSeekServer: Sendable {
             }
             return self.archive.model.embed(images: [image])
         }.get()
-        let hits = try await archive.hits(vector: vector, k: k, filter: SearchFilter(boundingBox: box))
-        return response(mode: "image", k: k, box: box, query: nil, start: start, hits: hits.map { ($0.id, $0.score) })
     }
 
     func response(mode: String, k: Int, box: GeoBox?, query: ItemResponse?, start: Date,

@@ -228,6 +228,8 @@ enum WebUI {
 
     function searchImage(blob, name) {
       state.lastImage = { blob, name };
+      // The uploaded query is the first positive example when the analyst starts marking.
+      if (state.labels.size === 0) { state.uploadPositive = { blob, name, url: URL.createObjectURL(blob) }; showLabels(); }
       const url = URL.createObjectURL(blob);
       const preview = $('#query-preview'); preview.src = url; preview.hidden = false;
       return run(name || 'image', () => fetch('/api/search/image?' + params(), {
@@ -249,6 +251,7 @@ enum WebUI {
       if (state.footprints) state.footprints.clearLayers();
       const layers = {};
       if (body.mode === 'item' && body.query && state.labels.size === 0) {
+        state.uploadPositive = null;
         state.labels.set(body.query.id, { label: 1, item: body.query }); showLabels();
       }
       if (state.map && body.query && body.query.footprint) {
@@ -304,7 +307,8 @@ enum WebUI {
 
     function showLabels() {
       const pos = [...state.labels.values()].filter(l => l.label > 0), neg = [...state.labels.values()].filter(l => l.label < 0);
-      $('#fb-counts').textContent = `${pos.length} 👍 · ${neg.length} 👎`;
+      const upload = state.uploadPositive ? 1 : 0;
+      $('#fb-counts').textContent = `${pos.length + upload} 👍 · ${neg.length} 👎`;
       for (const [box, list] of [['#fb-pos', pos], ['#fb-neg', neg]]) {
         const el = $(box); el.innerHTML = '';
         for (const l of list) {
@@ -314,25 +318,45 @@ enum WebUI {
           el.appendChild(img);
         }
       }
-      $('#refine').disabled = $('#find-all').disabled = $('#save').disabled = pos.length === 0;
+      if (state.uploadPositive) {
+        const img = document.createElement('img');
+        img.src = state.uploadPositive.url; img.alt = state.uploadPositive.name; img.className = 'upload-example';
+        img.title = `${state.uploadPositive.name} (uploaded) — click to unmark`;
+        img.addEventListener('click', () => { state.uploadPositive = null; showLabels(); });
+        $('#fb-pos').prepend(img);
+      }
+      $('#refine').disabled = $('#find-all').disabled = pos.length + upload === 0;
+      $('#save').disabled = pos.length === 0;
     }
 
-    function feedbackBody() {
+    function base64(blob) {
+      return new Promise((resolve, reject) => {
+        const reader = new FileReader();
+        reader.onload = () => resolve(String(reader.result).split(',')[1]);
+        reader.onerror = () => reject(reader.error);
+        reader.readAsDataURL(blob);
+      });
+    }
+
+    async function feedbackBody() {
       const body = { positives: [], negatives: [], learner: $('#learner').value };
       for (const [id, l] of state.labels) (l.label > 0 ? body.positives : body.negatives).push(id);
+      if (state.uploadPositive) body.positiveImages = [await base64(state.uploadPositive.blob)];
       return body;
     }
 
-    function refine() {
-      const body = feedbackBody(), p = params();
+    async function refine() {
+      document.body.dataset.state = 'searching';
+      const body = await feedbackBody(), p = params();
       state.lastFeedback = { params: p, body };
       $('#export').disabled = false;
       return run(`${body.positives.length} 👍 / ${body.negatives.length} 👎`, () => fetch('/api/feedback?' + p, {
         method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }));
     }
 
-    function findAll() {
-      const body = feedbackBody(), p = new URLSearchParams();
+    async function findAll() {
+      document.body.dataset.state = 'searching';
+      const body = await feedbackBody(), p = new URLSearchParams();
       p.set('threshold', $('#threshold').value || '0.9'); p.set('limit', '5000');
       if (state.map) p.set('bbox', state.map.getBounds().toBBoxString());
       state.lastFeedback = { params: p, body };
@@ -359,7 +383,7 @@ enum WebUI {
 
     async function saveCollection() {
       const name = prompt('Collection name'); if (!name) return;
-      const body = feedbackBody();
+      const body = await feedbackBody();
       const r = await fetch('/api/collections/' + encodeURIComponent(name), { method: 'PUT',
         headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ positives: body.positives, negatives: body.negatives }) });
       const answer = await r.json();
@@ -371,7 +395,7 @@ enum WebUI {
       $('#find-all').addEventListener('click', findAll);
       $('#export').addEventListener('click', exportGeoJSON);
       $('#save').addEventListener('click', saveCollection);
-      $('#fb-clear').addEventListener('click', () => { state.labels.clear(); showLabels();
+      $('#fb-clear').addEventListener('click', () => { state.labels.clear(); state.uploadPositive = null; showLabels();
         document.querySelectorAll('.tile').forEach(t => paintLabel(t, t.dataset.id)); });
     }
 

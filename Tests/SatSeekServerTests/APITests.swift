@@ -94,6 +94,24 @@ import SatSeekSearch
         #expect(try await http(f.base + "/api/items/\(plain.id!)/image").status == 200)
     }
 
+    /// Feedback with an uploaded image as the positive example: the upload is embedded like an image query, so
+    /// a chip's own rendering finds that chip first; a sentence on a non-CLIP index is refused.
+    @Test func feedbackWithUploadedExample() async throws {
+        guard let f = try await fixture() else { return }
+        let id = try f.naipChipIDs()[2]
+        let image = try await http(f.base + "/api/items/\(id)/image?size=224")
+        #expect(image.status == 200)
+        let body = try JSONSerialization.data(withJSONObject: ["positiveImages": [image.body.base64EncodedString()]])
+        let answer = try await http(f.base + "/api/feedback?k=3", method: "POST", body: body, contentType: "application/json")
+        #expect(answer.status == 200, "\(answer.text.prefix(300))")
+        let results = try answer.json()["results"] as? [[String: Any]] ?? []
+        #expect(((results.first?["item"] as? [String: Any])?["id"] as? NSNumber)?.int64Value == id)
+        let bad = try JSONSerialization.data(withJSONObject: ["positiveImages": ["not base64!"]])
+        #expect(try await http(f.base + "/api/feedback", method: "POST", body: bad).status == 400)
+        let text = try JSONSerialization.data(withJSONObject: ["positiveTexts": ["a harbour"]])
+        #expect(try await http(f.base + "/api/feedback", method: "POST", body: text).status == 400)
+    }
+
     /// Bad input: 4xx with a JSON message, and the server still answers afterwards.
     @Test func badInputGets4xxAndTheServerKeepsServing() async throws {
         guard let f = try await fixture() else { return }

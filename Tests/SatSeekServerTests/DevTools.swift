@@ -128,7 +128,10 @@ final class DevToolsSession: @unchecked Sendable {
     func waitUntil(_ condition: String, seconds: Double = 60) async throws -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if try await evaluate("!!(\(condition))") as? Bool == true { return true }
+            // The page may still be loading (no body yet): a throwing condition counts as not yet.
+            if try await evaluate("(() => { try { return !!(\(condition)); } catch (e) { return false; } })()") as? Bool == true {
+                return true
+            }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
         return false
