@@ -24,11 +24,7 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .short, help: "Cut-off rank K.")
     var k: Int = 20
 
-    @Option(help: "Embedding model (see `satseek models`).")
-    var model: String = ModelStore.defaultModel
-
-    @Option(help: "Index file to (re)use; default: a cache file under ~/.cache/satseek/eval.")
-    var db: String?
+    @OptionGroup var dataset: DatasetOptions
 
     @Option(name: .customLong("protocol"), help: "loo: leave-one-out over the whole dataset; split: MiLaN protocol, the held-out part queries the training part.")
     var evaluationProtocol: EvaluationProtocol = .loo
@@ -54,12 +50,8 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let dbPath = try db ?? Self.cachePath(folder: folder, model: model)
-            let session = try SearchSession(db: dbPath, model: model, create: true)
-            let bar = ProgressPrinter()
-            let report = try session.indexer().index(folder) { bar.show($0) }
-            bar.finish()
-            for failure in report.failures { printError("skipped \(failure.path): \(failure.reason)") }
+            let session = try dataset.session(folder: folder)
+            try dataset.index(folder, with: session.indexer())
             if evaluationProtocol == .split {
                 return try runSplit(session: session)
             }
@@ -112,5 +104,27 @@ extension EvalCommand {
                            row.searchMicroseconds, row.encodeMicroseconds))
         }
         print(String(format: "chance level (fraction of relevant items): %.4f", evaluation.chanceLevel))
+    }
+}
+
+/// `--model` and `--db` of the commands that evaluate on a class-folder dataset, and the indexing step they share.
+struct DatasetOptions: ParsableArguments {
+    @Option(help: "Embedding model (see `satseek models`).")
+    var model: String = ModelStore.defaultModel
+
+    @Option(help: "Index file to (re)use; default: a cache file under ~/.cache/satseek/eval.")
+    var db: String?
+
+    /// The session over `--db`, or the dataset's cache file for this model.
+    func session(folder: String) throws -> SearchSession {
+        try SearchSession(db: try db ?? EvalCommand.cachePath(folder: folder, model: model), model: model, create: true)
+    }
+
+    /// Indexes the dataset incrementally with progress on stderr and lists the files it skipped.
+    func index(_ folder: String, with indexer: Indexer) throws {
+        let bar = ProgressPrinter()
+        let report = try indexer.index(folder) { bar.show($0) }
+        bar.finish()
+        for failure in report.failures { printError("skipped \(failure.path): \(failure.reason)") }
     }
 }

@@ -56,11 +56,7 @@ struct EvalFeedbackCommand: ParsableCommand {
     @Option(help: "Ablation: gradient steps of the logistic fit.")
     var iterations: Int?
 
-    @Option(help: "Embedding model (see `satseek models`).")
-    var model: String = ModelStore.defaultModel
-
-    @Option(help: "Index file to (re)use; default: a cache file under ~/.cache/satseek/eval.")
-    var db: String?
+    @OptionGroup var dataset: DatasetOptions
 
     @Flag(help: "Print the evaluation as JSON on stdout.")
     var json = false
@@ -73,12 +69,8 @@ struct EvalFeedbackCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let dbPath = try db ?? EvalCommand.cachePath(folder: folder, model: model)
-            let session = try SearchSession(db: dbPath, model: model, create: true)
-            let bar = ProgressPrinter()
-            let report = try session.indexer().index(folder) { bar.show($0) }
-            bar.finish()
-            for failure in report.failures { printError("skipped \(failure.path): \(failure.reason)") }
+            let session = try dataset.session(folder: folder)
+            try dataset.index(folder, with: session.indexer())
             var settings = RelevanceFeedback.Settings()
             if let l2 { settings.l2 = l2 }
             if let backgroundShare { settings.backgroundShare = backgroundShare }

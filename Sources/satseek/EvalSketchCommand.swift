@@ -43,11 +43,7 @@ struct EvalSketchCommand: ParsableCommand {
     @Flag(help: "Ablation: do not centre sketch embeddings on the archive mean.")
     var uncentred = false
 
-    @Option(help: "Embedding model (see `satseek models`).")
-    var model: String = ModelStore.defaultModel
-
-    @Option(help: "Index file to (re)use; default: a cache file under ~/.cache/satseek/eval.")
-    var db: String?
+    @OptionGroup var dataset: DatasetOptions
 
     @Flag(help: "Print the evaluation as JSON on stdout.")
     var json = false
@@ -72,20 +68,16 @@ struct EvalSketchCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let dbPath = try db ?? EvalCommand.cachePath(folder: folder, model: model)
-            let session = try SearchSession(db: dbPath, model: model, create: true)
+            let session = try dataset.session(folder: folder)
             var indexer = try session.indexer()
             indexer.auxiliaries.append(try SketchAuxiliary(model: session.model))
-            var bar = ProgressPrinter()
-            let report = try indexer.index(folder) { bar.show($0) }
-            bar.finish()
-            for failure in report.failures { printError("skipped \(failure.path): \(failure.reason)") }
+            try dataset.index(folder, with: indexer)
 
             var evaluator = try SketchEvaluator(catalog: session.catalog, model: session.model, k: k, seed: seed)
             evaluator.rotations = rotations
             evaluator.centred = !uncentred
             if let levels = try featureLevels() { evaluator.embedder.spec = MultiLevelSpec(levels: levels) }
-            bar = ProgressPrinter()
+            let bar = ProgressPrinter()
             let result = try sketches.map { folder in try evaluator.evaluateSketches(in: folder) { bar.show($0) } }
                 ?? evaluator.evaluateSynthetic { bar.show($0) }
             bar.finish()
