@@ -13,9 +13,10 @@ data=${1:-../shared/datasets/aid-mini}
 $bin index "$data" --db sample.satseek --hnsw
 $bin search --db sample.satseek --image "$data/Port/port_5.jpg" -k 10
 $bin search --db sample.satseek --item 17 -k 5 --json
-# Relevance feedback: two airports marked relevant, a parking lot not; then every item the learner scores ≥ 0.9.
+# Relevance feedback: two airports marked relevant, a parking lot not; then every item the learner scores ≥ 0.25
+# (with three labels the logistic probabilities of unlabelled tiles are low; they rise as more are marked).
 $bin search --db sample.satseek --positive 17 --positive 10 --negative 426 -k 10
-$bin export --db sample.satseek --positive 17 --positive 10 --negative 426 --threshold 0.9 --format csv --out sample-airports.csv
+$bin export --db sample.satseek --positive 17 --positive 10 --negative 426 --threshold 0.25 --format csv --out sample-airports.csv
 $bin train-text "$data" --out sample.satseek-align
 $bin index "$data" --db sample.satseek --align sample.satseek-align
 $bin search --db sample.satseek --text "harbor with many boats" -k 10

@@ -28,6 +28,14 @@ public struct FeedbackQuery: Sendable, Hashable {
     /// Centre embeddings on the archive mean before learning (measured better; see the README).
     public var centred: Bool
 
+    /// The label of every example that is an indexed item (+1 positive, −1 negative), for exports.
+    public var itemLabels: [Int64: Int] {
+        var labels: [Int64: Int] = [:]
+        for case .item(let id) in positives { labels[id] = 1 }
+        for case .item(let id) in negatives { labels[id] = -1 }
+        return labels
+    }
+
     public init(positives: [QueryExample], negatives: [QueryExample] = [], learner: FeedbackLearner = .auto,
                 centred: Bool = true) {
         self.positives = positives

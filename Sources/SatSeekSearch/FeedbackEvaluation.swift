@@ -81,13 +81,11 @@ public enum FeedbackEvaluator {
                               rPrecision: scores.map(\.rp).reduce(0, +) / count, millisecondsPerRanking: ms))
         }
         // Baselines: the single image's ranking and a random one.
-        var single: [[Int]] = []
         var singleScores: [(ap: Double, rp: Double)] = []
         var randomScores: [(ap: Double, rp: Double)] = []
         var shuffler = RandomSource(seed: seed &+ 1)
         for q in queryRows {
             let ranked = rank(vectors[q], query: q)
-            single.append(ranked)
             singleScores.append(score(ranked, query: q))
             var shuffled = (0..<n).filter { $0 != q }
             shuffler.shuffle(&shuffled)
@@ -99,7 +97,7 @@ public enum FeedbackEvaluator {
         for learner in learners {
             var perRoundScores = Array(repeating: [(ap: Double, rp: Double)](), count: rounds + 1)
             var seconds = 0.0, fits = 0
-            for (qi, q) in queryRows.enumerated() {
+            for q in queryRows {
                 // Round 0: the learner's ranking from the query alone (centred when centring is on).
                 let alone = RelevanceFeedback.fit(positives: [vectors[q]], negatives: [], learner: learner,
                                                   statistics: statistics, settings: settings)

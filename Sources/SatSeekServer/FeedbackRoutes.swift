@@ -59,7 +59,7 @@ extension SatSeekServer {
                 let (query, k, box) = try await self.feedbackQuery(body, request)
                 let format = try Self.exportFormat(request)
                 let answer = try await self.feedbackAnswer(query, k: k, box: box, request: request)
-                let data = try ArchiveExport.render(ArchiveExport.entries(answer.results, labels: Self.labels(query)),
+                let data = try ArchiveExport.render(ArchiveExport.entries(answer.results, labels: query.itemLabels),
                                                     catalog: self.archive.catalog, format: format)
                 return Self.download(data, format: format, name: "satseek-results")
             } catch {
@@ -170,13 +170,6 @@ extension SatSeekServer {
         let limit = try params["limit"].map { try Self.integer(String($0), name: "limit") } ?? 1000
         guard limit > 0, limit <= 10_000 else { throw APIError(status: .badRequest, message: "limit must be 1…10000") }
         return try await archive.findAll(query, threshold: threshold, filter: filter, offset: Int(offset), limit: Int(limit))
-    }
-
-    static func labels(_ query: FeedbackQuery) -> [Int64: Int] {
-        var labels: [Int64: Int] = [:]
-        for case .item(let id) in query.positives { labels[id] = 1 }
-        for case .item(let id) in query.negatives { labels[id] = -1 }
-        return labels
     }
 
     static func exportFormat(_ request: Request) throws -> ArchiveExport.Format {

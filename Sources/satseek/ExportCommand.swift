@@ -48,11 +48,8 @@ struct ExportCommand: AsyncParsableCommand {
                 let query = try feedback.query(catalog: session.catalog, extraPositives: example.map { [$0] } ?? [])
                 let filter = try feedback.filter()
                 let answer = try await feedback.answer(archive, query, k: k, filter: filter)
-                var labels: [Int64: Int] = [:]
-                if let name = feedback.collection {
-                    for label in try session.catalog.labels(inCollection: name) { labels[label.itemID] = label.label }
-                }
-                return try ArchiveExport.render(ArchiveExport.entries(answer.results, labels: labels),
+                // The examples' labels (collection labels included: they are the query's item examples).
+                return try ArchiveExport.render(ArchiveExport.entries(answer.results, labels: query.itemLabels),
                                                 catalog: session.catalog, format: format)
             }
             try emit(data, to: out)
