@@ -123,6 +123,15 @@ extension Catalog {
         try pool.read { db in try Self.embeddingRevision(db) }
     }
 
+    /// The catalog's identity: a UUID created with it, never reused by another catalog at the same path.
+    public func identity() throws -> UUID {
+        let text = try pool.read { db in try CatalogSchema.meta(db, MetaKey.catalogID) }
+        guard let text, let id = UUID(uuidString: text) else {
+            throw CatalogError.corrupt(path: path, reason: "no catalog identity in its meta table")
+        }
+        return id
+    }
+
     static func embeddingRevision(_ db: Database) throws -> UInt64 {
         UInt64(try CatalogSchema.meta(db, MetaKey.embeddingRevision) ?? "0") ?? 0
     }

@@ -28,6 +28,8 @@ enum MetaKey {
     static let boundAt = "boundAt"
     /// Counter bumped by triggers on every insert, update or delete in `embedding` (migration v3).
     static let embeddingRevision = "embeddingRevision"
+    /// The catalog's identity, a UUID created with it (migration v5).
+    static let catalogID = "catalogID"
 }
 
 /// The catalog's schema: tables, migrations and format markers.
@@ -38,7 +40,7 @@ enum CatalogSchema {
     static let formatVersion = 1
 
     /// All migrations, oldest first.
-    static let migrations: [CatalogMigration] = [v1, v2, v3, v4]
+    static let migrations: [CatalogMigration] = [v1, v2, v3, v4, v5]
 
     /// v1: `meta`, `image` (unique path) and `embedding` (image id + model id).
     static let v1 = CatalogMigration(identifier: "v1") { db in
@@ -130,6 +132,13 @@ enum CatalogSchema {
         }
         try db.create(index: "collectionItem_image", on: "collectionItem", columns: ["imageId"])
         try setMeta(db, MetaKey.schemaVersion, "v4")
+    }
+
+    /// v5: `catalogID` in `meta`, a random UUID given to the catalog once, so index files built from it can
+    /// tell it from another catalog later created at the same path.
+    static let v5 = CatalogMigration(identifier: "v5") { db in
+        try setMeta(db, MetaKey.catalogID, UUID().uuidString)
+        try setMeta(db, MetaKey.schemaVersion, "v5")
     }
 
     /// A migrator registering ``migrations`` in order.

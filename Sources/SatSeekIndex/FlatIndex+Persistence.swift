@@ -1,3 +1,5 @@
+import Foundation
+
 extension FlatIndex {
     enum Section {
         static let ids: UInt32 = 1
@@ -10,11 +12,14 @@ extension FlatIndex {
     /// tagged with the embedding model that produced the vectors.
     /// `sourceRevision` records which version of the source data the rows come from (see
     /// ``IndexFileHeader/sourceRevision``).
-    public func write(to path: String, modelID: String = "", sourceRevision: UInt64? = nil) throws {
-        try write(to: path, modelID: modelID, sourceRevision: sourceRevision, abandonAfterPayloadBytes: nil)
+    public func write(to path: String, modelID: String = "", sourceRevision: UInt64? = nil,
+                      sourceIdentity: UUID? = nil) throws {
+        try write(to: path, modelID: modelID, sourceRevision: sourceRevision, sourceIdentity: sourceIdentity,
+                  abandonAfterPayloadBytes: nil)
     }
 
-    func write(to path: String, modelID: String, sourceRevision: UInt64? = nil, abandonAfterPayloadBytes: Int?) throws {
+    func write(to path: String, modelID: String, sourceRevision: UInt64? = nil, sourceIdentity: UUID? = nil,
+               abandonAfterPayloadBytes: Int?) throws {
         let outcome: Result<Void, any Error> = withView { view in Result {
             let n = view.count, d = dimensions
             var sections: [IndexFileSection] = [
@@ -24,7 +29,8 @@ extension FlatIndex {
             if storage == .int8 { sections.append(.raw(Section.scales, UnsafeRawBufferPointer(start: view.scales, count: n * 4))) }
             if metric == .l2 { sections.append(.raw(Section.norms, UnsafeRawBufferPointer(start: view.norms, count: n * 4))) }
             let header = IndexFileHeader(kind: .flat, metricCode: metric.fileCode, storageCode: storage.fileCode,
-                                         dimensions: d, count: n, modelID: modelID, sourceRevision: sourceRevision)
+                                         dimensions: d, count: n, modelID: modelID, sourceRevision: sourceRevision,
+                                         sourceIdentity: sourceIdentity)
             try writeIndexFile(to: path, header: header, sections: sections,
                                abandonAfterPayloadBytes: abandonAfterPayloadBytes)
         } }

@@ -1,3 +1,5 @@
+import Foundation
+
 extension HNSWIndex {
     enum Section {
         static let ids: UInt32 = 1
@@ -11,7 +13,8 @@ extension HNSWIndex {
     }
 
     /// Writes the graph, vectors and tombstones atomically to `path`.
-    public func write(to path: String, modelID: String = "", sourceRevision: UInt64? = nil) throws {
+    public func write(to path: String, modelID: String = "", sourceRevision: UInt64? = nil,
+                      sourceIdentity: UUID? = nil) throws {
         let params: [UInt64] = [
             UInt64(parameters.M), UInt64(parameters.efConstruction), UInt64(parameters.efSearch), parameters.seed,
             rngState, UInt64(bitPattern: Int64(entryPoint)), UInt64(bitPattern: Int64(maxLevel)), UInt64(deletedCount),
@@ -19,7 +22,7 @@ extension HNSWIndex {
         ]
         let header = IndexFileHeader(kind: .hnsw, metricCode: metric.fileCode, storageCode: storage.fileCode,
                                      dimensions: dimensions, count: count, modelID: modelID,
-                                     sourceRevision: sourceRevision)
+                                     sourceRevision: sourceRevision, sourceIdentity: sourceIdentity)
         let vectors: IndexFileSection = storage == .float32
             ? .array(Section.vectors, float32Rows) : .array(Section.vectors, float16Rows)
         try writeIndexFile(to: path, header: header, sections: [

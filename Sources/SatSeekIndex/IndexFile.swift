@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -94,9 +95,14 @@ public struct IndexFileHeader: Sendable, Equatable {
     /// Version of the data the index was built from (e.g. a catalog's embedding revision), so a reader can
     /// tell a stale file from a current one; stored as an 8-byte section covered by the payload checksum.
     public var sourceRevision: UInt64? = nil
+    /// Identity of the data source the index was built from (e.g. the catalog's id, created with it), so a
+    /// file left beside a *new* source at the same path is not taken for current; a 16-byte section.
+    public var sourceIdentity: UUID? = nil
 
     /// Section tag of ``sourceRevision`` ("REVS"), shared by every index kind.
     static let sourceRevisionTag: UInt32 = 0x5356_4552
+    /// Section tag of ``sourceIdentity`` ("IDNT").
+    static let sourceIdentityTag: UInt32 = 0x544E_4449
 
     /// Reads and checks the header of an index file of `kind` without hashing the payload (cheap even for
     /// huge files); ``sourceRevision`` is read from its section when present.
@@ -157,6 +163,10 @@ func writeIndexFile(
     var sections = sections
     if let revision = header.sourceRevision {
         sections.append(.array(IndexFileHeader.sourceRevisionTag, [revision.littleEndian]))
+    }
+    if let identity = header.sourceIdentity {
+        let bytes = withUnsafeBytes(of: identity.uuid) { Array($0) }
+        sections.append(.array(IndexFileHeader.sourceIdentityTag, bytes))
     }
     // Section layout.
     let tableBytes = sections.count * 32
@@ -268,6 +278,13 @@ func writeIndexFile(
 /// A read-only memory mapping of a verified index file. Searches run straight
 /// out of the mapping; it is unmapped when the last index using it goes away.
 final class MappedIndexFile: @unchecked Sendable {
+    /// The UUID stored in the 16 bytes at `pointer`.
+    static func uuid(at pointer: UnsafeRawPointer) -> UUID {
+        var value: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &value) { $0.copyMemory(from: UnsafeRawBufferPointer(start: pointer, count: 16)) }
+        return UUID(uuid: value)
+    }
+
     let path: String
     let header: IndexFileHeader
     let base: UnsafeRawPointer
@@ -353,6 +370,10 @@ final class MappedIndexFile: @unchecked Sendable {
             if let revision = table[IndexFileHeader.sourceRevisionTag] {
                 guard revision.length == 8 else { throw IndexFileError.corrupt(path: path, reason: "source revision section") }
                 header.sourceRevision = UInt64(littleEndian: (base + revision.offset).loadUnaligned(as: UInt64.self))
+            }
+            if let identity = table[IndexFileHeader.sourceIdentityTag] {
+                guard identity.length == 16 else { throw IndexFileError.corrupt(path: path, reason: "source identity section") }
+                header.sourceIdentity = Self.uuid(at: base + identity.offset)
             }
             self.header = header
             sections = table

@@ -214,16 +214,22 @@ public final class Archive: Sendable {
         let revision = try catalog.embeddingRevision()
         if let cached = statisticsCache.get(revision) { return cached }
         let path = catalog.path + "-stats.json"
-        struct StatsFile: Codable { let modelID: String; let revision: UInt64; let statistics: ArchiveStatistics }
+        struct StatsFile: Codable {
+            let catalog: UUID
+            let modelID: String
+            let revision: UInt64
+            let statistics: ArchiveStatistics
+        }
+        let identity = try catalog.identity()
         if let data = FileManager.default.contents(atPath: path),
            let file = try? JSONDecoder().decode(StatsFile.self, from: data),
-           file.revision == revision, file.modelID == store.modelID, file.statistics.mean.count == store.dimensions {
+           file.catalog == identity, file.revision == revision, file.modelID == store.modelID, file.statistics.mean.count == store.dimensions {
             statisticsCache.set(revision, file.statistics)
             return file.statistics
         }
         let stored = try catalog.embeddings()
         let statistics = ArchiveStatistics(vectors: stored.vectors, dimensions: stored.dimensions)
-        if let data = try? JSONEncoder().encode(StatsFile(modelID: store.modelID, revision: revision, statistics: statistics)) {
+        if let data = try? JSONEncoder().encode(StatsFile(catalog: identity, modelID: store.modelID, revision: revision, statistics: statistics)) {
             // Best effort, atomically: a read-only folder still searches.
             try? data.write(to: URL(fileURLWithPath: path), options: .atomic)
         }

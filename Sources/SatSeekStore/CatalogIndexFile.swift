@@ -34,11 +34,14 @@ public enum CatalogIndexFile {
 
     /// Why the file at `path` cannot serve `catalog` as it is now, or nil when it can (header only; the
     /// payload checksum is verified when the file is opened).
-    static func staleness(of path: String, kind: IndexKind, modelID: String, revision: UInt64) -> String? {
+    static func staleness(of path: String, kind: IndexKind, modelID: String, revision: UInt64, identity: UUID) -> String? {
         guard FileManager.default.fileExists(atPath: path) else { return "no index file yet" }
         do {
             let header = try IndexFileHeader.read(path: path, kind: kind)
             if header.modelID != modelID { return "built with model '\(header.modelID)'" }
+            // Same path, same model, even the same revision number: a file from another catalog is never current.
+            guard let fileIdentity = header.sourceIdentity else { return "no catalog identity recorded" }
+            if fileIdentity != identity { return "built from another catalog at this path" }
             guard let fileRevision = header.sourceRevision else { return "no catalog revision recorded" }
             if fileRevision != revision { return "catalog changed (file revision \(fileRevision), catalog \(revision))" }
             return nil
@@ -80,8 +83,8 @@ public enum CatalogIndexFile {
                 let index = FlatIndex(dimensions: dimensions, metric: .cosine, ids: stored.ids, vectors: stored.vectors)
                 return (index, index.count)
             },
-            write: { index, path, modelID, revision in
-                try index.write(to: path, modelID: modelID, sourceRevision: revision)
+            write: { index, path, modelID, revision, identity in
+                try index.write(to: path, modelID: modelID, sourceRevision: revision, sourceIdentity: identity)
             })
     }
 
@@ -92,13 +95,14 @@ public enum CatalogIndexFile {
         open: (_ path: String, _ modelID: String) throws -> (Index, dimensions: Int, metric: Metric, vectors: Int),
         build: (_ stored: (ids: [Int64], vectors: [Float], dimensions: Int, revision: UInt64), _ dimensions: Int)
             -> (Index, vectors: Int),
-        write: (Index, _ path: String, _ modelID: String, _ revision: UInt64) throws -> Void
+        write: (Index, _ path: String, _ modelID: String, _ revision: UInt64, _ identity: UUID) throws -> Void
     ) throws -> (index: Index, outcome: Outcome) {
         let started = Date()
         let path = path(forCatalog: catalog.path, kind: kind)
         guard let binding = try catalog.binding() else { throw CatalogError.unbound(path: catalog.path) }
         let revision = try catalog.embeddingRevision()
-        var reason = staleness(of: path, kind: kind, modelID: binding.modelID, revision: revision)
+        let identity = try catalog.identity()
+        var reason = staleness(of: path, kind: kind, modelID: binding.modelID, revision: revision, identity: identity)
         if reason == nil {
             do {
                 let (index, dimensions, metric, vectors) = try open(path, binding.modelID)
@@ -114,7 +118,7 @@ public enum CatalogIndexFile {
         }
         let stored = try catalog.embeddingsWithRevision()
         let (index, vectors) = build(stored, binding.dimensions)
-        let saved = save { try write(index, path, binding.modelID, stored.revision) }
+        let saved = save { try write(index, path, binding.modelID, stored.revision, identity) }
         return (index, Outcome(action: saved == nil ? "written" : "memory", kind: "\(kind)", path: path,
                                vectors: vectors, revision: stored.revision, seconds: since(started),
                                reason: saved.map { "\(reason ?? ""); not saved: \($0)" } ?? reason))
@@ -153,8 +157,8 @@ public enum CatalogIndexFile {
                 }
                 return (index, index.liveCount)
             },
-            write: { index, path, modelID, revision in
-                try index.write(to: path, modelID: modelID, sourceRevision: revision)
+            write: { index, path, modelID, revision, identity in
+                try index.write(to: path, modelID: modelID, sourceRevision: revision, sourceIdentity: identity)
             })
     }
 
@@ -173,7 +177,7 @@ public enum CatalogIndexFile {
     public static func hasCurrentHNSW(catalog: Catalog) throws -> Bool {
         guard let binding = try catalog.binding() else { return false }
         return staleness(of: path(forCatalog: catalog.path, kind: .hnsw), kind: .hnsw, modelID: binding.modelID,
-                         revision: try catalog.embeddingRevision()) == nil
+                         revision: try catalog.embeddingRevision(), identity: try catalog.identity()) == nil
     }
 
     /// Runs a write, returning its error's description instead of throwing.

@@ -206,3 +206,32 @@ struct CatalogIndexFileTests {
         #expect(try store.hasGraph() == false, "a stale graph is not used")
     }
 }
+
+/// An index file is bound to the catalog it was built from, not only to its revision and model.
+@Suite struct CatalogIdentityTests {
+    @Test("a new catalog at the same path never uses the old catalog's index files, even at the same revision")
+    func fileFromAnotherCatalogIsRebuilt() throws {
+        let (first, folder) = try makeCatalog(count: 30, seed: 1)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = first.path
+        try CatalogIndexFile.refreshAll(catalog: first, hnsw: .init())
+        let firstRevision = try first.embeddingRevision()
+        let firstIdentity = try first.identity()
+        // Delete the catalog (not its index files) and index other vectors into a new one at the same path.
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        let second = try Catalog(path: path, create: true)
+        try second.bind(ModelBinding(modelID: "toy-model", dimensions: 16))
+        try add(count: 30, to: second, first: 0, seed: 99)
+        #expect(try second.embeddingRevision() == firstRevision, "the trap: same revision number, same model")
+        #expect(try second.identity() != firstIdentity)
+        #expect(try CatalogIndexFile.hasCurrentHNSW(catalog: second) == false)
+        let loaded = try CatalogIndexFile.loadFlat(catalog: second)
+        #expect(loaded.outcome.action == "written" && loaded.outcome.reason == "built from another catalog at this path",
+                "\(loaded.outcome)")
+        // The rebuilt file holds the new vectors: an item finds itself at cosine 1.
+        let vector = try #require(try second.embedding(id: 5))
+        let hit = try #require(loaded.index.search(vector, k: 1).first)
+        #expect(hit.id == 5 && hit.score > 0.9999)
+        #expect(try CatalogIndexFile.loadFlat(catalog: second).outcome.action == "current")
+    }
+}
