@@ -154,31 +154,6 @@ extension PostgresStore {
         try await transaction("counting") { conn in Int(try await self.scalar(conn, "SELECT count(*)::int8 FROM \(self.itemsTable)")) }
     }
 
-    /// Path and class of the stored items among `ids`, keyed by id (unknown ids are absent).
-    public func items(ids: [Int64]) async throws -> [Int64: (path: String, className: String)] {
-        guard !ids.isEmpty else { return [:] }
-        return try await transaction("reading items") { conn in
-            var binds = PostgresBindings()
-            binds.append(ids)
-            let rows = try await conn.query(PostgresQuery(unsafeSQL: "SELECT id, path, class FROM \(self.itemsTable) WHERE id = ANY($1::int8[])",
-                                                          binds: binds), logger: self.logger)
-            var result: [Int64: (path: String, className: String)] = [:]
-            for try await (id, path, className) in rows.decode((Int64, String, String).self) { result[id] = (path, className) }
-            return result
-        }
-    }
-
-    /// The stored embedding of item `id`, or `nil` when there is none.
-    public func embedding(id: Int64) async throws -> [Float]? {
-        try await transaction("reading an embedding") { conn in
-            let rows = try await conn.query(PostgresQuery(unsafeSQL: "SELECT embedding::float4[] FROM \(self.itemsTable) WHERE id = $1",
-                                                          binds: { var b = PostgresBindings(); b.append(id); return b }()),
-                                            logger: self.logger)
-            for try await vector in rows.decode([Float].self) { return vector }
-            return nil
-        }
-    }
-
     /// The stored embeddings of `ids`, keyed by id (unknown ids are absent).
     public func vectors(ids: [Int64]) async throws -> [Int64: [Float]] {
         guard !ids.isEmpty else { return [:] }

@@ -5,10 +5,9 @@ import SatSeekCatalog
 /// start-up so that a search touches SQLite only for its query, and read on first use for items indexed
 /// after the server started (remembered, as are ids that do not exist until the catalog moves on).
 final class ItemDirectory: @unchecked Sendable {
-    typealias Entry = (item: ItemResponse, box: GeoBox?)
     private let catalog: Catalog
     private let lock = NSLock()
-    private var entries: [Int64: Entry]
+    private var entries: [Int64: ItemResponse]
     private var missing: (revision: UInt64, ids: Set<Int64>) = (0, [])
 
     init(catalog: Catalog) throws {
@@ -16,12 +15,12 @@ final class ItemDirectory: @unchecked Sendable {
         let records = try catalog.allRecords()
         let chips = try catalog.chips(ids: records.compactMap(\.id))
         entries = Dictionary(uniqueKeysWithValues: records.compactMap { record in
-            record.id.map { ($0, Self.entry(record, chips[$0])) }
+            record.id.map { ($0, ItemResponse(record: record, chip: chips[$0])) }
         })
     }
 
     /// The entry of `id`, or nil when the catalog holds no such item.
-    func entry(_ id: Int64) throws -> Entry? {
+    func entry(_ id: Int64) throws -> ItemResponse? {
         if let found = lock.withLock({ entries[id] }) { return found }
         let revision = try catalog.embeddingRevision()
         if lock.withLock({ missing.revision == revision && missing.ids.contains(id) }) { return nil }
@@ -32,13 +31,8 @@ final class ItemDirectory: @unchecked Sendable {
             }
             return nil
         }
-        let entry = Self.entry(record, try catalog.chips(ids: [id])[id])
+        let entry = ItemResponse(record: record, chip: try catalog.chips(ids: [id])[id])
         lock.withLock { entries[id] = entry }
         return entry
-    }
-
-    private static func entry(_ record: ImageRecord, _ chip: ChipInfo?) -> Entry {
-        let item = ItemResponse(record: record, chip: chip)
-        return (item, item.bbox.map { GeoBox(minLon: $0[0], minLat: $0[1], maxLon: $0[2], maxLat: $0[3]) })
     }
 }

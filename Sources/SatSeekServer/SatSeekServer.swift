@@ -205,8 +205,8 @@ public final class SatSeekServer: Sendable {
     }
 
     func item(_ id: Int64) throws -> ItemResponse {
-        guard let entry = try items.entry(id) else { throw APIError(status: .notFound, message: "no item with id \(id)") }
-        return entry.item
+        guard let item = try items.entry(id) else { throw APIError(status: .notFound, message: "no item with id \(id)") }
+        return item
     }
 
     func searchByItem(_ id: Int64, k: Int, box: GeoBox?) async throws -> SearchResponse {
@@ -243,7 +243,7 @@ public final class SatSeekServer: Sendable {
     func response(mode: String, k: Int, box: GeoBox?, query: ItemResponse?, start: Date,
                   hits: [(id: Int64, score: Float)], firstRank: Int = 1) -> SearchResponse {
         let results = hits.enumerated().compactMap { rank, hit in
-            (try? items.entry(hit.id))?.map { ResultEntry(rank: rank + firstRank, score: hit.score, item: $0.item) }
+            (try? items.entry(hit.id))?.map { ResultEntry(rank: rank + firstRank, score: hit.score, item: $0) }
         }
         return SearchResponse(mode: mode, k: k, bbox: box.map { [$0.minLon, $0.minLat, $0.maxLon, $0.maxLat] },
                               query: query, tookMs: Date().timeIntervalSince(start) * 1000, results: results)

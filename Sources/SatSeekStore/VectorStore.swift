@@ -50,8 +50,6 @@ public struct SearchFilter: Sendable, Equatable {
                                          maxLon: box.maxLon, maxLat: box.maxLat)
         return allowed.map { $0.intersection(inside) } ?? inside
     }
-    /// Whether the filter restricts candidates beyond excluded ids.
-    public var restricts: Bool { allowed != nil || boundingBox != nil }
 }
 
 /// One page of a range search ("find all"): hits scoring at least the threshold, best first.
@@ -132,7 +130,7 @@ extension VectorStore {
         }
     }
 
-    /// Refuses a non-positive result count or a negative page.
+    /// Refuses a negative offset or limit.
     public func validatePage(offset: Int, limit: Int) throws {
         guard offset >= 0, limit >= 0 else {
             throw StoreError.invalidInput(store: storeDescription, reason: "offset and limit must not be negative")
@@ -202,12 +200,6 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     }
 
     public func search(vector: [Float], k: Int, exact: Bool = false, filter: SearchFilter = .none) async throws
-        -> [SearchHit] {
-        try searchNow(vector: vector, k: k, exact: exact, filter: filter)
-    }
-
-    /// ``search(vector:k:exact:filter:)`` without the suspension point, for synchronous callers.
-    public func searchNow(vector: [Float], k: Int, exact: Bool = false, filter: SearchFilter = .none) throws
         -> [SearchHit] {
         try validateQuery(vector)
         guard k > 0 else { return [] }
