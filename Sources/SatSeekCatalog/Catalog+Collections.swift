@@ -69,8 +69,7 @@ extension Catalog {
     /// Creates an empty collection. - Throws: ``CollectionError/nameTaken(path:name:)`` when the name is used.
     @discardableResult
     public func createCollection(_ name: String) throws -> LabelledCollection {
-        let trimmed = name.trimmingCharacters(in: .whitespaces)
-        guard !trimmed.isEmpty, name.count <= 100 else { throw CollectionError.invalidName(name) }
+        try Self.checkCollectionName(name)
         try pool.write { db in
             if try Int64.fetchOne(db, sql: "SELECT id FROM collection WHERE name = ?", arguments: [name]) != nil {
                 throw CollectionError.nameTaken(path: path, name: name)
@@ -115,8 +114,7 @@ extension Catalog {
                     let known = try String.fetchAll(db, sql: "SELECT name FROM collection ORDER BY name")
                     throw CollectionError.unknownCollection(path: path, name: name, known: known)
                 }
-                let trimmed = name.trimmingCharacters(in: .whitespaces)
-                guard !trimmed.isEmpty, name.count <= 100 else { throw CollectionError.invalidName(name) }
+                try Self.checkCollectionName(name)
                 try db.execute(sql: "INSERT INTO collection (name, createdAt) VALUES (?, ?)", arguments: [name, now])
                 collectionID = db.lastInsertedRowID
             }
@@ -153,6 +151,13 @@ extension Catalog {
     public func deleteCollection(_ name: String) throws {
         let collection = try collection(named: name)
         try pool.write { db in try db.execute(sql: "DELETE FROM collection WHERE id = ?", arguments: [collection.id]) }
+    }
+
+    /// Refuses a collection name that is empty, only spaces, or longer than 100 characters.
+    static func checkCollectionName(_ name: String) throws {
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.count <= 100 else {
+            throw CollectionError.invalidName(name)
+        }
     }
 
     /// Up to `count` item ids in a fixed pseudo-random order of `seed` (a multiplicative hash of the id), so

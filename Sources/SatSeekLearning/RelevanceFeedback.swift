@@ -127,21 +127,19 @@ public enum RelevanceFeedback {
             for j in 0..<d { prototype[j] -= settings.negativeWeight * negativeMean[j] }
         }
         if chosen == .rocchio {
-            return linearModel(direction: prototype, scale: 1, bias: 0, centre: centre, learner: .rocchio, cosineScore: true)
+            return RelevanceModel(direction: prototype, scale: 1, bias: 0, learner: .rocchio)
         }
         let bg = background.map(prepared)
         let (w, b) = logistic(positives: pos, negatives: neg, background: bg, prior: unit(prototype),
                               settings: settings)
-        return linearModel(direction: w, scale: 1, bias: b, centre: centre, learner: .logistic, cosineScore: false)
+        return logisticModel(direction: w, bias: b, centre: centre)
     }
 
     /// Folds centring into the bias: `w·(x − μ) + b = |w|·cos(w, x) + (b − w·μ)` for unit `x`.
-    private static func linearModel(direction w: [Float], scale: Float, bias: Float, centre: [Float]?,
-                                    learner: FeedbackLearner, cosineScore: Bool) -> RelevanceModel {
-        if cosineScore { return RelevanceModel(direction: w, scale: 1, bias: 0, learner: learner) }
+    private static func logisticModel(direction w: [Float], bias: Float, centre: [Float]?) -> RelevanceModel {
         let norm = sqrt(w.reduce(0) { $0 + $1 * $1 })
-        let shift = centre.map { zip(w, $0).reduce(Float(0)) { $0 + $1.0 * $1.1 } } ?? 0
-        return RelevanceModel(direction: w, scale: norm * scale, bias: bias - shift, learner: learner)
+        let shift = centre.map { Float(dot(w, $0)) } ?? 0
+        return RelevanceModel(direction: w, scale: norm, bias: bias - shift, learner: .logistic)
     }
 
     /// Class-balanced L2-regularised logistic regression solved in the span of the examples (the

@@ -19,13 +19,7 @@ extension Archive {
         let searcher = try textSearcher(alignment: alignment)
         let vector = try searcher.textEmbedder.embed(text: query)
         if searcher.mode == "clip" { return try await search(vector: vector, k: k, filter: filter) }
-        let hits: [SearchHit]
-        if let allowed = try filter.candidates(in: catalog) {
-            hits = searcher.index.search(vector, k: k, allowed: allowed, excluding: filter.excluded)
-        } else {
-            hits = searcher.index.search(vector, k: k, excluding: filter.excluded)
-        }
-        return try SearchResult.ranked(hits, catalog: catalog)
+        return try SearchResult.ranked(try searcher.index.search(vector, k: k, filter: filter, in: catalog), catalog: catalog)
     }
 
     /// The text searcher of this archive (cached per alignment). - Throws: when the index has no text side.
@@ -62,7 +56,6 @@ extension Archive {
         default: throw SearchError.invalidInput("--head ranks image files or indexed items")
         }
     }
-
 }
 
 /// Searchers built on first use and kept (each maps its own vectors once).

@@ -126,8 +126,7 @@ public final class Archive: Sendable {
         guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
         let (model, filter) = try await learn(query, filter: filter)
         let hits = try await store.search(vector: model.direction, k: k, exact: exact, filter: filter)
-        let results = try SearchResult.ranked(hits.map { SearchHit(id: $0.id, score: model.score(cosine: $0.score)) },
-                                              catalog: catalog)
+        let results = try ranked(hits, scoredBy: model)
         return ArchiveAnswer(results: results, total: results.count, scoring: model.learner.rawValue)
     }
 
@@ -140,9 +139,14 @@ public final class Archive: Sendable {
         let (model, _) = try await learn(query, filter: filter)
         let page = try await store.search(vector: model.direction, minimumScore: model.minimumCosine(forScore: threshold),
                                           filter: filter, offset: offset, limit: limit)
-        let results = try SearchResult.ranked(page.hits.map { SearchHit(id: $0.id, score: model.score(cosine: $0.score)) },
-                                              catalog: catalog, firstRank: offset + 1)
+        let results = try ranked(page.hits, scoredBy: model, firstRank: offset + 1)
         return ArchiveAnswer(results: results, total: page.total, scoring: model.learner.rawValue)
+    }
+
+    /// Results for the store's cosine hits of a learned model, with the learner's own scores.
+    private func ranked(_ hits: [SearchHit], scoredBy model: RelevanceModel, firstRank: Int = 1) throws -> [SearchResult] {
+        try SearchResult.ranked(hits.map { SearchHit(id: $0.id, score: model.score(cosine: $0.score)) }, catalog: catalog,
+                                firstRank: firstRank)
     }
 
     /// The relevance model of a feedback query, and the filter with its item examples excluded.

@@ -52,6 +52,15 @@ public struct SearchFilter: Sendable, Equatable {
     }
 }
 
+extension FlatIndex {
+    /// The `k` best hits for `query` among the ids `filter` allows in `catalog` (its box resolved through the
+    /// chip footprints), excluded ids left out.
+    public func search(_ query: [Float], k: Int, filter: SearchFilter, in catalog: Catalog) throws -> [SearchHit] {
+        guard let allowed = try filter.candidates(in: catalog) else { return search(query, k: k, excluding: filter.excluded) }
+        return search(query, k: k, allowed: allowed, excluding: filter.excluded)
+    }
+}
+
 /// One page of a range search ("find all"): hits scoring at least the threshold, best first.
 public struct RangePage: Sendable, Equatable {
     /// The hits of this page (at most `limit`, starting at `offset` of the whole ordered result).
@@ -204,15 +213,8 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         try validateQuery(vector)
         guard k > 0 else { return [] }
         let indexes = try current()
-        let allowed = try filter.candidates(in: catalog)
-        if let graph = indexes.graph, !exact {
-            if let allowed {
-                return graph.search(vector, k: k, allowed: allowed, excluding: filter.excluded)
-            }
-            return graph.search(vector, k: k, excluding: filter.excluded)
-        }
-        if let allowed { return indexes.flat.search(vector, k: k, allowed: allowed, excluding: filter.excluded) }
-        return indexes.flat.search(vector, k: k, excluding: filter.excluded)
+        guard let graph = indexes.graph, !exact else { return try indexes.flat.search(vector, k: k, filter: filter, in: catalog) }
+        return graph.search(vector, k: k, efSearch: nil, allowed: try filter.candidates(in: catalog), excluding: filter.excluded)
     }
 
     /// Range search over the exact index: every candidate is scored once (one matrix–vector product), so the
