@@ -65,7 +65,9 @@ public final class Archive: Sendable {
     public let exact: Bool
     /// Settings of the relevance-feedback learners.
     public var settings: RelevanceFeedback.Settings { RelevanceFeedback.Settings() }
-    private let statisticsCache = StatisticsCache()
+    private let statisticsCache = RevisionCache<ArchiveStatistics>()
+    /// The longest background sample drawn so far for this revision (and whether it holds every item).
+    private let sampleCache = RevisionCache<(ids: [Int64], complete: Bool)>()
     let searchers = SearcherCache()
 
     /// - Parameters:
@@ -165,7 +167,7 @@ public final class Archive: Sendable {
         var background: [[Float]] = []
         if learner == .logistic {
             let size = settings.backgroundSize
-            let ids = try catalog.sampleIDs(count: size + filter.excluded.count, seed: 1)
+            let ids = try backgroundSample(count: size + filter.excluded.count)
                 .filter { !filter.excluded.contains($0) }.prefix(size)
             let stored = try await store.vectors(ids: Array(ids))
             background = ids.compactMap { stored[$0] }
@@ -174,6 +176,20 @@ public final class Archive: Sendable {
         let model = RelevanceFeedback.fit(positives: positives, negatives: negatives, learner: learner,
                                           statistics: statistics, background: background, settings: settings)
         return (model, filter)
+    }
+
+    /// The first `count` ids of the catalog's fixed pseudo-random order (``Catalog/sampleIDs(count:seed:)``): the
+    /// order is total, so a shorter sample is a prefix of a longer one and one draw per revision serves every
+    /// query instead of an ordering of the whole table per refine.
+    private func backgroundSample(count: Int) throws -> [Int64] {
+        let revision = try catalog.embeddingRevision()
+        if let cached = sampleCache.get(revision), cached.complete || cached.ids.count >= count {
+            return Array(cached.ids.prefix(count))
+        }
+        let wanted = max(count, 2 * (sampleCache.get(revision)?.ids.count ?? 0))
+        let ids = try catalog.sampleIDs(count: wanted, seed: 1)
+        sampleCache.set(revision, (ids, ids.count < wanted))
+        return Array(ids.prefix(count))
     }
 
     /// The embedding of one example in the store's space.
@@ -242,12 +258,12 @@ public final class Archive: Sendable {
     }
 }
 
-/// The last statistics computed, by catalog revision.
-private final class StatisticsCache: @unchecked Sendable {
+/// The last value computed from the catalog, kept while its embedding revision stays the same.
+private final class RevisionCache<Value>: @unchecked Sendable {
     private let lock = NSLock()
-    private var entry: (revision: UInt64, statistics: ArchiveStatistics)?
-    func get(_ revision: UInt64) -> ArchiveStatistics? {
-        lock.withLock { entry?.revision == revision ? entry?.statistics : nil }
+    private var entry: (revision: UInt64, value: Value)?
+    func get(_ revision: UInt64) -> Value? {
+        lock.withLock { entry?.revision == revision ? entry?.value : nil }
     }
-    func set(_ revision: UInt64, _ statistics: ArchiveStatistics) { lock.withLock { entry = (revision, statistics) } }
+    func set(_ revision: UInt64, _ value: Value) { lock.withLock { entry = (revision, value) } }
 }

@@ -58,7 +58,7 @@ import Testing
         #expect(try catalog.collections().map(\.name) == ["fields"], "a refused call creates no collection")
     }
 
-    @Test("samples of ids are repeatable for a seed and distinct")
+    @Test("samples of ids are repeatable for a seed, distinct, and prefixes of longer samples")
     func samples() throws {
         let folder = try TempFolder()
         defer { folder.cleanup() }
@@ -67,5 +67,7 @@ import Testing
         #expect(a == (try catalog.sampleIDs(count: 10, seed: 3)))
         #expect(Set(a).count == 10 && Set(a).isSubset(of: Set(ids)))
         #expect(try catalog.sampleIDs(count: 100, seed: 3).count == 30)
+        // The order is total: a shorter sample is a prefix of a longer one (Archive draws once per revision).
+        #expect(Array(try catalog.sampleIDs(count: 20, seed: 3).prefix(10)) == a)
     }
 }
