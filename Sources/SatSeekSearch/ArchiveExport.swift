@@ -28,6 +28,11 @@ public enum ArchiveExport {
         results.map { Entry(id: $0.id, rank: $0.rank, score: $0.score, label: labels[$0.id]) }
     }
 
+    /// Entries for a collection's labels (no rank or score).
+    public static func entries(_ labels: [CollectionLabel]) -> [Entry] {
+        labels.map { Entry(id: $0.itemID, label: $0.label) }
+    }
+
     /// The file contents for `entries` (items the catalog no longer holds are left out).
     public static func render(_ entries: [Entry], catalog: Catalog, format: Format) throws -> Data {
         let ids = entries.map(\.id)

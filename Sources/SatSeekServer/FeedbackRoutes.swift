@@ -69,13 +69,12 @@ extension SatSeekServer {
         router.get("/api/collections") { _, _ in await self.answer { try self.archive.catalog.collections() } }
         router.get("/api/collections/{name}") { request, context in
             let name = context.parameters.get("name") ?? ""
-            if let text = request.uri.queryParameters["format"] {
+            if request.uri.queryParameters["format"] != nil {
                 do {
                     let format = try Self.exportFormat(request)
-                    _ = text
                     let labels = try self.archive.catalog.labels(inCollection: name)
-                    let data = try ArchiveExport.render(labels.map { ArchiveExport.Entry(id: $0.itemID, label: $0.label) },
-                                                        catalog: self.archive.catalog, format: format)
+                    let data = try ArchiveExport.render(ArchiveExport.entries(labels), catalog: self.archive.catalog,
+                                                        format: format)
                     return Self.download(data, format: format, name: name)
                 } catch {
                     return Self.error(for: error)

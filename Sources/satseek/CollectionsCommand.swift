@@ -120,8 +120,7 @@ struct CollectionsCommand: ParsableCommand {
             try runReportingErrors {
                 let opened = try catalog.open()
                 let labels = try opened.labels(inCollection: name)
-                let data = try ArchiveExport.render(labels.map { ArchiveExport.Entry(id: $0.itemID, label: $0.label) },
-                                                    catalog: opened, format: format)
+                let data = try ArchiveExport.render(ArchiveExport.entries(labels), catalog: opened, format: format)
                 try emit(data, to: out)
             }
         }
