@@ -10,7 +10,7 @@ struct SearchCommand: AsyncParsableCommand {
         discussion: """
         Relevance feedback: mark examples and let a learner rank the archive, then "find all" above a score.
           satseek search --db a.satseek --positive 17 --positive 52 --negative 90 -k 20
-          satseek search --db a.satseek --collection harbours --threshold 0.8 --bbox -99.1,46.9,-98.9,47.0 --json
+          satseek search --db a.satseek --collection harbours --threshold 0.8 --bbox=-99.1,46.9,-98.9,47.0 --json
         """)
 
     @OptionGroup var options: IndexOptions
