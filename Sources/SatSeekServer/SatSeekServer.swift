@@ -54,8 +54,8 @@ public final class SatSeekServer: Sendable {
     let hasText: Bool
     let renderer: ImageRenderer
     let assets: StaticAssets
-    /// Every item's metadata and footprint box by id: read at start-up, and items indexed later are read on
-    /// first use (an `index` run beside the server).
+    /// Every item's metadata (footprint ring included) by id: read at start-up, and items indexed later are read
+    /// on first use (an `index` run beside the server).
     let items: ItemDirectory
     /// The index's source scenes (path and what `/api/scenes` says), read once at start-up.
     let scenes: [(path: String, info: SceneInfo)]
