@@ -59,16 +59,13 @@ public enum FeedbackEvaluator {
         let queryRows = queries.map { Array(order.prefix(min($0, n))) } ?? Array(0..<n)
 
         /// AP over the full ranking and R-precision of `ranked` (rows, query excluded) for query row `q`.
+        /// (AP over the whole ranking is AP@K with K the ranking's length; R-precision is P@R.)
         func score(_ ranked: [Int], query q: Int) -> (ap: Double, rp: Double) {
             let relevantCount = classSize[labels[q]]! - 1
             guard relevantCount > 0 else { return (0, 0) }
-            var hits = 0, sum = 0.0, rHits = 0
-            for (i, r) in ranked.enumerated() where labels[r] == labels[q] {
-                hits += 1
-                sum += Double(hits) / Double(i + 1)
-                if i < relevantCount { rHits += 1 }
-            }
-            return (sum / Double(relevantCount), Double(rHits) / Double(relevantCount))
+            let relevant = ranked.map { labels[$0] == labels[q] }
+            return (RetrievalMetrics.averagePrecision(relevant, k: relevant.count, relevantInArchive: relevantCount),
+                    RetrievalMetrics.precision(relevant, k: relevantCount))
         }
         func rank(_ direction: [Float], query q: Int) -> [Int] {
             index.search(direction, k: n, excluding: [stored.ids[q]]).map { row[$0.id]! }
