@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "SatSeekImagingTests", dependencies: ["SatSeekTestSupport", "SatSeekImaging", "CGDAL"]),
         .testTarget(name: "SatSeekTensorTests", dependencies: ["SatSeekTensor"]),
         .testTarget(name: "SatSeekStoreTests", dependencies: ["SatSeekStore", "SatSeekCatalog", "SatSeekIndex"]),
-        .testTarget(name: "SatSeekCheckpointTests", dependencies: ["SatSeekCheckpoint"],
+        .testTarget(name: "SatSeekCheckpointTests", dependencies: ["SatSeekCheckpoint", "ZIPFoundation"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SatSeekModelsTests", dependencies: ["SatSeekModels", "SatSeekImaging", "SatSeekTensor"],
                     resources: [.copy("Golden")]),

@@ -44,63 +44,65 @@ struct PickleMachine {
         switch opcode {
         case 0x80: _ = try readByte() // PROTO
         case 0x95: _ = try read(8) // FRAME: framing only matters to streaming readers
-        case 0x28: marks.append(stack.count) // MARK
-        case 0x7d: push(.dict(PickleDict())) // EMPTY_DICT
-        case 0x5d: push(.list(PickleList())) // EMPTY_LIST
-        case 0x29: push(.tuple([])) // EMPTY_TUPLE
-        case 0x8f: push(.set(PickleList())) // EMPTY_SET
-        case 0x74: push(.tuple(try popMark())) // TUPLE
-        case 0x85: push(.tuple([try pop()])) // TUPLE1
-        case 0x86: let b = try pop(), a = try pop(); push(.tuple([a, b])) // TUPLE2
-        case 0x87: let c = try pop(), b = try pop(), a = try pop(); push(.tuple([a, b, c])) // TUPLE3
-        case 0x6c: push(.list(PickleList(try popMark()))) // LIST
-        case 0x64: push(.dict(try makeDict(try popMark()))) // DICT
-        case 0x91: push(.set(PickleList(try popMark()))) // FROZENSET
+        case 0x28: // MARK
+            guard marks.count < Self.maximumEntries else { throw malformed("more than \(Self.maximumEntries) MARKs") }
+            marks.append(stack.count)
+        case 0x7d: try push(.dict(PickleDict())) // EMPTY_DICT
+        case 0x5d: try push(.list(PickleList())) // EMPTY_LIST
+        case 0x29: try push(.tuple(PickleList())) // EMPTY_TUPLE
+        case 0x8f: try push(.set(PickleList())) // EMPTY_SET
+        case 0x74: try push(.tuple(PickleList(try popMark()))) // TUPLE
+        case 0x85: try push(.tuple(PickleList([try pop()]))) // TUPLE1
+        case 0x86: let b = try pop(), a = try pop(); try push(.tuple(PickleList([a, b]))) // TUPLE2
+        case 0x87: let c = try pop(), b = try pop(), a = try pop(); try push(.tuple(PickleList([a, b, c]))) // TUPLE3
+        case 0x6c: try push(.list(PickleList(try popMark()))) // LIST
+        case 0x64: try push(.dict(try makeDict(try popMark()))) // DICT
+        case 0x91: try push(.set(PickleList(try popMark()))) // FROZENSET
         // Memo
-        case 0x71: memo[Int(try readByte())] = try top() // BINPUT
-        case 0x72: memo[Int(try readUInt32())] = try top() // LONG_BINPUT
-        case 0x94: memo[memo.count] = try top() // MEMOIZE
-        case 0x70: memo[try readDecimalLine()] = try top() // PUT
-        case 0x68: push(try recall(Int(try readByte()))) // BINGET
-        case 0x6a: push(try recall(Int(try readUInt32()))) // LONG_BINGET
-        case 0x67: push(try recall(try readDecimalLine())) // GET
+        case 0x71: try remember(Int(try readByte()), try top()) // BINPUT
+        case 0x72: try remember(Int(try readUInt32()), try top()) // LONG_BINPUT
+        case 0x94: try remember(memo.count, try top()) // MEMOIZE
+        case 0x70: try remember(try readDecimalLine(), try top()) // PUT
+        case 0x68: try push(try recall(Int(try readByte()))) // BINGET
+        case 0x6a: try push(try recall(Int(try readUInt32()))) // LONG_BINGET
+        case 0x67: try push(try recall(try readDecimalLine())) // GET
         // Stack manipulation
         case 0x30: _ = try pop() // POP
         case 0x31: _ = try popMark() // POP_MARK
-        case 0x32: push(try top()) // DUP
+        case 0x32: try push(try top()) // DUP
         // Globals
         case 0x63: // GLOBAL
             let module = try readLine(), name = try readLine()
-            push(.global(module: module, name: name))
+            try push(.global(module: module, name: name))
         case 0x93: // STACK_GLOBAL
             let name = try pop(), module = try pop()
             guard let moduleText = module.stringValue, let nameText = name.stringValue else {
                 throw malformed("STACK_GLOBAL needs two strings, got \(module.kind) and \(name.kind)")
             }
-            push(.global(module: moduleText, name: nameText))
+            try push(.global(module: moduleText, name: nameText))
         // Strings and bytes
-        case 0x8c: push(.string(try readUTF8(Int(try readByte())))) // SHORT_BINUNICODE
-        case 0x58: push(.string(try readUTF8(Int(try readUInt32())))) // BINUNICODE
-        case 0x8d: push(.string(try readUTF8(try readLength64()))) // BINUNICODE8
-        case 0x55: push(.string(try readLegacyString(Int(try readByte())))) // SHORT_BINSTRING
-        case 0x54: push(.string(try readLegacyString(Int(try readUInt32())))) // BINSTRING
-        case 0x43: push(.bytes(try read(Int(try readByte())))) // SHORT_BINBYTES
-        case 0x42: push(.bytes(try read(Int(try readUInt32())))) // BINBYTES
-        case 0x8e, 0x96: push(.bytes(try read(try readLength64()))) // BINBYTES8, BYTEARRAY8
+        case 0x8c: try push(.string(try readUTF8(Int(try readByte())))) // SHORT_BINUNICODE
+        case 0x58: try push(.string(try readUTF8(Int(try readUInt32())))) // BINUNICODE
+        case 0x8d: try push(.string(try readUTF8(try readLength64()))) // BINUNICODE8
+        case 0x55: try push(.string(try readLegacyString(Int(try readByte())))) // SHORT_BINSTRING
+        case 0x54: try push(.string(try readLegacyString(Int(try readUInt32())))) // BINSTRING
+        case 0x43: try push(.bytes(try read(Int(try readByte())))) // SHORT_BINBYTES
+        case 0x42: try push(.bytes(try read(Int(try readUInt32())))) // BINBYTES
+        case 0x8e, 0x96: try push(.bytes(try read(try readLength64()))) // BINBYTES8, BYTEARRAY8
         // Numbers and constants
-        case 0x4a: push(.int(Int(Int32(bitPattern: try readUInt32())))) // BININT
-        case 0x4b: push(.int(Int(try readByte()))) // BININT1
-        case 0x4d: push(.int(Int(try readUInt16()))) // BININT2
-        case 0x8a: push(makeLong(try read(Int(try readByte())))) // LONG1
-        case 0x8b: push(makeLong(try read(Int(try readUInt32())))) // LONG4
-        case 0x49: push(try readTextInt()) // INT (also "00"/"01" booleans)
-        case 0x4c: push(try readTextInt()) // LONG ("123L")
+        case 0x4a: try push(.int(Int(Int32(bitPattern: try readUInt32())))) // BININT
+        case 0x4b: try push(.int(Int(try readByte()))) // BININT1
+        case 0x4d: try push(.int(Int(try readUInt16()))) // BININT2
+        case 0x8a: try push(makeLong(try read(Int(try readByte())))) // LONG1
+        case 0x8b: try push(makeLong(try read(Int(try readUInt32())))) // LONG4
+        case 0x49: try push(try readTextInt()) // INT (also "00"/"01" booleans)
+        case 0x4c: try push(try readTextInt()) // LONG ("123L")
         case 0x47: // BINFLOAT (big-endian)
             let raw = try read(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-            push(.float(Double(bitPattern: raw)))
-        case 0x4e: push(.none) // NONE
-        case 0x88: push(.bool(true)) // NEWTRUE
-        case 0x89: push(.bool(false)) // NEWFALSE
+            try push(.float(Double(bitPattern: raw)))
+        case 0x4e: try push(.none) // NONE
+        case 0x88: try push(.bool(true)) // NEWTRUE
+        case 0x89: try push(.bool(false)) // NEWFALSE
         // Building containers
         case 0x73: // SETITEM
             let value = try pop(), key = try pop()
@@ -120,21 +122,21 @@ struct PickleMachine {
         case 0x52: // REDUCE
             let arguments = try pop(), callable = try pop()
             guard let args = arguments.sequence else { throw malformed("REDUCE arguments are a \(arguments.kind)") }
-            push(try call(callable, args))
+            try push(try call(callable, args))
         case 0x81: // NEWOBJ
             let arguments = try pop(), cls = try pop()
-            push(try call(cls, arguments.sequence ?? []))
+            try push(try call(cls, arguments.sequence ?? []))
         case 0x92: // NEWOBJ_EX
             _ = try pop()
             let arguments = try pop(), cls = try pop()
-            push(try call(cls, arguments.sequence ?? []))
+            try push(try call(cls, arguments.sequence ?? []))
         case 0x62: // BUILD: state of an object we created; dict attributes (OrderedDict._metadata) are dropped
             _ = try pop()
             _ = try top()
         case 0x51: // BINPERSID
-            push(try persistentLoad(try pop()))
+            try push(try persistentLoad(try pop()))
         case 0x50: // PERSID
-            push(try persistentLoad(.string(try readLine())))
+            try push(try persistentLoad(.string(try readLine())))
         default:
             throw CheckpointError.unsupportedOpcode(url, opcode: opcode, offset: offset)
         }
@@ -142,7 +144,23 @@ struct PickleMachine {
 
     // MARK: Stack helpers
 
-    private mutating func push(_ value: PickleValue) { stack.append(value) }
+    /// Most values the stack or the memo may hold: a state dict needs a few per tensor, while a crafted
+    /// stream of one-byte DUPs could otherwise turn every byte of a large file into a stack entry.
+    static let maximumEntries = 1 << 20
+
+    private mutating func push(_ value: PickleValue) throws {
+        guard stack.count < Self.maximumEntries else {
+            throw malformed("more than \(Self.maximumEntries) values on the stack at offset \(position - 1)")
+        }
+        stack.append(value)
+    }
+
+    private mutating func remember(_ key: Int, _ value: PickleValue) throws {
+        guard memo.count < Self.maximumEntries || memo[key] != nil else {
+            throw malformed("more than \(Self.maximumEntries) memo entries at offset \(position - 1)")
+        }
+        memo[key] = value
+    }
 
     private mutating func pop() throws -> PickleValue {
         guard let value = stack.popLast() else { throw malformed("stack underflow at offset \(position - 1)") }

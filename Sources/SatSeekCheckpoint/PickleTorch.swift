@@ -38,7 +38,7 @@ extension PickleMachine {
             }
             return try call(args[0], inner)
         case "torch.Size", "builtins.tuple", "__builtin__.tuple":
-            return .tuple(args.first?.sequence ?? [])
+            return .tuple(PickleList(args.first?.sequence ?? []))
         case "builtins.set", "__builtin__.set", "builtins.frozenset", "__builtin__.frozenset":
             return .set(PickleList(args.first?.sequence ?? []))
         case "_codecs.encode":
@@ -107,7 +107,8 @@ enum TorchObjects {
     static func tensors(in root: PickleValue, storages: [String: Data],
                         url: URL) throws -> [String: StoredTensor] {
         var found: [(String, PickledTensor)] = []
-        collect(root, prefix: nil, depth: 0, into: &found)
+        var budget = maximumVisits
+        try collect(root, prefix: nil, depth: 0, budget: &budget, into: &found, url: url)
         var result: [String: StoredTensor] = [:]
         for (name, pickled) in found {
             let storage = pickled.storage
@@ -132,21 +133,32 @@ enum TorchObjects {
         return result
     }
 
-    private static func collect(_ value: PickleValue, prefix: String?, depth: Int,
-                                into found: inout [(String, PickledTensor)]) {
+    /// Most values the flattening visits. Containers may be shared (or contain themselves), so a few hundred
+    /// bytes of pickle can describe a tree of 2^64 paths; a real state dict has a few per tensor.
+    static let maximumVisits = 1 << 22
+
+    private static func collect(_ value: PickleValue, prefix: String?, depth: Int, budget: inout Int,
+                                into found: inout [(String, PickledTensor)], url: URL) throws {
         guard depth < 64 else { return } // self-referencing containers
+        budget -= 1
+        guard budget >= 0 else {
+            throw CheckpointError.malformed(url, detail: "the pickled object has more than \(maximumVisits) "
+                + "values once its shared containers are followed")
+        }
         func join(_ key: String) -> String { prefix.map { "\($0).\(key)" } ?? key }
         switch value {
         case .tensor(let tensor):
             found.append((prefix ?? "", tensor))
         case .dict(let dict):
             for (key, item) in dict.entries {
-                if let text = key.keyText { collect(item, prefix: join(text), depth: depth + 1, into: &found) }
+                if let text = key.keyText {
+                    try collect(item, prefix: join(text), depth: depth + 1, budget: &budget, into: &found, url: url)
+                }
             }
-        case .list(let list):
-            for (i, item) in list.items.enumerated() { collect(item, prefix: join(String(i)), depth: depth + 1, into: &found) }
-        case .tuple(let items):
-            for (i, item) in items.enumerated() { collect(item, prefix: join(String(i)), depth: depth + 1, into: &found) }
+        case .list(let list), .tuple(let list):
+            for (i, item) in list.items.enumerated() {
+                try collect(item, prefix: join(String(i)), depth: depth + 1, budget: &budget, into: &found, url: url)
+            }
         default:
             break
         }

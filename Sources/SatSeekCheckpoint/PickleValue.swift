@@ -1,8 +1,10 @@
 import Foundation
 
 /// A value on the pickle machine's stack. Only what PyTorch checkpoints contain is modelled;
-/// lists and dicts are reference boxes because pickle mutates them after memoizing them.
-indirect enum PickleValue {
+/// lists and dicts are reference boxes because pickle mutates them after memoizing them. Tuples are boxes
+/// too, so every container releases its contents without recursion (see `PickleList.deinit`): a crafted
+/// pickle may nest containers 50 000 deep, and a recursive release of that would overflow the stack.
+enum PickleValue {
     case none
     case bool(Bool)
     case int(Int)
@@ -11,16 +13,16 @@ indirect enum PickleValue {
     case float(Double)
     case string(String)
     case bytes([UInt8])
-    case tuple([PickleValue])
+    case tuple(PickleList)
     case list(PickleList)
     case dict(PickleDict)
     case set(PickleList)
     /// A `module.name` global, not yet called (storage classes, dtypes, callables).
-    case global(module: String, name: String)
+    indirect case global(module: String, name: String)
     /// A storage reference from a persistent id.
-    case storage(PickledStorage)
+    indirect case storage(PickledStorage)
     /// A rebuilt tensor (a view on a storage).
-    case tensor(PickledTensor)
+    indirect case tensor(PickledTensor)
 
     /// Short type name for error messages.
     var kind: String {
@@ -57,8 +59,7 @@ indirect enum PickleValue {
     /// Elements of a tuple or list.
     var sequence: [PickleValue]? {
         switch self {
-        case .tuple(let items): return items
-        case .list(let list): return list.items
+        case .tuple(let list), .list(let list): return list.items
         default: return nil
         }
     }
@@ -74,10 +75,41 @@ indirect enum PickleValue {
     }
 }
 
-/// Mutable list (also used for sets).
+extension PickleValue {
+    /// Moves the contents of a container nobody else holds into `pending`, leaving `self` empty, so that
+    /// releasing it frees one level only.
+    fileprivate mutating func moveContents(into pending: inout [PickleValue]) {
+        switch self {
+        case .tuple(var list), .list(var list), .set(var list):
+            self = .none
+            if isKnownUniquelyReferenced(&list) {
+                pending.append(contentsOf: list.items)
+                list.items = []
+            }
+        case .dict(var dict):
+            self = .none
+            if isKnownUniquelyReferenced(&dict) { dict.moveContents(into: &pending) }
+        default:
+            break
+        }
+    }
+
+    /// Releases `values` level by level with an explicit work list instead of recursion. A container that is
+    /// still held elsewhere is left alone: its own `deinit` does the same when its last holder lets go.
+    static func release(_ values: inout [PickleValue]) {
+        var pending: [PickleValue] = []
+        swap(&pending, &values)
+        while var value = pending.popLast() {
+            value.moveContents(into: &pending)
+        }
+    }
+}
+
+/// Mutable list (also used for tuples and sets).
 final class PickleList {
     var items: [PickleValue]
     init(_ items: [PickleValue] = []) { self.items = items }
+    deinit { PickleValue.release(&items) }
 }
 
 /// Mutable insertion-ordered dict; string and int keys replace earlier entries.
@@ -94,6 +126,19 @@ final class PickleDict {
             index[text] = entries.count
         }
         entries.append((key, value))
+    }
+
+    /// Hands every key and value to `pending` and empties the dict.
+    fileprivate func moveContents(into pending: inout [PickleValue]) {
+        for entry in entries { pending.append(entry.key); pending.append(entry.value) }
+        entries = []
+        index = [:]
+    }
+
+    deinit {
+        var contents: [PickleValue] = []
+        moveContents(into: &contents)
+        PickleValue.release(&contents)
     }
 
     private func indexKey(_ key: PickleValue) -> String? {

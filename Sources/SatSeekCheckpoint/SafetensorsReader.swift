@@ -27,11 +27,12 @@ enum SafetensorsReader {
     }
 
     static func read(_ data: Data, url: URL) throws -> Checkpoint {
-        let length = Int(headerLength(data))
-        guard data.count - 8 >= length else {
-            throw CheckpointError.truncated(url, detail: "the JSON header needs \(length) bytes at offset 8, "
-                + "only \(data.count - 8) available")
+        let declared = headerLength(data)
+        guard data.count >= 8, declared <= UInt64(data.count - 8) else {
+            throw CheckpointError.truncated(url, detail: "the JSON header needs \(declared) bytes at offset 8, "
+                + "only \(max(0, data.count - 8)) available")
         }
+        let length = Int(declared)
         let headerStart = data.startIndex + 8
         let entries: [String: Entry]
         do {
@@ -58,17 +59,30 @@ enum SafetensorsReader {
                 throw CheckpointError.truncated(url, detail: "tensor '\(name)' needs bytes \(begin)..<\(end) "
                     + "of the data buffer at offset \(8 + length), only \(bufferSize) available")
             }
-            let count = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? -1 : $0 * $1 }
-            guard count >= 0, end - begin == count * dtype.byteWidth else {
+            guard let bytes = byteCount(shape, width: dtype.byteWidth) else {
+                throw CheckpointError.malformed(url, detail: "tensor '\(name)' has an impossible shape \(shape)")
+            }
+            guard end - begin == bytes else {
                 throw CheckpointError.malformed(url, detail: "tensor '\(name)' has \(end - begin) bytes but shape "
-                    + "\(shape) of \(code) needs \(count * dtype.byteWidth)")
+                    + "\(shape) of \(code) needs \(bytes)")
             }
             var strides = [Int](repeating: 1, count: shape.count)
-            for i in stride(from: shape.count - 2, through: 0, by: -1) { strides[i] = strides[i + 1] &* shape[i + 1] }
+            for i in stride(from: shape.count - 2, through: 0, by: -1) { strides[i] = strides[i + 1] &* shape[i + 1] } // wraps only for empty tensors (a 0 in the shape)
             tensors[name] = try StoredTensor(
                 name: name, dtype: dtype, shape: shape, strides: strides, storageOffset: 0,
                 storage: data[bufferStart + begin..<bufferStart + end], storageName: name, url: url)
         }
         return Checkpoint(url: url, format: .safetensors, tensors: tensors)
+    }
+
+    /// The product of `shape` and `width`, or nil when it does not fit an `Int` (a crafted header).
+    private static func byteCount(_ shape: [Int], width: Int) -> Int? {
+        var product = width
+        for size in shape {
+            let (next, overflow) = product.multipliedReportingOverflow(by: size)
+            if overflow { return nil }
+            product = next
+        }
+        return product
     }
 }

@@ -42,6 +42,13 @@ public struct StoredTensor: Sendable {
             count = product
         }
         let available = storage.count / dtype.byteWidth
+        // Zero or overlapping strides let a few stored bytes stand for any number of elements; `floats()`
+        // would then allocate what the shape says (a 632-byte file asking for 39 GB). No checkpoint needs that.
+        guard count <= available else {
+            throw CheckpointError.malformed(url, detail: "tensor '\(name)' has \(count) elements (shape \(shape), "
+                + "strides \(strides)) but storage '\(storageName)' holds only \(available) \(dtype.rawValue) "
+                + "elements: repeated (zero or overlapping) strides are not supported")
+        }
         if !shape.contains(0) {
             var last = storageOffset
             for (size, stride) in zip(shape, strides) {

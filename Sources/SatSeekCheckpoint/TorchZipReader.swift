@@ -55,22 +55,45 @@ enum TorchZipReader {
         return Checkpoint(url: url, format: .torchZip, tensors: tensors)
     }
 
-    /// The entry's bytes (one copy; torch stores entries uncompressed, so no inflating).
+    /// Most bytes a compressed entry may inflate to. torch stores entries uncompressed; a re-zipped checkpoint
+    /// is allowed to inflate to this much, a zip bomb is refused before it is inflated.
+    static let maximumInflatedBytes: UInt64 = 4 << 30
+
+    /// Thrown from the extraction callback to stop inflating an entry that outgrows what it declared.
+    private struct Overrun: Error {}
+
+    /// The entry's bytes (one copy; torch stores entries uncompressed, so no inflating). What the entry
+    /// declares is checked before anything is read, and inflating stops at the first byte beyond it.
     private static func extract(_ entry: Entry, from archive: Archive, fileSize: Int, url: URL) throws -> Data {
-        guard entry.isCompressed || entry.uncompressedSize <= UInt64(fileSize) else {
-            throw CheckpointError.truncated(url, detail: "entry '\(entry.path)' needs \(entry.uncompressedSize) "
-                + "bytes, the whole file has \(fileSize)")
+        let declared = entry.uncompressedSize
+        if entry.isCompressed {
+            // Deflate cannot expand more than 1032:1, so a larger declaration is a lie.
+            let (possible, overflow) = entry.compressedSize.multipliedReportingOverflow(by: 1032)
+            guard declared <= maximumInflatedBytes, overflow || declared <= possible + 1024 else {
+                throw CheckpointError.malformed(url, detail: "compressed entry '\(entry.path)' declares \(declared) "
+                    + "bytes from \(entry.compressedSize) compressed; refusing to inflate more than "
+                    + "\(min(maximumInflatedBytes, possible + 1024)) bytes")
+            }
+        } else {
+            guard declared <= UInt64(fileSize) else {
+                throw CheckpointError.truncated(url, detail: "entry '\(entry.path)' needs \(declared) "
+                    + "bytes, the whole file has \(fileSize)")
+            }
         }
-        var data = Data(capacity: Int(min(entry.uncompressedSize, UInt64(fileSize))))
+        var data = Data(capacity: Int(min(declared, UInt64(fileSize))))
         do {
             _ = try archive.extract(entry, bufferSize: 1 << 20, skipCRC32: true) { chunk in
+                guard UInt64(data.count + chunk.count) <= declared else { throw Overrun() }
                 data.append(chunk)
             }
+        } catch is Overrun {
+            throw CheckpointError.malformed(url, detail: "entry '\(entry.path)' inflates to more than the "
+                + "\(declared) bytes it declares (stopped there)")
         } catch {
             throw CheckpointError.truncated(url, detail: "entry '\(entry.path)' cannot be read (\(error))")
         }
-        guard UInt64(data.count) == entry.uncompressedSize else {
-            throw CheckpointError.truncated(url, detail: "entry '\(entry.path)' needs \(entry.uncompressedSize) "
+        guard UInt64(data.count) == declared else {
+            throw CheckpointError.truncated(url, detail: "entry '\(entry.path)' needs \(declared) "
                 + "bytes, only \(data.count) available")
         }
         return data

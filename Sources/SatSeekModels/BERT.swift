@@ -52,6 +52,12 @@ public final class BERTSentenceEncoder: Sendable {
                             maxPositions: try int("max_position_embeddings"), vocabularySize: try int("vocab_size"),
                             layerNormEpsilon: (json["layer_norm_eps"] as? NSNumber)?.floatValue ?? 1e-12,
                             activation: .gelu)
+        for (key, value) in [("hidden_size", config.hiddenSize), ("num_hidden_layers", config.layers),
+                             ("num_attention_heads", config.heads), ("intermediate_size", config.intermediateSize),
+                             ("max_position_embeddings", config.maxPositions), ("vocab_size", config.vocabularySize)]
+        where value <= 0 {
+            throw CheckpointMismatch(url: configURL, reason: "'\(key)' is \(value), must be positive")
+        }
         guard config.hiddenSize % config.heads == 0 else {
             throw CheckpointMismatch(url: configURL, reason: "hidden_size \(config.hiddenSize) not divisible by \(config.heads) heads")
         }

@@ -80,7 +80,12 @@ struct CLIPConfigHints {
             hints.textActivation = activation
             hints.textHeads = text["heads"] as? Int ?? 8      // OpenCLIP's CLIPTextCfg default
             if let width = vision["width"] as? Int {
-                hints.visionHeads = width / (vision["head_width"] as? Int ?? 64)
+                let headWidth = vision["head_width"] as? Int ?? 64
+                guard headWidth > 0, width > 0 else {
+                    throw CheckpointMismatch(url: openCLIP, reason: "vision_cfg width \(width) and head_width "
+                        + "\(headWidth) must be positive")
+                }
+                hints.visionHeads = width / headWidth
             }
             if let pre = json["preprocess_cfg"] as? [String: Any] {
                 hints.mean = triple(pre["mean"]); hints.std = triple(pre["std"])
@@ -140,7 +145,15 @@ extension CLIPArchitecture {
             throw CheckpointMismatch(url: checkpoint.url, reason: "'\(keys.patchWeight)' has shape \(patch), expected [width, 3, p, p]")
         }
         let width = patch[0], patchSize = patch[2]
+        guard width > 0, patchSize > 0 else {
+            throw CheckpointMismatch(url: checkpoint.url, reason: "'\(keys.patchWeight)' has shape \(patch): "
+                + "width and patch size must be positive")
+        }
         let positions = try shape(keys.visionPositions, rank: 2)[0] - 1
+        guard positions > 0 else {
+            throw CheckpointMismatch(url: checkpoint.url, reason: "'\(keys.visionPositions)' holds no patch positions "
+                + "(a class position and at least one patch are needed)")
+        }
         let side = Int(Double(positions).squareRoot().rounded())
         guard side * side == positions else {
             throw CheckpointMismatch(url: checkpoint.url, reason: "'\(keys.visionPositions)' holds \(positions) patch positions, not a square grid")
@@ -166,6 +179,10 @@ extension CLIPArchitecture {
             throw CheckpointMismatch(url: checkpoint.url, reason: "no text transformer layers ('\(keys.textBlock(0)).*')")
         }
         let textWidth = tokenShape[1]
+        for (name, size) in [(keys.tokenEmbedding, tokenShape[0]), (keys.tokenEmbedding, textWidth),
+                             (keys.textPositions, textPositions[0]), (keys.visualProjection, embed)] where size <= 0 {
+            throw CheckpointMismatch(url: checkpoint.url, reason: "'\(name)' has an empty dimension")
+        }
         // OpenAI's build_model: heads = width / 64 when no config says otherwise.
         var architecture = CLIPArchitecture(
             vision: Vision(width: width, layers: visionLayers, heads: hints.visionHeads ?? max(1, width / 64),

@@ -42,7 +42,8 @@ public final class ResNet: ImageEmbedder {
                 break
             }
         }
-        guard let stem = checkpoint.tensors["conv1.weight"], stem.shape.count == 4, stem.shape[1] == 3 else {
+        guard let stem = checkpoint.tensors["conv1.weight"], stem.shape.count == 4, stem.shape[1] == 3,
+              stem.shape[0] > 0 else {
             throw CheckpointMismatch(url: checkpointURL, reason: "no 'conv1.weight' of shape [width, 3, 7, 7]; not a torchvision ResNet checkpoint")
         }
         guard checkpoint.tensors["layer1.0.conv3.weight"] != nil else {
@@ -59,6 +60,10 @@ public final class ResNet: ImageEmbedder {
             var index = 0
             while let shape = checkpoint.tensors["layer\(layer).\(index).conv1.weight"]?.shape {
                 let prefix = "layer\(layer).\(index)"
+                guard shape.count == 4, shape[0] > 0 else {
+                    throw CheckpointMismatch(url: checkpointURL, reason: "'\(prefix).conv1.weight' has shape \(shape), "
+                        + "expected [planes, in, 1, 1]")
+                }
                 let planes = shape[0]
                 let stride = (layer > 1 && index == 0) ? 2 : 1
                 let out = planes * 4

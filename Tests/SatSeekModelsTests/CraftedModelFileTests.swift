@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+@testable import SatSeekModels
+
+/// Model files whose tensors or configs hold values that once divided by zero, turned NaN into an `Int` or
+/// indexed past a shape: each must be refused with an error naming the file.
+@Suite("Crafted model files are refused, never trap")
+struct CraftedModelFileTests {
+    @Test("head_width 0 in an OpenCLIP config is refused")
+    func zeroHeadWidth() throws {
+        let folder = try copyOfTinyCLIP("openclip")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("open_clip_config.json")
+        let text = try String(contentsOf: config, encoding: .utf8)
+            .replacingOccurrences(of: "\"head_width\": 32", with: "\"head_width\": 0")
+        try text.write(to: config, atomically: true, encoding: .utf8)
+        #expect { try CLIPModel(url: folder) } throws: { error in
+            "\(error)".contains("open_clip_config.json") && "\(error)".contains("head_width 0")
+        }
+    }
+
+    @Test("a zero patch size is refused")
+    func zeroPatchSize() throws {
+        let url = try safetensors([
+            "vision_model.embeddings.class_embedding": [4],
+            "vision_model.embeddings.patch_embedding.weight": [4, 3, 0, 0],
+            "vision_model.embeddings.position_embedding.weight": [5, 4],
+        ])
+        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
+        #expect { try CLIPModel(url: url) } throws: { error in
+            "\(error)".contains(url.lastPathComponent) && "\(error)".contains("patch size must be positive")
+        }
+    }
+
+    @Test("a position table without patch positions is refused (was NaN → Int)")
+    func noPositions() throws {
+        let url = try safetensors([
+            "vision_model.embeddings.class_embedding": [4],
+            "vision_model.embeddings.patch_embedding.weight": [4, 3, 2, 2],
+            "vision_model.embeddings.position_embedding.weight": [0, 4],
+        ])
+        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
+        #expect { try CLIPModel(url: url) } throws: { error in
+            "\(error)".contains(url.lastPathComponent) && "\(error)".contains("no patch positions")
+        }
+    }
+
+    @Test("a scalar where ResNet expects a convolution weight is refused")
+    func resnetScalarWeight() throws {
+        var tensors: [String: [Int]] = ["conv1.weight": [4, 3, 7, 7], "layer1.0.conv3.weight": [16, 4, 1, 1],
+                                        "layer1.0.conv1.weight": []]
+        for name in ["weight", "bias", "running_mean", "running_var"] { tensors["bn1.\(name)"] = [4] }
+        let url = try safetensors(tensors)
+        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
+        #expect { try ResNet(checkpointURL: url) } throws: { error in
+            "\(error)".contains(url.lastPathComponent) && "\(error)".contains("'layer1.0.conv1.weight' has shape []")
+        }
+    }
+
+    @Test("num_attention_heads 0 in a BERT config is refused")
+    func bertZeroHeads() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("satseek-bert-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = #"{"hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 0, "intermediate_size": 16, "max_position_embeddings": 4, "vocab_size": 10}"#
+        try config.write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        #expect { try BERTSentenceEncoder(folder: folder) } throws: { error in
+            "\(error)".contains("config.json") && "\(error)".contains("'num_attention_heads' is 0")
+        }
+    }
+
+    /// A safetensors file of float32 zeros with these shapes.
+    private func safetensors(_ shapes: [String: [Int]]) throws -> URL {
+        var header: [String: Any] = [:]
+        var offset = 0
+        for (name, shape) in shapes.sorted(by: { $0.key < $1.key }) {
+            let bytes = shape.reduce(4, *)
+            header[name] = ["dtype": "F32", "shape": shape, "data_offsets": [offset, offset + bytes]]
+            offset += bytes
+        }
+        let json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        var data = Data(withUnsafeBytes(of: UInt64(json.count).littleEndian, Array.init))
+        data.append(json)
+        data.append(Data(count: offset))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("satseek-crafted-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let url = folder.appendingPathComponent("model.safetensors")
+        try data.write(to: url)
+        return url
+    }
+
+    private func copyOfTinyCLIP(_ naming: String) throws -> URL {
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("satseek-clip-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: CLIPGolden.folder.appendingPathComponent(naming), to: copy)
+        return copy
+    }
+}
