@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         // Tests only: the WebSocket client that drives headless Chromium over the DevTools protocol.
         .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.2"),
+        // The logger Hummingbird's connection limit reports to (and the tests' WebSocket client takes).
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
@@ -51,7 +52,7 @@ let package = Package(
         ]),
         .target(name: "SatSeekServer", dependencies: [
             "SatSeekSearch", "SatSeekStore", "SatSeekLearning", "SatSeekGeo", "SatSeekImaging", "SatSeekCatalog", "SatSeekIndex",
-            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
         ]),
         // Scale-out store: PostgreSQL + pgvector behind the VectorStore protocol (the CLI's --store).
         .target(name: "SatSeekPostgres", dependencies: [

@@ -40,6 +40,10 @@ enum OpenAPIDocument {
         var uploadErrors = ok("ranked results", json(ref: "SearchResponse"))
         uploadErrors["413"] = ["description": "upload too large", "content": json(ref: "Error")]
         uploadErrors["415"] = ["description": "not a readable image", "content": json(ref: "Error")]
+        uploadErrors["408"] = ["description": "the upload body did not arrive within the upload timeout",
+                               "content": json(ref: "Error")]
+        uploadErrors["503"] = ["description": "every embedding worker and queue slot is taken; retry after the "
+                                   + "seconds in the Retry-After header", "content": json(ref: "Error")]
         let threshold: [String: Any] = ["name": "threshold", "in": "query", "required": false,
                                         "description": "find all: every item scoring at least this (the learner's probability for logistic, else the cosine) instead of the top k",
                                         "schema": ["type": "number"]]

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Hummingbird
+import Logging
 import SatSeekCatalog
 import SatSeekGeo
 import SatSeekImaging
@@ -22,16 +23,40 @@ public struct ServerConfiguration: Sendable {
     /// Result count when a request gives no `k`; requests may ask for at most ``maxK``.
     public var defaultK: Int
     public var maxK: Int
+    /// Open connections at most; further clients wait in the listen backlog until one closes.
+    public var maxConnections: Int
+    /// Seconds a connection may sit without a complete request head or between requests before it is closed
+    /// (slow or abandoned clients, HTTP/1.0 keep-alive sockets).
+    public var idleTimeoutSeconds: Double
+    /// Seconds an upload body may take to arrive in full; a slower one is answered 408.
+    public var uploadTimeoutSeconds: Double
+    /// Uploads decoded and embedded at once (default: one per core), and how many more may wait; beyond that the
+    /// server answers 503 with `Retry-After` instead of queueing without bound.
+    public var embeddingWorkers: Int
+    public var embeddingQueue: Int
+    /// Images rendered at once, and how many more may wait (thumbnails come many per page).
+    public var renderWorkers: Int
+    public var renderQueue: Int
 
     /// Creates a configuration with the defaults of `satseek serve`.
     public init(host: String = "127.0.0.1", port: Int = 8080, maxUploadBytes: Int = 20 << 20,
-                leafletDirectory: String = "/usr/share/javascript/leaflet", defaultK: Int = 24, maxK: Int = 500) {
+                leafletDirectory: String = "/usr/share/javascript/leaflet", defaultK: Int = 24, maxK: Int = 500,
+                maxConnections: Int = 256, idleTimeoutSeconds: Double = 30, uploadTimeoutSeconds: Double = 60,
+                embeddingWorkers: Int = ProcessInfo.processInfo.activeProcessorCount, embeddingQueue: Int = 8,
+                renderWorkers: Int = ProcessInfo.processInfo.activeProcessorCount, renderQueue: Int = 256) {
         self.host = host
         self.port = port
         self.maxUploadBytes = maxUploadBytes
         self.leafletDirectory = leafletDirectory
         self.defaultK = defaultK
         self.maxK = maxK
+        self.maxConnections = maxConnections
+        self.idleTimeoutSeconds = idleTimeoutSeconds
+        self.uploadTimeoutSeconds = uploadTimeoutSeconds
+        self.embeddingWorkers = embeddingWorkers
+        self.embeddingQueue = embeddingQueue
+        self.renderWorkers = renderWorkers
+        self.renderQueue = renderQueue
     }
 }
 
@@ -59,8 +84,10 @@ public final class SatSeekServer: Sendable {
     let items: ItemDirectory
     /// The index's source scenes (path and what `/api/scenes` says), read once at start-up.
     let scenes: [(path: String, info: SceneInfo)]
-    /// Blocking work (decoding, embedding, rendering) runs here instead of on the server's event loops.
-    private let work = DispatchQueue(label: "satseek.server.work", attributes: .concurrent)
+    /// Blocking work runs on these bounded queues instead of on the server's event loops: decoding and
+    /// embedding uploads (expensive, few may wait), and rendering images (cheap, many per page).
+    let embedding: WorkQueue
+    let rendering: WorkQueue
 
     /// Opens the archive of `session` (its embedded store, or `store` when given).
     public convenience init(session: SearchSession, store: (any VectorStore)? = nil,
@@ -72,6 +99,10 @@ public final class SatSeekServer: Sendable {
     public init(archive: Archive, configuration: ServerConfiguration = ServerConfiguration()) throws {
         self.configuration = configuration
         self.archive = archive
+        embedding = WorkQueue(label: "satseek.server.embedding", workers: configuration.embeddingWorkers,
+                              waiting: configuration.embeddingQueue)
+        rendering = WorkQueue(label: "satseek.server.rendering", workers: configuration.renderWorkers,
+                              waiting: configuration.renderQueue)
         (archive.store as? EmbeddedStore)?.refreshInterval = 0.25
         hasSketch = (try? archive.sketchSearcher()) != nil
         hasText = (try? archive.textSearcher()) != nil
@@ -100,10 +131,14 @@ public final class SatSeekServer: Sendable {
     }
 
     private func application(onStarted: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
-        Application(
+        let idle = Int64(configuration.idleTimeoutSeconds * 1_000_000_000)
+        return Application(
             router: makeRouter(),
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(idle))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port),
-                                 serverName: "satseek"),
+                                 serverName: "satseek",
+                                 availableConnectionsDelegate: .maximum(configuration.maxConnections,
+                                                                        logger: Logger(label: "satseek.connections"))),
             onServerRunning: { channel in await onStarted(channel.localAddress?.port ?? 0) })
     }
 
@@ -184,7 +219,7 @@ public final class SatSeekServer: Sendable {
                 let data = try body.get()
                 let k = try self.kAndBox(request).k
                 let start = Date()
-                let hits = try await self.offload { try self.archive.search(sketchData: data, name: "sketch-upload", k: k) }.get()
+                let hits = try await self.embedding.run { try self.archive.search(sketchData: data, name: "sketch-upload", k: k) }.get()
                 return self.response(mode: "sketch", k: k, box: nil, query: nil, start: start,
                                          hits: hits.map { ($0.id, $0.score) })
             }
@@ -225,7 +260,7 @@ public final class SatSeekServer: Sendable {
 
     /// Decodes (with the upload pixel limit) and embeds uploaded image bytes off the event loops.
     func embedUpload(_ data: Data, name: String) async throws -> [Float] {
-        try await offload { () throws -> [Float] in
+        try await embedding.run { () throws -> [Float] in
             let image: RGBImage
             do {
                 image = try ImageDecoder.decode(data: data, name: name, maxSide: Indexer.decodeMaxSide)
@@ -286,20 +321,45 @@ public final class SatSeekServer: Sendable {
         return size
     }
 
-    /// Reads the upload, enforcing the size cap (Content-Length first, then while streaming).
+    /// Reads the upload, enforcing the size cap (Content-Length first, then while streaming) and the upload
+    /// deadline (a body trickling in slower than that is answered 408).
     func collect(_ request: inout Request) async -> Result<Data, APIError> {
         let cap = configuration.maxUploadBytes
-        let tooLarge = APIError(status: .contentTooLarge, message: "upload larger than the \(cap / (1 << 20)) MiB limit")
+        let tooLarge = APIError(status: .contentTooLarge, message: "upload larger than the \(Self.mebibytes(cap)) limit")
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > cap { return .failure(tooLarge) }
+        let body = request.body
+        let timeout = configuration.uploadTimeoutSeconds
         do {
-            let buffer = try await request.collectBody(upTo: cap)
+            let buffer = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+                group.addTask { try await body.collect(upTo: cap) }
+                group.addTask {
+                    try await Task.sleep(nanoseconds: UInt64(timeout * 1_000_000_000))
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let buffer = first else {
+                    throw APIError(status: .requestTimeout, message: "the upload did not arrive within \(Int(timeout)) s")
+                }
+                return buffer
+            }
             guard buffer.readableBytes > 0 else {
                 return .failure(APIError(status: .badRequest, message: "empty upload: send the image bytes as the request body"))
             }
             return .success(Data(buffer.readableBytesView))
-        } catch {
+        } catch let error as APIError {
+            return .failure(error)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
             return .failure(tooLarge)
+        } catch {
+            return .failure(APIError(status: .badRequest, message: "the upload could not be read in full (\(error))"))
         }
+    }
+
+    /// `20 MiB`, or `512 KiB` / `100 bytes` for small limits.
+    static func mebibytes(_ bytes: Int) -> String {
+        if bytes >= 1 << 20, bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
+        if bytes >= 1 << 10 { return "\(bytes >> 10) KiB" }
+        return "\(bytes) bytes"
     }
 
     // MARK: - Responses
@@ -321,7 +381,7 @@ public final class SatSeekServer: Sendable {
 
     /// Runs an image-producing `body` off the event loop; answers JPEG/PNG bytes or a JSON error.
     func image(_ body: @escaping @Sendable () throws -> Data) async -> Response {
-        switch await offload(body) {
+        switch await rendering.run(body) {
         case .success(let data):
             let type = data.starts(with: [0x89, 0x50, 0x4E, 0x47]) ? "image/png" : "image/jpeg"
             var response = Self.bytes(data, type: type)
@@ -329,12 +389,6 @@ public final class SatSeekServer: Sendable {
             return response
         case .failure(let error):
             return Self.error(for: error)
-        }
-    }
-
-    func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async -> Result<T, any Error> {
-        await withCheckedContinuation { continuation in
-            work.async { continuation.resume(returning: Result { try body() }) }
         }
     }
 
@@ -350,6 +404,10 @@ public final class SatSeekServer: Sendable {
     static func error(for error: any Error) -> Response {
         switch error {
         case let error as APIError: return Self.error(error.status, error.message)
+        case let error as ServerBusy:
+            var response = Self.error(.serviceUnavailable, "the server is busy (all workers and queue slots taken); retry shortly")
+            response.headers[.retryAfter] = String(error.retryAfterSeconds)
+            return response
         case let error as SearchError:
             if case .notFound(let text) = error { return Self.error(.notFound, text) }
             return Self.error(.badRequest, "\(error)")

@@ -28,6 +28,35 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Folder holding Leaflet (Debian package libjs-leaflet).")
     var leaflet = "/usr/share/javascript/leaflet"
 
+    @Option(help: "Open connections at most (more clients wait for one to close).")
+    var maxConnections = 256
+
+    @Option(help: "Seconds a connection may idle, or take to send a request head, before it is closed.")
+    var idleTimeout = 30.0
+
+    @Option(help: "Seconds an upload body may take to arrive (slower: 408).")
+    var uploadTimeout = 60.0
+
+    @Option(help: "Uploads decoded and embedded at once (default: one per core).")
+    var embeddingWorkers = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Uploads that may wait for a worker; beyond that the server answers 503 with Retry-After.")
+    var embeddingQueue = 8
+
+    func validate() throws {
+        guard (0...65_535).contains(port) else {
+            throw ValidationError("--port must be in 0…65535 (0 picks a free port), got \(port)")
+        }
+        guard maxUploadMB >= 1 else { throw ValidationError("--max-upload-mb must be at least 1") }
+        guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+        guard idleTimeout > 0, uploadTimeout > 0 else {
+            throw ValidationError("--idle-timeout and --upload-timeout must be positive numbers of seconds")
+        }
+        guard embeddingWorkers >= 1, embeddingQueue >= 0 else {
+            throw ValidationError("--embedding-workers must be at least 1 and --embedding-queue at least 0")
+        }
+    }
+
     func run() async throws {
         // A parent may have spawned us with SIGTERM/SIGINT blocked (e.g. Foundation's Process): unblock them
         // so that `kill` and Ctrl-C reach the service lifecycle, which shuts the server down gracefully.
@@ -37,8 +66,10 @@ struct ServeCommand: AsyncParsableCommand {
         sigaddset(&signals, SIGINT)
         pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         let (host, db) = (self.host, options.db)
-        let configuration = ServerConfiguration(host: host, port: port, maxUploadBytes: max(1, maxUploadMB) << 20,
-                                                leafletDirectory: leaflet)
+        let configuration = ServerConfiguration(host: host, port: port, maxUploadBytes: maxUploadMB << 20,
+                                                leafletDirectory: leaflet, maxConnections: maxConnections,
+                                                idleTimeoutSeconds: idleTimeout, uploadTimeoutSeconds: uploadTimeout,
+                                                embeddingWorkers: embeddingWorkers, embeddingQueue: embeddingQueue)
         try await runReportingErrors {
             let session = try SearchSession(db: options.db, model: options.model, create: false)
             try await storeOptions.withArchive(session) { archive in
