@@ -66,7 +66,7 @@ let package = Package(
         ]),
 
         // Helpers shared by the test targets (shared data, temporary folders, model availability, PostgreSQL).
-        .target(name: "SatSeekTestSupport", dependencies: ["SatSeekModels"], path: "Tests/SatSeekTestSupport"),
+        .target(name: "SatSeekTestSupport", dependencies: ["SatSeekModels", "SatSeekImaging"], path: "Tests/SatSeekTestSupport"),
         .testTarget(name: "SatSeekImagingTests", dependencies: ["SatSeekTestSupport", "SatSeekImaging", "CGDAL"]),
         .testTarget(name: "SatSeekTensorTests", dependencies: ["SatSeekTensor"]),
         .testTarget(name: "SatSeekStoreTests", dependencies: ["SatSeekStore", "SatSeekCatalog", "SatSeekIndex"]),
@@ -79,7 +79,8 @@ let package = Package(
         .testTarget(name: "SatSeekCatalogTests", dependencies: ["SatSeekCatalog", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SatSeekLearningTests", dependencies: ["SatSeekLearning", "SatSeekIndex"]),
         .testTarget(name: "SatSeekSketchTests", dependencies: ["SatSeekSketch", "SatSeekImaging"]),
-        .testTarget(name: "SatSeekSearchTests", dependencies: ["SatSeekTestSupport", "SatSeekSearch", "SatSeekImaging", "SatSeekStore", "SatSeekCatalog", "SatSeekIndex", "SatSeekLearning", "SatSeekModels", "SatSeekSketch"]),
+        .testTarget(name: "SatSeekSearchTests", dependencies: ["SatSeekTestSupport", "SatSeekSearch", "SatSeekImaging", "SatSeekStore", "SatSeekCatalog", "SatSeekIndex", "SatSeekLearning", "SatSeekModels", "SatSeekSketch",
+                                                             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SatSeekPostgresTests", dependencies: ["SatSeekTestSupport", "SatSeekPostgres", "SatSeekStore", "SatSeekCatalog", "SatSeekIndex", "SatSeekImaging"]),
         .testTarget(name: "SatSeekServerTests", dependencies: ["SatSeekTestSupport", "SatSeekServer", "SatSeekStore", "SatSeekLearning",
                                                              .product(name: "WSClient", package: "swift-websocket"),

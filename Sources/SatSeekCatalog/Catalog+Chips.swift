@@ -15,6 +15,14 @@ public struct ChipInfo: Sendable, Codable, Equatable {
     /// Bounding box of ``footprint`` (all `nil` with it).
     public var minLon: Double?, minLat: Double?, maxLon: Double?, maxLat: Double?
 
+    /// Whether `ring` can be stored as a footprint: at least four `[lon, lat]` points, every coordinate finite,
+    /// longitudes within ±180 and latitudes within ±90 (EPSG:4326 degrees).
+    public static func isValidFootprint(_ ring: [[Double]]) -> Bool {
+        ring.count >= 4 && ring.allSatisfy { point in
+            point.count == 2 && point.allSatisfy(\.isFinite) && abs(point[0]) <= 180 && abs(point[1]) <= 90
+        }
+    }
+
     /// Creates a chip description; the bounding box is computed from `footprint`.
     public init(scenePath: String, x: Int, y: Int, width: Int, height: Int, bands: [Int]? = nil,
                 footprint: [[Double]]?) {
@@ -37,22 +45,36 @@ public struct ChipInfo: Sendable, Codable, Equatable {
 
 extension Catalog {
     /// Stores (or replaces) the chip rows of already upserted images, in one transaction.
+    /// - Throws: ``CatalogError/invalidFootprint(imagePath:reason:)`` for a footprint outside EPSG:4326
+    ///   (nothing is written then).
     public func setChips(_ chips: [(id: Int64, chip: ChipInfo)]) throws {
         guard !chips.isEmpty else { return }
         try pool.write { db in
-            let statement = try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO chip (imageId, scenePath, x, y, width, height, bands, footprint,
-                                             minLon, minLat, maxLon, maxLat)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            for (id, chip) in chips {
-                let ring = try chip.footprint.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-                try statement.execute(arguments: [id, Self.canonicalPath(chip.scenePath), chip.x, chip.y,
-                                                  chip.width, chip.height,
-                                                  chip.bands.map { $0.map(String.init).joined(separator: ",") }, ring,
-                                                  chip.minLon, chip.minLat, chip.maxLon, chip.maxLat])
-            }
+            for (id, chip) in chips { try Self.writeChip(db, id: id, chip: chip) }
         }
+    }
+
+    /// Writes one chip row inside the caller's transaction.
+    static func writeChip(_ db: Database, id: Int64, chip: ChipInfo) throws {
+        if let ring = chip.footprint, !ChipInfo.isValidFootprint(ring) {
+            throw CatalogError.invalidFootprint(imagePath: chip.scenePath + "#chip=\(chip.x),\(chip.y),\(chip.width),\(chip.height)",
+                                                reason: "the ring \(ring.prefix(5)) is not finite [lon, lat] "
+                                                    + "degrees within ±180/±90")
+        }
+        let statement = try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO chip (imageId, scenePath, x, y, width, height, bands, footprint,
+                                         minLon, minLat, maxLon, maxLat)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let ring = try chip.footprint.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        try statement.execute(arguments: [id, canonicalPath(chip.scenePath), chip.x, chip.y, chip.width, chip.height,
+                                          chip.bands.map { $0.map(String.init).joined(separator: ",") }, ring,
+                                          chip.minLon, chip.minLat, chip.maxLon, chip.maxLat])
+    }
+
+    /// Whether image `id` has a chip row.
+    public func hasChip(id: Int64) throws -> Bool {
+        try pool.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM chip WHERE imageId = ?)", arguments: [id]) ?? false }
     }
 
     /// Chip rows of `ids`, keyed by id; plain images (no chip row) are absent.

@@ -88,9 +88,21 @@ extension Catalog {
                 }
                 let keep = String(decoding: try JSONEncoder().encode(auxiliaryKeys), as: UTF8.self)
                 try dropStale.execute(arguments: [id, modelID, keep])
+                if let chip = item.chip { try Self.writeChip(db, id: id, chip: chip) }
                 ids.append(id)
             }
             return ids
+        }
+    }
+
+    /// Whether image `id` has an embedding of the bound model (a row can lose it: a damaged catalog, a deleted
+    /// embedding row). `index` re-embeds images without one.
+    public func hasEmbedding(id: Int64) throws -> Bool {
+        try pool.read { db in
+            try Bool.fetchOne(db, sql: """
+                SELECT EXISTS(SELECT 1 FROM embedding WHERE imageId = ?
+                              AND modelID = (SELECT value FROM meta WHERE key = ?))
+                """, arguments: [id, MetaKey.modelID]) ?? false
         }
     }
 

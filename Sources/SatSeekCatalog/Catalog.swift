@@ -11,6 +11,9 @@ public final class Catalog: Sendable {
     /// The catalog file path, as given to ``init(path:create:)``.
     public let path: String
     let pool: DatabasePool
+    /// Tables found missing on opening and recreated empty (the `embedding` table of a damaged catalog:
+    /// `index` then re-embeds every image).
+    public let repairedTables: [String]
 
     /// SQLite files start with these 16 bytes.
     static let sqliteHeader = Data("SQLite format 3\0".utf8)
@@ -46,6 +49,7 @@ public final class Catalog: Sendable {
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             try CatalogSchema.migrator.migrate(pool)
+            repairedTables = try pool.write { try CatalogSchema.repair($0) }
         } catch let error as DatabaseError {
             throw Self.translate(error, path: path)
         }

@@ -19,6 +19,8 @@ public enum CatalogError: Error, CustomStringConvertible, Sendable, Equatable {
     case invalidEmbedding(imagePath: String, reason: String)
     /// Stored data is inconsistent (e.g. a truncated embedding blob).
     case corrupt(path: String, reason: String)
+    /// A chip footprint that is not finite EPSG:4326 degrees (nothing is stored).
+    case invalidFootprint(imagePath: String, reason: String)
 
     /// Human-readable explanation, naming the file and what to do.
     public var description: String {
@@ -45,6 +47,8 @@ public enum CatalogError: Error, CustomStringConvertible, Sendable, Equatable {
             return "Invalid embedding for '\(imagePath)': \(reason)."
         case let .corrupt(path, reason):
             return "Catalog '\(path)' is damaged: \(reason)."
+        case let .invalidFootprint(imagePath, reason):
+            return "Invalid footprint for '\(imagePath)': \(reason)."
         }
     }
 }

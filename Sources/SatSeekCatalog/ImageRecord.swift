@@ -83,10 +83,13 @@ public struct CatalogItem: Sendable {
     public var embedding: [Float]
     /// Extra embeddings by kind; stored under `<model id>#<kind>`.
     public var auxiliary: [String: [Float]]
+    /// For a chip cut from a scene: its scene, window and footprint, stored in the same transaction as the row.
+    public var chip: ChipInfo?
 
-    public init(record: ImageRecord, embedding: [Float], auxiliary: [String: [Float]] = [:]) {
+    public init(record: ImageRecord, embedding: [Float], auxiliary: [String: [Float]] = [:], chip: ChipInfo? = nil) {
         self.record = record
         self.embedding = embedding
         self.auxiliary = auxiliary
+        self.chip = chip
     }
 }

@@ -62,14 +62,7 @@ enum CatalogSchema {
             t.column("modelID", .text).notNull()
             t.column("addedAt", .double).notNull()
         }
-        try db.create(table: "embedding") { t in
-            t.column("imageId", .integer).notNull()
-                .references("image", column: "id", onDelete: .cascade)
-            t.column("modelID", .text).notNull()
-            t.column("dimensions", .integer).notNull()
-            t.column("vector", .blob).notNull()
-            t.primaryKey(["imageId", "modelID"])
-        }
+        try createEmbeddingTable(db)
         try setMeta(db, MetaKey.format, formatName)
         try setMeta(db, MetaKey.formatVersion, String(formatVersion))
         try setMeta(db, MetaKey.schemaVersion, "v1")
@@ -104,14 +97,7 @@ enum CatalogSchema {
     /// file built from the embeddings can tell it is stale.
     static let v3 = CatalogMigration(identifier: "v3") { db in
         try setMeta(db, MetaKey.embeddingRevision, "0")
-        for (event, row) in [("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")] {
-            try db.execute(sql: """
-                CREATE TRIGGER embedding_revision_\(event.lowercased()) AFTER \(event) ON embedding
-                WHEN \(row).modelID = (SELECT value FROM meta WHERE key = '\(MetaKey.modelID)') BEGIN
-                    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = '\(MetaKey.embeddingRevision)';
-                END
-                """)
-        }
+        try createRevisionTriggers(db)
         try setMeta(db, MetaKey.schemaVersion, "v3")
     }
 
@@ -139,6 +125,41 @@ enum CatalogSchema {
     static let v5 = CatalogMigration(identifier: "v5") { db in
         try setMeta(db, MetaKey.catalogID, UUID().uuidString)
         try setMeta(db, MetaKey.schemaVersion, "v5")
+    }
+
+    static func createEmbeddingTable(_ db: Database) throws {
+        try db.create(table: "embedding") { t in
+            t.column("imageId", .integer).notNull()
+                .references("image", column: "id", onDelete: .cascade)
+            t.column("modelID", .text).notNull()
+            t.column("dimensions", .integer).notNull()
+            t.column("vector", .blob).notNull()
+            t.primaryKey(["imageId", "modelID"])
+        }
+    }
+
+    static func createRevisionTriggers(_ db: Database) throws {
+        for (event, row) in [("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")] {
+            try db.execute(sql: """
+                CREATE TRIGGER embedding_revision_\(event.lowercased()) AFTER \(event) ON embedding
+                WHEN \(row).modelID = (SELECT value FROM meta WHERE key = '\(MetaKey.modelID)') BEGIN
+                    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = '\(MetaKey.embeddingRevision)';
+                END
+                """)
+        }
+    }
+
+    /// Recreates the `embedding` table (with its revision triggers) when it has been dropped from a migrated
+    /// catalog, so that `index` re-embeds every image instead of failing on every query. The images, chips and
+    /// collections are kept; the revision is bumped so that index files built before are rebuilt. Returns the
+    /// tables recreated.
+    static func repair(_ db: Database) throws -> [String] {
+        guard try db.tableExists("image"), try !db.tableExists("embedding") else { return [] }
+        try createEmbeddingTable(db)
+        try createRevisionTriggers(db)
+        try db.execute(sql: "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = ?",
+                       arguments: [MetaKey.embeddingRevision])
+        return ["embedding"]
     }
 
     /// A migrator registering ``migrations`` in order.

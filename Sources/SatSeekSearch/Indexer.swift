@@ -144,8 +144,9 @@ public struct Indexer: Sendable {
         let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
         let mtime = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
         let existing = try catalog.record(path: file.path)
-        // Whether the stored row already has every auxiliary kind; only asks the catalog when there are any.
+        // Whether the stored row still has its embedding (a damaged catalog can lose it) and every auxiliary kind.
         let complete = try existing.map { record in
+            guard try catalog.hasEmbedding(id: record.id!) else { return false }
             guard !auxiliaries.isEmpty else { return true }
             let have = try catalog.auxiliaryKinds(id: record.id!)
             return auxiliaries.allSatisfy { have.contains($0.kind) }

@@ -25,6 +25,11 @@ public struct SceneIndexReport: Sendable, Codable {
     public var nodataSkipped = 0
     /// Chips whose scene has no georeferencing (stored with a null footprint).
     public var withoutFootprint = 0
+    /// Chips whose computed footprint was not finite EPSG:4326 degrees within ±180/±90 (a broken geotransform
+    /// or projection): stored with a null footprint, and each scene named in ``warnings``.
+    public var invalidFootprints = 0
+    /// Things the analyst should know that did not stop the run.
+    public var warnings: [String] = []
     public var failures: [Failure] = []
     public var seconds = 0.0
 }
@@ -70,11 +75,17 @@ public struct SceneIndexer: Sendable {
         var report = SceneIndexReport()
         let start = Date()
         for (number, scene) in scenes.enumerated() {
+            var added: [Int64] = []
+            let before = report
             do {
-                try index(scene: scene, report: &report)
+                try index(scene: scene, report: &report, added: &added)
                 report.scenes += 1
             } catch {
-                report.failures.append(.init(path: scene, reason: "\(error)"))
+                // A scene that cannot be tiled leaves nothing behind: the rows this run added for it go again.
+                let removed = (try? catalog.remove(ids: added)) ?? 0
+                report = before
+                report.failures.append(.init(path: scene, reason: "\(error)"
+                    + (removed > 0 ? " (the \(removed) chips stored before the error were removed)" : "")))
             }
             progress(ProgressSnapshot(done: number + 1, total: scenes.count, skipped: report.unchanged,
                                       failed: report.failures.count, elapsed: Date().timeIntervalSince(start)))
@@ -83,8 +94,9 @@ public struct SceneIndexer: Sendable {
         return report
     }
 
-    /// Tiles one scene into the catalog, one transaction per batch of chips.
-    func index(scene: String, report: inout SceneIndexReport) throws {
+    /// Tiles one scene into the catalog, one transaction per batch of chips (rows, embeddings and chip rows
+    /// together); `added` collects the ids of rows this run created.
+    func index(scene: String, report: inout SceneIndexReport, added: inout [Int64]) throws {
         let path = Catalog.canonicalPath(scene)
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
@@ -92,13 +104,15 @@ public struct SceneIndexer: Sendable {
         let tiler = try SceneTiler(path: path, options: options)
         let hash = try contentHash(ofFileAt: path)
         let className = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-        var pending: [(record: ImageRecord, chip: SceneChip, isUpdate: Bool)] = []
+        var pending: [PendingChip] = []
+        let invalidBefore = report.invalidFootprints
         for window in tiler.windows {
             report.windows += 1
             let chipPath = Self.chipPath(scene: path, window: window)
             let existing = try catalog.record(path: chipPath)
-            if let existing, existing.modelID == model.modelID, existing.contentHash == hash,
-               try hasAllAuxiliaries(existing.id!) {
+            // Current only when the row, its embedding, its chip row and every auxiliary kind are all there.
+            if let existing, let id = existing.id, existing.modelID == model.modelID, existing.contentHash == hash,
+               try catalog.hasEmbedding(id: id), try catalog.hasChip(id: id), try hasAllAuxiliaries(id) {
                 report.unchanged += 1
                 continue
             }
@@ -106,16 +120,26 @@ public struct SceneIndexer: Sendable {
                 report.nodataSkipped += 1
                 continue
             }
-            if chip.footprint == nil { report.withoutFootprint += 1 }
+            var ring = chip.footprint?.ring
+            if let points = ring, !ChipInfo.isValidFootprint(points) {
+                ring = nil
+                report.invalidFootprints += 1
+            } else if ring == nil {
+                report.withoutFootprint += 1
+            }
             let record = ImageRecord(path: chipPath, className: className, width: window.width, height: window.height,
                                      byteSize: size, modifiedAt: mtime, contentHash: hash, modelID: model.modelID)
-            pending.append((record, chip, existing != nil))
+            pending.append(PendingChip(record: record, chip: chip, footprint: ring, isUpdate: existing != nil))
             if pending.count == batchSize {
-                try store(pending, scene: path, report: &report)
+                added += try store(pending, scene: path, report: &report)
                 pending.removeAll()
             }
         }
-        try store(pending, scene: path, report: &report)
+        added += try store(pending, scene: path, report: &report)
+        if report.invalidFootprints > invalidBefore {
+            report.warnings.append("\(path): \(report.invalidFootprints - invalidBefore) chip footprints are not "
+                + "finite degrees within ±180/±90 (check the scene's georeferencing); stored without a footprint")
+        }
     }
 
     private func hasAllAuxiliaries(_ id: Int64) throws -> Bool {
@@ -124,15 +148,27 @@ public struct SceneIndexer: Sendable {
         return auxiliaries.allSatisfy { have.contains($0.kind) }
     }
 
-    /// Embeds a batch of chips (backbone + auxiliaries) and stores rows and chip info.
-    private func store(_ batch: [(record: ImageRecord, chip: SceneChip, isUpdate: Bool)], scene: String,
-                       report: inout SceneIndexReport) throws {
-        guard !batch.isEmpty else { return }
+    /// Embeds a batch of chips (backbone + auxiliaries) and stores rows, embeddings and chip rows in one
+    /// transaction; returns the ids of the rows it created.
+    /// A chip waiting for its batch: its row, its pixels and its (validated) footprint.
+    struct PendingChip {
+        let record: ImageRecord
+        let chip: SceneChip
+        let footprint: [[Double]]?
+        let isUpdate: Bool
+    }
+
+    private func store(_ batch: [PendingChip], scene: String,
+                       report: inout SceneIndexReport) throws -> [Int64] {
+        guard !batch.isEmpty else { return [] }
         let images = batch.map(\.chip.image)
         let embeddings = model.embed(images: images)
         let dims = model.dimensions
         var items = batch.enumerated().map { row, entry in
-            CatalogItem(record: entry.record, embedding: Array(embeddings[(row * dims)..<((row + 1) * dims)]))
+            let w = entry.chip.window
+            return CatalogItem(record: entry.record, embedding: Array(embeddings[(row * dims)..<((row + 1) * dims)]),
+                               chip: ChipInfo(scenePath: scene, x: w.x, y: w.y, width: w.width, height: w.height,
+                                              bands: options.bands, footprint: entry.footprint))
         }
         for auxiliary in auxiliaries {
             let vectors = try auxiliary.embed(images: images, backbone: embeddings)
@@ -142,13 +178,10 @@ public struct SceneIndexer: Sendable {
             }
         }
         let ids = try catalog.upsert(items)
-        try catalog.setChips(zip(ids, batch).map { id, entry in
-            let w = entry.chip.window
-            return (id, ChipInfo(scenePath: scene, x: w.x, y: w.y, width: w.width, height: w.height,
-                                 bands: options.bands, footprint: entry.chip.footprint?.ring))
-        })
-        for entry in batch {
-            if entry.isUpdate { report.updated += 1 } else { report.added += 1 }
+        var added: [Int64] = []
+        for (id, entry) in zip(ids, batch) {
+            if entry.isUpdate { report.updated += 1 } else { report.added += 1; added.append(id) }
         }
+        return added
     }
 }

@@ -25,6 +25,7 @@ extension IndexCommand {
         if report.withoutFootprint > 0 {
             print("  \(report.withoutFootprint) chips come from scenes without georeferencing (no footprint)")
         }
+        for warning in report.warnings { print("  warning: \(warning)") }
         for failure in report.failures {
             print("  skipped \(failure.path): \(failure.reason)")
         }

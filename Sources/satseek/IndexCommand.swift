@@ -42,6 +42,9 @@ struct IndexCommand: AsyncParsableCommand {
     @Flag(help: "Print the report as JSON on stdout.")
     var json = false
 
+    @Flag(help: "Fail at once when another `index` run is writing to the catalog, instead of waiting for it.")
+    var noWait = false
+
     @Option(help: "Cut georeferenced scenes (a .tif file or a folder of them) into TILE×TILE chips with footprints.")
     var tile: Int?
 
@@ -53,7 +56,15 @@ struct IndexCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
+            // One writer per catalog: a second run waits here (the lock also covers creating the catalog).
+            let lock = try CatalogWriterLock(catalogPath: options.db, wait: !noWait) { holder in
+                printError("waiting for another indexing run on \(options.db) (\(holder)) to finish…")
+            }
+            defer { withExtendedLifetime(lock) {} }
             let session = try SearchSession(db: options.db, model: options.model, create: true)
+            for table in session.catalog.repairedTables {
+                printError("warning: \(options.db) had lost its '\(table)' table; recreated it, every image is re-embedded")
+            }
             var indexer = try session.indexer()
             indexer.batchSize = max(1, batch)
             if sketchable { indexer.auxiliaries.append(try SketchAuxiliary(model: session.model)) }

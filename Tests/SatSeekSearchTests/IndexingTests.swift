@@ -78,21 +78,8 @@ struct IndexingTests {
         }
     }
 
-    /// A model without its own `embedStream`: the protocol's default prepares 32 tickets before embedding
-    /// any, more than the checker's window with batch 1 and no look-ahead — it must still get them.
-    struct ChannelMeans: ImageEmbedder {
-        let modelID = "channel-means"
-        let dimensions = 3
-        let preprocessing = Preprocessing(resolution: 8)
-        func embed(_ inputs: UnsafeBufferPointer<Float>, count: Int) -> [Float] {
-            (0..<count).flatMap { i in
-                let means = (0..<3).map { c in (0..<64).reduce(Float(0)) { $0 + inputs[i * 192 + c * 64 + $1] } / 64 + 3 }
-                let norm = means.reduce(0) { $0 + $1 * $1 }.squareRoot()
-                return means.map { $0 / norm }
-            }
-        }
-    }
-
+    // ChannelMeans (SatSeekTestSupport) has no `embedStream` of its own: the protocol's default prepares 32
+    // tickets before embedding any, more than the checker's window with batch 1 and no look-ahead.
     @Test("a model that embeds groups of 32 indexes with batch 1 and no look-ahead")
     func groupModelWithSmallWindow() throws {
         let root = try temporaryFolder("group")

@@ -84,6 +84,35 @@ import SatSeekStore
         #expect(low <= 5 && high >= 250, "one scene-wide 2–98 % stretch spans 0…255 (got \(low)…\(high))")
     }
 
+    /// A scene whose geotransform puts it at latitude 300: its chips are stored without a footprint, the run says
+    /// so, and nothing outside ±180/±90 reaches the catalog (which refuses such a ring itself).
+    @Test func impossibleFootprintsAreStoredAsNullWithAWarning() throws {
+        let folder = try temporaryFolder("geo-bad")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("lat300.tif").path
+        try writeUInt16Scene(path: path, width: 128, height: 128, epsg: 4326, transform: [10, 0.001, 0, 300, 0, -0.001])
+        let catalog = try Catalog(path: folder.appendingPathComponent("bad.satseek").path, create: true)
+        let indexer = try SceneIndexer(catalog: catalog, model: ChannelMeans(), options: SceneTilingOptions(tile: 64))
+        let report = try indexer.index(path)
+        #expect(report.failures.isEmpty, "\(report.failures)")
+        #expect(report.added == 2)
+        #expect(report.invalidFootprints == 2 && report.withoutFootprint == 0)
+        let ids = try catalog.allRecords().compactMap(\.id)
+        let chips = try catalog.chips(ids: ids)
+        #expect(chips.count == 2, "every chip row is stored with its image row")
+        #expect(chips.values.allSatisfy { $0.footprint == nil })
+        #expect(report.warnings.count == 1 && report.warnings[0].contains("±180/±90"), "\(report.warnings)")
+        // Re-running finds everything current.
+        let again = try indexer.index(path)
+        #expect(again.unchanged == 2 && again.added == 0 && again.updated == 0)
+
+        let ring = [[10.0, 300.0], [10.1, 300.0], [10.1, 299.9], [10.0, 299.9], [10.0, 300.0]]
+        #expect(throws: CatalogError.self) {
+            try catalog.setChips([(ids[0], ChipInfo(scenePath: path, x: 0, y: 0, width: 64, height: 64, footprint: ring))])
+        }
+        #expect(try catalog.chips(ids: [ids[0]])[ids[0]]?.footprint == nil, "a refused ring writes nothing")
+    }
+
     /// GeoBox parsing accepts Leaflet's order and rejects junk.
     @Test func boxParsing() throws {
         let box = try GeoBox.parse("-99.2,47.0,-99.1,47.05")

@@ -1,0 +1,125 @@
+import Foundation
+import GRDB
+import Testing
+import SatSeekCatalog
+@testable import SatSeekSearch
+
+/// A catalog that lost data, and two writers at once: `index` must notice and repair, never report
+/// "unchanged" over a hole, and a second run must wait for the first instead of racing it.
+@Suite("Archive integrity: lost embeddings, one writer at a time")
+struct ArchiveIntegrityTests {
+    private func indexedFolder(_ name: String, perClass: Int = 4) throws -> (root: URL, data: URL, db: String) {
+        let root = try temporaryFolder(name)
+        let data = root.appendingPathComponent("data")
+        try copySample(classes: ["Beach", "Port"], perClass: perClass, into: data)
+        let db = root.appendingPathComponent("test.satseek").path
+        let catalog = try Catalog(path: db, create: true)
+        let report = try Indexer(catalog: catalog, model: ChannelMeans()).index(data.path)
+        #expect(report.added == 2 * perClass)
+        return (root, data, db)
+    }
+
+    @Test("a deleted embedding row is re-embedded, not reported unchanged")
+    func deletedEmbeddingRow() throws {
+        let (root, data, db) = try indexedFolder("lost-row")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let catalog = try Catalog(path: db, create: false)
+        let victim = try #require(try catalog.allRecords().first?.id)
+        let queue = try DatabaseQueue(path: db)
+        try queue.write { try $0.execute(sql: "DELETE FROM embedding WHERE imageId = ?", arguments: [victim]) }
+        try queue.close()
+        #expect(try !catalog.hasEmbedding(id: victim))
+
+        let report = try Indexer(catalog: catalog, model: ChannelMeans()).index(data.path)
+        #expect(report.updated == 1 && report.unchanged == 7 && report.added == 0)
+        #expect(try catalog.hasEmbedding(id: victim))
+        #expect(try catalog.embeddings().ids.count == 8)
+    }
+
+    @Test("a dropped embedding table is recreated on opening and every image re-embedded")
+    func droppedEmbeddingTable() throws {
+        let (root, data, db) = try indexedFolder("lost-table")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let ids = try Catalog(path: db, create: false).allRecords().compactMap(\.id)
+        let queue = try DatabaseQueue(path: db)
+        try queue.write { try $0.execute(sql: "DROP TABLE embedding") }
+        try queue.close()
+
+        let catalog = try Catalog(path: db, create: false)
+        #expect(catalog.repairedTables == ["embedding"])
+        let report = try Indexer(catalog: catalog, model: ChannelMeans()).index(data.path)
+        #expect(report.updated == 8 && report.unchanged == 0)
+        #expect(try catalog.embeddings().ids == ids, "the rows keep their ids")
+        #expect(try Catalog(path: db, create: false).repairedTables.isEmpty)
+    }
+
+    @Test("two `index` runs started together on a new catalog: one adds, the other waits and finds it current",
+          .enabled(if: weightsInstalled))
+    func concurrentIndexRuns() throws {
+        let root = try temporaryFolder("two-writers")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data")
+        try copySample(classes: ["Beach", "Port"], perClass: 4, into: data)
+        let db = root.appendingPathComponent("test.satseek").path
+        let results = ResultBox<(status: Int32, stdout: String, stderr: String)>(count: 2)
+        DispatchQueue.concurrentPerform(iterations: 2) { run in
+            results.set(run, try? runSatSeek(["index", data.path, "--db", db, "--json"]))
+        }
+        let runs = try (0..<2).map { try #require(results.get($0)) }
+        for run in runs { #expect(run.status == 0, "\(run.stderr)") }
+        let reports = try runs.map { try #require(try JSONSerialization.jsonObject(with: Data($0.stdout.utf8)) as? [String: Any]) }
+        let added = reports.compactMap { $0["added"] as? Int }.sorted()
+        let unchanged = reports.compactMap { $0["unchanged"] as? Int }.sorted()
+        #expect(added == [0, 8], "each run reports what it really added: \(reports)")
+        #expect(unchanged == [0, 8])
+        #expect(runs.contains { $0.stderr.contains("waiting for another indexing run") })
+        let catalog = try Catalog(path: db, create: false)
+        #expect(try catalog.allRecords().compactMap(\.id) == Array(1...8), "ids are never renumbered")
+
+        let refused = try runSatSeek(["index", data.path, "--db", db, "--no-wait"])
+        #expect(refused.status == 0, "an uncontended --no-wait run proceeds: \(refused.stderr)")
+    }
+
+    @Test("a second writer lock on a catalog waits or refuses while the first is held")
+    func writerLock() throws {
+        let root = try temporaryFolder("lock")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let db = root.appendingPathComponent("test.satseek").path
+        var first: CatalogWriterLock? = try CatalogWriterLock(catalogPath: db, wait: false)
+        #expect {
+            try CatalogWriterLock(catalogPath: db, wait: false)
+        } throws: { error in
+            "\(error)".contains("pid \(getpid())") && "\(error)".contains("another indexing run")
+        }
+        // A waiter gets the lock once the first lets go.
+        let acquired = DispatchSemaphore(value: 0)
+        let waited = ManagedFlag()
+        Thread.detachNewThread {
+            let second = try? CatalogWriterLock(catalogPath: db, wait: true) { _ in waited.set() }
+            withExtendedLifetime(second) { acquired.signal() }
+        }
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(acquired.wait(timeout: .now()) == .timedOut, "the waiter must not get a held lock")
+        withExtendedLifetime(first) {}
+        first = nil
+        #expect(acquired.wait(timeout: .now() + 10) == .success)
+        #expect(waited.value)
+    }
+}
+
+/// Values written from several threads.
+final class ResultBox<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Value?]
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ value: Value?) { lock.withLock { values[index] = value } }
+    func get(_ index: Int) -> Value? { lock.withLock { values[index] } }
+}
+
+/// A flag set from another thread.
+final class ManagedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var isSet = false
+    func set() { lock.withLock { isSet = true } }
+    var value: Bool { lock.withLock { isSet } }
+}
