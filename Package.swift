@@ -10,6 +10,11 @@ let package = Package(
     products: [
         .executable(name: "satseek", targets: ["satseek"]),
         .library(name: "SatSeekSearch", targets: ["SatSeekSearch"]),
+        // The file readers on their own, for the libFuzzer targets in Fuzz/ (scripts/fuzz.sh).
+        .library(name: "SatSeekCheckpoint", targets: ["SatSeekCheckpoint"]),
+        .library(name: "SatSeekIndex", targets: ["SatSeekIndex"]),
+        .library(name: "SatSeekLearning", targets: ["SatSeekLearning"]),
+        .library(name: "SatSeekImaging", targets: ["SatSeekImaging"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

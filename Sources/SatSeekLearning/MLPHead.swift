@@ -27,6 +27,9 @@ public struct HeadArchitecture: Sendable, Codable, Equatable {
         self.output = output
     }
 
+    /// Widest layer a head may have (a ViT-H embedding is 1 280 wide; this leaves room and rules out overflow).
+    public static let maximumLayerSize = 1 << 16
+
     /// `[input, hidden…, output]`.
     public var layerSizes: [Int] { [inputDimensions] + hiddenSizes + [outputDimensions] }
 
@@ -39,6 +42,11 @@ public struct HeadArchitecture: Sendable, Codable, Equatable {
     public func validate() throws {
         guard layerSizes.allSatisfy({ $0 > 0 }) else {
             throw LearningError.invalidConfiguration("every layer size must be positive (got \(layerSizes.map(String.init).joined(separator: "→")))")
+        }
+        // Bounded so that the parameter count (and its byte size) cannot overflow whatever a head file declares.
+        guard layerSizes.allSatisfy({ $0 <= Self.maximumLayerSize }), hiddenSizes.count <= 64 else {
+            throw LearningError.invalidConfiguration("layers are limited to \(Self.maximumLayerSize) units and 64 hidden "
+                + "layers (got \(layerSizes.count) layers, widest \(layerSizes.max() ?? 0))")
         }
     }
 }

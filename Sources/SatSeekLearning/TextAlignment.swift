@@ -209,8 +209,12 @@ public enum AlignmentFile {
             throw fail("the header is not valid JSON (\(error))")
         }
         let weights = Data(bytes[(16 + headerLength)...])
+        let widths = 1...HeadArchitecture.maximumLayerSize
+        guard widths.contains(header.imageDimensions), widths.contains(header.textDimensions) else {
+            throw fail("dimensions \(header.imageDimensions)→\(header.textDimensions) outside 1…\(widths.upperBound)")
+        }
         let expected = (header.imageDimensions + 1) * header.textDimensions
-        guard header.imageDimensions > 0, header.textDimensions > 0, weights.count == expected * 4 else {
+        guard weights.count == expected * 4 else {
             throw fail("expected \(expected * 4) bytes of weights, found \(weights.count) (truncated or corrupted)")
         }
         guard fnv1a64(weights) == header.weightChecksum else { throw fail("the weights do not match their checksum (corrupted)") }

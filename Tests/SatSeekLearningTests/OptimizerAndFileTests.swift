@@ -108,4 +108,37 @@ struct OptimizerAndFileTests {
         #expect(reason(newer).contains("version 9"))
         #expect(reason(data + Data([1, 2, 3, 4])).contains("unexpected bytes"))
     }
+
+    @Test("layer sizes whose parameter count would overflow are refused, not trapped on")
+    func overflowingHeadHeader() throws {
+        let data = try HeadFile.encode(try sampleHead())
+        let headerLength = Int(data[12]) | Int(data[13]) << 8 | Int(data[14]) << 16 | Int(data[15]) << 24
+        var json = try #require(try JSONSerialization.jsonObject(with: data[16..<(16 + headerLength)]) as? [String: Any])
+        var architecture = try #require(json["architecture"] as? [String: Any])
+        architecture["inputDimensions"] = 1 << 40
+        architecture["hiddenSizes"] = [1 << 40]
+        json["architecture"] = architecture
+        let header = try JSONSerialization.data(withJSONObject: json)
+        var crafted = Data(data[0..<12])
+        crafted.append(contentsOf: withUnsafeBytes(of: UInt32(header.count).littleEndian, Array.init))
+        crafted.append(header)
+        #expect {
+            _ = try HeadFile.decode(crafted, path: "huge.satseek-head")
+        } throws: { "\($0)".contains("limited to 65536 units") }
+    }
+
+    @Test("an alignment file declaring Int.max dimensions is refused, not trapped on")
+    func overflowingAlignmentHeader() throws {
+        let path = temporaryPath("huge.satseek-align")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let header = #"{"id":"x","imageModelID":"m","textModelID":"t","imageDimensions":9223372036854775807,"textDimensions":2,"classes":[],"templates":[],"configuration":{"steps":1,"batchSize":1,"learningRate":0.1,"weightDecay":0,"temperature":0.1,"seed":1},"images":0,"finalLoss":0,"weightChecksum":"","created":""}"#
+        var file = Data("SATSALGN".utf8)
+        file.append(contentsOf: withUnsafeBytes(of: UInt32(1).littleEndian, Array.init))
+        file.append(contentsOf: withUnsafeBytes(of: UInt32(header.utf8.count).littleEndian, Array.init))
+        file.append(Data(header.utf8))
+        try file.write(to: URL(fileURLWithPath: path))
+        #expect {
+            _ = try AlignmentFile.read(path)
+        } throws: { "\($0)".contains("outside 1…65536") }
+    }
 }
