@@ -8,20 +8,22 @@ let package = Package(
     name: "SatSeekFuzz",
     dependencies: [.package(name: "SatSeek", path: "..")],
     targets: [
-        // Declares libFuzzer's LLVMFuzzerRunDriver, so each target keeps its own `main`.
         .target(name: "CFuzzerDriver"),
         .target(name: "FuzzSupport", dependencies: ["CFuzzerDriver"]),
+        // Each target defines LLVMFuzzerTestOneInput (and LLVMFuzzerInitialize) for libFuzzer's own `main` (the
+        // script builds with -parse-as-library), and links with LLVM's lld: gold stops with an internal error on
+        // the instrumented objects' debug information.
         .executableTarget(name: "FuzzCheckpoint", dependencies: [
             "FuzzSupport", .product(name: "SatSeekCheckpoint", package: "SatSeek"),
-        ]),
+        ], linkerSettings: [.unsafeFlags(["-use-ld=lld"])]),
         .executableTarget(name: "FuzzIndexFiles", dependencies: [
             "FuzzSupport", .product(name: "SatSeekIndex", package: "SatSeek"),
-        ]),
+        ], linkerSettings: [.unsafeFlags(["-use-ld=lld"])]),
         .executableTarget(name: "FuzzModelFiles", dependencies: [
             "FuzzSupport", .product(name: "SatSeekLearning", package: "SatSeek"),
-        ]),
+        ], linkerSettings: [.unsafeFlags(["-use-ld=lld"])]),
         .executableTarget(name: "FuzzImageDecoder", dependencies: [
             "FuzzSupport", .product(name: "SatSeekImaging", package: "SatSeek"),
-        ]),
+        ], linkerSettings: [.unsafeFlags(["-use-ld=lld"])]),
     ]
 )

@@ -27,15 +27,17 @@ scratch=.build-fuzz
 echo "fuzz: building ${targets[*]} (every SatSeek module instrumented; the first build takes minutes)" >&2
 for target in "${targets[@]}"; do
     swift build --package-path Fuzz --scratch-path "$scratch" --product "$target" \
-        -Xswiftc -sanitize=fuzzer,address -Xswiftc -g >&2
+        -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >&2
 done
 bin=$(swift build --package-path Fuzz --scratch-path "$scratch" --show-bin-path)
 
 seeds="$scratch/seeds"
 rm -rf "$seeds" && mkdir -p "$seeds"/{FuzzCheckpoint,FuzzIndexFiles,FuzzModelFiles,FuzzImageDecoder}
 cp Tests/SatSeekCheckpointTests/Fixtures/*.pth Tests/SatSeekCheckpointTests/Fixtures/*.safetensors "$seeds/FuzzCheckpoint/"
+# (a list file, not `| head`: with pipefail, head closing the pipe early would fail the script)
 find ../shared -type f \( -iname '*.png' -o -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.tif' \) -size -24k \
-    | sort | head -n 12 | while read -r file; do cp "$file" "$seeds/FuzzImageDecoder/"; done
+    | sort > "$seeds/images.txt"
+sed -n 1,12p "$seeds/images.txt" | while read -r file; do cp "$file" "$seeds/FuzzImageDecoder/"; done
 [ -e "$bin/FuzzIndexFiles" ] && SATSEEK_FUZZ_SEEDS="$seeds/FuzzIndexFiles" "$bin/FuzzIndexFiles"
 [ -e "$bin/FuzzModelFiles" ] && SATSEEK_FUZZ_SEEDS="$seeds/FuzzModelFiles" "$bin/FuzzModelFiles"
 

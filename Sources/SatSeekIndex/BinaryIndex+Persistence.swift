@@ -30,7 +30,7 @@ extension BinaryIndex {
         }
         var index = BinaryIndex(bits: h.dimensions)
         let ids = try file.section(Section.ids, as: Int64.self, count: h.count)
-        let codes = try file.section(Section.codes, as: UInt64.self, count: h.count * index.wordsPerCode)
+        let codes = try file.section(Section.codes, as: UInt64.self, count: try file.product(h.count, index.wordsPerCode))
         index.mapping = BinaryMapping(file: file, count: h.count, ids: ids, codes: codes)
         return index
     }

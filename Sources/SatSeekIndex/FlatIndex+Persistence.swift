@@ -54,7 +54,8 @@ extension FlatIndex {
         let n = h.count
         var index = FlatIndex(dimensions: h.dimensions, metric: metric, storage: storage)
         let ids = try file.section(Section.ids, as: Int64.self, count: n)
-        let vectors = try file.section(Section.vectors, as: UInt8.self, count: n * h.dimensions * storage.bytesPerElement)
+        let vectors = try file.section(Section.vectors, as: UInt8.self,
+                                       count: try file.product(n, h.dimensions, storage.bytesPerElement))
         let scales = storage == .int8 ? try file.section(Section.scales, as: Float.self, count: n) : nil
         let norms = metric == .l2 ? try file.section(Section.norms, as: Float.self, count: n) : nil
         index.mapping = FlatMapping(file: file, count: n, ids: ids, vectors: UnsafeRawPointer(vectors),

@@ -51,25 +51,31 @@ extension HNSWIndex {
         let parameters = Parameters(M: Int(p[0]), efConstruction: Int(p[1]), efSearch: Int(p[2]), seed: p[3])
         var index = HNSWIndex(dimensions: h.dimensions, metric: metric, storage: storage, parameters: parameters)
         let n = h.count
+        // Sizes come from the file: their products must fit before any section is sized with them.
+        guard n >= 0, n < Int(UInt32.max), !n.multipliedReportingOverflow(by: h.dimensions).overflow,
+              !n.multipliedReportingOverflow(by: index.maxLinks0 + 1).overflow, p[8] < UInt64(Int32.max) else {
+            throw IndexFileError.corrupt(path: path, reason: "impossible sizes (\(n) vectors of \(h.dimensions))")
+        }
         index.rngState = p[4]
         index.entryPoint = Int(Int64(bitPattern: p[5]))
         index.maxLevel = Int(Int64(bitPattern: p[6]))
         index.deletedCount = Int(p[7])
         index.ids = try file.array(Section.ids, as: Int64.self, count: n)
         if storage == .float32 {
-            index.float32Rows = try file.array(Section.vectors, as: Float.self, count: n * h.dimensions)
+            index.float32Rows = try file.array(Section.vectors, as: Float.self, count: try file.product(n, h.dimensions))
         } else {
-            index.float16Rows = try file.array(Section.vectors, as: Float16.self, count: n * h.dimensions)
+            index.float16Rows = try file.array(Section.vectors, as: Float16.self, count: try file.product(n, h.dimensions))
         }
         index.levels = try file.array(Section.levels, as: UInt8.self, count: n)
-        index.level0 = try file.array(Section.level0, as: UInt32.self, count: n * (index.maxLinks0 + 1))
+        index.level0 = try file.array(Section.level0, as: UInt32.self, count: try file.product(n, index.maxLinks0 + 1))
         index.upperOffsets = try file.array(Section.upperOffsets, as: Int32.self, count: n)
         index.upper = try file.array(Section.upper, as: UInt32.self, count: Int(p[8]))
         index.deleted = try file.array(Section.deleted, as: UInt8.self, count: n).map { $0 != 0 }
         // Structural checks, so a corrupt file cannot make searches read out of bounds.
         guard index.entryPoint >= -1, index.entryPoint < n, (n == 0) == (index.entryPoint < 0),
-              index.deleted.filter({ $0 }).count == index.deletedCount else {
-            throw IndexFileError.corrupt(path: path, reason: "inconsistent entry point or tombstone count")
+              index.deleted.filter({ $0 }).count == index.deletedCount,
+              n == 0 || Int(index.levels[index.entryPoint]) == index.maxLevel else {
+            throw IndexFileError.corrupt(path: path, reason: "inconsistent entry point, top level or tombstone count")
         }
         let m = parameters.M
         for node in 0..<n {
@@ -88,7 +94,22 @@ extension HNSWIndex {
             }
             return false
         }
-        let badUpper = index.upper.contains { Int($0) >= max(n, 1) && $0 != 0 }
+        // Every upper-level list holds at most M links, each to a node that exists on that level (a descent
+        // reads the target's list at the same level).
+        let badUpper = index.upper.withUnsafeBufferPointer { upper -> Bool in
+            for node in 0..<n where index.levels[node] > 0 {
+                for level in 1...Int(index.levels[node]) {
+                    let base = Int(index.upperOffsets[node]) + (level - 1) * (m + 1)
+                    let c = Int(upper[base])
+                    if c > m { return true }
+                    for i in 0..<c {
+                        let target = Int(upper[base + 1 + i])
+                        if target >= n || Int(index.levels[target]) < level { return true }
+                    }
+                }
+            }
+            return false
+        }
         guard !badLink0, !badUpper else { throw IndexFileError.corrupt(path: path, reason: "link out of range") }
         for node in 0..<n where !index.deleted[node] { index.nodeByID[index.ids[node]] = node }
         return index

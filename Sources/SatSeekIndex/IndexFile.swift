@@ -390,10 +390,25 @@ final class MappedIndexFile: @unchecked Sendable {
         guard let entry = sections[tag] else {
             throw IndexFileError.corrupt(path: path, reason: "missing section \(tag)")
         }
-        guard entry.length == count * MemoryLayout<T>.stride else {
-            throw IndexFileError.corrupt(path: path, reason: "section \(tag) holds \(entry.length) bytes, expected \(count * MemoryLayout<T>.stride)")
+        let expected = try product(count, MemoryLayout<T>.stride)
+        guard entry.length == expected else {
+            throw IndexFileError.corrupt(path: path, reason: "section \(tag) holds \(entry.length) bytes, expected \(expected)")
         }
         return (base + entry.offset).assumingMemoryBound(to: T.self)
+    }
+
+    /// The product of sizes read from the header, refused when one is negative or the product does not fit an
+    /// `Int` (this module is compiled without overflow checks, so a wrapped product would size a section wrongly).
+    func product(_ factors: Int...) throws -> Int {
+        var result = 1
+        for factor in factors {
+            let (next, overflow) = result.multipliedReportingOverflow(by: factor)
+            guard factor >= 0, !overflow else {
+                throw IndexFileError.corrupt(path: path, reason: "impossible sizes \(factors.map(String.init).joined(separator: " × "))")
+            }
+            result = next
+        }
+        return result
     }
 
     /// A section copied into an array.

@@ -1,2 +1,2 @@
-// The declaration lives in include/CFuzzerDriver.h; libFuzzer (linked by -sanitize=fuzzer) defines it.
+// The declaration is in include/CFuzzerDriver.h; libFuzzer (linked by -sanitize=fuzzer) defines the function.
 #include "CFuzzerDriver.h"
