@@ -50,7 +50,7 @@ for target in "${targets[@]}"; do
     [ "$mode" = runs ] && budget=(-runs="${ci_runs[$target]}" -seed=1)
     echo "fuzz: $target (${budget[*]})" >&2
     started=$(date +%s)
-    if ! ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 "$bin/$target" "$corpus" "$seeds/$target" \
+    if ! SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 "$bin/$target" "$corpus" "$seeds/$target" \
         "${budget[@]}" -max_len=65536 -timeout=20 -rss_limit_mb=3072 -print_final_stats=1 \
         -artifact_prefix="$scratch/findings/$target-" 2> "$scratch/$target.log"; then
         status=1

