@@ -16,7 +16,9 @@ public enum CatalogIndexFile {
     /// What a refresh or load did with one file.
     public struct Outcome: Sendable, Codable, Equatable {
         /// `current` (valid file of this revision used as is), `written` (built from the catalog and
-        /// saved) or `memory` (built from the catalog, saving failed — `reason` says why).
+        /// saved), `updated` (an HNSW file of an earlier revision edited to match: new vectors inserted,
+        /// removed ones tombstoned — `reason` gives the counts) or `memory` (built from the catalog, saving
+        /// failed — `reason` says why).
         public let action: String
         public let kind: String
         public let path: String
@@ -126,17 +128,21 @@ public enum CatalogIndexFile {
 
     // MARK: - HNSW file
 
-    /// Writes the HNSW file unless it is current (a changed catalog rebuilds the whole graph).
+    /// Writes the HNSW file unless it is current. A file of an earlier revision of the same catalog is updated in
+    /// place of a rebuild (``HNSWIndex/synchronize(ids:vectors:maximumTombstoneFraction:)``).
     @discardableResult
     public static func refreshHNSW(catalog: Catalog, parameters: HNSWIndex.Parameters = .init(),
                                    progress: ((Int, Int) -> Void)? = nil) throws -> Outcome {
         try loadHNSW(catalog: catalog, parameters: parameters, progress: progress).outcome
     }
 
-    /// The catalog's HNSW index from its file when current, else built (progress: done, total) and saved.
+    /// The catalog's HNSW index from its file when current; updated from the catalog when the file is an earlier
+    /// revision of the same catalog (new vectors inserted into the graph, removed ones tombstoned, a rebuild only
+    /// when tombstones pass 20 %); else built (progress: done, total) and saved.
     public static func loadHNSW(catalog: Catalog, parameters: HNSWIndex.Parameters = .init(),
                                 progress: ((Int, Int) -> Void)? = nil) throws -> (index: HNSWIndex, outcome: Outcome) {
-        try loadOrBuild(
+        if let updated = try updateHNSW(catalog: catalog, parameters: parameters) { return updated }
+        return try loadOrBuild(
             catalog: catalog, kind: .hnsw,
             open: { path, modelID in
                 var index = try HNSWIndex.open(path, expectedModelID: modelID, verifyChecksum: true)
@@ -160,6 +166,30 @@ public enum CatalogIndexFile {
             write: { index, path, modelID, revision, identity in
                 try index.write(to: path, modelID: modelID, sourceRevision: revision, sourceIdentity: identity)
             })
+    }
+
+    /// Edits an HNSW file that is behind its own catalog (same identity and model, earlier revision) to match it;
+    /// nil when there is no such file or it cannot be opened (the caller then builds one).
+    private static func updateHNSW(catalog: Catalog, parameters: HNSWIndex.Parameters) throws -> (index: HNSWIndex, outcome: Outcome)? {
+        let started = Date()
+        let path = path(forCatalog: catalog.path, kind: .hnsw)
+        guard let binding = try catalog.binding(), FileManager.default.fileExists(atPath: path),
+              let header = try? IndexFileHeader.read(path: path, kind: .hnsw),
+              header.modelID == binding.modelID, header.sourceIdentity == (try catalog.identity()),
+              let fileRevision = header.sourceRevision, fileRevision != (try catalog.embeddingRevision()),
+              var index = try? HNSWIndex.open(path, expectedModelID: binding.modelID, verifyChecksum: true),
+              index.dimensions == binding.dimensions, index.metric == .cosine else { return nil }
+        index.parameters.efSearch = parameters.efSearch
+        let stored = try catalog.embeddingsWithRevision()
+        let sync = index.synchronize(ids: stored.ids, vectors: stored.vectors)
+        let detail = "revision \(fileRevision) → \(stored.revision): \(sync.added) added, \(sync.changed) changed, "
+            + "\(sync.removed) removed" + (sync.rebuilt ? ", rebuilt (tombstones over 20 %)" : " in the existing graph")
+        let saved = save {
+            try index.write(to: path, modelID: binding.modelID, sourceRevision: stored.revision, sourceIdentity: try catalog.identity())
+        }
+        return (index, Outcome(action: saved == nil ? "updated" : "memory", kind: "hnsw", path: path,
+                               vectors: index.liveCount, revision: stored.revision, seconds: since(started),
+                               reason: saved.map { "\(detail); not saved: \($0)" } ?? detail))
     }
 
     /// The catalog's HNSW graph when its file is current and intact, else nil — never builds one (searches

@@ -113,9 +113,10 @@ struct IndexCommand: AsyncParsableCommand {
 
     func printIndexFiles(_ outcomes: [CatalogIndexFile.Outcome]) {
         for outcome in outcomes {
-            let what = outcome.action == "current" ? "up to date" : outcome.action == "written" ? "written" : "NOT saved"
+            let what = ["current": "up to date", "written": "written", "updated": "updated"][outcome.action] ?? "NOT saved"
+            let detail = ["memory", "updated"].contains(outcome.action) ? " — \(outcome.reason ?? "")" : ""
             print(String(format: "  %@ index file %@: %@ (%d vectors, %.1f s)", outcome.kind, outcome.path, what,
-                         outcome.vectors, outcome.seconds) + (outcome.action == "memory" ? " — \(outcome.reason ?? "")" : ""))
+                         outcome.vectors, outcome.seconds) + detail)
         }
     }
 }

@@ -142,8 +142,29 @@ struct CatalogIndexFileTests {
         try catalog.remove(ids: [1, 2, 3])
         #expect(try !CatalogIndexFile.hasCurrentHNSW(catalog: catalog))
         #expect(CatalogIndexFile.openCurrentHNSW(catalog: catalog) == nil)
+        // The file is behind its own catalog: edited (3 tombstones), not rebuilt.
         let after = try CatalogIndexFile.loadHNSW(catalog: catalog)
-        #expect(after.outcome.action == "written" && after.index.liveCount == 297)
+        #expect(after.outcome.action == "updated" && after.index.liveCount == 297, "\(after.outcome)")
+        #expect(after.outcome.reason?.contains("0 added, 0 changed, 3 removed in the existing graph") == true,
+                "\(after.outcome.reason ?? "")")
+        #expect(try CatalogIndexFile.loadHNSW(catalog: catalog).outcome.action == "current")
+        #expect(CatalogIndexFile.openCurrentHNSW(catalog: catalog)?.liveCount == 297)
+        // New rows are inserted into the saved graph, and each is found by its own vector.
+        try add(count: 6, to: catalog, first: 300, seed: 9)
+        let grown = try CatalogIndexFile.loadHNSW(catalog: catalog)
+        #expect(grown.outcome.action == "updated" && grown.index.liveCount == 303)
+        #expect(grown.outcome.reason?.contains("6 added") == true, "\(grown.outcome.reason ?? "")")
+        let stored = try catalog.embeddings()
+        let dims = stored.dimensions
+        for (row, id) in stored.ids.enumerated() where id > 300 {
+            let vector = Array(stored.vectors[(row * dims)..<((row + 1) * dims)])
+            #expect(grown.index.search(vector, k: 1).first?.id == id)
+        }
+        let removed: Set<Int64> = [1, 2, 3]
+        for row in 0..<10 {
+            let q = Array(stored.vectors[(row * dims)..<((row + 1) * dims)])
+            #expect(!grown.index.search(q, k: 20).contains { removed.contains($0.id) })
+        }
     }
 }
 
