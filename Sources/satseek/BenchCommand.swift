@@ -8,7 +8,8 @@ import SatSeekModels
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks (compare with peers via bench/compare-embed.sh).",
-        subcommands: [Embed.self, BenchStagesCommand.self, BenchPipelineCommand.self, BenchIndexCommand.self])
+        subcommands: [Embed.self, BenchStagesCommand.self, BenchPipelineCommand.self, BenchIndexCommand.self,
+                      BenchHNSWUpdateCommand.self])
 
     struct Embed: ParsableCommand {
         static let configuration = CommandConfiguration(
