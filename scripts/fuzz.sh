@@ -21,7 +21,7 @@ elif [ -n "${1:-}" ]; then seconds=$1; shift; fi
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(FuzzCheckpoint FuzzIndexFiles FuzzModelFiles FuzzImageDecoder)
 # Inputs per target in --ci mode: about a minute each on the 2-core development machine.
-declare -A ci_runs=([FuzzCheckpoint]=150000 [FuzzIndexFiles]=150000 [FuzzModelFiles]=200000 [FuzzImageDecoder]=20000)
+declare -A ci_runs=([FuzzCheckpoint]=90000 [FuzzIndexFiles]=110000 [FuzzModelFiles]=110000 [FuzzImageDecoder]=40000)
 
 scratch=.build-fuzz
 echo "fuzz: building ${targets[*]} (every SatSeek module instrumented; the first build takes minutes)" >&2
@@ -45,9 +45,14 @@ mkdir -p "$scratch/findings"
 status=0
 for target in "${targets[@]}"; do
     corpus="$scratch/corpus/$target"
-    mkdir -p "$corpus"
     budget=(-max_total_time="$seconds")
-    [ "$mode" = runs ] && budget=(-runs="${ci_runs[$target]}" -seed=1)
+    if [ "$mode" = runs ]; then
+        # From the seeds alone, with a fixed seed: the same inputs every time.
+        corpus="$scratch/corpus-ci/$target"
+        rm -rf "$corpus"
+        budget=(-runs="${ci_runs[$target]}" -seed=1)
+    fi
+    mkdir -p "$corpus"
     echo "fuzz: $target (${budget[*]})" >&2
     started=$(date +%s)
     if ! SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 "$bin/$target" "$corpus" "$seeds/$target" \
