@@ -56,7 +56,11 @@ public struct Indexer: Sendable {
     /// `(queueDepth + 1) × batchSize` files ahead of the store, so memory stays bounded for any archive size.
     /// - Parameter progress: Called after each stored batch (and once at the start) with counts, rate and ETA.
     public func index(_ root: String, progress: (ProgressSnapshot) -> Void = { _ in }) throws -> IndexReport {
-        try index(files: DatasetScanner.scan(root), progress: progress)
+        var skipped: [IndexReport.Failure] = []
+        let files = try DatasetScanner.scan(root) { path, reason in skipped.append(.init(path: path, reason: reason)) }
+        var report = try index(files: files, progress: progress)
+        report.failures = skipped + report.failures
+        return report
     }
 
     /// Indexes the given files (as ``index(_:progress:)`` does the files under a folder).

@@ -80,6 +80,29 @@ struct ArchiveIntegrityTests {
         #expect(refused.status == 0, "an uncontended --no-wait run proceeds: \(refused.stderr)")
     }
 
+    @Test("a file whose name is not valid UTF-8 is reported, not passed over in silence")
+    func invalidUTF8Name() throws {
+        let root = try temporaryFolder("names")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data")
+        try copySample(classes: ["Beach"], perClass: 2, into: data)
+        let jpeg = try Data(contentsOf: data.appendingPathComponent("Beach").appendingPathComponent(
+            try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("Beach").path).sorted()[0]))
+        // "bad\xff.jpg": written through open(2) with the raw bytes.
+        let name = Array(data.appendingPathComponent("Beach").path.utf8) + Array("/bad".utf8) + [0xff] + Array(".jpg".utf8) + [0]
+        let descriptor = name.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_CREAT | O_WRONLY, 0o644) }
+        }
+        try #require(descriptor >= 0)
+        _ = jpeg.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
+
+        let catalog = try Catalog(path: root.appendingPathComponent("test.satseek").path, create: true)
+        let report = try Indexer(catalog: catalog, model: ChannelMeans()).index(data.path)
+        #expect(report.added == 2)
+        #expect(report.failures.count == 1 && report.failures[0].reason.contains("not valid UTF-8"), "\(report.failures)")
+    }
+
     @Test("a second writer lock on a catalog waits or refuses while the first is held")
     func writerLock() throws {
         let root = try temporaryFolder("lock")
