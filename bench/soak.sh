@@ -5,6 +5,7 @@
 #
 #   bash bench/soak.sh                 # 10 minutes, 5 000 new images (the issue's figures)
 #   DURATION=120 NEW=1000 bash bench/soak.sh
+#   DURATION=60 NEW=0 bash bench/soak.sh   # no indexing: the bomb uploads' effect alone
 #
 # Reports: wrk's requests, p50/p99 and non-2xx (must be 0) for the mixed queries; p99 of a quiet run before
 # the soak for comparison; the server's RSS over time (must stay bounded); rows lost (must be 0); how long
@@ -93,9 +94,14 @@ wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$work/mixed.lua" "http:/
 pids+=($!)
 wrk_pid=$!
 sleep 5
-"$bin" index "$work/new" --db "$db" --json > "$work/index.json" 2> "$work/index.log" &
-pids+=($!)
-index_pid=$!
+index_pid=
+if [ "$new" -gt 0 ]; then
+  "$bin" index "$work/new" --db "$db" --json > "$work/index.json" 2> "$work/index.log" &
+  pids+=($!)
+  index_pid=$!
+else
+  echo '{"added": 0}' > "$work/index.json"
+fi
 
 # Probe: every 0.5 s, the newest committed row must answer /api/items/ID and rank via /api/search?item=ID.
 python3 - "$db" "$port" "$work" "$server" "$wrk_pid" <<'EOF' &
@@ -143,7 +149,7 @@ EOF
 pids+=($!)
 probe=$!
 wait "$wrk_pid"
-wait "$index_pid" || { echo "soak: index failed" >&2; cat "$work/index.log" >&2; exit 1; }
+[ -z "$index_pid" ] || wait "$index_pid" || { echo "soak: index failed" >&2; cat "$work/index.log" >&2; exit 1; }
 wait "$probe"
 
 end_rows=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from image').fetchone()[0])" "$db")

@@ -15,11 +15,6 @@ public func fuzzCheckpoint(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> Int3
     return 0
 }
 
-@_cdecl("LLVMFuzzerInitialize")
-public func initialize(_ argc: UnsafeMutablePointer<Int32>?, _ argv: UnsafeMutableRawPointer?) -> Int32 {
-    0
-}
-
 @_cdecl("FuzzCheckpoint_main")
 public func entry(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
     runFuzzerDriver(argc, argv) { fuzzCheckpoint($0, $1) }

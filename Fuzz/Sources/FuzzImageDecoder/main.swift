@@ -10,11 +10,6 @@ public func fuzzImageDecoder(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> In
     return 0
 }
 
-@_cdecl("LLVMFuzzerInitialize")
-public func initialize(_ argc: UnsafeMutablePointer<Int32>?, _ argv: UnsafeMutableRawPointer?) -> Int32 {
-    0
-}
-
 @_cdecl("FuzzImageDecoder_main")
 public func entry(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
     runFuzzerDriver(argc, argv) { fuzzImageDecoder($0, $1) }

@@ -22,8 +22,7 @@ public func fuzzIndexFiles(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> Int3
 @_cdecl("LLVMFuzzerInitialize")
 public func initialize(_ argc: UnsafeMutablePointer<Int32>?, _ argv: UnsafeMutableRawPointer?) -> Int32 {
     // `SATSEEK_FUZZ_SEEDS=DIR`: write small valid files (the writers' own output) as the seed corpus, and stop.
-    guard let folder = seedFolder else { return 0 }
-    do {
+    writeSeedsIfAsked { folder in
         let vectors = (0..<64).map { Float(($0 * 37) % 11) / 10 - 0.5 }
         let ids = (0..<16).map { Int64($0 * 3 + 1) }
         try FlatIndex(dimensions: 4, ids: ids, vectors: vectors).write(to: folder + "/flat-cosine.ssidx", modelID: "m")
@@ -34,11 +33,7 @@ public func initialize(_ argc: UnsafeMutablePointer<Int32>?, _ argv: UnsafeMutab
         try graph.write(to: folder + "/hnsw.ssidx", modelID: "m", sourceRevision: 3)
         try BinaryIndex(bits: 64, ids: Array(ids.prefix(8)), codes: (0..<8).map { UInt64($0) &* 0x9E37_79B9_7F4A_7C15 })
             .write(to: folder + "/binary.ssidx", modelID: "m")
-    } catch {
-        print("cannot write seeds: \(error)")
-        exit(1)
     }
-    exit(0)
 }
 
 @_cdecl("FuzzIndexFiles_main")

@@ -19,20 +19,15 @@ public func fuzzModelFiles(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> Int3
 @_cdecl("LLVMFuzzerInitialize")
 public func initialize(_ argc: UnsafeMutablePointer<Int32>?, _ argv: UnsafeMutableRawPointer?) -> Int32 {
     // `SATSEEK_FUZZ_SEEDS=DIR`: write small valid files (the writers' own output) as the seed corpus, and stop.
-    guard let folder = seedFolder else { return 0 }
-    do {
+    writeSeedsIfAsked { folder in
         var random = RandomSource(seed: 1)
         for output in [HeadOutput.codes, .float] {
             let architecture = HeadArchitecture(inputDimensions: 4, hiddenSizes: [3], outputDimensions: 2, output: output)
             let head = try MLPHead(architecture: architecture, random: &random)
             try HeadFile.write(TrainedHead(head: head, backboneModelID: "m", configuration: TrainingConfiguration()),
                                to: folder + "/head-\(output.rawValue).head")
-        }
-    } catch {
-        print("cannot write seeds: \(error)")
-        exit(1)
     }
-    exit(0)
+    }
 }
 
 @_cdecl("FuzzModelFiles_main")

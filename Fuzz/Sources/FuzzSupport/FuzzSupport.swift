@@ -1,13 +1,23 @@
 import CFuzzerDriver
 import Foundation
 
-// Helpers of the fuzz targets. Each target defines `LLVMFuzzerTestOneInput` (one input: must never crash — a
-// trap, an address-sanitizer report or a timeout is a finding, saved by libFuzzer as `crash-…`/`timeout-…`),
-// `LLVMFuzzerInitialize`, which writes the seed corpus instead when `SATSEEK_FUZZ_SEEDS=DIR` is set, and
-// `<target>_main`, the entry point SwiftPM links executables with, which hands over to libFuzzer's driver.
+// Helpers of the fuzz targets. Each target defines `LLVMFuzzerTestOneInput` (one input: it must never crash — a
+// trap, an address-sanitizer report or a timeout is a finding, saved by libFuzzer as `crash-…`/`timeout-…`) and
+// `<target>_main`, the entry point SwiftPM links executables with, which hands over to libFuzzer's driver; the
+// targets whose seeds SatSeek writes itself also define `LLVMFuzzerInitialize` (``writeSeedsIfAsked(_:)``).
 
-/// The folder to write seeds into, when asked (`SATSEEK_FUZZ_SEEDS`).
-public var seedFolder: String? { ProcessInfo.processInfo.environment["SATSEEK_FUZZ_SEEDS"] }
+/// For `LLVMFuzzerInitialize`: with `SATSEEK_FUZZ_SEEDS=DIR` set, runs `write(DIR)` (small valid files from
+/// SatSeek's own writers, the seed corpus) and exits; otherwise returns 0 and fuzzing starts.
+public func writeSeedsIfAsked(_ write: (String) throws -> Void) -> Int32 {
+    guard let folder = ProcessInfo.processInfo.environment["SATSEEK_FUZZ_SEEDS"] else { return 0 }
+    do {
+        try write(folder)
+    } catch {
+        print("cannot write seeds: \(error)")
+        exit(1)
+    }
+    exit(0)
+}
 
 /// The input as `Data`.
 public func fuzzData(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> Data {
