@@ -77,23 +77,28 @@ final class HNSWScratch {
     var results = NeighborHeap(minFirst: false)
     var buffer: [Float] = []
     var buffer2: [Float] = []
-    /// Unvisited neighbours of the node being expanded and their distances (one link list's worth).
+    /// Unvisited neighbours of the node being expanded and their distances (one link list's worth), and a
+    /// copy of a link list taken under its lock while other threads insert.
     private(set) var pending = UnsafeMutablePointer<UInt32>.allocate(capacity: 0)
     private(set) var pendingDistances = UnsafeMutablePointer<Float>.allocate(capacity: 0)
+    private(set) var linkCopy = UnsafeMutablePointer<UInt32>.allocate(capacity: 0)
     private var pendingCapacity = 0
 
     deinit {
         pending.deallocate()
         pendingDistances.deallocate()
+        linkCopy.deallocate()
     }
 
-    /// Makes ``pending`` and ``pendingDistances`` hold at least `count` entries.
+    /// Makes ``pending``, ``pendingDistances`` and ``linkCopy`` hold at least `count` entries.
     func reservePending(_ count: Int) {
         guard count > pendingCapacity else { return }
         pending.deallocate()
         pendingDistances.deallocate()
+        linkCopy.deallocate()
         pending = .allocate(capacity: count)
         pendingDistances = .allocate(capacity: count)
+        linkCopy = .allocate(capacity: count)
         pendingCapacity = count
     }
 
@@ -192,13 +197,28 @@ struct HNSWGraphView: @unchecked Sendable {
         return UnsafePointer(buffer)
     }
 
+    /// The link list of `node` at `level` to read: the list itself, or with `locks` (other threads inserting)
+    /// a copy taken under the node's lock into `scratch.linkCopy`.
+    @inline(__always)
+    func readableLinks(_ node: Int, _ level: Int, locks: HNSWBuildLocks?, scratch: HNSWScratch) -> UnsafePointer<UInt32> {
+        let list = links(node, level)
+        guard let locks else { return UnsafePointer(list) }
+        scratch.reservePending(max(maxLinks0, maxLinks) + 1)
+        let copy = scratch.linkCopy
+        locks.lock(node: node)
+        copy.update(from: list, count: Int(list[0]) + 1)
+        locks.unlock(node: node)
+        return UnsafePointer(copy)
+    }
+
     /// Greedy descent at one upper level: moves to the closest neighbour until none is closer.
-    func greedy(_ q: UnsafePointer<Float>, from start: Neighbor, level: Int) -> Neighbor {
+    func greedy(_ q: UnsafePointer<Float>, from start: Neighbor, level: Int, locks: HNSWBuildLocks? = nil,
+                scratch: HNSWScratch) -> Neighbor {
         var best = start
         var changed = true
         while changed {
             changed = false
-            let list = links(Int(best.node), level)
+            let list = readableLinks(Int(best.node), level, locks: locks, scratch: scratch)
             let n = Int(list[0])
             var i = 0
             if !isL2 {
@@ -229,7 +249,7 @@ struct HNSWGraphView: @unchecked Sendable {
     /// (max-heap) holds up to `ef` accepted nodes; nodes failing `accept` are still
     /// traversed (tombstones and filters keep the graph connected) but not returned.
     func searchLayer(_ q: UnsafePointer<Float>, entry: Neighbor, ef: Int, level: Int,
-                     scratch: HNSWScratch, accept: ((Int) -> Bool)?) {
+                     scratch: HNSWScratch, accept: ((Int) -> Bool)?, locks: HNSWBuildLocks? = nil) {
         let stamp = scratch.generation
         scratch.reservePending(max(maxLinks0, maxLinks) + 1)
         let pending = scratch.pending, pendingDistances = scratch.pendingDistances
@@ -248,7 +268,7 @@ struct HNSWGraphView: @unchecked Sendable {
                 let current = scratch.candidates.top
                 if current.distance > bound, scratch.results.count >= ef { break }
                 scratch.candidates.pop()
-                let list = links(Int(current.node), level)
+                let list = readableLinks(Int(current.node), level, locks: locks, scratch: scratch)
                 let n = Int(list[0])
                 // Unvisited neighbours first, then their distances four at a time
                 // (overlapping the cache misses), then the usual updates in order.

@@ -142,7 +142,7 @@ extension HNSWIndex {
         var current = Neighbor(distance: graph.distance(q, entryPoint), node: UInt32(entryPoint))
         if maxLevel > 0 {
             for layer in stride(from: maxLevel, to: 0, by: -1) {
-                current = graph.greedy(q, from: current, level: layer)
+                current = graph.greedy(q, from: current, level: layer, scratch: scratch)
             }
         }
         scratch.reset(nodes: graph.count, dimensions: dimensions)

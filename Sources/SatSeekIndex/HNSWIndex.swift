@@ -1,3 +1,4 @@
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -9,8 +10,10 @@ import Darwin
 /// using Hierarchical Navigable Small World graphs", TPAMI 2018).
 ///
 /// - Layers: a node's top layer is `⌊−ln(u)·mL⌋` with `mL = 1/ln(M)` and `u` from a
-///   SplitMix64 generator seeded by ``Parameters/seed``; insertion is sequential,
-///   so the graph is a deterministic function of the seed and the insertion order.
+///   SplitMix64 generator seeded by ``Parameters/seed``. Batches of 2 048 nodes or more are
+///   inserted by every core at once (per-node striped locks, as in hnswlib); smaller ones, or
+///   any with ``Parameters/buildThreads`` 1, sequentially, so the graph is then a deterministic
+///   function of the seed and the insertion order.
 /// - Links: at most `M` per node on upper layers and `2·M` on layer 0, chosen with
 ///   the paper's neighbour-selection heuristic (Algorithm 4).
 /// - Scores follow ``Metric``: cosine (vectors normalised on add and query), inner
@@ -29,6 +32,9 @@ public struct HNSWIndex: VectorIndex {
         public var efSearch: Int
         /// Seed of the layer generator.
         public var seed: UInt64
+        /// Threads inserting a large batch (0: one per core; 1: sequential, so the graph is a deterministic
+        /// function of the seed and insertion order). Not stored in index files.
+        public var buildThreads = 0
 
         /// Creates parameters (defaults: M 16, efConstruction 200, efSearch 64, seed 42).
         public init(M: Int = 16, efConstruction: Int = 200, efSearch: Int = 64, seed: UInt64 = 42) {
@@ -128,55 +134,80 @@ public struct HNSWIndex: VectorIndex {
         } else {
             float16Rows.append(contentsOf: rows.lazy.map { Float16($0) })
         }
-        let scratch = scratchPool.take()
-        defer { scratchPool.give(scratch) }
-        var entry = entryPoint, top = maxLevel
         let efConstruction = parameters.efConstruction, M = parameters.M
+        let threads = insertThreads(count: newIDs.count, existing: first)
+        let state = HNSWEntryState(node: entryPoint, top: maxLevel, locks: threads > 1 ? HNSWBuildLocks() : nil)
+        let pool = scratchPool
         withMutableGraph { graph in
             rows.withUnsafeBufferPointer { input in
-                for node in first..<(first + newIDs.count) {
-                    let q = input.baseAddress! + (node - first) * dims
-                    Self.insert(node: node, vector: q, graph: graph, entry: &entry, top: &top,
+                let base = UncheckedPointer(input.baseAddress!)
+                // The first nodes of an empty graph go in one by one: the others need a graph to search.
+                let seeded = threads > 1 && first == 0 ? min(newIDs.count, 256) : 0
+                let insertOne: @Sendable (Int, HNSWScratch) -> Void = { node, scratch in
+                    Self.insert(node: node, vector: base.pointer + (node - first) * dims, graph: graph, state: state,
                                 efConstruction: efConstruction, M: M, scratch: scratch)
+                }
+                let scratch = pool.take()
+                for node in first..<(first + (threads > 1 ? seeded : newIDs.count)) { insertOne(node, scratch) }
+                pool.give(scratch)
+                guard threads > 1 else { return }
+                let next = UncheckedCounter(first + seeded)
+                let end = first + newIDs.count
+                DispatchQueue.concurrentPerform(iterations: threads) { _ in
+                    let scratch = pool.take()
+                    while let node = next.claim(below: end) { insertOne(node, scratch) }
+                    pool.give(scratch)
                 }
             }
         }
-        entryPoint = entry
-        maxLevel = top
+        entryPoint = state.node
+        maxLevel = state.top
     }
 
-    /// Inserts one node whose arrays are already in place.
-    static func insert(node: Int, vector q: UnsafePointer<Float>, graph: HNSWGraphView,
-                       entry: inout Int, top: inout Int, efConstruction: Int, M: Int, scratch: HNSWScratch) {
+    /// Inserts one node whose arrays are already in place. With `state.locks` other threads insert at the same
+    /// time: link lists are read and written under their node's lock, and a node that raises the top level
+    /// holds the entry lock for its whole insertion.
+    static func insert(node: Int, vector q: UnsafePointer<Float>, graph: HNSWGraphView, state: HNSWEntryState,
+                       efConstruction: Int, M: Int, scratch: HNSWScratch) {
         let level = Int(graph.levels[node])
-        guard entry >= 0 else {
-            entry = node
-            top = level
-            return
+        let locks = state.locks
+        locks?.lockEntry()
+        let entry = state.node, top = state.top
+        let raisesTop = level > top
+        if !raisesTop { locks?.unlockEntry() }
+        defer {
+            if raisesTop {
+                state.node = node
+                state.top = level
+                locks?.unlockEntry()
+            }
         }
+        guard entry >= 0 else { return }
         var current = Neighbor(distance: graph.distance(q, entry), node: UInt32(entry))
         if top > level {
             for layer in stride(from: top, to: level, by: -1) {
-                current = graph.greedy(q, from: current, level: layer)
+                current = graph.greedy(q, from: current, level: layer, locks: locks, scratch: scratch)
             }
         }
         for layer in stride(from: min(level, top), through: 0, by: -1) {
             scratch.reset(nodes: graph.count, dimensions: graph.dimensions)
-            graph.searchLayer(q, entry: current, ef: efConstruction, level: layer, scratch: scratch, accept: nil)
+            graph.searchLayer(q, entry: current, ef: efConstruction, level: layer, scratch: scratch, accept: nil,
+                              locks: locks)
             var found = scratch.results.items
             found.sort { $0.distance < $1.distance || ($0.distance == $1.distance && $0.node < $1.node) }
             let chosen = graph.selectNeighbours(found, limit: M, scratch: scratch)
+            locks?.lock(node: node)
             let list = graph.links(node, layer)
             for (i, neighbour) in chosen.enumerated() { list[1 + i] = neighbour.node }
             list[0] = UInt32(chosen.count)
+            locks?.unlock(node: node)
             for neighbour in chosen {
-                graph.addLink(from: Int(neighbour.node), to: node, level: layer, scratch: scratch)
+                let other = Int(neighbour.node)
+                locks?.lock(node: other)
+                graph.addLink(from: other, to: node, level: layer, scratch: scratch)
+                locks?.unlock(node: other)
             }
             current = found[0]
-        }
-        if level > top {
-            entry = node
-            top = level
         }
     }
 
