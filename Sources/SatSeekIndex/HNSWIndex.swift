@@ -189,13 +189,24 @@ public struct HNSWIndex: VectorIndex {
                 current = graph.greedy(q, from: current, level: layer, locks: locks, scratch: scratch)
             }
         }
-        for layer in stride(from: min(level, top), through: 0, by: -1) {
+        // Choose the neighbours of every layer first (top down, each search starting where the one above
+        // ended), then link the node in bottom up. The node's own lists never take part in its searches, so a
+        // sequential build is the same as linking layer by layer; with other threads inserting, the node can
+        // only be reached on a layer once every list below it is written — a thread that descends into it from
+        // above never finds an empty lower list, and never adds a link that the node's own write then drops.
+        let linkedTop = min(level, top)
+        var chosenByLayer = [[Neighbor]](repeating: [], count: linkedTop + 1)
+        for layer in stride(from: linkedTop, through: 0, by: -1) {
             scratch.reset(nodes: graph.count, dimensions: graph.dimensions)
             graph.searchLayer(q, entry: current, ef: efConstruction, level: layer, scratch: scratch, accept: nil,
                               locks: locks)
             var found = scratch.results.items
             found.sort { $0.distance < $1.distance || ($0.distance == $1.distance && $0.node < $1.node) }
-            let chosen = graph.selectNeighbours(found, limit: M, scratch: scratch)
+            chosenByLayer[layer] = graph.selectNeighbours(found, limit: M, scratch: scratch)
+            current = found[0]
+        }
+        for layer in 0...linkedTop {
+            let chosen = chosenByLayer[layer]
             locks?.lock(node: node)
             let list = graph.links(node, layer)
             for (i, neighbour) in chosen.enumerated() { list[1 + i] = neighbour.node }
@@ -207,7 +218,6 @@ public struct HNSWIndex: VectorIndex {
                 graph.addLink(from: other, to: node, level: layer, scratch: scratch)
                 locks?.unlock(node: other)
             }
-            current = found[0]
         }
     }
 

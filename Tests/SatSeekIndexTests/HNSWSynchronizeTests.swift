@@ -67,16 +67,17 @@ extension HNSWSynchronizeTests {
     }
 }
 
-/// Several threads inserting into one graph (batches of 2 048 or more).
-@Suite("HNSWIndex concurrent build")
+/// Several threads inserting into one graph (batches of 2 048 or more). Serialized: beside other busy tests the
+/// build's workers hardly overlap, and the races this suite is for need them to.
+@Suite("HNSWIndex concurrent build", .serialized)
 struct HNSWConcurrentBuildTests {
     typealias Data = HNSWIndexTests
 
-    @Test("four threads build a graph as good as one thread's, and a valid one", arguments: [Metric.cosine, .l2])
+    @Test("eight threads build a graph as good as one thread's, and a valid one", arguments: [Metric.cosine, .l2])
     func concurrentBuild(metric: Metric) throws {
         let dims = Data.dims
         var parameters = HNSWIndex.Parameters(M: 16, efConstruction: 100, efSearch: 64)
-        parameters.buildThreads = 4
+        parameters.buildThreads = 8
         let parallel = HNSWIndex(dimensions: dims, metric: metric, parameters: parameters, ids: Data.ids, vectors: Data.data)
         parameters.buildThreads = 1
         let sequential = HNSWIndex(dimensions: dims, metric: metric, parameters: parameters, ids: Data.ids, vectors: Data.data)
@@ -84,11 +85,11 @@ struct HNSWConcurrentBuildTests {
         let parallelRecall = Data.meanRecall(parallel, exact: exact)
         let sequentialRecall = Data.meanRecall(sequential, exact: exact)
         #expect(parallelRecall >= 0.95 && parallelRecall >= sequentialRecall - 0.02,
-                "recall@10 four threads \(parallelRecall), one thread \(sequentialRecall)")
-        // Every stored vector finds itself; the graph passes the link checks of opening its file.
-        for r in stride(from: 0, to: Data.rows, by: 25) {
-            #expect(parallel.search(row(Data.data, r, dims), k: 1).first?.id == Data.ids[r], "row \(r)")
-        }
+                "recall@10 eight threads \(parallelRecall), one thread \(sequentialRecall)")
+        // Every stored vector finds itself (a node linked in on an upper layer before its lower lists were
+        // written used to leave about 6 in 5 000 unreachable); the graph passes the link checks of opening its file.
+        let lost = (0..<Data.rows).filter { parallel.search(row(Data.data, $0, dims), k: 1).first?.id != Data.ids[$0] }
+        #expect(lost.isEmpty, "rows not found by their own vector: \(lost)")
         let path = temporaryFolder() + "/parallel.ssidx"
         try parallel.write(to: path, modelID: "m")
         #expect(try HNSWIndex.open(path).liveCount == Data.rows)

@@ -55,17 +55,15 @@ struct ArchiveIntegrityTests {
 
     @Test("two `index` runs started together on a new catalog: one adds, the other waits and finds it current",
           .enabled(if: weightsInstalled))
-    func concurrentIndexRuns() throws {
+    func concurrentIndexRuns() async throws {
         let root = try temporaryFolder("two-writers")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
         try copySample(classes: ["Beach", "Port"], perClass: 4, into: data)
         let db = root.appendingPathComponent("test.satseek").path
-        let results = ResultBox<(status: Int32, stdout: String, stderr: String)>(count: 2)
-        DispatchQueue.concurrentPerform(iterations: 2) { run in
-            results.set(run, try? runSatSeek(["index", data.path, "--db", db, "--json"]))
-        }
-        let runs = try (0..<2).map { try #require(results.get($0)) }
+        async let first = runSatSeek(["index", data.path, "--db", db, "--json"])
+        async let second = runSatSeek(["index", data.path, "--db", db, "--json"])
+        let runs = try await [first, second]
         for run in runs { #expect(run.status == 0, "\(run.stderr)") }
         let reports = try runs.map { try #require(try JSONSerialization.jsonObject(with: Data($0.stdout.utf8)) as? [String: Any]) }
         let added = reports.compactMap { $0["added"] as? Int }.sorted()
@@ -76,7 +74,7 @@ struct ArchiveIntegrityTests {
         let catalog = try Catalog(path: db, create: false)
         #expect(try catalog.allRecords().compactMap(\.id) == Array(1...8), "ids are never renumbered")
 
-        let refused = try runSatSeek(["index", data.path, "--db", db, "--no-wait"])
+        let refused = try await runSatSeek(["index", data.path, "--db", db, "--no-wait"])
         #expect(refused.status == 0, "an uncontended --no-wait run proceeds: \(refused.stderr)")
     }
 
@@ -104,7 +102,7 @@ struct ArchiveIntegrityTests {
     }
 
     @Test("a second writer lock on a catalog waits or refuses while the first is held")
-    func writerLock() throws {
+    func writerLock() async throws {
         let root = try temporaryFolder("lock")
         defer { try? FileManager.default.removeItem(at: root) }
         let db = root.appendingPathComponent("test.satseek").path
@@ -115,28 +113,22 @@ struct ArchiveIntegrityTests {
             "\(error)".contains("pid \(getpid())") && "\(error)".contains("another indexing run")
         }
         // A waiter gets the lock once the first lets go.
-        let acquired = DispatchSemaphore(value: 0)
+        let acquired = ManagedFlag()
         let waited = ManagedFlag()
-        Thread.detachNewThread {
-            let second = try? CatalogWriterLock(catalogPath: db, wait: true) { _ in waited.set() }
-            withExtendedLifetime(second) { acquired.signal() }
+        let waiter = Task {
+            try await onOwnThread {
+                let second = try CatalogWriterLock(catalogPath: db, wait: true) { _ in waited.set() }
+                withExtendedLifetime(second) { acquired.set() }
+            }
         }
-        Thread.sleep(forTimeInterval: 0.3)
-        #expect(acquired.wait(timeout: .now()) == .timedOut, "the waiter must not get a held lock")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!acquired.value, "the waiter must not get a held lock")
         withExtendedLifetime(first) {}
         first = nil
-        #expect(acquired.wait(timeout: .now() + 10) == .success)
+        try await waiter.value
+        #expect(acquired.value)
         #expect(waited.value)
     }
-}
-
-/// Values written from several threads.
-final class ResultBox<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var values: [Value?]
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ value: Value?) { lock.withLock { values[index] = value } }
-    func get(_ index: Int) -> Value? { lock.withLock { values[index] } }
 }
 
 /// A flag set from another thread.

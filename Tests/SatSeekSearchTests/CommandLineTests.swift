@@ -14,8 +14,12 @@ func satseekExecutable() -> URL? {
 }
 
 /// Runs the built `satseek` executable and collects its exit status and output.
-func runSatSeek(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+func runSatSeek(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
     guard let binary = satseekExecutable() else { return (-1, "", "") }
+    return try await onOwnThread { try runSatSeekBlocking(binary, arguments) }
+}
+
+private func runSatSeekBlocking(_ binary: URL, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
@@ -32,7 +36,7 @@ func runSatSeek(_ arguments: [String]) throws -> (status: Int32, stdout: String,
 @Suite("satseek command line", .serialized)
 struct CommandLineTests {
     @Test("index exits 0 listing bad files; search --json returns ranked results", .enabled(if: weightsInstalled))
-    func indexAndSearch() throws {
+    func indexAndSearch() async throws {
         let root = try temporaryFolder("cli")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
@@ -42,44 +46,44 @@ struct CommandLineTests {
         try writeBadFiles(into: data.appendingPathComponent("Broken"), validJPEG: good)
         let db = root.appendingPathComponent("cli.satseek").path
 
-        let index = try runSatSeek(["index", data.path, "--db", db])
+        let index = try await runSatSeek(["index", data.path, "--db", db])
         #expect(index.status == 0, "\(index.stderr)")
         #expect(index.stdout.contains("4 added") && index.stdout.contains("4 failed"), "\(index.stdout)")
         for bad in ["truncated.jpg", "notes.tif", "empty.jpg", "tiny.png"] {
             #expect(index.stdout.contains(bad), "\(bad) not reported")
         }
 
-        let search = try runSatSeek(["search", "--db", db, "--image", good.path, "-k", "3", "--json"])
+        let search = try await runSatSeek(["search", "--db", db, "--image", good.path, "-k", "3", "--json"])
         #expect(search.status == 0, "\(search.stderr)")
         struct Row: Decodable { let rank: Int; let id: Int64; let path: String; let className: String; let score: Float }
         let rows = try JSONDecoder().decode([Row].self, from: Data(search.stdout.utf8))
         #expect(rows.count == 3 && rows[0].className == "Beach" && rows[0].score > 0.999)
 
-        let byItem = try runSatSeek(["search", "--db", db, "--item", "\(rows[0].id)", "-k", "2", "--json"])
+        let byItem = try await runSatSeek(["search", "--db", db, "--item", "\(rows[0].id)", "-k", "2", "--json"])
         #expect(byItem.status == 0, "\(byItem.stderr)")
     }
 
     @Test("search with a missing file, a missing index or another model fails with a clear message", .enabled(if: weightsInstalled))
-    func searchErrors() throws {
+    func searchErrors() async throws {
         let root = try temporaryFolder("cli-errors")
         defer { try? FileManager.default.removeItem(at: root) }
-        let missingDB = try runSatSeek(["search", "--db", root.appendingPathComponent("nope.satseek").path, "--item", "1"])
+        let missingDB = try await runSatSeek(["search", "--db", root.appendingPathComponent("nope.satseek").path, "--item", "1"])
         #expect(missingDB.status != 0)
         #expect(missingDB.stderr.contains("nope.satseek"), "\(missingDB.stderr)")
 
         let data = root.appendingPathComponent("data")
         try copySample(classes: ["Beach"], perClass: 2, into: data)
         let db = root.appendingPathComponent("e.satseek").path
-        #expect(try runSatSeek(["index", data.path, "--db", db]).status == 0)
-        let missingImage = try runSatSeek(["search", "--db", db, "--image", root.appendingPathComponent("ghost.jpg").path])
+        #expect(try await runSatSeek(["index", data.path, "--db", db]).status == 0)
+        let missingImage = try await runSatSeek(["search", "--db", db, "--image", root.appendingPathComponent("ghost.jpg").path])
         #expect(missingImage.status != 0)
         #expect(missingImage.stderr.contains("ghost.jpg") && missingImage.stderr.contains("does not exist"), "\(missingImage.stderr)")
 
-        let otherModel = try runSatSeek(["search", "--db", db, "--model", "effnet-lite2", "--item", "1"])
+        let otherModel = try await runSatSeek(["search", "--db", db, "--model", "effnet-lite2", "--item", "1"])
         #expect(otherModel.status != 0)
         #expect(otherModel.stderr.contains("effnet-lite0") && otherModel.stderr.contains("effnet-lite2"), "\(otherModel.stderr)")
 
-        let noQuery = try runSatSeek(["search", "--db", db])
+        let noQuery = try await runSatSeek(["search", "--db", db])
         #expect(noQuery.status != 0 && noQuery.stderr.contains("exactly one query"))
     }
 }

@@ -7,7 +7,7 @@ import SatSeekStore
 @Suite("kill -9 during indexing", .serialized)
 struct CrashResumeTests {
     @Test("a killed `satseek index` leaves a readable catalog; re-running resumes without duplicates", .enabled(if: weightsInstalled))
-    func killAndResume() throws {
+    func killAndResume() async throws {
         let root = try temporaryFolder("crash")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
@@ -19,32 +19,35 @@ struct CrashResumeTests {
         let db = root.appendingPathComponent("crash.satseek").path
         let binary = try #require(satseekExecutable())
 
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["index", data.path, "--db", db, "--batch", "2"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        // Kill it as soon as some, but not all, batches are committed. The indexer only runs while this loop
-        // sleeps: it is stopped (SIGSTOP) for every look at the catalog, so a loaded machine that starves this
-        // test's thread cannot let it finish unobserved, and the SIGKILL lands wherever the stop caught it.
-        var stored = 0
-        var killedMidway = false
-        let deadline = Date().addingTimeInterval(300)
-        while process.isRunning, Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.005)
-            kill(process.processIdentifier, SIGSTOP)
-            if FileManager.default.fileExists(atPath: db), let catalog = try? Catalog(path: db, create: false) {
-                stored = (try? catalog.count()) ?? 0
+        let (killedMidway, stored) = try await onOwnThread { () throws -> (Bool, Int) in
+            let process = Process()
+            process.executableURL = binary
+            process.arguments = ["index", data.path, "--db", db, "--batch", "2"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Kill it as soon as some, but not all, batches are committed. The indexer only runs while this loop
+            // sleeps: it is stopped (SIGSTOP) for every look at the catalog, so a loaded machine that starves this
+            // test's thread cannot let it finish unobserved, and the SIGKILL lands wherever the stop caught it.
+            var stored = 0
+            var killedMidway = false
+            let deadline = Date().addingTimeInterval(300)
+            while process.isRunning, Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.005)
+                kill(process.processIdentifier, SIGSTOP)
+                if FileManager.default.fileExists(atPath: db), let catalog = try? Catalog(path: db, create: false) {
+                    stored = (try? catalog.count()) ?? 0
+                }
+                if stored >= 4 {
+                    killedMidway = process.isRunning
+                    break
+                }
+                kill(process.processIdentifier, SIGCONT)
             }
-            if stored >= 4 {
-                killedMidway = process.isRunning
-                break
-            }
-            kill(process.processIdentifier, SIGCONT)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return (killedMidway, stored)
         }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
         #expect(killedMidway, "the indexer finished before it could be killed (\(stored) stored)")
 
         let afterKill = try Catalog(path: db, create: false)
@@ -57,7 +60,7 @@ struct CrashResumeTests {
             _ = try FlatIndex.open(flatPath, verifyChecksum: true)
         }
 
-        let resumed = try runSatSeek(["index", data.path, "--db", db, "--json"])
+        let resumed = try await runSatSeek(["index", data.path, "--db", db, "--json"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         let catalog = try Catalog(path: db, create: false)
         let records = try catalog.allRecords()

@@ -128,14 +128,14 @@ struct HeadTrainingTests {
     }
 
     @Test("satseek train, eval --protocol split --head and search --head from the command line", .enabled(if: weightsInstalled))
-    func commandLine() throws {
+    func commandLine() async throws {
         let root = try temporaryFolder("head-cli")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
         try copySample(classes: ["Beach", "Forest", "Port"], perClass: 4, into: data)
         let db = root.appendingPathComponent("cli.satseek").path
         let head = root.appendingPathComponent("cli.satseek-head").path
-        let train = try runSatSeek(["train", data.path, "--bits", "16", "--epochs", "2", "--hidden", "16",
+        let train = try await runSatSeek(["train", data.path, "--bits", "16", "--epochs", "2", "--hidden", "16",
                                     "--batch-classes", "3", "--batch-images", "2", "--db", db, "--out", head, "--json"])
         #expect(train.status == 0, "\(train.stderr)")
         #expect(train.stderr.contains("epoch 1/2") && train.stderr.contains("held-out mAP@20"), "\(train.stderr)")
@@ -143,20 +143,20 @@ struct HeadTrainingTests {
         let trained = try JSONDecoder().decode(TrainOut.self, from: Data(train.stdout.utf8))
         #expect(trained.codesMAP != nil)
 
-        let eval = try runSatSeek(["eval", data.path, "--db", db, "--protocol", "split", "--head", head, "-k", "5"])
+        let eval = try await runSatSeek(["eval", data.path, "--db", db, "--protocol", "split", "--head", head, "-k", "5"])
         #expect(eval.status == 0, "\(eval.stderr)")
         #expect(eval.stdout.contains("head codes 16 bits [\(trained.headID)]") && eval.stdout.contains("raw features"), "\(eval.stdout)")
 
-        let missing = try runSatSeek(["search", "--db", db, "--item", "1", "--head", head])
+        let missing = try await runSatSeek(["search", "--db", db, "--item", "1", "--head", head])
         #expect(missing.status != 0 && missing.stderr.contains("index"), "\(missing.stderr)")
-        let index = try runSatSeek(["index", data.path, "--db", db, "--head", head])
+        let index = try await runSatSeek(["index", data.path, "--db", db, "--head", head])
         #expect(index.status == 0, "\(index.stderr)")
-        let search = try runSatSeek(["search", "--db", db, "--item", "1", "--head", head, "--rerank", "-k", "3", "--json"])
+        let search = try await runSatSeek(["search", "--db", db, "--item", "1", "--head", head, "--rerank", "-k", "3", "--json"])
         #expect(search.status == 0, "\(search.stderr)")
         #expect(search.stdout.contains("\"rank\" : 3"), "\(search.stdout)")
         let badHead = root.appendingPathComponent("bad.satseek-head").path
         try Data("not a head".utf8).write(to: URL(fileURLWithPath: badHead))
-        let bad = try runSatSeek(["index", data.path, "--db", db, "--head", badHead])
+        let bad = try await runSatSeek(["index", data.path, "--db", db, "--head", badHead])
         #expect(bad.status != 0 && bad.stderr.contains("magic"), "\(bad.stderr)")
     }
 }

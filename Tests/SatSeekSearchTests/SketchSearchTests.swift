@@ -185,7 +185,7 @@ struct SketchSearchTests {
     }
 
     @Test("index --sketchable and search --sketch on the command line", .enabled(if: weightsInstalled))
-    func commandLine() throws {
+    func commandLine() async throws {
         let root = try temporaryFolder("sketch-cli")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
@@ -194,22 +194,22 @@ struct SketchSearchTests {
         try writeBMP(ShapeScenes.sketch("Circles"), to: sketch)
 
         let plain = root.appendingPathComponent("plain.satseek").path
-        #expect(try runSatSeek(["index", data.path, "--db", plain]).status == 0)
-        let refused = try runSatSeek(["search", "--db", plain, "--sketch", sketch.path])
+        #expect(try await runSatSeek(["index", data.path, "--db", plain]).status == 0)
+        let refused = try await runSatSeek(["search", "--db", plain, "--sketch", sketch.path])
         #expect(refused.status != 0 && refused.stderr.contains("--sketchable"), "\(refused.stderr)")
 
         let db = root.appendingPathComponent("sketch.satseek").path
-        let index = try runSatSeek(["index", data.path, "--db", db, "--sketchable"])
+        let index = try await runSatSeek(["index", data.path, "--db", db, "--sketchable"])
         #expect(index.status == 0, "\(index.stderr)")
-        let search = try runSatSeek(["search", "--db", db, "--sketch", sketch.path, "-k", "2", "--json"])
+        let search = try await runSatSeek(["search", "--db", db, "--sketch", sketch.path, "-k", "2", "--json"])
         #expect(search.status == 0, "\(search.stderr)")
         struct Row: Decodable { let rank: Int; let className: String; let score: Float }
         let rows = try JSONDecoder().decode([Row].self, from: Data(search.stdout.utf8))
         #expect(rows.count == 2 && rows[0].className == "Circles", "\(rows)")
 
-        let both = try runSatSeek(["search", "--db", db, "--sketch", sketch.path, "--item", "1"])
+        let both = try await runSatSeek(["search", "--db", db, "--sketch", sketch.path, "--item", "1"])
         #expect(both.status != 0 && both.stderr.contains("exactly one query"))
-        let help = try runSatSeek(["eval-sketch", "--help"])
+        let help = try await runSatSeek(["eval-sketch", "--help"])
         #expect(help.stdout.contains("--sketches") && help.stdout.contains("--seed"))
     }
 }

@@ -28,7 +28,7 @@ import SatSeekCatalog
         let common = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                       "--user-data-dir=\(profile.path)", "--window-size=1400,900", "--virtual-time-budget=20000"]
 
-        let dump = try runProcess(chromium, common + ["--dump-dom", url], timeout: 180)
+        let dump = try await runProcess(chromium, common + ["--dump-dom", url], timeout: 180)
         let dom = dump.output
         #expect(dom.contains("data-state=\"done\""), "the query did not finish: \(dom.suffix(1500))")
         let tiles = dom.components(separatedBy: "class=\"tile result-tile\"").count - 1
@@ -42,7 +42,7 @@ import SatSeekCatalog
         try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
         let shot = artifacts.appendingPathComponent("ui-image-query.png")
         try? FileManager.default.removeItem(at: shot)
-        let capture = try runProcess(chromium, common + ["--screenshot=\(shot.path)", url], timeout: 180)
+        let capture = try await runProcess(chromium, common + ["--screenshot=\(shot.path)", url], timeout: 180)
         let size = (try? FileManager.default.attributesOfItem(atPath: shot.path)[.size] as? Int) ?? 0
         #expect(size > 10_000, "screenshot \(shot.path) missing or empty: \(capture.output.suffix(800))")
     }
@@ -67,7 +67,7 @@ import SatSeekCatalog
         }.reduce(nil as GeoBox?) { $0?.union($1) ?? $1 })
         let downloads = try temporaryFolder("downloads")
         defer { try? FileManager.default.removeItem(at: downloads) }
-        let browser = try HeadlessChromium(executable: chromium, url: f.base + "/?k=10&item=\(naip[3])", downloads: downloads)
+        let browser = try await HeadlessChromium.start(executable: chromium, url: f.base + "/?k=10&item=\(naip[3])", downloads: downloads)
         defer { browser.stop() }
         let shot = repositoryRoot.appendingPathComponent(".build/test-artifacts/ui-feedback.png")
         try await browser.withPage { page in
@@ -127,7 +127,7 @@ import SatSeekCatalog
                 #expect(sceneBox.contains(box, tolerance: 1e-9), "\(box) outside the scene \(sceneBox)")
                 #expect((feature["properties"] as? [String: Any])?["score"] is Double)
             }
-            let ogr = try runProcess("/usr/bin/ogrinfo", ["-ro", "-al", "-so", exported.path])
+            let ogr = try await runProcess("/usr/bin/ogrinfo", ["-ro", "-al", "-so", exported.path])
             #expect(ogr.status == 0 && ogr.output.contains("Feature Count: \(found)"), "ogrinfo: \(ogr.output)")
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: shot.path)[.size] as? Int) ?? 0

@@ -48,6 +48,11 @@ final class ServeProcess: @unchecked Sendable {
         Thread.detachNewThread { _ = handle.readDataToEndOfFile() }  // keep draining
     }
 
+    /// Starts `satseek serve` on a thread of its own (start-up blocks until the port is printed).
+    static func start(binary: URL, db: String) async throws -> ServeProcess {
+        try await onOwnThread { try ServeProcess(binary: binary, db: db) }
+    }
+
     func stop() {
         process.terminate()
         let deadline = Date().addingTimeInterval(10)
@@ -61,7 +66,11 @@ final class ServeProcess: @unchecked Sendable {
 }
 
 /// Runs a program and returns its status and standard output (standard error discarded).
-func runForStdout(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, stdout: String) {
+func runForStdout(_ executable: URL, _ arguments: [String]) async throws -> (status: Int32, stdout: String) {
+    try await onOwnThread { try runForStdoutBlocking(executable, arguments) }
+}
+
+private func runForStdoutBlocking(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, stdout: String) {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
@@ -82,19 +91,19 @@ func runForStdout(_ executable: URL, _ arguments: [String]) throws -> (status: I
         defer { try? FileManager.default.removeItem(at: root) }
         let db = root.appendingPathComponent("geo.satseek").path
         let arguments = ["index", landsatScene, "--db", db, "--tile", "128", "--stride", "128", "--bands", "3,2,1", "--json"]
-        let first = try runForStdout(binary, arguments)
+        let first = try await runForStdout(binary, arguments)
         #expect(first.status == 0, "\(first.stdout)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
         #expect(report["windows"] as? Int == 10 && report["scenes"] as? Int == 1)
         #expect((report["added"] as? Int ?? 0) + (report["nodataSkipped"] as? Int ?? 0) == 10)
-        let again = try runForStdout(binary, arguments)
+        let again = try await runForStdout(binary, arguments)
         let second = try #require(try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])
         #expect(second["unchanged"] as? Int == report["added"] as? Int && second["added"] as? Int == 0)
 
-        let bad = try runProcess(binary.path, ["index", landsatScene, "--db", db, "--tile", "128", "--bands", "9"])
+        let bad = try await runProcess(binary.path, ["index", landsatScene, "--db", db, "--tile", "128", "--bands", "9"])
         #expect(bad.status != 0 || bad.output.contains("band 9"), "\(bad.output)")
 
-        let server = try ServeProcess(binary: binary, db: db)
+        let server = try await ServeProcess.start(binary: binary, db: db)
         defer { server.stop() }
         let info = try await http("http://127.0.0.1:\(server.port)/api/info").json()
         #expect(info["items"] as? Int == report["added"] as? Int)
@@ -114,10 +123,10 @@ func runForStdout(_ executable: URL, _ arguments: [String]) throws -> (status: I
             try FileManager.default.copyItem(at: source.appendingPathComponent(file), to: data.appendingPathComponent(file))
         }
         let db = root.appendingPathComponent("sketch.satseek").path
-        let index = try runProcess(binary.path, ["index", data.path, "--db", db, "--sketchable"], timeout: 300)
+        let index = try await runProcess(binary.path, ["index", data.path, "--db", db, "--sketchable"], timeout: 300)
         #expect(index.status == 0, "\(index.output)")
 
-        let server = try ServeProcess(binary: binary, db: db)
+        let server = try await ServeProcess.start(binary: binary, db: db)
         defer { server.stop() }
         let info = try await http("http://127.0.0.1:\(server.port)/api/info").json()
         #expect((info["modes"] as? [String: Bool])?["sketch"] == true)

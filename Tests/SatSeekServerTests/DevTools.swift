@@ -47,6 +47,11 @@ final class HeadlessChromium: @unchecked Sendable {
         Thread.detachNewThread { _ = handle.readDataToEndOfFile() }  // keep draining
     }
 
+    /// Starts Chromium on a thread of its own (start-up blocks until the DevTools URL is printed).
+    static func start(executable: String, url: String, downloads: URL) async throws -> HeadlessChromium {
+        try await onOwnThread { try HeadlessChromium(executable: executable, url: url, downloads: downloads) }
+    }
+
     func stop() {
         process.terminate()
         process.waitUntilExit()

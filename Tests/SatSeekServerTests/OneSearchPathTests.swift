@@ -9,8 +9,8 @@ import SatSeekCatalog
 /// behind all three — exactly, through a current HNSW file written while the server runs, and inside a bbox.
 @Suite(.serialized) struct OneSearchPathTests {
     /// Ids of `satseek search … --json` (results array) or of a feedback/find-all answer (object).
-    func cliIDs(_ binary: URL, _ arguments: [String]) throws -> [Int64] {
-        let run = try runForStdout(binary, ["search"] + arguments + ["--json"])
+    func cliIDs(_ binary: URL, _ arguments: [String]) async throws -> [Int64] {
+        let run = try await runForStdout(binary, ["search"] + arguments + ["--json"])
         #expect(run.status == 0, "search \(arguments): \(run.stdout)")
         let json = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8))
         let results = (json as? [[String: Any]]) ?? ((json as? [String: Any])?["results"] as? [[String: Any]]) ?? []
@@ -30,7 +30,7 @@ import SatSeekCatalog
         defer { try? FileManager.default.removeItem(at: root) }
         let db = root.appendingPathComponent("one.satseek").path
         for scene in [naipScene, landsatScene] {
-            let run = try runProcess(binary.path, ["index", scene, "--db", db, "--tile", "224"], timeout: 600)
+            let run = try await runProcess(binary.path, ["index", scene, "--db", db, "--tile", "224"], timeout: 600)
             #expect(run.status == 0, "\(run.output)")
         }
         let catalog = try Catalog(path: db, create: false)
@@ -41,21 +41,21 @@ import SatSeekCatalog
         let queries: [Int64] = [naip[0], naip[5], try #require(try catalog.allRecords().last?.id)]
 
         try await TestCluster.with("one-path") { url in
-            let sync = try runProcess(binary.path, ["index", landsatScene, "--db", db, "--tile", "224", "--store", url], timeout: 600)
+            let sync = try await runProcess(binary.path, ["index", landsatScene, "--db", db, "--tile", "224", "--store", url], timeout: 600)
             #expect(sync.status == 0 && sync.output.contains("synced"), "\(sync.output)")
-            let server = try ServeProcess(binary: binary, db: db)
+            let server = try await ServeProcess.start(binary: binary, db: db)
             defer { server.stop() }
             let base = "http://127.0.0.1:\(server.port)"
 
             func compare(_ label: String) async throws {
                 for id in queries {
-                    let cli = try cliIDs(binary, ["--db", db, "--item", "\(id)", "-k", "6"])
+                    let cli = try await cliIDs(binary, ["--db", db, "--item", "\(id)", "-k", "6"])
                     let api = try await apiIDs("\(base)/api/search?item=\(id)&k=6")
-                    let store = try cliIDs(binary, ["--db", db, "--item", "\(id)", "-k", "6", "--store", url, "--exact"])
+                    let store = try await cliIDs(binary, ["--db", db, "--item", "\(id)", "-k", "6", "--store", url, "--exact"])
                     #expect(cli.count == 6 && cli == api && cli == store, "\(label), item \(id): CLI \(cli) API \(api) PostgreSQL \(store)")
-                    let inBox = try cliIDs(binary, ["--db", db, "--item", "\(id)", "-k", "4", "--bbox=" + box.description])
+                    let inBox = try await cliIDs(binary, ["--db", db, "--item", "\(id)", "-k", "4", "--bbox=" + box.description])
                     let apiInBox = try await apiIDs("\(base)/api/search?item=\(id)&k=4&bbox=\(box.description)")
-                    let storeInBox = try cliIDs(binary, ["--db", db, "--item", "\(id)", "-k", "4", "--bbox=" + box.description,
+                    let storeInBox = try await cliIDs(binary, ["--db", db, "--item", "\(id)", "-k", "4", "--bbox=" + box.description,
                                                          "--store", url, "--exact"])
                     #expect(!inBox.isEmpty && inBox == apiInBox && inBox == storeInBox,
                             "\(label) in \(box), item \(id): CLI \(inBox) API \(apiInBox) PostgreSQL \(storeInBox)")
@@ -66,7 +66,7 @@ import SatSeekCatalog
             }
             try await compare("exact index file")
             // Write the HNSW file while the server runs: the server and the CLI then both walk the graph.
-            let graph = try runProcess(binary.path, ["index", landsatScene, "--db", db, "--tile", "224", "--hnsw"], timeout: 600)
+            let graph = try await runProcess(binary.path, ["index", landsatScene, "--db", db, "--tile", "224", "--hnsw"], timeout: 600)
             #expect(graph.status == 0 && graph.output.contains("hnsw index file"), "\(graph.output)")
             try await compare("current HNSW file")
         }

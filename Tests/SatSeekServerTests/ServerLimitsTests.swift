@@ -103,9 +103,9 @@ struct ServerLimitsTests {
     }
 
     @Test("serve refuses a port outside 0…65535 instead of listening somewhere else")
-    func portOutOfRange() throws {
+    func portOutOfRange() async throws {
         guard let binary = satseekBinary() else { return }
-        let (status, output) = try runProcess(binary.path, ["serve", "--db", "/nonexistent.satseek", "--port", "99999"])
+        let (status, output) = try await runProcess(binary.path, ["serve", "--db", "/nonexistent.satseek", "--port", "99999"])
         #expect(status != 0)
         #expect(output.contains("--port must be in 0…65535"), "\(output)")
     }

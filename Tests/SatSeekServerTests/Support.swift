@@ -109,7 +109,11 @@ func http(_ url: String, method: String = "GET", body: Data? = nil, contentType:
 
 /// Runs a program and returns its exit status and combined output.
 @discardableResult
-func runProcess(_ executable: String, _ arguments: [String], timeout: Double = 120) throws -> (status: Int32, output: String) {
+func runProcess(_ executable: String, _ arguments: [String], timeout: Double = 120) async throws -> (status: Int32, output: String) {
+    try await onOwnThread { try runProcessBlocking(executable, arguments, timeout: timeout) }
+}
+
+private func runProcessBlocking(_ executable: String, _ arguments: [String], timeout: Double) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments

@@ -42,3 +42,16 @@ public func temporaryFolder(_ label: String) throws -> URL {
     return url
 }
 
+
+/// Runs blocking work (a child process, a sleep, a semaphore) on a thread of its own and awaits it.
+///
+/// Swift Testing runs tests on the cooperative thread pool, which has one thread per core (two on a CI
+/// machine). A test that blocks one of those threads for seconds starves every other test's async work — a
+/// fixture server's handlers among them — so blocking test code goes through here instead.
+public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(with: Result { try body() })
+        }
+    }
+}
