@@ -55,6 +55,12 @@ let package = Package(
             "SatSeekGeo", "SatSeekImaging", "SatSeekTensor", "SatSeekModels", "SatSeekIndex", "SatSeekCatalog",
             "SatSeekLearning", "SatSeekSketch", "SatSeekStore",
         ]),
+        // Measuring and learning from labelled datasets: the evaluators (leave-one-out, splits, feedback, sketch,
+        // text hold-out), their metrics, and head training (which reports held-out quality every epoch).
+        .target(name: "SatSeekEvaluation", dependencies: [
+            "SatSeekSearch", "SatSeekCatalog", "SatSeekIndex", "SatSeekLearning", "SatSeekModels", "SatSeekImaging",
+            "SatSeekSketch", "SatSeekTensor",
+        ]),
         .target(name: "SatSeekServer", dependencies: [
             "SatSeekSearch", "SatSeekStore", "SatSeekLearning", "SatSeekGeo", "SatSeekImaging", "SatSeekCatalog", "SatSeekIndex",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
@@ -65,7 +71,7 @@ let package = Package(
         ]),
         .executableTarget(name: "satseek", dependencies: [
             "SatSeekPostgres",
-            "SatSeekServer", "SatSeekSearch", "SatSeekModels", "SatSeekImaging", "SatSeekCatalog", "SatSeekTensor",
+            "SatSeekServer", "SatSeekSearch", "SatSeekEvaluation", "SatSeekModels", "SatSeekImaging", "SatSeekCatalog", "SatSeekTensor",
             "SatSeekIndex", "SatSeekStore", "SatSeekGeo", "SatSeekLearning", "SatSeekSketch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -84,7 +90,7 @@ let package = Package(
         .testTarget(name: "SatSeekCatalogTests", dependencies: ["SatSeekCatalog", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SatSeekLearningTests", dependencies: ["SatSeekLearning", "SatSeekIndex"]),
         .testTarget(name: "SatSeekSketchTests", dependencies: ["SatSeekSketch", "SatSeekImaging"]),
-        .testTarget(name: "SatSeekSearchTests", dependencies: ["SatSeekTestSupport", "SatSeekSearch", "SatSeekImaging", "SatSeekStore", "SatSeekCatalog", "SatSeekIndex", "SatSeekLearning", "SatSeekModels", "SatSeekSketch",
+        .testTarget(name: "SatSeekSearchTests", dependencies: ["SatSeekTestSupport", "SatSeekSearch", "SatSeekEvaluation", "SatSeekImaging", "SatSeekStore", "SatSeekCatalog", "SatSeekIndex", "SatSeekLearning", "SatSeekModels", "SatSeekSketch",
                                                              .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SatSeekPostgresTests", dependencies: ["SatSeekTestSupport", "SatSeekPostgres", "SatSeekStore", "SatSeekCatalog", "SatSeekIndex", "SatSeekImaging"]),
         .testTarget(name: "SatSeekServerTests", dependencies: ["SatSeekTestSupport", "SatSeekServer", "SatSeekStore", "SatSeekLearning",

@@ -70,10 +70,3 @@ public struct GeoBox: Sendable, Codable, Hashable, CustomStringConvertible {
     /// `minLon,minLat,maxLon,maxLat`.
     public var description: String { "\(minLon),\(minLat),\(maxLon),\(maxLat)" }
 }
-
-/// A bounding box that could not be parsed or is out of range.
-public struct GeoBoxError: Error, CustomStringConvertible, Sendable, Equatable {
-    public let reason: String
-    public init(_ reason: String) { self.reason = reason }
-    public var description: String { "invalid bbox \(reason)" }
-}

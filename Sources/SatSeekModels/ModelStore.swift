@@ -121,21 +121,3 @@ public struct ModelStore: Sendable {
         }
     }
 }
-
-/// Errors finding or installing models.
-public enum ModelStoreError: Error, CustomStringConvertible {
-    case unknownModel(String, known: [String])
-    case notInstalled(String, directory: String, hint: String)
-    case installFailed(String, reason: String)
-
-    public var description: String {
-        switch self {
-        case let .unknownModel(name, known):
-            return "unknown model '\(name)'; known models: \(known.joined(separator: ", "))"
-        case let .notInstalled(name, directory, hint):
-            return "model '\(name)' is not installed in \(directory); run `\(hint)` (or set SATSEEK_MODEL_DIR)"
-        case let .installFailed(name, reason):
-            return "installing \(name) failed: \(reason)"
-        }
-    }
-}

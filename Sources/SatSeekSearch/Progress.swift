@@ -7,6 +7,15 @@ public struct ProgressSnapshot: Sendable {
     public let skipped: Int
     public let failed: Int
     public let elapsed: Double
+
+    public init(done: Int, total: Int, skipped: Int, failed: Int, elapsed: Double) {
+        self.done = done
+        self.total = total
+        self.skipped = skipped
+        self.failed = failed
+        self.elapsed = elapsed
+    }
+
     /// Items actually processed (not skipped) per second.
     public var rate: Double { elapsed > 0 ? Double(done - skipped) / elapsed : 0 }
     /// Seconds left at the current rate, nil until a rate is known.

@@ -74,18 +74,6 @@ public struct RangePage: Sendable, Equatable {
     }
 }
 
-/// A store or search error a caller can show as is.
-public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
-    /// The request cannot be answered as given (wrong vector length, NaN, bad k, …).
-    case invalidInput(store: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case .invalidInput(let store, let reason): return "\(store): \(reason)"
-        }
-    }
-}
-
 /// Where embeddings of one model live and are searched by cosine similarity — what every query of the
 /// archive goes through, whoever asks (CLI, server, evaluation).
 ///

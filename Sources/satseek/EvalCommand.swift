@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SatSeekEvaluation
 import SatSeekSearch
 import SatSeekModels
 import SatSeekLearning

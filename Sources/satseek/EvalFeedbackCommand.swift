@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SatSeekLearning
 import SatSeekModels
+import SatSeekEvaluation
 import SatSeekSearch
 
 struct EvalFeedbackCommand: ParsableCommand {

@@ -23,7 +23,7 @@ struct OnDemandInputTests {
             record.prepared(ticket)
             guard ticket < count else { return nil }
             guard ticket != refused else { return false }
-            input.update(fromContentsOf: all[(ticket * per)..<((ticket + 1) * per)])
+            _ = input.update(fromContentsOf: all[(ticket * per)..<((ticket + 1) * per)])
             return true
         }, deliver: { ticket, embedding in
             record.delivered(ticket, Array(embedding))

@@ -3,6 +3,7 @@ import Testing
 import SatSeekCatalog
 import SatSeekLearning
 @testable import SatSeekSearch
+import SatSeekEvaluation
 
 /// The simulated-analyst protocol of `eval-feedback` on embeddings whose answer is known.
 @Suite struct FeedbackEvaluationTests {

@@ -4,6 +4,7 @@ import SatSeekCatalog
 import SatSeekLearning
 import SatSeekModels
 @testable import SatSeekSearch
+import SatSeekEvaluation
 
 /// Synthetic clustered features: class signal in the first `signal` dimensions, noise in all of them.
 private func clustered(classes: Int, perClass: Int, dimensions: Int, signal: Int = 8, seed: UInt64) -> (features: [Float], labels: [Int]) {

@@ -4,6 +4,7 @@ import SatSeekCatalog
 import SatSeekImaging
 import SatSeekModels
 @testable import SatSeekSearch
+import SatSeekEvaluation
 
 @Suite("indexing and searching a real folder", .serialized)
 struct IndexingTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import SatSeekSearch
+import SatSeekEvaluation
 
 @Test("AP@K is normalised by min(K, relevant in archive)")
 func averagePrecisionConvention() {

@@ -4,6 +4,7 @@ import SatSeekImaging
 import SatSeekModels
 import SatSeekSketch
 @testable import SatSeekSearch
+@testable import SatSeekEvaluation
 
 /// Generated "aerial" scenes of three shape classes and hand-drawn-style sketches of each.
 enum ShapeScenes {
@@ -148,7 +149,7 @@ struct SketchSearchTests {
             #expect(zip(results, results.dropFirst()).allSatisfy { $0.score >= $1.score })
         }
         // The same drawing turned by a quarter turn still finds its class (rotation tolerance).
-        let turned = try SketchNormalizer(canvas: 224).binarize(ShapeScenes.sketch("Lines")).transformed(quarterTurns: 1, mirrored: false).rendered()
+        let turned = SketchNormalizer(canvas: 224).binarize(ShapeScenes.sketch("Lines")).transformed(quarterTurns: 1, mirrored: false).rendered()
         #expect(try searcher.search(sketch: turned, k: 1).first?.className == "Lines")
         #expect(throws: SketchError.self) { try searcher.search(sketch: RGBImage(width: 50, height: 50, pixels: .init(repeating: 255, count: 7500)), k: 3) }
 

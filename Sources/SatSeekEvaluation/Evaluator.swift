@@ -1,3 +1,4 @@
+import SatSeekSearch
 import SatSeekCatalog
 import SatSeekIndex
 

@@ -1,3 +1,4 @@
+import SatSeekSearch
 import Foundation
 import SatSeekIndex
 import SatSeekLearning

@@ -1,3 +1,4 @@
+import SatSeekSearch
 import Foundation
 import SatSeekCatalog
 import SatSeekImaging
