@@ -4,6 +4,27 @@ import PackageDescription
 /// SatSeek — content-based image retrieval for satellite and aerial imagery.
 /// Layers, data flowing top to bottom:
 /// Imaging (GDAL) → Tensor (OpenBLAS) → Checkpoint → Models → Index / Catalog (GRDB) → Search → CLI
+// Code generation for the CPU. The default builds for the building machine (`-march=native`: AVX-512 where it
+// has it), which is what the measured speeds in the README use; such a binary can die with SIGILL on a machine
+// without those instructions. SATSEEK_PORTABLE=1 builds for x86-64-v3 (AVX2, FMA, F16C — every x86 machine of
+// the last decade) for binaries that move between machines. OpenBLAS picks its kernels at run time either way.
+#if arch(x86_64)
+let cpuFlags: [String] = Context.environment["SATSEEK_PORTABLE"] == "1"
+    ? ["-Xcc", "-march=x86-64-v3"] : ["-Xcc", "-march=native"]
+#else
+let cpuFlags: [String] = Context.environment["SATSEEK_PORTABLE"] == "1" ? [] : ["-Xcc", "-mcpu=native"]
+#endif
+
+/// The kernel targets (tensor and index arithmetic) drop Swift's run-time checks in release builds only; their
+/// public entry points check their arguments with conditions that survive `-Ounchecked`, and the store layer
+/// above them (compiled with every check) turns bad queries into thrown errors. Debug builds optimise them with
+/// every check kept (`-O`), so the tests run the real kernels at speed with bounds and overflow checks on.
+let kernelSettings: [SwiftSetting] = [
+    .unsafeFlags(cpuFlags, .when(platforms: [.linux])),
+    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(platforms: [.linux], configuration: .release)),
+    .unsafeFlags(["-O"], .when(platforms: [.linux], configuration: .debug)),
+]
+
 let package = Package(
     name: "SatSeek",
     platforms: [.macOS(.v13)],
@@ -31,20 +52,19 @@ let package = Package(
         // System libraries (Debian: libgdal-dev, libopenblas-dev).
         .systemLibrary(name: "CGDAL", pkgConfig: "gdal", providers: [.apt(["libgdal-dev"])]),
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        // OpenBLAS set to one thread while the program loads (the engine owns threading).
+        .target(name: "COpenBLASSetup", linkerSettings: [.linkedLibrary("openblas")]),
         // Prefetch hints for the HNSW search loop (a header of static inline C functions).
         .target(name: "CMemoryHints"),
 
-        // Imaging keeps Swift's checks (it parses files) but gets the machine's vector units for resampling.
+        // Imaging keeps Swift's checks (it parses files) but gets the CPU's vector units for resampling.
         .target(name: "SatSeekImaging", dependencies: ["CGDAL"],
-                swiftSettings: [.unsafeFlags(["-Xcc", "-march=native"], .when(platforms: [.linux]))]),
-        .target(name: "SatSeekTensor", dependencies: ["COpenBLAS", "CMemoryHints"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked", "-Xcc", "-march=native"], .when(platforms: [.linux]))]),
+                swiftSettings: [.unsafeFlags(cpuFlags, .when(platforms: [.linux]))]),
+        .target(name: "SatSeekTensor", dependencies: ["COpenBLAS", "COpenBLASSetup", "CMemoryHints"], swiftSettings: kernelSettings),
         .target(name: "SatSeekCheckpoint", dependencies: ["ZIPFoundation"]),
         .target(name: "SatSeekText", dependencies: ["ZIPFoundation"]),
         .target(name: "SatSeekModels", dependencies: ["SatSeekTensor", "SatSeekCheckpoint", "SatSeekImaging", "SatSeekText", "ZIPFoundation"]),
-        .target(name: "SatSeekIndex", dependencies: ["COpenBLAS", "CMemoryHints"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked", "-Xcc", "-march=native"],
-                                             .when(platforms: [.linux]))]),
+        .target(name: "SatSeekIndex", dependencies: ["COpenBLAS", "CMemoryHints"], swiftSettings: kernelSettings),
         .target(name: "SatSeekCatalog", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // The embedded store's index files beside a catalog (derived from it, rebuilt when stale).
         .target(name: "SatSeekStore", dependencies: ["SatSeekCatalog", "SatSeekIndex"]),

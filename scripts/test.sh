@@ -6,6 +6,10 @@ bash scripts/install-system-deps.sh
 # Package.swift's target dependencies must equal what each target imports.
 python3 scripts/check-dependencies.py
 swift build --product satseek
+# The release binary too: its kernels are built with -Ounchecked, and a test checks that bad queries are still
+# refused with an error there.
+swift build -c release --product satseek
+export SATSEEK_REQUIRE_RELEASE=1
 .build/debug/satseek models install effnet-lite0 effnet-lite1 effnet-lite2 clip-bpe all-minilm-l6-v2
 # Parity tests must fail, not skip, when weights are missing.
 export SATSEEK_REQUIRE_MODELS=1

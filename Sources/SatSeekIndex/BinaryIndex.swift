@@ -53,7 +53,7 @@ public struct BinaryIndex: Sendable {
 
     /// Creates an empty index for codes of `bits` bits (1...512).
     public init(bits: Int) {
-        precondition(bits > 0 && bits <= 512, "BinaryIndex supports 1–512 bits, got \(bits)")
+        checkArgument(bits > 0 && bits <= 512, "BinaryIndex supports 1–512 bits, got \(bits)")
         self.bits = bits
         wordsPerCode = (bits + 63) / 64
     }
@@ -70,7 +70,7 @@ public struct BinaryIndex: Sendable {
     /// Appends codes (`ids.count × wordsPerCode` words); unused high bits are cleared.
     /// Drops the multi-index tables (rebuild them with ``buildMultiIndex(substrings:)``).
     public mutating func add(ids newIDs: [Int64], codes: [UInt64]) {
-        precondition(codes.count == newIDs.count * wordsPerCode,
+        checkArgument(codes.count == newIDs.count * wordsPerCode,
                      "add: expected \(newIDs.count) × \(wordsPerCode) words, got \(codes.count)")
         guard !newIDs.isEmpty else { return }
         if let m = mapping {
@@ -100,7 +100,7 @@ public struct BinaryIndex: Sendable {
 
     /// The query with unused high bits cleared.
     func preparedQuery(_ query: ArraySlice<UInt64>) -> [UInt64] {
-        precondition(query.count == wordsPerCode, "query has \(query.count) words, index codes have \(wordsPerCode)")
+        checkArgument(query.count == wordsPerCode, "query has \(query.count) words, index codes have \(wordsPerCode)")
         var q = Array(query)
         q[wordsPerCode - 1] &= lastWordMask
         return q
@@ -137,7 +137,7 @@ public struct BinaryIndex: Sendable {
     /// Exhaustive search for each of `queries.count / wordsPerCode` row-major queries.
     /// Workers take interleaved queries and walk the codes in blocks of 16 384.
     public func search(batch queries: [UInt64], k: Int, allowed: Set<Int64>? = nil) -> [[HammingHit]] {
-        precondition(queries.count % wordsPerCode == 0, "search(batch:): not a whole number of codes")
+        checkArgument(queries.count % wordsPerCode == 0, "search(batch:): not a whole number of codes")
         let queryCount = queries.count / wordsPerCode
         guard queryCount > 0 else { return [] }
         guard k > 0, count > 0 else { return Array(repeating: [], count: queryCount) }

@@ -12,7 +12,7 @@ extension FlatIndex {
     /// evaluation with `excluding[i] = [id of query i]`. `excluding.count` must equal
     /// the number of queries.
     public func search(batch queries: [Float], k: Int, excluding: [Set<Int64>]) -> [[SearchHit]] {
-        precondition(excluding.count * dimensions == queries.count,
+        checkArgument(excluding.count * dimensions == queries.count,
                      "search(batch:excluding:): need one exclusion set per query")
         return batchSearch(queries, k: k, excluding: excluding, blockFloats: Self.maxBlockFloats)
     }
@@ -25,7 +25,7 @@ extension FlatIndex {
         _ queries: [Float], k: Int, excluding: [Set<Int64>]?, blockFloats: Int,
         accept: (@Sendable (Int64) -> Bool)? = nil
     ) -> [[SearchHit]] {
-        precondition(queries.count % dimensions == 0,
+        checkArgument(queries.count % dimensions == 0,
                      "search(batch:): \(queries.count) floats is not a multiple of \(dimensions) dimensions")
         let queryCount = queries.count / dimensions
         guard queryCount > 0 else { return [] }

@@ -64,7 +64,7 @@ public struct FlatIndex: VectorIndex {
 
     /// Creates an empty index storing vectors as `storage`.
     public init(dimensions: Int, metric: Metric = .cosine, storage: VectorStorage) {
-        precondition(dimensions > 0, "FlatIndex dimensions must be positive, got \(dimensions)")
+        checkArgument(dimensions > 0, "FlatIndex dimensions must be positive, got \(dimensions)")
         self.dimensions = dimensions
         self.metric = metric
         self.storage = storage
@@ -84,7 +84,7 @@ public struct FlatIndex: VectorIndex {
     /// Appends vectors given row-major; `vectors.count` must equal
     /// `ids.count × dimensions`. An index opened from a file is first copied into memory.
     public mutating func add(ids newIDs: [Int64], vectors: [Float]) {
-        precondition(vectors.count == newIDs.count * dimensions,
+        checkArgument(vectors.count == newIDs.count * dimensions,
                      "add: expected \(newIDs.count) × \(dimensions) floats, got \(vectors.count)")
         guard !newIDs.isEmpty else { return }
         materialise()
@@ -165,7 +165,7 @@ public struct FlatIndex: VectorIndex {
 
     /// The stored vector of row `row` as floats (dequantised; unit length for cosine).
     public func vector(atRow row: Int) -> [Float] {
-        precondition(row >= 0 && row < count, "vector(atRow:): row \(row) out of range")
+        checkArgument(row >= 0 && row < count, "vector(atRow:): row \(row) out of range")
         var out = [Float](repeating: 0, count: dimensions)
         out.withUnsafeMutableBufferPointer { o in withView { $0.widenRow(row, into: o.baseAddress!) } }
         return out
@@ -180,7 +180,7 @@ public struct FlatIndex: VectorIndex {
 
     /// The score of every stored row against `query` (length ``dimensions``), in row order.
     func scoreAll(_ query: [Float]) -> [Float] {
-        precondition(query.count == dimensions,
+        checkArgument(query.count == dimensions,
                      "search: query has \(query.count) floats, index has \(dimensions) dimensions")
         let q = metric.prepared(query, dimensions: dimensions)
         var scores = [Float](repeating: 0, count: count)

@@ -19,7 +19,7 @@ extension HNSWIndex {
     /// at least `k`), optional allowed-id filter and excluded ids.
     public func search(_ query: [Float], k: Int, efSearch: Int?, allowed: Set<Int64>? = nil,
                        excluding: Set<Int64> = []) -> [SearchHit] {
-        precondition(query.count == dimensions, "search: query has \(query.count) floats, index has \(dimensions) dimensions")
+        checkArgument(query.count == dimensions, "search: query has \(query.count) floats, index has \(dimensions) dimensions")
         guard k > 0, entryPoint >= 0 else { return [] }
         let q = metric.prepared(query, dimensions: dimensions)
         let scratch = scratchPool.take()
@@ -39,7 +39,7 @@ extension HNSWIndex {
 
     /// Batch search with an explicit beam width (nil: ``Parameters/efSearch``).
     public func search(batch queries: [Float], k: Int, efSearch: Int?) -> [[SearchHit]] {
-        precondition(queries.count % dimensions == 0, "search(batch:): not a whole number of queries")
+        checkArgument(queries.count % dimensions == 0, "search(batch:): not a whole number of queries")
         let queryCount = queries.count / dimensions
         var results = [[SearchHit]](repeating: [], count: queryCount)
         guard k > 0, entryPoint >= 0, queryCount > 0 else { return results }

@@ -23,7 +23,7 @@ extension HNSWIndex {
     @discardableResult
     public mutating func synchronize(ids wanted: [Int64], vectors: [Float],
                                      maximumTombstoneFraction: Double = 0.2) -> SyncReport {
-        precondition(vectors.count == wanted.count * dimensions,
+        checkArgument(vectors.count == wanted.count * dimensions,
                      "synchronize: expected \(wanted.count) × \(dimensions) floats, got \(vectors.count)")
         let dims = dimensions
         let prepared = metric.prepared(vectors, dimensions: dims)

@@ -38,7 +38,7 @@ public struct HNSWIndex: VectorIndex {
 
         /// Creates parameters (defaults: M 16, efConstruction 200, efSearch 64, seed 42).
         public init(M: Int = 16, efConstruction: Int = 200, efSearch: Int = 64, seed: UInt64 = 42) {
-            precondition(M >= 2, "HNSW M must be at least 2")
+            checkArgument(M >= 2, "HNSW M must be at least 2")
             self.M = M
             self.efConstruction = max(efConstruction, M)
             self.efSearch = max(1, efSearch)
@@ -81,8 +81,8 @@ public struct HNSWIndex: VectorIndex {
     /// Creates an empty index.
     public init(dimensions: Int, metric: Metric = .cosine, storage: VectorStorage = .float32,
                 parameters: Parameters = Parameters()) {
-        precondition(dimensions > 0, "HNSWIndex dimensions must be positive")
-        precondition(storage != .int8, "HNSWIndex stores float32 or float16 vectors")
+        checkArgument(dimensions > 0, "HNSWIndex dimensions must be positive")
+        checkArgument(storage != .int8, "HNSWIndex stores float32 or float16 vectors")
         self.dimensions = dimensions
         self.metric = metric
         self.storage = storage
@@ -112,7 +112,7 @@ public struct HNSWIndex: VectorIndex {
     /// Inserts vectors one by one (incremental; may be called repeatedly). Ids should
     /// be unique; re-adding a live id makes the old node a tombstone.
     public mutating func add(ids newIDs: [Int64], vectors: [Float]) {
-        precondition(vectors.count == newIDs.count * dimensions,
+        checkArgument(vectors.count == newIDs.count * dimensions,
                      "add: expected \(newIDs.count) × \(dimensions) floats, got \(vectors.count)")
         guard !newIDs.isEmpty else { return }
         let dims = dimensions, first = ids.count

@@ -141,7 +141,7 @@ extension BinaryIndex {
     /// ``searchMultiIndex(_:k:allowed:)`` for each row-major query, spread over the cores.
     public func searchMultiIndex(batch queries: [UInt64], k: Int, allowed: Set<Int64>? = nil) -> [[HammingHit]] {
         let w = wordsPerCode
-        precondition(queries.count % w == 0, "searchMultiIndex(batch:): not a whole number of codes")
+        checkArgument(queries.count % w == 0, "searchMultiIndex(batch:): not a whole number of codes")
         let queryCount = queries.count / w
         var results = [[HammingHit]](repeating: [], count: queryCount)
         let index = self

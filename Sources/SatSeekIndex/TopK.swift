@@ -90,7 +90,7 @@ func selectTopK(
     k: Int,
     excluding: Set<Int64>
 ) -> [SearchHit] {
-    precondition(scores.count == ids.count, "scores and ids must have equal length")
+    checkArgument(scores.count == ids.count, "scores and ids must have equal length")
     guard k > 0, !scores.isEmpty else { return [] }
     var selector = TopKSelector(k: k, expected: scores.count)
     if excluding.isEmpty {
@@ -113,7 +113,7 @@ func selectTopK(
     k: Int,
     accept: ((Int64) -> Bool)?
 ) -> [SearchHit] {
-    precondition(scores.count == ids.count, "scores and ids must have equal length")
+    checkArgument(scores.count == ids.count, "scores and ids must have equal length")
     guard k > 0, !scores.isEmpty else { return [] }
     var selector = TopKSelector(k: k, expected: scores.count)
     if let accept {

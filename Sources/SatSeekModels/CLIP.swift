@@ -43,7 +43,6 @@ public final class CLIPModel: ImageEmbedder {
     /// the weights supply heads, activation and normalisation; without them OpenAI's conventions apply
     /// (64-wide heads, QuickGELU, OpenAI mean/std).
     public init(url: URL) throws {
-        configureBLASThreads(1)
         let (weights, folder) = try Self.locate(url)
         let loaded = try Checkpoint.load(weights)
         guard let (naming, checkpoint) = CLIPKeys.detect(loaded) else {

@@ -69,7 +69,6 @@ public final class EfficientNetLite: ImageEmbedder {
     ///   - checkpointURL: A `.pth` (legacy or zip) or `.safetensors` file with the reference's keys;
     ///     training checkpoints wrapping a `state_dict` are accepted.
     public init(config: EfficientNetLiteConfig, checkpointURL: URL) throws {
-        configureBLASThreads(1)
         self.config = config
         self.checkpointURL = checkpointURL
         self.modelID = "\(config.name)@\(checkpointURL.deletingPathExtension().lastPathComponent)"

@@ -33,7 +33,6 @@ public final class ResNet: ImageEmbedder {
     /// `state_dict`/`model`/`module.` wrappers accepted).
     /// - Parameter name: Architecture name used in the model id (e.g. `resnet50`).
     public init(name: String = "resnet50", checkpointURL: URL) throws {
-        configureBLASThreads(1)
         var checkpoint = try Checkpoint.load(checkpointURL)
         if checkpoint.tensors["conv1.weight"] == nil {
             for prefix in ["state_dict.", "model.", "module.", "state_dict.module.", "backbone."]

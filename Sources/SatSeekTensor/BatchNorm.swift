@@ -24,7 +24,7 @@ public struct BatchNormParameters: Sendable {
     /// - Returns: The folded weights and bias.
     public func fold(weight: [Float], bias: [Float]? = nil) -> (weight: [Float], bias: [Float]) {
         let outChannels = gamma.count
-        precondition(outChannels > 0 && weight.count % outChannels == 0, "weight does not match batch-norm channels")
+        checkArgument(outChannels > 0 && weight.count % outChannels == 0, "weight does not match batch-norm channels")
         let perChannel = weight.count / outChannels
         var folded = weight
         var foldedBias = [Float](repeating: 0, count: outChannels)

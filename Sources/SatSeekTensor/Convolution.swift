@@ -52,7 +52,7 @@ public struct PointwiseConvolution: Sendable {
     public let activation: Activation
 
     public init(inChannels: Int, outChannels: Int, weight: [Float], bias: [Float], activation: Activation) {
-        precondition(weight.count == inChannels * outChannels && bias.count == outChannels)
+        checkArgument(weight.count == inChannels * outChannels && bias.count == outChannels)
         self.inChannels = inChannels; self.outChannels = outChannels
         self.weight = weight; self.bias = bias; self.activation = activation
     }
@@ -103,7 +103,7 @@ public struct Convolution2D: Sendable {
 
     public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int,
                 weight: [Float], bias: [Float], activation: Activation) {
-        precondition(weight.count == outChannels * inChannels * kernel * kernel && bias.count == outChannels)
+        checkArgument(weight.count == outChannels * inChannels * kernel * kernel && bias.count == outChannels)
         self.inChannels = inChannels; self.outChannels = outChannels
         self.kernel = kernel; self.stride = stride
         self.weight = weight; self.bias = bias; self.activation = activation

@@ -13,8 +13,8 @@ public struct DepthwiseConvolution: Sendable {
     public let activation: Activation
 
     public init(channels: Int, kernel: Int, stride: Int, weight: [Float], bias: [Float], activation: Activation) {
-        precondition(weight.count == channels * kernel * kernel && bias.count == channels)
-        precondition(stride == 1 || stride == 2, "depthwise stride \(stride) not supported")
+        checkArgument(weight.count == channels * kernel * kernel && bias.count == channels)
+        checkArgument(stride == 1 || stride == 2, "depthwise stride \(stride) not supported")
         self.channels = channels; self.kernel = kernel; self.stride = stride
         self.weight = weight; self.bias = bias; self.activation = activation
         let taps = kernel * kernel

@@ -11,7 +11,7 @@ public struct FusedExpandDepthwise: Sendable {
     public let depthwise: DepthwiseConvolution
 
     public init(expand: PackedPointwiseConvolution, depthwise: DepthwiseConvolution) {
-        precondition(expand.outChannels == depthwise.channels, "expansion and depthwise channels differ")
+        checkArgument(expand.outChannels == depthwise.channels, "expansion and depthwise channels differ")
         self.expand = expand
         self.depthwise = depthwise
     }

@@ -1,4 +1,5 @@
 import COpenBLAS
+import COpenBLASSetup
 
 /// Mean over each channel's plane: `channels × plane` → `channels`.
 public func globalAveragePool(_ input: UnsafePointer<Float>, channels: Int, plane: Int,
@@ -29,14 +30,14 @@ public struct Linear: Sendable {
     public let bias: [Float]
 
     public init(inFeatures: Int, outFeatures: Int, weight: [Float], bias: [Float]) {
-        precondition(weight.count == inFeatures * outFeatures && bias.count == outFeatures)
+        checkArgument(weight.count == inFeatures * outFeatures && bias.count == outFeatures)
         self.inFeatures = inFeatures; self.outFeatures = outFeatures
         self.weight = weight; self.bias = bias
     }
 
     /// Applies the layer to one vector.
     public func apply(_ input: [Float]) -> [Float] {
-        precondition(input.count == inFeatures)
+        checkArgument(input.count == inFeatures)
         var output = bias
         weight.withUnsafeBufferPointer { w in
             input.withUnsafeBufferPointer { x in
@@ -56,8 +57,7 @@ public func addInPlace(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Floa
     for i in 0..<count { a[i] += b[i] }
 }
 
-/// Makes the engine, not OpenBLAS, own threading: SatSeek splits work itself, so BLAS runs single-threaded
-/// inside each chunk (no oversubscription on small matrices).
-public func configureBLASThreads(_ threads: Int = 1) {
-    openblas_set_num_threads(Int32(threads))
-}
+/// OpenBLAS's thread count, set to 1 while the program loads (COpenBLASSetup): the engine, not OpenBLAS, owns
+/// threading — SatSeek splits work itself and calls BLAS from several threads at once, and changing the count
+/// while other threads are inside BLAS is not safe.
+public var blasThreads: Int { Int(satseek_blas_threads_at_load()) }

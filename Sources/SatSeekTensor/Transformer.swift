@@ -12,7 +12,7 @@ public struct LayerNorm: Sendable {
     public var width: Int { gamma.count }
 
     public init(gamma: [Float], beta: [Float], epsilon: Float) {
-        precondition(gamma.count == beta.count, "LayerNorm: gamma and beta differ in length")
+        checkArgument(gamma.count == beta.count, "LayerNorm: gamma and beta differ in length")
         self.gamma = gamma; self.beta = beta; self.epsilon = epsilon
     }
 
@@ -96,8 +96,8 @@ public struct MultiHeadSelfAttention: Sendable {
     public var width: Int { outProjection.outFeatures }
 
     public init(inProjection: Linear, outProjection: Linear, heads: Int) {
-        precondition(inProjection.outFeatures == 3 * inProjection.inFeatures, "attention: in_proj must be 3·width × width")
-        precondition(heads > 0 && inProjection.inFeatures % heads == 0, "attention: width not divisible by heads")
+        checkArgument(inProjection.outFeatures == 3 * inProjection.inFeatures, "attention: in_proj must be 3·width × width")
+        checkArgument(heads > 0 && inProjection.inFeatures % heads == 0, "attention: width not divisible by heads")
         self.inProjection = inProjection; self.outProjection = outProjection; self.heads = heads
     }
 

@@ -29,6 +29,9 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: "Query by text, e.g. \"harbor with many boats\": CLIP's text tower for a CLIP index, else the sentence encoder against an alignment stored with `index --align`.")
     var text: String?
 
+    @Option(help: ArgumentHelp("Query by an embedding computed elsewhere: a JSON array of numbers in FILE ('-' reads standard input), as long as the index's vectors.", valueName: "file"))
+    var vector: String?
+
     @Option(help: "With --text: which alignment's vectors to search when the index holds several.")
     var align: String?
 
@@ -48,14 +51,15 @@ struct SearchCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        let single = [image != nil, item != nil, sketch != nil, text != nil].filter { $0 }.count
-        guard single == 1 || (feedback.hasExamples && single <= 1 && sketch == nil && text == nil) else {
-            throw ValidationError("give exactly one query: --image FILE, --item ID, --sketch FILE or --text \"…\", "
+        let single = [image != nil, item != nil, sketch != nil, text != nil, vector != nil].filter { $0 }.count
+        guard single == 1 || (feedback.hasExamples && single <= 1 && sketch == nil && text == nil && vector == nil) else {
+            throw ValidationError("give exactly one query: --image FILE, --item ID, --sketch FILE, --text \"…\" or --vector FILE, "
                                   + "or examples (--positive/--negative/--collection, optionally with --image or --item)")
         }
         guard feedback.threshold == nil || (sketch == nil && text == nil && head == nil) else {
             throw ValidationError("--threshold finds all items for an image, an item or examples")
         }
+        guard vector == nil || head == nil else { throw ValidationError("--head ranks an image or an item, not a vector") }
         guard head == nil || !feedback.hasExamples else { throw ValidationError("--head ranks one image or item, not examples") }
         guard k > 0 else { throw ValidationError("-k must be positive") }
     }
@@ -80,6 +84,8 @@ struct SearchCommand: AsyncParsableCommand {
                     results = try await archive.search(text: text, k: k, filter: filter, alignment: align)
                 } else if let sketch {
                     results = try archive.search(sketchAt: sketch, k: k)
+                } else if let vector {
+                    results = try await archive.search(.vector(try readQueryVector(vector)), k: k, filter: filter)
                 } else if let head, let example {
                     results = try archive.search(example, head: head, k: k, rerankDepth: rerank ? rerankDepth : nil)
                 } else {
@@ -88,6 +94,25 @@ struct SearchCommand: AsyncParsableCommand {
                 try printResults(results, json: json)
             }
         }
+    }
+}
+
+/// A query vector from a JSON array of numbers in `path` (`-`: standard input), at most 64 MiB of text.
+func readQueryVector(_ path: String) throws -> [Float] {
+    let limit = 64 << 20
+    let data: Data
+    if path == "-" {
+        data = FileHandle.standardInput.readData(ofLength: limit + 1)
+    } else {
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        data = try handle.read(upToCount: limit + 1) ?? Data()
+    }
+    guard data.count <= limit else { throw SearchError.invalidInput("\(path): a query vector file is at most 64 MiB") }
+    do {
+        return try JSONDecoder().decode([Float].self, from: data)
+    } catch {
+        throw SearchError.invalidInput("\(path): not a JSON array of numbers")
     }
 }
 

@@ -25,7 +25,7 @@ struct ArchiveIntegrityTests {
         defer { try? FileManager.default.removeItem(at: root) }
         let catalog = try Catalog(path: db, create: false)
         let victim = try #require(try catalog.allRecords().first?.id)
-        let queue = try DatabaseQueue(path: db)
+        let queue = try rawConnection(db)
         try queue.write { try $0.execute(sql: "DELETE FROM embedding WHERE imageId = ?", arguments: [victim]) }
         try queue.close()
         #expect(try !catalog.hasEmbedding(id: victim))
@@ -41,7 +41,7 @@ struct ArchiveIntegrityTests {
         let (root, data, db) = try indexedFolder("lost-table")
         defer { try? FileManager.default.removeItem(at: root) }
         let ids = try Catalog(path: db, create: false).allRecords().compactMap(\.id)
-        let queue = try DatabaseQueue(path: db)
+        let queue = try rawConnection(db)
         try queue.write { try $0.execute(sql: "DROP TABLE embedding") }
         try queue.close()
 
@@ -121,7 +121,10 @@ struct ArchiveIntegrityTests {
                 withExtendedLifetime(second) { acquired.set() }
             }
         }
-        try await Task.sleep(for: .milliseconds(300))
+        // Let go only once the waiter has found the lock held (a loaded machine may start it late).
+        let deadline = Date().addingTimeInterval(60)
+        while !waited.value, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        try await Task.sleep(for: .milliseconds(100))
         #expect(!acquired.value, "the waiter must not get a held lock")
         withExtendedLifetime(first) {}
         first = nil
@@ -129,6 +132,14 @@ struct ArchiveIntegrityTests {
         #expect(acquired.value)
         #expect(waited.value)
     }
+}
+
+/// A plain SQLite connection to a catalog (to damage it as another program would), waiting up to 10 s for the
+/// lock like the catalog's own connections do.
+private func rawConnection(_ path: String) throws -> DatabaseQueue {
+    var configuration = Configuration()
+    configuration.busyMode = .timeout(10)
+    return try DatabaseQueue(path: path, configuration: configuration)
 }
 
 /// A flag set from another thread.

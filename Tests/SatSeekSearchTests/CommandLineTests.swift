@@ -14,23 +14,10 @@ func satseekExecutable() -> URL? {
 }
 
 /// Runs the built `satseek` executable and collects its exit status and output.
-func runSatSeek(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
-    guard let binary = satseekExecutable() else { return (-1, "", "") }
-    return try await onOwnThread { try runSatSeekBlocking(binary, arguments) }
-}
-
-private func runSatSeekBlocking(_ binary: URL, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = binary
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+func runSatSeek(_ arguments: [String], binary: URL? = nil) async throws -> (status: Int32, stdout: String, stderr: String) {
+    guard let binary = binary ?? satseekExecutable() else { return (-1, "", "") }
+    let run = try await runChild(binary.path, arguments)
+    return (run.status, run.stdout, run.stderr)
 }
 
 @Suite("satseek command line", .serialized)

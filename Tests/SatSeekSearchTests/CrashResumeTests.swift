@@ -20,32 +20,29 @@ struct CrashResumeTests {
         let binary = try #require(satseekExecutable())
 
         let (killedMidway, stored) = try await onOwnThread { () throws -> (Bool, Int) in
-            let process = Process()
-            process.executableURL = binary
-            process.arguments = ["index", data.path, "--db", db, "--batch", "2"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let pid = try spawnChild(binary.path, ["index", data.path, "--db", db, "--batch", "2"])
+            var status: Int32 = 0
+            var running: Bool { waitpid(pid, &status, WNOHANG) == 0 }
             // Kill it as soon as some, but not all, batches are committed. The indexer only runs while this loop
             // sleeps: it is stopped (SIGSTOP) for every look at the catalog, so a loaded machine that starves this
             // test's thread cannot let it finish unobserved, and the SIGKILL lands wherever the stop caught it.
             var stored = 0
             var killedMidway = false
             let deadline = Date().addingTimeInterval(300)
-            while process.isRunning, Date() < deadline {
+            while running, Date() < deadline {
                 Thread.sleep(forTimeInterval: 0.005)
-                kill(process.processIdentifier, SIGSTOP)
+                kill(pid, SIGSTOP)
                 if FileManager.default.fileExists(atPath: db), let catalog = try? Catalog(path: db, create: false) {
                     stored = (try? catalog.count()) ?? 0
                 }
                 if stored >= 4 {
-                    killedMidway = process.isRunning
+                    killedMidway = running
                     break
                 }
-                kill(process.processIdentifier, SIGCONT)
+                kill(pid, SIGCONT)
             }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            kill(pid, SIGKILL)
+            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
             return (killedMidway, stored)
         }
         #expect(killedMidway, "the indexer finished before it could be killed (\(stored) stored)")

@@ -67,20 +67,8 @@ final class ServeProcess: @unchecked Sendable {
 
 /// Runs a program and returns its status and standard output (standard error discarded).
 func runForStdout(_ executable: URL, _ arguments: [String]) async throws -> (status: Int32, stdout: String) {
-    try await onOwnThread { try runForStdoutBlocking(executable, arguments) }
-}
-
-private func runForStdoutBlocking(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, stdout: String) {
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let run = try await runChild(executable.path, arguments)
+    return (run.status, run.stdout)
 }
 
 @Suite(.serialized) struct CommandLineGeoTests {

@@ -110,37 +110,6 @@ func http(_ url: String, method: String = "GET", body: Data? = nil, contentType:
 /// Runs a program and returns its exit status and combined output.
 @discardableResult
 func runProcess(_ executable: String, _ arguments: [String], timeout: Double = 120) async throws -> (status: Int32, output: String) {
-    try await onOwnThread { try runProcessBlocking(executable, arguments, timeout: timeout) }
-}
-
-private func runProcessBlocking(_ executable: String, _ arguments: [String], timeout: Double) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = OutputCollector(pipe.fileHandleForReading)
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-    if process.isRunning { process.terminate() }
-    process.waitUntilExit()
-    return (process.terminationStatus, output.finish())
-}
-
-/// Drains a pipe on a background thread so a chatty child never blocks on a full pipe.
-final class OutputCollector: @unchecked Sendable {
-    private var data = Data()
-    private let done = DispatchSemaphore(value: 0)
-    init(_ handle: FileHandle) {
-        Thread.detachNewThread { [self] in
-            data = handle.readDataToEndOfFile()
-            done.signal()
-        }
-    }
-    func finish() -> String {
-        done.wait()
-        return String(decoding: data, as: UTF8.self)
-    }
+    let run = try await runChild(executable, arguments, timeout: timeout)
+    return (run.status, run.stdout + run.stderr)
 }

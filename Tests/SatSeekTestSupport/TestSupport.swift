@@ -55,3 +55,63 @@ public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T)
         }
     }
 }
+
+/// What a child process printed and how it ended.
+public struct ChildResult: Sendable {
+    /// Exit status, or -1 when it was killed by a signal or could not start.
+    public let status: Int32
+    public let stdout: String
+    public let stderr: String
+}
+
+/// Runs a program to its end on a thread of its own, its output going to temporary files.
+///
+/// Started with `posix_spawn` and reaped with `waitpid` rather than Foundation's `Process`: under many parallel
+/// tests, `Process` objects released right after `waitUntilExit` coincided with heap corruption that surfaced
+/// at thread exit, and its pipes can fill up while nobody reads them. A child still running after `timeout`
+/// seconds is killed (status -1).
+public func runChild(_ executable: String, _ arguments: [String], timeout: Double = 600) async throws -> ChildResult {
+    try await onOwnThread { try runChildBlocking(executable, arguments, timeout: timeout) }
+}
+
+private func runChildBlocking(_ executable: String, _ arguments: [String], timeout: Double) throws -> ChildResult {
+    let base = FileManager.default.temporaryDirectory.appendingPathComponent("satseek-child-\(UUID().uuidString)").path
+    let (outPath, errPath) = (base + ".out", base + ".err")
+    defer {
+        try? FileManager.default.removeItem(atPath: outPath)
+        try? FileManager.default.removeItem(atPath: errPath)
+    }
+    let pid = try spawnChild(executable, arguments, stdout: outPath, stderr: errPath)
+    var status: Int32 = 0
+    let deadline = Date().addingTimeInterval(timeout)
+    while true {
+        let reaped = waitpid(pid, &status, WNOHANG)
+        if reaped == pid { break }
+        if reaped == -1 && errno != EINTR { status = -1; break }
+        if Date() > deadline { kill(pid, SIGKILL) }
+        usleep(reaped == 0 ? 5_000 : 0)
+    }
+    let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+    let exited = status & 0x7f == 0
+    return ChildResult(status: exited ? (status >> 8) & 0xff : -1, stdout: read(outPath), stderr: read(errPath))
+}
+
+/// Starts a program with standard input from /dev/null and its output to the given files (default /dev/null);
+/// the caller reaps it with `waitpid`.
+public func spawnChild(_ executable: String, _ arguments: [String], stdout: String = "/dev/null",
+                       stderr: String = "/dev/null") throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+    guard spawned == 0 else {
+        throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "cannot start \(executable): error \(spawned)"])
+    }
+    return pid
+}
