@@ -115,6 +115,8 @@ let package = Package(
         .testTarget(name: "SatSeekPostgresTests", dependencies: ["SatSeekTestSupport", "SatSeekPostgres", "SatSeekStore", "SatSeekCatalog", "SatSeekIndex", "SatSeekImaging"]),
         .testTarget(name: "SatSeekServerTests", dependencies: ["SatSeekTestSupport", "SatSeekServer", "SatSeekStore", "SatSeekLearning",
                                                              .product(name: "WSClient", package: "swift-websocket"),
+                                                             .product(name: "Hummingbird", package: "hummingbird"),
+                                                             .product(name: "HummingbirdTesting", package: "hummingbird"),
                                                              .product(name: "Logging", package: "swift-log"), "SatSeekSearch", "SatSeekCatalog", "SatSeekModels", "SatSeekGeo", "SatSeekImaging", "CGDAL"]),
     ],
     swiftLanguageModes: [.v6]

@@ -4,7 +4,8 @@ import SatSeekCatalog
 import SatSeekSearch
 @testable import SatSeekServer
 
-/// The JSON API over a real server on 127.0.0.1 (needs the model).
+/// The JSON API, its routes run in process (needs the model); the pages and assets below go over a real socket
+/// on 127.0.0.1, as do the server-limit, browser and command-line tests.
 @Suite struct APITests {
     /// The fixture, or `nil` (test skipped) when the model is missing.
     func fixture() async throws -> ServerFixture? {
@@ -14,20 +15,20 @@ import SatSeekSearch
 
     @Test func infoListsModesAndScenes() async throws {
         guard let f = try await fixture() else { return }
-        let info = try await http(f.base + "/api/info").json()
+        let info = try await f.call("/api/info").json()
         #expect(info["items"] as? Int == 12 + 3 + 4)
         let modes = try #require(info["modes"] as? [String: Bool])
         #expect(modes["image"] == true && modes["item"] == true && modes["text"] == false && modes["sketch"] == false)
         let scenes = try #require(info["scenes"] as? [[String: Any]])
         #expect(scenes.count == 2)
         #expect(scenes.allSatisfy { ($0["bbox"] as? [Double])?.count == 4 })
-        let overlay = try await http(f.base + "/api/scenes/0/image?size=256")
+        let overlay = try await f.call("/api/scenes/0/image?size=256")
         #expect(overlay.status == 200 && overlay.contentType == "image/png")
     }
 
     @Test func textSearchWithoutATextSideIsA404ThatSaysWhatToDo() async throws {
         guard let f = try await fixture() else { return }
-        let answer = try await http(f.base + "/api/search/text?q=harbor")
+        let answer = try await f.call("/api/search/text?q=harbor")
         #expect(answer.status == 404)
         #expect(answer.text.contains("train-text"))
     }
@@ -35,7 +36,7 @@ import SatSeekSearch
     @Test func searchByItemReturnsRankedResultsWithFootprints() async throws {
         guard let f = try await fixture() else { return }
         let id = try f.naipChipIDs()[0]
-        let answer = try await http(f.base + "/api/search?item=\(id)&k=5")
+        let answer = try await f.call("/api/search?item=\(id)&k=5")
         #expect(answer.status == 200)
         let body = try answer.json()
         let results = try #require(body["results"] as? [[String: Any]])
@@ -53,7 +54,7 @@ import SatSeekSearch
         guard let f = try await fixture() else { return }
         let id = try f.naipChipIDs()[0]
         let box = "-99.19,47.0,-99.16,47.04"
-        let body = try await http(f.base + "/api/search?item=\(id)&k=50&bbox=\(box)").json()
+        let body = try await f.call("/api/search?item=\(id)&k=50&bbox=\(box)").json()
         let items = try #require(body["results"] as? [[String: Any]]).compactMap { $0["item"] as? [String: Any] }
         #expect(!items.isEmpty)
         for item in items {
@@ -67,13 +68,13 @@ import SatSeekSearch
         let file = sharedData.appendingPathComponent("datasets/aid-mini/Airport").path
         let name = try #require(try FileManager.default.contentsOfDirectory(atPath: file).sorted().first)
         let data = try Data(contentsOf: URL(fileURLWithPath: file + "/" + name))
-        let answer = try await http(f.base + "/api/search/image?k=3", method: "POST", body: data, contentType: "image/jpeg")
+        let answer = try await f.call("/api/search/image?k=3", method: "POST", body: data, contentType: "image/jpeg")
         #expect(answer.status == 200, "\(answer.text)")
         let results = try #require(try answer.json()["results"] as? [[String: Any]])
         // The identical indexed image comes first with cosine ≈ 1.
         #expect((results.first?["score"] as? Double ?? 0) > 0.999)
         // With a bbox only chips are eligible.
-        let boxed = try await http(f.base + "/api/search/image?k=3&bbox=-180,-90,180,90", method: "POST", body: data)
+        let boxed = try await f.call("/api/search/image?k=3&bbox=-180,-90,180,90", method: "POST", body: data)
         let boxedItems = try #require(try boxed.json()["results"] as? [[String: Any]]).compactMap { $0["item"] as? [String: Any] }
         #expect(boxedItems.count == 3 && boxedItems.allSatisfy { $0["footprint"] is [[Double]] })
     }
@@ -81,17 +82,17 @@ import SatSeekSearch
     @Test func itemMetadataAndImage() async throws {
         guard let f = try await fixture() else { return }
         let id = try f.naipChipIDs()[1]
-        let item = try await http(f.base + "/api/items/\(id)").json()
+        let item = try await f.call("/api/items/\(id)").json()
         #expect(item["window"] as? [Int] == [224, 0, 224, 224])
         #expect((item["scene"] as? String)?.hasPrefix("naip_") == true)
-        let image = try await http(f.base + "/api/items/\(id)/image?size=128")
+        let image = try await f.call("/api/items/\(id)/image?size=128")
         #expect(image.status == 200 && image.contentType == "image/jpeg" && image.body.starts(with: [0xFF, 0xD8]))
-        let again = try await http(f.base + "/api/items/\(id)/image?size=128")
+        let again = try await f.call("/api/items/\(id)/image?size=128")
         #expect(again.body == image.body)
         let plain = try f.session.catalog.allRecords().first { !$0.path.contains("#chip=") }!
-        let plainItem = try await http(f.base + "/api/items/\(plain.id!)").json()
+        let plainItem = try await f.call("/api/items/\(plain.id!)").json()
         #expect(plainItem["footprint"] == nil || plainItem["footprint"] is NSNull)
-        #expect(try await http(f.base + "/api/items/\(plain.id!)/image").status == 200)
+        #expect(try await f.call("/api/items/\(plain.id!)/image").status == 200)
     }
 
     /// Feedback with an uploaded image as the positive example: the upload is embedded like an image query, so
@@ -99,17 +100,17 @@ import SatSeekSearch
     @Test func feedbackWithUploadedExample() async throws {
         guard let f = try await fixture() else { return }
         let id = try f.naipChipIDs()[2]
-        let image = try await http(f.base + "/api/items/\(id)/image?size=224")
+        let image = try await f.call("/api/items/\(id)/image?size=224")
         #expect(image.status == 200)
         let body = try JSONSerialization.data(withJSONObject: ["positiveImages": [image.body.base64EncodedString()]])
-        let answer = try await http(f.base + "/api/feedback?k=3", method: "POST", body: body, contentType: "application/json")
+        let answer = try await f.call("/api/feedback?k=3", method: "POST", body: body, contentType: "application/json")
         #expect(answer.status == 200, "\(answer.text.prefix(300))")
         let results = try answer.json()["results"] as? [[String: Any]] ?? []
         #expect(((results.first?["item"] as? [String: Any])?["id"] as? NSNumber)?.int64Value == id)
         let bad = try JSONSerialization.data(withJSONObject: ["positiveImages": ["not base64!"]])
-        #expect(try await http(f.base + "/api/feedback", method: "POST", body: bad).status == 400)
+        #expect(try await f.call("/api/feedback", method: "POST", body: bad).status == 400)
         let text = try JSONSerialization.data(withJSONObject: ["positiveTexts": ["a harbour"]])
-        #expect(try await http(f.base + "/api/feedback", method: "POST", body: text).status == 400)
+        #expect(try await f.call("/api/feedback", method: "POST", body: text).status == 400)
     }
 
     /// Bad input: 4xx with a JSON message, and the server still answers afterwards.
@@ -148,23 +149,23 @@ import SatSeekSearch
             ("PUT", "/api/collections/x", Data(#"{"positives":[999999]}"#.utf8), 404),
         ]
         for (method, path, body, expected) in cases {
-            let answer = try await http(f.base + path, method: method, body: body)
+            let answer = try await f.call(path, method: method, body: body)
             #expect(answer.status == expected, "\(method) \(path) → \(answer.status) \(answer.text.prefix(200))")
             #expect(!answer.text.contains("root:"), "\(path) leaked a file")
             if expected != 404 || path.hasPrefix("/api/items") {
                 #expect(answer.contentType.hasPrefix("application/json"), "\(path): \(answer.contentType)")
             }
         }
-        let still = try await http(f.base + "/api/info")
+        let still = try await f.call("/api/info")
         #expect(still.status == 200)
-        let collections = try await http(f.base + "/api/collections")
+        let collections = try await f.call("/api/collections")
         #expect(!collections.text.contains("\"x\""), "a refused PUT creates no collection: \(collections.text)")
     }
 
     /// `/openapi.json` documents exactly the API routes the server answers.
     @Test func openAPIMatchesTheRoutes() async throws {
         guard let f = try await fixture() else { return }
-        let document = try await http(f.base + "/openapi.json").json()
+        let document = try await f.call("/openapi.json").json()
         #expect(document["openapi"] as? String == "3.0.3")
         let paths = try #require(document["paths"] as? [String: [String: Any]])
         #expect(Set(paths.keys) == Set(OpenAPIDocument.paths))
@@ -174,7 +175,7 @@ import SatSeekSearch
             for method in operations.keys {
                 let suffix = path == "/api/search" ? "?item=\(id)" : ""
                 let body: Data? = method == "post" ? Data("x".utf8) : nil
-                let answer = try await http(f.base + concrete + suffix, method: method.uppercased(), body: body)
+                let answer = try await f.call(concrete + suffix, method: method.uppercased(), body: body)
                 // Every documented route exists: answered by its handler (JSON or an image), never the router's 404.
                 #expect(answer.status != 405, "\(method) \(path)")
                 #expect(answer.contentType.hasPrefix("application/json") || answer.contentType.hasPrefix("image/"),

@@ -2,6 +2,8 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Hummingbird
+import HummingbirdTesting
 import Testing
 @_exported import SatSeekTestSupport
 import SatSeekCatalog
@@ -20,6 +22,8 @@ final class ServerFixture: Sendable {
     let db: String
     let port: Int
     let session: SearchSession
+    /// The server behind `port`; ``call(_:method:body:contentType:)`` runs its routes in process.
+    let server: SatSeekServer
     var base: String { "http://127.0.0.1:\(port)" }
 
     /// Built once per test process; awaiting it never blocks a thread of the cooperative pool (the server
@@ -27,7 +31,8 @@ final class ServerFixture: Sendable {
     static func shared() async throws -> ServerFixture { try await store.get() }
     private static let store = FixtureStore()
 
-    fileprivate init(port: Int, folder: URL, db: String, session: SearchSession) {
+    fileprivate init(port: Int, folder: URL, db: String, session: SearchSession, server: SatSeekServer) {
+        self.server = server
         self.port = port
         self.folder = folder
         self.db = db
@@ -61,7 +66,22 @@ final class ServerFixture: Sendable {
         Task.detached { try await server.run { port in continuation.yield(port) } }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw SearchError.invalidInput("fixture: server did not start") }
-        return ServerFixture(port: port, folder: folder, db: db, session: session)
+        return ServerFixture(port: port, folder: folder, db: db, session: session, server: server)
+    }
+
+    /// One request through the server's routes in process (HummingbirdTesting's router framework: no socket),
+    /// where a real connection adds nothing to what a test checks.
+    func call(_ path: String, method: String = "GET", body: Data? = nil, contentType: String? = nil) async throws -> HTTPAnswer {
+        let application = Application(router: server.makeRouter())
+        return try await application.test(.router) { client in
+            var headers = HTTPFields()
+            if let contentType { headers[.contentType] = contentType }
+            let verb = try #require(HTTPRequest.Method(method))
+            let response = try await client.execute(uri: path, method: verb, headers: headers,
+                                                    body: body.map { ByteBuffer(bytes: $0) })
+            return HTTPAnswer(status: Int(response.status.code), body: Data(response.body.readableBytesView),
+                              contentType: response.headers[.contentType] ?? "")
+        }
     }
 
     /// Ids of the NAIP chips.
