@@ -4,15 +4,15 @@ import PackageDescription
 /// SatSeek — content-based image retrieval for satellite and aerial imagery.
 /// Layers, data flowing top to bottom:
 /// Imaging (GDAL) → Tensor (OpenBLAS) → Checkpoint → Models → Index / Catalog (GRDB) → Search → CLI
-// Code generation for the CPU. The default builds for the building machine (`-march=native`: AVX-512 where it
-// has it), which is what the measured speeds in the README use; such a binary can die with SIGILL on a machine
-// without those instructions. SATSEEK_PORTABLE=1 builds for x86-64-v3 (AVX2, FMA, F16C — every x86 machine of
-// the last decade) for binaries that move between machines. OpenBLAS picks its kernels at run time either way.
+// Code generation for the CPU. The default is portable: x86-64-v3 (AVX2, FMA, F16C — every x86 machine of the
+// last decade), so a binary built on a machine with AVX-512 still runs on one without it; on an AVX-512 machine
+// it measured as fast as `-march=native` (README "Build flags", bench/compare-builds.sh). OpenBLAS picks its
+// kernels at run time. SATSEEK_NATIVE=1 builds for the building machine only.
 #if arch(x86_64)
-let cpuFlags: [String] = Context.environment["SATSEEK_PORTABLE"] == "1"
-    ? ["-Xcc", "-march=x86-64-v3"] : ["-Xcc", "-march=native"]
+let cpuFlags: [String] = Context.environment["SATSEEK_NATIVE"] == "1"
+    ? ["-Xcc", "-march=native"] : ["-Xcc", "-march=x86-64-v3"]
 #else
-let cpuFlags: [String] = Context.environment["SATSEEK_PORTABLE"] == "1" ? [] : ["-Xcc", "-mcpu=native"]
+let cpuFlags: [String] = Context.environment["SATSEEK_NATIVE"] == "1" ? ["-Xcc", "-mcpu=native"] : []
 #endif
 
 /// The kernel targets (tensor and index arithmetic) drop Swift's run-time checks in release builds only; their

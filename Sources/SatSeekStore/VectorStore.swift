@@ -152,6 +152,8 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     private let lock = NSLock()
     private var cached: (key: IndexKey, flat: FlatIndex, graph: HNSWIndex?, rows: [Int64: Int])?
     private var lastCheck: Date?
+    /// A query is re-reading the revision now (the others keep using the mapped indexes meanwhile).
+    private var checking = false
     /// How long the mapped indexes are used before the catalog revision and graph file are checked again
     /// (0: before every query, the default; a server sets a fraction of a second to keep SQLite out of the
     /// per-request path while items indexed beside it still appear within that time).
@@ -247,11 +249,19 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     /// The indexes for the catalog's current revision: mapped once, swapped when another process (an
     /// `index` run beside a server) has moved the catalog on.
     private func current() throws -> (flat: FlatIndex, graph: HNSWIndex?, rows: [Int64: Int]) {
-        if refreshInterval > 0, let cached = lock.withLock({ self.cached }), let checked = lock.withLock({ lastCheck }),
-           Date().timeIntervalSince(checked) < refreshInterval {
-            return (cached.flat, cached.graph, cached.rows)
+        if refreshInterval > 0 {
+            // One query at a time re-reads the revision when the interval is up; the rest answer from the mapped
+            // indexes meanwhile instead of all reading SQLite and stat-ing the graph file at the same moment.
+            let reuse = lock.withLock { () -> (flat: FlatIndex, graph: HNSWIndex?, rows: [Int64: Int])? in
+                guard let cached else { return nil }
+                let fresh = lastCheck.map { Date().timeIntervalSince($0) < refreshInterval } ?? false
+                if fresh || checking { return (cached.flat, cached.graph, cached.rows) }
+                checking = true
+                return nil
+            }
+            if let reuse { return reuse }
         }
-        defer { lock.withLock { lastCheck = Date() } }
+        defer { lock.withLock { lastCheck = Date(); checking = false } }
         let graphPath = CatalogIndexFile.path(forCatalog: catalog.path, kind: .hnsw)
         let key = IndexKey(revision: try catalog.embeddingRevision(),
                            graphFile: usesGraph ? (try? FileManager.default.attributesOfItem(atPath: graphPath))?[.modificationDate] as? Date : nil)
