@@ -9,6 +9,9 @@ final class ItemDirectory: @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [Int64: ItemResponse]
     private var missing: (revision: UInt64, ids: Set<Int64>) = (0, [])
+    /// Each item's JSON as answered, encoded on first use (at most `maximumEncoded` kept).
+    private var encoded: [Int64: Data] = [:]
+    private static let maximumEncoded = 200_000
 
     init(catalog: Catalog) throws {
         self.catalog = catalog
@@ -34,5 +37,13 @@ final class ItemDirectory: @unchecked Sendable {
         let entry = ItemResponse(record: record, chip: try catalog.chips(ids: [id])[id])
         lock.withLock { entries[id] = entry }
         return entry
+    }
+
+    /// `item` as JSON, encoded once and kept (results repeat the same items across requests).
+    func json(of item: ItemResponse, encoder: JSONEncoder) throws -> Data {
+        if let data = lock.withLock({ encoded[item.id] }) { return data }
+        let data = try encoder.encode(item)
+        lock.withLock { if encoded.count < Self.maximumEncoded { encoded[item.id] = data } }
+        return data
     }
 }

@@ -281,7 +281,8 @@ public final class SatSeekServer: Sendable {
             (try? items.entry(hit.id))?.map { ResultEntry(rank: rank + firstRank, score: hit.score, item: $0) }
         }
         return SearchResponse(mode: mode, k: k, bbox: box.map { [$0.minLon, $0.minLat, $0.maxLon, $0.maxLat] },
-                              query: query, tookMs: Date().timeIntervalSince(start) * 1000, results: results)
+                              query: query, tookMs: Date().timeIntervalSince(start) * 1000, results: results,
+                              itemJSON: items)
     }
 
     // MARK: - Request parsing
@@ -372,7 +373,8 @@ public final class SatSeekServer: Sendable {
         case .success(let value):
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.withoutEscapingSlashes]
-            guard let data = try? encoder.encode(value) else { return Self.error(.internalServerError, "encoding failed") }
+            let written = try? (value as? any JSONWritable).map { try $0.jsonData(encoder: encoder) } ?? encoder.encode(value)
+            guard let data = written else { return Self.error(.internalServerError, "encoding failed") }
             return Self.bytes(data, type: "application/json")
         case .failure(let error):
             return Self.error(for: error)

@@ -197,3 +197,33 @@ import SatSeekSearch
         }
     }
 }
+
+/// The search answer's own JSON writer (cached item JSON) says exactly what `JSONEncoder` says.
+@Suite struct SearchResponseJSONTests {
+    @Test("written JSON equals JSONEncoder's, with and without a query item, feedback fields and a bbox",
+          .enabled(if: weightsInstalled))
+    func sameAsJSONEncoder() async throws {
+        let f = try await ServerFixture.shared()
+        let id = try f.naipChipIDs()[0]
+        var responses = [try await f.server.searchByItem(id, k: 7, box: nil),
+                         try await f.server.searchByItem(id, k: 3, box: GeoBox(minLon: -180, minLat: -90, maxLon: 180, maxLat: 90))]
+        var feedback = f.server.response(mode: "feedback", k: 2, box: nil, query: nil, start: Date(),
+                                         hits: [(id, 0.5), (id + 1, -0.25)], firstRank: 3)
+        feedback.total = 17
+        feedback.scoring = "logistic \"quoted\""
+        responses.append(feedback)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        for response in responses {
+            #expect(response.itemJSON != nil)
+            let data = try response.jsonData(encoder: encoder)
+            let written = try JSONSerialization.jsonObject(with: data) as? NSDictionary
+            let reference = try JSONSerialization.jsonObject(with: try encoder.encode(response)) as? NSDictionary
+            #expect(written != nil && written == reference, "\(String(decoding: data, as: UTF8.self).prefix(300))")
+            // Again: the second answer comes from the cached item JSON (JSONEncoder's key order varies, so compare
+            // the parsed values).
+            let again = try JSONSerialization.jsonObject(with: try response.jsonData(encoder: encoder)) as? NSDictionary
+            #expect(again == reference)
+        }
+    }
+}
