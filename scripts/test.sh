@@ -5,6 +5,9 @@ cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
 # Package.swift's target dependencies must equal what each target imports.
 python3 scripts/check-dependencies.py
+# The code follows .swift-format (swift-format ships with the toolchain; `swift format -i -r Sources Tests
+# Fuzz/Sources` applies it).
+swift format lint --strict -r Sources Tests Fuzz/Sources
 swift build --product satseek
 # The release binary too: its kernels are built with -Ounchecked, and a test checks that bad queries are still
 # refused with an error there.

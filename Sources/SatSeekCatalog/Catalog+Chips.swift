@@ -18,14 +18,17 @@ public struct ChipInfo: Sendable, Codable, Equatable {
     /// Whether `ring` can be stored as a footprint: at least four `[lon, lat]` points, every coordinate finite,
     /// longitudes within ±180 and latitudes within ±90 (EPSG:4326 degrees).
     public static func isValidFootprint(_ ring: [[Double]]) -> Bool {
-        ring.count >= 4 && ring.allSatisfy { point in
-            point.count == 2 && point.allSatisfy(\.isFinite) && abs(point[0]) <= 180 && abs(point[1]) <= 90
-        }
+        ring.count >= 4
+            && ring.allSatisfy { point in
+                point.count == 2 && point.allSatisfy(\.isFinite) && abs(point[0]) <= 180 && abs(point[1]) <= 90
+            }
     }
 
     /// Creates a chip description; the bounding box is computed from `footprint`.
-    public init(scenePath: String, x: Int, y: Int, width: Int, height: Int, bands: [Int]? = nil,
-                footprint: [[Double]]?) {
+    public init(
+        scenePath: String, x: Int, y: Int, width: Int, height: Int, bands: [Int]? = nil,
+        footprint: [[Double]]?
+    ) {
         self.scenePath = scenePath
         self.bands = bands
         self.x = x
@@ -57,24 +60,30 @@ extension Catalog {
     /// Writes one chip row inside the caller's transaction.
     static func writeChip(_ db: Database, id: Int64, chip: ChipInfo) throws {
         if let ring = chip.footprint, !ChipInfo.isValidFootprint(ring) {
-            throw CatalogError.invalidFootprint(imagePath: chip.scenePath + "#chip=\(chip.x),\(chip.y),\(chip.width),\(chip.height)",
-                                                reason: "the ring \(ring.prefix(5)) is not finite [lon, lat] "
-                                                    + "degrees within ±180/±90")
+            throw CatalogError.invalidFootprint(
+                imagePath: chip.scenePath + "#chip=\(chip.x),\(chip.y),\(chip.width),\(chip.height)",
+                reason: "the ring \(ring.prefix(5)) is not finite [lon, lat] "
+                    + "degrees within ±180/±90")
         }
-        let statement = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO chip (imageId, scenePath, x, y, width, height, bands, footprint,
-                                         minLon, minLat, maxLon, maxLat)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO chip (imageId, scenePath, x, y, width, height, bands, footprint,
+                                             minLon, minLat, maxLon, maxLat)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
         let ring = try chip.footprint.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-        try statement.execute(arguments: [id, canonicalPath(chip.scenePath), chip.x, chip.y, chip.width, chip.height,
-                                          chip.bands.map { $0.map(String.init).joined(separator: ",") }, ring,
-                                          chip.minLon, chip.minLat, chip.maxLon, chip.maxLat])
+        try statement.execute(arguments: [
+            id, canonicalPath(chip.scenePath), chip.x, chip.y, chip.width, chip.height,
+            chip.bands.map { $0.map(String.init).joined(separator: ",") }, ring,
+            chip.minLon, chip.minLat, chip.maxLon, chip.maxLat
+        ])
     }
 
     /// Whether image `id` has a chip row.
     public func hasChip(id: Int64) throws -> Bool {
-        try pool.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM chip WHERE imageId = ?)", arguments: [id]) ?? false }
+        try pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM chip WHERE imageId = ?)", arguments: [id]) ?? false
+        }
     }
 
     /// Chip rows of `ids`, keyed by id; plain images (no chip row) are absent.
@@ -86,9 +95,11 @@ extension Catalog {
             while start < unique.count {
                 let chunk = Array(unique[start..<min(start + 500, unique.count)])
                 let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                let rows = try Row.fetchAll(db, sql: """
-                    SELECT imageId, scenePath, x, y, width, height, footprint, bands FROM chip WHERE imageId IN (\(marks))
-                    """, arguments: StatementArguments(chunk))
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT imageId, scenePath, x, y, width, height, footprint, bands FROM chip WHERE imageId IN (\(marks))
+                        """, arguments: StatementArguments(chunk))
                 for row in rows {
                     result[row[0]] = try Self.chip(from: row)
                 }
@@ -99,23 +110,33 @@ extension Catalog {
     }
 
     /// Ids of the chips whose footprint bounding box intersects the box (degrees, EPSG:4326).
-    public func chipIDs(intersectingMinLon minLon: Double, minLat: Double, maxLon: Double, maxLat: Double) throws -> Set<Int64> {
+    public func chipIDs(
+        intersectingMinLon minLon: Double, minLat: Double, maxLon: Double, maxLat: Double
+    ) throws -> Set<Int64> {
         try pool.read { db in
-            Set(try Int64.fetchAll(db, sql: """
-                SELECT imageId FROM chip
-                WHERE minLon <= ? AND maxLon >= ? AND minLat <= ? AND maxLat >= ?
-                """, arguments: [maxLon, minLon, maxLat, minLat]))
+            Set(
+                try Int64.fetchAll(
+                    db,
+                    sql: """
+                        SELECT imageId FROM chip
+                        WHERE minLon <= ? AND maxLon >= ? AND minLat <= ? AND maxLat >= ?
+                        """, arguments: [maxLon, minLon, maxLat, minLat]))
         }
     }
 
     /// The distinct source scenes with the union of their chips' bounding boxes (`nil` box when not
     /// georeferenced) and chip counts, ordered by path.
-    public func scenes() throws -> [(path: String, chips: Int, minLon: Double?, minLat: Double?, maxLon: Double?, maxLat: Double?)] {
+    public func scenes() throws -> [(
+        path: String, chips: Int, minLon: Double?, minLat: Double?, maxLon: Double?, maxLat: Double?
+    )] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT scenePath, COUNT(*), MIN(minLon), MIN(minLat), MAX(maxLon), MAX(maxLat)
-                FROM chip GROUP BY scenePath ORDER BY scenePath
-                """).map { ($0[0], $0[1], $0[2], $0[3], $0[4], $0[5]) }
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT scenePath, COUNT(*), MIN(minLon), MIN(minLat), MAX(maxLon), MAX(maxLat)
+                    FROM chip GROUP BY scenePath ORDER BY scenePath
+                    """
+            ).map { ($0[0], $0[1], $0[2], $0[3], $0[4], $0[5]) }
         }
     }
 
@@ -123,7 +144,8 @@ extension Catalog {
         let text: String? = row[6]
         let ring = try text.map { try JSONDecoder().decode([[Double]].self, from: Data($0.utf8)) }
         let bands = (row[7] as String?).map { $0.split(separator: ",").compactMap { Int($0) } }
-        return ChipInfo(scenePath: row[1], x: row[2], y: row[3], width: row[4], height: row[5], bands: bands,
-                        footprint: ring)
+        return ChipInfo(
+            scenePath: row[1], x: row[2], y: row[3], width: row[4], height: row[5], bands: bands,
+            footprint: ring)
     }
 }

@@ -29,14 +29,18 @@ extension Catalog {
     /// Every collection with its label counts, by name.
     public func collections() throws -> [LabelledCollection] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT c.id, c.name, c.createdAt,
-                       COALESCE(SUM(ci.label = 1), 0) AS positives, COALESCE(SUM(ci.label = -1), 0) AS negatives
-                FROM collection c LEFT JOIN collectionItem ci ON ci.collectionId = c.id
-                GROUP BY c.id ORDER BY c.name
-                """).map {
-                LabelledCollection(id: $0["id"], name: $0["name"], createdAt: $0["createdAt"],
-                                   positives: $0["positives"], negatives: $0["negatives"])
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.id, c.name, c.createdAt,
+                           COALESCE(SUM(ci.label = 1), 0) AS positives, COALESCE(SUM(ci.label = -1), 0) AS negatives
+                    FROM collection c LEFT JOIN collectionItem ci ON ci.collectionId = c.id
+                    GROUP BY c.id ORDER BY c.name
+                    """
+            ).map {
+                LabelledCollection(
+                    id: $0["id"], name: $0["name"], createdAt: $0["createdAt"],
+                    positives: $0["positives"], negatives: $0["negatives"])
             }
         }
     }
@@ -49,8 +53,9 @@ extension Catalog {
             if try Int64.fetchOne(db, sql: "SELECT id FROM collection WHERE name = ?", arguments: [name]) != nil {
                 throw CollectionError.nameTaken(path: path, name: name)
             }
-            try db.execute(sql: "INSERT INTO collection (name, createdAt) VALUES (?, ?)",
-                           arguments: [name, Date().timeIntervalSince1970])
+            try db.execute(
+                sql: "INSERT INTO collection (name, createdAt) VALUES (?, ?)",
+                arguments: [name, Date().timeIntervalSince1970])
         }
         return try collection(named: name)
     }
@@ -68,9 +73,12 @@ extension Catalog {
     public func labels(inCollection name: String) throws -> [CollectionLabel] {
         let collection = try collection(named: name)
         return try pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT imageId, label, labelledAt FROM collectionItem WHERE collectionId = ? ORDER BY labelledAt, imageId
-                """, arguments: [collection.id]).map {
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT imageId, label, labelledAt FROM collectionItem WHERE collectionId = ? ORDER BY labelledAt, imageId
+                    """, arguments: [collection.id]
+            ).map {
                 CollectionLabel(itemID: $0["imageId"], label: $0["label"], labelledAt: $0["labelledAt"])
             }
         }
@@ -78,12 +86,17 @@ extension Catalog {
 
     /// Labels items in a collection (creating it when `create` is true), replacing earlier labels of the same
     /// items; all or nothing: an unknown id changes nothing.
-    public func setLabels(_ labels: [(itemID: Int64, label: Int)], inCollection name: String, create: Bool = false) throws {
-        for entry in labels where entry.label != 1 && entry.label != -1 { throw CollectionError.invalidLabel(entry.label) }
+    public func setLabels(
+        _ labels: [(itemID: Int64, label: Int)], inCollection name: String, create: Bool = false
+    ) throws {
+        for entry in labels where entry.label != 1 && entry.label != -1 {
+            throw CollectionError.invalidLabel(entry.label)
+        }
         let now = Date().timeIntervalSince1970
         // One transaction: an unknown id or collection leaves the catalog as it was (no empty collection either).
         try pool.write { db in
-            var collectionID = try Int64.fetchOne(db, sql: "SELECT id FROM collection WHERE name = ?", arguments: [name])
+            var collectionID = try Int64.fetchOne(
+                db, sql: "SELECT id FROM collection WHERE name = ?", arguments: [name])
             if collectionID == nil {
                 guard create else {
                     let known = try String.fetchAll(db, sql: "SELECT name FROM collection ORDER BY name")
@@ -94,15 +107,18 @@ extension Catalog {
                 collectionID = db.lastInsertedRowID
             }
             let ids = labels.map(\.itemID)
-            let known = Set(try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
-                                               arguments: StatementArguments(ids)))
+            let known = Set(
+                try Int64.fetchAll(
+                    db, sql: "SELECT id FROM image WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
+                    arguments: StatementArguments(ids)))
             let missing = ids.filter { !known.contains($0) }
             guard missing.isEmpty else { throw CollectionError.unknownItems(path: path, ids: missing) }
             for entry in labels {
-                try db.execute(sql: """
-                    INSERT INTO collectionItem (collectionId, imageId, label, labelledAt) VALUES (?, ?, ?, ?)
-                    ON CONFLICT(collectionId, imageId) DO UPDATE SET label = excluded.label, labelledAt = excluded.labelledAt
-                    """, arguments: [collectionID, entry.itemID, entry.label, now])
+                try db.execute(
+                    sql: """
+                        INSERT INTO collectionItem (collectionId, imageId, label, labelledAt) VALUES (?, ?, ?, ?)
+                        ON CONFLICT(collectionId, imageId) DO UPDATE SET label = excluded.label, labelledAt = excluded.labelledAt
+                        """, arguments: [collectionID, entry.itemID, entry.label, now])
             }
         }
     }
@@ -114,8 +130,9 @@ extension Catalog {
         return try pool.write { db in
             var removed = 0
             for id in itemIDs {
-                try db.execute(sql: "DELETE FROM collectionItem WHERE collectionId = ? AND imageId = ?",
-                               arguments: [collection.id, id])
+                try db.execute(
+                    sql: "DELETE FROM collectionItem WHERE collectionId = ? AND imageId = ?",
+                    arguments: [collection.id, id])
                 removed += db.changesCount
             }
             return removed
@@ -141,8 +158,9 @@ extension Catalog {
         guard count > 0 else { return [] }
         let salt = Int64(truncatingIfNeeded: seed % 1_000_003)
         return try pool.read { db in
-            try Int64.fetchAll(db, sql: "SELECT id FROM image ORDER BY ((id + ?) * 2654435761) % 4294967311, id LIMIT ?",
-                               arguments: [salt, count])
+            try Int64.fetchAll(
+                db, sql: "SELECT id FROM image ORDER BY ((id + ?) * 2654435761) % 4294967311, id LIMIT ?",
+                arguments: [salt, count])
         }
     }
 }

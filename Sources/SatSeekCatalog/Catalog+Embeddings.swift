@@ -29,24 +29,28 @@ extension Catalog {
         guard !items.isEmpty else { return [] }
         return try pool.write { db in
             guard let binding = try Self.binding(db) else { throw CatalogError.unbound(path: self.path) }
-            let insertImage = try db.cachedStatement(sql: """
-                INSERT INTO image (path, className, width, height, byteSize, modifiedAt,
-                                   contentHash, modelID, addedAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(path) DO UPDATE SET
-                    className = excluded.className, width = excluded.width,
-                    height = excluded.height, byteSize = excluded.byteSize,
-                    modifiedAt = excluded.modifiedAt, contentHash = excluded.contentHash,
-                    modelID = excluded.modelID, addedAt = excluded.addedAt
-                RETURNING id
-                """)
-            let upsertEmbedding = try db.cachedStatement(sql: """
-                INSERT INTO embedding (imageId, modelID, dimensions, vector) VALUES (?, ?, ?, ?)
-                ON CONFLICT(imageId, modelID) DO UPDATE SET
-                    dimensions = excluded.dimensions, vector = excluded.vector
-                """)
+            let insertImage = try db.cachedStatement(
+                sql: """
+                    INSERT INTO image (path, className, width, height, byteSize, modifiedAt,
+                                       contentHash, modelID, addedAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(path) DO UPDATE SET
+                        className = excluded.className, width = excluded.width,
+                        height = excluded.height, byteSize = excluded.byteSize,
+                        modifiedAt = excluded.modifiedAt, contentHash = excluded.contentHash,
+                        modelID = excluded.modelID, addedAt = excluded.addedAt
+                    RETURNING id
+                    """)
+            let upsertEmbedding = try db.cachedStatement(
+                sql: """
+                    INSERT INTO embedding (imageId, modelID, dimensions, vector) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(imageId, modelID) DO UPDATE SET
+                        dimensions = excluded.dimensions, vector = excluded.vector
+                    """)
             let dropStale = try db.cachedStatement(
-                sql: "DELETE FROM embedding WHERE imageId = ? AND modelID <> ? AND modelID NOT IN (SELECT value FROM json_each(?))")
+                sql:
+                    "DELETE FROM embedding WHERE imageId = ? AND modelID <> ? AND modelID NOT IN (SELECT value FROM json_each(?))"
+            )
 
             var ids: [Int64] = []
             ids.reserveCapacity(items.count)
@@ -55,8 +59,9 @@ extension Catalog {
                 let imagePath = Self.canonicalPath(record.path)
                 let modelID = record.modelID.isEmpty ? binding.modelID : record.modelID
                 guard modelID == binding.modelID else {
-                    throw CatalogError.modelMismatch(path: self.path, indexModel: binding.modelID,
-                                                     requested: modelID)
+                    throw CatalogError.modelMismatch(
+                        path: self.path, indexModel: binding.modelID,
+                        requested: modelID)
                 }
                 guard embedding.count == binding.dimensions else {
                     throw CatalogError.invalidEmbedding(
@@ -64,23 +69,27 @@ extension Catalog {
                         reason: "expected \(binding.dimensions) values, got \(embedding.count)")
                 }
                 guard embedding.allSatisfy(\.isFinite) else {
-                    throw CatalogError.invalidEmbedding(imagePath: imagePath,
-                                                        reason: "it contains NaN or infinite values")
+                    throw CatalogError.invalidEmbedding(
+                        imagePath: imagePath,
+                        reason: "it contains NaN or infinite values")
                 }
                 let arguments: StatementArguments = [
                     imagePath, record.className, record.width, record.height, record.byteSize,
-                    record.modifiedAt, record.contentHash, modelID, record.addedAt,
+                    record.modifiedAt, record.contentHash, modelID, record.addedAt
                 ]
                 guard let id = try Int64.fetchOne(insertImage, arguments: arguments) else {
                     throw CatalogError.corrupt(path: self.path, reason: "no row id returned for '\(imagePath)'")
                 }
-                try upsertEmbedding.execute(arguments: [id, modelID, embedding.count,
-                                                        EmbeddingCodec.encode(embedding)])
+                try upsertEmbedding.execute(arguments: [
+                    id, modelID, embedding.count,
+                    EmbeddingCodec.encode(embedding)
+                ])
                 var auxiliaryKeys: [String] = []
                 for (kind, vector) in item.auxiliary.sorted(by: { $0.key < $1.key }) {
                     guard !vector.isEmpty, vector.allSatisfy(\.isFinite) else {
-                        throw CatalogError.invalidEmbedding(imagePath: imagePath,
-                                                            reason: "auxiliary '\(kind)' is empty or not finite")
+                        throw CatalogError.invalidEmbedding(
+                            imagePath: imagePath,
+                            reason: "auxiliary '\(kind)' is empty or not finite")
                     }
                     let key = Self.auxiliaryKey(modelID: modelID, kind: kind)
                     try upsertEmbedding.execute(arguments: [id, key, vector.count, EmbeddingCodec.encode(vector)])
@@ -99,10 +108,12 @@ extension Catalog {
     /// embedding row). `index` re-embeds images without one.
     public func hasEmbedding(id: Int64) throws -> Bool {
         try pool.read { db in
-            try Bool.fetchOne(db, sql: """
-                SELECT EXISTS(SELECT 1 FROM embedding WHERE imageId = ?
-                              AND modelID = (SELECT value FROM meta WHERE key = ?))
-                """, arguments: [id, MetaKey.modelID]) ?? false
+            try Bool.fetchOne(
+                db,
+                sql: """
+                    SELECT EXISTS(SELECT 1 FROM embedding WHERE imageId = ?
+                                  AND modelID = (SELECT value FROM meta WHERE key = ?))
+                    """, arguments: [id, MetaKey.modelID]) ?? false
         }
     }
 
@@ -148,31 +159,41 @@ extension Catalog {
         UInt64(try CatalogSchema.meta(db, MetaKey.embeddingRevision) ?? "0") ?? 0
     }
 
-    private func readEmbeddings(_ db: Database, kind: String?) throws -> (ids: [Int64], vectors: [Float], dimensions: Int) {
+    private func readEmbeddings(
+        _ db: Database, kind: String?
+    ) throws -> (ids: [Int64], vectors: [Float], dimensions: Int) {
         guard let binding = try Self.binding(db) else { return ([], [], 0) }
         let key = kind.map { Self.auxiliaryKey(modelID: binding.modelID, kind: $0) } ?? binding.modelID
         let dims: Int
         if kind == nil {
             dims = binding.dimensions
         } else {
-            dims = try Int.fetchOne(db, sql: "SELECT dimensions FROM embedding WHERE modelID = ? LIMIT 1",
-                                    arguments: [key]) ?? 0
+            dims =
+                try Int.fetchOne(
+                    db, sql: "SELECT dimensions FROM embedding WHERE modelID = ? LIMIT 1",
+                    arguments: [key]) ?? 0
         }
-        let expected = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM embedding WHERE modelID = ?",
-                                        arguments: [key]) ?? 0
+        let expected =
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM embedding WHERE modelID = ?",
+                arguments: [key]) ?? 0
         var ids: [Int64] = []
         var vectors: [Float] = []
         ids.reserveCapacity(expected)
         vectors.reserveCapacity(expected * dims)
-        let rows = try Row.fetchCursor(db, sql: """
-            SELECT imageId, vector FROM embedding WHERE modelID = ? ORDER BY imageId
-            """, arguments: [key])
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT imageId, vector FROM embedding WHERE modelID = ? ORDER BY imageId
+                """, arguments: [key])
         while let row = try rows.next() {
             let id: Int64 = row[0]
             try row.withUnsafeData(atIndex: 1) { blob in
                 guard let blob, blob.count == dims * 4 else {
-                    throw CatalogError.corrupt(path: self.path, reason: "embedding of image \(id) "
-                                               + "is not \(dims) float32 values")
+                    throw CatalogError.corrupt(
+                        path: self.path,
+                        reason: "embedding of image \(id) "
+                            + "is not \(dims) float32 values")
                 }
                 EmbeddingCodec.append(blob, to: &vectors)
             }
@@ -191,15 +212,20 @@ extension Catalog {
         try pool.read { db in
             guard let binding = try Self.binding(db) else { return nil }
             let key = kind.map { Self.auxiliaryKey(modelID: binding.modelID, kind: $0) } ?? binding.modelID
-            guard let row = try Row.fetchOne(db, sql: """
-                      SELECT vector, dimensions FROM embedding WHERE imageId = ? AND modelID = ?
-                      """, arguments: [id, key])
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT vector, dimensions FROM embedding WHERE imageId = ? AND modelID = ?
+                        """, arguments: [id, key])
             else { return nil }
             let blob: Data = row[0]
             let dimensions: Int = row[1]
             guard blob.count == dimensions * 4, kind != nil || dimensions == binding.dimensions else {
-                throw CatalogError.corrupt(path: self.path, reason: "embedding of image \(id) "
-                                           + "is not \(dimensions) float32 values")
+                throw CatalogError.corrupt(
+                    path: self.path,
+                    reason: "embedding of image \(id) "
+                        + "is not \(dimensions) float32 values")
             }
             return EmbeddingCodec.decode(blob)
         }
@@ -221,9 +247,11 @@ extension Catalog {
             guard let binding = try Self.binding(db) else { return [:] }
             let prefix = binding.modelID + "#"
             // substr counts code points, as unicodeScalars does; the comparison is exact (LIKE would fold case).
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT modelID, COUNT(*) FROM embedding WHERE substr(modelID, 1, ?) = ? GROUP BY modelID
-                """, arguments: [prefix.unicodeScalars.count, prefix])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT modelID, COUNT(*) FROM embedding WHERE substr(modelID, 1, ?) = ? GROUP BY modelID
+                    """, arguments: [prefix.unicodeScalars.count, prefix])
             var kinds: [String: Int] = [:]
             for row in rows {
                 let key: String = row[0]

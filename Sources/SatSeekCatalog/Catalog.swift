@@ -66,8 +66,10 @@ public final class Catalog: Sendable {
         try? handle.close()
         if head.isEmpty { return }  // empty file: becomes a new catalog
         guard head == sqliteHeader else {
-            throw CatalogError.notACatalog(path: path, reason: "it is not an SQLite database "
-                                           + "(the file does not start with the SQLite header)")
+            throw CatalogError.notACatalog(
+                path: path,
+                reason: "it is not an SQLite database "
+                    + "(the file does not start with the SQLite header)")
         }
         var configuration = Configuration()
         configuration.readonly = true
@@ -101,8 +103,10 @@ public final class Catalog: Sendable {
     /// for the same id with another length).
     public func bind(_ binding: ModelBinding) throws {
         guard binding.dimensions > 0 else {
-            throw CatalogError.invalidEmbedding(imagePath: path, reason: "model '\(binding.modelID)' "
-                                                + "declares \(binding.dimensions) dimensions")
+            throw CatalogError.invalidEmbedding(
+                imagePath: path,
+                reason: "model '\(binding.modelID)' "
+                    + "declares \(binding.dimensions) dimensions")
         }
         try pool.write { db in
             if let existing = try Self.binding(db) {
@@ -122,20 +126,22 @@ public final class Catalog: Sendable {
 
     static func binding(_ db: Database) throws -> ModelBinding? {
         guard let modelID = try CatalogSchema.meta(db, MetaKey.modelID),
-              let dims = try CatalogSchema.meta(db, MetaKey.dimensions).flatMap({ Int($0) })
+            let dims = try CatalogSchema.meta(db, MetaKey.dimensions).flatMap({ Int($0) })
         else { return nil }
         return ModelBinding(modelID: modelID, dimensions: dims)
     }
 
     func check(_ requested: ModelBinding, against existing: ModelBinding) throws {
         guard existing.modelID == requested.modelID else {
-            throw CatalogError.modelMismatch(path: path, indexModel: existing.modelID,
-                                             requested: requested.modelID)
+            throw CatalogError.modelMismatch(
+                path: path, indexModel: existing.modelID,
+                requested: requested.modelID)
         }
         guard existing.dimensions == requested.dimensions else {
-            throw CatalogError.dimensionMismatch(path: path, modelID: existing.modelID,
-                                                 indexDimensions: existing.dimensions,
-                                                 requested: requested.dimensions)
+            throw CatalogError.dimensionMismatch(
+                path: path, modelID: existing.modelID,
+                indexDimensions: existing.dimensions,
+                requested: requested.dimensions)
         }
     }
 

@@ -7,8 +7,9 @@ enum EmbeddingCodec {
         var data = Data(count: vector.count * MemoryLayout<UInt32>.size)
         data.withUnsafeMutableBytes { (raw: UnsafeMutableRawBufferPointer) in
             for (i, value) in vector.enumerated() {
-                raw.storeBytes(of: value.bitPattern.littleEndian,
-                               toByteOffset: i * MemoryLayout<UInt32>.size, as: UInt32.self)
+                raw.storeBytes(
+                    of: value.bitPattern.littleEndian,
+                    toByteOffset: i * MemoryLayout<UInt32>.size, as: UInt32.self)
             }
         }
         return data

@@ -63,8 +63,9 @@ public struct GeoBox: Sendable, Codable, Hashable, CustomStringConvertible {
 
     /// The smallest box holding both.
     public func union(_ other: GeoBox) -> GeoBox {
-        GeoBox(minLon: min(minLon, other.minLon), minLat: min(minLat, other.minLat),
-               maxLon: max(maxLon, other.maxLon), maxLat: max(maxLat, other.maxLat))
+        GeoBox(
+            minLon: min(minLon, other.minLon), minLat: min(minLat, other.minLat),
+            maxLon: max(maxLon, other.maxLon), maxLat: max(maxLat, other.maxLat))
     }
 
     /// `minLon,minLat,maxLon,maxLat`.

@@ -140,12 +140,13 @@ enum CatalogSchema {
 
     static func createRevisionTriggers(_ db: Database) throws {
         for (event, row) in [("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")] {
-            try db.execute(sql: """
-                CREATE TRIGGER embedding_revision_\(event.lowercased()) AFTER \(event) ON embedding
-                WHEN \(row).modelID = (SELECT value FROM meta WHERE key = '\(MetaKey.modelID)') BEGIN
-                    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = '\(MetaKey.embeddingRevision)';
-                END
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER embedding_revision_\(event.lowercased()) AFTER \(event) ON embedding
+                    WHEN \(row).modelID = (SELECT value FROM meta WHERE key = '\(MetaKey.modelID)') BEGIN
+                        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = '\(MetaKey.embeddingRevision)';
+                    END
+                    """)
         }
     }
 
@@ -157,8 +158,9 @@ enum CatalogSchema {
         guard try db.tableExists("image"), try !db.tableExists("embedding") else { return [] }
         try createEmbeddingTable(db)
         try createRevisionTriggers(db)
-        try db.execute(sql: "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = ?",
-                       arguments: [MetaKey.embeddingRevision])
+        try db.execute(
+            sql: "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = ?",
+            arguments: [MetaKey.embeddingRevision])
         return ["embedding"]
     }
 
@@ -173,8 +175,9 @@ enum CatalogSchema {
 
     /// Inserts or replaces one meta entry.
     static func setMeta(_ db: Database, _ key: String, _ value: String) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                       arguments: [key, value])
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            arguments: [key, value])
     }
 
     /// Reads one meta entry.
@@ -185,14 +188,18 @@ enum CatalogSchema {
     /// Why an existing database is not (a readable) SatSeek catalog, or `nil` when it
     /// is one or is still empty. Runs before migrating so foreign files are untouched.
     static func problem(in db: Database, path: String) throws -> CatalogError? {
-        let tables = try String.fetchAll(db, sql: """
-            SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name
-            """)
+        let tables = try String.fetchAll(
+            db,
+            sql: """
+                SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name
+                """)
         if tables.isEmpty { return nil }
         guard tables.contains("meta") else {
             let shown = tables.prefix(5).joined(separator: ", ")
-            return .notACatalog(path: path, reason: "it is an SQLite database without SatSeek tables "
-                                + "(found: \(shown)\(tables.count > 5 ? ", …" : ""))")
+            return .notACatalog(
+                path: path,
+                reason: "it is an SQLite database without SatSeek tables "
+                    + "(found: \(shown)\(tables.count > 5 ? ", …" : ""))")
         }
         guard try meta(db, MetaKey.format) == formatName else {
             return .notACatalog(path: path, reason: "its meta table has no '\(formatName)' format marker")
@@ -203,8 +210,9 @@ enum CatalogSchema {
         }
         if try migrator.hasBeenSuperseded(db) {
             let applied = try migrator.appliedIdentifiers(db).sorted().joined(separator: ", ")
-            return .unsupportedFormat(path: path, found: "schema \(applied)",
-                                      supported: migrations.map(\.identifier).joined(separator: ", "))
+            return .unsupportedFormat(
+                path: path, found: "schema \(applied)",
+                supported: migrations.map(\.identifier).joined(separator: ", "))
         }
         return nil
     }

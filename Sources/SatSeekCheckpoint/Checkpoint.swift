@@ -86,8 +86,9 @@ public struct Checkpoint: Sendable {
     /// - Throws: `CheckpointError.missingTensor` (with the closest existing name) or `.shapeMismatch`.
     public func floats(_ name: String, shape: [Int]) throws -> [Float] {
         guard let tensor = tensors[name] else {
-            throw CheckpointError.missingTensor(url, name: name, available: tensors.count,
-                                                closest: closestName(to: name, in: Array(tensors.keys)))
+            throw CheckpointError.missingTensor(
+                url, name: name, available: tensors.count,
+                closest: closestName(to: name, in: Array(tensors.keys)))
         }
         guard tensor.shape == shape else {
             throw CheckpointError.shapeMismatch(url, name: name, actual: tensor.shape, expected: shape)

@@ -29,8 +29,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Sendable {
     public var url: URL {
         switch self {
         case .unreadable(let url, _), .notACheckpoint(let url, _), .truncated(let url, _),
-             .malformed(let url, _), .unsupportedOpcode(let url, _, _), .unsupportedGlobal(let url, _),
-             .unsupportedDType(let url, _), .missingTensor(let url, _, _, _), .shapeMismatch(let url, _, _, _):
+            .malformed(let url, _), .unsupportedOpcode(let url, _, _), .unsupportedGlobal(let url, _),
+            .unsupportedDType(let url, _), .missingTensor(let url, _, _, _), .shapeMismatch(let url, _, _, _):
             return url
         }
     }
@@ -50,7 +50,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Sendable {
         case .unsupportedOpcode(_, let opcode, let offset):
             reason = "unsupported pickle opcode 0x\(hex(opcode)) at offset \(offset)"
         case .unsupportedGlobal(_, let name):
-            reason = "unsupported global '\(name)' (only torch tensor/storage rebuilders and "
+            reason =
+                "unsupported global '\(name)' (only torch tensor/storage rebuilders and "
                 + "collections.OrderedDict may be called)"
         case .unsupportedDType(_, let dtype):
             reason = "unsupported tensor element type '\(dtype)'"

@@ -33,7 +33,7 @@ struct PickleMachine {
         while true {
             let opcodeOffset = position
             let opcode = try readByte()
-            if opcode == 0x2e { // STOP
+            if opcode == 0x2e {  // STOP
                 return try pop()
             }
             try execute(opcode, at: opcodeOffset)
@@ -42,100 +42,100 @@ struct PickleMachine {
 
     private mutating func execute(_ opcode: UInt8, at offset: Int) throws {
         switch opcode {
-        case 0x80: _ = try readByte() // PROTO
-        case 0x95: _ = try read(8) // FRAME: framing only matters to streaming readers
-        case 0x28: // MARK
+        case 0x80: _ = try readByte()  // PROTO
+        case 0x95: _ = try read(8)  // FRAME: framing only matters to streaming readers
+        case 0x28:  // MARK
             guard marks.count < Self.maximumEntries else { throw malformed("more than \(Self.maximumEntries) MARKs") }
             marks.append(stack.count)
-        case 0x7d: try push(.dict(PickleDict())) // EMPTY_DICT
-        case 0x5d: try push(.list(PickleList())) // EMPTY_LIST
-        case 0x29: try push(.tuple(PickleList())) // EMPTY_TUPLE
-        case 0x8f: try push(.set(PickleList())) // EMPTY_SET
-        case 0x74: try push(.tuple(PickleList(try popMark()))) // TUPLE
-        case 0x85: try push(.tuple(PickleList([try pop()]))) // TUPLE1
-        case 0x86: let b = try pop(), a = try pop(); try push(.tuple(PickleList([a, b]))) // TUPLE2
-        case 0x87: let c = try pop(), b = try pop(), a = try pop(); try push(.tuple(PickleList([a, b, c]))) // TUPLE3
-        case 0x6c: try push(.list(PickleList(try popMark()))) // LIST
-        case 0x64: try push(.dict(try makeDict(try popMark()))) // DICT
-        case 0x91: try push(.set(PickleList(try popMark()))) // FROZENSET
+        case 0x7d: try push(.dict(PickleDict()))  // EMPTY_DICT
+        case 0x5d: try push(.list(PickleList()))  // EMPTY_LIST
+        case 0x29: try push(.tuple(PickleList()))  // EMPTY_TUPLE
+        case 0x8f: try push(.set(PickleList()))  // EMPTY_SET
+        case 0x74: try push(.tuple(PickleList(try popMark())))  // TUPLE
+        case 0x85: try push(.tuple(PickleList([try pop()])))  // TUPLE1
+        case 0x86: let b = try pop(), a = try pop(); try push(.tuple(PickleList([a, b])))  // TUPLE2
+        case 0x87: let c = try pop(), b = try pop(), a = try pop(); try push(.tuple(PickleList([a, b, c])))  // TUPLE3
+        case 0x6c: try push(.list(PickleList(try popMark())))  // LIST
+        case 0x64: try push(.dict(try makeDict(try popMark())))  // DICT
+        case 0x91: try push(.set(PickleList(try popMark())))  // FROZENSET
         // Memo
-        case 0x71: try remember(Int(try readByte()), try top()) // BINPUT
-        case 0x72: try remember(Int(try readUInt32()), try top()) // LONG_BINPUT
-        case 0x94: try remember(memo.count, try top()) // MEMOIZE
-        case 0x70: try remember(try readDecimalLine(), try top()) // PUT
-        case 0x68: try push(try recall(Int(try readByte()))) // BINGET
-        case 0x6a: try push(try recall(Int(try readUInt32()))) // LONG_BINGET
-        case 0x67: try push(try recall(try readDecimalLine())) // GET
+        case 0x71: try remember(Int(try readByte()), try top())  // BINPUT
+        case 0x72: try remember(Int(try readUInt32()), try top())  // LONG_BINPUT
+        case 0x94: try remember(memo.count, try top())  // MEMOIZE
+        case 0x70: try remember(try readDecimalLine(), try top())  // PUT
+        case 0x68: try push(try recall(Int(try readByte())))  // BINGET
+        case 0x6a: try push(try recall(Int(try readUInt32())))  // LONG_BINGET
+        case 0x67: try push(try recall(try readDecimalLine()))  // GET
         // Stack manipulation
-        case 0x30: _ = try pop() // POP
-        case 0x31: _ = try popMark() // POP_MARK
-        case 0x32: try push(try top()) // DUP
+        case 0x30: _ = try pop()  // POP
+        case 0x31: _ = try popMark()  // POP_MARK
+        case 0x32: try push(try top())  // DUP
         // Globals
-        case 0x63: // GLOBAL
+        case 0x63:  // GLOBAL
             let module = try readLine(), name = try readLine()
             try push(.global(module: module, name: name))
-        case 0x93: // STACK_GLOBAL
+        case 0x93:  // STACK_GLOBAL
             let name = try pop(), module = try pop()
             guard let moduleText = module.stringValue, let nameText = name.stringValue else {
                 throw malformed("STACK_GLOBAL needs two strings, got \(module.kind) and \(name.kind)")
             }
             try push(.global(module: moduleText, name: nameText))
         // Strings and bytes
-        case 0x8c: try push(.string(try readUTF8(Int(try readByte())))) // SHORT_BINUNICODE
-        case 0x58: try push(.string(try readUTF8(Int(try readUInt32())))) // BINUNICODE
-        case 0x8d: try push(.string(try readUTF8(try readLength64()))) // BINUNICODE8
-        case 0x55: try push(.string(try readLegacyString(Int(try readByte())))) // SHORT_BINSTRING
-        case 0x54: try push(.string(try readLegacyString(Int(try readUInt32())))) // BINSTRING
-        case 0x43: try push(.bytes(try read(Int(try readByte())))) // SHORT_BINBYTES
-        case 0x42: try push(.bytes(try read(Int(try readUInt32())))) // BINBYTES
-        case 0x8e, 0x96: try push(.bytes(try read(try readLength64()))) // BINBYTES8, BYTEARRAY8
+        case 0x8c: try push(.string(try readUTF8(Int(try readByte()))))  // SHORT_BINUNICODE
+        case 0x58: try push(.string(try readUTF8(Int(try readUInt32()))))  // BINUNICODE
+        case 0x8d: try push(.string(try readUTF8(try readLength64())))  // BINUNICODE8
+        case 0x55: try push(.string(try readLegacyString(Int(try readByte()))))  // SHORT_BINSTRING
+        case 0x54: try push(.string(try readLegacyString(Int(try readUInt32()))))  // BINSTRING
+        case 0x43: try push(.bytes(try read(Int(try readByte()))))  // SHORT_BINBYTES
+        case 0x42: try push(.bytes(try read(Int(try readUInt32()))))  // BINBYTES
+        case 0x8e, 0x96: try push(.bytes(try read(try readLength64())))  // BINBYTES8, BYTEARRAY8
         // Numbers and constants
-        case 0x4a: try push(.int(Int(Int32(bitPattern: try readUInt32())))) // BININT
-        case 0x4b: try push(.int(Int(try readByte()))) // BININT1
-        case 0x4d: try push(.int(Int(try readUInt16()))) // BININT2
-        case 0x8a: try push(makeLong(try read(Int(try readByte())))) // LONG1
-        case 0x8b: try push(makeLong(try read(Int(try readUInt32())))) // LONG4
-        case 0x49: try push(try readTextInt()) // INT (also "00"/"01" booleans)
-        case 0x4c: try push(try readTextInt()) // LONG ("123L")
-        case 0x47: // BINFLOAT (big-endian)
+        case 0x4a: try push(.int(Int(Int32(bitPattern: try readUInt32()))))  // BININT
+        case 0x4b: try push(.int(Int(try readByte())))  // BININT1
+        case 0x4d: try push(.int(Int(try readUInt16())))  // BININT2
+        case 0x8a: try push(makeLong(try read(Int(try readByte()))))  // LONG1
+        case 0x8b: try push(makeLong(try read(Int(try readUInt32()))))  // LONG4
+        case 0x49: try push(try readTextInt())  // INT (also "00"/"01" booleans)
+        case 0x4c: try push(try readTextInt())  // LONG ("123L")
+        case 0x47:  // BINFLOAT (big-endian)
             let raw = try read(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             try push(.float(Double(bitPattern: raw)))
-        case 0x4e: try push(.none) // NONE
-        case 0x88: try push(.bool(true)) // NEWTRUE
-        case 0x89: try push(.bool(false)) // NEWFALSE
+        case 0x4e: try push(.none)  // NONE
+        case 0x88: try push(.bool(true))  // NEWTRUE
+        case 0x89: try push(.bool(false))  // NEWFALSE
         // Building containers
-        case 0x73: // SETITEM
+        case 0x73:  // SETITEM
             let value = try pop(), key = try pop()
             try dictionary(on: try top(), "SETITEM").set(key, value)
-        case 0x75: // SETITEMS
+        case 0x75:  // SETITEMS
             let items = try popMark()
             let dict = try dictionary(on: try top(), "SETITEMS")
             guard items.count % 2 == 0 else { throw malformed("SETITEMS with an odd number of items") }
             for i in stride(from: 0, to: items.count, by: 2) { dict.set(items[i], items[i + 1]) }
-        case 0x61: // APPEND
+        case 0x61:  // APPEND
             let value = try pop()
             try list(on: try top(), "APPEND").items.append(value)
-        case 0x65, 0x90: // APPENDS, ADDITEMS
+        case 0x65, 0x90:  // APPENDS, ADDITEMS
             let items = try popMark()
             try list(on: try top(), "APPENDS").items.append(contentsOf: items)
         // Objects
-        case 0x52: // REDUCE
+        case 0x52:  // REDUCE
             let arguments = try pop(), callable = try pop()
             guard let args = arguments.sequence else { throw malformed("REDUCE arguments are a \(arguments.kind)") }
             try push(try call(callable, args))
-        case 0x81: // NEWOBJ
+        case 0x81:  // NEWOBJ
             let arguments = try pop(), cls = try pop()
             try push(try call(cls, arguments.sequence ?? []))
-        case 0x92: // NEWOBJ_EX
+        case 0x92:  // NEWOBJ_EX
             _ = try pop()
             let arguments = try pop(), cls = try pop()
             try push(try call(cls, arguments.sequence ?? []))
-        case 0x62: // BUILD: state of an object we created; dict attributes (OrderedDict._metadata) are dropped
+        case 0x62:  // BUILD: state of an object we created; dict attributes (OrderedDict._metadata) are dropped
             _ = try pop()
             _ = try top()
-        case 0x51: // BINPERSID
+        case 0x51:  // BINPERSID
             try push(try persistentLoad(try pop()))
-        case 0x50: // PERSID
+        case 0x50:  // PERSID
             try push(try persistentLoad(.string(try readLine())))
         default:
             throw CheckpointError.unsupportedOpcode(url, opcode: opcode, offset: offset)
@@ -242,8 +242,10 @@ struct PickleMachine {
 
     private mutating func need(_ count: Int) throws {
         guard count >= 0, count <= bytes.count - position else {
-            throw CheckpointError.truncated(url, detail: "\(context) needs \(count) more byte(s) at offset "
-                + "\(position), only \(max(0, bytes.count - position)) available")
+            throw CheckpointError.truncated(
+                url,
+                detail: "\(context) needs \(count) more byte(s) at offset "
+                    + "\(position), only \(max(0, bytes.count - position)) available")
         }
     }
 
@@ -288,8 +290,10 @@ struct PickleMachine {
         var end = position
         while end < bytes.count, bytes[end] != 0x0a { end += 1 }
         guard end < bytes.count else {
-            throw CheckpointError.truncated(url, detail: "\(context) ends at offset \(bytes.count) inside a "
-                + "text line that starts at offset \(position)")
+            throw CheckpointError.truncated(
+                url,
+                detail: "\(context) ends at offset \(bytes.count) inside a "
+                    + "text line that starts at offset \(position)")
         }
         let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[position..<end]), as: UTF8.self)
         position = end + 1

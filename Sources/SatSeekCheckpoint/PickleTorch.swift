@@ -33,7 +33,8 @@ extension PickleMachine {
                 throw malformed("\(qualified) needs (func, type, args, state)")
             }
             if case .global(let typeModule, let typeName) = args[1],
-               !["torch.Tensor", "torch.nn.parameter.Parameter"].contains("\(typeModule).\(typeName)") {
+                !["torch.Tensor", "torch.nn.parameter.Parameter"].contains("\(typeModule).\(typeName)")
+            {
                 throw CheckpointError.unsupportedGlobal(url, name: "\(typeModule).\(typeName)")
             }
             return try call(args[0], inner)
@@ -57,11 +58,12 @@ extension PickleMachine {
     /// `_rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])`.
     private func rebuildTensor(_ args: [PickleValue], _ qualified: String) throws -> PickledTensor {
         guard args.count >= 4, case .storage(let storage) = args[0], let offset = args[1].intValue,
-              let shape = args[2].sequence?.compactMap(\.intValue), shape.count == args[2].sequence?.count,
-              let strides = args[3].sequence?.compactMap(\.intValue), strides.count == args[3].sequence?.count
+            let shape = args[2].sequence?.compactMap(\.intValue), shape.count == args[2].sequence?.count,
+            let strides = args[3].sequence?.compactMap(\.intValue), strides.count == args[3].sequence?.count
         else {
-            throw malformed("\(qualified) arguments are (\(args.map(\.kind).joined(separator: ", "))), "
-                + "expected (storage, int, tuple of ints, tuple of ints, …)")
+            throw malformed(
+                "\(qualified) arguments are (\(args.map(\.kind).joined(separator: ", "))), "
+                    + "expected (storage, int, tuple of ints, tuple of ints, …)")
         }
         return PickledTensor(storage: storage, storageOffset: offset, shape: shape, strides: strides)
     }
@@ -83,7 +85,8 @@ extension PickleMachine {
         var storage = PickledStorage(key: key, dtype: dtype, numel: numel)
         if fields.count > 5, let view = fields[5].sequence {
             guard view.count == 3, let offset = view[1].intValue, let size = view[2].intValue,
-                  offset >= 0, size >= 0 else {
+                offset >= 0, size >= 0
+            else {
                 throw malformed("storage '\(key)' has unreadable view metadata")
             }
             storage.viewOffset = offset
@@ -98,14 +101,16 @@ private let storageDTypes: [String: TensorDType] = [
     "FloatStorage": .float32, "HalfStorage": .float16, "BFloat16Storage": .bfloat16,
     "DoubleStorage": .float64, "LongStorage": .int64, "IntStorage": .int32,
     "ShortStorage": .int16, "CharStorage": .int8, "ByteStorage": .uint8, "BoolStorage": .bool,
-    "UntypedStorage": .uint8,
+    "UntypedStorage": .uint8
 ]
 
 enum TorchObjects {
     /// Tensors found in `root`: a tensor dict, or nested dicts/lists flattened with "." joined keys.
     /// Non-tensor leaves are ignored. `storages` holds each root storage's bytes by key.
-    static func tensors(in root: PickleValue, storages: [String: Data],
-                        url: URL) throws -> [String: StoredTensor] {
+    static func tensors(
+        in root: PickleValue, storages: [String: Data],
+        url: URL
+    ) throws -> [String: StoredTensor] {
         var found: [(String, PickledTensor)] = []
         var budget = maximumVisits
         try collect(root, prefix: nil, depth: 0, budget: &budget, into: &found, url: url)
@@ -113,15 +118,19 @@ enum TorchObjects {
         for (name, pickled) in found {
             let storage = pickled.storage
             guard var bytes = storages[storage.key] else {
-                throw CheckpointError.malformed(url, detail: "tensor '\(name)' uses storage '\(storage.key)', "
-                    + "which the file does not contain")
+                throw CheckpointError.malformed(
+                    url,
+                    detail: "tensor '\(name)' uses storage '\(storage.key)', "
+                        + "which the file does not contain")
             }
             let width = storage.dtype.byteWidth
             if let viewSize = storage.viewSize {
                 let elements = bytes.count / width
                 guard storage.viewOffset <= elements, viewSize <= elements - storage.viewOffset else {
-                    throw CheckpointError.malformed(url, detail: "storage view \(storage.viewOffset)+\(viewSize) "
-                        + "lies outside storage '\(storage.key)' of \(elements) elements")
+                    throw CheckpointError.malformed(
+                        url,
+                        detail: "storage view \(storage.viewOffset)+\(viewSize) "
+                            + "lies outside storage '\(storage.key)' of \(elements) elements")
                 }
                 let start = bytes.startIndex + storage.viewOffset * width
                 bytes = bytes[start..<start + viewSize * width]
@@ -137,13 +146,17 @@ enum TorchObjects {
     /// bytes of pickle can describe a tree of 2^64 paths; a real state dict has a few per tensor.
     static let maximumVisits = 1 << 22
 
-    private static func collect(_ value: PickleValue, prefix: String?, depth: Int, budget: inout Int,
-                                into found: inout [(String, PickledTensor)], url: URL) throws {
-        guard depth < 64 else { return } // self-referencing containers
+    private static func collect(
+        _ value: PickleValue, prefix: String?, depth: Int, budget: inout Int,
+        into found: inout [(String, PickledTensor)], url: URL
+    ) throws {
+        guard depth < 64 else { return }  // self-referencing containers
         budget -= 1
         guard budget >= 0 else {
-            throw CheckpointError.malformed(url, detail: "the pickled object has more than \(maximumVisits) "
-                + "values once its shared containers are followed")
+            throw CheckpointError.malformed(
+                url,
+                detail: "the pickled object has more than \(maximumVisits) "
+                    + "values once its shared containers are followed")
         }
         func join(_ key: String) -> String { prefix.map { "\($0).\(key)" } ?? key }
         switch value {

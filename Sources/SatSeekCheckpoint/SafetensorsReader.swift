@@ -12,7 +12,7 @@ enum SafetensorsReader {
 
     private static let dtypes: [String: TensorDType] = [
         "F32": .float32, "F16": .float16, "BF16": .bfloat16, "F64": .float64, "I64": .int64,
-        "I32": .int32, "I16": .int16, "I8": .int8, "U8": .uint8, "BOOL": .bool,
+        "I32": .int32, "I16": .int16, "I8": .int8, "U8": .uint8, "BOOL": .bool
     ]
 
     /// A header length that fits the file (or at least is sane) followed by `{`.
@@ -29,8 +29,10 @@ enum SafetensorsReader {
     static func read(_ data: Data, url: URL) throws -> Checkpoint {
         let declared = headerLength(data)
         guard data.count >= 8, declared <= UInt64(data.count - 8) else {
-            throw CheckpointError.truncated(url, detail: "the JSON header needs \(declared) bytes at offset 8, "
-                + "only \(max(0, data.count - 8)) available")
+            throw CheckpointError.truncated(
+                url,
+                detail: "the JSON header needs \(declared) bytes at offset 8, "
+                    + "only \(max(0, data.count - 8)) available")
         }
         let length = Int(declared)
         let headerStart = data.startIndex + 8
@@ -45,7 +47,8 @@ enum SafetensorsReader {
         var tensors: [String: StoredTensor] = [:]
         for (name, entry) in entries where name != "__metadata__" {
             guard let code = entry.dtype, let shape = entry.shape, let offsets = entry.data_offsets,
-                  offsets.count == 2 else {
+                offsets.count == 2
+            else {
                 throw CheckpointError.malformed(url, detail: "tensor '\(name)' lacks dtype, shape or data_offsets")
             }
             guard let dtype = dtypes[code] else {
@@ -56,18 +59,23 @@ enum SafetensorsReader {
                 throw CheckpointError.malformed(url, detail: "tensor '\(name)' has data_offsets \(offsets)")
             }
             guard end <= bufferSize else {
-                throw CheckpointError.truncated(url, detail: "tensor '\(name)' needs bytes \(begin)..<\(end) "
-                    + "of the data buffer at offset \(8 + length), only \(bufferSize) available")
+                throw CheckpointError.truncated(
+                    url,
+                    detail: "tensor '\(name)' needs bytes \(begin)..<\(end) "
+                        + "of the data buffer at offset \(8 + length), only \(bufferSize) available")
             }
             guard let bytes = byteCount(shape, width: dtype.byteWidth) else {
                 throw CheckpointError.malformed(url, detail: "tensor '\(name)' has an impossible shape \(shape)")
             }
             guard end - begin == bytes else {
-                throw CheckpointError.malformed(url, detail: "tensor '\(name)' has \(end - begin) bytes but shape "
-                    + "\(shape) of \(code) needs \(bytes)")
+                throw CheckpointError.malformed(
+                    url,
+                    detail: "tensor '\(name)' has \(end - begin) bytes but shape "
+                        + "\(shape) of \(code) needs \(bytes)")
             }
             var strides = [Int](repeating: 1, count: shape.count)
-            for i in stride(from: shape.count - 2, through: 0, by: -1) { strides[i] = strides[i + 1] &* shape[i + 1] } // wraps only for empty tensors (a 0 in the shape)
+            // Wraps only for empty tensors (a 0 in the shape).
+            for i in stride(from: shape.count - 2, through: 0, by: -1) { strides[i] = strides[i + 1] &* shape[i + 1] }
             tensors[name] = try StoredTensor(
                 name: name, dtype: dtype, shape: shape, strides: strides, storageOffset: 0,
                 storage: data[bufferStart + begin..<bufferStart + end], storageName: name, url: url)

@@ -23,15 +23,21 @@ public struct StoredTensor: Sendable {
     let url: URL
 
     /// Checks that every element the view addresses lies inside `storage`.
-    init(name: String, dtype: TensorDType, shape: [Int], strides: [Int], storageOffset: Int,
-         storage: Data, storageName: String, url: URL) throws {
+    init(
+        name: String, dtype: TensorDType, shape: [Int], strides: [Int], storageOffset: Int,
+        storage: Data, storageName: String, url: URL
+    ) throws {
         guard shape.count == strides.count else {
-            throw CheckpointError.malformed(url, detail: "tensor '\(name)' has shape \(shape) "
-                + "but \(strides.count) strides \(strides)")
+            throw CheckpointError.malformed(
+                url,
+                detail: "tensor '\(name)' has shape \(shape) "
+                    + "but \(strides.count) strides \(strides)")
         }
         guard shape.allSatisfy({ $0 >= 0 }), strides.allSatisfy({ $0 >= 0 }), storageOffset >= 0 else {
-            throw CheckpointError.malformed(url, detail: "tensor '\(name)' has negative size, stride or "
-                + "offset (shape \(shape), strides \(strides), offset \(storageOffset))")
+            throw CheckpointError.malformed(
+                url,
+                detail: "tensor '\(name)' has negative size, stride or "
+                    + "offset (shape \(shape), strides \(strides), offset \(storageOffset))")
         }
         var count = 1
         for size in shape {
@@ -45,9 +51,11 @@ public struct StoredTensor: Sendable {
         // Zero or overlapping strides let a few stored bytes stand for any number of elements; `floats()`
         // would then allocate what the shape says (a 632-byte file asking for 39 GB). No checkpoint needs that.
         guard count <= available else {
-            throw CheckpointError.malformed(url, detail: "tensor '\(name)' has \(count) elements (shape \(shape), "
-                + "strides \(strides)) but storage '\(storageName)' holds only \(available) \(dtype.rawValue) "
-                + "elements: repeated (zero or overlapping) strides are not supported")
+            throw CheckpointError.malformed(
+                url,
+                detail: "tensor '\(name)' has \(count) elements (shape \(shape), "
+                    + "strides \(strides)) but storage '\(storageName)' holds only \(available) \(dtype.rawValue) "
+                    + "elements: repeated (zero or overlapping) strides are not supported")
         }
         if !shape.contains(0) {
             var last = storageOffset
@@ -60,9 +68,11 @@ public struct StoredTensor: Sendable {
                 last = sum
             }
             guard last < available else {
-                throw CheckpointError.malformed(url, detail: "tensor '\(name)' (shape \(shape), strides "
-                    + "\(strides), offset \(storageOffset)) reads element \(last) but storage "
-                    + "'\(storageName)' has only \(available) \(dtype.rawValue) elements")
+                throw CheckpointError.malformed(
+                    url,
+                    detail: "tensor '\(name)' (shape \(shape), strides "
+                        + "\(strides), offset \(storageOffset)) reads element \(last) but storage "
+                        + "'\(storageName)' has only \(available) \(dtype.rawValue) elements")
             }
         }
         self.name = name
@@ -113,7 +123,7 @@ public struct StoredTensor: Sendable {
                 return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
                     memcpy(buffer.baseAddress!, base + storageOffset * 4, count * 4)
                     #if _endian(big)
-                    for i in 0..<count { buffer[i] = Float(bitPattern: UInt32(littleEndian: buffer[i].bitPattern)) }
+                        for i in 0..<count { buffer[i] = Float(bitPattern: UInt32(littleEndian: buffer[i].bitPattern)) }
                     #endif
                     initialized = count
                 }
@@ -145,8 +155,10 @@ public struct StoredTensor: Sendable {
 
     /// Visits the addressed elements in row-major order, converting each with `convert`.
     @inline(__always)
-    private func gather(_ base: UnsafeRawPointer, width: Int,
-                        _ convert: (UnsafeRawPointer) -> Float) -> [Float] {
+    private func gather(
+        _ base: UnsafeRawPointer, width: Int,
+        _ convert: (UnsafeRawPointer) -> Float
+    ) -> [Float] {
         var out = [Float]()
         out.reserveCapacity(elementCount)
         let rank = shape.count

@@ -21,23 +21,31 @@ enum TorchLegacyReader {
     }
 
     /// Runs the pickles and slices every storage out of `data` (no copies).
-    private static func parse(_ raw: UnsafeRawBufferPointer, data: Data,
-                              url: URL) throws -> (PickleValue, [String: Data]) {
+    private static func parse(
+        _ raw: UnsafeRawBufferPointer, data: Data,
+        url: URL
+    ) throws -> (PickleValue, [String: Data]) {
         var magicMachine = PickleMachine(bytes: raw, at: 0, url: url, context: "the magic-number pickle")
         let first = try magicMachine.run()
         guard case .bigInt(let bytes) = first, bytes == magic else {
-            throw CheckpointError.notACheckpoint(url, detail: "a pickle without PyTorch's magic number, "
-                + firstBytesDescription(data))
+            throw CheckpointError.notACheckpoint(
+                url,
+                detail: "a pickle without PyTorch's magic number, "
+                    + firstBytesDescription(data))
         }
-        var versionMachine = PickleMachine(bytes: raw, at: magicMachine.position, url: url,
-                                           context: "the protocol-version pickle")
+        var versionMachine = PickleMachine(
+            bytes: raw, at: magicMachine.position, url: url,
+            context: "the protocol-version pickle")
         let version = try versionMachine.run()
         guard version.intValue == 1001 else {
-            throw CheckpointError.malformed(url, detail: "unsupported legacy protocol version "
-                + "\(version.intValue.map(String.init) ?? version.kind) (expected 1001)")
+            throw CheckpointError.malformed(
+                url,
+                detail: "unsupported legacy protocol version "
+                    + "\(version.intValue.map(String.init) ?? version.kind) (expected 1001)")
         }
-        var infoMachine = PickleMachine(bytes: raw, at: versionMachine.position, url: url,
-                                        context: "the sys-info pickle")
+        var infoMachine = PickleMachine(
+            bytes: raw, at: versionMachine.position, url: url,
+            context: "the sys-info pickle")
         if case .dict(let info) = try infoMachine.run() {
             for (key, value) in info.entries where key.stringValue == "little_endian" {
                 if case .bool(false) = value {
@@ -47,8 +55,9 @@ enum TorchLegacyReader {
         }
         var mainMachine = PickleMachine(bytes: raw, at: infoMachine.position, url: url, context: "the main pickle")
         let root = try mainMachine.run()
-        var keysMachine = PickleMachine(bytes: raw, at: mainMachine.position, url: url,
-                                        context: "the storage-key pickle")
+        var keysMachine = PickleMachine(
+            bytes: raw, at: mainMachine.position, url: url,
+            context: "the storage-key pickle")
         guard let keyValues = try keysMachine.run().sequence else {
             throw CheckpointError.malformed(url, detail: "the storage-key pickle is not a list")
         }
@@ -63,12 +72,16 @@ enum TorchLegacyReader {
         var storages: [String: Data] = [:]
         for key in keys {
             guard let declared = mainMachine.storages[key] else {
-                throw CheckpointError.malformed(url, detail: "storage '\(key)' is listed but no tensor names it, "
-                    + "so its element type is unknown")
+                throw CheckpointError.malformed(
+                    url,
+                    detail: "storage '\(key)' is listed but no tensor names it, "
+                        + "so its element type is unknown")
             }
             guard raw.count - offset >= 8 else {
-                throw CheckpointError.truncated(url, detail: "storage '\(key)' needs 8 bytes for its element "
-                    + "count at offset \(offset), only \(max(0, raw.count - offset)) available")
+                throw CheckpointError.truncated(
+                    url,
+                    detail: "storage '\(key)' needs 8 bytes for its element "
+                        + "count at offset \(offset), only \(max(0, raw.count - offset)) available")
             }
             let count = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int64.self))
             offset += 8
@@ -78,8 +91,10 @@ enum TorchLegacyReader {
             }
             let byteCount = Int(count) * width
             guard raw.count - offset >= byteCount else {
-                throw CheckpointError.truncated(url, detail: "storage '\(key)' needs \(byteCount) bytes at offset "
-                    + "\(offset), only \(raw.count - offset) available")
+                throw CheckpointError.truncated(
+                    url,
+                    detail: "storage '\(key)' needs \(byteCount) bytes at offset "
+                        + "\(offset), only \(raw.count - offset) available")
             }
             let start = data.startIndex + offset
             storages[key] = data[start..<start + byteCount]

@@ -14,8 +14,10 @@ enum TorchZipReader {
         do {
             archive = try Archive(url: url, accessMode: .read)
         } catch {
-            throw CheckpointError.truncated(url, detail: "the zip directory cannot be read (\(error)); "
-                + "the file is cut short or damaged")
+            throw CheckpointError.truncated(
+                url,
+                detail: "the zip directory cannot be read (\(error)); "
+                    + "the file is cut short or damaged")
         }
         var entries: [String: Entry] = [:]
         for entry in archive where entry.type == .file {
@@ -29,7 +31,8 @@ enum TorchZipReader {
         let folder = String(picklePath.dropLast("data.pkl".count))
 
         if let byteOrder = entries[folder + "byteorder"] {
-            let text = String(decoding: try extract(byteOrder, from: archive, fileSize: fileSize, url: url), as: UTF8.self)
+            let text = String(
+                decoding: try extract(byteOrder, from: archive, fileSize: fileSize, url: url), as: UTF8.self)
             guard text.trimmingCharacters(in: .whitespacesAndNewlines) != "big" else {
                 throw CheckpointError.malformed(url, detail: "big-endian checkpoints are not supported")
             }
@@ -50,8 +53,10 @@ enum TorchZipReader {
             }
             let (needed, overflow) = storage.numel.multipliedReportingOverflow(by: storage.dtype.byteWidth)
             guard !overflow, entry.uncompressedSize >= UInt64(needed) else {
-                throw CheckpointError.truncated(url, detail: "storage '\(key)' needs \(needed) bytes, "
-                    + "only \(entry.uncompressedSize) stored in \(path)")
+                throw CheckpointError.truncated(
+                    url,
+                    detail: "storage '\(key)' needs \(needed) bytes, "
+                        + "only \(entry.uncompressedSize) stored in \(path)")
             }
             storages[key] = try extract(entry, from: archive, fileSize: fileSize, url: url)
         }
@@ -74,14 +79,18 @@ enum TorchZipReader {
             // Deflate cannot expand more than 1032:1, so a larger declaration is a lie.
             let (possible, overflow) = entry.compressedSize.multipliedReportingOverflow(by: 1032)
             guard declared <= maximumInflatedBytes, overflow || declared <= possible + 1024 else {
-                throw CheckpointError.malformed(url, detail: "compressed entry '\(entry.path)' declares \(declared) "
-                    + "bytes from \(entry.compressedSize) compressed; refusing to inflate more than "
-                    + "\(min(maximumInflatedBytes, possible + 1024)) bytes")
+                throw CheckpointError.malformed(
+                    url,
+                    detail: "compressed entry '\(entry.path)' declares \(declared) "
+                        + "bytes from \(entry.compressedSize) compressed; refusing to inflate more than "
+                        + "\(min(maximumInflatedBytes, possible + 1024)) bytes")
             }
         } else {
             guard declared <= UInt64(fileSize) else {
-                throw CheckpointError.truncated(url, detail: "entry '\(entry.path)' needs \(declared) "
-                    + "bytes, the whole file has \(fileSize)")
+                throw CheckpointError.truncated(
+                    url,
+                    detail: "entry '\(entry.path)' needs \(declared) "
+                        + "bytes, the whole file has \(fileSize)")
             }
         }
         var data = Data(capacity: Int(min(declared, UInt64(fileSize))))
@@ -91,14 +100,18 @@ enum TorchZipReader {
                 data.append(chunk)
             }
         } catch is Overrun {
-            throw CheckpointError.malformed(url, detail: "entry '\(entry.path)' inflates to more than the "
-                + "\(declared) bytes it declares (stopped there)")
+            throw CheckpointError.malformed(
+                url,
+                detail: "entry '\(entry.path)' inflates to more than the "
+                    + "\(declared) bytes it declares (stopped there)")
         } catch {
             throw CheckpointError.truncated(url, detail: "entry '\(entry.path)' cannot be read (\(error))")
         }
         guard UInt64(data.count) == declared else {
-            throw CheckpointError.truncated(url, detail: "entry '\(entry.path)' needs \(declared) "
-                + "bytes, only \(data.count) available")
+            throw CheckpointError.truncated(
+                url,
+                detail: "entry '\(entry.path)' needs \(declared) "
+                    + "bytes, only \(data.count) available")
         }
         return data
     }

@@ -55,9 +55,11 @@ public enum ZipPreflight {
             // ZIP64 locator and record, at the fixed places ZIPFoundation reads them.
             let locator = eocd - 20, record = locator - 56
             if u32(locator) == 0x0706_4b50 || u32(record) == 0x0606_4b50 {
-                for (what, field) in [("ZIP64 locator", locator + 8), ("ZIP64 record", record + 24),
-                                      ("ZIP64 record", record + 32), ("ZIP64 record", record + 40),
-                                      ("ZIP64 record", record + 48)] {
+                for (what, field) in [
+                    ("ZIP64 locator", locator + 8), ("ZIP64 record", record + 24),
+                    ("ZIP64 record", record + 32), ("ZIP64 record", record + 40),
+                    ("ZIP64 record", record + 48)
+                ] {
                     if let value = u64(field), value > largestValue {
                         return "the \(what) declares \(value) (entries, bytes or an offset)"
                     }
@@ -73,14 +75,19 @@ public enum ZipPreflight {
             var seen: UInt64 = 0
             while seen < entries, u32(at) == 0x0201_4b50 {
                 guard let nameLength = u16(at + 28), let extraLength = u16(at + 30), let commentLength = u16(at + 32),
-                      var local = u32(at + 42) else { break }
-                if let problem = extraProblem(at + 46 + nameLength, extraLength, what: "central directory entry \(seen)") {
+                    var local = u32(at + 42)
+                else { break }
+                if let problem = extraProblem(
+                    at + 46 + nameLength, extraLength, what: "central directory entry \(seen)")
+                {
                     return problem
                 }
                 if local == 0xffff_ffff {
                     // The real offset is in the ZIP64 field; extraProblem has bounded it, find it for the local check.
                     var field = at + 46 + nameLength
-                    while field + 4 <= at + 46 + nameLength + extraLength, let tag = u16(field), let length = u16(field + 2) {
+                    while field + 4 <= at + 46 + nameLength + extraLength, let tag = u16(field),
+                        let length = u16(field + 2)
+                    {
                         if tag == 1, length >= 8, let value = u64(field + 4 + length - 8) { local = value }
                         field += 4 + length
                     }
@@ -88,8 +95,10 @@ public enum ZipPreflight {
                 guard local <= UInt64(size) else {
                     return "central directory entry \(seen) puts its data at byte \(local) of \(size)"
                 }
-                if u32(Int(local)) == 0x0403_4b50, let localName = u16(Int(local) + 26), let localExtra = u16(Int(local) + 28),
-                   let problem = extraProblem(Int(local) + 30 + localName, localExtra, what: "local header \(seen)") {
+                if u32(Int(local)) == 0x0403_4b50, let localName = u16(Int(local) + 26),
+                    let localExtra = u16(Int(local) + 28),
+                    let problem = extraProblem(Int(local) + 30 + localName, localExtra, what: "local header \(seen)")
+                {
                     return problem
                 }
                 at += 46 + nameLength + extraLength + commentLength

@@ -47,15 +47,17 @@ public enum Evaluator {
         }
         func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
         let perClass = apByClass.keys.sorted().map { name in
-            Evaluation.ClassScore(className: name, queries: apByClass[name]!.count,
-                                  meanAveragePrecision: mean(apByClass[name]!), precision: mean(pByClass[name]!))
+            Evaluation.ClassScore(
+                className: name, queries: apByClass[name]!.count,
+                meanAveragePrecision: mean(apByClass[name]!), precision: mean(pByClass[name]!))
         }
         let n = labels.count
         let chance = n > 1 ? labels.map { Double(classSizes[$0]! - 1) / Double(n - 1) }.reduce(0, +) / Double(n) : 0
-        return Evaluation(k: k, queries: n, classes: classSizes.count, modelID: binding.modelID,
-                          // Sorted classes: a fixed summation order, so repeated runs agree to the last bit.
-                          meanAveragePrecision: mean(apByClass.keys.sorted().flatMap { apByClass[$0]! }),
-                          precision: mean(pByClass.keys.sorted().flatMap { pByClass[$0]! }),
-                          chanceLevel: chance, perClass: perClass)
+        return Evaluation(
+            k: k, queries: n, classes: classSizes.count, modelID: binding.modelID,
+            // Sorted classes: a fixed summation order, so repeated runs agree to the last bit.
+            meanAveragePrecision: mean(apByClass.keys.sorted().flatMap { apByClass[$0]! }),
+            precision: mean(pByClass.keys.sorted().flatMap { pByClass[$0]! }),
+            chanceLevel: chance, perClass: perClass)
     }
 }

@@ -35,13 +35,17 @@ public struct FeedbackEvaluation: Sendable, Codable {
 
 public enum FeedbackEvaluator {
     /// Runs the protocol on the catalog's embeddings (labels = class names) for each learner.
-    public static func run(catalog: Catalog, rounds: Int, perRound: Int, queries: Int?, seed: UInt64,
-                           learners: [FeedbackLearner], centre: Bool = true,
-                           settings: RelevanceFeedback.Settings = .init()) throws -> FeedbackEvaluation {
+    public static func run(
+        catalog: Catalog, rounds: Int, perRound: Int, queries: Int?, seed: UInt64,
+        learners: [FeedbackLearner], centre: Bool = true,
+        settings: RelevanceFeedback.Settings = .init()
+    ) throws -> FeedbackEvaluation {
         guard rounds >= 0, perRound > 0 else {
             throw SearchError.invalidInput("--rounds must be ≥ 0 and --per-round positive")
         }
-        guard let binding = try catalog.binding() else { throw SearchError.invalidInput("\(catalog.path): nothing indexed") }
+        guard let binding = try catalog.binding() else {
+            throw SearchError.invalidInput("\(catalog.path): nothing indexed")
+        }
         let stored = try catalog.embeddings()
         let records = try catalog.records(ids: stored.ids)
         let labels = stored.ids.map { records[$0]?.className ?? "" }
@@ -65,8 +69,10 @@ public enum FeedbackEvaluator {
             let relevantCount = classSize[labels[q]]! - 1
             guard relevantCount > 0 else { return (0, 0) }
             let relevant = ranked.map { labels[$0] == labels[q] }
-            return (RetrievalMetrics.averagePrecision(relevant, k: relevant.count, relevantInArchive: relevantCount),
-                    RetrievalMetrics.precision(relevant, k: relevantCount))
+            return (
+                RetrievalMetrics.averagePrecision(relevant, k: relevant.count, relevantInArchive: relevantCount),
+                RetrievalMetrics.precision(relevant, k: relevantCount)
+            )
         }
         func rank(_ direction: [Float], query q: Int) -> [Int] {
             index.search(direction, k: n, excluding: [stored.ids[q]]).map { row[$0.id]! }
@@ -75,8 +81,10 @@ public enum FeedbackEvaluator {
         var rows: [FeedbackEvaluation.Row] = []
         func add(_ method: String, _ round: Int, _ scores: [(ap: Double, rp: Double)], _ ms: Double) {
             let count = Double(max(scores.count, 1))
-            rows.append(.init(method: method, round: round, meanAveragePrecision: scores.map(\.ap).reduce(0, +) / count,
-                              rPrecision: scores.map(\.rp).reduce(0, +) / count, millisecondsPerRanking: ms))
+            rows.append(
+                .init(
+                    method: method, round: round, meanAveragePrecision: scores.map(\.ap).reduce(0, +) / count,
+                    rPrecision: scores.map(\.rp).reduce(0, +) / count, millisecondsPerRanking: ms))
         }
         // Baselines: the single image's ranking and a random one.
         var singleScores: [(ap: Double, rp: Double)] = []
@@ -97,8 +105,9 @@ public enum FeedbackEvaluator {
             var seconds = 0.0, fits = 0
             for q in queryRows {
                 // Round 0: the learner's ranking from the query alone (centred when centring is on).
-                let alone = RelevanceFeedback.fit(positives: [vectors[q]], negatives: [], learner: learner,
-                                                  statistics: statistics, settings: settings)
+                let alone = RelevanceFeedback.fit(
+                    positives: [vectors[q]], negatives: [], learner: learner,
+                    statistics: statistics, settings: settings)
                 var ranking = rank(alone.direction, query: q)
                 var labelled: [Int: Bool] = [:]
                 var backgroundSource = RandomSource(seed: seed &+ UInt64(q) &* 7919)
@@ -111,10 +120,13 @@ public enum FeedbackEvaluator {
                     let started = Date()
                     let positives = [vectors[q]] + labelled.filter { $0.value }.keys.sorted().map { vectors[$0] }
                     let negatives = labelled.filter { !$0.value }.keys.sorted().map { vectors[$0] }
-                    let background = backgroundSample(count: n, size: settings.backgroundSize, avoiding: Set(labelled.keys).union([q]),
-                                                                      random: &backgroundSource).map { vectors[$0] }
-                    let model = RelevanceFeedback.fit(positives: positives, negatives: negatives, learner: learner,
-                                                      statistics: statistics, background: background, settings: settings)
+                    let background = backgroundSample(
+                        count: n, size: settings.backgroundSize, avoiding: Set(labelled.keys).union([q]),
+                        random: &backgroundSource
+                    ).map { vectors[$0] }
+                    let model = RelevanceFeedback.fit(
+                        positives: positives, negatives: negatives, learner: learner,
+                        statistics: statistics, background: background, settings: settings)
                     ranking = rank(model.direction, query: q)
                     seconds += Date().timeIntervalSince(started)
                     fits += 1
@@ -124,8 +136,9 @@ public enum FeedbackEvaluator {
             let ms = fits > 0 ? seconds * 1000 / Double(fits) : 0
             for round in 0...rounds { add(learner.rawValue, round, perRoundScores[round], round == 0 ? 0 : ms) }
         }
-        return FeedbackEvaluation(queries: queryRows.count, items: n, classes: classSize.count, rounds: rounds,
-                                  perRound: perRound, seed: seed, centred: centre, modelID: binding.modelID, rows: rows)
+        return FeedbackEvaluation(
+            queries: queryRows.count, items: n, classes: classSize.count, rounds: rounds,
+            perRound: perRound, seed: seed, centred: centre, modelID: binding.modelID, rows: rows)
     }
 
     /// Up to `size` distinct rows of `0..<count`, none in `avoiding`, drawn from `random` (the simulated

@@ -28,8 +28,10 @@ public struct EpochProgress: Sendable, Codable {
     public func line() -> String {
         let t = summary.terms
         let width = String(summary.epochs).count
-        var text = String(format: "epoch %\(width)d/%d  loss %.4f (triplet %.4f push %.4f balance %.4f, %.0f%% active)  held-out mAP@%d ",
-                          summary.epoch, summary.epochs, t.total, t.triplet, t.push, t.balance, 100 * t.activeFraction, k)
+        var text = String(
+            format:
+                "epoch %\(width)d/%d  loss %.4f (triplet %.4f push %.4f balance %.4f, %.0f%% active)  held-out mAP@%d ",
+            summary.epoch, summary.epochs, t.total, t.triplet, t.push, t.balance, 100 * t.activeFraction, k)
         if let codesMAP { text += String(format: "codes %.4f ", codesMAP) }
         text += String(format: "float %.4f  %.0f img/s  ETA %@", floatMAP, rate, ProgressSnapshot.clock(eta))
         return text
@@ -89,28 +91,35 @@ public enum HeadTrainingWorkflow {
     ///   - configuration: Head and optimisation settings (its seed also seeds the split).
     ///   - splitFraction: Fraction of every class used for training.
     ///   - output: Where the head file is written (atomically).
-    public static func run(session: SearchSession, folder: String, configuration: TrainingConfiguration,
-                           splitFraction: Double, k: Int, output: String,
-                           indexProgress: (ProgressSnapshot) -> Void = { _ in },
-                           epochProgress: (EpochProgress) -> Void = { _ in }) throws -> HeadTrainingReport {
+    public static func run(
+        session: SearchSession, folder: String, configuration: TrainingConfiguration,
+        splitFraction: Double, k: Int, output: String,
+        indexProgress: (ProgressSnapshot) -> Void = { _ in },
+        epochProgress: (EpochProgress) -> Void = { _ in }
+    ) throws -> HeadTrainingReport {
         guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
         let indexReport = try session.indexer().index(folder, progress: indexProgress)
         let features = try LabelledFeatures.load(catalog: session.catalog, folder: folder)
-        return try train(features: features, dataset: folder, configuration: configuration, splitFraction: splitFraction,
-                         k: k, output: output, indexReport: indexReport, epochProgress: epochProgress)
+        return try train(
+            features: features, dataset: folder, configuration: configuration, splitFraction: splitFraction,
+            k: k, output: output, indexReport: indexReport, epochProgress: epochProgress)
     }
 
     /// Trains on features already in the catalog (a class-folder dataset or a collection's labels), holding out
     /// `1 − splitFraction` of every class to measure.
-    public static func train(features: LabelledFeatures, dataset: String, configuration: TrainingConfiguration,
-                             splitFraction: Double, k: Int, output: String, indexReport: IndexReport = IndexReport(),
-                             epochProgress: (EpochProgress) -> Void = { _ in }) throws -> HeadTrainingReport {
+    public static func train(
+        features: LabelledFeatures, dataset: String, configuration: TrainingConfiguration,
+        splitFraction: Double, k: Int, output: String, indexReport: IndexReport = IndexReport(),
+        epochProgress: (EpochProgress) -> Void = { _ in }
+    ) throws -> HeadTrainingReport {
         guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
         let folder = dataset
-        let split = try DatasetSplit.stratified(classNames: features.classNames, names: features.names,
-                                                fraction: splitFraction, seed: configuration.seed)
+        let split = try DatasetSplit.stratified(
+            classNames: features.classNames, names: features.names,
+            fraction: splitFraction, seed: configuration.seed)
         guard !split.test.isEmpty else {
-            throw SearchError.invalidInput("\(folder): no test images after the split; use a smaller --split or more images")
+            throw SearchError.invalidInput(
+                "\(folder): no test images after the split; use a smaller --split or more images")
         }
         let labels = features.labels
         let trainFeatures = features.rows(split.train)
@@ -118,7 +127,9 @@ public enum HeadTrainingWorkflow {
         let trainLabels = split.train.map { labels[$0] }
         let testLabels = split.test.map { labels[$0] }
 
-        func heldOut(_ head: MLPHead) -> (float: (map: Double, precision: Double), codes: (map: Double, precision: Double)?) {
+        func heldOut(
+            _ head: MLPHead
+        ) -> (float: (map: Double, precision: Double), codes: (map: Double, precision: Double)?) {
             let q = head.embed(testFeatures, count: split.test.count)
             let a = head.embed(trainFeatures, count: split.train.count)
             let bits = head.architecture.outputDimensions
@@ -132,16 +143,20 @@ public enum HeadTrainingWorkflow {
             return (float, codes)
         }
         let raw = SplitEvaluator.score(
-            ranked: SplitEvaluator.cosineRanking(queries: testFeatures, archive: trainFeatures,
-                                                 dimensions: features.dimensions, k: k),
+            ranked: SplitEvaluator.cosineRanking(
+                queries: testFeatures, archive: trainFeatures,
+                dimensions: features.dimensions, k: k),
             queryLabels: testLabels, archiveLabels: trainLabels, k: k)
 
         var epochs: [EpochProgress] = []
         let start = Date()
-        let (head, _) = try Trainer.train(features: trainFeatures, labels: trainLabels, dimensions: features.dimensions,
-                                          configuration: configuration) { summary, head in
+        let (head, _) = try Trainer.train(
+            features: trainFeatures, labels: trainLabels, dimensions: features.dimensions,
+            configuration: configuration
+        ) { summary, head in
             let scores = heldOut(head)
-            let progress = EpochProgress(summary: summary, floatMAP: scores.float.map, codesMAP: scores.codes?.map, k: k)
+            let progress = EpochProgress(
+                summary: summary, floatMAP: scores.float.map, codesMAP: scores.codes?.map, k: k)
             epochs.append(progress)
             epochProgress(progress)
         }
@@ -149,26 +164,29 @@ public enum HeadTrainingWorkflow {
         let final = heldOut(head)
         var metrics: [String: Double] = [
             "raw_map@\(k)": raw.map, "raw_p@\(k)": raw.precision,
-            "float_map@\(k)": final.float.map, "float_p@\(k)": final.float.precision,
+            "float_map@\(k)": final.float.map, "float_p@\(k)": final.float.precision
         ]
         if let codes = final.codes {
             metrics["codes_map@\(k)"] = codes.map
             metrics["codes_p@\(k)"] = codes.precision
         }
-        let provenance = HeadProvenance(dataset: folder, splitFraction: splitFraction, splitSeed: configuration.seed,
-                                        trainFingerprint: split.trainFingerprint, trainImages: split.train.count,
-                                        testImages: split.test.count, classes: Set(labels).count,
-                                        trainingSeconds: seconds)
-        let trained = TrainedHead(head: head, backboneModelID: features.modelID, configuration: configuration,
-                                  metrics: metrics, provenance: provenance)
+        let provenance = HeadProvenance(
+            dataset: folder, splitFraction: splitFraction, splitSeed: configuration.seed,
+            trainFingerprint: split.trainFingerprint, trainImages: split.train.count,
+            testImages: split.test.count, classes: Set(labels).count,
+            trainingSeconds: seconds)
+        let trained = TrainedHead(
+            head: head, backboneModelID: features.modelID, configuration: configuration,
+            metrics: metrics, provenance: provenance)
         try HeadFile.write(trained, to: output)
-        return HeadTrainingReport(headPath: output, headID: trained.header.id, kind: trained.kind, modelID: features.modelID,
-                                  output: configuration.output, bits: configuration.bits,
-                                  trainImages: split.train.count, testImages: split.test.count,
-                                  classes: Set(labels).count, k: k, rawMAP: raw.map, rawPrecision: raw.precision,
-                                  floatMAP: final.float.map, floatPrecision: final.float.precision,
-                                  codesMAP: final.codes?.map, codesPrecision: final.codes?.precision,
-                                  trainingSeconds: seconds, indexReport: indexReport, epochs: epochs,
-                                  configuration: configuration)
+        return HeadTrainingReport(
+            headPath: output, headID: trained.header.id, kind: trained.kind, modelID: features.modelID,
+            output: configuration.output, bits: configuration.bits,
+            trainImages: split.train.count, testImages: split.test.count,
+            classes: Set(labels).count, k: k, rawMAP: raw.map, rawPrecision: raw.precision,
+            floatMAP: final.float.map, floatPrecision: final.float.precision,
+            codesMAP: final.codes?.map, codesPrecision: final.codes?.precision,
+            trainingSeconds: seconds, indexReport: indexReport, epochs: epochs,
+            configuration: configuration)
     }
 }

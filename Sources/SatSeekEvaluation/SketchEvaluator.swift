@@ -123,14 +123,18 @@ public struct SketchEvaluator: Sendable {
     }
 
     func loadArchive() throws -> Archive {
-        guard let binding = try catalog.binding() else { throw SearchError.invalidInput("\(catalog.path): nothing indexed") }
+        guard let binding = try catalog.binding() else {
+            throw SearchError.invalidInput("\(catalog.path): nothing indexed")
+        }
         var sketches = try catalog.embeddings(kind: SketchAuxiliary.kind)
         guard !sketches.ids.isEmpty else {
             throw SearchError.invalidInput("\(catalog.path): no sketch embeddings; index with --sketchable")
         }
         if embedder.spec != .standard { sketches = try recomputed(sketches.ids) }
         guard sketches.dimensions == embedder.dimensions else {
-            throw SearchError.invalidInput("\(catalog.path): sketch embeddings of \(sketches.dimensions) values, expected \(embedder.dimensions); rebuild the index")
+            throw SearchError.invalidInput(
+                "\(catalog.path): sketch embeddings of \(sketches.dimensions) values, expected \(embedder.dimensions); rebuild the index"
+            )
         }
         let images = try catalog.embeddings()
         let row = Dictionary(uniqueKeysWithValues: images.ids.enumerated().map { ($1, $0) })
@@ -144,11 +148,13 @@ public struct SketchEvaluator: Sendable {
             imageVectors += images.vectors[i..<(i + images.dimensions)]
         }
         let labels = ids.map { records[$0]?.className ?? "" }
-        return Archive(ids: ids, labels: labels, paths: ids.map { records[$0]?.path ?? "" },
-                       sketchIndex: SketchIndex(ids: ids, vectors: sketchVectors, dimensions: sketches.dimensions, centred: centred),
-                       imageIndex: FlatIndex(dimensions: images.dimensions, metric: .cosine, ids: ids, vectors: imageVectors),
-                       imageVectors: imageVectors,
-                       classSizes: labels.reduce(into: [:]) { $0[$1, default: 0] += 1 }, modelID: binding.modelID)
+        return Archive(
+            ids: ids, labels: labels, paths: ids.map { records[$0]?.path ?? "" },
+            sketchIndex: SketchIndex(
+                ids: ids, vectors: sketchVectors, dimensions: sketches.dimensions, centred: centred),
+            imageIndex: FlatIndex(dimensions: images.dimensions, metric: .cosine, ids: ids, vectors: imageVectors),
+            imageVectors: imageVectors,
+            classSizes: labels.reduce(into: [:]) { $0[$1, default: 0] += 1 }, modelID: binding.modelID)
     }
 
     /// Sketch embeddings of the archive images computed with this evaluator's embedder (for ablations
@@ -159,7 +165,9 @@ public struct SketchEvaluator: Sendable {
         vectors.reserveCapacity(ids.count * embedder.dimensions)
         for start in stride(from: 0, to: ids.count, by: 32) {
             let paths = ids[start..<min(ids.count, start + 32)].map { records[$0]?.path ?? "" }
-            let images = try paths.map { try ImageDecoder.decode(URL(fileURLWithPath: $0), maxSide: Indexer.decodeMaxSide) }
+            let images = try paths.map {
+                try ImageDecoder.decode(URL(fileURLWithPath: $0), maxSide: Indexer.decodeMaxSide)
+            }
             vectors += embedder.embed(images: images)
         }
         return (ids, vectors, embedder.dimensions)
@@ -192,7 +200,9 @@ public struct SketchEvaluator: Sendable {
     }
 
     /// Evaluation with a folder of real sketches named by class.
-    public func evaluateSketches(in folder: String, progress: (ProgressSnapshot) -> Void = { _ in }) throws -> SketchEvaluation {
+    public func evaluateSketches(
+        in folder: String, progress: (ProgressSnapshot) -> Void = { _ in }
+    ) throws -> SketchEvaluation {
         let archive = try loadArchive()
         let classes = Set(archive.labels)
         let files = try DatasetScanner.scan(folder)
@@ -201,18 +211,22 @@ public struct SketchEvaluator: Sendable {
         var queries: [Query] = [], skipped: [String] = []
         for file in files {
             let url = URL(fileURLWithPath: file.path)
-            let label = classes.contains(file.className) && file.className != root
-                ? file.className : Self.classFromFileName(url.deletingPathExtension().lastPathComponent, classes: classes)
+            let label =
+                classes.contains(file.className) && file.className != root
+                ? file.className
+                : Self.classFromFileName(url.deletingPathExtension().lastPathComponent, classes: classes)
             guard let label else {
                 skipped.append("\(file.path): no archive class matches its folder or file name")
                 continue
             }
-            queries.append(Query(label: label, excluded: nil) {
-                try embedder.rendering(ofSketch: ImageDecoder.decode(url, maxSide: Indexer.decodeMaxSide))
-            })
+            queries.append(
+                Query(label: label, excluded: nil) {
+                    try embedder.rendering(ofSketch: ImageDecoder.decode(url, maxSide: Indexer.decodeMaxSide))
+                })
         }
         guard !queries.isEmpty else {
-            throw SearchError.invalidInput("\(folder): no sketch files named after an archive class (\(classes.sorted().joined(separator: ", ")))")
+            throw SearchError.invalidInput(
+                "\(folder): no sketch files named after an archive class (\(classes.sorted().joined(separator: ", ")))")
         }
         return try run(queries, archive: archive, source: folder, skipped: skipped, progress: progress)
     }
@@ -224,8 +238,10 @@ public struct SketchEvaluator: Sendable {
         return classes.filter { !key($0).isEmpty && name.hasPrefix(key($0)) }.max { key($0).count < key($1).count }
     }
 
-    func run(_ queries: [Query], archive: Archive, source: String, skipped initiallySkipped: [String] = [],
-             progress: (ProgressSnapshot) -> Void) throws -> SketchEvaluation {
+    func run(
+        _ queries: [Query], archive: Archive, source: String, skipped initiallySkipped: [String] = [],
+        progress: (ProgressSnapshot) -> Void
+    ) throws -> SketchEvaluation {
         let start = Date()
         var skipped = initiallySkipped
         var empty = 0
@@ -249,7 +265,9 @@ public struct SketchEvaluator: Sendable {
             for (i, result) in made.enumerated() {
                 switch result! {
                 case .success(let mask):
-                    renderings += rotations.transforms.map { mask.transformed(quarterTurns: $0.quarterTurns, mirrored: $0.mirrored) }
+                    renderings += rotations.transforms.map {
+                        mask.transformed(quarterTurns: $0.quarterTurns, mirrored: $0.mirrored)
+                    }
                     owners.append(i)
                 case .failure(let error as SketchError):
                     if case .empty = error { empty += 1 } else { throw error }
@@ -263,9 +281,12 @@ public struct SketchEvaluator: Sendable {
             let width = embedder.dimensions * copies
             for (row, i) in owners.enumerated() {
                 let query = batch[i]
-                let hits = archive.sketchIndex.search(variants: Array(vectors[(row * width)..<((row + 1) * width)]),
-                                                      k: k, excluding: query.excluded.map { [$0] } ?? [])
-                record(query, ranked: hits.map { archive.labels[position[$0.id]!] }, archive: archive, into: &sketchAP, &sketchP)
+                let hits = archive.sketchIndex.search(
+                    variants: Array(vectors[(row * width)..<((row + 1) * width)]),
+                    k: k, excluding: query.excluded.map { [$0] } ?? [])
+                record(
+                    query, ranked: hits.map { archive.labels[position[$0.id]!] }, archive: archive, into: &sketchAP,
+                    &sketchP)
             }
             for i in batch.indices where !skippedResult(made[i]!) {
                 // Random baseline: a seeded shuffle of the query's archive.
@@ -276,26 +297,33 @@ public struct SketchEvaluator: Sendable {
                 chance.append(Double(relevantCount(batch[i], archive)) / Double(max(1, pool.count)))
             }
             done += batch.count
-            progress(ProgressSnapshot(done: done, total: queries.count, skipped: 0, failed: skipped.count,
-                                      elapsed: Date().timeIntervalSince(start)))
+            progress(
+                ProgressSnapshot(
+                    done: done, total: queries.count, skipped: 0, failed: skipped.count,
+                    elapsed: Date().timeIntervalSince(start)))
         }
         let (imageAP, imageP) = imageLeaveOneOut(archive)
         func mean(_ v: [Double]) -> Double { v.isEmpty ? 0 : v.reduce(0, +) / Double(v.count) }
         func score(_ ap: [String: [Double]], _ p: [String: [Double]], _ name: String? = nil) -> SketchEvaluation.Score {
             name.map { .init(meanAveragePrecision: mean(ap[$0] ?? []), precision: mean(p[$0] ?? [])) }
-                ?? .init(meanAveragePrecision: mean(ap.keys.sorted().flatMap { ap[$0]! }),  // sorted: a fixed summation order
-                         precision: mean(p.keys.sorted().flatMap { p[$0]! }))
+                ?? .init(
+                    // Sorted: a fixed summation order.
+                    meanAveragePrecision: mean(ap.keys.sorted().flatMap { ap[$0]! }),
+                    precision: mean(p.keys.sorted().flatMap { p[$0]! }))
         }
         let perClass = sketchAP.keys.sorted().map { name in
-            SketchEvaluation.ClassScore(className: name, queries: sketchAP[name]!.count, sketch: score(sketchAP, sketchP, name),
-                                        image: score(imageAP, imageP, name), random: score(randomAP, randomP, name))
+            SketchEvaluation.ClassScore(
+                className: name, queries: sketchAP[name]!.count, sketch: score(sketchAP, sketchP, name),
+                image: score(imageAP, imageP, name), random: score(randomAP, randomP, name))
         }
         let queried = Set(sketchAP.keys)
         return SketchEvaluation(
             source: source, seed: seed, k: k, modelID: archive.modelID, rotations: rotations,
             levels: embedder.spec.levels.map(\.description), centred: centred,
-            queries: sketchAP.values.reduce(0) { $0 + $1.count }, classes: queried.count, archiveSize: archive.ids.count,
-            sketch: score(sketchAP, sketchP), image: score(imageAP.filter { queried.contains($0.key) }, imageP.filter { queried.contains($0.key) }),
+            queries: sketchAP.values.reduce(0) { $0 + $1.count }, classes: queried.count,
+            archiveSize: archive.ids.count,
+            sketch: score(sketchAP, sketchP),
+            image: score(imageAP.filter { queried.contains($0.key) }, imageP.filter { queried.contains($0.key) }),
             random: score(randomAP, randomP), chanceLevel: mean(chance), emptyQueries: empty, skipped: skipped,
             perClass: perClass, seconds: Date().timeIntervalSince(start))
     }
@@ -309,10 +337,13 @@ public struct SketchEvaluator: Sendable {
         archive.classSizes[query.label, default: 0] - (query.excluded == nil ? 0 : 1)
     }
 
-    private func record(_ query: Query, ranked labels: [String], archive: Archive,
-                        into ap: inout [String: [Double]], _ p: inout [String: [Double]]) {
+    private func record(
+        _ query: Query, ranked labels: [String], archive: Archive,
+        into ap: inout [String: [Double]], _ p: inout [String: [Double]]
+    ) {
         let relevant = labels.map { $0 == query.label }
-        ap[query.label, default: []].append(RetrievalMetrics.averagePrecision(relevant, k: k, relevantInArchive: relevantCount(query, archive)))
+        ap[query.label, default: []].append(
+            RetrievalMetrics.averagePrecision(relevant, k: k, relevantInArchive: relevantCount(query, archive)))
         p[query.label, default: []].append(RetrievalMetrics.precision(relevant, k: k))
     }
 
@@ -328,4 +359,3 @@ public struct SketchEvaluator: Sendable {
         return (ap, p)
     }
 }
-

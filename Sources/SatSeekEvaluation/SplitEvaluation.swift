@@ -17,7 +17,9 @@ public struct DatasetSplit: Sendable, Equatable {
     /// Within every class (names sorted), a seeded shuffle puts `round(fraction · n)` images into training,
     /// at least one in each part when the class has two or more. Classes are visited in sorted order, so the
     /// split depends only on the names, the fraction and the seed.
-    public static func stratified(classNames: [String], names: [String], fraction: Double, seed: UInt64) throws -> DatasetSplit {
+    public static func stratified(
+        classNames: [String], names: [String], fraction: Double, seed: UInt64
+    ) throws -> DatasetSplit {
         guard fraction > 0, fraction < 1 else {
             throw SearchError.invalidInput("the split fraction must be between 0 and 1 (got \(fraction))")
         }
@@ -88,7 +90,9 @@ public struct SplitEvaluation: Sendable, Codable {
 /// mAP@K / P@K of rankings under the split protocol (uses ``RetrievalMetrics``).
 public enum SplitEvaluator {
     /// Mean AP@K and P@K, where `ranked[q]` lists archive positions (into `archiveLabels`) best first.
-    public static func score(ranked: [[Int]], queryLabels: [Int], archiveLabels: [Int], k: Int) -> (map: Double, precision: Double) {
+    public static func score(
+        ranked: [[Int]], queryLabels: [Int], archiveLabels: [Int], k: Int
+    ) -> (map: Double, precision: Double) {
         let sizes = archiveLabels.reduce(into: [Int: Int]()) { $0[$1, default: 0] += 1 }
         var ap = 0.0, p = 0.0
         for (q, list) in ranked.enumerated() {
@@ -102,8 +106,9 @@ public enum SplitEvaluator {
 
     /// Cosine ranking of `queries` against `archive` (both row-major, `dimensions` wide).
     public static func cosineRanking(queries: [Float], archive: [Float], dimensions: Int, k: Int) -> [[Int]] {
-        let index = FlatIndex(dimensions: dimensions, metric: .cosine,
-                              ids: (0..<(archive.count / dimensions)).map(Int64.init), vectors: archive)
+        let index = FlatIndex(
+            dimensions: dimensions, metric: .cosine,
+            ids: (0..<(archive.count / dimensions)).map(Int64.init), vectors: archive)
         return index.search(batch: queries, k: k).map { $0.map { Int($0.id) } }
     }
 
@@ -114,21 +119,28 @@ public enum SplitEvaluator {
     }
 
     /// Loads the dataset's embeddings from the catalog (index it first), splits it and evaluates.
-    public static func run(catalog: Catalog, folder: String, k: Int, fraction: Double, seed: UInt64,
-                           heads: [TrainedHead]) throws -> SplitEvaluation {
+    public static func run(
+        catalog: Catalog, folder: String, k: Int, fraction: Double, seed: UInt64,
+        heads: [TrainedHead]
+    ) throws -> SplitEvaluation {
         let features = try LabelledFeatures.load(catalog: catalog, folder: folder)
-        let split = try DatasetSplit.stratified(classNames: features.classNames, names: features.names,
-                                                fraction: fraction, seed: seed)
-        return try evaluate(features: features, split: split, k: k, heads: heads, dataset: folder,
-                            fraction: fraction, seed: seed)
+        let split = try DatasetSplit.stratified(
+            classNames: features.classNames, names: features.names,
+            fraction: fraction, seed: seed)
+        return try evaluate(
+            features: features, split: split, k: k, heads: heads, dataset: folder,
+            fraction: fraction, seed: seed)
     }
 
     /// Runs the protocol for the raw features and each head (float embedding and, for code heads, codes).
-    public static func evaluate(features: LabelledFeatures, split: DatasetSplit, k: Int, heads: [TrainedHead],
-                                dataset: String, fraction: Double, seed: UInt64) throws -> SplitEvaluation {
+    public static func evaluate(
+        features: LabelledFeatures, split: DatasetSplit, k: Int, heads: [TrainedHead],
+        dataset: String, fraction: Double, seed: UInt64
+    ) throws -> SplitEvaluation {
         guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
         guard !split.train.isEmpty, !split.test.isEmpty else {
-            throw SearchError.invalidInput("\(dataset): the split leaves an empty part (\(split.train.count) train, \(split.test.count) test)")
+            throw SearchError.invalidInput(
+                "\(dataset): the split leaves an empty part (\(split.train.count) train, \(split.test.count) test)")
         }
         let labels = features.labels
         let queryLabels = split.test.map { labels[$0] }
@@ -139,42 +151,53 @@ public enum SplitEvaluator {
 
         let raw = cosineRanking(queries: queries, archive: archive, dimensions: features.dimensions, k: k)
         let rawScore = score(ranked: raw, queryLabels: queryLabels, archiveLabels: archiveLabels, k: k)
-        rows.append(SplitScore(representation: "raw features", head: nil, dimensions: features.dimensions,
-                               bytesPerImage: 4 * features.dimensions, meanAveragePrecision: rawScore.map,
-                               precision: rawScore.precision,
-                               searchMicroseconds: timeCosine(queries, archive, features.dimensions, k),
-                               encodeMicroseconds: 0))
+        rows.append(
+            SplitScore(
+                representation: "raw features", head: nil, dimensions: features.dimensions,
+                bytesPerImage: 4 * features.dimensions, meanAveragePrecision: rawScore.map,
+                precision: rawScore.precision,
+                searchMicroseconds: timeCosine(queries, archive, features.dimensions, k),
+                encodeMicroseconds: 0))
         for trained in heads {
             try trained.requireBackbone(features.modelID, path: "head \(trained.header.id)")
             if let provenance = trained.header.provenance, provenance.trainFingerprint != split.trainFingerprint {
-                warnings.append("head \(trained.header.id) was trained on a different split (seed \(provenance.splitSeed), "
-                                + "fraction \(provenance.splitFraction)): some test images may have been seen in training")
+                warnings.append(
+                    "head \(trained.header.id) was trained on a different split (seed \(provenance.splitSeed), "
+                        + "fraction \(provenance.splitFraction)): some test images may have been seen in training")
             }
             let bits = trained.bits
             let q = trained.head.embed(queries, count: split.test.count)
             let a = trained.head.embed(archive, count: split.train.count)
             let encode = timeEncode(trained.head, queries, features.dimensions)
-            let floatScore = score(ranked: cosineRanking(queries: q, archive: a, dimensions: bits, k: k),
-                                   queryLabels: queryLabels, archiveLabels: archiveLabels, k: k)
-            rows.append(SplitScore(representation: "head float", head: trained.header.id, dimensions: bits,
-                                   bytesPerImage: 4 * bits, meanAveragePrecision: floatScore.map,
-                                   precision: floatScore.precision, searchMicroseconds: timeCosine(q, a, bits, k),
-                                   encodeMicroseconds: encode))
+            let floatScore = score(
+                ranked: cosineRanking(queries: q, archive: a, dimensions: bits, k: k),
+                queryLabels: queryLabels, archiveLabels: archiveLabels, k: k)
+            rows.append(
+                SplitScore(
+                    representation: "head float", head: trained.header.id, dimensions: bits,
+                    bytesPerImage: 4 * bits, meanAveragePrecision: floatScore.map,
+                    precision: floatScore.precision, searchMicroseconds: timeCosine(q, a, bits, k),
+                    encodeMicroseconds: encode))
             if trained.header.architecture.output == .codes {
-                let codeScore = score(ranked: hammingRanking(queries: q, archive: a, bits: bits, k: k),
-                                      queryLabels: queryLabels, archiveLabels: archiveLabels, k: k)
-                rows.append(SplitScore(representation: "head codes", head: trained.header.id, dimensions: bits,
-                                       bytesPerImage: 8 * ((bits + 63) / 64), meanAveragePrecision: codeScore.map,
-                                       precision: codeScore.precision, searchMicroseconds: timeHamming(q, a, bits, k),
-                                       encodeMicroseconds: encode))
+                let codeScore = score(
+                    ranked: hammingRanking(queries: q, archive: a, bits: bits, k: k),
+                    queryLabels: queryLabels, archiveLabels: archiveLabels, k: k)
+                rows.append(
+                    SplitScore(
+                        representation: "head codes", head: trained.header.id, dimensions: bits,
+                        bytesPerImage: 8 * ((bits + 63) / 64), meanAveragePrecision: codeScore.map,
+                        precision: codeScore.precision, searchMicroseconds: timeHamming(q, a, bits, k),
+                        encodeMicroseconds: encode))
             }
         }
         let sizes = archiveLabels.reduce(into: [Int: Int]()) { $0[$1, default: 0] += 1 }
-        let chance = queryLabels.map { Double(sizes[$0] ?? 0) / Double(archiveLabels.count) }.reduce(0, +)
+        let chance =
+            queryLabels.map { Double(sizes[$0] ?? 0) / Double(archiveLabels.count) }.reduce(0, +)
             / Double(queryLabels.count)
-        return SplitEvaluation(dataset: dataset, modelID: features.modelID, k: k, splitFraction: fraction, seed: seed,
-                               queries: split.test.count, archive: split.train.count, classes: Set(labels).count,
-                               chanceLevel: chance, rows: rows, warnings: warnings)
+        return SplitEvaluation(
+            dataset: dataset, modelID: features.modelID, k: k, splitFraction: fraction, seed: seed,
+            queries: split.test.count, archive: split.train.count, classes: Set(labels).count,
+            chanceLevel: chance, rows: rows, warnings: warnings)
     }
 
     // MARK: - Timing (single queries, one after another, as a user would issue them)
@@ -198,9 +221,12 @@ public enum SplitEvaluator {
     }
 
     static func timeCosine(_ queries: [Float], _ archive: [Float], _ dimensions: Int, _ k: Int) -> Double {
-        let index = FlatIndex(dimensions: dimensions, metric: .cosine,
-                              ids: (0..<(archive.count / dimensions)).map(Int64.init), vectors: archive)
-        let rows = (0..<(queries.count / dimensions)).map { Array(queries[($0 * dimensions)..<(($0 + 1) * dimensions)]) }
+        let index = FlatIndex(
+            dimensions: dimensions, metric: .cosine,
+            ids: (0..<(archive.count / dimensions)).map(Int64.init), vectors: archive)
+        let rows = (0..<(queries.count / dimensions)).map {
+            Array(queries[($0 * dimensions)..<(($0 + 1) * dimensions)])
+        }
         return time(queries: rows.count) { _ = index.search(rows[$0], k: k) }
     }
 

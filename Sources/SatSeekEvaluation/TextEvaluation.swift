@@ -38,12 +38,15 @@ public struct TextEvaluationReport: Sendable, Codable {
 /// seen classes only (half of each seen class's images, prompts with synonyms), then every class name,
 /// put into the prompt templates without synonyms, queries a gallery of the unseen images.
 public enum TextEvaluation {
-    public static func run(features: LabelledFeatures, dataset: String, textEmbedder: any TextEmbedder,
-                           holdoutClasses: Int, seed: UInt64, k: Int,
-                           configuration: AlignmentConfiguration) throws -> TextEvaluationReport {
+    public static func run(
+        features: LabelledFeatures, dataset: String, textEmbedder: any TextEmbedder,
+        holdoutClasses: Int, seed: UInt64, k: Int,
+        configuration: AlignmentConfiguration
+    ) throws -> TextEvaluationReport {
         let classes = Set(features.classNames).sorted()
         guard holdoutClasses >= 1, holdoutClasses <= classes.count - 2 else {
-            throw SearchError.invalidInput("--holdout-classes must be between 1 and \(classes.count - 2) for \(classes.count) classes")
+            throw SearchError.invalidInput(
+                "--holdout-classes must be between 1 and \(classes.count - 2) for \(classes.count) classes")
         }
         var random = RandomSource(seed: seed)
         var shuffled = classes
@@ -51,29 +54,35 @@ public enum TextEvaluation {
         let heldOut = Set(shuffled.prefix(holdoutClasses))
         let seenClasses = classes.filter { !heldOut.contains($0) }
         let seenRows = features.classNames.indices.filter { !heldOut.contains(features.classNames[$0]) }
-        let split = try DatasetSplit.stratified(classNames: seenRows.map { features.classNames[$0] },
-                                                names: seenRows.map { features.names[$0] }, fraction: 0.5, seed: seed)
+        let split = try DatasetSplit.stratified(
+            classNames: seenRows.map { features.classNames[$0] },
+            names: seenRows.map { features.names[$0] }, fraction: 0.5, seed: seed)
         let trainRows = split.train.map { seenRows[$0] }
-        let galleryRows = split.test.map { seenRows[$0] }
+        let galleryRows =
+            split.test.map { seenRows[$0] }
             + features.classNames.indices.filter { heldOut.contains(features.classNames[$0]) }
 
         let seenIndex = Dictionary(uniqueKeysWithValues: seenClasses.enumerated().map { ($1, $0) })
         let texts = try ClassTextEmbeddings.compute(classes: seenClasses, embedder: textEmbedder, includeSynonyms: true)
         var training = configuration
         training.seed = seed
-        let trained = try TextAlignment.train(features: features.rows(trainRows), imageDimensions: features.dimensions,
-                                              labels: trainRows.map { seenIndex[features.classNames[$0]]! },
-                                              classTexts: texts, configuration: training)
-        let alignment = TextAlignment(layer: trained.layer, imageModelID: features.modelID, textModelID: textEmbedder.modelID,
-                                      classes: seenClasses, templates: ClassPrompts.templates, configuration: training,
-                                      images: trainRows.count, finalLoss: trained.loss)
+        let trained = try TextAlignment.train(
+            features: features.rows(trainRows), imageDimensions: features.dimensions,
+            labels: trainRows.map { seenIndex[features.classNames[$0]]! },
+            classTexts: texts, configuration: training)
+        let alignment = TextAlignment(
+            layer: trained.layer, imageModelID: features.modelID, textModelID: textEmbedder.modelID,
+            classes: seenClasses, templates: ClassPrompts.templates, configuration: training,
+            images: trainRows.count, finalLoss: trained.loss)
         let mapped = alignment.map(features.rows(galleryRows), count: galleryRows.count)
-        let gallery = FlatIndex(dimensions: alignment.header.textDimensions, metric: .cosine,
-                                ids: galleryRows.map { Int64($0) }, vectors: mapped)
+        let gallery = FlatIndex(
+            dimensions: alignment.header.textDimensions, metric: .cosine,
+            ids: galleryRows.map { Int64($0) }, vectors: mapped)
         let galleryClasses = galleryRows.map { features.classNames[$0] }
 
         func score(_ group: [String]) throws -> TextQueryScores {
-            let queries = try ClassTextEmbeddings.compute(classes: group, embedder: textEmbedder, includeSynonyms: false)
+            let queries = try ClassTextEmbeddings.compute(
+                classes: group, embedder: textEmbedder, includeSynonyms: false)
             var aps: [Double] = [], precisions: [Double] = [], randomAPs: [Double] = [], randomPrecisions: [Double] = []
             var shuffler = RandomSource(seed: seed &+ 1)
             for (q, name) in group.enumerated() {
@@ -95,12 +104,14 @@ public enum TextEvaluation {
                 randomPrecisions.append(precisionSum / Double(trials))
             }
             func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
-            return TextQueryScores(classes: group, meanAveragePrecision: mean(aps), precision: mean(precisions),
-                                   randomMeanAveragePrecision: mean(randomAPs), randomPrecision: mean(randomPrecisions),
-                                   perClass: aps)
+            return TextQueryScores(
+                classes: group, meanAveragePrecision: mean(aps), precision: mean(precisions),
+                randomMeanAveragePrecision: mean(randomAPs), randomPrecision: mean(randomPrecisions),
+                perClass: aps)
         }
-        return TextEvaluationReport(dataset: dataset, imageModelID: features.modelID, textModelID: textEmbedder.modelID,
-                                    k: k, seed: seed, trainImages: trainRows.count, galleryImages: galleryRows.count,
-                                    heldOut: try score(heldOut.sorted()), seen: try score(seenClasses))
+        return TextEvaluationReport(
+            dataset: dataset, imageModelID: features.modelID, textModelID: textEmbedder.modelID,
+            k: k, seed: seed, trainImages: trainRows.count, galleryImages: galleryRows.count,
+            heldOut: try score(heldOut.sorted()), seen: try score(seenClasses))
     }
 }

@@ -16,7 +16,9 @@ public enum ImageEncoder {
     /// Encodes `image`; with `alpha` (one flag per pixel, PNG only) pixels whose flag is `false` become
     /// transparent.
     /// - Throws: ``GeoError/unreadable(path:reason:)`` when GDAL fails.
-    public static func encode(_ image: RGBImage, as format: Format, alpha: [Bool]? = nil, quality: Int = 85) throws -> Data {
+    public static func encode(
+        _ image: RGBImage, as format: Format, alpha: [Bool]? = nil, quality: Int = 85
+    ) throws -> Data {
         GeoGDAL.ensureRegistered()
         let (w, h) = (image.width, image.height)
         let withAlpha = format == .png && alpha?.count == w * h
@@ -30,13 +32,16 @@ public enum ImageEncoder {
         }
         return try GeoGDAL.quietly {
             guard let mem = GDALGetDriverByName("MEM"), let out = GDALGetDriverByName(format.driver),
-                  let source = GDALCreate(mem, "", Int32(w), Int32(h), Int32(bands), GDT_Byte, nil) else {
-                throw GeoError.unreadable(path: "<memory>", reason: GeoGDAL.lastError("GDAL MEM/\(format.driver) driver missing"))
+                let source = GDALCreate(mem, "", Int32(w), Int32(h), Int32(bands), GDT_Byte, nil)
+            else {
+                throw GeoError.unreadable(
+                    path: "<memory>", reason: GeoGDAL.lastError("GDAL MEM/\(format.driver) driver missing"))
             }
             defer { GDALClose(source) }
             let status = buffer.withUnsafeMutableBytes { raw in
-                GDALDatasetRasterIO(source, GF_Write, 0, 0, Int32(w), Int32(h), raw.baseAddress, Int32(w), Int32(h),
-                                    GDT_Byte, Int32(bands), nil, Int32(bands), Int32(bands * w), 1)
+                GDALDatasetRasterIO(
+                    source, GF_Write, 0, 0, Int32(w), Int32(h), raw.baseAddress, Int32(w), Int32(h),
+                    GDT_Byte, Int32(bands), nil, Int32(bands), Int32(bands * w), 1)
             }
             guard status == CE_None else {
                 throw GeoError.unreadable(path: "<memory>", reason: GeoGDAL.lastError("writing the MEM dataset failed"))
@@ -47,7 +52,8 @@ public enum ImageEncoder {
             defer { CSLDestroy(options) }
             guard let copy = GDALCreateCopy(out, name, source, 0, options, nil, nil) else {
                 VSIUnlink(name)
-                throw GeoError.unreadable(path: "<memory>", reason: GeoGDAL.lastError("\(format.driver) encoding failed"))
+                throw GeoError.unreadable(
+                    path: "<memory>", reason: GeoGDAL.lastError("\(format.driver) encoding failed"))
             }
             GDALClose(copy)
             var length: vsi_l_offset = 0

@@ -98,7 +98,8 @@ public final class SceneTiler {
         bandHandles = numbers.map { GDALGetRasterBand(ds, Int32($0))! }
         noData = bandHandles.map { Self.noDataValue($0) }
         var gt = [Double](repeating: 0, count: 6)
-        let hasGT = GDALGetGeoTransform(ds, &gt) == CE_None
+        let hasGT =
+            GDALGetGeoTransform(ds, &gt) == CE_None
             && !(gt[0] == 0 && gt[1] == 1 && gt[2] == 0 && gt[3] == 0 && gt[4] == 0 && gt[5] == 1)
         geoTransform = gt
         transform = hasGT ? Self.makeTransform(ds) : nil
@@ -111,7 +112,8 @@ public final class SceneTiler {
 
     private func finishInit() throws {
         guard width >= options.tile, height >= options.tile else {
-            throw GeoError.invalidOption("\(path): the scene (\(width)×\(height)) is smaller than --tile \(options.tile)")
+            throw GeoError.invalidOption(
+                "\(path): the scene (\(width)×\(height)) is smaller than --tile \(options.tile)")
         }
         stretchRanges = try bandHandles.enumerated().map { index, band in
             GDALGetRasterDataType(band) == GDT_Byte ? nil : try percentileRange(band, noData: noData[index])
@@ -149,7 +151,9 @@ public final class SceneTiler {
         let (x0, y0) = (Double(window.x), Double(window.y))
         let (x1, y1) = (x0 + Double(window.width), y0 + Double(window.height))
         let (xm, ym) = ((x0 + x1) / 2, (y0 + y1) / 2)
-        let pixels: [(Double, Double)] = [(x0, y0), (xm, y0), (x1, y0), (x1, ym), (x1, y1), (xm, y1), (x0, y1), (x0, ym)]
+        let pixels: [(Double, Double)] = [
+            (x0, y0), (xm, y0), (x1, y0), (x1, ym), (x1, y1), (xm, y1), (x0, y1), (x0, ym)
+        ]
         var xs = pixels.map { geoTransform[0] + $0.0 * geoTransform[1] + $0.1 * geoTransform[2] }
         var ys = pixels.map { geoTransform[3] + $0.0 * geoTransform[4] + $0.1 * geoTransform[5] }
         let ok = OCTTransform(transform, Int32(xs.count), &xs, &ys, nil)
@@ -170,15 +174,19 @@ public final class SceneTiler {
     /// scene's stretch; also returns the fraction of valid (non-nodata) pixels.
     public func render(_ window: PixelWindow, maxSide: Int) throws -> (image: RGBImage, validFraction: Double) {
         let scale = min(1, Double(maxSide) / Double(max(window.width, window.height)))
-        return try render(window, outWidth: max(1, Int((Double(window.width) * scale).rounded())),
-                          outHeight: max(1, Int((Double(window.height) * scale).rounded())))
+        return try render(
+            window, outWidth: max(1, Int((Double(window.width) * scale).rounded())),
+            outHeight: max(1, Int((Double(window.height) * scale).rounded())))
     }
 
     /// Renders `window` into an `outWidth × outHeight` RGB image; also returns the valid fraction.
     /// The image's nodata pixels are black; ``validMask`` of the last render is kept for RGBA encoding.
-    public func render(_ window: PixelWindow, outWidth: Int, outHeight: Int) throws -> (image: RGBImage, validFraction: Double) {
+    public func render(
+        _ window: PixelWindow, outWidth: Int, outHeight: Int
+    ) throws -> (image: RGBImage, validFraction: Double) {
         guard window.x >= 0, window.y >= 0, window.width > 0, window.height > 0,
-              window.x + window.width <= width, window.y + window.height <= height else {
+            window.x + window.width <= width, window.y + window.height <= height
+        else {
             throw GeoError.invalidOption("\(path): window \(window) lies outside the \(width)×\(height) scene")
         }
         let count = outWidth * outHeight
@@ -195,7 +203,8 @@ public final class SceneTiler {
                 valid[i] = true
                 if let range {
                     let scale = range.high > range.low ? 255 / (range.high - range.low) : 0
-                    let x = scale == 0 ? (Double(v) > range.high ? 255 : 0) : ((Double(v) - range.low) * scale).rounded()
+                    let x =
+                        scale == 0 ? (Double(v) > range.high ? 255 : 0) : ((Double(v) - range.low) * scale).rounded()
                     plane[i] = x <= 0 ? 0 : x >= 255 ? 255 : UInt8(x)
                 } else {
                     plane[i] = UInt8(clamping: Int(v.rounded()))
@@ -208,8 +217,10 @@ public final class SceneTiler {
             for c in 0..<3 { pixels[3 * i + c] = planes[planes.count == 1 ? 0 : c][i] }
         }
         lastValidMask = valid
-        return (RGBImage(width: outWidth, height: outHeight, pixels: pixels),
-                Double(valid.lazy.filter { $0 }.count) / Double(max(1, count)))
+        return (
+            RGBImage(width: outWidth, height: outHeight, pixels: pixels),
+            Double(valid.lazy.filter { $0 }.count) / Double(max(1, count))
+        )
     }
 
     /// Valid-pixel mask of the last ``render(_:outWidth:outHeight:)`` (row-major, output size).
@@ -217,15 +228,19 @@ public final class SceneTiler {
 
     // MARK: - GDAL helpers
 
-    private func read(_ band: GDALRasterBandH, _ window: PixelWindow, _ outWidth: Int, _ outHeight: Int) throws -> [Float] {
+    private func read(
+        _ band: GDALRasterBandH, _ window: PixelWindow, _ outWidth: Int, _ outHeight: Int
+    ) throws -> [Float] {
         var extra = GDALRasterIOExtraArg()
         extra.nVersion = 1
-        extra.eResampleAlg = (outWidth == window.width && outHeight == window.height) ? GRIORA_NearestNeighbour : GRIORA_Average
+        extra.eResampleAlg =
+            (outWidth == window.width && outHeight == window.height) ? GRIORA_NearestNeighbour : GRIORA_Average
         var values = [Float](repeating: 0, count: outWidth * outHeight)
         let status = GeoGDAL.quietly {
             values.withUnsafeMutableBytes { buffer in
-                GDALRasterIOEx(band, GF_Read, Int32(window.x), Int32(window.y), Int32(window.width), Int32(window.height),
-                               buffer.baseAddress, Int32(outWidth), Int32(outHeight), GDT_Float32, 0, 0, &extra)
+                GDALRasterIOEx(
+                    band, GF_Read, Int32(window.x), Int32(window.y), Int32(window.width), Int32(window.height),
+                    buffer.baseAddress, Int32(outWidth), Int32(outHeight), GDT_Float32, 0, 0, &extra)
             }
         }
         guard status == CE_None else {
@@ -262,7 +277,8 @@ public final class SceneTiler {
         if count < 3 { return [1] }
         let interpretations = (1...count).map { GDALGetRasterColorInterpretation(GDALGetRasterBand(ds, Int32($0))) }
         if let r = interpretations.firstIndex(of: GCI_RedBand), let g = interpretations.firstIndex(of: GCI_GreenBand),
-           let b = interpretations.firstIndex(of: GCI_BlueBand) {
+            let b = interpretations.firstIndex(of: GCI_BlueBand)
+        {
             return [r + 1, g + 1, b + 1]
         }
         return [1, 2, 3]

@@ -56,13 +56,18 @@ public enum ImageDecoder {
     ///     resampling) so that its longer side is `maxSide`.
     /// - Returns: The decoded image.
     /// - Throws: ``ImageError`` with the file's path and the reason.
-    public static func decode(_ url: URL, maxSide: Int? = nil, maxSourcePixels: Int = maxSourcePixels) throws -> RGBImage {
+    public static func decode(
+        _ url: URL, maxSide: Int? = nil, maxSourcePixels: Int = maxSourcePixels
+    ) throws -> RGBImage {
         let path = url.path
         // One stat (Foundation's attributesOfItem also looks up the owner's name: ≈ 30 µs a file).
         var info = stat()
         guard stat(path, &info) == 0 else {
-            throw ImageError(path: path, reason: errno == ENOENT || errno == ENOTDIR ? ImageError.missing
-                             : "cannot read file (\(String(cString: strerror(errno))))")
+            throw ImageError(
+                path: path,
+                reason: errno == ENOENT || errno == ENOTDIR
+                    ? ImageError.missing
+                    : "cannot read file (\(String(cString: strerror(errno))))")
         }
         if info.st_mode & S_IFMT == S_IFDIR {
             throw ImageError(path: path, reason: "is a directory, not an image file")
@@ -87,8 +92,10 @@ public enum ImageDecoder {
     ///   - maxSourcePixels: Refuse a raster declaring more pixels than this (checked from the header).
     /// - Returns: The decoded image.
     /// - Throws: ``ImageError`` with `name` as the path and the reason.
-    public static func decode(data: Data, name: String, maxSide: Int? = nil,
-                              maxSourcePixels: Int = maxUploadPixels) throws -> RGBImage {
+    public static func decode(
+        data: Data, name: String, maxSide: Int? = nil,
+        maxSourcePixels: Int = maxUploadPixels
+    ) throws -> RGBImage {
         if data.isEmpty {
             throw ImageError(path: name, reason: ImageError.empty)
         }
@@ -103,22 +110,26 @@ public enum ImageDecoder {
         data.withUnsafeBytes { raw in
             buffer.copyMemory(from: raw.baseAddress!, byteCount: raw.count)
         }
-        guard let handle = VSIFileFromMemBuffer(
-            memPath, buffer.assumingMemoryBound(to: GByte.self), vsi_l_offset(data.count), 1)
+        guard
+            let handle = VSIFileFromMemBuffer(
+                memPath, buffer.assumingMemoryBound(to: GByte.self), vsi_l_offset(data.count), 1)
         else {
             VSIFree(buffer)
             throw ImageError(path: name, reason: "could not create in-memory file \(memPath)")
         }
         VSIFCloseL(handle)
         defer { VSIRmdirRecursive(directory) }
-        return try decodeWithGDAL(gdalPath: memPath, displayPath: name, maxSide: maxSide, maxSourcePixels: maxSourcePixels,
-                                  drivers: uploadDrivers)
+        return try decodeWithGDAL(
+            gdalPath: memPath, displayPath: name, maxSide: maxSide, maxSourcePixels: maxSourcePixels,
+            drivers: uploadDrivers)
     }
 
     // MARK: - GDAL
 
-    private static func decodeWithGDAL(gdalPath: String, displayPath: String, maxSide: Int?, maxSourcePixels: Int,
-                                       drivers: [String]? = nil) throws -> RGBImage {
+    private static func decodeWithGDAL(
+        gdalPath: String, displayPath: String, maxSide: Int?, maxSourcePixels: Int,
+        drivers: [String]? = nil
+    ) throws -> RGBImage {
         if let maxSide, maxSide < 1 {
             throw ImageError(path: displayPath, reason: "maxSide must be at least 1 (got \(maxSide))")
         }
@@ -135,8 +146,11 @@ public enum ImageDecoder {
                 let width = Int(GDALGetRasterXSize(dataset)), height = Int(GDALGetRasterYSize(dataset))
                 let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
                 if overflow || pixels > maxSourcePixels {
-                    throw ImageError(path: displayPath, reason: "declares \(width)×\(height) px, more than the "
-                                     + "\(maxSourcePixels / 1_000_000)-megapixel limit for one image (tile large scenes with `index --tile`)")
+                    throw ImageError(
+                        path: displayPath,
+                        reason: "declares \(width)×\(height) px, more than the "
+                            + "\(maxSourcePixels / 1_000_000)-megapixel limit for one image (tile large scenes with `index --tile`)"
+                    )
                 }
                 let readStart = log.messages.count
                 let reader = RasterReader(dataset: dataset, path: displayPath)
@@ -150,7 +164,9 @@ public enum ImageDecoder {
     }
 
     /// Calls `body` with `strings` as a NULL-terminated C string list (NULL when `strings` is nil).
-    private static func withCStringList<T>(_ strings: [String]?, _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> T) -> T {
+    private static func withCStringList<T>(
+        _ strings: [String]?, _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> T
+    ) -> T {
         guard let strings else { return body(nil) }
         let copies = strings.map { strdup($0) }
         defer { copies.forEach { free($0) } }
@@ -162,7 +178,7 @@ public enum ImageDecoder {
     private static func openFailureReason(_ messages: [GDALMessage]) -> String {
         let failures = messages.filter(\.isFailure)
         guard let last = failures.last,
-              !failures.contains(where: { $0.text.contains("not recognized as") })
+            !failures.contains(where: { $0.text.contains("not recognized as") })
         else { return ImageError.unrecognised }
         return ImageError.corrupt(last.text)
     }

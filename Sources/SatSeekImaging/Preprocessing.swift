@@ -34,8 +34,10 @@ public struct Preprocessing: Sendable {
     ///   - resolution: Output side length (≥ 1).
     ///   - mean: Per-channel mean (R, G, B).
     ///   - std: Per-channel standard deviation (R, G, B).
-    public init(resolution: Int, mean: (Float, Float, Float), std: (Float, Float, Float),
-                filter: ResampleFilter = .bilinear) {
+    public init(
+        resolution: Int, mean: (Float, Float, Float), std: (Float, Float, Float),
+        filter: ResampleFilter = .bilinear
+    ) {
         precondition(resolution > 0, "Preprocessing: resolution must be positive")
         self.resolution = resolution
         self.mean = mean
@@ -82,8 +84,9 @@ public struct Preprocessing: Sendable {
     ///   - output: At least ``tensorCount`` floats; the first ``tensorCount`` are written as
     ///     channel planes R, G, B, each row-major `resolution × resolution`.
     public func write(_ image: RGBImage, into output: UnsafeMutableBufferPointer<Float>) {
-        precondition(output.count >= tensorCount,
-                     "Preprocessing.write: buffer holds \(output.count) floats, needs \(tensorCount)")
+        precondition(
+            output.count >= tensorCount,
+            "Preprocessing.write: buffer holds \(output.count) floats, needs \(tensorCount)")
         let cropped = resizedAndCropped(image)
         let plane = resolution * resolution
         // Each 8-bit level's normalised value, per channel: the same Float expression, looked up.

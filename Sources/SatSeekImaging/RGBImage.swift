@@ -19,8 +19,9 @@ public struct RGBImage: Sendable, Equatable {
     /// - Precondition: `pixels.count == width * height * 3`.
     public init(width: Int, height: Int, pixels: [UInt8]) {
         precondition(width >= 0 && height >= 0, "RGBImage: negative size \(width)×\(height)")
-        precondition(pixels.count == width * height * 3,
-                      "RGBImage: \(pixels.count) samples for \(width)×\(height)×3")
+        precondition(
+            pixels.count == width * height * 3,
+            "RGBImage: \(pixels.count) samples for \(width)×\(height)×3")
         self.width = width
         self.height = height
         self.pixels = pixels

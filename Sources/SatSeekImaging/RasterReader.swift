@@ -39,7 +39,7 @@ struct RasterReader {
                 (pixels[3 * i], pixels[3 * i + 1], pixels[3 * i + 2]) = lut[index]
             }
         case .rgb(let red, let green, let blue)
-            where [red, green, blue].allSatisfy({ GDALGetRasterDataType($0) == GDT_Byte }):
+        where [red, green, blue].allSatisfy({ GDALGetRasterDataType($0) == GDT_Byte }):
             // One pixel-interleaved read of the three bands (GDAL's JPEG driver then decodes scanlines
             // straight into `pixels`, without its block cache), then each band's nodata → 0.
             try readInterleaved([red, green, blue], window, into: &pixels, log)
@@ -77,15 +77,17 @@ struct RasterReader {
         }
         if count <= 2 {
             if GDALGetRasterColorInterpretation(bands[0]) == GCI_PaletteIndex,
-               let table = GDALGetRasterColorTable(bands[0]) {
+                let table = GDALGetRasterColorTable(bands[0])
+            {
                 return .palette(bands[0], table)
             }
             return .gray(bands[0])
         }
         let interpretations = bands.map { GDALGetRasterColorInterpretation($0) }
         if let r = interpretations.firstIndex(of: GCI_RedBand),
-           let g = interpretations.firstIndex(of: GCI_GreenBand),
-           let b = interpretations.firstIndex(of: GCI_BlueBand) {
+            let g = interpretations.firstIndex(of: GCI_GreenBand),
+            let b = interpretations.firstIndex(of: GCI_BlueBand)
+        {
             return .rgb(bands[r], bands[g], bands[b])
         }
         return .rgb(bands[0], bands[1], bands[2])
@@ -122,24 +124,28 @@ struct RasterReader {
         var plane = [T](repeating: 0, count: window.outWidth * window.outHeight)
         let start = log.messages.count
         let status = plane.withUnsafeMutableBytes { buffer in
-            GDALRasterIOEx(band, GF_Read, 0, 0, Int32(window.width), Int32(window.height),
-                           buffer.baseAddress, Int32(window.outWidth), Int32(window.outHeight), type,
-                           0, 0, &extra)
+            GDALRasterIOEx(
+                band, GF_Read, 0, 0, Int32(window.width), Int32(window.height),
+                buffer.baseAddress, Int32(window.outWidth), Int32(window.outHeight), type,
+                0, 0, &extra)
         }
         try check(status, log, since: start)
         return plane
     }
 
     /// Reads three Byte bands into interleaved RGB `pixels` of the output size (average resampling).
-    private func readInterleaved(_ bands: [GDALRasterBandH], _ window: Window, into pixels: inout [UInt8],
-                                 _ log: GDALMessageLog) throws {
+    private func readInterleaved(
+        _ bands: [GDALRasterBandH], _ window: Window, into pixels: inout [UInt8],
+        _ log: GDALMessageLog
+    ) throws {
         var extra = Self.ioArguments(.average)
         var bandMap = bands.map { GDALGetBandNumber($0) }
         let start = log.messages.count
         let status = pixels.withUnsafeMutableBytes { buffer in
-            GDALDatasetRasterIOEx(dataset, GF_Read, 0, 0, Int32(window.width), Int32(window.height),
-                                  buffer.baseAddress, Int32(window.outWidth), Int32(window.outHeight), GDT_Byte,
-                                  3, &bandMap, 3, GSpacing(3 * window.outWidth), 1, &extra)
+            GDALDatasetRasterIOEx(
+                dataset, GF_Read, 0, 0, Int32(window.width), Int32(window.height),
+                buffer.baseAddress, Int32(window.outWidth), Int32(window.outHeight), GDT_Byte,
+                3, &bandMap, 3, GSpacing(3 * window.outWidth), 1, &extra)
         }
         try check(status, log, since: start)
     }
@@ -180,8 +186,9 @@ struct RasterReader {
         return (0..<Int(GDALGetColorEntryCount(table))).map { index in
             guard let entry = GDALGetColorEntry(table, Int32(index))?.pointee else { return (0, 0, 0) }
             func byte(_ v: Int16) -> UInt8 { UInt8(clamping: v) }
-            return gray ? (byte(entry.c1), byte(entry.c1), byte(entry.c1))
-                        : (byte(entry.c1), byte(entry.c2), byte(entry.c3))
+            return gray
+                ? (byte(entry.c1), byte(entry.c1), byte(entry.c1))
+                : (byte(entry.c1), byte(entry.c2), byte(entry.c3))
         }
     }
 

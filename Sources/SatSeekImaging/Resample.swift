@@ -154,8 +154,10 @@ private func clip8(_ value: SIMD4<Int32>) -> SIMD4<UInt8> {
 /// group (the fourth lane carries the next pixel's red, multiplied and discarded), even and odd taps in two
 /// sums so consecutive multiply-adds do not wait on each other. Each pixel is stored as four bytes, the
 /// fourth overwritten by the next pixel (the output has one spare byte for the last).
-private func horizontalPass(_ input: [UInt8], inWidth: Int, rows: Range<Int>,
-                            coefficients c: ResampleCoefficients) -> [UInt8] {
+private func horizontalPass(
+    _ input: [UInt8], inWidth: Int, rows: Range<Int>,
+    coefficients c: ResampleCoefficients
+) -> [UInt8] {
     let outWidth = c.bounds.count
     var output = [UInt8](repeating: 0, count: outWidth * rows.count * 3 + 1)
     let half = Int32(1 << (precisionBits - 1))
@@ -189,7 +191,9 @@ private func horizontalPass(_ input: [UInt8], inWidth: Int, rows: Range<Int>,
                             } else {
                                 for t in 0..<count {
                                     let p = (y * inWidth + start + t) * 3
-                                    let rgb = start + t < safeEnd ? pixel(base + p)
+                                    let rgb =
+                                        start + t < safeEnd
+                                        ? pixel(base + p)
                                         : SIMD4<Int32>(Int32(src[p]), Int32(src[p + 1]), Int32(src[p + 2]), 0)
                                     even &+= rgb &* weights[t]
                                 }
@@ -207,8 +211,10 @@ private func horizontalPass(_ input: [UInt8], inWidth: Int, rows: Range<Int>,
 }
 
 /// Each output row is Σ taps of whole input rows: 16 samples at a time, then a scalar tail.
-private func verticalPass(_ input: [UInt8], width: Int, outHeight: Int,
-                          coefficients c: ResampleCoefficients) -> [UInt8] {
+private func verticalPass(
+    _ input: [UInt8], width: Int, outHeight: Int,
+    coefficients c: ResampleCoefficients
+) -> [UInt8] {
     var output = [UInt8](repeating: 0, count: width * outHeight * 3)
     let half = Int32(1 << (precisionBits - 1))
     let stride = width * 3
@@ -224,7 +230,8 @@ private func verticalPass(_ input: [UInt8], width: Int, outHeight: Int,
                     while i + 16 <= stride {
                         var sum = SIMD16<Int32>(repeating: half)
                         for t in 0..<count {
-                            let row = base.loadUnaligned(fromByteOffset: (start + t) * stride + i, as: SIMD16<UInt8>.self)
+                            let row = base.loadUnaligned(
+                                fromByteOffset: (start + t) * stride + i, as: SIMD16<UInt8>.self)
                             sum &+= SIMD16<Int32>(truncatingIfNeeded: row) &* k[kBase + t]
                         }
                         out.storeBytes(of: clip8(sum), toByteOffset: y * stride + i, as: SIMD16<UInt8>.self)

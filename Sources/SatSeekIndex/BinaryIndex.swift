@@ -70,8 +70,9 @@ public struct BinaryIndex: Sendable {
     /// Appends codes (`ids.count × wordsPerCode` words); unused high bits are cleared.
     /// Drops the multi-index tables (rebuild them with ``buildMultiIndex(substrings:)``).
     public mutating func add(ids newIDs: [Int64], codes: [UInt64]) {
-        checkArgument(codes.count == newIDs.count * wordsPerCode,
-                     "add: expected \(newIDs.count) × \(wordsPerCode) words, got \(codes.count)")
+        checkArgument(
+            codes.count == newIDs.count * wordsPerCode,
+            "add: expected \(newIDs.count) × \(wordsPerCode) words, got \(codes.count)")
         guard !newIDs.isEmpty else { return }
         if let m = mapping {
             ownedIDs = Array(UnsafeBufferPointer(start: m.ids, count: m.count))
@@ -91,9 +92,12 @@ public struct BinaryIndex: Sendable {
         if let m = mapping { return body(BinaryView(count: m.count, words: wordsPerCode, ids: m.ids, codes: m.codes)) }
         return ownedIDs.withUnsafeBufferPointer { idb in
             ownedCodes.withUnsafeBufferPointer { cb in
-                body(BinaryView(count: idb.count, words: wordsPerCode,
-                                ids: idb.baseAddress ?? FlatView.emptyIDs,
-                                codes: cb.baseAddress ?? UnsafeRawPointer(FlatView.emptyIDs).assumingMemoryBound(to: UInt64.self)))
+                body(
+                    BinaryView(
+                        count: idb.count, words: wordsPerCode,
+                        ids: idb.baseAddress ?? FlatView.emptyIDs,
+                        codes: cb.baseAddress
+                            ?? UnsafeRawPointer(FlatView.emptyIDs).assumingMemoryBound(to: UInt64.self)))
             }
         }
     }
@@ -142,7 +146,9 @@ public struct BinaryIndex: Sendable {
         guard queryCount > 0 else { return [] }
         guard k > 0, count > 0 else { return Array(repeating: [], count: queryCount) }
         if queryCount < CPUCores.count {
-            return (0..<queryCount).map { search(Array(queries[($0 * wordsPerCode)..<(($0 + 1) * wordsPerCode)]), k: k, allowed: allowed) }
+            return (0..<queryCount).map {
+                search(Array(queries[($0 * wordsPerCode)..<(($0 + 1) * wordsPerCode)]), k: k, allowed: allowed)
+            }
         }
         var q = queries
         let w = wordsPerCode, mask = lastWordMask
@@ -162,7 +168,9 @@ public struct BinaryIndex: Sendable {
                             let rows = start..<min(view.count, start + block)
                             var query = worker
                             while query < queryCount {
-                                view.scan(query: qs.pointer + query * w, rows: rows, heap: &out.pointer[query], accept: accept)
+                                view.scan(
+                                    query: qs.pointer + query * w, rows: rows, heap: &out.pointer[query], accept: accept
+                                )
                                 query += workers
                             }
                             start += block
@@ -192,8 +200,10 @@ struct BinaryView: @unchecked Sendable {
 
     /// Scans `rows`, offering each code's distance to `heap`.
     @inline(__always)
-    func scan(query: UnsafePointer<UInt64>, rows: Range<Int>, heap: inout HammingHeap,
-              accept: (@Sendable (Int64) -> Bool)?) {
+    func scan(
+        query: UnsafePointer<UInt64>, rows: Range<Int>, heap: inout HammingHeap,
+        accept: (@Sendable (Int64) -> Bool)?
+    ) {
         switch words {
         case 1: scan(query: query, rows: rows, words: 1, heap: &heap, accept: accept)
         case 2: scan(query: query, rows: rows, words: 2, heap: &heap, accept: accept)
@@ -205,8 +215,10 @@ struct BinaryView: @unchecked Sendable {
 
     /// The scan loop; inlined with a constant `w` so the word loop unrolls.
     @inline(__always)
-    private func scan(query: UnsafePointer<UInt64>, rows: Range<Int>, words w: Int, heap: inout HammingHeap,
-                      accept: (@Sendable (Int64) -> Bool)?) {
+    private func scan(
+        query: UnsafePointer<UInt64>, rows: Range<Int>, words w: Int, heap: inout HammingHeap,
+        accept: (@Sendable (Int64) -> Bool)?
+    ) {
         var row = rows.lowerBound
         var code = codes + row * w
         var worst = heap.worstDistance
@@ -274,7 +286,9 @@ public struct HammingHeap: Sendable {
                 let left = 2 * parent + 1
                 if left >= n { break }
                 var worst = left
-                if left + 1 < n, Self.worse(distances[left + 1], ids[left + 1], distances[left], ids[left]) { worst = left + 1 }
+                if left + 1 < n, Self.worse(distances[left + 1], ids[left + 1], distances[left], ids[left]) {
+                    worst = left + 1
+                }
                 guard Self.worse(distances[worst], ids[worst], distances[parent], ids[parent]) else { break }
                 distances.swapAt(worst, parent)
                 ids.swapAt(worst, parent)

@@ -10,7 +10,8 @@ extension FlatIndex {
     /// Batch form of ``search(_:k:allowed:excluding:)``: every query keeps only ids in `allowed`.
     public func search(batch queries: [Float], k: Int, allowed: Set<Int64>) -> [[SearchHit]] {
         guard !allowed.isEmpty else { return Array(repeating: [], count: queries.count / dimensions) }
-        return batchSearch(queries, k: k, excluding: nil, blockFloats: Self.maxBlockFloats,
-                           accept: { allowed.contains($0) })
+        return batchSearch(
+            queries, k: k, excluding: nil, blockFloats: Self.maxBlockFloats,
+            accept: { allowed.contains($0) })
     }
 }

@@ -12,8 +12,9 @@ extension FlatIndex {
     /// evaluation with `excluding[i] = [id of query i]`. `excluding.count` must equal
     /// the number of queries.
     public func search(batch queries: [Float], k: Int, excluding: [Set<Int64>]) -> [[SearchHit]] {
-        checkArgument(excluding.count * dimensions == queries.count,
-                     "search(batch:excluding:): need one exclusion set per query")
+        checkArgument(
+            excluding.count * dimensions == queries.count,
+            "search(batch:excluding:): need one exclusion set per query")
         return batchSearch(queries, k: k, excluding: excluding, blockFloats: Self.maxBlockFloats)
     }
 
@@ -25,8 +26,9 @@ extension FlatIndex {
         _ queries: [Float], k: Int, excluding: [Set<Int64>]?, blockFloats: Int,
         accept: (@Sendable (Int64) -> Bool)? = nil
     ) -> [[SearchHit]] {
-        checkArgument(queries.count % dimensions == 0,
-                     "search(batch:): \(queries.count) floats is not a multiple of \(dimensions) dimensions")
+        checkArgument(
+            queries.count % dimensions == 0,
+            "search(batch:): \(queries.count) floats is not a multiple of \(dimensions) dimensions")
         let queryCount = queries.count / dimensions
         guard queryCount > 0 else { return [] }
         guard k > 0, count > 0 else { return Array(repeating: [], count: queryCount) }
@@ -37,8 +39,11 @@ extension FlatIndex {
         var scores = [Float](repeating: 0, count: tileRows * queryCount)
         var widened = [Float](repeating: 0, count: storage == .float32 ? 0 : tileRows * dims)
         var selectors = (0..<queryCount).map { _ in TopKSelector(k: k, expected: n) }
-        let queryNorms: [Float] = metric == .l2
-            ? q.withUnsafeBufferPointer { b in (0..<queryCount).map { VectorKernels.dot(b.baseAddress! + $0 * dims, b.baseAddress! + $0 * dims, dims) } }
+        let queryNorms: [Float] =
+            metric == .l2
+            ? q.withUnsafeBufferPointer { b in
+                (0..<queryCount).map { VectorKernels.dot(b.baseAddress! + $0 * dims, b.baseAddress! + $0 * dims, dims) }
+            }
             : []
         let isL2 = metric == .l2
         let workers = min(queryCount, CPUCores.count)
@@ -57,14 +62,16 @@ extension FlatIndex {
                                     if view.storage == .float32 {
                                         tile = view.vectors.assumingMemoryBound(to: Float.self) + start * dims
                                     } else {
-                                        Self.widenParallel(view, rows: start..<(start + rows), into: shared.widened.baseAddress!)
+                                        Self.widenParallel(
+                                            view, rows: start..<(start + rows), into: shared.widened.baseAddress!)
                                         tile = UnsafePointer(shared.widened.baseAddress!)
                                     }
                                     // scores[queries × rows] = Q · tileᵀ
-                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-                                                blasInt(queryCount), blasInt(rows), blasInt(dims), 1,
-                                                qb.baseAddress!, blasInt(dims), tile, blasInt(dims), 0,
-                                                sb.baseAddress!, blasInt(rows))
+                                    cblas_sgemm(
+                                        CblasRowMajor, CblasNoTrans, CblasTrans,
+                                        blasInt(queryCount), blasInt(rows), blasInt(dims), 1,
+                                        qb.baseAddress!, blasInt(dims), tile, blasInt(dims), 0,
+                                        sb.baseAddress!, blasInt(rows))
                                     let tileStart = start
                                     let select: @Sendable (Int) -> Void = { worker in
                                         var query = worker

@@ -1,7 +1,8 @@
 extension FlatIndex {
     /// Every stored vector scoring at least `minimumScore` against `query`, best first (ties by smaller id),
     /// among the ids `accept` lets through (nil: all) — a range search, the exact side of "find all".
-    public func search(_ query: [Float], minimumScore: Float, accept: (@Sendable (Int64) -> Bool)? = nil) -> [SearchHit] {
+    public func search(_ query: [Float], minimumScore: Float, accept: (@Sendable (Int64) -> Bool)? = nil) -> [SearchHit]
+    {
         guard count > 0 else { return [] }
         let scores = scoreAll(query)
         var hits: [SearchHit] = []

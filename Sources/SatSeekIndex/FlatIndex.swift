@@ -1,9 +1,9 @@
 import COpenBLAS
 import Dispatch
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Exact (brute-force) index over vectors stored as float32, float16 or int8
@@ -84,8 +84,9 @@ public struct FlatIndex: VectorIndex {
     /// Appends vectors given row-major; `vectors.count` must equal
     /// `ids.count × dimensions`. An index opened from a file is first copied into memory.
     public mutating func add(ids newIDs: [Int64], vectors: [Float]) {
-        checkArgument(vectors.count == newIDs.count * dimensions,
-                     "add: expected \(newIDs.count) × \(dimensions) floats, got \(vectors.count)")
+        checkArgument(
+            vectors.count == newIDs.count * dimensions,
+            "add: expected \(newIDs.count) × \(dimensions) floats, got \(vectors.count)")
         guard !newIDs.isEmpty else { return }
         materialise()
         let dims = dimensions
@@ -127,11 +128,14 @@ public struct FlatIndex: VectorIndex {
         ownedIDs = Array(UnsafeBufferPointer(start: mapped.ids, count: n))
         switch storage {
         case .float32:
-            float32Rows = Array(UnsafeBufferPointer(start: mapped.vectors.assumingMemoryBound(to: Float.self), count: elements))
+            float32Rows = Array(
+                UnsafeBufferPointer(start: mapped.vectors.assumingMemoryBound(to: Float.self), count: elements))
         case .float16:
-            float16Rows = Array(UnsafeBufferPointer(start: mapped.vectors.assumingMemoryBound(to: Float16.self), count: elements))
+            float16Rows = Array(
+                UnsafeBufferPointer(start: mapped.vectors.assumingMemoryBound(to: Float16.self), count: elements))
         case .int8:
-            int8Rows = Array(UnsafeBufferPointer(start: mapped.vectors.assumingMemoryBound(to: Int8.self), count: elements))
+            int8Rows = Array(
+                UnsafeBufferPointer(start: mapped.vectors.assumingMemoryBound(to: Int8.self), count: elements))
             rowScales = Array(UnsafeBufferPointer(start: mapped.scales!, count: n))
         }
         if metric == .l2 { squaredNorms = Array(UnsafeBufferPointer(start: mapped.norms!, count: n)) }
@@ -141,17 +145,21 @@ public struct FlatIndex: VectorIndex {
     /// Raw views of the rows (owned or mapped), valid inside `body` only.
     func withView<R>(_ body: (FlatView) -> R) -> R {
         if let m = mapping {
-            return body(FlatView(count: m.count, dimensions: dimensions, storage: storage,
-                                 ids: m.ids, vectors: m.vectors, scales: m.scales, norms: m.norms))
+            return body(
+                FlatView(
+                    count: m.count, dimensions: dimensions, storage: storage,
+                    ids: m.ids, vectors: m.vectors, scales: m.scales, norms: m.norms))
         }
         return ownedIDs.withUnsafeBufferPointer { idb in
             rowScales.withUnsafeBufferPointer { sb in
                 squaredNorms.withUnsafeBufferPointer { nb in
                     func make(_ vectors: UnsafeRawPointer?) -> R {
-                        body(FlatView(count: idb.count, dimensions: dimensions, storage: storage,
-                                      ids: idb.baseAddress ?? FlatView.emptyIDs,
-                                      vectors: vectors ?? UnsafeRawPointer(FlatView.emptyIDs),
-                                      scales: sb.baseAddress, norms: nb.baseAddress))
+                        body(
+                            FlatView(
+                                count: idb.count, dimensions: dimensions, storage: storage,
+                                ids: idb.baseAddress ?? FlatView.emptyIDs,
+                                vectors: vectors ?? UnsafeRawPointer(FlatView.emptyIDs),
+                                scales: sb.baseAddress, norms: nb.baseAddress))
                     }
                     switch storage {
                     case .float32: return float32Rows.withUnsafeBytes { make($0.baseAddress) }
@@ -180,8 +188,9 @@ public struct FlatIndex: VectorIndex {
 
     /// The score of every stored row against `query` (length ``dimensions``), in row order.
     func scoreAll(_ query: [Float]) -> [Float] {
-        checkArgument(query.count == dimensions,
-                     "search: query has \(query.count) floats, index has \(dimensions) dimensions")
+        checkArgument(
+            query.count == dimensions,
+            "search: query has \(query.count) floats, index has \(dimensions) dimensions")
         let q = metric.prepared(query, dimensions: dimensions)
         var scores = [Float](repeating: 0, count: count)
         withView { view in
@@ -200,7 +209,8 @@ public struct FlatIndex: VectorIndex {
         let scores = scoreAll(query)
         return withView { view in
             scores.withUnsafeBufferPointer { s in
-                selectTopK(scores: s, ids: UnsafeBufferPointer(start: view.ids, count: view.count), k: k, accept: accept)
+                selectTopK(
+                    scores: s, ids: UnsafeBufferPointer(start: view.ids, count: view.count), k: k, accept: accept)
             }
         }
     }
@@ -251,9 +261,11 @@ struct FlatView: @unchecked Sendable {
         let d = dimensions
         switch storage {
         case .float32:
-            target.update(from: vectors.assumingMemoryBound(to: Float.self) + rows.lowerBound * d, count: rows.count * d)
+            target.update(
+                from: vectors.assumingMemoryBound(to: Float.self) + rows.lowerBound * d, count: rows.count * d)
         case .float16:
-            VectorKernels.widen(vectors.assumingMemoryBound(to: Float16.self) + rows.lowerBound * d, into: target, rows.count * d)
+            VectorKernels.widen(
+                vectors.assumingMemoryBound(to: Float16.self) + rows.lowerBound * d, into: target, rows.count * d)
         case .int8:
             let codes = vectors.assumingMemoryBound(to: Int8.self)
             for (i, row) in rows.enumerated() {
@@ -267,8 +279,9 @@ struct FlatView: @unchecked Sendable {
     func scoreAll(query q: UnsafePointer<Float>, metric: Metric, into scores: UnsafeMutablePointer<Float>) {
         let n = count, d = dimensions
         if storage == .float32 {
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, blasInt(n), blasInt(d), 1,
-                        vectors.assumingMemoryBound(to: Float.self), blasInt(d), q, 1, 0, scores, 1)
+            cblas_sgemv(
+                CblasRowMajor, CblasNoTrans, blasInt(n), blasInt(d), 1,
+                vectors.assumingMemoryBound(to: Float.self), blasInt(d), q, 1, 0, scores, 1)
         } else {
             let chunks = n * d >= 1 << 20 ? max(1, CPUCores.count * 4) : 1
             let per = (n + chunks - 1) / chunks

@@ -1,8 +1,8 @@
 import CMemoryHints
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A graph node and its distance to the current query (smaller is closer).
@@ -176,7 +176,8 @@ struct HNSWGraphView: @unchecked Sendable {
             return isL2 ? VectorKernels.squaredDistance(q, row, dimensions) : -VectorKernels.dot(q, row, dimensions)
         }
         let row = float16! + node * dimensions
-        return isL2 ? VectorKernels.squaredDistance(q, half: row, dimensions) : -VectorKernels.dot(q, half: row, dimensions)
+        return isL2
+            ? VectorKernels.squaredDistance(q, half: row, dimensions) : -VectorKernels.dot(q, half: row, dimensions)
     }
 
     /// Distances from a float32 query to four nodes (inner-product metrics only).
@@ -185,8 +186,9 @@ struct HNSWGraphView: @unchecked Sendable {
         let half = float32 == nil
         let base = half ? UnsafeRawPointer(float16!) : UnsafeRawPointer(float32!)
         let stride = dimensions * (half ? 2 : 4)
-        return -VectorKernels.dot4(q, base + a * stride, base + b * stride, base + c * stride, base + d * stride,
-                                   half: half, dimensions)
+        return -VectorKernels.dot4(
+            q, base + a * stride, base + b * stride, base + c * stride, base + d * stride,
+            half: half, dimensions)
     }
 
     /// A float32 pointer to `node`'s vector (widened into `buffer` for float16 storage).
@@ -200,7 +202,8 @@ struct HNSWGraphView: @unchecked Sendable {
     /// The link list of `node` at `level` to read: the list itself, or with `locks` (other threads inserting)
     /// a copy taken under the node's lock into `scratch.linkCopy`.
     @inline(__always)
-    func readableLinks(_ node: Int, _ level: Int, locks: HNSWBuildLocks?, scratch: HNSWScratch) -> UnsafePointer<UInt32> {
+    func readableLinks(_ node: Int, _ level: Int, locks: HNSWBuildLocks?, scratch: HNSWScratch) -> UnsafePointer<UInt32>
+    {
         let list = links(node, level)
         guard let locks else { return UnsafePointer(list) }
         scratch.reservePending(max(maxLinks0, maxLinks) + 1)
@@ -212,8 +215,10 @@ struct HNSWGraphView: @unchecked Sendable {
     }
 
     /// Greedy descent at one upper level: moves to the closest neighbour until none is closer.
-    func greedy(_ q: UnsafePointer<Float>, from start: Neighbor, level: Int, locks: HNSWBuildLocks? = nil,
-                scratch: HNSWScratch) -> Neighbor {
+    func greedy(
+        _ q: UnsafePointer<Float>, from start: Neighbor, level: Int, locks: HNSWBuildLocks? = nil,
+        scratch: HNSWScratch
+    ) -> Neighbor {
         var best = start
         var changed = true
         while changed {
@@ -248,8 +253,10 @@ struct HNSWGraphView: @unchecked Sendable {
     /// Beam search of width `ef` at `level` from `entry`. On return `scratch.results`
     /// (max-heap) holds up to `ef` accepted nodes; nodes failing `accept` are still
     /// traversed (tombstones and filters keep the graph connected) but not returned.
-    func searchLayer(_ q: UnsafePointer<Float>, entry: Neighbor, ef: Int, level: Int,
-                     scratch: HNSWScratch, accept: ((Int) -> Bool)?, locks: HNSWBuildLocks? = nil) {
+    func searchLayer(
+        _ q: UnsafePointer<Float>, entry: Neighbor, ef: Int, level: Int,
+        scratch: HNSWScratch, accept: ((Int) -> Bool)?, locks: HNSWBuildLocks? = nil
+    ) {
         let stamp = scratch.generation
         scratch.reservePending(max(maxLinks0, maxLinks) + 1)
         let pending = scratch.pending, pendingDistances = scratch.pendingDistances
@@ -291,7 +298,8 @@ struct HNSWGraphView: @unchecked Sendable {
                 var j = 0
                 if !isL2 {
                     while j + 4 <= fresh {
-                        let d4 = negativeDots4(q, Int(pending[j]), Int(pending[j + 1]), Int(pending[j + 2]), Int(pending[j + 3]))
+                        let d4 = negativeDots4(
+                            q, Int(pending[j]), Int(pending[j + 1]), Int(pending[j + 2]), Int(pending[j + 3]))
                         for t in 0..<4 { pendingDistances[j + t] = d4[t] }
                         j += 4
                     }

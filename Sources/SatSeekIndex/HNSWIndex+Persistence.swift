@@ -13,37 +13,47 @@ extension HNSWIndex {
     }
 
     /// Writes the graph, vectors and tombstones atomically to `path`.
-    public func write(to path: String, modelID: String = "", sourceRevision: UInt64? = nil,
-                      sourceIdentity: UUID? = nil) throws {
+    public func write(
+        to path: String, modelID: String = "", sourceRevision: UInt64? = nil,
+        sourceIdentity: UUID? = nil
+    ) throws {
         let params: [UInt64] = [
             UInt64(parameters.M), UInt64(parameters.efConstruction), UInt64(parameters.efSearch), parameters.seed,
             rngState, UInt64(bitPattern: Int64(entryPoint)), UInt64(bitPattern: Int64(maxLevel)), UInt64(deletedCount),
-            UInt64(upper.count),
+            UInt64(upper.count)
         ]
-        let header = IndexFileHeader(kind: .hnsw, metricCode: metric.fileCode, storageCode: storage.fileCode,
-                                     dimensions: dimensions, count: count, modelID: modelID,
-                                     sourceRevision: sourceRevision, sourceIdentity: sourceIdentity)
-        let vectors: IndexFileSection = storage == .float32
+        let header = IndexFileHeader(
+            kind: .hnsw, metricCode: metric.fileCode, storageCode: storage.fileCode,
+            dimensions: dimensions, count: count, modelID: modelID,
+            sourceRevision: sourceRevision, sourceIdentity: sourceIdentity)
+        let vectors: IndexFileSection =
+            storage == .float32
             ? .array(Section.vectors, float32Rows) : .array(Section.vectors, float16Rows)
-        try writeIndexFile(to: path, header: header, sections: [
-            .array(Section.parameters, params),
-            .array(Section.ids, ids),
-            vectors,
-            .array(Section.levels, levels),
-            .array(Section.level0, level0),
-            .array(Section.upperOffsets, upperOffsets),
-            .array(Section.upper, upper),
-            .array(Section.deleted, deleted.map { $0 ? UInt8(1) : 0 }),
-        ])
+        try writeIndexFile(
+            to: path, header: header,
+            sections: [
+                .array(Section.parameters, params),
+                .array(Section.ids, ids),
+                vectors,
+                .array(Section.levels, levels),
+                .array(Section.level0, level0),
+                .array(Section.upperOffsets, upperOffsets),
+                .array(Section.upper, upper),
+                .array(Section.deleted, deleted.map { $0 ? UInt8(1) : 0 })
+            ])
     }
 
     /// Reads an index written by ``write(to:modelID:)`` (the graph is copied into arrays).
     /// - Throws: ``IndexFileError`` naming the file and the reason.
-    public static func open(_ path: String, expectedModelID: String? = nil, verifyChecksum: Bool = true) throws -> HNSWIndex {
-        let file = try MappedIndexFile(path: path, kind: .hnsw, expectedModelID: expectedModelID, verifyChecksum: verifyChecksum)
+    public static func open(
+        _ path: String, expectedModelID: String? = nil, verifyChecksum: Bool = true
+    ) throws -> HNSWIndex {
+        let file = try MappedIndexFile(
+            path: path, kind: .hnsw, expectedModelID: expectedModelID, verifyChecksum: verifyChecksum)
         let h = file.header
         guard let metric = Metric(fileCode: h.metricCode), let storage = VectorStorage(fileCode: h.storageCode),
-              storage != .int8, h.dimensions > 0 else {
+            storage != .int8, h.dimensions > 0
+        else {
             throw IndexFileError.corrupt(path: path, reason: "unknown metric/storage code or zero dimensions")
         }
         let p = try file.array(Section.parameters, as: UInt64.self, count: 9)
@@ -53,7 +63,8 @@ extension HNSWIndex {
         let n = h.count
         // Sizes come from the file: their products must fit before any section is sized with them.
         guard n >= 0, n < Int(UInt32.max), !n.multipliedReportingOverflow(by: h.dimensions).overflow,
-              !n.multipliedReportingOverflow(by: index.maxLinks0 + 1).overflow, p[8] < UInt64(Int32.max) else {
+            !n.multipliedReportingOverflow(by: index.maxLinks0 + 1).overflow, p[8] < UInt64(Int32.max)
+        else {
             throw IndexFileError.corrupt(path: path, reason: "impossible sizes (\(n) vectors of \(h.dimensions))")
         }
         index.rngState = p[4]
@@ -62,9 +73,11 @@ extension HNSWIndex {
         index.deletedCount = Int(p[7])
         index.ids = try file.array(Section.ids, as: Int64.self, count: n)
         if storage == .float32 {
-            index.float32Rows = try file.array(Section.vectors, as: Float.self, count: try file.product(n, h.dimensions))
+            index.float32Rows = try file.array(
+                Section.vectors, as: Float.self, count: try file.product(n, h.dimensions))
         } else {
-            index.float16Rows = try file.array(Section.vectors, as: Float16.self, count: try file.product(n, h.dimensions))
+            index.float16Rows = try file.array(
+                Section.vectors, as: Float16.self, count: try file.product(n, h.dimensions))
         }
         index.levels = try file.array(Section.levels, as: UInt8.self, count: n)
         index.level0 = try file.array(Section.level0, as: UInt32.self, count: try file.product(n, index.maxLinks0 + 1))
@@ -73,15 +86,17 @@ extension HNSWIndex {
         index.deleted = try file.array(Section.deleted, as: UInt8.self, count: n).map { $0 != 0 }
         // Structural checks, so a corrupt file cannot make searches read out of bounds.
         guard index.entryPoint >= -1, index.entryPoint < n, (n == 0) == (index.entryPoint < 0),
-              index.deleted.filter({ $0 }).count == index.deletedCount,
-              n == 0 || Int(index.levels[index.entryPoint]) == index.maxLevel else {
+            index.deleted.filter({ $0 }).count == index.deletedCount,
+            n == 0 || Int(index.levels[index.entryPoint]) == index.maxLevel
+        else {
             throw IndexFileError.corrupt(path: path, reason: "inconsistent entry point, top level or tombstone count")
         }
         let m = parameters.M
         for node in 0..<n {
             let level = Int(index.levels[node]), offset = Int(index.upperOffsets[node])
             guard level <= index.maxLevel, (level == 0) == (offset < 0),
-                  level == 0 || offset + level * (m + 1) <= index.upper.count else {
+                level == 0 || offset + level * (m + 1) <= index.upper.count
+            else {
                 throw IndexFileError.corrupt(path: path, reason: "node \(node) has bad level/offset")
             }
         }

@@ -17,17 +17,21 @@ extension HNSWIndex {
 
     /// Full-control search: beam width `efSearch` (nil: ``Parameters/efSearch``; always
     /// at least `k`), optional allowed-id filter and excluded ids.
-    public func search(_ query: [Float], k: Int, efSearch: Int?, allowed: Set<Int64>? = nil,
-                       excluding: Set<Int64> = []) -> [SearchHit] {
-        checkArgument(query.count == dimensions, "search: query has \(query.count) floats, index has \(dimensions) dimensions")
+    public func search(
+        _ query: [Float], k: Int, efSearch: Int?, allowed: Set<Int64>? = nil,
+        excluding: Set<Int64> = []
+    ) -> [SearchHit] {
+        checkArgument(
+            query.count == dimensions, "search: query has \(query.count) floats, index has \(dimensions) dimensions")
         guard k > 0, entryPoint >= 0 else { return [] }
         let q = metric.prepared(query, dimensions: dimensions)
         let scratch = scratchPool.take()
         defer { scratchPool.give(scratch) }
         return q.withUnsafeBufferPointer { qb in
             withGraph { graph in
-                search(qb.baseAddress!, k: k, ef: efSearch ?? parameters.efSearch, allowed: allowed,
-                       excluding: excluding, graph: graph, scratch: scratch)
+                search(
+                    qb.baseAddress!, k: k, ef: efSearch ?? parameters.efSearch, allowed: allowed,
+                    excluding: excluding, graph: graph, scratch: scratch)
             }
         }
     }
@@ -57,8 +61,9 @@ extension HNSWIndex {
                         let scratch = HNSWScratch()
                         var i = worker
                         while i < queryCount {
-                            out.pointer[i] = index.search(input.pointer + i * dims, k: k, ef: ef, allowed: nil,
-                                                          excluding: [], graph: graph, scratch: scratch)
+                            out.pointer[i] = index.search(
+                                input.pointer + i * dims, k: k, ef: ef, allowed: nil,
+                                excluding: [], graph: graph, scratch: scratch)
                             i += workers
                         }
                     }
@@ -103,8 +108,10 @@ extension HNSWIndex {
     }
 
     /// Core search on a prepared query.
-    func search(_ q: UnsafePointer<Float>, k: Int, ef: Int, allowed: Set<Int64>?, excluding: Set<Int64>,
-                graph: HNSWGraphView, scratch: HNSWScratch) -> [SearchHit] {
+    func search(
+        _ q: UnsafePointer<Float>, k: Int, ef: Int, allowed: Set<Int64>?, excluding: Set<Int64>,
+        graph: HNSWGraphView, scratch: HNSWScratch
+    ) -> [SearchHit] {
         let ids = self.ids
         let deleted = self.deleted
         let hasDeletions = deletedCount > 0
@@ -137,8 +144,10 @@ extension HNSWIndex {
     }
 
     /// Greedy descent through the upper layers, then a beam search on layer 0.
-    private func graphSearch(_ q: UnsafePointer<Float>, k: Int, ef: Int, graph: HNSWGraphView,
-                             scratch: HNSWScratch, accept: ((Int) -> Bool)?) -> [SearchHit] {
+    private func graphSearch(
+        _ q: UnsafePointer<Float>, k: Int, ef: Int, graph: HNSWGraphView,
+        scratch: HNSWScratch, accept: ((Int) -> Bool)?
+    ) -> [SearchHit] {
         var current = Neighbor(distance: graph.distance(q, entryPoint), node: UInt32(entryPoint))
         if maxLevel > 0 {
             for layer in stride(from: maxLevel, to: 0, by: -1) {

@@ -21,10 +21,13 @@ extension HNSWIndex {
     ///
     /// Adding 1 % to a large graph costs that 1 % of a build, not a whole one (see `satseek bench hnsw-update`).
     @discardableResult
-    public mutating func synchronize(ids wanted: [Int64], vectors: [Float],
-                                     maximumTombstoneFraction: Double = 0.2) -> SyncReport {
-        checkArgument(vectors.count == wanted.count * dimensions,
-                     "synchronize: expected \(wanted.count) × \(dimensions) floats, got \(vectors.count)")
+    public mutating func synchronize(
+        ids wanted: [Int64], vectors: [Float],
+        maximumTombstoneFraction: Double = 0.2
+    ) -> SyncReport {
+        checkArgument(
+            vectors.count == wanted.count * dimensions,
+            "synchronize: expected \(wanted.count) × \(dimensions) floats, got \(vectors.count)")
         let dims = dimensions
         let prepared = metric.prepared(vectors, dimensions: dims)
         // float16 rows differ from the float32 input by their rounding; anything beyond it is a new vector.

@@ -1,8 +1,8 @@
 import Dispatch
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Approximate nearest-neighbour index: Hierarchical Navigable Small World graph
@@ -79,8 +79,10 @@ public struct HNSWIndex: VectorIndex {
     var maxLinks0: Int { 2 * parameters.M }
 
     /// Creates an empty index.
-    public init(dimensions: Int, metric: Metric = .cosine, storage: VectorStorage = .float32,
-                parameters: Parameters = Parameters()) {
+    public init(
+        dimensions: Int, metric: Metric = .cosine, storage: VectorStorage = .float32,
+        parameters: Parameters = Parameters()
+    ) {
         checkArgument(dimensions > 0, "HNSWIndex dimensions must be positive")
         checkArgument(storage != .int8, "HNSWIndex stores float32 or float16 vectors")
         self.dimensions = dimensions
@@ -91,8 +93,10 @@ public struct HNSWIndex: VectorIndex {
     }
 
     /// Creates an index and inserts `vectors` (row-major, `ids.count × dimensions`).
-    public init(dimensions: Int, metric: Metric = .cosine, storage: VectorStorage = .float32,
-                parameters: Parameters = Parameters(), ids: [Int64], vectors: [Float]) {
+    public init(
+        dimensions: Int, metric: Metric = .cosine, storage: VectorStorage = .float32,
+        parameters: Parameters = Parameters(), ids: [Int64], vectors: [Float]
+    ) {
         self.init(dimensions: dimensions, metric: metric, storage: storage, parameters: parameters)
         add(ids: ids, vectors: vectors)
     }
@@ -112,8 +116,9 @@ public struct HNSWIndex: VectorIndex {
     /// Inserts vectors one by one (incremental; may be called repeatedly). Ids should
     /// be unique; re-adding a live id makes the old node a tombstone.
     public mutating func add(ids newIDs: [Int64], vectors: [Float]) {
-        checkArgument(vectors.count == newIDs.count * dimensions,
-                     "add: expected \(newIDs.count) × \(dimensions) floats, got \(vectors.count)")
+        checkArgument(
+            vectors.count == newIDs.count * dimensions,
+            "add: expected \(newIDs.count) × \(dimensions) floats, got \(vectors.count)")
         guard !newIDs.isEmpty else { return }
         let dims = dimensions, first = ids.count
         let rows = metric.prepared(vectors, dimensions: dims)
@@ -144,8 +149,9 @@ public struct HNSWIndex: VectorIndex {
                 // The first nodes of an empty graph go in one by one: the others need a graph to search.
                 let seeded = threads > 1 && first == 0 ? min(newIDs.count, 256) : 0
                 let insertOne: @Sendable (Int, HNSWScratch) -> Void = { node, scratch in
-                    Self.insert(node: node, vector: base.pointer + (node - first) * dims, graph: graph, state: state,
-                                efConstruction: efConstruction, M: M, scratch: scratch)
+                    Self.insert(
+                        node: node, vector: base.pointer + (node - first) * dims, graph: graph, state: state,
+                        efConstruction: efConstruction, M: M, scratch: scratch)
                 }
                 let scratch = pool.take()
                 for node in first..<(first + (threads > 1 ? seeded : newIDs.count)) { insertOne(node, scratch) }
@@ -167,8 +173,10 @@ public struct HNSWIndex: VectorIndex {
     /// Inserts one node whose arrays are already in place. With `state.locks` other threads insert at the same
     /// time: link lists are read and written under their node's lock, and a node that raises the top level
     /// holds the entry lock for its whole insertion.
-    static func insert(node: Int, vector q: UnsafePointer<Float>, graph: HNSWGraphView, state: HNSWEntryState,
-                       efConstruction: Int, M: Int, scratch: HNSWScratch) {
+    static func insert(
+        node: Int, vector q: UnsafePointer<Float>, graph: HNSWGraphView, state: HNSWEntryState,
+        efConstruction: Int, M: Int, scratch: HNSWScratch
+    ) {
         let level = Int(graph.levels[node])
         let locks = state.locks
         locks?.lockEntry()
@@ -198,8 +206,9 @@ public struct HNSWIndex: VectorIndex {
         var chosenByLayer = [[Neighbor]](repeating: [], count: linkedTop + 1)
         for layer in stride(from: linkedTop, through: 0, by: -1) {
             scratch.reset(nodes: graph.count, dimensions: graph.dimensions)
-            graph.searchLayer(q, entry: current, ef: efConstruction, level: layer, scratch: scratch, accept: nil,
-                              locks: locks)
+            graph.searchLayer(
+                q, entry: current, ef: efConstruction, level: layer, scratch: scratch, accept: nil,
+                locks: locks)
             var found = scratch.results.items
             found.sort { $0.distance < $1.distance || ($0.distance == $1.distance && $0.node < $1.node) }
             chosenByLayer[layer] = graph.selectNeighbours(found, limit: M, scratch: scratch)
@@ -242,25 +251,30 @@ public struct HNSWIndex: VectorIndex {
     func withGraph<R>(_ body: (HNSWGraphView) -> R) -> R {
         level0.withUnsafeBufferPointer { l0 in
             upper.withUnsafeBufferPointer { up in
-                makeView(level0: l0.baseAddress.map { UnsafeMutablePointer(mutating: $0) },
-                         upper: up.baseAddress.map { UnsafeMutablePointer(mutating: $0) }, body)
+                makeView(
+                    level0: l0.baseAddress.map { UnsafeMutablePointer(mutating: $0) },
+                    upper: up.baseAddress.map { UnsafeMutablePointer(mutating: $0) }, body)
             }
         }
     }
 
-    private func makeView<R>(level0 l0: UnsafeMutablePointer<UInt32>?, upper up: UnsafeMutablePointer<UInt32>?,
-                             _ body: (HNSWGraphView) -> R) -> R {
+    private func makeView<R>(
+        level0 l0: UnsafeMutablePointer<UInt32>?, upper up: UnsafeMutablePointer<UInt32>?,
+        _ body: (HNSWGraphView) -> R
+    ) -> R {
         let empty = Self.emptyLinks
         return upperOffsets.withUnsafeBufferPointer { offsets in
             levels.withUnsafeBufferPointer { lv in
                 float32Rows.withUnsafeBufferPointer { f32 in
                     float16Rows.withUnsafeBufferPointer { f16 in
-                        body(HNSWGraphView(
-                            count: ids.count, dimensions: dimensions, isL2: metric == .l2,
-                            float32: f32.isEmpty ? nil : f32.baseAddress, float16: f16.isEmpty ? nil : f16.baseAddress,
-                            level0: l0 ?? empty, maxLinks0: maxLinks0, upper: up ?? empty,
-                            upperOffsets: offsets.baseAddress ?? UnsafePointer(OpaquePointer(empty)),
-                            maxLinks: parameters.M, levels: lv.baseAddress ?? UnsafePointer(OpaquePointer(empty))))
+                        body(
+                            HNSWGraphView(
+                                count: ids.count, dimensions: dimensions, isL2: metric == .l2,
+                                float32: f32.isEmpty ? nil : f32.baseAddress,
+                                float16: f16.isEmpty ? nil : f16.baseAddress,
+                                level0: l0 ?? empty, maxLinks0: maxLinks0, upper: up ?? empty,
+                                upperOffsets: offsets.baseAddress ?? UnsafePointer(OpaquePointer(empty)),
+                                maxLinks: parameters.M, levels: lv.baseAddress ?? UnsafePointer(OpaquePointer(empty))))
                     }
                 }
             }

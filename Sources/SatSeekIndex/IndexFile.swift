@@ -1,8 +1,8 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Which index structure a file holds.
@@ -15,7 +15,11 @@ public enum IndexKind: UInt8, Sendable, CustomStringConvertible {
     case binary = 3
 
     public var description: String {
-        switch self { case .flat: "flat"; case .hnsw: "hnsw"; case .binary: "binary" }
+        switch self {
+        case .flat: "flat";
+        case .hnsw: "hnsw";
+        case .binary: "binary"
+        }
     }
 }
 
@@ -75,11 +79,20 @@ public struct IndexFileHeader: Sendable, Equatable {
 /// Stable on-disk codes for metrics (``Metric`` raw values are strings).
 extension Metric {
     var fileCode: UInt8 {
-        switch self { case .cosine: 0; case .innerProduct: 1; case .l2: 2 }
+        switch self {
+        case .cosine: 0;
+        case .innerProduct: 1;
+        case .l2: 2
+        }
     }
 
     init?(fileCode: UInt8) {
-        switch fileCode { case 0: self = .cosine; case 1: self = .innerProduct; case 2: self = .l2; default: return nil }
+        switch fileCode {
+        case 0: self = .cosine;
+        case 1: self = .innerProduct;
+        case 2: self = .l2;
+        default: return nil
+        }
     }
 }
 
@@ -118,7 +131,8 @@ func writeIndexFile(
 ) throws {
     let modelBytes = Array(header.modelID.utf8)
     guard modelBytes.count <= IndexFileHeader.maxModelIDBytes else {
-        throw IndexFileError.writeFailed(path: path, reason: "model id longer than \(IndexFileHeader.maxModelIDBytes) bytes")
+        throw IndexFileError.writeFailed(
+            path: path, reason: "model id longer than \(IndexFileHeader.maxModelIDBytes) bytes")
     }
     var sections = sections
     if let revision = header.sourceRevision {
@@ -148,7 +162,8 @@ func writeIndexFile(
 
     let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
     let name = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
-    let tempPath = (folder.isEmpty ? "" : folder + "/") + ".\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    let tempPath =
+        (folder.isEmpty ? "" : folder + "/") + ".\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     let fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw IndexFileError.writeFailed(path: path, reason: "create \(tempPath): \(errnoText())") }
     var closed = false
@@ -180,7 +195,9 @@ func writeIndexFile(
         }
         func pad(to target: Int) throws {
             while position < target {
-                try zeros.withUnsafeBytes { try put(UnsafeRawBufferPointer(rebasing: $0[0..<min(64, target - position)])) }
+                try zeros.withUnsafeBytes {
+                    try put(UnsafeRawBufferPointer(rebasing: $0[0..<min(64, target - position)]))
+                }
             }
         }
 
@@ -190,7 +207,8 @@ func writeIndexFile(
             let start = position
             try section.emit(put)
             guard position - start == section.length else {
-                throw IndexFileError.writeFailed(path: path, reason: "section \(section.tag) wrote \(position - start) of \(section.length) bytes")
+                throw IndexFileError.writeFailed(
+                    path: path, reason: "section \(section.tag) wrote \(position - start) of \(section.length) bytes")
             }
         }
         try pad(to: fileLength)
@@ -279,7 +297,8 @@ final class MappedIndexFile: @unchecked Sendable {
             guard Array(h[0..<8]) == IndexFileHeader.magic else { throw IndexFileError.notAnIndexFile(path: path) }
             let version = UInt32(littleEndian: h.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
             guard version == IndexFileHeader.formatVersion else {
-                throw IndexFileError.unsupportedVersion(path: path, found: version, supported: IndexFileHeader.formatVersion)
+                throw IndexFileError.unsupportedVersion(
+                    path: path, found: version, supported: IndexFileHeader.formatVersion)
             }
             var copy = Array(h)
             copy.withUnsafeMutableBytes { $0.storeBytes(of: 0, toByteOffset: 56, as: UInt64.self) }
@@ -289,13 +308,16 @@ final class MappedIndexFile: @unchecked Sendable {
             }
             let payloadLength = Int(UInt64(littleEndian: h.loadUnaligned(fromByteOffset: 32, as: UInt64.self)))
             guard size >= IndexFileHeader.size + payloadLength else {
-                throw IndexFileError.truncated(path: path, expectedBytes: IndexFileHeader.size + payloadLength, actualBytes: size)
+                throw IndexFileError.truncated(
+                    path: path, expectedBytes: IndexFileHeader.size + payloadLength, actualBytes: size)
             }
             guard let foundKind = IndexKind(rawValue: h[16]), foundKind == kind else {
                 throw IndexFileError.wrongKind(path: path, expected: kind, found: h[16])
             }
             let modelLength = Int(UInt16(littleEndian: h.loadUnaligned(fromByteOffset: 50, as: UInt16.self)))
-            guard modelLength <= IndexFileHeader.maxModelIDBytes else { throw IndexFileError.corrupt(path: path, reason: "model id length") }
+            guard modelLength <= IndexFileHeader.maxModelIDBytes else {
+                throw IndexFileError.corrupt(path: path, reason: "model id length")
+            }
             let modelID = String(decoding: h[64..<(64 + modelLength)], as: UTF8.self)
             if let expected = expectedModelID, expected != modelID {
                 throw IndexFileError.wrongModel(path: path, expected: expected, found: modelID)
@@ -328,11 +350,15 @@ final class MappedIndexFile: @unchecked Sendable {
                 table[tag] = (offset, count)
             }
             if let revision = table[IndexFileHeader.sourceRevisionTag] {
-                guard revision.length == 8 else { throw IndexFileError.corrupt(path: path, reason: "source revision section") }
+                guard revision.length == 8 else {
+                    throw IndexFileError.corrupt(path: path, reason: "source revision section")
+                }
                 header.sourceRevision = UInt64(littleEndian: (base + revision.offset).loadUnaligned(as: UInt64.self))
             }
             if let identity = table[IndexFileHeader.sourceIdentityTag] {
-                guard identity.length == 16 else { throw IndexFileError.corrupt(path: path, reason: "source identity section") }
+                guard identity.length == 16 else {
+                    throw IndexFileError.corrupt(path: path, reason: "source identity section")
+                }
                 header.sourceIdentity = Self.uuid(at: base + identity.offset)
             }
             self.header = header
@@ -352,7 +378,8 @@ final class MappedIndexFile: @unchecked Sendable {
         }
         let expected = try product(count, MemoryLayout<T>.stride)
         guard entry.length == expected else {
-            throw IndexFileError.corrupt(path: path, reason: "section \(tag) holds \(entry.length) bytes, expected \(expected)")
+            throw IndexFileError.corrupt(
+                path: path, reason: "section \(tag) holds \(entry.length) bytes, expected \(expected)")
         }
         return (base + entry.offset).assumingMemoryBound(to: T.self)
     }
@@ -364,7 +391,8 @@ final class MappedIndexFile: @unchecked Sendable {
         for factor in factors {
             let (next, overflow) = result.multipliedReportingOverflow(by: factor)
             guard factor >= 0, !overflow else {
-                throw IndexFileError.corrupt(path: path, reason: "impossible sizes \(factors.map(String.init).joined(separator: " × "))")
+                throw IndexFileError.corrupt(
+                    path: path, reason: "impossible sizes \(factors.map(String.init).joined(separator: " × "))")
             }
             result = next
         }

@@ -154,8 +154,10 @@ extension BinaryIndex {
         return results
     }
 
-    static func multiIndexSearch(view: BinaryView, tables: MultiIndexTables, query: UnsafePointer<UInt64>,
-                                 k: Int, allowed: Set<Int64>?) -> [HammingHit] {
+    static func multiIndexSearch(
+        view: BinaryView, tables: MultiIndexTables, query: UnsafePointer<UInt64>,
+        k: Int, allowed: Set<Int64>?
+    ) -> [HammingHit] {
         let m = tables.substringCount
         let ranges = tables.ranges
         let querySubs = ranges.map { substring(query, start: $0.start, length: $0.length) }
@@ -186,7 +188,9 @@ extension BinaryIndex {
                             var seen = false
                             var total = radius
                             for other in 0..<m where other != j {
-                                let d = (substring(code, start: ranges[other].start, length: ranges[other].length) ^ querySubs[other]).nonzeroBitCount
+                                let d =
+                                    (substring(code, start: ranges[other].start, length: ranges[other].length)
+                                    ^ querySubs[other]).nonzeroBitCount
                                 if (other < j && d <= radius) || (other > j && d < radius) { seen = true; break }
                                 total += d
                             }
@@ -220,7 +224,7 @@ func binomial(_ n: Int, _ r: Int) -> Double {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

@@ -22,7 +22,9 @@ extension Metric {
         guard self == .cosine else { return rows }
         var copy = rows
         copy.withUnsafeMutableBufferPointer { b in
-            for row in 0..<(b.count / dimensions) { VectorKernels.normalise(b.baseAddress! + row * dimensions, dimensions) }
+            for row in 0..<(b.count / dimensions) {
+                VectorKernels.normalise(b.baseAddress! + row * dimensions, dimensions)
+            }
         }
         return copy
     }

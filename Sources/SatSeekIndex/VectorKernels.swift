@@ -15,15 +15,28 @@ public enum VectorStorage: String, Sendable, Codable, CaseIterable {
 
     /// Bytes per stored element (the int8 scale is extra).
     public var bytesPerElement: Int {
-        switch self { case .float32: 4; case .float16: 2; case .int8: 1 }
+        switch self {
+        case .float32: 4;
+        case .float16: 2;
+        case .int8: 1
+        }
     }
 
     var fileCode: UInt8 {
-        switch self { case .float32: 0; case .float16: 1; case .int8: 2 }
+        switch self {
+        case .float32: 0;
+        case .float16: 1;
+        case .int8: 2
+        }
     }
 
     init?(fileCode: UInt8) {
-        switch fileCode { case 0: self = .float32; case 1: self = .float16; case 2: self = .int8; default: return nil }
+        switch fileCode {
+        case 0: self = .float32;
+        case 1: self = .float16;
+        case 2: self = .int8;
+        default: return nil
+        }
     }
 }
 
@@ -36,19 +49,24 @@ enum VectorKernels {
         var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
         var i = 0
         while i + 32 <= n {
-            s0.addProduct(ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
-                          rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
-            s1.addProduct(ra.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self),
-                          rb.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self))
-            s2.addProduct(ra.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD8<Float>.self),
-                          rb.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD8<Float>.self))
-            s3.addProduct(ra.loadUnaligned(fromByteOffset: i * 4 + 96, as: SIMD8<Float>.self),
-                          rb.loadUnaligned(fromByteOffset: i * 4 + 96, as: SIMD8<Float>.self))
+            s0.addProduct(
+                ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
+                rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+            s1.addProduct(
+                ra.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self),
+                rb.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self))
+            s2.addProduct(
+                ra.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD8<Float>.self),
+                rb.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD8<Float>.self))
+            s3.addProduct(
+                ra.loadUnaligned(fromByteOffset: i * 4 + 96, as: SIMD8<Float>.self),
+                rb.loadUnaligned(fromByteOffset: i * 4 + 96, as: SIMD8<Float>.self))
             i += 32
         }
         while i + 8 <= n {
-            s0.addProduct(ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
-                          rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+            s0.addProduct(
+                ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
+                rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
             i += 8
         }
         var total = ((s0 + s1) + (s2 + s3)).sum()
@@ -62,19 +80,24 @@ enum VectorKernels {
         var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
         var i = 0
         while i + 32 <= n {
-            s0.addProduct(rq.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
-                          SIMD8<Float>(rr.loadUnaligned(fromByteOffset: i * 2, as: SIMD8<Float16>.self)))
-            s1.addProduct(rq.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self),
-                          SIMD8<Float>(rr.loadUnaligned(fromByteOffset: i * 2 + 16, as: SIMD8<Float16>.self)))
-            s2.addProduct(rq.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD8<Float>.self),
-                          SIMD8<Float>(rr.loadUnaligned(fromByteOffset: i * 2 + 32, as: SIMD8<Float16>.self)))
-            s3.addProduct(rq.loadUnaligned(fromByteOffset: i * 4 + 96, as: SIMD8<Float>.self),
-                          SIMD8<Float>(rr.loadUnaligned(fromByteOffset: i * 2 + 48, as: SIMD8<Float16>.self)))
+            s0.addProduct(
+                rq.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
+                SIMD8<Float>(rr.loadUnaligned(fromByteOffset: i * 2, as: SIMD8<Float16>.self)))
+            s1.addProduct(
+                rq.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self),
+                SIMD8<Float>(rr.loadUnaligned(fromByteOffset: i * 2 + 16, as: SIMD8<Float16>.self)))
+            s2.addProduct(
+                rq.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD8<Float>.self),
+                SIMD8<Float>(rr.loadUnaligned(fromByteOffset: i * 2 + 32, as: SIMD8<Float16>.self)))
+            s3.addProduct(
+                rq.loadUnaligned(fromByteOffset: i * 4 + 96, as: SIMD8<Float>.self),
+                SIMD8<Float>(rr.loadUnaligned(fromByteOffset: i * 2 + 48, as: SIMD8<Float16>.self)))
             i += 32
         }
         while i + 8 <= n {
-            s0.addProduct(rq.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
-                          SIMD8<Float>(rr.loadUnaligned(fromByteOffset: i * 2, as: SIMD8<Float16>.self)))
+            s0.addProduct(
+                rq.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
+                SIMD8<Float>(rr.loadUnaligned(fromByteOffset: i * 2, as: SIMD8<Float16>.self)))
             i += 8
         }
         var total = ((s0 + s1) + (s2 + s3)).sum()
@@ -88,7 +111,8 @@ enum VectorKernels {
         let rq = UnsafeRawPointer(q), rr = UnsafeRawPointer(row)
         var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
         @inline(__always) func codes(_ offset: Int) -> SIMD8<Float> {
-            SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: rr.loadUnaligned(fromByteOffset: offset, as: SIMD8<Int8>.self)))
+            SIMD8<Float>(
+                SIMD8<Int32>(truncatingIfNeeded: rr.loadUnaligned(fromByteOffset: offset, as: SIMD8<Int8>.self)))
         }
         var i = 0
         while i + 32 <= n {
@@ -110,8 +134,10 @@ enum VectorKernels {
     /// Dot products of one float32 query with four stored rows at once; the four
     /// independent memory streams overlap their cache misses (graph search).
     @inline(__always)
-    static func dot4(_ q: UnsafePointer<Float>, _ r0: UnsafeRawPointer, _ r1: UnsafeRawPointer,
-                     _ r2: UnsafeRawPointer, _ r3: UnsafeRawPointer, half: Bool, _ n: Int) -> SIMD4<Float> {
+    static func dot4(
+        _ q: UnsafePointer<Float>, _ r0: UnsafeRawPointer, _ r1: UnsafeRawPointer,
+        _ r2: UnsafeRawPointer, _ r3: UnsafeRawPointer, half: Bool, _ n: Int
+    ) -> SIMD4<Float> {
         let rq = UnsafeRawPointer(q)
         var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
         var i = 0
@@ -138,7 +164,9 @@ enum VectorKernels {
         while i < n {
             let rows = [r0, r1, r2, r3]
             for j in 0..<4 {
-                let value = half ? Float(rows[j].loadUnaligned(fromByteOffset: i * 2, as: Float16.self))
+                let value =
+                    half
+                    ? Float(rows[j].loadUnaligned(fromByteOffset: i * 2, as: Float16.self))
                     : rows[j].loadUnaligned(fromByteOffset: i * 4, as: Float.self)
                 out[j] += q[i] * value
             }
@@ -154,9 +182,11 @@ enum VectorKernels {
         var s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
         var i = 0
         while i + 16 <= n {
-            let d0 = ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            let d0 =
+                ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
                 - rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            let d1 = ra.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+            let d1 =
+                ra.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
                 - rb.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
             s0.addProduct(d0, d0)
             s1.addProduct(d1, d1)
@@ -174,9 +204,11 @@ enum VectorKernels {
         var s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
         var i = 0
         while i + 16 <= n {
-            let d0 = rq.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            let d0 =
+                rq.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
                 - SIMD8<Float>(rr.loadUnaligned(fromByteOffset: i * 2, as: SIMD8<Float16>.self))
-            let d1 = rq.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+            let d1 =
+                rq.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
                 - SIMD8<Float>(rr.loadUnaligned(fromByteOffset: i * 2 + 16, as: SIMD8<Float16>.self))
             s0.addProduct(d0, d0)
             s1.addProduct(d1, d1)

@@ -21,8 +21,10 @@ public struct AdamOptimizer: Sendable {
     private var second: [[Float]] = []
 
     /// An optimiser with empty moment estimates.
-    public init(learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
-                weightDecay: Float = 0) {
+    public init(
+        learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+        weightDecay: Float = 0
+    ) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2

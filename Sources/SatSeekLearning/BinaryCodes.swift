@@ -78,7 +78,8 @@ public struct HammingIndex: Sendable {
 
     /// Hamming distance from `query` (one code's words) to every stored code.
     public func distances(to query: ArraySlice<UInt64>) -> [Int] {
-        precondition(query.count == codes.wordsPerCode, "query has \(query.count) words, codes have \(codes.wordsPerCode)")
+        precondition(
+            query.count == codes.wordsPerCode, "query has \(query.count) words, codes have \(codes.wordsPerCode)")
         var result = [Int](repeating: 0, count: count)
         codes.words.withUnsafeBufferPointer { words in
             if codes.wordsPerCode == 1 {
@@ -129,7 +130,8 @@ public struct HammingIndex: Sendable {
 
     /// The `k` nearest codes to the sign of `activations` (one query, `bits` floats). With `rerankDepth`
     /// (≥ k) and kept floats, the `rerankDepth` nearest by Hamming distance are re-ordered by cosine.
-    public func search(activations: [Float], k: Int, excluding: Set<Int64> = [], rerankDepth: Int? = nil) -> [SearchHit] {
+    public func search(activations: [Float], k: Int, excluding: Set<Int64> = [], rerankDepth: Int? = nil) -> [SearchHit]
+    {
         precondition(activations.count == bits, "query needs \(bits) activations")
         let query = BinaryCodes(signsOf: activations, bits: bits).code(0)
         guard let depth = rerankDepth, canRerank else { return search(code: query, k: k, excluding: excluding) }

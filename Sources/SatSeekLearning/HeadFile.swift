@@ -20,8 +20,10 @@ public struct HeadProvenance: Sendable, Codable, Equatable {
     public var trainingSeconds: Double
 
     /// Provenance of a training run.
-    public init(dataset: String, splitFraction: Double, splitSeed: UInt64, trainFingerprint: String,
-                trainImages: Int, testImages: Int, classes: Int, trainingSeconds: Double) {
+    public init(
+        dataset: String, splitFraction: Double, splitSeed: UInt64, trainFingerprint: String,
+        trainImages: Int, testImages: Int, classes: Int, trainingSeconds: Double
+    ) {
         self.dataset = dataset
         self.splitFraction = splitFraction
         self.splitSeed = splitSeed
@@ -63,17 +65,20 @@ public struct TrainedHead: Sendable, Equatable {
     public var head: MLPHead
 
     /// Builds the header (id, checksum, counts) for a freshly trained head.
-    public init(head: MLPHead, backboneModelID: String, configuration: TrainingConfiguration,
-                metrics: [String: Double] = [:], provenance: HeadProvenance? = nil) {
+    public init(
+        head: MLPHead, backboneModelID: String, configuration: TrainingConfiguration,
+        metrics: [String: Double] = [:], provenance: HeadProvenance? = nil
+    ) {
         let bytes = HeadFile.weightBytes(head)
         let checksum = fnv1a64(bytes)
         let architectureJSON = (try? JSONEncoder.sorted.encode(head.architecture)) ?? Data()
         let id = fnv1a64(architectureJSON + bytes + Data(backboneModelID.utf8)).prefix(12)
         self.head = head
-        header = HeadFileHeader(id: String(id), backboneModelID: backboneModelID, architecture: head.architecture,
-                                configuration: configuration, metrics: metrics, provenance: provenance,
-                                weightCount: bytes.count / 4, weightChecksum: checksum,
-                                created: ISO8601DateFormatter().string(from: Date()))
+        header = HeadFileHeader(
+            id: String(id), backboneModelID: backboneModelID, architecture: head.architecture,
+            configuration: configuration, metrics: metrics, provenance: provenance,
+            weightCount: bytes.count / 4, weightChecksum: checksum,
+            created: ISO8601DateFormatter().string(from: Date()))
     }
 
     init(header: HeadFileHeader, head: MLPHead) {
@@ -169,13 +174,16 @@ public enum HeadFile {
         try header.architecture.validate()
         let expected = header.architecture.parameterCount
         guard header.weightCount == expected else {
-            throw fail("the header lists \(header.weightCount) weights but layers \(header.architecture.layerSizes) need \(expected)")
+            throw fail(
+                "the header lists \(header.weightCount) weights but layers \(header.architecture.layerSizes) need \(expected)"
+            )
         }
         let weightData = Data(bytes[(16 + headerLength)...])
         guard weightData.count == expected * 4 else {
-            throw fail(weightData.count < expected * 4
-                       ? "truncated: expected \(expected * 4) bytes of weights, found \(weightData.count)"
-                       : "\(weightData.count - expected * 4) unexpected bytes after the weights")
+            throw fail(
+                weightData.count < expected * 4
+                    ? "truncated: expected \(expected * 4) bytes of weights, found \(weightData.count)"
+                    : "\(weightData.count - expected * 4) unexpected bytes after the weights")
         }
         guard fnv1a64(weightData) == header.weightChecksum else {
             throw fail("the weights do not match their checksum (file corrupted)")
@@ -243,7 +251,8 @@ extension UInt32 {
 func writeAtomically(_ data: Data, to path: String, error makeError: (String) -> Error) throws {
     let url = URL(fileURLWithPath: path)
     let temporary = url.deletingLastPathComponent()
-        .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
+        .appendingPathComponent(
+            ".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
     do {
         try data.write(to: temporary)
         guard rename(temporary.path, url.path) == 0 else {
@@ -266,7 +275,8 @@ func littleEndianFloats(_ data: Data) -> [Float] {
     var floats = [Float](repeating: 0, count: count)
     data.withUnsafeBytes { raw in
         for i in 0..<count {
-            floats[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
+            floats[i] = Float(
+                bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
         }
     }
     return floats

@@ -13,7 +13,9 @@ public struct Matrix: Sendable, Equatable {
 
     /// A matrix over `values` (`rows × columns` floats, row-major).
     public init(rows: Int, columns: Int, values: [Float]) {
-        precondition(values.count == rows * columns, "matrix \(rows)×\(columns) needs \(rows * columns) values, got \(values.count)")
+        precondition(
+            values.count == rows * columns,
+            "matrix \(rows)×\(columns) needs \(rows * columns) values, got \(values.count)")
         self.rows = rows
         self.columns = columns
         self.values = values
@@ -34,9 +36,11 @@ public struct Matrix: Sendable, Equatable {
 /// `C[M×N] = α·op(A)·op(B) + β·C` in row-major storage, rows of C split over the CPU cores.
 ///
 /// Each element of C is computed by exactly one BLAS call, so results do not depend on the split.
-func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
-          a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-          beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+func gemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
     guard m > 0, n > 0 else { return }
     // Small products are not worth a thread hop.
     let threads = m * n * k >= 1 << 18 ? defaultThreadCount : 1
@@ -44,9 +48,10 @@ func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Flo
     parallelChunks(m, threads: threads) { range in
         let (a, b, c) = box.value
         let rowsA = transposeA ? a + range.lowerBound : a + range.lowerBound * lda
-        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(range.count), Int32(n), Int32(k), alpha, rowsA, Int32(lda), b, Int32(ldb),
-                    beta, c + range.lowerBound * ldc, Int32(ldc))
+        cblas_sgemm(
+            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+            Int32(range.count), Int32(n), Int32(k), alpha, rowsA, Int32(lda), b, Int32(ldb),
+            beta, c + range.lowerBound * ldc, Int32(ldc))
     }
 }
 
@@ -101,13 +106,15 @@ public struct DenseLayer: Sendable, Equatable {
             x.values.withUnsafeBufferPointer { xs in
                 weight.withUnsafeBufferPointer { w in
                     if x.rows == 1 {  // one query: a matrix–vector product is several times faster
-                        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outputs), Int32(inputs), 1, w.baseAddress!,
-                                    Int32(inputs), xs.baseAddress!, 1, 1, out.baseAddress!, 1)
+                        cblas_sgemv(
+                            CblasRowMajor, CblasNoTrans, Int32(outputs), Int32(inputs), 1, w.baseAddress!,
+                            Int32(inputs), xs.baseAddress!, 1, 1, out.baseAddress!, 1)
                         return
                     }
-                    gemm(transposeA: false, transposeB: true, m: x.rows, n: outputs, k: inputs,
-                         a: xs.baseAddress!, lda: inputs, b: w.baseAddress!, ldb: inputs,
-                         beta: 1, c: out.baseAddress!, ldc: outputs)
+                    gemm(
+                        transposeA: false, transposeB: true, m: x.rows, n: outputs, k: inputs,
+                        a: xs.baseAddress!, lda: inputs, b: w.baseAddress!, ldb: inputs,
+                        beta: 1, c: out.baseAddress!, ldc: outputs)
                 }
             }
         }
@@ -116,8 +123,11 @@ public struct DenseLayer: Sendable, Equatable {
 
     /// Backward pass: from `∂L/∂Y` and the forward input `X`, the parameter gradients
     /// (`∂L/∂W = (∂L/∂Y)ᵀ X`, `∂L/∂b = Σ_rows ∂L/∂Y`) and, when asked, `∂L/∂X = (∂L/∂Y) W`.
-    public func backward(input x: Matrix, outputGradient dy: Matrix, needInputGradient: Bool = true)
-        -> (parameters: DenseGradient, input: Matrix?) {
+    public func backward(
+        input x: Matrix, outputGradient dy: Matrix, needInputGradient: Bool = true
+    )
+        -> (parameters: DenseGradient, input: Matrix?)
+    {
         precondition(dy.rows == x.rows && dy.columns == outputs && x.columns == inputs, "dense backward shapes")
         var dw = [Float](repeating: 0, count: inputs * outputs)
         var db = [Float](repeating: 0, count: outputs)
@@ -125,9 +135,10 @@ public struct DenseLayer: Sendable, Equatable {
         dy.values.withUnsafeBufferPointer { g in
             x.values.withUnsafeBufferPointer { xs in
                 dw.withUnsafeMutableBufferPointer { out in
-                    gemm(transposeA: true, transposeB: false, m: outputs, n: inputs, k: x.rows,
-                         a: g.baseAddress!, lda: outputs, b: xs.baseAddress!, ldb: inputs,
-                         beta: 0, c: out.baseAddress!, ldc: inputs)
+                    gemm(
+                        transposeA: true, transposeB: false, m: outputs, n: inputs, k: x.rows,
+                        a: g.baseAddress!, lda: outputs, b: xs.baseAddress!, ldb: inputs,
+                        beta: 0, c: out.baseAddress!, ldc: inputs)
                 }
             }
             for row in 0..<dy.rows {
@@ -136,9 +147,10 @@ public struct DenseLayer: Sendable, Equatable {
             if dx != nil {
                 weight.withUnsafeBufferPointer { w in
                     dx!.values.withUnsafeMutableBufferPointer { out in
-                        gemm(transposeA: false, transposeB: false, m: x.rows, n: inputs, k: outputs,
-                             a: g.baseAddress!, lda: outputs, b: w.baseAddress!, ldb: inputs,
-                             beta: 0, c: out.baseAddress!, ldc: inputs)
+                        gemm(
+                            transposeA: false, transposeB: false, m: x.rows, n: inputs, k: outputs,
+                            a: g.baseAddress!, lda: outputs, b: w.baseAddress!, ldb: inputs,
+                            beta: 0, c: out.baseAddress!, ldc: inputs)
                     }
                 }
             }

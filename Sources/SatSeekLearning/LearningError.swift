@@ -18,7 +18,8 @@ public enum LearningError: Error, CustomStringConvertible, Sendable, Equatable {
         case let .invalidHeadFile(path, reason):
             return "\(path): not a usable SatSeek head file: \(reason)"
         case let .unsupportedHeadVersion(path, found, supported):
-            return "\(path): head file format version \(found) is newer than this SatSeek supports (\(supported)); upgrade SatSeek"
+            return
+                "\(path): head file format version \(found) is newer than this SatSeek supports (\(supported)); upgrade SatSeek"
         case let .backboneMismatch(path, headBackbone, requested):
             return "\(path): the head was trained on backbone '\(headBackbone)' but is used with '\(requested)'; "
                 + "train a head for '\(requested)' or index with the head's backbone"

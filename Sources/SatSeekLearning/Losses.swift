@@ -67,7 +67,8 @@ public struct TripletLoss: Sendable, Codable, Equatable {
                 for p in positives {
                     let dap = distance[a * n + p]
                     let farther = negatives.filter { distance[a * n + $0] > dap }
-                    let q = farther.min { distance[a * n + $0] < distance[a * n + $1] }
+                    let q =
+                        farther.min { distance[a * n + $0] < distance[a * n + $1] }
                         ?? negatives.max { distance[a * n + $0] < distance[a * n + $1] }!
                     triplets.append((a, p, q))
                 }

@@ -41,12 +41,14 @@ public struct HeadArchitecture: Sendable, Codable, Equatable {
     /// Throws when a size is not positive.
     public func validate() throws {
         guard layerSizes.allSatisfy({ $0 > 0 }) else {
-            throw LearningError.invalidConfiguration("every layer size must be positive (got \(layerSizes.map(String.init).joined(separator: "→")))")
+            throw LearningError.invalidConfiguration(
+                "every layer size must be positive (got \(layerSizes.map(String.init).joined(separator: "→")))")
         }
         // Bounded so that the parameter count (and its byte size) cannot overflow whatever a head file declares.
         guard layerSizes.allSatisfy({ $0 <= Self.maximumLayerSize }), hiddenSizes.count <= 64 else {
-            throw LearningError.invalidConfiguration("layers are limited to \(Self.maximumLayerSize) units and 64 hidden "
-                + "layers (got \(layerSizes.count) layers, widest \(layerSizes.max() ?? 0))")
+            throw LearningError.invalidConfiguration(
+                "layers are limited to \(Self.maximumLayerSize) units and 64 hidden "
+                    + "layers (got \(layerSizes.count) layers, widest \(layerSizes.max() ?? 0))")
         }
     }
 }
@@ -76,8 +78,10 @@ public struct MLPHead: Sendable, Equatable {
         try architecture.validate()
         let sizes = architecture.layerSizes
         guard layers.count == sizes.count - 1,
-              zip(layers, zip(sizes, sizes.dropFirst())).allSatisfy({ $0.inputs == $1.0 && $0.outputs == $1.1 }) else {
-            throw LearningError.invalidConfiguration("layers do not match sizes \(sizes.map(String.init).joined(separator: "→"))")
+            zip(layers, zip(sizes, sizes.dropFirst())).allSatisfy({ $0.inputs == $1.0 && $0.outputs == $1.1 })
+        else {
+            throw LearningError.invalidConfiguration(
+                "layers do not match sizes \(sizes.map(String.init).joined(separator: "→"))")
         }
         self.architecture = architecture
         self.layers = layers
@@ -90,8 +94,10 @@ public struct MLPHead: Sendable, Equatable {
         var layers: [DenseLayer] = []
         for i in 0..<(sizes.count - 1) {
             let last = i == sizes.count - 2
-            layers.append(DenseLayer(inputs: sizes[i], outputs: sizes[i + 1], gain: last ? 1 : Float(2).squareRoot(),
-                                      random: &random))
+            layers.append(
+                DenseLayer(
+                    inputs: sizes[i], outputs: sizes[i + 1], gain: last ? 1 : Float(2).squareRoot(),
+                    random: &random))
         }
         try self.init(architecture: architecture, layers: layers)
     }
@@ -129,11 +135,15 @@ public struct MLPHead: Sendable, Equatable {
         var result = [DenseGradient?](repeating: nil, count: layers.count)
         for i in stride(from: layers.count - 1, through: 0, by: -1) {
             // Only tanh's derivative uses the activated output; ReLU and identity read the input alone.
-            let activated = i == layers.count - 1 && architecture.output == .codes ? trace.output
+            let activated =
+                i == layers.count - 1 && architecture.output == .codes
+                ? trace.output
                 : trace.preActivations[i]
-            gradient = activation(after: i).backward(input: trace.preActivations[i], output: activated,
-                                                     outputGradient: gradient)
-            let step = layers[i].backward(input: trace.layerInputs[i], outputGradient: gradient, needInputGradient: i > 0)
+            gradient = activation(after: i).backward(
+                input: trace.preActivations[i], output: activated,
+                outputGradient: gradient)
+            let step = layers[i].backward(
+                input: trace.layerInputs[i], outputGradient: gradient, needInputGradient: i > 0)
             result[i] = step.parameters
             if let input = step.input { gradient = input }
         }

@@ -107,9 +107,11 @@ public enum RelevanceFeedback {
     ///   - negatives: embeddings marked not relevant.
     ///   - statistics: archive mean to centre on (nil: no centring).
     ///   - background: unlabelled archive embeddings used as weak negatives by the logistic learner.
-    public static func fit(positives: [[Float]], negatives: [[Float]], learner: FeedbackLearner = .auto,
-                           statistics: ArchiveStatistics? = nil, background: [[Float]] = [],
-                           settings: Settings = Settings()) -> RelevanceModel {
+    public static func fit(
+        positives: [[Float]], negatives: [[Float]], learner: FeedbackLearner = .auto,
+        statistics: ArchiveStatistics? = nil, background: [[Float]] = [],
+        settings: Settings = Settings()
+    ) -> RelevanceModel {
         precondition(!positives.isEmpty, "fit: at least one positive example is needed")
         let chosen = resolve(learner, negatives: negatives.count)
         let centre = statistics?.mean
@@ -130,8 +132,9 @@ public enum RelevanceFeedback {
             return RelevanceModel(direction: prototype, scale: 1, bias: 0, learner: .rocchio)
         }
         let bg = background.map(prepared)
-        let (w, b) = logistic(positives: pos, negatives: neg, background: bg, prior: unit(prototype),
-                              settings: settings)
+        let (w, b) = logistic(
+            positives: pos, negatives: neg, background: bg, prior: unit(prototype),
+            settings: settings)
         return logisticModel(direction: w, bias: b, centre: centre)
     }
 
@@ -145,8 +148,10 @@ public enum RelevanceFeedback {
     /// Class-balanced L2-regularised logistic regression solved in the span of the examples (the
     /// representer form `w = Σ αᵢ xᵢ + w₀`): each step costs O(n²) after one Gram matrix, so a fit over a few
     /// hundred examples of any dimension takes milliseconds.
-    static func logistic(positives: [[Float]], negatives: [[Float]], background: [[Float]], prior: [Float],
-                         settings: Settings) -> (w: [Float], b: Float) {
+    static func logistic(
+        positives: [[Float]], negatives: [[Float]], background: [[Float]], prior: [Float],
+        settings: Settings
+    ) -> (w: [Float], b: Float) {
         let examples = positives + negatives + background
         let n = examples.count
         let d = prior.count
@@ -156,10 +161,12 @@ public enum RelevanceFeedback {
         // the weak background negatives (all of it to one side when the other is empty).
         var weights = [Double](repeating: 0.5 / Double(positives.count), count: positives.count)
         let bgShare = negatives.isEmpty ? 1 : (background.isEmpty ? 0 : settings.backgroundShare)
-        weights += [Double](repeating: negatives.isEmpty ? 0 : 0.5 * (1 - bgShare) / Double(negatives.count),
-                            count: negatives.count)
-        weights += [Double](repeating: background.isEmpty ? 0 : 0.5 * bgShare / Double(background.count),
-                            count: background.count)
+        weights += [Double](
+            repeating: negatives.isEmpty ? 0 : 0.5 * (1 - bgShare) / Double(negatives.count),
+            count: negatives.count)
+        weights += [Double](
+            repeating: background.isEmpty ? 0 : 0.5 * bgShare / Double(background.count),
+            count: background.count)
         // Gram matrix and the prior's margins.
         var gram = [Double](repeating: 0, count: n * n)
         var priorDot = [Double](repeating: 0, count: n)
@@ -192,7 +199,7 @@ public enum RelevanceFeedback {
             var coefficient = [Double](repeating: 0, count: n)
             for i in 0..<n {
                 let z = labels[i] * margins[i]
-                let g = -labels[i] * weights[i] / (1 + exp(z))    // d loss / d margin
+                let g = -labels[i] * weights[i] / (1 + exp(z))  // d loss / d margin
                 coefficient[i] = g
                 gradientB += g
             }

@@ -19,7 +19,8 @@ public struct AlignmentConfiguration: Sendable, Codable, Equatable {
 
     public func validate() throws {
         guard steps > 0, batchSize > 0, learningRate > 0, temperature > 0, weightDecay >= 0 else {
-            throw LearningError.invalidConfiguration("alignment: steps, batch size, learning rate and temperature must be positive")
+            throw LearningError.invalidConfiguration(
+                "alignment: steps, batch size, learning rate and temperature must be positive")
         }
     }
 }
@@ -61,12 +62,15 @@ public struct TextAlignment: Sendable, Equatable {
 
     /// Maps `count` image embeddings (row-major) and L2-normalises the results.
     public func map(_ images: [Float], count: Int) -> [Float] {
-        RowNormalization.forward(layer.forward(Matrix(rows: count, columns: layer.inputs, values: images))).output.values
+        RowNormalization.forward(layer.forward(Matrix(rows: count, columns: layer.inputs, values: images))).output
+            .values
     }
 
     /// Builds the header for freshly trained weights.
-    public init(layer: DenseLayer, imageModelID: String, textModelID: String, classes: [String], templates: [String],
-                configuration: AlignmentConfiguration, images: Int, finalLoss: Double) {
+    public init(
+        layer: DenseLayer, imageModelID: String, textModelID: String, classes: [String], templates: [String],
+        configuration: AlignmentConfiguration, images: Int, finalLoss: Double
+    ) {
         let bytes = AlignmentFile.weightBytes(layer)
         let id = fnv1a64(bytes + Data((imageModelID + "|" + textModelID).utf8)).prefix(12)
         self.layer = layer
@@ -89,16 +93,20 @@ public struct TextAlignment: Sendable, Equatable {
     ///   - classTexts: One L2-normalised text embedding per class.
     ///   - progress: Called every 50 steps and at the end with (step, loss).
     /// - Returns: The trained layer and the final mini-batch loss.
-    public static func train(features: [Float], imageDimensions: Int, labels: [Int], classTexts: Matrix,
-                             configuration: AlignmentConfiguration,
-                             progress: (Int, Double) -> Void = { _, _ in }) throws -> (layer: DenseLayer, loss: Double) {
+    public static func train(
+        features: [Float], imageDimensions: Int, labels: [Int], classTexts: Matrix,
+        configuration: AlignmentConfiguration,
+        progress: (Int, Double) -> Void = { _, _ in }
+    ) throws -> (layer: DenseLayer, loss: Double) {
         try configuration.validate()
         let n = labels.count, classes = classTexts.rows, textDims = classTexts.columns
         guard n > 0, features.count == n * imageDimensions else {
-            throw LearningError.invalidConfiguration("alignment: \(features.count) feature values for \(n) images of \(imageDimensions) dimensions")
+            throw LearningError.invalidConfiguration(
+                "alignment: \(features.count) feature values for \(n) images of \(imageDimensions) dimensions")
         }
         guard classes >= 2, labels.allSatisfy({ (0..<classes).contains($0) }) else {
-            throw LearningError.invalidConfiguration("alignment needs at least 2 classes with text embeddings (got \(classes))")
+            throw LearningError.invalidConfiguration(
+                "alignment needs at least 2 classes with text embeddings (got \(classes))")
         }
         var random = RandomSource(seed: configuration.seed)
         var layer = DenseLayer(inputs: imageDimensions, outputs: textDims, gain: 1, random: &random)
@@ -116,8 +124,9 @@ public struct TextAlignment: Sendable, Equatable {
             }
             var x = Matrix(rows: batch, columns: imageDimensions)
             for (r, i) in rows.enumerated() {
-                x.values.replaceSubrange((r * imageDimensions)..<((r + 1) * imageDimensions),
-                                         with: features[(i * imageDimensions)..<((i + 1) * imageDimensions)])
+                x.values.replaceSubrange(
+                    (r * imageDimensions)..<((r + 1) * imageDimensions),
+                    with: features[(i * imageDimensions)..<((i + 1) * imageDimensions)])
             }
             let y = layer.forward(x)
             let (z, norms) = RowNormalization.forward(y)
@@ -126,9 +135,10 @@ public struct TextAlignment: Sendable, Equatable {
             z.values.withUnsafeBufferPointer { zs in
                 classTexts.values.withUnsafeBufferPointer { ts in
                     logits.values.withUnsafeMutableBufferPointer { out in
-                        gemm(transposeA: false, transposeB: true, m: batch, n: classes, k: textDims,
-                             alpha: inverseTemperature, a: zs.baseAddress!, lda: textDims, b: ts.baseAddress!,
-                             ldb: textDims, beta: 0, c: out.baseAddress!, ldc: classes)
+                        gemm(
+                            transposeA: false, transposeB: true, m: batch, n: classes, k: textDims,
+                            alpha: inverseTemperature, a: zs.baseAddress!, lda: textDims, b: ts.baseAddress!,
+                            ldb: textDims, beta: 0, c: out.baseAddress!, ldc: classes)
                     }
                 }
             }
@@ -147,14 +157,17 @@ public struct TextAlignment: Sendable, Equatable {
                 }
             }
             loss = total / Double(batch)
-            guard loss.isFinite else { throw LearningError.diverged("alignment loss became \(loss) at step \(step); lower --lr") }
+            guard loss.isFinite else {
+                throw LearningError.diverged("alignment loss became \(loss) at step \(step); lower --lr")
+            }
             var dz = Matrix(rows: batch, columns: textDims)
             dLogits.values.withUnsafeBufferPointer { g in
                 classTexts.values.withUnsafeBufferPointer { ts in
                     dz.values.withUnsafeMutableBufferPointer { out in
-                        gemm(transposeA: false, transposeB: false, m: batch, n: textDims, k: classes,
-                             alpha: inverseTemperature, a: g.baseAddress!, lda: classes, b: ts.baseAddress!,
-                             ldb: textDims, beta: 0, c: out.baseAddress!, ldc: textDims)
+                        gemm(
+                            transposeA: false, transposeB: false, m: batch, n: textDims, k: classes,
+                            alpha: inverseTemperature, a: g.baseAddress!, lda: classes, b: ts.baseAddress!,
+                            ldb: textDims, beta: 0, c: out.baseAddress!, ldc: textDims)
                     }
                 }
             }
@@ -192,14 +205,18 @@ public enum AlignmentFile {
 
     /// Reads and validates an alignment file.
     public static func read(_ path: String) throws -> TextAlignment {
-        func fail(_ reason: String) -> LearningError { .invalidHeadFile(path: path, reason: "not a usable alignment file: " + reason) }
+        func fail(_ reason: String) -> LearningError {
+            .invalidHeadFile(path: path, reason: "not a usable alignment file: " + reason)
+        }
         guard let data = FileManager.default.contents(atPath: path) else { throw fail("cannot read the file") }
         let bytes = [UInt8](data)
         guard bytes.count >= 16, Data(bytes[0..<8]) == magic else {
             throw fail("it does not start with the alignment magic 'SATSALGN'")
         }
         let version = UInt32(littleEndianBytes: bytes[8..<12])
-        guard version == Self.version else { throw fail("format version \(version), this SatSeek reads \(Self.version)") }
+        guard version == Self.version else {
+            throw fail("format version \(version), this SatSeek reads \(Self.version)")
+        }
         let headerLength = Int(UInt32(littleEndianBytes: bytes[12..<16]))
         guard 16 + headerLength <= bytes.count else { throw fail("truncated header") }
         let header: TextAlignmentHeader
@@ -217,11 +234,14 @@ public enum AlignmentFile {
         guard weights.count == expected * 4 else {
             throw fail("expected \(expected * 4) bytes of weights, found \(weights.count) (truncated or corrupted)")
         }
-        guard fnv1a64(weights) == header.weightChecksum else { throw fail("the weights do not match their checksum (corrupted)") }
+        guard fnv1a64(weights) == header.weightChecksum else {
+            throw fail("the weights do not match their checksum (corrupted)")
+        }
         let floats = littleEndianFloats(weights)
         let split = header.imageDimensions * header.textDimensions
-        let layer = DenseLayer(inputs: header.imageDimensions, outputs: header.textDimensions,
-                               weight: Array(floats[..<split]), bias: Array(floats[split...]))
+        let layer = DenseLayer(
+            inputs: header.imageDimensions, outputs: header.textDimensions,
+            weight: Array(floats[..<split]), bias: Array(floats[split...]))
         return TextAlignment(header: header, layer: layer)
     }
 }

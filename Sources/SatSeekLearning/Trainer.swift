@@ -42,13 +42,17 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         guard bits > 0, hiddenSizes.allSatisfy({ $0 > 0 }) else { throw fail("bits and hidden sizes must be positive") }
         guard epochs >= 0 else { throw fail("epochs must not be negative") }
         guard classesPerBatch >= 2 else { throw fail("a batch needs at least 2 classes (got \(classesPerBatch))") }
-        guard imagesPerClass >= 2 else { throw fail("a batch needs at least 2 images per class (got \(imagesPerClass))") }
+        guard imagesPerClass >= 2 else {
+            throw fail("a batch needs at least 2 images per class (got \(imagesPerClass))")
+        }
         guard (batchesPerEpoch ?? 1) > 0 else { throw fail("batches per epoch must be positive") }
         guard learningRate > 0, learningRate.isFinite else { throw fail("learning rate must be positive") }
         guard weightDecay >= 0, margin >= 0, pushWeight >= 0, balanceWeight >= 0 else {
             throw fail("weight decay, margin and loss weights must not be negative")
         }
-        guard (0...1).contains(finalLearningRateFraction) else { throw fail("final learning-rate fraction must be in [0, 1]") }
+        guard (0...1).contains(finalLearningRateFraction) else {
+            throw fail("final learning-rate fraction must be in [0, 1]")
+        }
     }
 
     /// The objective this configuration trains (push and balance only for codes).
@@ -98,7 +102,8 @@ public struct ClassBalancedSampler: Sendable {
         for (i, label) in labels.enumerated() { byClass[label, default: []].append(i) }
         members = byClass.keys.sorted().compactMap { byClass[$0]!.count >= 2 ? byClass[$0]! : nil }
         guard members.count >= 2 else {
-            throw LearningError.invalidConfiguration("training needs at least 2 classes with 2 or more images each (found \(members.count))")
+            throw LearningError.invalidConfiguration(
+                "training needs at least 2 classes with 2 or more images each (found \(members.count))")
         }
         self.classesPerBatch = min(classesPerBatch, members.count)
         self.imagesPerClass = imagesPerClass
@@ -110,7 +115,9 @@ public struct ClassBalancedSampler: Sendable {
     }
 
     /// Takes `count` distinct items from a cyclic, reshuffled-when-exhausted queue.
-    private static func take(_ count: Int, from queue: inout [Int], cursor: inout Int, random: inout RandomSource) -> [Int] {
+    private static func take(
+        _ count: Int, from queue: inout [Int], cursor: inout Int, random: inout RandomSource
+    ) -> [Int] {
         var chosen: [Int] = []
         var seen = Set<Int>()
         let wanted = min(count, queue.count)
@@ -146,24 +153,30 @@ public enum Trainer {
     ///   - onEpoch: Called after every epoch with its summary and the current head (e.g. for held-out mAP);
     ///     throwing stops training.
     /// - Returns: The trained head and the per-epoch history.
-    public static func train(features: [Float], labels: [Int], dimensions: Int, configuration: TrainingConfiguration,
-                             onEpoch: (EpochSummary, MLPHead) throws -> Void = { _, _ in })
-        throws -> (head: MLPHead, history: [EpochSummary]) {
+    public static func train(
+        features: [Float], labels: [Int], dimensions: Int, configuration: TrainingConfiguration,
+        onEpoch: (EpochSummary, MLPHead) throws -> Void = { _, _ in }
+    )
+        throws -> (head: MLPHead, history: [EpochSummary])
+    {
         try configuration.validate()
         guard dimensions > 0, features.count == labels.count * dimensions else {
-            throw LearningError.invalidConfiguration("expected \(labels.count) × \(dimensions) features, got \(features.count) floats")
+            throw LearningError.invalidConfiguration(
+                "expected \(labels.count) × \(dimensions) features, got \(features.count) floats")
         }
         // Backbone embeddings are tiny per dimension (unit vectors in 1280-d): train on z-scored inputs and
         // fold the standardisation into the first layer of every head handed out.
         let standardizer = Standardizer(features: features, dimensions: dimensions)
         let inputs = standardizer.apply(features)
         var random = RandomSource(seed: configuration.seed)
-        let architecture = HeadArchitecture(inputDimensions: dimensions, hiddenSizes: configuration.hiddenSizes,
-                                            outputDimensions: configuration.bits, output: configuration.output)
+        let architecture = HeadArchitecture(
+            inputDimensions: dimensions, hiddenSizes: configuration.hiddenSizes,
+            outputDimensions: configuration.bits, output: configuration.output)
         var head = try MLPHead(architecture: architecture, random: &random)
-        var sampler = try ClassBalancedSampler(labels: labels, classesPerBatch: configuration.classesPerBatch,
-                                               imagesPerClass: configuration.imagesPerClass,
-                                               random: RandomSource(seed: random.next()))
+        var sampler = try ClassBalancedSampler(
+            labels: labels, classesPerBatch: configuration.classesPerBatch,
+            imagesPerClass: configuration.imagesPerClass,
+            random: RandomSource(seed: random.next()))
         let batchSize = sampler.classesPerBatch * configuration.imagesPerClass
         let batches = configuration.batchesPerEpoch ?? max(1, (labels.count + batchSize - 1) / batchSize)
         let totalSteps = max(1, batches * configuration.epochs)
@@ -178,14 +191,16 @@ public enum Trainer {
             for _ in 0..<batches {
                 let progress = Float(adam.step) / Float(totalSteps)
                 let floor = configuration.finalLearningRateFraction
-                adam.learningRate = configuration.learningRate * (floor + (1 - floor) * 0.5 * (1 + cos(Float.pi * progress)))
+                adam.learningRate =
+                    configuration.learningRate * (floor + (1 - floor) * 0.5 * (1 + cos(Float.pi * progress)))
                 let batch = sampler.nextBatch()
                 var x = Matrix(rows: batch.count, columns: dimensions)
                 inputs.withUnsafeBufferPointer { source in
                     x.values.withUnsafeMutableBufferPointer { target in
                         for (row, i) in batch.enumerated() {
-                            (target.baseAddress! + row * dimensions).update(from: source.baseAddress! + i * dimensions,
-                                                                            count: dimensions)
+                            (target.baseAddress! + row * dimensions).update(
+                                from: source.baseAddress! + i * dimensions,
+                                count: dimensions)
                         }
                     }
                 }
@@ -205,14 +220,16 @@ public enum Trainer {
                 images += batch.count
             }
             let n = Float(batches)
-            let mean = ObjectiveTerms(total: sum.total / n, triplet: sum.triplet / n, push: sum.push / n,
-                                      balance: sum.balance / n, activeFraction: sum.activeFraction / n)
+            let mean = ObjectiveTerms(
+                total: sum.total / n, triplet: sum.triplet / n, push: sum.push / n,
+                balance: sum.balance / n, activeFraction: sum.activeFraction / n)
             guard mean.total.isFinite else {
                 throw LearningError.diverged("loss became \(mean.total) in epoch \(epoch); lower the learning rate")
             }
-            let summary = EpochSummary(epoch: epoch, epochs: configuration.epochs, terms: mean,
-                                       learningRate: adam.learningRate, images: images,
-                                       elapsed: Date().timeIntervalSince(start))
+            let summary = EpochSummary(
+                epoch: epoch, epochs: configuration.epochs, terms: mean,
+                learningRate: adam.learningRate, images: images,
+                elapsed: Date().timeIntervalSince(start))
             history.append(summary)
             try onEpoch(summary, standardizer.fold(into: head))
         }

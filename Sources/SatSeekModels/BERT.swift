@@ -28,7 +28,7 @@ public final class BERTSentenceEncoder: Sendable {
     // Property names follow the checkpoint keys under `embeddings.` and `encoder.layer.N`.
     let wordEmbeddings: [Float]
     let positionEmbeddings: [Float]
-    let tokenTypeEmbedding: [Float]     // row 0 of token_type_embeddings: single-segment input
+    let tokenTypeEmbedding: [Float]  // row 0 of token_type_embeddings: single-segment input
     let embeddingsLayerNorm: LayerNorm
     let layers: [TransformerBlock]
 
@@ -36,7 +36,8 @@ public final class BERTSentenceEncoder: Sendable {
     public init(folder: URL) throws {
         let configURL = folder.appendingPathComponent("config.json")
         guard let data = FileManager.default.contents(atPath: configURL.path),
-              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else {
             throw CheckpointMismatch(url: configURL, reason: "missing or not a JSON object")
         }
         func int(_ key: String) throws -> Int {
@@ -46,20 +47,26 @@ public final class BERTSentenceEncoder: Sendable {
             return value
         }
         let act = json["hidden_act"] as? String ?? "gelu"
-        guard act == "gelu" else { throw CheckpointMismatch(url: configURL, reason: "hidden_act '\(act)' is not supported (gelu)") }
-        let config = Config(hiddenSize: try int("hidden_size"), layers: try int("num_hidden_layers"),
-                            heads: try int("num_attention_heads"), intermediateSize: try int("intermediate_size"),
-                            maxPositions: try int("max_position_embeddings"), vocabularySize: try int("vocab_size"),
-                            layerNormEpsilon: (json["layer_norm_eps"] as? NSNumber)?.floatValue ?? 1e-12,
-                            activation: .gelu)
-        for (key, value) in [("hidden_size", config.hiddenSize), ("num_hidden_layers", config.layers),
-                             ("num_attention_heads", config.heads), ("intermediate_size", config.intermediateSize),
-                             ("max_position_embeddings", config.maxPositions), ("vocab_size", config.vocabularySize)]
+        guard act == "gelu" else {
+            throw CheckpointMismatch(url: configURL, reason: "hidden_act '\(act)' is not supported (gelu)")
+        }
+        let config = Config(
+            hiddenSize: try int("hidden_size"), layers: try int("num_hidden_layers"),
+            heads: try int("num_attention_heads"), intermediateSize: try int("intermediate_size"),
+            maxPositions: try int("max_position_embeddings"), vocabularySize: try int("vocab_size"),
+            layerNormEpsilon: (json["layer_norm_eps"] as? NSNumber)?.floatValue ?? 1e-12,
+            activation: .gelu)
+        for (key, value) in [
+            ("hidden_size", config.hiddenSize), ("num_hidden_layers", config.layers),
+            ("num_attention_heads", config.heads), ("intermediate_size", config.intermediateSize),
+            ("max_position_embeddings", config.maxPositions), ("vocab_size", config.vocabularySize)
+        ]
         where value <= 0 {
             throw CheckpointMismatch(url: configURL, reason: "'\(key)' is \(value), must be positive")
         }
         guard config.hiddenSize % config.heads == 0 else {
-            throw CheckpointMismatch(url: configURL, reason: "hidden_size \(config.hiddenSize) not divisible by \(config.heads) heads")
+            throw CheckpointMismatch(
+                url: configURL, reason: "hidden_size \(config.hiddenSize) not divisible by \(config.heads) heads")
         }
         let weights = ["model.safetensors", "pytorch_model.bin"].map { folder.appendingPathComponent($0) }
             .first { FileManager.default.fileExists(atPath: $0.path) }
@@ -68,25 +75,30 @@ public final class BERTSentenceEncoder: Sendable {
         }
         var checkpoint = try Checkpoint.load(weights)
         if checkpoint.tensors["embeddings.word_embeddings.weight"] == nil,
-           checkpoint.tensors["bert.embeddings.word_embeddings.weight"] != nil {
+            checkpoint.tensors["bert.embeddings.word_embeddings.weight"] != nil
+        {
             checkpoint = checkpoint.stripping(prefix: "bert.")
         }
         let h = config.hiddenSize, eps = config.layerNormEpsilon
         let reader = WeightReader(checkpoint: checkpoint)
         wordEmbeddings = try checkpoint.floats("embeddings.word_embeddings.weight", shape: [config.vocabularySize, h])
-        positionEmbeddings = try checkpoint.floats("embeddings.position_embeddings.weight", shape: [config.maxPositions, h])
+        positionEmbeddings = try checkpoint.floats(
+            "embeddings.position_embeddings.weight", shape: [config.maxPositions, h])
         guard let types = checkpoint.tensors["embeddings.token_type_embeddings.weight"], types.shape.count == 2,
-              types.shape[1] == h else {
-            throw CheckpointMismatch(url: weights, reason: "no 'embeddings.token_type_embeddings.weight' of shape [types, \(h)]")
+            types.shape[1] == h
+        else {
+            throw CheckpointMismatch(
+                url: weights, reason: "no 'embeddings.token_type_embeddings.weight' of shape [types, \(h)]")
         }
         tokenTypeEmbedding = Array(try types.floats().prefix(h))
         embeddingsLayerNorm = try reader.layerNorm("embeddings.LayerNorm", width: h, epsilon: eps)
         layers = try (0..<config.layers).map { i in
             let p = "encoder.layer.\(i)"
             return TransformerBlock(
-                attention: try reader.attention(query: "\(p).attention.self.query", key: "\(p).attention.self.key",
-                                                value: "\(p).attention.self.value", output: "\(p).attention.output.dense",
-                                                width: h, heads: config.heads),
+                attention: try reader.attention(
+                    query: "\(p).attention.self.query", key: "\(p).attention.self.key",
+                    value: "\(p).attention.self.value", output: "\(p).attention.output.dense",
+                    width: h, heads: config.heads),
                 norm1: try reader.layerNorm("\(p).attention.output.LayerNorm", width: h, epsilon: eps),
                 norm2: try reader.layerNorm("\(p).output.LayerNorm", width: h, epsilon: eps),
                 fc1: try reader.linear("\(p).intermediate.dense", out: config.intermediateSize, in: h),
@@ -106,8 +118,9 @@ public final class BERTSentenceEncoder: Sendable {
         if let bad = tokens.first(where: { $0 < 0 || Int($0) >= config.vocabularySize }) {
             throw SentenceEncoderError.tokenOutOfVocabulary(Int(bad), vocabulary: config.vocabularySize)
         }
-        var x = tokenEmbeddings(tokens[...], table: wordEmbeddings, positions: positionEmbeddings, width: h,
-                                offset: tokenTypeEmbedding)
+        var x = tokenEmbeddings(
+            tokens[...], table: wordEmbeddings, positions: positionEmbeddings, width: h,
+            offset: tokenTypeEmbedding)
         var pooled = [Float](repeating: 0, count: h)
         x.withUnsafeMutableBufferPointer { xb in
             let xp = xb.baseAddress!
@@ -115,7 +128,7 @@ public final class BERTSentenceEncoder: Sendable {
             layers.apply(xp, tokens: n, causal: false, threads: 1)
             pooled.withUnsafeMutableBufferPointer { out in
                 for i in 0..<n { addInPlace(out.baseAddress!, xp + i * h, count: h) }
-                l2Normalize(out)   // the 1/n of the mean cancels in the normalisation
+                l2Normalize(out)  // the 1/n of the mean cancels in the normalisation
             }
         }
         return pooled

@@ -22,13 +22,13 @@ public final class CLIPModel: ImageEmbedder {
     public let preprocessing: Preprocessing
 
     // Vision tower (names follow the OpenAI keys under `visual.`).
-    let conv1: Linear                 // patch embedding, `width × 3·p·p`, no bias
+    let conv1: Linear  // patch embedding, `width × 3·p·p`, no bias
     let classEmbedding: [Float]
     let visionPositions: [Float]
     let lnPre: LayerNorm
     let visionBlocks: [TransformerBlock]
     let lnPost: LayerNorm
-    let proj: Linear                  // `embed × width`, no bias
+    let proj: Linear  // `embed × width`, no bias
     // Text tower.
     let tokenEmbedding: [Float]
     let textPositions: [Float]
@@ -47,10 +47,18 @@ public final class CLIPModel: ImageEmbedder {
         let loaded = try Checkpoint.load(weights)
         guard let (naming, checkpoint) = CLIPKeys.detect(loaded) else {
             if loaded.tensors.keys.contains(where: { $0.hasPrefix("visual.layer1.") }) {
-                throw CheckpointMismatch(url: weights, reason: "a modified-ResNet CLIP (RN50-style 'visual.layer1.*'); only vision-transformer CLIP models are supported")
+                throw CheckpointMismatch(
+                    url: weights,
+                    reason:
+                        "a modified-ResNet CLIP (RN50-style 'visual.layer1.*'); only vision-transformer CLIP models are supported"
+                )
             }
             let sample = loaded.names.prefix(3).joined(separator: ", ")
-            throw CheckpointMismatch(url: weights, reason: "no 'visual.class_embedding' (OpenAI/OpenCLIP) or 'vision_model.embeddings.class_embedding' (Hugging Face): not a CLIP vision-transformer checkpoint (first tensors: \(sample))")
+            throw CheckpointMismatch(
+                url: weights,
+                reason:
+                    "no 'visual.class_embedding' (OpenAI/OpenCLIP) or 'vision_model.embeddings.class_embedding' (Hugging Face): not a CLIP vision-transformer checkpoint (first tensors: \(sample))"
+            )
         }
         let hints = try CLIPConfigHints.read(folder: folder)
         let arch = try CLIPArchitecture.infer(from: checkpoint, naming: naming, hints: hints)
@@ -58,9 +66,10 @@ public final class CLIPModel: ImageEmbedder {
         let reader = CLIPWeightReader(checkpoint: checkpoint, naming: naming)
         let v = arch.vision, t = arch.text
 
-        conv1 = Linear(inFeatures: 3 * v.patchSize * v.patchSize, outFeatures: v.width,
-                       weight: try checkpoint.floats(keys.patchWeight, shape: [v.width, 3, v.patchSize, v.patchSize]),
-                       bias: [Float](repeating: 0, count: v.width))
+        conv1 = Linear(
+            inFeatures: 3 * v.patchSize * v.patchSize, outFeatures: v.width,
+            weight: try checkpoint.floats(keys.patchWeight, shape: [v.width, 3, v.patchSize, v.patchSize]),
+            bias: [Float](repeating: 0, count: v.width))
         classEmbedding = try checkpoint.floats(keys.classEmbedding, shape: [v.width])
         let patches = (v.imageSize / v.patchSize) * (v.imageSize / v.patchSize)
         visionPositions = try checkpoint.floats(keys.visionPositions, shape: [patches + 1, v.width])
@@ -95,8 +104,10 @@ public final class CLIPModel: ImageEmbedder {
             throw CheckpointMismatch(url: url, reason: "no such file or folder")
         }
         guard isDirectory.boolValue else { return (url, url.deletingLastPathComponent()) }
-        let candidates = ["open_clip_model.safetensors", "open_clip_pytorch_model.bin", "model.safetensors",
-                          "pytorch_model.bin"]
+        let candidates = [
+            "open_clip_model.safetensors", "open_clip_pytorch_model.bin", "model.safetensors",
+            "pytorch_model.bin"
+        ]
         for name in candidates {
             let file = url.appendingPathComponent(name)
             if FileManager.default.fileExists(atPath: file.path) { return (file, url) }
@@ -207,10 +218,13 @@ struct CLIPWeightReader {
         }
         let weightName = name.hasSuffix(".weight") ? name : "\(name).weight"
         let biasName = String(weightName.dropLast(".weight".count)) + ".bias"
-        let bias = checkpoint.tensors[biasName] == nil ? [Float](repeating: 0, count: to)
+        let bias =
+            checkpoint.tensors[biasName] == nil
+            ? [Float](repeating: 0, count: to)
             : try checkpoint.floats(biasName, shape: [to])
-        return Linear(inFeatures: from, outFeatures: to, weight: try checkpoint.floats(weightName, shape: [to, from]),
-                      bias: bias)
+        return Linear(
+            inFeatures: from, outFeatures: to, weight: try checkpoint.floats(weightName, shape: [to, from]),
+            bias: bias)
     }
 
     func block(_ prefix: String, width: Int, heads: Int, activation: TransformerActivation) throws -> TransformerBlock {
@@ -229,8 +243,9 @@ struct CLIPWeightReader {
             fc1Name = "\(prefix).mlp.c_fc"; fc2Name = "\(prefix).mlp.c_proj"
         case .huggingFace:
             let p = "\(prefix).self_attn"
-            attention = try reader.attention(query: "\(p).q_proj", key: "\(p).k_proj", value: "\(p).v_proj",
-                                             output: "\(p).out_proj", width: width, heads: heads)
+            attention = try reader.attention(
+                query: "\(p).q_proj", key: "\(p).k_proj", value: "\(p).v_proj",
+                output: "\(p).out_proj", width: width, heads: heads)
             norm1 = try layerNorm("\(prefix).layer_norm1", width: width)
             norm2 = try layerNorm("\(prefix).layer_norm2", width: width)
             fc1Name = "\(prefix).mlp.fc1"; fc2Name = "\(prefix).mlp.fc2"
@@ -238,9 +253,10 @@ struct CLIPWeightReader {
         guard let hidden = checkpoint.tensors["\(fc1Name).weight"]?.shape.first else {
             throw CheckpointMismatch(url: checkpoint.url, reason: "no tensor '\(fc1Name).weight'")
         }
-        return TransformerBlock(attention: attention, norm1: norm1, norm2: norm2,
-                                fc1: try linear(fc1Name, out: hidden, in: width),
-                                fc2: try linear(fc2Name, out: width, in: hidden),
-                                activation: activation, normFirst: true)
+        return TransformerBlock(
+            attention: attention, norm1: norm1, norm2: norm2,
+            fc1: try linear(fc1Name, out: hidden, in: width),
+            fc2: try linear(fc2Name, out: width, in: hidden),
+            activation: activation, normFirst: true)
     }
 }

@@ -36,7 +36,8 @@ public struct CLIPArchitecture: Sendable, Equatable {
     public var name: String {
         let known: [String: (Int, Int)] = ["B": (768, 12), "L": (1024, 24), "H": (1280, 32)]
         if let size = known.first(where: { $0.value == (vision.width, vision.layers) })?.key,
-           vision.imageSize == 224 || vision.imageSize == 336 {
+            vision.imageSize == 224 || vision.imageSize == 336
+        {
             return "ViT-\(size)/\(vision.patchSize)" + (vision.imageSize == 336 ? "@336" : "")
         }
         return "ViT-w\(vision.width)-l\(vision.layers)-p\(vision.patchSize)-i\(vision.imageSize)"
@@ -78,12 +79,14 @@ struct CLIPConfigHints {
             let activation: TransformerActivation = (model["quick_gelu"] as? Bool ?? false) ? .quickGELU : .gelu
             hints.visionActivation = activation
             hints.textActivation = activation
-            hints.textHeads = text["heads"] as? Int ?? 8      // OpenCLIP's CLIPTextCfg default
+            hints.textHeads = text["heads"] as? Int ?? 8  // OpenCLIP's CLIPTextCfg default
             if let width = vision["width"] as? Int {
                 let headWidth = vision["head_width"] as? Int ?? 64
                 guard headWidth > 0, width > 0 else {
-                    throw CheckpointMismatch(url: openCLIP, reason: "vision_cfg width \(width) and head_width "
-                        + "\(headWidth) must be positive")
+                    throw CheckpointMismatch(
+                        url: openCLIP,
+                        reason: "vision_cfg width \(width) and head_width "
+                            + "\(headWidth) must be positive")
                 }
                 hints.visionHeads = width / headWidth
             }
@@ -129,34 +132,48 @@ struct CLIPConfigHints {
 extension CLIPArchitecture {
     /// Infers the architecture from tensor shapes (and `hints` for heads/activation), checking the
     /// tensors every later load reads. Errors name the first tensor that does not fit.
-    static func infer(from checkpoint: Checkpoint, naming: CLIPNaming, hints: CLIPConfigHints) throws -> CLIPArchitecture {
+    static func infer(
+        from checkpoint: Checkpoint, naming: CLIPNaming, hints: CLIPConfigHints
+    ) throws -> CLIPArchitecture {
         let keys = CLIPKeys(naming: naming)
         func shape(_ name: String, rank: Int) throws -> [Int] {
             guard let tensor = checkpoint.tensors[name] else {
-                throw CheckpointMismatch(url: checkpoint.url, reason: "no tensor '\(name)' — not a \(naming == .openAI ? "OpenAI/OpenCLIP" : "Hugging Face") CLIP vision-transformer checkpoint")
+                throw CheckpointMismatch(
+                    url: checkpoint.url,
+                    reason:
+                        "no tensor '\(name)' — not a \(naming == .openAI ? "OpenAI/OpenCLIP" : "Hugging Face") CLIP vision-transformer checkpoint"
+                )
             }
             guard tensor.shape.count == rank else {
-                throw CheckpointMismatch(url: checkpoint.url, reason: "'\(name)' has shape \(tensor.shape), expected rank \(rank)")
+                throw CheckpointMismatch(
+                    url: checkpoint.url, reason: "'\(name)' has shape \(tensor.shape), expected rank \(rank)")
             }
             return tensor.shape
         }
         let patch = try shape(keys.patchWeight, rank: 4)
         guard patch[1] == 3, patch[2] == patch[3] else {
-            throw CheckpointMismatch(url: checkpoint.url, reason: "'\(keys.patchWeight)' has shape \(patch), expected [width, 3, p, p]")
+            throw CheckpointMismatch(
+                url: checkpoint.url, reason: "'\(keys.patchWeight)' has shape \(patch), expected [width, 3, p, p]")
         }
         let width = patch[0], patchSize = patch[2]
         guard width > 0, patchSize > 0 else {
-            throw CheckpointMismatch(url: checkpoint.url, reason: "'\(keys.patchWeight)' has shape \(patch): "
-                + "width and patch size must be positive")
+            throw CheckpointMismatch(
+                url: checkpoint.url,
+                reason: "'\(keys.patchWeight)' has shape \(patch): "
+                    + "width and patch size must be positive")
         }
         let positions = try shape(keys.visionPositions, rank: 2)[0] - 1
         guard positions > 0 else {
-            throw CheckpointMismatch(url: checkpoint.url, reason: "'\(keys.visionPositions)' holds no patch positions "
-                + "(a class position and at least one patch are needed)")
+            throw CheckpointMismatch(
+                url: checkpoint.url,
+                reason: "'\(keys.visionPositions)' holds no patch positions "
+                    + "(a class position and at least one patch are needed)")
         }
         let side = Int(Double(positions).squareRoot().rounded())
         guard side * side == positions else {
-            throw CheckpointMismatch(url: checkpoint.url, reason: "'\(keys.visionPositions)' holds \(positions) patch positions, not a square grid")
+            throw CheckpointMismatch(
+                url: checkpoint.url,
+                reason: "'\(keys.visionPositions)' holds \(positions) patch positions, not a square grid")
         }
         let tokenShape = try shape(keys.tokenEmbedding, rank: 2)
         let textPositions = try shape(keys.textPositions, rank: 2)
@@ -173,24 +190,30 @@ extension CLIPArchitecture {
         let visionLayers = countLayers { keys.visionBlock($0) + "." }
         let textLayers = countLayers { keys.textBlock($0) + "." }
         guard visionLayers > 0 else {
-            throw CheckpointMismatch(url: checkpoint.url, reason: "no vision transformer layers ('\(keys.visionBlock(0)).*')")
+            throw CheckpointMismatch(
+                url: checkpoint.url, reason: "no vision transformer layers ('\(keys.visionBlock(0)).*')")
         }
         guard textLayers > 0 else {
-            throw CheckpointMismatch(url: checkpoint.url, reason: "no text transformer layers ('\(keys.textBlock(0)).*')")
+            throw CheckpointMismatch(
+                url: checkpoint.url, reason: "no text transformer layers ('\(keys.textBlock(0)).*')")
         }
         let textWidth = tokenShape[1]
-        for (name, size) in [(keys.tokenEmbedding, tokenShape[0]), (keys.tokenEmbedding, textWidth),
-                             (keys.textPositions, textPositions[0]), (keys.visualProjection, embed)] where size <= 0 {
+        for (name, size) in [
+            (keys.tokenEmbedding, tokenShape[0]), (keys.tokenEmbedding, textWidth),
+            (keys.textPositions, textPositions[0]), (keys.visualProjection, embed)
+        ] where size <= 0 {
             throw CheckpointMismatch(url: checkpoint.url, reason: "'\(name)' has an empty dimension")
         }
         // OpenAI's build_model: heads = width / 64 when no config says otherwise.
         var architecture = CLIPArchitecture(
-            vision: Vision(width: width, layers: visionLayers, heads: hints.visionHeads ?? max(1, width / 64),
-                           patchSize: patchSize, imageSize: side * patchSize,
-                           activation: hints.visionActivation ?? .quickGELU),
-            text: Text(width: textWidth, layers: textLayers, heads: hints.textHeads ?? max(1, textWidth / 64),
-                       contextLength: textPositions[0], vocabularySize: tokenShape[0],
-                       activation: hints.textActivation ?? .quickGELU),
+            vision: Vision(
+                width: width, layers: visionLayers, heads: hints.visionHeads ?? max(1, width / 64),
+                patchSize: patchSize, imageSize: side * patchSize,
+                activation: hints.visionActivation ?? .quickGELU),
+            text: Text(
+                width: textWidth, layers: textLayers, heads: hints.textHeads ?? max(1, textWidth / 64),
+                contextLength: textPositions[0], vocabularySize: tokenShape[0],
+                activation: hints.textActivation ?? .quickGELU),
             embedDimensions: embed)
         if let mean = hints.mean { architecture.mean = mean }
         if let std = hints.std { architecture.std = std }
@@ -206,8 +229,12 @@ extension CLIPArchitecture {
 struct CLIPKeys {
     let naming: CLIPNaming
 
-    var patchWeight: String { naming == .openAI ? "visual.conv1.weight" : "vision_model.embeddings.patch_embedding.weight" }
-    var classEmbedding: String { naming == .openAI ? "visual.class_embedding" : "vision_model.embeddings.class_embedding" }
+    var patchWeight: String {
+        naming == .openAI ? "visual.conv1.weight" : "vision_model.embeddings.patch_embedding.weight"
+    }
+    var classEmbedding: String {
+        naming == .openAI ? "visual.class_embedding" : "vision_model.embeddings.class_embedding"
+    }
     var visionPositions: String {
         naming == .openAI ? "visual.positional_embedding" : "vision_model.embeddings.position_embedding.weight"
     }

@@ -9,7 +9,8 @@ public enum CLIPTextError: Error, CustomStringConvertible {
         switch self {
         case .emptyTokens: return "no tokens to embed"
         case let .tokenOutOfVocabulary(id, vocabulary):
-            return "token id \(id) is outside the model's vocabulary of \(vocabulary): tokenizer and checkpoint do not match"
+            return
+                "token id \(id) is outside the model's vocabulary of \(vocabulary): tokenizer and checkpoint do not match"
         }
     }
 }

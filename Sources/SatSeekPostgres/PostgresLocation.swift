@@ -48,11 +48,13 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
             throw PostgresStoreError.notLoopback(url: redacted, host: rawHost)
         }
         guard let user = components.user?.removingPercentEncoding, !user.isEmpty else {
-            throw PostgresStoreError.invalidURL(url: redacted, reason: "it names no user (postgres://USER@host:port/db)")
+            throw PostgresStoreError.invalidURL(
+                url: redacted, reason: "it names no user (postgres://USER@host:port/db)")
         }
         let database = String(components.path.drop(while: { $0 == "/" })).removingPercentEncoding ?? ""
         guard !database.isEmpty, !database.contains("/") else {
-            throw PostgresStoreError.invalidURL(url: redacted, reason: "it names no database (postgres://user@host:port/DB)")
+            throw PostgresStoreError.invalidURL(
+                url: redacted, reason: "it names no database (postgres://user@host:port/DB)")
         }
         var schema: String?
         for item in components.queryItems ?? [] {
@@ -60,13 +62,15 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
             case "schema":
                 guard let value = item.value, PostgresStoreOptions.isValidIdentifier(value) else {
                     throw PostgresStoreError.invalidURL(
-                        url: redacted, reason: "schema must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, ≤ 63 characters)")
+                        url: redacted,
+                        reason: "schema must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, ≤ 63 characters)")
                 }
                 schema = value
             case "sslmode" where item.value == "disable":
                 break
             default:
-                throw PostgresStoreError.invalidURL(url: redacted, reason: "unknown parameter '\(item.name)' (only schema=NAME)")
+                throw PostgresStoreError.invalidURL(
+                    url: redacted, reason: "unknown parameter '\(item.name)' (only schema=NAME)")
             }
         }
         let port = components.port ?? 5432
@@ -95,7 +99,7 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     /// `url` with any password replaced by `***`, for error messages.
     static func redact(_ url: String) -> String {
         guard let schemeEnd = url.range(of: "://"), let at = url[schemeEnd.upperBound...].firstIndex(of: "@"),
-              let colon = url[schemeEnd.upperBound..<at].firstIndex(of: ":")
+            let colon = url[schemeEnd.upperBound..<at].firstIndex(of: ":")
         else { return url }
         return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
     }

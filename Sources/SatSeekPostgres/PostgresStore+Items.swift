@@ -43,21 +43,29 @@ extension PostgresStore {
         let codeBytes = options.codeBits.map { ($0 + 7) / 8 }
         for item in items {
             guard item.vector.count == dimensions else {
-                throw PostgresStoreError.invalidInput(table: itemsTable, reason: "item \(item.id) (\(item.path)) has "
-                                                      + "\(item.vector.count) values, model '\(modelID)' has \(dimensions)")
+                throw PostgresStoreError.invalidInput(
+                    table: itemsTable,
+                    reason: "item \(item.id) (\(item.path)) has "
+                        + "\(item.vector.count) values, model '\(modelID)' has \(dimensions)")
             }
             guard item.vector.allSatisfy(\.isFinite) else {
-                throw PostgresStoreError.invalidInput(table: itemsTable, reason: "item \(item.id) (\(item.path)) "
-                                                      + "contains NaN or infinite values")
+                throw PostgresStoreError.invalidInput(
+                    table: itemsTable,
+                    reason: "item \(item.id) (\(item.path)) "
+                        + "contains NaN or infinite values")
             }
             if let code = item.code {
                 guard let codeBytes else {
-                    throw PostgresStoreError.invalidInput(table: itemsTable, reason: "item \(item.id) carries a binary "
-                                                          + "code, but the store was opened without codeBits")
+                    throw PostgresStoreError.invalidInput(
+                        table: itemsTable,
+                        reason: "item \(item.id) carries a binary "
+                            + "code, but the store was opened without codeBits")
                 }
                 guard code.count == codeBytes else {
-                    throw PostgresStoreError.invalidInput(table: itemsTable, reason: "item \(item.id)'s code has "
-                                                          + "\(code.count) bytes, \(options.codeBits!) bits need \(codeBytes)")
+                    throw PostgresStoreError.invalidInput(
+                        table: itemsTable,
+                        reason: "item \(item.id)'s code has "
+                            + "\(code.count) bytes, \(options.codeBits!) bits need \(codeBytes)")
                 }
             }
         }
@@ -68,7 +76,9 @@ extension PostgresStore {
         var freeBinds = PostgresBindings()
         freeBinds.append(chunk.map(\.id))
         freeBinds.append(chunk.map(\.path))
-        try await exec(conn, """
+        try await exec(
+            conn,
+            """
             DELETE FROM \(itemsTable) AS t USING unnest($1::int8[], $2::text[]) AS b(id, path)
             WHERE t.path = b.path AND t.id <> b.id
             """, freeBinds)
@@ -87,7 +97,8 @@ extension PostgresStore {
             binds.append(item.footprint?.maxLon)
             binds.append(item.footprint?.maxLat)
             binds.append(PGVector(values: item.vector, oid: vectorOID))
-            var row = "($\(n + 1)::int8, $\(n + 2)::text, $\(n + 3)::text, $\(n + 4)::float8, $\(n + 5)::float8, "
+            var row =
+                "($\(n + 1)::int8, $\(n + 2)::text, $\(n + 3)::text, $\(n + 4)::float8, $\(n + 5)::float8, "
                 + "$\(n + 6)::float8, $\(n + 7)::float8, $\(n + 8)::vector(\(dimensions))"
             if withCode, let bits = options.codeBits {
                 binds.append(item.code.map { Self.bitString($0, bits: bits) })
@@ -97,7 +108,9 @@ extension PostgresStore {
         }
         let codeColumn = withCode ? ", code" : ""
         let codeUpdate = withCode ? ", code = EXCLUDED.code" : ""
-        try await exec(conn, """
+        try await exec(
+            conn,
+            """
             INSERT INTO \(itemsTable) (id, path, class, lon_min, lat_min, lon_max, lat_max, embedding\(codeColumn))
             VALUES \(rows.joined(separator: ", "))
             ON CONFLICT (id) DO UPDATE SET path = EXCLUDED.path, class = EXCLUDED.class,
@@ -112,10 +125,12 @@ extension PostgresStore {
         try await transaction("removing stale items") { conn in
             var binds = PostgresBindings()
             binds.append(ids)
-            let rows = try await conn.query(PostgresQuery(unsafeSQL: """
-                WITH gone AS (DELETE FROM \(self.itemsTable) WHERE NOT (id = ANY($1::int8[])) RETURNING 1)
-                SELECT count(*)::int8 FROM gone
-                """, binds: binds), logger: self.logger)
+            let rows = try await conn.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        WITH gone AS (DELETE FROM \(self.itemsTable) WHERE NOT (id = ANY($1::int8[])) RETURNING 1)
+                        SELECT count(*)::int8 FROM gone
+                        """, binds: binds), logger: self.logger)
             for try await n in rows.decode(Int64.self) { return Int(n) }
             return 0
         }
@@ -131,9 +146,15 @@ extension PostgresStore {
         let with = "WITH (m = \(options.hnswM), ef_construction = \(options.hnswEfConstruction))"
         try await transaction("building the HNSW index") { conn in
             try await self.exec(conn, "SET LOCAL maintenance_work_mem = '512MB'")
-            try await self.exec(conn, "CREATE INDEX IF NOT EXISTS \(self.vectorIndexName) ON \(self.itemsTable) USING hnsw (\(column)) \(with)")
+            try await self.exec(
+                conn,
+                "CREATE INDEX IF NOT EXISTS \(self.vectorIndexName) ON \(self.itemsTable) USING hnsw (\(column)) \(with)"
+            )
             if self.options.codeBits != nil {
-                try await self.exec(conn, "CREATE INDEX IF NOT EXISTS satseek_items_code_hnsw ON \(self.itemsTable) USING hnsw (code bit_hamming_ops) \(with)")
+                try await self.exec(
+                    conn,
+                    "CREATE INDEX IF NOT EXISTS satseek_items_code_hnsw ON \(self.itemsTable) USING hnsw (code bit_hamming_ops) \(with)"
+                )
             }
         }
     }
@@ -151,7 +172,9 @@ extension PostgresStore {
 
     /// Number of stored items.
     public func count() async throws -> Int {
-        try await transaction("counting") { conn in Int(try await self.scalar(conn, "SELECT count(*)::int8 FROM \(self.itemsTable)")) }
+        try await transaction("counting") { conn in
+            Int(try await self.scalar(conn, "SELECT count(*)::int8 FROM \(self.itemsTable)"))
+        }
     }
 
     /// The stored embeddings of `ids`, keyed by id (unknown ids are absent).
@@ -160,8 +183,10 @@ extension PostgresStore {
         return try await transaction("reading embeddings") { conn in
             var binds = PostgresBindings()
             binds.append(ids)
-            let rows = try await conn.query(PostgresQuery(unsafeSQL: "SELECT id, embedding::float4[] FROM \(self.itemsTable) WHERE id = ANY($1::int8[])",
-                                                          binds: binds), logger: self.logger)
+            let rows = try await conn.query(
+                PostgresQuery(
+                    unsafeSQL: "SELECT id, embedding::float4[] FROM \(self.itemsTable) WHERE id = ANY($1::int8[])",
+                    binds: binds), logger: self.logger)
             var result: [Int64: [Float]] = [:]
             for try await (id, vector) in rows.decode((Int64, [Float]).self) { result[id] = vector }
             return result
@@ -188,13 +213,17 @@ struct PGVector: PostgresDynamicTypeEncodable {
     var psqlType: PostgresDataType { PostgresDataType(oid) }
     var psqlFormat: PostgresFormat { .binary }
 
-    func encode<JSONEncoder: PostgresJSONEncoder>(into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+    func encode<JSONEncoder: PostgresJSONEncoder>(
+        into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>
+    ) {
         buffer.writeInteger(Int16(values.count))
         buffer.writeInteger(Int16(0))
         let count = values.count
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count * 4) { raw in
             values.withUnsafeBufferPointer { source in
-                for i in 0..<count { raw.storeBytes(of: source[i].bitPattern.bigEndian, toByteOffset: i * 4, as: UInt32.self) }
+                for i in 0..<count {
+                    raw.storeBytes(of: source[i].bitPattern.bigEndian, toByteOffset: i * 4, as: UInt32.self)
+                }
             }
             return count * 4
         }

@@ -13,8 +13,11 @@ extension PostgresStore {
     ///   with filters, pgvector's iterative scan keeps looking until `k` matches are found.
     ///
     /// - Throws: `StoreError.invalidInput` for a query of the wrong length or with non-finite values.
-    public func search(vector: [Float], k: Int, exact: Bool = false, filter: SearchFilter = .none) async throws
-        -> [SearchHit] {
+    public func search(
+        vector: [Float], k: Int, exact: Bool = false, filter: SearchFilter = .none
+    ) async throws
+        -> [SearchHit]
+    {
         try validateQuery(vector)
         guard k > 0, filter.allowed?.isEmpty != true else { return [] }
         let query = searchQuery(vector: vector, k: k, exact: exact, filter: filter)
@@ -35,8 +38,10 @@ extension PostgresStore {
 
     /// "Find all": every item scoring at least `minimumScore` that passes `filter`, one page of them best first
     /// (ties by smaller id) and their number — a `WHERE distance <= 1 − minimumScore` scan with `LIMIT/OFFSET`.
-    public func search(vector: [Float], minimumScore: Float, filter: SearchFilter = .none, offset: Int = 0,
-                       limit: Int = .max) async throws -> RangePage {
+    public func search(
+        vector: [Float], minimumScore: Float, filter: SearchFilter = .none, offset: Int = 0,
+        limit: Int = .max
+    ) async throws -> RangePage {
         try validateQuery(vector)
         try validatePage(offset: offset, limit: limit)
         guard filter.allowed?.isEmpty != true else { return RangePage(hits: [], total: 0) }
@@ -45,7 +50,8 @@ extension PostgresStore {
         filters.append("(embedding <=> $1::vector(\(dimensions)))::float8 <= $\(binds.count)::float8")
         let whereClause = " WHERE " + filters.joined(separator: " AND ")
         let countSQL = "SELECT count(*)::int8 FROM \(itemsTable)\(whereClause)"
-        let pageSQL = "SELECT id, (embedding <=> $1::vector(\(dimensions)))::float8 AS distance FROM \(itemsTable)"
+        let pageSQL =
+            "SELECT id, (embedding <=> $1::vector(\(dimensions)))::float8 AS distance FROM \(itemsTable)"
             + "\(whereClause) ORDER BY distance, id" + (limit == .max ? "" : " LIMIT \(limit)") + " OFFSET \(offset)"
         return try await transaction("finding all") { conn in
             try await self.exec(conn, "SET LOCAL enable_indexscan = off")
@@ -60,13 +66,17 @@ extension PostgresStore {
     }
 
     /// The plan PostgreSQL chooses for a search (`EXPLAIN`), to check whether the HNSW index is used.
-    public func explainSearch(vector: [Float], k: Int, exact: Bool, filter: SearchFilter = .none) async throws
-        -> String {
+    public func explainSearch(
+        vector: [Float], k: Int, exact: Bool, filter: SearchFilter = .none
+    ) async throws
+        -> String
+    {
         let query = searchQuery(vector: vector, k: k, exact: exact, filter: filter)
         return try await transaction("explaining a search") { conn in
             for setting in query.settings { try await self.exec(conn, setting) }
-            let rows = try await conn.query(PostgresQuery(unsafeSQL: "EXPLAIN " + query.query.sql, binds: query.query.binds),
-                                            logger: self.logger)
+            let rows = try await conn.query(
+                PostgresQuery(unsafeSQL: "EXPLAIN " + query.query.sql, binds: query.query.binds),
+                logger: self.logger)
             var lines: [String] = []
             for try await line in rows.decode(String.self) { lines.append(line) }
             return lines.joined(separator: "\n")
@@ -89,29 +99,37 @@ extension PostgresStore {
         if let box = filter.boundingBox {
             for value in [box.maxLon, box.minLon, box.maxLat, box.minLat] { binds.append(value) }
             let n = binds.count
-            filters.append("lon_min <= $\(n - 3)::float8 AND lon_max >= $\(n - 2)::float8 "
-                           + "AND lat_min <= $\(n - 1)::float8 AND lat_max >= $\(n)::float8")
+            filters.append(
+                "lon_min <= $\(n - 3)::float8 AND lon_max >= $\(n - 2)::float8 "
+                    + "AND lat_min <= $\(n - 1)::float8 AND lat_max >= $\(n)::float8")
         }
         return (binds, filters)
     }
 
-    private func searchQuery(vector: [Float], k: Int, exact: Bool, filter: SearchFilter)
-        -> (settings: [String], query: PostgresQuery) {
+    private func searchQuery(
+        vector: [Float], k: Int, exact: Bool, filter: SearchFilter
+    )
+        -> (settings: [String], query: PostgresQuery)
+    {
         let d = dimensions
         let distance = "embedding <=> $1::vector(\(d))"
         let (binds, filters) = filterClauses(vector: vector, filter: filter)
         let whereClause = filters.isEmpty ? "" : " WHERE " + filters.joined(separator: " AND ")
         if exact || !canIndex {
-            let sql = "SELECT id, (\(distance))::float8 AS distance FROM \(itemsTable)\(whereClause) "
+            let sql =
+                "SELECT id, (\(distance))::float8 AS distance FROM \(itemsTable)\(whereClause) "
                 + "ORDER BY distance, id LIMIT \(k)"
             return (["SET LOCAL enable_indexscan = off"], PostgresQuery(unsafeSQL: sql, binds: binds))
         }
         let order = indexesHalfPrecision ? "embedding_half <=> $1::vector(\(d))::halfvec(\(d))" : distance
-        var settings = ["SET LOCAL hnsw.ef_search = \(min(1000, max(options.efSearch, k)))",
-                        // Small tables would otherwise be sorted by a sequential scan.
-                        "SET LOCAL enable_seqscan = off"]
+        var settings = [
+            "SET LOCAL hnsw.ef_search = \(min(1000, max(options.efSearch, k)))",
+            // Small tables would otherwise be sorted by a sequential scan.
+            "SET LOCAL enable_seqscan = off"
+        ]
         if !filters.isEmpty { settings.append("SET LOCAL hnsw.iterative_scan = strict_order") }
-        let sql = "SELECT id, (\(distance))::float8 AS distance FROM \(itemsTable)\(whereClause) "
+        let sql =
+            "SELECT id, (\(distance))::float8 AS distance FROM \(itemsTable)\(whereClause) "
             + "ORDER BY \(order) LIMIT \(k)"
         return (settings, PostgresQuery(unsafeSQL: sql, binds: binds))
     }
@@ -123,21 +141,28 @@ extension PostgresStore {
     ///   the wrong length.
     public func searchCodes(_ code: [UInt8], k: Int, exact: Bool = true) async throws -> [(id: Int64, distance: Int)] {
         guard let bits = options.codeBits else {
-            throw PostgresStoreError.invalidInput(table: itemsTable, reason: "the store holds no binary codes "
-                                                  + "(open it with codeBits to store them)")
+            throw PostgresStoreError.invalidInput(
+                table: itemsTable,
+                reason: "the store holds no binary codes "
+                    + "(open it with codeBits to store them)")
         }
         guard code.count == (bits + 7) / 8 else {
-            throw PostgresStoreError.invalidInput(table: itemsTable, reason: "query code has \(code.count) bytes, "
-                                                  + "\(bits) bits need \((bits + 7) / 8)")
+            throw PostgresStoreError.invalidInput(
+                table: itemsTable,
+                reason: "query code has \(code.count) bytes, "
+                    + "\(bits) bits need \((bits + 7) / 8)")
         }
         guard k > 0 else { return [] }
         var binds = PostgresBindings()
         binds.append(Self.bitString(code, bits: bits))
         let distance = "code <~> $1::text::bit(\(bits))"
-        let sql = exact
+        let sql =
+            exact
             ? "SELECT id, (\(distance))::float8 AS distance FROM \(itemsTable) WHERE code IS NOT NULL ORDER BY distance, id LIMIT \(k)"
             : "SELECT id, (\(distance))::float8 AS distance FROM \(itemsTable) ORDER BY \(distance) LIMIT \(k)"
-        let settings = exact ? ["SET LOCAL enable_indexscan = off"]
+        let settings =
+            exact
+            ? ["SET LOCAL enable_indexscan = off"]
             : ["SET LOCAL hnsw.ef_search = \(min(1000, max(options.efSearch, k)))", "SET LOCAL enable_seqscan = off"]
         return try await transaction("searching codes") { conn in
             for setting in settings { try await self.exec(conn, setting) }

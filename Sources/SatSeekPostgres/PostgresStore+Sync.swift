@@ -17,11 +17,15 @@ public struct StoreSyncReport: Sendable, Codable, Equatable {
 extension PostgresStore {
     /// Opens the store for the model `catalog` is bound to.
     /// - Throws: ``PostgresStoreError/invalidInput(table:reason:)`` when the catalog is not bound yet.
-    public static func open(url: String, for catalog: Catalog,
-                            options: PostgresStoreOptions = PostgresStoreOptions()) async throws -> PostgresStore {
+    public static func open(
+        url: String, for catalog: Catalog,
+        options: PostgresStoreOptions = PostgresStoreOptions()
+    ) async throws -> PostgresStore {
         guard let binding = try catalog.binding() else {
-            throw PostgresStoreError.invalidInput(table: catalog.path, reason: "the catalog is empty (no model bound); "
-                                                  + "run `satseek index` first")
+            throw PostgresStoreError.invalidInput(
+                table: catalog.path,
+                reason: "the catalog is empty (no model bound); "
+                    + "run `satseek index` first")
         }
         return try await open(url: url, modelID: binding.modelID, dimensions: binding.dimensions, options: options)
     }
@@ -58,11 +62,14 @@ extension PostgresStore {
                 let row = start + offset
                 var box: GeoBox?
                 if let chip = chips[id], let minLon = chip.minLon, let minLat = chip.minLat,
-                   let maxLon = chip.maxLon, let maxLat = chip.maxLat {
+                    let maxLon = chip.maxLon, let maxLat = chip.maxLat
+                {
                     box = GeoBox(minLon: minLon, minLat: minLat, maxLon: maxLon, maxLat: maxLat)
                 }
-                items.append(StoreItem(id: id, path: record.path, className: record.className, footprint: box,
-                                       vector: Array(stored.vectors[row * d..<(row + 1) * d])))
+                items.append(
+                    StoreItem(
+                        id: id, path: record.path, className: record.className, footprint: box,
+                        vector: Array(stored.vectors[row * d..<(row + 1) * d])))
             }
             try await upsert(items: items, buildIndex: false)
             upserted += items.count
@@ -71,7 +78,8 @@ extension PostgresStore {
         let removed = try await removeAll(except: stored.ids)
         try await ensureIndex()
         let total = try await count()
-        return StoreSyncReport(upserted: upserted, removed: removed, total: total,
-                               seconds: Date().timeIntervalSince(started))
+        return StoreSyncReport(
+            upserted: upserted, removed: removed, total: total,
+            seconds: Date().timeIntervalSince(started))
     }
 }

@@ -35,7 +35,8 @@ public struct PostgresStoreOptions: Sendable, Equatable {
 
     /// `true` for lower-case SQL identifiers that need no quoting: `[a-z_][a-z0-9_]*`, at most 63 bytes.
     public static func isValidIdentifier(_ name: String) -> Bool {
-        guard let first = name.utf8.first, name.utf8.count <= 63, first == UInt8(ascii: "_") || (97...122).contains(first)
+        guard let first = name.utf8.first, name.utf8.count <= 63,
+            first == UInt8(ascii: "_") || (97...122).contains(first)
         else { return false }
         return name.utf8.allSatisfy { $0 == UInt8(ascii: "_") || (97...122).contains($0) || (48...57).contains($0) }
     }
@@ -44,15 +45,22 @@ public struct PostgresStoreOptions: Sendable, Equatable {
         guard Self.isValidIdentifier(schema) else {
             throw PostgresStoreError.invalidOptions("schema '\(schema)' must match [a-z_][a-z0-9_]* (≤ 63 characters)")
         }
-        guard (2...100).contains(hnswM) else { throw PostgresStoreError.invalidOptions("hnsw m must be 2…100, got \(hnswM)") }
-        guard (2 * hnswM...1000).contains(hnswEfConstruction) else {
-            throw PostgresStoreError.invalidOptions("ef_construction must be \(2 * hnswM)…1000, got \(hnswEfConstruction)")
+        guard (2...100).contains(hnswM) else {
+            throw PostgresStoreError.invalidOptions("hnsw m must be 2…100, got \(hnswM)")
         }
-        guard (1...1000).contains(efSearch) else { throw PostgresStoreError.invalidOptions("ef_search must be 1…1000, got \(efSearch)") }
+        guard (2 * hnswM...1000).contains(hnswEfConstruction) else {
+            throw PostgresStoreError.invalidOptions(
+                "ef_construction must be \(2 * hnswM)…1000, got \(hnswEfConstruction)")
+        }
+        guard (1...1000).contains(efSearch) else {
+            throw PostgresStoreError.invalidOptions("ef_search must be 1…1000, got \(efSearch)")
+        }
         if let bits = codeBits, !(1...64_000).contains(bits) {
             throw PostgresStoreError.invalidOptions("code length must be 1…64000 bits, got \(bits)")
         }
-        guard (1...5000).contains(batchSize) else { throw PostgresStoreError.invalidOptions("batch size must be 1…5000") }
+        guard (1...5000).contains(batchSize) else {
+            throw PostgresStoreError.invalidOptions("batch size must be 1…5000")
+        }
     }
 }
 
@@ -94,8 +102,10 @@ public final class PostgresStore: VectorStore {
     /// Type OIDs of pgvector's `vector` and `halfvec` in this database (extension types have no fixed OID).
     let vectorOID: UInt32
 
-    private init(location: PostgresLocation, modelID: String, dimensions: Int, options: PostgresStoreOptions,
-                 schema: String, client: PostgresClient, runner: Runner, logger: Logger, vectorOID: UInt32 = 0) {
+    private init(
+        location: PostgresLocation, modelID: String, dimensions: Int, options: PostgresStoreOptions,
+        schema: String, client: PostgresClient, runner: Runner, logger: Logger, vectorOID: UInt32 = 0
+    ) {
         self.vectorOID = vectorOID
         self.location = location
         self.modelID = modelID
@@ -114,22 +124,26 @@ public final class PostgresStore: VectorStore {
     ///   for the URL, ``PostgresStoreError/cannotConnect(url:reason:)``,
     ///   ``PostgresStoreError/modelMismatch(url:table:storedModel:storedDimensions:requestedModel:requestedDimensions:)``
     ///   when the schema belongs to another model.
-    public static func open(url: String, modelID: String, dimensions: Int,
-                            options: PostgresStoreOptions = PostgresStoreOptions()) async throws -> PostgresStore {
+    public static func open(
+        url: String, modelID: String, dimensions: Int,
+        options: PostgresStoreOptions = PostgresStoreOptions()
+    ) async throws -> PostgresStore {
         let location = try PostgresLocation(url: url)
         var options = options
         if let schema = location.schema { options.schema = schema }
         try options.validate()
         guard dimensions > 0, dimensions <= 16_000 else {
-            throw PostgresStoreError.invalidOptions("pgvector stores 1…16000 dimensions, model '\(modelID)' has \(dimensions)")
+            throw PostgresStoreError.invalidOptions(
+                "pgvector stores 1…16000 dimensions, model '\(modelID)' has \(dimensions)")
         }
         var logger = Logger(label: "satseek.postgres")
         logger.logLevel = .error
 
         // One plain connection first, so that a wrong port or database fails at once with its reason
         // (the pool would keep retrying).
-        var config = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.user,
-                                                      password: location.password, database: location.database, tls: .disable)
+        var config = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user,
+            password: location.password, database: location.database, tls: .disable)
         config.options.connectTimeout = .seconds(10)
         do {
             let probe = try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
@@ -142,20 +156,23 @@ public final class PostgresStore: VectorStore {
             throw PostgresStoreError.cannotConnect(url: location.description, reason: reason)
         }
 
-        var clientConfig = PostgresClient.Configuration(host: location.host, port: location.port, username: location.user,
-                                                        password: location.password, database: location.database, tls: .disable)
+        var clientConfig = PostgresClient.Configuration(
+            host: location.host, port: location.port, username: location.user,
+            password: location.password, database: location.database, tls: .disable)
         clientConfig.options.maximumConnections = 4
         let client = PostgresClient(configuration: clientConfig, backgroundLogger: logger)
         let runner = Runner(Task { await client.run() })
-        let store = PostgresStore(location: location, modelID: modelID, dimensions: dimensions, options: options,
-                                  schema: options.schema, client: client, runner: runner, logger: logger)
+        let store = PostgresStore(
+            location: location, modelID: modelID, dimensions: dimensions, options: options,
+            schema: options.schema, client: client, runner: runner, logger: logger)
         do {
             let (storedBits, vectorOID) = try await store.prepareSchema()
             var adjusted = options
             adjusted.codeBits = storedBits
-            return PostgresStore(location: location, modelID: modelID, dimensions: dimensions, options: adjusted,
-                                 schema: options.schema, client: client, runner: runner, logger: logger,
-                                 vectorOID: vectorOID)
+            return PostgresStore(
+                location: location, modelID: modelID, dimensions: dimensions, options: adjusted,
+                schema: options.schema, client: client, runner: runner, logger: logger,
+                vectorOID: vectorOID)
         } catch {
             await store.close()
             throw error
@@ -177,9 +194,11 @@ public final class PostgresStore: VectorStore {
             _ = try await conn.query("SELECT pg_advisory_xact_lock(hashtext(\(self.schema)))", logger: self.logger)
             try await self.exec(conn, "CREATE EXTENSION IF NOT EXISTS vector")
             try await self.exec(conn, "CREATE SCHEMA IF NOT EXISTS \(self.schema)")
-            try await self.exec(conn, "CREATE TABLE IF NOT EXISTS \(self.metaTable) (key text PRIMARY KEY, value text NOT NULL)")
+            try await self.exec(
+                conn, "CREATE TABLE IF NOT EXISTS \(self.metaTable) (key text PRIMARY KEY, value text NOT NULL)")
             var meta: [String: String] = [:]
-            let rows = try await conn.query(PostgresQuery(unsafeSQL: "SELECT key, value FROM \(self.metaTable)"), logger: self.logger)
+            let rows = try await conn.query(
+                PostgresQuery(unsafeSQL: "SELECT key, value FROM \(self.metaTable)"), logger: self.logger)
             for try await (key, value) in rows.decode((String, String).self) { meta[key] = value }
             if let storedModel = meta["model_id"] {
                 let storedDims = meta["dimensions"].flatMap { Int($0) } ?? 0
@@ -193,19 +212,25 @@ public final class PostgresStore: VectorStore {
                 try await self.setMeta(conn, "dimensions", String(d))
                 try await self.setMeta(conn, "created_at", ISO8601DateFormatter().string(from: Date()))
             }
-            try await self.exec(conn, """
+            try await self.exec(
+                conn,
+                """
                 CREATE TABLE IF NOT EXISTS \(self.itemsTable) (
                     id bigint PRIMARY KEY, path text NOT NULL UNIQUE, class text NOT NULL,
                     lon_min double precision, lat_min double precision,
                     lon_max double precision, lat_max double precision,
                     embedding vector(\(d)) NOT NULL)
                 """)
-            try await self.exec(conn, """
+            try await self.exec(
+                conn,
+                """
                 CREATE INDEX IF NOT EXISTS satseek_items_box ON \(self.itemsTable) (lon_min, lon_max, lat_min, lat_max)
                 WHERE lon_min IS NOT NULL
                 """)
             if self.indexesHalfPrecision {
-                try await self.exec(conn, """
+                try await self.exec(
+                    conn,
+                    """
                     ALTER TABLE \(self.itemsTable) ADD COLUMN IF NOT EXISTS embedding_half halfvec(\(d))
                     GENERATED ALWAYS AS (embedding::halfvec(\(d))) STORED
                     """)
@@ -213,14 +238,16 @@ public final class PostgresStore: VectorStore {
             var storedBits = meta["code_bits"].flatMap { Int($0) }
             if let bits = self.options.codeBits {
                 if let storedBits, storedBits != bits {
-                    throw PostgresStoreError.codeLengthMismatch(url: self.location.description, table: self.itemsTable,
-                                                                stored: storedBits, requested: bits)
+                    throw PostgresStoreError.codeLengthMismatch(
+                        url: self.location.description, table: self.itemsTable,
+                        stored: storedBits, requested: bits)
                 }
                 if storedBits == nil {
                     let count = try await self.scalar(conn, "SELECT count(*)::int8 FROM \(self.itemsTable)")
                     if count > 0 {
-                        throw PostgresStoreError.codeLengthMismatch(url: self.location.description, table: self.itemsTable,
-                                                                    stored: nil, requested: bits)
+                        throw PostgresStoreError.codeLengthMismatch(
+                            url: self.location.description, table: self.itemsTable,
+                            stored: nil, requested: bits)
                     }
                     try await self.exec(conn, "ALTER TABLE \(self.itemsTable) ADD COLUMN code bit(\(bits))")
                     try await self.setMeta(conn, "code_bits", String(bits))
@@ -243,11 +270,13 @@ public final class PostgresStore: VectorStore {
         } catch let error as PostgresTransactionError {
             if let closure = error.closureError as? PostgresStoreError { throw closure }
             let underlying: any Error = error.closureError ?? error.beginError ?? error.commitError ?? error
-            throw PostgresStoreError.queryFailed(url: location.description, table: itemsTable, action: action,
-                                                 reason: PostgresStoreError.reason(underlying))
+            throw PostgresStoreError.queryFailed(
+                url: location.description, table: itemsTable, action: action,
+                reason: PostgresStoreError.reason(underlying))
         } catch {
-            throw PostgresStoreError.queryFailed(url: location.description, table: itemsTable, action: action,
-                                                 reason: PostgresStoreError.reason(error))
+            throw PostgresStoreError.queryFailed(
+                url: location.description, table: itemsTable, action: action,
+                reason: PostgresStoreError.reason(error))
         }
     }
 
@@ -257,17 +286,19 @@ public final class PostgresStore: VectorStore {
     }
 
     /// The single `int8` value of a query.
-    func scalar(_ conn: PostgresConnection, _ sql: String, _ binds: PostgresBindings = PostgresBindings()) async throws -> Int64 {
+    func scalar(
+        _ conn: PostgresConnection, _ sql: String, _ binds: PostgresBindings = PostgresBindings()
+    ) async throws -> Int64 {
         let rows = try await conn.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
         for try await value in rows.decode(Int64.self) { return value }
         return 0
     }
 
     private func setMeta(_ conn: PostgresConnection, _ key: String, _ value: String) async throws {
-        _ = try await conn.query("""
+        _ = try await conn.query(
+            """
             INSERT INTO \(unescaped: metaTable) (key, value) VALUES (\(key), \(value))
             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
             """, logger: logger)
     }
 }
-

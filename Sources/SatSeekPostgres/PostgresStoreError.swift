@@ -10,8 +10,9 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Equatable {
     /// No connection could be made.
     case cannotConnect(url: String, reason: String)
     /// The store's tables hold another model's embeddings (or another length).
-    case modelMismatch(url: String, table: String, storedModel: String, storedDimensions: Int,
-                       requestedModel: String, requestedDimensions: Int)
+    case modelMismatch(
+        url: String, table: String, storedModel: String, storedDimensions: Int,
+        requestedModel: String, requestedDimensions: Int)
     /// The store's tables were created with another binary-code length.
     case codeLengthMismatch(url: String, table: String, stored: Int?, requested: Int)
     /// An item or query does not fit the store (wrong length, non-finite values, bad code).
@@ -31,7 +32,8 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Equatable {
         case let .cannotConnect(url, reason):
             return "\(url): cannot connect: \(reason)"
         case let .modelMismatch(url, table, storedModel, storedDimensions, requestedModel, requestedDimensions):
-            return "\(url): table \(table) holds embeddings of model '\(storedModel)' (\(storedDimensions) dimensions); "
+            return
+                "\(url): table \(table) holds embeddings of model '\(storedModel)' (\(storedDimensions) dimensions); "
                 + "refusing model '\(requestedModel)' (\(requestedDimensions) dimensions): embeddings of different models "
                 + "are not comparable; use another schema (…?schema=NAME) or drop that one"
         case let .codeLengthMismatch(url, table, stored, requested):

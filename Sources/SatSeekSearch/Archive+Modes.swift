@@ -11,27 +11,34 @@ extension Archive {
 
     /// The `k` items best matching a sentence: with a CLIP index the text tower's vector ranks in the store
     /// like any image query; otherwise the sentence encoder against the images mapped by an alignment.
-    public func search(text: String, k: Int, filter: SearchFilter = .none, alignment: String? = nil) async throws
-        -> [SearchResult] {
+    public func search(
+        text: String, k: Int, filter: SearchFilter = .none, alignment: String? = nil
+    ) async throws
+        -> [SearchResult]
+    {
         let query = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !query.isEmpty else { throw SearchError.invalidInput("the text query is empty") }
         guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
         let searcher = try textSearcher(alignment: alignment)
         let vector = try searcher.textEmbedder.embed(text: query)
         if searcher.mode == "clip" { return try await search(vector: vector, k: k, filter: filter) }
-        return try SearchResult.ranked(try searcher.index.search(vector, k: k, filter: filter, in: catalog), catalog: catalog)
+        return try SearchResult.ranked(
+            try searcher.index.search(vector, k: k, filter: filter, in: catalog), catalog: catalog)
     }
 
     /// The text searcher of this archive (cached per alignment). - Throws: when the index has no text side.
     public func textSearcher(alignment: String? = nil) throws -> TextSearcher {
-        try searchers.value(key: "text:" + (alignment ?? "")) { try TextSearcher(session: session, alignment: alignment) }
+        try searchers.value(key: "text:" + (alignment ?? "")) {
+            try TextSearcher(session: session, alignment: alignment)
+        }
     }
 
     /// The sketch searcher (cached). - Throws: when the index has no sketch embeddings.
     public func sketchSearcher() throws -> SketchSearcher {
         try searchers.value(key: "sketch") {
             guard !(try catalog.embeddings(kind: SketchAuxiliary.kind).ids.isEmpty) else {
-                throw SearchError.notFound("\(catalog.path) has no sketch embeddings; re-index with `satseek index … --sketchable`")
+                throw SearchError.notFound(
+                    "\(catalog.path) has no sketch embeddings; re-index with `satseek index … --sketchable`")
             }
             return try SketchSearcher(catalog: catalog, model: model)
         }
@@ -48,7 +55,9 @@ extension Archive {
     }
 
     /// Head-code search: Hamming ranking of a trained head's binary codes (optionally re-ranked by cosine).
-    public func search(_ example: QueryExample, head path: String, k: Int, rerankDepth: Int? = nil) throws -> [SearchResult] {
+    public func search(
+        _ example: QueryExample, head path: String, k: Int, rerankDepth: Int? = nil
+    ) throws -> [SearchResult] {
         let searcher = try searchers.value(key: "head:" + path) { try HeadSearcher(session: session, headPath: path) }
         switch example {
         case .item(let id): return try searcher.search(itemID: id, k: k, rerankDepth: rerankDepth)

@@ -36,8 +36,10 @@ public struct FeedbackQuery: Sendable, Hashable {
         return labels
     }
 
-    public init(positives: [QueryExample], negatives: [QueryExample] = [], learner: FeedbackLearner = .auto,
-                centred: Bool = true) {
+    public init(
+        positives: [QueryExample], negatives: [QueryExample] = [], learner: FeedbackLearner = .auto,
+        centred: Bool = true
+    ) {
         self.positives = positives
         self.negatives = negatives
         self.learner = learner
@@ -74,7 +76,8 @@ public final class Archive: Sendable {
     ///   - store: where vectors are ranked; nil: the catalog's embedded store (flat + HNSW files).
     ///   - exact: always scan every vector instead of walking a graph.
     /// - Throws: When the catalog is empty or was built by another model (the one place the binding is checked).
-    public init(catalog: Catalog, model: any ImageEmbedder, store: (any VectorStore)? = nil, exact: Bool = false) throws {
+    public init(catalog: Catalog, model: any ImageEmbedder, store: (any VectorStore)? = nil, exact: Bool = false) throws
+    {
         guard let binding = try catalog.binding() else {
             throw SearchError.invalidInput("\(catalog.path): the index is empty; run `satseek index` first")
         }
@@ -83,8 +86,9 @@ public final class Archive: Sendable {
         }
         let chosen = try store ?? EmbeddedStore(catalog: catalog)
         guard chosen.modelID == binding.modelID, chosen.dimensions == binding.dimensions else {
-            throw CatalogError.modelMismatch(path: chosen.storeDescription, indexModel: chosen.modelID,
-                                             requested: binding.modelID)
+            throw CatalogError.modelMismatch(
+                path: chosen.storeDescription, indexModel: chosen.modelID,
+                requested: binding.modelID)
         }
         self.catalog = catalog
         self.model = model
@@ -135,25 +139,34 @@ public final class Archive: Sendable {
     /// "Find all": every item whose score passes `threshold` (the learner's score: a probability for the
     /// logistic learner, else the cosine), one page of them best first and how many there are in all. Unlike
     /// ``search(_:k:filter:)`` the examples themselves are not left out.
-    public func findAll(_ query: FeedbackQuery, threshold: Float, filter: SearchFilter = .none, offset: Int = 0,
-                        limit: Int = 1000) async throws -> ArchiveAnswer {
+    public func findAll(
+        _ query: FeedbackQuery, threshold: Float, filter: SearchFilter = .none, offset: Int = 0,
+        limit: Int = 1000
+    ) async throws -> ArchiveAnswer {
         // The examples are scored like every other item: "all of these" includes the ones marked relevant.
         let (model, _) = try await learn(query, filter: filter)
-        let page = try await store.search(vector: model.direction, minimumScore: model.minimumCosine(forScore: threshold),
-                                          filter: filter, offset: offset, limit: limit)
+        let page = try await store.search(
+            vector: model.direction, minimumScore: model.minimumCosine(forScore: threshold),
+            filter: filter, offset: offset, limit: limit)
         let results = try ranked(page.hits, scoredBy: model, firstRank: offset + 1)
         return ArchiveAnswer(results: results, total: page.total, scoring: model.learner.rawValue)
     }
 
     /// Results for the store's cosine hits of a learned model, with the learner's own scores.
-    private func ranked(_ hits: [SearchHit], scoredBy model: RelevanceModel, firstRank: Int = 1) throws -> [SearchResult] {
-        try SearchResult.ranked(hits.map { SearchHit(id: $0.id, score: model.score(cosine: $0.score)) }, catalog: catalog,
-                                firstRank: firstRank)
+    private func ranked(
+        _ hits: [SearchHit], scoredBy model: RelevanceModel, firstRank: Int = 1
+    ) throws -> [SearchResult] {
+        try SearchResult.ranked(
+            hits.map { SearchHit(id: $0.id, score: model.score(cosine: $0.score)) }, catalog: catalog,
+            firstRank: firstRank)
     }
 
     /// The relevance model of a feedback query, and the filter with its item examples excluded.
-    public func learn(_ query: FeedbackQuery, filter: SearchFilter = .none) async throws
-        -> (model: RelevanceModel, filter: SearchFilter) {
+    public func learn(
+        _ query: FeedbackQuery, filter: SearchFilter = .none
+    ) async throws
+        -> (model: RelevanceModel, filter: SearchFilter)
+    {
         guard !query.positives.isEmpty else {
             throw SearchError.invalidInput("a feedback query needs at least one positive example")
         }
@@ -173,8 +186,9 @@ public final class Archive: Sendable {
             background = ids.compactMap { stored[$0] }
         }
         let statistics = query.centred ? try await self.statistics() : nil
-        let model = RelevanceFeedback.fit(positives: positives, negatives: negatives, learner: learner,
-                                          statistics: statistics, background: background, settings: settings)
+        let model = RelevanceFeedback.fit(
+            positives: positives, negatives: negatives, learner: learner,
+            statistics: statistics, background: background, settings: settings)
         return (model, filter)
     }
 
@@ -197,19 +211,22 @@ public final class Archive: Sendable {
         switch example {
         case .item(let id):
             guard let vector = try await store.vectors(ids: [id])[id] else {
-                throw SearchError.notFound("\(store.storeDescription): no item with id \(id) "
-                                           + "(the index holds \(try await store.count()) items)")
+                throw SearchError.notFound(
+                    "\(store.storeDescription): no item with id \(id) "
+                        + "(the index holds \(try await store.count()) items)")
             }
             return vector
         case .imageFile(let path):
             let image = try ImageDecoder.decode(URL(fileURLWithPath: path), maxSide: Indexer.decodeMaxSide)
             return try embed(image, name: path)
         case .imageData(let data, let name):
-            return try embed(try ImageDecoder.decode(data: data, name: name, maxSide: Indexer.decodeMaxSide), name: name)
+            return try embed(
+                try ImageDecoder.decode(data: data, name: name, maxSide: Indexer.decodeMaxSide), name: name)
         case .text(let sentence):
             guard let clip = model as? CLIPModel else {
-                throw SearchError.invalidInput("a sentence can be an example only with a CLIP index (its text tower "
-                                               + "embeds into the image space); this index uses \(model.modelID)")
+                throw SearchError.invalidInput(
+                    "a sentence can be an example only with a CLIP index (its text tower "
+                        + "embeds into the image space); this index uses \(model.modelID)")
             }
             return try ModelStore().clipTextEmbedder(for: clip).embed(text: sentence)
         case .vector(let vector):
@@ -220,8 +237,9 @@ public final class Archive: Sendable {
 
     private func embed(_ image: RGBImage, name: String) throws -> [Float] {
         guard image.width >= Indexer.minimumSide, image.height >= Indexer.minimumSide else {
-            throw SearchError.invalidInput("\(name): the image is \(image.width)×\(image.height) px; at least "
-                                           + "\(Indexer.minimumSide)×\(Indexer.minimumSide) needed")
+            throw SearchError.invalidInput(
+                "\(name): the image is \(image.width)×\(image.height) px; at least "
+                    + "\(Indexer.minimumSide)×\(Indexer.minimumSide) needed")
         }
         return model.embed(images: [image])
     }
@@ -242,14 +260,18 @@ public final class Archive: Sendable {
         }
         let identity = try catalog.identity()
         if let data = FileManager.default.contents(atPath: path),
-           let file = try? JSONDecoder().decode(StatsFile.self, from: data),
-           file.catalog == identity, file.revision == revision, file.modelID == store.modelID, file.statistics.mean.count == store.dimensions {
+            let file = try? JSONDecoder().decode(StatsFile.self, from: data),
+            file.catalog == identity, file.revision == revision, file.modelID == store.modelID,
+            file.statistics.mean.count == store.dimensions
+        {
             statisticsCache.set(revision, file.statistics)
             return file.statistics
         }
         let stored = try catalog.embeddings()
         let statistics = ArchiveStatistics(vectors: stored.vectors, dimensions: stored.dimensions)
-        if let data = try? JSONEncoder().encode(StatsFile(catalog: identity, modelID: store.modelID, revision: revision, statistics: statistics)) {
+        if let data = try? JSONEncoder().encode(
+            StatsFile(catalog: identity, modelID: store.modelID, revision: revision, statistics: statistics))
+        {
             // Best effort, atomically: a read-only folder still searches.
             try? data.write(to: URL(fileURLWithPath: path), options: .atomic)
         }

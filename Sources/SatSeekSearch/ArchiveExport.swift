@@ -59,11 +59,16 @@ public enum ArchiveExport {
     /// `path` and `label` columns/properties): items are matched by path in `catalog`, so a collection can move
     /// between catalogs of the same files. Rows without a ±1 label are skipped; paths the catalog does not hold
     /// are returned as `unknown`.
-    public static func labels(in data: Data, name: String, catalog: Catalog) throws
-        -> (labels: [(itemID: Int64, label: Int)], unknown: [String]) {
+    public static func labels(
+        in data: Data, name: String, catalog: Catalog
+    ) throws
+        -> (labels: [(itemID: Int64, label: Int)], unknown: [String])
+    {
         var rows: [(path: String, label: Int)] = []
         if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
-            guard object["type"] as? String == "FeatureCollection", let features = object["features"] as? [[String: Any]] else {
+            guard object["type"] as? String == "FeatureCollection",
+                let features = object["features"] as? [[String: Any]]
+            else {
                 throw SearchError.invalidInput("\(name): not a GeoJSON FeatureCollection")
             }
             for feature in features {
@@ -73,9 +78,12 @@ public enum ArchiveExport {
                 }
             }
         } else {
-            let lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map { csvFields(String($0)) }
+            let lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map {
+                csvFields(String($0))
+            }
             guard let header = lines.first, let pathColumn = header.firstIndex(of: "path"),
-                  let labelColumn = header.firstIndex(of: "label") else {
+                let labelColumn = header.firstIndex(of: "label")
+            else {
                 throw SearchError.invalidInput("\(name): neither GeoJSON nor CSV with 'path' and 'label' columns")
             }
             for fields in lines.dropFirst() where fields.count > max(pathColumn, labelColumn) {
@@ -85,7 +93,11 @@ public enum ArchiveExport {
         var labels: [(itemID: Int64, label: Int)] = []
         var unknown: [String] = []
         for row in rows where row.label == 1 || row.label == -1 {
-            if let id = try catalog.record(path: row.path)?.id { labels.append((id, row.label)) } else { unknown.append(row.path) }
+            if let id = try catalog.record(path: row.path)?.id {
+                labels.append((id, row.label))
+            } else {
+                unknown.append(row.path)
+            }
         }
         return (labels, unknown)
     }
@@ -98,10 +110,25 @@ public enum ArchiveExport {
             if quoted {
                 if c == "\"" {
                     if let next = characters.next() {
-                        if next == "\"" { field.append("\"") } else { quoted = false; if next == "," { fields.append(field); field = "" } else { field.append(next) } }
-                    } else { quoted = false }
-                } else { field.append(c) }
-            } else if c == "\"" { quoted = true } else if c == "," { fields.append(field); field = "" } else { field.append(c) }
+                        if next == "\"" {
+                            field.append("\"")
+                        } else {
+                            quoted = false;
+                            if next == "," { fields.append(field); field = "" } else { field.append(next) }
+                        }
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    field.append(c)
+                }
+            } else if c == "\"" {
+                quoted = true
+            } else if c == "," {
+                fields.append(field); field = ""
+            } else {
+                field.append(c)
+            }
         }
         fields.append(field)
         return fields
@@ -131,10 +158,11 @@ public enum ArchiveExport {
         var lines = ["id,rank,score,label,class,path,scene,min_lon,min_lat,max_lon,max_lat"]
         for (entry, record, chip) in rows {
             let fields: [String] = [
-                String(entry.id), entry.rank.map(String.init) ?? "", entry.score.map { String(format: "%.6f", $0) } ?? "",
+                String(entry.id), entry.rank.map(String.init) ?? "",
+                entry.score.map { String(format: "%.6f", $0) } ?? "",
                 entry.label.map(String.init) ?? "", quoted(record.className), quoted(record.path),
                 quoted(chip?.scenePath ?? ""), chip?.minLon.map { "\($0)" } ?? "", chip?.minLat.map { "\($0)" } ?? "",
-                chip?.maxLon.map { "\($0)" } ?? "", chip?.maxLat.map { "\($0)" } ?? "",
+                chip?.maxLon.map { "\($0)" } ?? "", chip?.maxLat.map { "\($0)" } ?? ""
             ]
             lines.append(fields.joined(separator: ","))
         }

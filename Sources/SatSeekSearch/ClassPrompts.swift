@@ -9,7 +9,7 @@ public enum ClassPrompts {
         "satellite image showing {}",
         "{} seen from above",
         "a remote sensing image of {}",
-        "{}",
+        "{}"
     ]
 
     /// Other words for classes of UC Merced, AID, RSSCN7 and PatternNet (keys: readable phrases).
@@ -62,7 +62,7 @@ public enum ClassPrompts {
         "chaparral": ["shrubland", "scrub vegetation"],
         "buildings": ["buildings", "city blocks"],
         "mobile home park": ["a trailer park", "mobile homes"],
-        "resident": ["houses", "a residential area"],
+        "resident": ["houses", "a residential area"]
     ]
 
     /// The phrase for a folder name: camel case split, `_`/`-` as spaces, lower case; a single leading
@@ -78,7 +78,9 @@ public enum ClassPrompts {
                 continue
             }
             let previous = i > 0 ? characters[i - 1] : " "
-            if c.isUppercase, !current.isEmpty, previous.isLowercase || previous.isNumber { words.append(current); current = "" }
+            if c.isUppercase, !current.isEmpty, previous.isLowercase || previous.isNumber {
+                words.append(current); current = ""
+            }
             current.append(c)
         }
         if !current.isEmpty { words.append(current) }

@@ -31,12 +31,14 @@ public enum DatasetScanner {
         }
         if !isDirectory.boolValue { return [file(url)] }
         var unreadable: [(String, String)] = []
-        guard let walker = FileManager.default.enumerator(
-            at: url, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles],
-            errorHandler: { failed, error in
-                unreadable.append((failed.path, "cannot read folder (\((error as NSError).localizedDescription))"))
-                return true
-            }) else {
+        guard
+            let walker = FileManager.default.enumerator(
+                at: url, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles],
+                errorHandler: { failed, error in
+                    unreadable.append((failed.path, "cannot read folder (\((error as NSError).localizedDescription))"))
+                    return true
+                })
+        else {
             throw SearchError.invalidInput("\(url.path): cannot list folder")
         }
         var files: [ImageFile] = []
@@ -72,7 +74,9 @@ public enum DatasetScanner {
             for name in names where !name.hasPrefix(".") {
                 let path = folder + "/" + name
                 // lstat: symbolic links are not followed (as the enumerator does not), so a link loop ends here.
-                if (try? FileManager.default.attributesOfItem(atPath: path)[.type]) as? FileAttributeType == .typeDirectory {
+                if (try? FileManager.default.attributesOfItem(atPath: path)[.type]) as? FileAttributeType
+                    == .typeDirectory
+                {
                     stack.append(path)
                 }
             }

@@ -19,8 +19,9 @@ public struct HeadAuxiliary: AuxiliaryEmbedding {
 
     /// Loads a head file for use with the backbone `backboneModelID`.
     public init(path: String, backboneModelID: String) throws {
-        try self.init(trained: HeadFile.read(path, backboneModelID: backboneModelID), backboneModelID: backboneModelID,
-                      path: path)
+        try self.init(
+            trained: HeadFile.read(path, backboneModelID: backboneModelID), backboneModelID: backboneModelID,
+            path: path)
     }
 
     /// `head:<id>`.
@@ -51,11 +52,15 @@ public struct HeadSearcher: Sendable {
         trained = try HeadFile.read(headPath, backboneModelID: session.model.modelID)
         let stored = try session.catalog.embeddings(kind: trained.kind)
         guard !stored.ids.isEmpty else {
-            throw SearchError.notFound("\(session.catalog.path) holds no embeddings of head \(trained.header.id) "
-                                       + "(\(headPath)); add them with `satseek index DIR --db \(session.catalog.path) --head \(headPath)`")
+            throw SearchError.notFound(
+                "\(session.catalog.path) holds no embeddings of head \(trained.header.id) "
+                    + "(\(headPath)); add them with `satseek index DIR --db \(session.catalog.path) --head \(headPath)`"
+            )
         }
         guard stored.dimensions == trained.bits else {
-            throw SearchError.invalidInput("\(session.catalog.path): stored head vectors have \(stored.dimensions) values, the head outputs \(trained.bits)")
+            throw SearchError.invalidInput(
+                "\(session.catalog.path): stored head vectors have \(stored.dimensions) values, the head outputs \(trained.bits)"
+            )
         }
         if trained.header.architecture.output == .codes {
             hamming = HammingIndex(ids: stored.ids, activations: stored.vectors, bits: trained.bits, keepFloats: true)
@@ -76,17 +81,22 @@ public struct HeadSearcher: Sendable {
     /// The `k` nearest indexed images to an indexed item (left out of the results).
     public func search(itemID: Int64, k: Int, rerankDepth: Int? = nil) throws -> [SearchResult] {
         guard let vector = try session.catalog.embedding(id: itemID, kind: trained.kind) else {
-            throw SearchError.notFound("\(session.catalog.path): no head \(trained.header.id) vector for item \(itemID)")
+            throw SearchError.notFound(
+                "\(session.catalog.path): no head \(trained.header.id) vector for item \(itemID)")
         }
         return try search(headOutput: vector, k: k, excluding: [itemID], rerankDepth: rerankDepth)
     }
 
     /// Ranks by Hamming distance of the sign codes (score = fraction of equal bits), or by cosine after
     /// re-ranking the `rerankDepth` Hamming-nearest, or by cosine for float heads.
-    public func search(headOutput: [Float], k: Int, excluding: Set<Int64> = [], rerankDepth: Int? = nil) throws -> [SearchResult] {
+    public func search(
+        headOutput: [Float], k: Int, excluding: Set<Int64> = [], rerankDepth: Int? = nil
+    ) throws -> [SearchResult] {
         guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
-        let hits = hamming?.search(activations: headOutput, k: k, excluding: excluding,
-                                   rerankDepth: rerankDepth.map { max($0, k) })
+        let hits =
+            hamming?.search(
+                activations: headOutput, k: k, excluding: excluding,
+                rerankDepth: rerankDepth.map { max($0, k) })
             ?? flat!.search(headOutput, k: k, excluding: excluding)
         return try SearchResult.ranked(hits, catalog: session.catalog)
     }

@@ -72,9 +72,10 @@ public struct Indexer: Sendable {
         let stream = IndexStream(batchSize: max(1, batchSize), window: max(1, batchSize) * (queueDepth + 1))
         func snapshot() -> ProgressSnapshot {
             let checked = stream.checked()
-            return ProgressSnapshot(done: checked.unchanged + checked.failures.count + stored, total: files.count,
-                                    skipped: checked.unchanged, failed: checked.failures.count + decodeFailures.count,
-                                    elapsed: Date().timeIntervalSince(start))
+            return ProgressSnapshot(
+                done: checked.unchanged + checked.failures.count + stored, total: files.count,
+                skipped: checked.unchanged, failed: checked.failures.count + decodeFailures.count,
+                elapsed: Date().timeIntervalSince(start))
         }
         progress(snapshot())
         let checker = Thread { [self] in
@@ -91,15 +92,17 @@ public struct Indexer: Sendable {
         let embedded = DispatchSemaphore(value: 0)
         let embedding = Thread { [self] in
             let preprocessing = model.preprocessing, keepImages = !auxiliaries.isEmpty
-            model.embedStream(prepare: { ticket, input in
-                guard let path = stream.path(ticket) else { return nil }
-                let outcome = Self.decode(path, into: input, preprocessing: preprocessing, keepImage: keepImages)
-                stream.decoded(ticket, outcome)
-                if case .success = outcome { return true }
-                return false
-            }, deliver: { ticket, embedding in
-                stream.embedded(ticket, Array(embedding))
-            })
+            model.embedStream(
+                prepare: { ticket, input in
+                    guard let path = stream.path(ticket) else { return nil }
+                    let outcome = Self.decode(path, into: input, preprocessing: preprocessing, keepImage: keepImages)
+                    stream.decoded(ticket, outcome)
+                    if case .success = outcome { return true }
+                    return false
+                },
+                deliver: { ticket, embedding in
+                    stream.embedded(ticket, Array(embedding))
+                })
             stream.finishEmbedding()
             embedded.signal()
         }
@@ -149,13 +152,16 @@ public struct Indexer: Sendable {
         let mtime = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
         let existing = try catalog.record(path: file.path)
         // Whether the stored row still has its embedding (a damaged catalog can lose it) and every auxiliary kind.
-        let complete = try existing.map { record in
-            guard try catalog.hasEmbedding(id: record.id!) else { return false }
-            guard !auxiliaries.isEmpty else { return true }
-            let have = try catalog.auxiliaryKinds(id: record.id!)
-            return auxiliaries.allSatisfy { have.contains($0.kind) }
-        } ?? false
-        if let existing, complete, existing.byteSize == size, existing.modifiedAt == mtime, existing.modelID == model.modelID {
+        let complete =
+            try existing.map { record in
+                guard try catalog.hasEmbedding(id: record.id!) else { return false }
+                guard !auxiliaries.isEmpty else { return true }
+                let have = try catalog.auxiliaryKinds(id: record.id!)
+                return auxiliaries.allSatisfy { have.contains($0.kind) }
+            } ?? false
+        if let existing, complete, existing.byteSize == size, existing.modifiedAt == mtime,
+            existing.modelID == model.modelID
+        {
             return .unchanged
         }
         guard size > 0 else { return .failed("empty file (0 bytes)") }
@@ -166,9 +172,10 @@ public struct Indexer: Sendable {
         if let existing, complete, existing.contentHash == hash, existing.modelID == model.modelID {
             return .unchanged
         }
-        let record = ImageRecord(id: existing?.id, path: file.path, className: file.className, width: 0, height: 0,
-                                 byteSize: size, modifiedAt: mtime, contentHash: hash, modelID: model.modelID,
-                                 addedAt: Date().timeIntervalSince1970)
+        let record = ImageRecord(
+            id: existing?.id, path: file.path, className: file.className, width: 0, height: 0,
+            byteSize: size, modifiedAt: mtime, contentHash: hash, modelID: model.modelID,
+            addedAt: Date().timeIntervalSince1970)
         return .embed(PendingImage(record: record, isUpdate: existing != nil))
     }
 
@@ -180,12 +187,17 @@ public struct Indexer: Sendable {
     }
 
     /// Decodes `path` and writes the model input for it (on the model worker that embeds it next).
-    static func decode(_ path: String, into input: UnsafeMutableBufferPointer<Float>, preprocessing: Preprocessing,
-                       keepImage: Bool) -> Result<Decoded, ImageError> {
+    static func decode(
+        _ path: String, into input: UnsafeMutableBufferPointer<Float>, preprocessing: Preprocessing,
+        keepImage: Bool
+    ) -> Result<Decoded, ImageError> {
         Result {
             let image = try ImageDecoder.decode(URL(fileURLWithPath: path), maxSide: decodeMaxSide)
             guard image.width >= minimumSide && image.height >= minimumSide else {
-                throw ImageError(path: path, reason: "image is \(image.width)×\(image.height) pixels; at least \(minimumSide)×\(minimumSide) needed")
+                throw ImageError(
+                    path: path,
+                    reason:
+                        "image is \(image.width)×\(image.height) pixels; at least \(minimumSide)×\(minimumSide) needed")
             }
             preprocessing.write(image, into: input)
             return Decoded(width: image.width, height: image.height, image: keepImage ? image : nil)
@@ -194,7 +206,9 @@ public struct Indexer: Sendable {
 
     /// Stores one batch of consecutive results (backbone + auxiliary embeddings) in one transaction;
     /// files that failed to decode are reported and left out.
-    func store(_ batch: [IndexStream.Slot], report: inout IndexReport, decodeFailures: inout [IndexReport.Failure]) throws {
+    func store(
+        _ batch: [IndexStream.Slot], report: inout IndexReport, decodeFailures: inout [IndexReport.Failure]
+    ) throws {
         var items: [CatalogItem] = []
         var updates: [Bool] = []
         var images: [RGBImage] = []

@@ -41,9 +41,10 @@ public struct LabelledFeatures: Sendable {
             let r = row[record.id!]!
             features.append(contentsOf: stored.vectors[(r * dims)..<((r + 1) * dims)])
         }
-        return LabelledFeatures(ids: records.map { $0.id! }, names: records.map { String($0.path.dropFirst(prefix.count)) },
-                                classNames: records.map(\.className), features: features, dimensions: dims,
-                                modelID: binding.modelID)
+        return LabelledFeatures(
+            ids: records.map { $0.id! }, names: records.map { String($0.path.dropFirst(prefix.count)) },
+            classNames: records.map(\.className), features: features, dimensions: dims,
+            modelID: binding.modelID)
     }
 
     /// The catalog's embeddings of a collection's labelled items, as two classes: `relevant` (+1) and
@@ -56,19 +57,23 @@ public struct LabelledFeatures: Sendable {
         let records = try catalog.records(ids: labels.map(\.itemID))
         var rows: [(record: ImageRecord, label: Int, vector: [Float])] = []
         for label in labels {
-            guard let record = records[label.itemID], let vector = try catalog.embedding(id: label.itemID) else { continue }
+            guard let record = records[label.itemID], let vector = try catalog.embedding(id: label.itemID) else {
+                continue
+            }
             rows.append((record, label.label, vector))
         }
         rows.sort { $0.record.path < $1.record.path }
         let classes = Set(rows.map(\.label))
         guard classes.count == 2 else {
-            throw SearchError.invalidInput("collection '\(collection)' in \(catalog.path) needs items labelled +1 and -1 "
-                                           + "to train on (it has \(rows.filter { $0.label > 0 }.count) positive, "
-                                           + "\(rows.filter { $0.label < 0 }.count) negative)")
+            throw SearchError.invalidInput(
+                "collection '\(collection)' in \(catalog.path) needs items labelled +1 and -1 "
+                    + "to train on (it has \(rows.filter { $0.label > 0 }.count) positive, "
+                    + "\(rows.filter { $0.label < 0 }.count) negative)")
         }
-        return LabelledFeatures(ids: rows.map { $0.record.id! }, names: rows.map(\.record.path),
-                                classNames: rows.map { $0.label > 0 ? "relevant" : "not-relevant" },
-                                features: rows.flatMap(\.vector), dimensions: binding.dimensions, modelID: binding.modelID)
+        return LabelledFeatures(
+            ids: rows.map { $0.record.id! }, names: rows.map(\.record.path),
+            classNames: rows.map { $0.label > 0 ? "relevant" : "not-relevant" },
+            features: rows.flatMap(\.vector), dimensions: binding.dimensions, modelID: binding.modelID)
     }
 
     /// Class names as dense integer labels (classes numbered in sorted order).

@@ -30,13 +30,15 @@ public struct ProgressSnapshot: Sendable {
         let filled = Int(fraction * Double(width))
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
         let etaText = eta.map(Self.clock) ?? "--:--"
-        return String(format: "[%@] %d/%d  %.1f img/s  ETA %@  skipped %d  failed %d",
-                      bar, done, total, rate, etaText, skipped, failed)
+        return String(
+            format: "[%@] %d/%d  %.1f img/s  ETA %@  skipped %d  failed %d",
+            bar, done, total, rate, etaText, skipped, failed)
     }
 
     public static func clock(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
-                         : String(format: "%d:%02d", s / 60, s % 60)
+        return s >= 3600
+            ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+            : String(format: "%d:%02d", s / 60, s % 60)
     }
 }

@@ -84,11 +84,16 @@ public struct SceneIndexer: Sendable {
                 // A scene that cannot be tiled leaves nothing behind: the rows this run added for it go again.
                 let removed = (try? catalog.remove(ids: added)) ?? 0
                 report = before
-                report.failures.append(.init(path: scene, reason: "\(error)"
-                    + (removed > 0 ? " (the \(removed) chips stored before the error were removed)" : "")))
+                report.failures.append(
+                    .init(
+                        path: scene,
+                        reason: "\(error)"
+                            + (removed > 0 ? " (the \(removed) chips stored before the error were removed)" : "")))
             }
-            progress(ProgressSnapshot(done: number + 1, total: scenes.count, skipped: report.unchanged,
-                                      failed: report.failures.count, elapsed: Date().timeIntervalSince(start)))
+            progress(
+                ProgressSnapshot(
+                    done: number + 1, total: scenes.count, skipped: report.unchanged,
+                    failed: report.failures.count, elapsed: Date().timeIntervalSince(start)))
         }
         report.seconds = Date().timeIntervalSince(start)
         return report
@@ -112,7 +117,8 @@ public struct SceneIndexer: Sendable {
             let existing = try catalog.record(path: chipPath)
             // Current only when the row, its embedding, its chip row and every auxiliary kind are all there.
             if let existing, let id = existing.id, existing.modelID == model.modelID, existing.contentHash == hash,
-               try catalog.hasEmbedding(id: id), try catalog.hasChip(id: id), try hasAllAuxiliaries(id) {
+                try catalog.hasEmbedding(id: id), try catalog.hasChip(id: id), try hasAllAuxiliaries(id)
+            {
                 report.unchanged += 1
                 continue
             }
@@ -127,8 +133,9 @@ public struct SceneIndexer: Sendable {
             } else if ring == nil {
                 report.withoutFootprint += 1
             }
-            let record = ImageRecord(path: chipPath, className: className, width: window.width, height: window.height,
-                                     byteSize: size, modifiedAt: mtime, contentHash: hash, modelID: model.modelID)
+            let record = ImageRecord(
+                path: chipPath, className: className, width: window.width, height: window.height,
+                byteSize: size, modifiedAt: mtime, contentHash: hash, modelID: model.modelID)
             pending.append(PendingChip(record: record, chip: chip, footprint: ring, isUpdate: existing != nil))
             if pending.count == batchSize {
                 added += try store(pending, scene: path, report: &report)
@@ -137,8 +144,9 @@ public struct SceneIndexer: Sendable {
         }
         added += try store(pending, scene: path, report: &report)
         if report.invalidFootprints > invalidBefore {
-            report.warnings.append("\(path): \(report.invalidFootprints - invalidBefore) chip footprints are not "
-                + "finite degrees within ±180/±90 (check the scene's georeferencing); stored without a footprint")
+            report.warnings.append(
+                "\(path): \(report.invalidFootprints - invalidBefore) chip footprints are not "
+                    + "finite degrees within ±180/±90 (check the scene's georeferencing); stored without a footprint")
         }
     }
 
@@ -158,17 +166,21 @@ public struct SceneIndexer: Sendable {
         let isUpdate: Bool
     }
 
-    private func store(_ batch: [PendingChip], scene: String,
-                       report: inout SceneIndexReport) throws -> [Int64] {
+    private func store(
+        _ batch: [PendingChip], scene: String,
+        report: inout SceneIndexReport
+    ) throws -> [Int64] {
         guard !batch.isEmpty else { return [] }
         let images = batch.map(\.chip.image)
         let embeddings = model.embed(images: images)
         let dims = model.dimensions
         var items = batch.enumerated().map { row, entry in
             let w = entry.chip.window
-            return CatalogItem(record: entry.record, embedding: Array(embeddings[(row * dims)..<((row + 1) * dims)]),
-                               chip: ChipInfo(scenePath: scene, x: w.x, y: w.y, width: w.width, height: w.height,
-                                              bands: options.bands, footprint: entry.footprint))
+            return CatalogItem(
+                record: entry.record, embedding: Array(embeddings[(row * dims)..<((row + 1) * dims)]),
+                chip: ChipInfo(
+                    scenePath: scene, x: w.x, y: w.y, width: w.width, height: w.height,
+                    bands: options.bands, footprint: entry.footprint))
         }
         for auxiliary in auxiliaries {
             let vectors = try auxiliary.embed(images: images, backbone: embeddings)

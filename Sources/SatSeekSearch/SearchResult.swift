@@ -20,7 +20,8 @@ public struct SearchResult: Sendable, Codable, Equatable {
         let records = try catalog.records(ids: hits.map(\.id))
         return hits.enumerated().compactMap { rank, hit in
             records[hit.id].map {
-                SearchResult(rank: rank + firstRank, id: hit.id, path: $0.path, className: $0.className, score: hit.score)
+                SearchResult(
+                    rank: rank + firstRank, id: hit.id, path: $0.path, className: $0.className, score: hit.score)
             }
         }
     }

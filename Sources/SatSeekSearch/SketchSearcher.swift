@@ -47,7 +47,8 @@ public struct SketchSearcher: Sendable {
     ///   when the index has no sketch embeddings (built without `--sketchable`) or they have another length.
     public init(catalog: Catalog, model: any ImageEmbedder, rotations: SketchRotations = .dihedral) throws {
         guard let binding = try catalog.binding() else {
-            throw SearchError.invalidInput("\(catalog.path): the index is empty; run `satseek index DIR --sketchable` first")
+            throw SearchError.invalidInput(
+                "\(catalog.path): the index is empty; run `satseek index DIR --sketchable` first")
         }
         guard binding.modelID == model.modelID else {
             throw CatalogError.modelMismatch(path: catalog.path, indexModel: binding.modelID, requested: model.modelID)
@@ -55,10 +56,14 @@ public struct SketchSearcher: Sendable {
         embedder = try SketchEmbedder(model: model)
         let stored = try catalog.embeddings(kind: SketchAuxiliary.kind)
         guard !stored.ids.isEmpty else {
-            throw SearchError.invalidInput("\(catalog.path): the index has no sketch embeddings; re-run `satseek index DIR --db \(catalog.path) --sketchable`")
+            throw SearchError.invalidInput(
+                "\(catalog.path): the index has no sketch embeddings; re-run `satseek index DIR --db \(catalog.path) --sketchable`"
+            )
         }
         guard stored.dimensions == embedder.dimensions else {
-            throw SearchError.invalidInput("\(catalog.path): stored sketch embeddings have \(stored.dimensions) values, this version computes \(embedder.dimensions); re-run `satseek index DIR --sketchable` on a new index")
+            throw SearchError.invalidInput(
+                "\(catalog.path): stored sketch embeddings have \(stored.dimensions) values, this version computes \(embedder.dimensions); re-run `satseek index DIR --sketchable` on a new index"
+            )
         }
         self.catalog = catalog
         self.rotations = rotations
@@ -108,8 +113,9 @@ public struct SketchIndex: Sendable {
     public init(ids: [Int64], vectors: [Float], dimensions: Int, centred: Bool = true) {
         let mean = centred ? Self.columnMeans(vectors, dimensions: dimensions) : nil
         self.mean = mean
-        index = FlatIndex(dimensions: dimensions, metric: .cosine, ids: ids,
-                          vectors: mean.map { Self.subtracting($0, from: vectors) } ?? vectors)
+        index = FlatIndex(
+            dimensions: dimensions, metric: .cosine, ids: ids,
+            vectors: mean.map { Self.subtracting($0, from: vectors) } ?? vectors)
     }
 
     /// Length of the stored vectors.

@@ -14,7 +14,8 @@ public struct AlignmentAuxiliary: AuxiliaryEmbedding {
     public init(path: String, imageModelID: String) throws {
         alignment = try AlignmentFile.read(path)
         guard alignment.header.imageModelID == imageModelID else {
-            throw LearningError.backboneMismatch(path: path, headBackbone: alignment.header.imageModelID, requested: imageModelID)
+            throw LearningError.backboneMismatch(
+                path: path, headBackbone: alignment.header.imageModelID, requested: imageModelID)
         }
     }
 
@@ -43,7 +44,9 @@ public struct TextSearcher: Sendable {
         if let clip = session.model as? CLIPModel {
             textEmbedder = try store.clipTextEmbedder(for: clip)
             let stored = try catalog.embeddings()
-            guard !stored.ids.isEmpty else { throw SearchError.invalidInput("\(catalog.path): the index is empty; run `satseek index` first") }
+            guard !stored.ids.isEmpty else {
+                throw SearchError.invalidInput("\(catalog.path): the index is empty; run `satseek index` first")
+            }
             index = FlatIndex(dimensions: stored.dimensions, metric: .cosine, ids: stored.ids, vectors: stored.vectors)
             mode = "clip"
             return
@@ -53,23 +56,29 @@ public struct TextSearcher: Sendable {
         if let alignment {
             kind = try AlignmentFile.read(alignment).kind
             guard kinds.contains(kind) else {
-                throw SearchError.notFound("\(catalog.path) holds no vectors of alignment \(alignment); add them with "
-                                           + "`satseek index DIR --db \(catalog.path) --align \(alignment)`")
+                throw SearchError.notFound(
+                    "\(catalog.path) holds no vectors of alignment \(alignment); add them with "
+                        + "`satseek index DIR --db \(catalog.path) --align \(alignment)`")
             }
         } else if kinds.count == 1 {
             kind = kinds[0]
         } else if kinds.isEmpty {
-            throw SearchError.notFound("\(catalog.path) was indexed with \(session.model.modelID), which has no text side: "
-                                       + "train an alignment (`satseek train-text DIR --out A.satseek-align`) and index with "
-                                       + "`--align A.satseek-align`, or index with a CLIP model (`--model clip:PATH`)")
+            throw SearchError.notFound(
+                "\(catalog.path) was indexed with \(session.model.modelID), which has no text side: "
+                    + "train an alignment (`satseek train-text DIR --out A.satseek-align`) and index with "
+                    + "`--align A.satseek-align`, or index with a CLIP model (`--model clip:PATH`)")
         } else {
-            throw SearchError.invalidInput("\(catalog.path) holds several alignments (\(kinds.joined(separator: ", "))); choose one with --align FILE")
+            throw SearchError.invalidInput(
+                "\(catalog.path) holds several alignments (\(kinds.joined(separator: ", "))); choose one with --align FILE"
+            )
         }
         // kind = text:<text model id>:<alignment id>
         let textModelID = String(kind.dropFirst("text:".count).split(separator: ":").dropLast().joined(separator: ":"))
         let sentence = try store.sentenceEmbedder()
         guard sentence.modelID == textModelID else {
-            throw SearchError.invalidInput("\(catalog.path): the alignment maps into \(textModelID) but the installed sentence encoder is \(sentence.modelID)")
+            throw SearchError.invalidInput(
+                "\(catalog.path): the alignment maps into \(textModelID) but the installed sentence encoder is \(sentence.modelID)"
+            )
         }
         textEmbedder = sentence
         let stored = try catalog.embeddings(kind: kind)
@@ -118,26 +127,31 @@ public struct AlignmentTrainingReport: Sendable, Codable {
 
 /// `satseek train-text`: index the class folders (cached), embed the class prompts, train and write.
 public enum TextAlignmentWorkflow {
-    public static func run(session: SearchSession, folder: String, textEmbedder: any TextEmbedder,
-                           configuration: AlignmentConfiguration, output: String,
-                           indexProgress: (ProgressSnapshot) -> Void,
-                           trainingProgress: (Int, Double) -> Void) throws -> AlignmentTrainingReport {
+    public static func run(
+        session: SearchSession, folder: String, textEmbedder: any TextEmbedder,
+        configuration: AlignmentConfiguration, output: String,
+        indexProgress: (ProgressSnapshot) -> Void,
+        trainingProgress: (Int, Double) -> Void
+    ) throws -> AlignmentTrainingReport {
         let indexReport = try session.indexer().index(folder, progress: indexProgress)
         let features = try LabelledFeatures.load(catalog: session.catalog, folder: folder)
         let classes = Set(features.classNames).sorted()
         let start = Date()
         let texts = try ClassTextEmbeddings.compute(classes: classes, embedder: textEmbedder, includeSynonyms: true)
-        let trained = try TextAlignment.train(features: features.features, imageDimensions: features.dimensions,
-                                              labels: features.labels, classTexts: texts,
-                                              configuration: configuration, progress: trainingProgress)
-        let alignment = TextAlignment(layer: trained.layer, imageModelID: session.model.modelID,
-                                      textModelID: textEmbedder.modelID, classes: classes,
-                                      templates: ClassPrompts.templates, configuration: configuration,
-                                      images: features.count, finalLoss: trained.loss)
+        let trained = try TextAlignment.train(
+            features: features.features, imageDimensions: features.dimensions,
+            labels: features.labels, classTexts: texts,
+            configuration: configuration, progress: trainingProgress)
+        let alignment = TextAlignment(
+            layer: trained.layer, imageModelID: session.model.modelID,
+            textModelID: textEmbedder.modelID, classes: classes,
+            templates: ClassPrompts.templates, configuration: configuration,
+            images: features.count, finalLoss: trained.loss)
         try AlignmentFile.write(alignment, to: output)
-        return AlignmentTrainingReport(path: output, kind: alignment.kind, imageModelID: session.model.modelID,
-                                       textModelID: textEmbedder.modelID, images: features.count, classes: classes.count,
-                                       finalLoss: trained.loss, seconds: Date().timeIntervalSince(start),
-                                       indexReport: indexReport)
+        return AlignmentTrainingReport(
+            path: output, kind: alignment.kind, imageModelID: session.model.modelID,
+            textModelID: textEmbedder.modelID, images: features.count, classes: classes.count,
+            finalLoss: trained.loss, seconds: Date().timeIntervalSince(start),
+            indexReport: indexReport)
     }
 }

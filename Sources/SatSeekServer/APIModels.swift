@@ -45,7 +45,8 @@ struct ItemResponse: Codable, Sendable {
     init(record: ImageRecord, chip: ChipInfo?) {
         let id = record.id ?? 0
         self.id = id
-        name = chip.map { URL(fileURLWithPath: $0.scenePath).lastPathComponent + " @ \($0.x),\($0.y)" }
+        name =
+            chip.map { URL(fileURLWithPath: $0.scenePath).lastPathComponent + " @ \($0.x),\($0.y)" }
             ?? URL(fileURLWithPath: record.path).lastPathComponent
         className = record.className
         width = record.width
@@ -92,8 +93,10 @@ struct SearchResponse: Codable, Sendable, JSONWritable {
         case mode, k, bbox, query, tookMs, results, total, scoring
     }
 
-    init(mode: String, k: Int, bbox: [Double]?, query: ItemResponse?, tookMs: Double, results: [ResultEntry],
-         itemJSON: ItemDirectory? = nil) {
+    init(
+        mode: String, k: Int, bbox: [Double]?, query: ItemResponse?, tookMs: Double, results: [ResultEntry],
+        itemJSON: ItemDirectory? = nil
+    ) {
         self.mode = mode
         self.k = k
         self.bbox = bbox
@@ -105,10 +108,12 @@ struct SearchResponse: Codable, Sendable, JSONWritable {
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(mode: try c.decode(String.self, forKey: .mode), k: try c.decode(Int.self, forKey: .k),
-                  bbox: try c.decodeIfPresent([Double].self, forKey: .bbox),
-                  query: try c.decodeIfPresent(ItemResponse.self, forKey: .query),
-                  tookMs: try c.decode(Double.self, forKey: .tookMs), results: try c.decode([ResultEntry].self, forKey: .results))
+        self.init(
+            mode: try c.decode(String.self, forKey: .mode), k: try c.decode(Int.self, forKey: .k),
+            bbox: try c.decodeIfPresent([Double].self, forKey: .bbox),
+            query: try c.decodeIfPresent(ItemResponse.self, forKey: .query),
+            tookMs: try c.decode(Double.self, forKey: .tookMs),
+            results: try c.decode([ResultEntry].self, forKey: .results))
         total = try c.decodeIfPresent(Int.self, forKey: .total)
         scoring = try c.decodeIfPresent(String.self, forKey: .scoring)
     }

@@ -45,8 +45,9 @@ extension SatSeekServer {
                 let (query, k, box) = try await self.feedbackQuery(body, request)
                 let start = Date()
                 let answer = try await self.feedbackAnswer(query, k: k, box: box, request: request)
-                var response = self.response(mode: "feedback", k: k, box: box, query: nil, start: start,
-                                             hits: answer.results.map { ($0.id, $0.score) }, firstRank: answer.results.first?.rank ?? 1)
+                var response = self.response(
+                    mode: "feedback", k: k, box: box, query: nil, start: start,
+                    hits: answer.results.map { ($0.id, $0.score) }, firstRank: answer.results.first?.rank ?? 1)
                 response.total = answer.total
                 response.scoring = answer.scoring
                 return response
@@ -59,8 +60,9 @@ extension SatSeekServer {
                 let (query, k, box) = try await self.feedbackQuery(body, request)
                 let format = try Self.exportFormat(request)
                 let answer = try await self.feedbackAnswer(query, k: k, box: box, request: request)
-                let data = try ArchiveExport.render(ArchiveExport.entries(answer.results, labels: query.itemLabels),
-                                                    catalog: self.archive.catalog, format: format)
+                let data = try ArchiveExport.render(
+                    ArchiveExport.entries(answer.results, labels: query.itemLabels),
+                    catalog: self.archive.catalog, format: format)
                 return Self.download(data, format: format, name: "satseek-results")
             } catch {
                 return Self.error(for: error)
@@ -73,8 +75,9 @@ extension SatSeekServer {
                 do {
                     let format = try Self.exportFormat(request)
                     let labels = try self.archive.catalog.labels(inCollection: name)
-                    let data = try ArchiveExport.render(ArchiveExport.entries(labels), catalog: self.archive.catalog,
-                                                        format: format)
+                    let data = try ArchiveExport.render(
+                        ArchiveExport.entries(labels), catalog: self.archive.catalog,
+                        format: format)
                     return Self.download(data, format: format, name: name)
                 } catch {
                     return Self.error(for: error)
@@ -96,7 +99,9 @@ extension SatSeekServer {
                 } else if (try? catalog.collection(named: name)) == nil {
                     try catalog.createCollection(name)
                 }
-                if let remove = labels.remove, !remove.isEmpty { try catalog.removeLabels(remove, fromCollection: name) }
+                if let remove = labels.remove, !remove.isEmpty {
+                    try catalog.removeLabels(remove, fromCollection: name)
+                }
                 return try self.collection(name)
             }
         }
@@ -111,20 +116,26 @@ extension SatSeekServer {
 
     func collection(_ name: String) throws -> CollectionResponse {
         let labels = try archive.catalog.labels(inCollection: name)
-        return CollectionResponse(name: name, positives: labels.filter { $0.label > 0 }.map(\.itemID),
-                                  negatives: labels.filter { $0.label < 0 }.map(\.itemID))
+        return CollectionResponse(
+            name: name, positives: labels.filter { $0.label > 0 }.map(\.itemID),
+            negatives: labels.filter { $0.label < 0 }.map(\.itemID))
     }
 
     /// The feedback query of a request body, with k and bbox from the query string.
-    func feedbackQuery(_ body: Result<Data, APIError>, _ request: Request) async throws -> (FeedbackQuery, Int, GeoBox?) {
+    func feedbackQuery(_ body: Result<Data, APIError>, _ request: Request) async throws -> (FeedbackQuery, Int, GeoBox?)
+    {
         let feedback = try Self.decode(FeedbackRequest.self, body)
         let ids = (feedback.positives ?? []) + (feedback.negatives ?? [])
         let images = (feedback.positiveImages ?? []) + (feedback.negativeImages ?? [])
         let texts = (feedback.positiveTexts ?? []) + (feedback.negativeTexts ?? [])
-        guard !(feedback.positives ?? []).isEmpty || !(feedback.positiveImages ?? []).isEmpty
-              || !(feedback.positiveTexts ?? []).isEmpty else {
-            throw APIError(status: .badRequest, message: "give at least one positive example: \"positives\" (item ids), "
-                           + "\"positiveImages\" (base64 image files) or \"positiveTexts\"")
+        guard
+            !(feedback.positives ?? []).isEmpty || !(feedback.positiveImages ?? []).isEmpty
+                || !(feedback.positiveTexts ?? []).isEmpty
+        else {
+            throw APIError(
+                status: .badRequest,
+                message: "give at least one positive example: \"positives\" (item ids), "
+                    + "\"positiveImages\" (base64 image files) or \"positiveTexts\"")
         }
         guard ids.count <= 10_000, images.count <= 20, texts.count <= 100 else {
             throw APIError(status: .badRequest, message: "at most 10000 item ids, 20 images and 100 sentences")
@@ -132,7 +143,9 @@ extension SatSeekServer {
         var learner = FeedbackLearner.auto
         if let name = feedback.learner {
             guard let chosen = FeedbackLearner(rawValue: name) else {
-                throw APIError(status: .badRequest, message: "learner must be auto, rocchio or logistic (got '\(name.prefix(40))')")
+                throw APIError(
+                    status: .badRequest, message: "learner must be auto, rocchio or logistic (got '\(name.prefix(40))')"
+                )
             }
             learner = chosen
         }
@@ -150,9 +163,11 @@ extension SatSeekServer {
             return examples
         }
         let (k, box) = try kAndBox(request)
-        let positives = (feedback.positives ?? []).map { QueryExample.item($0) } + (try await uploaded(feedback.positiveImages))
+        let positives =
+            (feedback.positives ?? []).map { QueryExample.item($0) } + (try await uploaded(feedback.positiveImages))
             + (feedback.positiveTexts ?? []).map { QueryExample.text($0) }
-        let negatives = (feedback.negatives ?? []).map { QueryExample.item($0) } + (try await uploaded(feedback.negativeImages))
+        let negatives =
+            (feedback.negatives ?? []).map { QueryExample.item($0) } + (try await uploaded(feedback.negativeImages))
             + (feedback.negativeTexts ?? []).map { QueryExample.text($0) }
         return (FeedbackQuery(positives: positives, negatives: negatives, learner: learner), k, box)
     }
@@ -168,7 +183,8 @@ extension SatSeekServer {
         let offset = try params["offset"].map { try Self.integer(String($0), name: "offset") } ?? 0
         let limit = try params["limit"].map { try Self.integer(String($0), name: "limit") } ?? 1000
         guard limit > 0, limit <= 10_000 else { throw APIError(status: .badRequest, message: "limit must be 1…10000") }
-        return try await archive.findAll(query, threshold: threshold, filter: filter, offset: Int(offset), limit: Int(limit))
+        return try await archive.findAll(
+            query, threshold: threshold, filter: filter, offset: Int(offset), limit: Int(limit))
     }
 
     static func exportFormat(_ request: Request) throws -> ArchiveExport.Format {
@@ -191,7 +207,9 @@ extension SatSeekServer {
         do {
             return try JSONDecoder().decode(type, from: data)
         } catch {
-            throw APIError(status: .badRequest, message: "the body is not the expected JSON: \(String(describing: error).prefix(200))")
+            throw APIError(
+                status: .badRequest,
+                message: "the body is not the expected JSON: \(String(describing: error).prefix(200))")
         }
     }
 }

@@ -23,7 +23,8 @@ final class ImageRenderer: Sendable {
         try cached("item:\(id):\(size)") {
             guard let record = try catalog.record(id: id) else { throw RenderError.notFound("no item with id \(id)") }
             if let chip = try catalog.chips(ids: [id])[id] {
-                let tiler = try SceneTiler(path: chip.scenePath, options: SceneTilingOptions(tile: 8, bands: chip.bands))
+                let tiler = try SceneTiler(
+                    path: chip.scenePath, options: SceneTilingOptions(tile: 8, bands: chip.bands))
                 let window = PixelWindow(x: chip.x, y: chip.y, width: chip.width, height: chip.height)
                 return try ImageEncoder.encode(tiler.render(window, maxSide: size).image, as: .jpeg)
             }
@@ -64,6 +65,8 @@ final class ImageRenderer: Sendable {
 enum RenderError: Error, CustomStringConvertible {
     case notFound(String)
     var description: String {
-        switch self { case .notFound(let text): return text }
+        switch self {
+        case .notFound(let text): return text
+        }
     }
 }

@@ -17,9 +17,10 @@ final class ItemDirectory: @unchecked Sendable {
         self.catalog = catalog
         let records = try catalog.allRecords()
         let chips = try catalog.chips(ids: records.compactMap(\.id))
-        entries = Dictionary(uniqueKeysWithValues: records.compactMap { record in
-            record.id.map { ($0, ItemResponse(record: record, chip: chips[$0])) }
-        })
+        entries = Dictionary(
+            uniqueKeysWithValues: records.compactMap { record in
+                record.id.map { ($0, ItemResponse(record: record, chip: chips[$0])) }
+            })
     }
 
     /// The entry of `id`, or nil when the catalog holds no such item.

@@ -39,11 +39,13 @@ public struct ServerConfiguration: Sendable {
     public var renderQueue: Int
 
     /// Creates a configuration with the defaults of `satseek serve`.
-    public init(host: String = "127.0.0.1", port: Int = 8080, maxUploadBytes: Int = 20 << 20,
-                leafletDirectory: String = "/usr/share/javascript/leaflet", defaultK: Int = 24, maxK: Int = 500,
-                maxConnections: Int = 256, idleTimeoutSeconds: Double = 30, uploadTimeoutSeconds: Double = 60,
-                embeddingWorkers: Int = ProcessInfo.processInfo.activeProcessorCount, embeddingQueue: Int = 8,
-                renderWorkers: Int = ProcessInfo.processInfo.activeProcessorCount, renderQueue: Int = 256) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, maxUploadBytes: Int = 20 << 20,
+        leafletDirectory: String = "/usr/share/javascript/leaflet", defaultK: Int = 24, maxK: Int = 500,
+        maxConnections: Int = 256, idleTimeoutSeconds: Double = 30, uploadTimeoutSeconds: Double = 60,
+        embeddingWorkers: Int = ProcessInfo.processInfo.activeProcessorCount, embeddingQueue: Int = 8,
+        renderWorkers: Int = ProcessInfo.processInfo.activeProcessorCount, renderQueue: Int = 256
+    ) {
         self.host = host
         self.port = port
         self.maxUploadBytes = maxUploadBytes
@@ -90,8 +92,10 @@ public final class SatSeekServer: Sendable {
     let rendering: WorkQueue
 
     /// Opens the archive of `session` (its embedded store, or `store` when given).
-    public convenience init(session: SearchSession, store: (any VectorStore)? = nil,
-                            configuration: ServerConfiguration = ServerConfiguration()) throws {
+    public convenience init(
+        session: SearchSession, store: (any VectorStore)? = nil,
+        configuration: ServerConfiguration = ServerConfiguration()
+    ) throws {
         try self.init(archive: Archive(session: session, store: store), configuration: configuration)
     }
 
@@ -99,10 +103,12 @@ public final class SatSeekServer: Sendable {
     public init(archive: Archive, configuration: ServerConfiguration = ServerConfiguration()) throws {
         self.configuration = configuration
         self.archive = archive
-        embedding = WorkQueue(label: "satseek.server.embedding", workers: configuration.embeddingWorkers,
-                              waiting: configuration.embeddingQueue)
-        rendering = WorkQueue(label: "satseek.server.rendering", workers: configuration.renderWorkers,
-                              waiting: configuration.renderQueue)
+        embedding = WorkQueue(
+            label: "satseek.server.embedding", workers: configuration.embeddingWorkers,
+            waiting: configuration.embeddingQueue)
+        rendering = WorkQueue(
+            label: "satseek.server.rendering", workers: configuration.renderWorkers,
+            waiting: configuration.renderQueue)
         (archive.store as? EmbeddedStore)?.refreshInterval = 0.25
         hasSketch = (try? archive.sketchSearcher()) != nil
         hasText = (try? archive.textSearcher()) != nil
@@ -113,9 +119,10 @@ public final class SatSeekServer: Sendable {
             // The overlay is the whole scene, so its box is the scene's footprint, not just its chips'.
             let full = (try? SceneTiler(path: scene.path, options: SceneTilingOptions(tile: 8)))?.sceneFootprint?.bbox
             let chipsBox = scene.minLon.map { [$0, scene.minLat!, scene.maxLon!, scene.maxLat!] }
-            let info = SceneInfo(index: index, name: URL(fileURLWithPath: scene.path).lastPathComponent, chips: scene.chips,
-                                 bbox: full.map { [$0.minLon, $0.minLat, $0.maxLon, $0.maxLat] } ?? chipsBox,
-                                 image: "/api/scenes/\(index)/image")
+            let info = SceneInfo(
+                index: index, name: URL(fileURLWithPath: scene.path).lastPathComponent, chips: scene.chips,
+                bbox: full.map { [$0.minLon, $0.minLat, $0.maxLon, $0.maxLat] } ?? chipsBox,
+                image: "/api/scenes/\(index)/image")
             return (scene.path, info)
         }
     }
@@ -135,10 +142,12 @@ public final class SatSeekServer: Sendable {
         return Application(
             router: makeRouter(),
             server: .http1(configuration: .init(idleTimeout: .nanoseconds(idle))),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port),
-                                 serverName: "satseek",
-                                 availableConnectionsDelegate: .maximum(configuration.maxConnections,
-                                                                        logger: Logger(label: "satseek.connections"))),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: "satseek",
+                availableConnectionsDelegate: .maximum(
+                    configuration.maxConnections,
+                    logger: Logger(label: "satseek.connections"))),
             onServerRunning: { channel in await onStarted(channel.localAddress?.port ?? 0) })
     }
 
@@ -152,8 +161,9 @@ public final class SatSeekServer: Sendable {
             self.asset("leaflet/" + request.uri.path.dropFirst("/leaflet/".count))
         }
         router.get("/openapi.json") { _, _ in
-            Self.bytes(Data(OpenAPIDocument.json(maxUploadBytes: self.configuration.maxUploadBytes).utf8),
-                       type: "application/json")
+            Self.bytes(
+                Data(OpenAPIDocument.json(maxUploadBytes: self.configuration.maxUploadBytes).utf8),
+                type: "application/json")
         }
         router.get("/api/info") { _, _ in await self.answer { try self.info() } }
         router.get("/api/scenes") { _, _ in await self.answer { try self.info().scenes } }
@@ -161,7 +171,8 @@ public final class SatSeekServer: Sendable {
             await self.image {
                 let index = try Self.integer(context.parameters.get("index"), name: "scene index")
                 guard index < self.scenes.count else { throw APIError(status: .notFound, message: "no scene \(index)") }
-                return try self.renderer.sceneImage(path: self.scenes[Int(index)].path, size: Self.size(request, default: 1024))
+                return try self.renderer.sceneImage(
+                    path: self.scenes[Int(index)].path, size: Self.size(request, default: 1024))
             }
         }
         router.get("/api/items/{id}") { _, context in
@@ -177,7 +188,8 @@ public final class SatSeekServer: Sendable {
             await self.answer {
                 let params = request.uri.queryParameters
                 guard let text = params["item"] else {
-                    throw APIError(status: .badRequest, message: "give ?item=<id> (upload images with POST /api/search/image)")
+                    throw APIError(
+                        status: .badRequest, message: "give ?item=<id> (upload images with POST /api/search/image)")
                 }
                 let id = try Self.integer(String(text), name: "item id")
                 let (k, box) = try self.kAndBox(request)
@@ -187,17 +199,23 @@ public final class SatSeekServer: Sendable {
         router.get("/api/search/text") { request, _ in
             await self.answer {
                 guard self.hasText else {
-                    throw APIError(status: .notFound, message: "this index has no text side; index with `--align FILE` (from `satseek train-text`) or a CLIP model")
+                    throw APIError(
+                        status: .notFound,
+                        message:
+                            "this index has no text side; index with `--align FILE` (from `satseek train-text`) or a CLIP model"
+                    )
                 }
-                let query = (request.uri.queryParameters["q"].map(String.init) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                let query = (request.uri.queryParameters["q"].map(String.init) ?? "").trimmingCharacters(
+                    in: .whitespacesAndNewlines)
                 guard !query.isEmpty, query.count <= 1000 else {
                     throw APIError(status: .badRequest, message: "give ?q=<sentence> (1…1000 characters)")
                 }
                 let (k, box) = try self.kAndBox(request)
                 let start = Date()
                 let results = try await self.archive.search(text: query, k: k, filter: SearchFilter(boundingBox: box))
-                return self.response(mode: "text", k: k, box: box, query: nil, start: start,
-                                     hits: results.map { ($0.id, $0.score) })
+                return self.response(
+                    mode: "text", k: k, box: box, query: nil, start: start,
+                    hits: results.map { ($0.id, $0.score) })
             }
         }
         router.post("/api/search/image") { request, _ in
@@ -214,14 +232,19 @@ public final class SatSeekServer: Sendable {
             let body = await self.collect(&upload)
             return await self.answer {
                 guard self.hasSketch else {
-                    throw APIError(status: .notFound, message: "this index has no sketch embeddings; re-index with `satseek index … --sketchable`")
+                    throw APIError(
+                        status: .notFound,
+                        message: "this index has no sketch embeddings; re-index with `satseek index … --sketchable`")
                 }
                 let data = try body.get()
                 let k = try self.kAndBox(request).k
                 let start = Date()
-                let hits = try await self.embedding.run { try self.archive.search(sketchData: data, name: "sketch-upload", k: k) }.get()
-                return self.response(mode: "sketch", k: k, box: nil, query: nil, start: start,
-                                         hits: hits.map { ($0.id, $0.score) })
+                let hits = try await self.embedding.run {
+                    try self.archive.search(sketchData: data, name: "sketch-upload", k: k)
+                }.get()
+                return self.response(
+                    mode: "sketch", k: k, box: nil, query: nil, start: start,
+                    hits: hits.map { ($0.id, $0.score) })
             }
         }
         addFeedbackRoutes(to: router)
@@ -234,13 +257,16 @@ public final class SatSeekServer: Sendable {
         let catalog = archive.catalog
         let binding = try catalog.binding()
         let scenes = scenes.map(\.info)
-        return InfoResponse(items: try catalog.count(), model: binding?.modelID ?? "", dimensions: binding?.dimensions ?? 0,
-                            modes: .init(image: true, item: true, sketch: hasSketch, text: hasText),
-                            maxUploadBytes: configuration.maxUploadBytes, scenes: scenes)
+        return InfoResponse(
+            items: try catalog.count(), model: binding?.modelID ?? "", dimensions: binding?.dimensions ?? 0,
+            modes: .init(image: true, item: true, sketch: hasSketch, text: hasText),
+            maxUploadBytes: configuration.maxUploadBytes, scenes: scenes)
     }
 
     func item(_ id: Int64) throws -> ItemResponse {
-        guard let item = try items.entry(id) else { throw APIError(status: .notFound, message: "no item with id \(id)") }
+        guard let item = try items.entry(id) else {
+            throw APIError(status: .notFound, message: "no item with id \(id)")
+        }
         return item
     }
 
@@ -248,7 +274,8 @@ public final class SatSeekServer: Sendable {
         let start = Date()
         let query = try item(id)
         let results = try await archive.hits(.item(id), k: k, filter: SearchFilter(boundingBox: box))
-        return response(mode: "item", k: k, box: box, query: query, start: start, hits: results.map { ($0.id, $0.score) })
+        return response(
+            mode: "item", k: k, box: box, query: query, start: start, hits: results.map { ($0.id, $0.score) })
     }
 
     func searchByImage(_ data: Data, k: Int, box: GeoBox?) async throws -> SearchResponse {
@@ -265,24 +292,31 @@ public final class SatSeekServer: Sendable {
             do {
                 image = try ImageDecoder.decode(data: data, name: name, maxSide: Indexer.decodeMaxSide)
             } catch let error as ImageError {
-                throw APIError(status: .unsupportedMediaType, message: "the upload is not a readable image: \(error.reason)")
+                throw APIError(
+                    status: .unsupportedMediaType, message: "the upload is not a readable image: \(error.reason)")
             }
             guard image.width >= Indexer.minimumSide, image.height >= Indexer.minimumSide else {
-                throw APIError(status: .unprocessableContent,
-                               message: "the image is \(image.width)×\(image.height) px; at least \(Indexer.minimumSide)×\(Indexer.minimumSide) needed")
+                throw APIError(
+                    status: .unprocessableContent,
+                    message:
+                        "the image is \(image.width)×\(image.height) px; at least \(Indexer.minimumSide)×\(Indexer.minimumSide) needed"
+                )
             }
             return self.archive.model.embed(images: [image])
         }.get()
     }
 
-    func response(mode: String, k: Int, box: GeoBox?, query: ItemResponse?, start: Date,
-                  hits: [(id: Int64, score: Float)], firstRank: Int = 1) -> SearchResponse {
+    func response(
+        mode: String, k: Int, box: GeoBox?, query: ItemResponse?, start: Date,
+        hits: [(id: Int64, score: Float)], firstRank: Int = 1
+    ) -> SearchResponse {
         let results = hits.enumerated().compactMap { rank, hit in
             (try? items.entry(hit.id))?.map { ResultEntry(rank: rank + firstRank, score: hit.score, item: $0) }
         }
-        return SearchResponse(mode: mode, k: k, bbox: box.map { [$0.minLon, $0.minLat, $0.maxLon, $0.maxLat] },
-                              query: query, tookMs: Date().timeIntervalSince(start) * 1000, results: results,
-                              itemJSON: items)
+        return SearchResponse(
+            mode: mode, k: k, bbox: box.map { [$0.minLon, $0.minLat, $0.maxLon, $0.maxLat] },
+            query: query, tookMs: Date().timeIntervalSince(start) * 1000, results: results,
+            itemJSON: items)
     }
 
     // MARK: - Request parsing
@@ -292,7 +326,9 @@ public final class SatSeekServer: Sendable {
         var k = configuration.defaultK
         if let text = params["k"] {
             guard let value = Int(String(text)), value > 0, value <= configuration.maxK else {
-                throw APIError(status: .badRequest, message: "k must be an integer in 1…\(configuration.maxK) (got '\(text.prefix(40))')")
+                throw APIError(
+                    status: .badRequest,
+                    message: "k must be an integer in 1…\(configuration.maxK) (got '\(text.prefix(40))')")
             }
             k = value
         }
@@ -309,7 +345,9 @@ public final class SatSeekServer: Sendable {
 
     static func integer(_ text: String?, name: String) throws -> Int64 {
         guard let text, let value = Int64(text), value >= 0 else {
-            throw APIError(status: .badRequest, message: "\(name) must be a non-negative integer (got '\((text ?? "").prefix(40))')")
+            throw APIError(
+                status: .badRequest,
+                message: "\(name) must be a non-negative integer (got '\((text ?? "").prefix(40))')")
         }
         return value
     }
@@ -326,7 +364,8 @@ public final class SatSeekServer: Sendable {
     /// deadline (a body trickling in slower than that is answered 408).
     func collect(_ request: inout Request) async -> Result<Data, APIError> {
         let cap = configuration.maxUploadBytes
-        let tooLarge = APIError(status: .contentTooLarge, message: "upload larger than the \(Self.mebibytes(cap)) limit")
+        let tooLarge = APIError(
+            status: .contentTooLarge, message: "upload larger than the \(Self.mebibytes(cap)) limit")
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > cap { return .failure(tooLarge) }
         let body = request.body
         let timeout = configuration.uploadTimeoutSeconds
@@ -339,12 +378,14 @@ public final class SatSeekServer: Sendable {
                 }
                 defer { group.cancelAll() }
                 guard let first = try await group.next(), let buffer = first else {
-                    throw APIError(status: .requestTimeout, message: "the upload did not arrive within \(Int(timeout)) s")
+                    throw APIError(
+                        status: .requestTimeout, message: "the upload did not arrive within \(Int(timeout)) s")
                 }
                 return buffer
             }
             guard buffer.readableBytes > 0 else {
-                return .failure(APIError(status: .badRequest, message: "empty upload: send the image bytes as the request body"))
+                return .failure(
+                    APIError(status: .badRequest, message: "empty upload: send the image bytes as the request body"))
             }
             return .success(Data(buffer.readableBytesView))
         } catch let error as APIError {
@@ -373,7 +414,8 @@ public final class SatSeekServer: Sendable {
         case .success(let value):
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.withoutEscapingSlashes]
-            let written = try? (value as? any JSONWritable).map { try $0.jsonData(encoder: encoder) } ?? encoder.encode(value)
+            let written =
+                try? (value as? any JSONWritable).map { try $0.jsonData(encoder: encoder) } ?? encoder.encode(value)
             guard let data = written else { return Self.error(.internalServerError, "encoding failed") }
             return Self.bytes(data, type: "application/json")
         case .failure(let error):
@@ -407,7 +449,8 @@ public final class SatSeekServer: Sendable {
         switch error {
         case let error as APIError: return Self.error(error.status, error.message)
         case let error as ServerBusy:
-            var response = Self.error(.serviceUnavailable, "the server is busy (all workers and queue slots taken); retry shortly")
+            var response = Self.error(
+                .serviceUnavailable, "the server is busy (all workers and queue slots taken); retry shortly")
             response.headers[.retryAfter] = String(error.retryAfterSeconds)
             return response
         case let error as SearchError:
@@ -429,6 +472,8 @@ public final class SatSeekServer: Sendable {
     static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
         let body = ErrorResponse(error: .init(status: status.code, message: message))
         let data = (try? JSONEncoder().encode(body)) ?? Data("{}".utf8)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -17,15 +17,20 @@ struct StaticAssets: Sendable {
         var files: [String: Asset] = [
             "index.html": Asset(data: Data(WebUI.indexHTML.utf8), type: "text/html; charset=utf-8"),
             "app.js": Asset(data: Data(WebUI.appJS.utf8), type: "text/javascript; charset=utf-8"),
-            "app.css": Asset(data: Data(WebUI.appCSS.utf8), type: "text/css; charset=utf-8"),
+            "app.css": Asset(data: Data(WebUI.appCSS.utf8), type: "text/css; charset=utf-8")
         ]
         let base = URL(fileURLWithPath: leafletDirectory)
         var names = ["leaflet.js", "leaflet.css"]
-        let images = (try? FileManager.default.contentsOfDirectory(atPath: base.appendingPathComponent("images").path)) ?? []
+        let images =
+            (try? FileManager.default.contentsOfDirectory(atPath: base.appendingPathComponent("images").path)) ?? []
         names += images.filter { $0.hasSuffix(".png") }.map { "images/" + $0 }
         for name in names {
-            guard let data = FileManager.default.contents(atPath: base.appendingPathComponent(name).path) else { continue }
-            let type = name.hasSuffix(".js") ? "text/javascript; charset=utf-8"
+            guard let data = FileManager.default.contents(atPath: base.appendingPathComponent(name).path) else {
+                continue
+            }
+            let type =
+                name.hasSuffix(".js")
+                ? "text/javascript; charset=utf-8"
                 : name.hasSuffix(".css") ? "text/css; charset=utf-8" : "image/png"
             files["leaflet/" + name] = Asset(data: data, type: type)
         }

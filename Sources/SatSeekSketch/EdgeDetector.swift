@@ -70,7 +70,9 @@ public struct EdgeDetector: Sendable, Equatable {
 
         // Percentile thresholds from this image's magnitude distribution.
         let sorted = magnitude.sorted()
-        func percentile(_ p: Double) -> Float { sorted[min(sorted.count - 1, max(0, Int(p * Double(sorted.count - 1))))] }
+        func percentile(_ p: Double) -> Float {
+            sorted[min(sorted.count - 1, max(0, Int(p * Double(sorted.count - 1))))]
+        }
         let high = max(percentile(highPercentile), noiseFloor)
         let low = max(min(percentile(lowPercentile), high), noiseFloor / 2)
 

@@ -11,8 +11,9 @@ public struct GrayImage: Sendable, Equatable {
 
     /// - Precondition: `pixels.count == width * height`.
     public init(width: Int, height: Int, pixels: [Float]) {
-        precondition(width >= 0 && height >= 0 && pixels.count == width * height,
-                     "GrayImage: \(pixels.count) samples for \(width)×\(height)")
+        precondition(
+            width >= 0 && height >= 0 && pixels.count == width * height,
+            "GrayImage: \(pixels.count) samples for \(width)×\(height)")
         self.width = width
         self.height = height
         self.pixels = pixels
@@ -52,8 +53,9 @@ public struct BinaryMask: Sendable, Equatable {
 
     /// - Precondition: `bits.count == width * height`.
     public init(width: Int, height: Int, bits: [Bool]) {
-        precondition(width >= 0 && height >= 0 && bits.count == width * height,
-                     "BinaryMask: \(bits.count) bits for \(width)×\(height)")
+        precondition(
+            width >= 0 && height >= 0 && bits.count == width * height,
+            "BinaryMask: \(bits.count) bits for \(width)×\(height)")
         self.width = width
         self.height = height
         self.bits = bits
@@ -145,7 +147,8 @@ extension BinaryMask {
         for y in 0..<height {
             for x in 0..<width where mask.bits[y * width + x] {
                 let n = mask[x, y - 1], e = mask[x + 1, y], s = mask[x, y + 1], w = mask[x - 1, y]
-                let corner = (n && e && !mask[x - 1, y + 1] && !s && !w)
+                let corner =
+                    (n && e && !mask[x - 1, y + 1] && !s && !w)
                     || (e && s && !mask[x - 1, y - 1] && !n && !w)
                     || (s && w && !mask[x + 1, y - 1] && !n && !e)
                     || (w && n && !mask[x + 1, y + 1] && !s && !e)

@@ -55,7 +55,8 @@ public struct SketchEmbedder: Sendable {
     /// - Throws: `SketchError.unsupportedModel` when the model has no multi-level features.
     public init(model: any ImageEmbedder, spec: MultiLevelSpec = .standard) throws {
         guard let network = model as? EfficientNetLite else {
-            throw SketchError.unsupportedModel("sketch search needs an EfficientNet-Lite backbone; \(model.modelID) has no multi-level features")
+            throw SketchError.unsupportedModel(
+                "sketch search needs an EfficientNet-Lite backbone; \(model.modelID) has no multi-level features")
         }
         self.init(network: network, spec: spec)
     }
@@ -87,8 +88,9 @@ public struct SketchEmbedder: Sendable {
             let box = UncheckedSendableBox(buffer)
             parallelChunks(masks.count, threads: defaultThreadCount) { range in
                 for i in range {
-                    preprocessing.write(masks[i].rendered(),
-                                        into: UnsafeMutableBufferPointer(rebasing: box.value[(i * per)..<((i + 1) * per)]))
+                    preprocessing.write(
+                        masks[i].rendered(),
+                        into: UnsafeMutableBufferPointer(rebasing: box.value[(i * per)..<((i + 1) * per)]))
                 }
             }
         }
@@ -111,7 +113,10 @@ public struct SketchEmbedder: Sendable {
     /// Embeddings of a rendered sketch and its transformed copies.
     /// - Returns: `rotations.transforms.count × dimensions` floats, the untransformed sketch first.
     public func embed(sketchRendering mask: BinaryMask, rotations: SketchRotations) -> [Float] {
-        embed(renderings: rotations.transforms.map { mask.transformed(quarterTurns: $0.quarterTurns, mirrored: $0.mirrored) })
+        embed(
+            renderings: rotations.transforms.map {
+                mask.transformed(quarterTurns: $0.quarterTurns, mirrored: $0.mirrored)
+            })
     }
 
     /// Embeddings of a drawn sketch and its transformed copies (see `embed(sketchRendering:rotations:)`).

@@ -1,4 +1,3 @@
-
 /// Errors of the sketch path, each naming what was wrong.
 public enum SketchError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The sketch has no strokes (blank or uniform canvas).

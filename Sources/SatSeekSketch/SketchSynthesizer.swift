@@ -111,7 +111,9 @@ public struct SketchSynthesizer: Sendable {
         let centre = (s - 1) / 2
         func warp(_ x: Double, _ y: Double) -> (Double, Double) {
             let u = (x - centre) * scaleX + shear * (y - centre), v = (y - centre) * scaleY
-            return (centre + cos(angle) * u - sin(angle) * v + shiftX, centre + sin(angle) * u + cos(angle) * v + shiftY)
+            return (
+                centre + cos(angle) * u - sin(angle) * v + shiftX, centre + sin(angle) * u + cos(angle) * v + shiftY
+            )
         }
         // 4. Jitter and drawing.
         var mask = BinaryMask(width: canvas, height: canvas)
@@ -119,7 +121,8 @@ public struct SketchSynthesizer: Sendable {
             let offsetX = random.gaussian() * 0.008 * s, offsetY = random.gaussian() * 0.008 * s
             var walkX = 0.0, walkY = 0.0
             var previous: (Double, Double)?
-            let vertices = Array(stride(from: 0, to: segment.count, by: 4)) + (segment.count % 4 == 1 ? [] : [segment.count - 1])
+            let vertices =
+                Array(stride(from: 0, to: segment.count, by: 4)) + (segment.count % 4 == 1 ? [] : [segment.count - 1])
             for index in vertices {
                 walkX = 0.6 * walkX + random.gaussian() * 0.006 * s
                 walkY = 0.6 * walkY + random.gaussian() * 0.006 * s

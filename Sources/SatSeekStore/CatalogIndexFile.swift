@@ -36,7 +36,9 @@ public enum CatalogIndexFile {
 
     /// Why the file at `path` cannot serve `catalog` as it is now, or nil when it can (header only; the
     /// payload checksum is verified when the file is opened).
-    static func staleness(of path: String, kind: IndexKind, modelID: String, revision: UInt64, identity: UUID) -> String? {
+    static func staleness(
+        of path: String, kind: IndexKind, modelID: String, revision: UInt64, identity: UUID
+    ) -> String? {
         guard FileManager.default.fileExists(atPath: path) else { return "no index file yet" }
         do {
             let header = try IndexFileHeader.read(path: path, kind: kind)
@@ -45,7 +47,9 @@ public enum CatalogIndexFile {
             guard let fileIdentity = header.sourceIdentity else { return "no catalog identity recorded" }
             if fileIdentity != identity { return "built from another catalog at this path" }
             guard let fileRevision = header.sourceRevision else { return "no catalog revision recorded" }
-            if fileRevision != revision { return "catalog changed (file revision \(fileRevision), catalog \(revision))" }
+            if fileRevision != revision {
+                return "catalog changed (file revision \(fileRevision), catalog \(revision))"
+            }
             return nil
         } catch {
             return "\(error)"
@@ -55,8 +59,10 @@ public enum CatalogIndexFile {
     /// Brings every index file of the catalog up to date after indexing: the exact file always, the HNSW file
     /// when `hnsw` parameters are given or a graph file already exists (it is then kept current).
     @discardableResult
-    public static func refreshAll(catalog: Catalog, hnsw: HNSWIndex.Parameters? = nil,
-                                  progress: ((Int, Int) -> Void)? = nil) throws -> [Outcome] {
+    public static func refreshAll(
+        catalog: Catalog, hnsw: HNSWIndex.Parameters? = nil,
+        progress: ((Int, Int) -> Void)? = nil
+    ) throws -> [Outcome] {
         var outcomes = [try refreshFlat(catalog: catalog)]
         if hnsw != nil || FileManager.default.fileExists(atPath: path(forCatalog: catalog.path, kind: .hnsw)) {
             outcomes.append(try refreshHNSW(catalog: catalog, parameters: hnsw ?? .init(), progress: progress))
@@ -110,8 +116,12 @@ public enum CatalogIndexFile {
                 let (index, dimensions, metric, vectors) = try open(path, binding.modelID)
                 if dimensions == binding.dimensions, metric == .cosine {
                     // Not stale: the file's recorded revision is the catalog's.
-                    return (index, Outcome(action: "current", kind: "\(kind)", path: path, vectors: vectors,
-                                           revision: revision, seconds: since(started), reason: nil))
+                    return (
+                        index,
+                        Outcome(
+                            action: "current", kind: "\(kind)", path: path, vectors: vectors,
+                            revision: revision, seconds: since(started), reason: nil)
+                    )
                 }
                 reason = "holds \(dimensions)-d \(metric) vectors"
             } catch {
@@ -121,9 +131,13 @@ public enum CatalogIndexFile {
         let stored = try catalog.embeddingsWithRevision()
         let (index, vectors) = build(stored, binding.dimensions)
         let saved = save { try write(index, path, binding.modelID, stored.revision, identity) }
-        return (index, Outcome(action: saved == nil ? "written" : "memory", kind: "\(kind)", path: path,
-                               vectors: vectors, revision: stored.revision, seconds: since(started),
-                               reason: saved.map { "\(reason ?? ""); not saved: \($0)" } ?? reason))
+        return (
+            index,
+            Outcome(
+                action: saved == nil ? "written" : "memory", kind: "\(kind)", path: path,
+                vectors: vectors, revision: stored.revision, seconds: since(started),
+                reason: saved.map { "\(reason ?? ""); not saved: \($0)" } ?? reason)
+        )
     }
 
     // MARK: - HNSW file
@@ -131,16 +145,20 @@ public enum CatalogIndexFile {
     /// Writes the HNSW file unless it is current. A file of an earlier revision of the same catalog is updated in
     /// place of a rebuild (``HNSWIndex/synchronize(ids:vectors:maximumTombstoneFraction:)``).
     @discardableResult
-    public static func refreshHNSW(catalog: Catalog, parameters: HNSWIndex.Parameters = .init(),
-                                   progress: ((Int, Int) -> Void)? = nil) throws -> Outcome {
+    public static func refreshHNSW(
+        catalog: Catalog, parameters: HNSWIndex.Parameters = .init(),
+        progress: ((Int, Int) -> Void)? = nil
+    ) throws -> Outcome {
         try loadHNSW(catalog: catalog, parameters: parameters, progress: progress).outcome
     }
 
     /// The catalog's HNSW index from its file when current; updated from the catalog when the file is an earlier
     /// revision of the same catalog (new vectors inserted into the graph, removed ones tombstoned, a rebuild only
     /// when tombstones pass 20 %); else built (progress: done, total) and saved.
-    public static func loadHNSW(catalog: Catalog, parameters: HNSWIndex.Parameters = .init(),
-                                progress: ((Int, Int) -> Void)? = nil) throws -> (index: HNSWIndex, outcome: Outcome) {
+    public static func loadHNSW(
+        catalog: Catalog, parameters: HNSWIndex.Parameters = .init(),
+        progress: ((Int, Int) -> Void)? = nil
+    ) throws -> (index: HNSWIndex, outcome: Outcome) {
         if let updated = try updateHNSW(catalog: catalog, parameters: parameters) { return updated }
         return try loadOrBuild(
             catalog: catalog, kind: .hnsw,
@@ -156,8 +174,9 @@ public enum CatalogIndexFile {
                 var start = 0
                 while start < stored.ids.count {
                     let end = min(start + slice, stored.ids.count)
-                    index.add(ids: Array(stored.ids[start..<end]),
-                              vectors: Array(stored.vectors[(start * dimensions)..<(end * dimensions)]))
+                    index.add(
+                        ids: Array(stored.ids[start..<end]),
+                        vectors: Array(stored.vectors[(start * dimensions)..<(end * dimensions)]))
                     start = end
                     progress?(start, stored.ids.count)
                 }
@@ -170,35 +189,47 @@ public enum CatalogIndexFile {
 
     /// Edits an HNSW file that is behind its own catalog (same identity and model, earlier revision) to match it;
     /// nil when there is no such file or it cannot be opened (the caller then builds one).
-    private static func updateHNSW(catalog: Catalog, parameters: HNSWIndex.Parameters) throws -> (index: HNSWIndex, outcome: Outcome)? {
+    private static func updateHNSW(
+        catalog: Catalog, parameters: HNSWIndex.Parameters
+    ) throws -> (index: HNSWIndex, outcome: Outcome)? {
         let started = Date()
         let path = path(forCatalog: catalog.path, kind: .hnsw)
         guard let binding = try catalog.binding(), FileManager.default.fileExists(atPath: path),
-              let header = try? IndexFileHeader.read(path: path, kind: .hnsw),
-              header.modelID == binding.modelID, header.sourceIdentity == (try catalog.identity()),
-              let fileRevision = header.sourceRevision, fileRevision != (try catalog.embeddingRevision()),
-              var index = try? HNSWIndex.open(path, expectedModelID: binding.modelID, verifyChecksum: true),
-              index.dimensions == binding.dimensions, index.metric == .cosine else { return nil }
+            let header = try? IndexFileHeader.read(path: path, kind: .hnsw),
+            header.modelID == binding.modelID, header.sourceIdentity == (try catalog.identity()),
+            let fileRevision = header.sourceRevision, fileRevision != (try catalog.embeddingRevision()),
+            var index = try? HNSWIndex.open(path, expectedModelID: binding.modelID, verifyChecksum: true),
+            index.dimensions == binding.dimensions, index.metric == .cosine
+        else { return nil }
         index.parameters.efSearch = parameters.efSearch
         let stored = try catalog.embeddingsWithRevision()
         let sync = index.synchronize(ids: stored.ids, vectors: stored.vectors)
-        let detail = "revision \(fileRevision) → \(stored.revision): \(sync.added) added, \(sync.changed) changed, "
+        let detail =
+            "revision \(fileRevision) → \(stored.revision): \(sync.added) added, \(sync.changed) changed, "
             + "\(sync.removed) removed" + (sync.rebuilt ? ", rebuilt (tombstones over 20 %)" : " in the existing graph")
         let saved = save {
-            try index.write(to: path, modelID: binding.modelID, sourceRevision: stored.revision, sourceIdentity: try catalog.identity())
+            try index.write(
+                to: path, modelID: binding.modelID, sourceRevision: stored.revision,
+                sourceIdentity: try catalog.identity())
         }
-        return (index, Outcome(action: saved == nil ? "updated" : "memory", kind: "hnsw", path: path,
-                               vectors: index.liveCount, revision: stored.revision, seconds: since(started),
-                               reason: saved.map { "\(detail); not saved: \($0)" } ?? detail))
+        return (
+            index,
+            Outcome(
+                action: saved == nil ? "updated" : "memory", kind: "hnsw", path: path,
+                vectors: index.liveCount, revision: stored.revision, seconds: since(started),
+                reason: saved.map { "\(detail); not saved: \($0)" } ?? detail)
+        )
     }
 
     /// The catalog's HNSW graph when its file is current and intact, else nil — never builds one (searches
     /// fall back to exact search instead of spending a long build at start-up; `satseek index` rebuilds).
     public static func openCurrentHNSW(catalog: Catalog, efSearch: Int? = nil) -> HNSWIndex? {
         guard (try? hasCurrentHNSW(catalog: catalog)) == true, let binding = try? catalog.binding(),
-              var index = try? HNSWIndex.open(path(forCatalog: catalog.path, kind: .hnsw),
-                                              expectedModelID: binding.modelID, verifyChecksum: true),
-              index.dimensions == binding.dimensions, index.metric == .cosine else { return nil }
+            var index = try? HNSWIndex.open(
+                path(forCatalog: catalog.path, kind: .hnsw),
+                expectedModelID: binding.modelID, verifyChecksum: true),
+            index.dimensions == binding.dimensions, index.metric == .cosine
+        else { return nil }
         if let efSearch { index.parameters.efSearch = efSearch }
         return index
     }
@@ -206,8 +237,9 @@ public enum CatalogIndexFile {
     /// Whether a current HNSW file exists for the catalog (header check only).
     public static func hasCurrentHNSW(catalog: Catalog) throws -> Bool {
         guard let binding = try catalog.binding() else { return false }
-        return staleness(of: path(forCatalog: catalog.path, kind: .hnsw), kind: .hnsw, modelID: binding.modelID,
-                         revision: try catalog.embeddingRevision(), identity: try catalog.identity()) == nil
+        return staleness(
+            of: path(forCatalog: catalog.path, kind: .hnsw), kind: .hnsw, modelID: binding.modelID,
+            revision: try catalog.embeddingRevision(), identity: try catalog.identity()) == nil
     }
 
     /// Runs a write, returning its error's description instead of throwing.

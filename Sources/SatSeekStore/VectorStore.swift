@@ -12,8 +12,10 @@ public struct StoreItem: Sendable, Equatable {
     public var vector: [Float]
     public var code: [UInt8]?
 
-    public init(id: Int64, path: String, className: String, footprint: GeoBox? = nil, vector: [Float],
-                code: [UInt8]? = nil) {
+    public init(
+        id: Int64, path: String, className: String, footprint: GeoBox? = nil, vector: [Float],
+        code: [UInt8]? = nil
+    ) {
         self.id = id
         self.path = path
         self.className = className
@@ -46,8 +48,9 @@ public struct SearchFilter: Sendable, Equatable {
     /// footprints; excluded ids are not removed here.
     public func candidates(in catalog: Catalog) throws -> Set<Int64>? {
         guard let box = boundingBox else { return allowed }
-        let inside = try catalog.chipIDs(intersectingMinLon: box.minLon, minLat: box.minLat,
-                                         maxLon: box.maxLon, maxLat: box.maxLat)
+        let inside = try catalog.chipIDs(
+            intersectingMinLon: box.minLon, minLat: box.minLat,
+            maxLon: box.maxLon, maxLat: box.maxLat)
         return allowed.map { $0.intersection(inside) } ?? inside
     }
 }
@@ -56,7 +59,9 @@ extension FlatIndex {
     /// The `k` best hits for `query` among the ids `filter` allows in `catalog` (its box resolved through the
     /// chip footprints), excluded ids left out.
     public func search(_ query: [Float], k: Int, filter: SearchFilter, in catalog: Catalog) throws -> [SearchHit] {
-        guard let allowed = try filter.candidates(in: catalog) else { return search(query, k: k, excluding: filter.excluded) }
+        guard let allowed = try filter.candidates(in: catalog) else {
+            return search(query, k: k, excluding: filter.excluded)
+        }
         return search(query, k: k, allowed: allowed, excluding: filter.excluded)
     }
 }
@@ -104,7 +109,9 @@ public protocol VectorStore: Sendable {
 
     /// Every stored vector whose score against `vector` is at least `minimumScore` and that passes `filter`:
     /// the page `offset ..< offset + limit` of them, best first, and how many there are in all.
-    func search(vector: [Float], minimumScore: Float, filter: SearchFilter, offset: Int, limit: Int) async throws
+    func search(
+        vector: [Float], minimumScore: Float, filter: SearchFilter, offset: Int, limit: Int
+    ) async throws
         -> RangePage
 
     /// The stored vectors of `ids` (ids the store does not hold are left out).
@@ -119,8 +126,10 @@ extension VectorStore {
     /// optimisation level, never an out-of-bounds read in the kernels below.
     public func validateQuery(_ vector: [Float]) throws {
         guard vector.count == dimensions else {
-            throw StoreError.invalidInput(store: storeDescription, reason: "query has \(vector.count) values, "
-                                          + "the store holds \(dimensions)-dimensional vectors of '\(modelID)'")
+            throw StoreError.invalidInput(
+                store: storeDescription,
+                reason: "query has \(vector.count) values, "
+                    + "the store holds \(dimensions)-dimensional vectors of '\(modelID)'")
         }
         guard vector.allSatisfy(\.isFinite) else {
             throw StoreError.invalidInput(store: storeDescription, reason: "query contains NaN or infinite values")
@@ -183,34 +192,47 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     @discardableResult
     public func upsert(items: [StoreItem]) async throws -> [Int64] {
         let records = items.map { item in
-            (record: ImageRecord(path: item.path, className: item.className, width: 0, height: 0, byteSize: 0,
-                                 modifiedAt: 0, contentHash: "", modelID: modelID),
-             embedding: item.vector)
+            (
+                record: ImageRecord(
+                    path: item.path, className: item.className, width: 0, height: 0, byteSize: 0,
+                    modifiedAt: 0, contentHash: "", modelID: modelID),
+                embedding: item.vector
+            )
         }
         let ids = try catalog.upsert(records)
         let chips: [(id: Int64, chip: ChipInfo)] = zip(ids, items).compactMap { id, item in
             guard let box = item.footprint else { return nil }
-            let ring = [[box.minLon, box.minLat], [box.maxLon, box.minLat], [box.maxLon, box.maxLat],
-                        [box.minLon, box.maxLat], [box.minLon, box.minLat]]
+            let ring = [
+                [box.minLon, box.minLat], [box.maxLon, box.minLat], [box.maxLon, box.maxLat],
+                [box.minLon, box.maxLat], [box.minLon, box.minLat]
+            ]
             return (id, ChipInfo(scenePath: item.path, x: 0, y: 0, width: 0, height: 0, footprint: ring))
         }
         try catalog.setChips(chips)
         return ids
     }
 
-    public func search(vector: [Float], k: Int, exact: Bool = false, filter: SearchFilter = .none) async throws
-        -> [SearchHit] {
+    public func search(
+        vector: [Float], k: Int, exact: Bool = false, filter: SearchFilter = .none
+    ) async throws
+        -> [SearchHit]
+    {
         try validateQuery(vector)
         guard k > 0 else { return [] }
         let indexes = try current()
-        guard let graph = indexes.graph, !exact else { return try indexes.flat.search(vector, k: k, filter: filter, in: catalog) }
-        return graph.search(vector, k: k, efSearch: nil, allowed: try filter.candidates(in: catalog), excluding: filter.excluded)
+        guard let graph = indexes.graph, !exact else {
+            return try indexes.flat.search(vector, k: k, filter: filter, in: catalog)
+        }
+        return graph.search(
+            vector, k: k, efSearch: nil, allowed: try filter.candidates(in: catalog), excluding: filter.excluded)
     }
 
     /// Range search over the exact index: every candidate is scored once (one matrix–vector product), so the
     /// whole result and its count are exact whatever the threshold.
-    public func search(vector: [Float], minimumScore: Float, filter: SearchFilter = .none, offset: Int = 0,
-                       limit: Int = .max) async throws -> RangePage {
+    public func search(
+        vector: [Float], minimumScore: Float, filter: SearchFilter = .none, offset: Int = 0,
+        limit: Int = .max
+    ) async throws -> RangePage {
         try validateQuery(vector)
         try validatePage(offset: offset, limit: limit)
         let indexes = try current()
@@ -261,16 +283,26 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
             }
             if let reuse { return reuse }
         }
-        defer { lock.withLock { lastCheck = Date(); checking = false } }
+        defer {
+            lock.withLock {
+                lastCheck = Date(); checking = false
+            }
+        }
         let graphPath = CatalogIndexFile.path(forCatalog: catalog.path, kind: .hnsw)
-        let key = IndexKey(revision: try catalog.embeddingRevision(),
-                           graphFile: usesGraph ? (try? FileManager.default.attributesOfItem(atPath: graphPath))?[.modificationDate] as? Date : nil)
-        if let cached = lock.withLock({ self.cached }), cached.key == key { return (cached.flat, cached.graph, cached.rows) }
+        let key = IndexKey(
+            revision: try catalog.embeddingRevision(),
+            graphFile: usesGraph
+                ? (try? FileManager.default.attributesOfItem(atPath: graphPath))?[.modificationDate] as? Date : nil)
+        if let cached = lock.withLock({ self.cached }), cached.key == key {
+            return (cached.flat, cached.graph, cached.rows)
+        }
         let previous = lock.withLock { self.cached }
         // The flat index only depends on the revision: keep it when just the graph file changed.
         let sameRevision = previous?.key.revision == key.revision
         let flat = sameRevision ? previous!.flat : try CatalogIndexFile.loadFlat(catalog: catalog).index
-        let rows = sameRevision ? previous!.rows
+        let rows =
+            sameRevision
+            ? previous!.rows
             : Dictionary(flat.ids.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         let graph = usesGraph && key.graphFile != nil ? CatalogIndexFile.openCurrentHNSW(catalog: catalog) : nil
         lock.withLock { self.cached = (key, flat, graph, rows) }

@@ -13,8 +13,10 @@ public enum Activation: Sendable {
     ///   - plane: Elements per channel.
     ///   - bias: One value per channel.
     @inlinable
-    public func applyBias(_ data: UnsafeMutablePointer<Float>, channels: Range<Int>, plane: Int,
-                          bias: UnsafePointer<Float>) {
+    public func applyBias(
+        _ data: UnsafeMutablePointer<Float>, channels: Range<Int>, plane: Int,
+        bias: UnsafePointer<Float>
+    ) {
         for c in channels {
             let b = bias[c]
             let row = data + c * plane

@@ -38,8 +38,10 @@ extension Activation {
 
     /// Adds `bias[c]` to column `c` of every row and applies the activation, in place, for the columns
     /// `channels` of the rows `pixels` of a `rowStride`-wide row-major matrix.
-    func applyBiasChannelsLast(_ data: UnsafeMutablePointer<Float>, pixels: Range<Int>, channels: Range<Int>,
-                               rowStride: Int, bias: UnsafePointer<Float>) {
+    func applyBiasChannelsLast(
+        _ data: UnsafeMutablePointer<Float>, pixels: Range<Int>, channels: Range<Int>,
+        rowStride: Int, bias: UnsafePointer<Float>
+    ) {
         let (lo, hi) = clampBounds
         let lower = SIMD8<Float>(repeating: lo), upper = SIMD8<Float>(repeating: hi)
         for p in pixels {
@@ -61,9 +63,11 @@ extension Activation {
 /// `output[pixels × outC] = activation(rows[pixels × depth] · weightᵀ + bias)` with `weight` row-major
 /// `outC × depth`. Large planes are split across threads by pixels; small ones (the 14×14 and 7×7
 /// layers) by blocks of output channels, so each SGEMM keeps a useful shape.
-func multiplyTransposedAddBias(weight: [Float], bias: [Float], activation: Activation, depth: Int,
-                               rows: UnsafePointer<Float>, pixels: Int, output: UnsafeMutablePointer<Float>,
-                               threads: Int) {
+func multiplyTransposedAddBias(
+    weight: [Float], bias: [Float], activation: Activation, depth: Int,
+    rows: UnsafePointer<Float>, pixels: Int, output: UnsafeMutablePointer<Float>,
+    threads: Int
+) {
     let outChannels = bias.count
     weight.withUnsafeBufferPointer { w in
         bias.withUnsafeBufferPointer { b in
@@ -71,13 +75,15 @@ func multiplyTransposedAddBias(weight: [Float], bias: [Float], activation: Activ
             if threads == 1 || pixels >= 4 * outChannels {
                 parallelChunks(pixels, threads: threads) { part in
                     guard !part.isEmpty else { return }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-                                Int32(part.count), Int32(outChannels), Int32(depth),
-                                1, rows + part.lowerBound * depth, Int32(depth),
-                                w.baseAddress!, Int32(depth),
-                                0, output + part.lowerBound * outChannels, Int32(outChannels))
-                    activation.applyBiasChannelsLast(output, pixels: part, channels: 0..<outChannels,
-                                                     rowStride: outChannels, bias: b.baseAddress!)
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasTrans,
+                        Int32(part.count), Int32(outChannels), Int32(depth),
+                        1, rows + part.lowerBound * depth, Int32(depth),
+                        w.baseAddress!, Int32(depth),
+                        0, output + part.lowerBound * outChannels, Int32(outChannels))
+                    activation.applyBiasChannelsLast(
+                        output, pixels: part, channels: 0..<outChannels,
+                        rowStride: outChannels, bias: b.baseAddress!)
                 }
             } else {
                 // Blocks of 16 output channels keep every chunk's columns vector-aligned.
@@ -86,13 +92,15 @@ func multiplyTransposedAddBias(weight: [Float], bias: [Float], activation: Activ
                 parallelChunks(blocks, threads: threads) { part in
                     let columns = (part.lowerBound * block)..<min(part.upperBound * block, outChannels)
                     guard !columns.isEmpty else { return }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-                                Int32(pixels), Int32(columns.count), Int32(depth),
-                                1, rows, Int32(depth),
-                                w.baseAddress! + columns.lowerBound * depth, Int32(depth),
-                                0, output + columns.lowerBound, Int32(outChannels))
-                    activation.applyBiasChannelsLast(output, pixels: 0..<pixels, channels: columns,
-                                                     rowStride: outChannels, bias: b.baseAddress!)
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasTrans,
+                        Int32(pixels), Int32(columns.count), Int32(depth),
+                        1, rows, Int32(depth),
+                        w.baseAddress! + columns.lowerBound * depth, Int32(depth),
+                        0, output + columns.lowerBound, Int32(outChannels))
+                    activation.applyBiasChannelsLast(
+                        output, pixels: 0..<pixels, channels: columns,
+                        rowStride: outChannels, bias: b.baseAddress!)
                 }
             }
         }
@@ -104,16 +112,21 @@ extension PointwiseConvolution {
     /// - Parameters:
     ///   - input: `pixels × inChannels` floats.
     ///   - output: `pixels × outChannels` floats, overwritten.
-    public func applyChannelsLast(_ input: UnsafePointer<Float>, pixels: Int, output: UnsafeMutablePointer<Float>,
-                                  threads: Int) {
-        multiplyTransposedAddBias(weight: weight, bias: bias, activation: activation, depth: inChannels,
-                                  rows: input, pixels: pixels, output: output, threads: threads)
+    public func applyChannelsLast(
+        _ input: UnsafePointer<Float>, pixels: Int, output: UnsafeMutablePointer<Float>,
+        threads: Int
+    ) {
+        multiplyTransposedAddBias(
+            weight: weight, bias: bias, activation: activation, depth: inChannels,
+            rows: input, pixels: pixels, output: output, threads: threads)
     }
 }
 
 /// Mean over the pixels of a channels-last map: `pixels × channels` → `channels`.
-public func globalAveragePoolChannelsLast(_ input: UnsafePointer<Float>, pixels: Int, channels: Int,
-                                          output: UnsafeMutablePointer<Float>) {
+public func globalAveragePoolChannelsLast(
+    _ input: UnsafePointer<Float>, pixels: Int, channels: Int,
+    output: UnsafeMutablePointer<Float>
+) {
     output.update(repeating: 0, count: channels)
     for p in 0..<pixels {
         let row = input + p * channels
@@ -129,8 +142,10 @@ public func globalAveragePoolChannelsLast(_ input: UnsafePointer<Float>, pixels:
 }
 
 /// Transposes a channels-last map (`pixels × channels`) into channel-major planes (`channels × pixels`).
-public func channelMajor(fromChannelsLast input: UnsafePointer<Float>, pixels: Int, channels: Int,
-                         output: UnsafeMutablePointer<Float>) {
+public func channelMajor(
+    fromChannelsLast input: UnsafePointer<Float>, pixels: Int, channels: Int,
+    output: UnsafeMutablePointer<Float>
+) {
     for p in 0..<pixels {
         let row = input + p * channels
         for c in 0..<channels { output[c * pixels + p] = row[c] }

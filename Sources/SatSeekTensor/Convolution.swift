@@ -30,8 +30,10 @@ extension Padding {
     /// `height × width` map.
     @inlinable
     public func outputSize(height: Int, width: Int, kernel: Int, stride: Int) -> (height: Int, width: Int) {
-        (convolutionOutputSize(height, kernel: kernel, stride: stride, padBefore: top, padAfter: bottom),
-         convolutionOutputSize(width, kernel: kernel, stride: stride, padBefore: left, padAfter: right))
+        (
+            convolutionOutputSize(height, kernel: kernel, stride: stride, padBefore: top, padAfter: bottom),
+            convolutionOutputSize(width, kernel: kernel, stride: stride, padBefore: left, padAfter: right)
+        )
     }
 }
 
@@ -64,26 +66,30 @@ public struct PointwiseConvolution: Sendable {
     ///   - output: `outChannels × plane` floats, overwritten.
     ///   - threads: Output channels are split across this many threads.
     public func apply(_ input: UnsafePointer<Float>, plane: Int, output: UnsafeMutablePointer<Float>, threads: Int) {
-        multiplyAddBias(weight: weight, bias: bias, activation: activation, depth: inChannels,
-                        columns: input, plane: plane, output: output, threads: threads)
+        multiplyAddBias(
+            weight: weight, bias: bias, activation: activation, depth: inChannels,
+            columns: input, plane: plane, output: output, threads: threads)
     }
 }
 
 /// `output[outC × plane] = activation(weight[outC × depth] · columns[depth × plane] + bias)`, one SGEMM
 /// per chunk of output channels (chunks only when the product is large enough to pay for a thread).
-func multiplyAddBias(weight: [Float], bias: [Float], activation: Activation, depth: Int,
-                     columns: UnsafePointer<Float>, plane: Int, output: UnsafeMutablePointer<Float>, threads: Int) {
+func multiplyAddBias(
+    weight: [Float], bias: [Float], activation: Activation, depth: Int,
+    columns: UnsafePointer<Float>, plane: Int, output: UnsafeMutablePointer<Float>, threads: Int
+) {
     let outChannels = bias.count
     weight.withUnsafeBufferPointer { w in
         bias.withUnsafeBufferPointer { b in
             let threads = worthwhileThreads(threads, work: outChannels * depth * plane)
             parallelChunks(outChannels, threads: threads) { rows in
                 guard !rows.isEmpty else { return }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                            Int32(rows.count), Int32(plane), Int32(depth),
-                            1, w.baseAddress! + rows.lowerBound * depth, Int32(depth),
-                            columns, Int32(plane),
-                            0, output + rows.lowerBound * plane, Int32(plane))
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                    Int32(rows.count), Int32(plane), Int32(depth),
+                    1, w.baseAddress! + rows.lowerBound * depth, Int32(depth),
+                    columns, Int32(plane),
+                    0, output + rows.lowerBound * plane, Int32(plane))
                 activation.applyBias(output, channels: rows, plane: plane, bias: b.baseAddress!)
             }
         }
@@ -101,8 +107,10 @@ public struct Convolution2D: Sendable {
     public let bias: [Float]
     public let activation: Activation
 
-    public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int,
-                weight: [Float], bias: [Float], activation: Activation) {
+    public init(
+        inChannels: Int, outChannels: Int, kernel: Int, stride: Int,
+        weight: [Float], bias: [Float], activation: Activation
+    ) {
         checkArgument(weight.count == outChannels * inChannels * kernel * kernel && bias.count == outChannels)
         self.inChannels = inChannels; self.outChannels = outChannels
         self.kernel = kernel; self.stride = stride
@@ -117,9 +125,11 @@ public struct Convolution2D: Sendable {
     /// Applies the convolution to one channel-major feature map.
     /// - Returns: The output height and width.
     @discardableResult
-    public func apply(_ input: UnsafePointer<Float>, height: Int, width: Int, padding: Padding,
-                      output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                      threads: Int) -> (height: Int, width: Int) {
+    public func apply(
+        _ input: UnsafePointer<Float>, height: Int, width: Int, padding: Padding,
+        output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+        threads: Int
+    ) -> (height: Int, width: Int) {
         let (oh, ow) = padding.outputSize(height: height, width: width, kernel: kernel, stride: stride)
         let plane = oh * ow
         let k = kernel, s = stride
@@ -143,8 +153,9 @@ public struct Convolution2D: Sendable {
                 }
             }
         }
-        multiplyAddBias(weight: weight, bias: bias, activation: activation, depth: inChannels * k * k,
-                        columns: scratch, plane: plane, output: output, threads: threads)
+        multiplyAddBias(
+            weight: weight, bias: bias, activation: activation, depth: inChannels * k * k,
+            columns: scratch, plane: plane, output: output, threads: threads)
         return (oh, ow)
     }
 }

@@ -6,8 +6,10 @@ extension DepthwiseConvolution {
     /// the weight loads. Segments or pixels are split across `threads`.
     /// - Returns: The output height and width.
     @discardableResult
-    public func applyChannelsLast(_ input: UnsafePointer<Float>, height: Int, width: Int, padding: Padding,
-                                  output: UnsafeMutablePointer<Float>, threads: Int) -> (height: Int, width: Int) {
+    public func applyChannelsLast(
+        _ input: UnsafePointer<Float>, height: Int, width: Int, padding: Padding,
+        output: UnsafeMutablePointer<Float>, threads: Int
+    ) -> (height: Int, width: Int) {
         let (oh, ow) = padding.outputSize(height: height, width: width, kernel: kernel, stride: stride)
         let (k, s, channels) = (kernel, stride, channels)
         withTaps(width: width, padLeft: padding.left) { taps in
@@ -17,32 +19,37 @@ extension DepthwiseConvolution {
             if taps.slides(outputWidth: ow) {
                 let segmentsPerRow = ow / 7
                 parallelChunks(oh * segmentsPerRow, threads: threads) { segments in
-                    var rows = KernelRows(input, height: height, rowFloats: width * channels, kernel: k, stride: s,
-                                          top: padding.top)
+                    var rows = KernelRows(
+                        input, height: height, rowFloats: width * channels, kernel: k, stride: s,
+                        top: padding.top)
                     defer { rows.deallocate() }
                     for segment in segments {
                         let oy = segment / segmentsPerRow, ox0 = (segment - oy * segmentsPerRow) * 7
                         rows.move(to: oy)
-                        taps.segment(rows: rows.pointers, ky0: rows.ky0, ky1: rows.ky1, ox0: ox0,
-                                     output: output + (oy * ow + ox0) * channels)
+                        taps.segment(
+                            rows: rows.pointers, ky0: rows.ky0, ky1: rows.ky1, ox0: ox0,
+                            output: output + (oy * ow + ox0) * channels)
                     }
                 }
                 return
             }
             parallelChunks(oh * ow, threads: threads) { pixels in
-                var rows = KernelRows(input, height: height, rowFloats: width * channels, kernel: k, stride: s,
-                                      top: padding.top)
+                var rows = KernelRows(
+                    input, height: height, rowFloats: width * channels, kernel: k, stride: s,
+                    top: padding.top)
                 defer { rows.deallocate() }
                 var p = pixels.lowerBound
                 while p < pixels.upperBound {
                     let oy = p / ow, ox = p - (p / ow) * ow
                     rows.move(to: oy)
                     if ox + 1 < ow && p + 1 < pixels.upperBound {
-                        taps.pixelPair(rows: rows.pointers, ky0: rows.ky0, ky1: rows.ky1, ox: ox,
-                                       output: output + p * channels)
+                        taps.pixelPair(
+                            rows: rows.pointers, ky0: rows.ky0, ky1: rows.ky1, ox: ox,
+                            output: output + p * channels)
                         p += 2
                     } else {
-                        taps.pixel(rows: rows.pointers, ky0: rows.ky0, ky1: rows.ky1, ox: ox, output: output + p * channels)
+                        taps.pixel(
+                            rows: rows.pointers, ky0: rows.ky0, ky1: rows.ky1, ox: ox, output: output + p * channels)
                         p += 1
                     }
                 }
@@ -56,9 +63,11 @@ extension DepthwiseConvolution {
         let (lo, hi) = activation.clampBounds
         return tapMajorWeight.withUnsafeBufferPointer { weights in
             bias.withUnsafeBufferPointer { biases in
-                body(DepthwiseTaps(weights: weights.baseAddress!, bias: biases.baseAddress!, channels: channels,
-                                   kernel: kernel, stride: stride, padLeft: padLeft, width: width,
-                                   lower: SIMD8(repeating: lo), upper: SIMD8(repeating: hi)))
+                body(
+                    DepthwiseTaps(
+                        weights: weights.baseAddress!, bias: biases.baseAddress!, channels: channels,
+                        kernel: kernel, stride: stride, padLeft: padLeft, width: width,
+                        lower: SIMD8(repeating: lo), upper: SIMD8(repeating: hi)))
             }
         }
     }
@@ -108,8 +117,10 @@ struct DepthwiseTaps {
     /// Output pixel `ox` of a row whose in-bounds kernel rows are `ky0..<ky1`; writes channels
     /// `first..<channels` of the pixel at `out`.
     @inline(__always)
-    func pixel(rows: UnsafePointer<UnsafePointer<Float>>, ky0: Int, ky1: Int, ox: Int,
-               output out: UnsafeMutablePointer<Float>, first: Int = 0) {
+    func pixel(
+        rows: UnsafePointer<UnsafePointer<Float>>, ky0: Int, ky1: Int, ox: Int,
+        output out: UnsafeMutablePointer<Float>, first: Int = 0
+    ) {
         let k = kernel, channels = channels, w = weights, b = bias
         let ix0 = ox * stride - padLeft
         let kx0 = max(0, -ix0), kx1 = min(k, width - ix0)
@@ -159,8 +170,9 @@ struct DepthwiseTaps {
             var a = loadVector(b + c)
             for ky in ky0..<ky1 {
                 for kx in kx0..<kx1 {
-                    a.addProduct(loadVector(rows[ky] + ((ix0 + kx) * channels + c)),
-                                 loadVector(w + ((ky * k + kx) * channels + c)))
+                    a.addProduct(
+                        loadVector(rows[ky] + ((ix0 + kx) * channels + c)),
+                        loadVector(w + ((ky * k + kx) * channels + c)))
                 }
             }
             storeVector(clamp(a, lower, upper), out + c)
@@ -180,8 +192,10 @@ struct DepthwiseTaps {
     /// pixels have in bounds share each weight load (12 loads per 8 FMAs instead of 16), the taps only one
     /// of them has at an image border run alone.
     @inline(__always)
-    func pixelPair(rows: UnsafePointer<UnsafePointer<Float>>, ky0: Int, ky1: Int, ox: Int,
-                   output out: UnsafeMutablePointer<Float>) {
+    func pixelPair(
+        rows: UnsafePointer<UnsafePointer<Float>>, ky0: Int, ky1: Int, ox: Int,
+        output out: UnsafeMutablePointer<Float>
+    ) {
         let k = kernel, channels = channels, w = weights, b = bias
         let ixA = ox * stride - padLeft, ixB = ixA + stride
         let a0 = max(0, -ixA), a1 = min(k, width - ixA)
@@ -190,7 +204,8 @@ struct DepthwiseTaps {
         let step = stride * channels
         var c = 0
         while c + 32 <= channels {
-            var p0 = loadVector(b + c), p1 = loadVector(b + c + 8), p2 = loadVector(b + c + 16), p3 = loadVector(b + c + 24)
+            var p0 = loadVector(b + c), p1 = loadVector(b + c + 8), p2 = loadVector(b + c + 16),
+                p3 = loadVector(b + c + 24)
             var q0 = p0, q1 = p1, q2 = p2, q3 = p3
             for ky in ky0..<ky1 {
                 let row = rows[ky] + c
@@ -215,7 +230,8 @@ struct DepthwiseTaps {
                     if kx == s0 && s0 < s1 { kx = s1; continue }
                     let t = taps + kx * channels, x = row + (ixA + kx) * channels
                     p0.addProduct(loadVector(x), loadVector(t)); p1.addProduct(loadVector(x + 8), loadVector(t + 8))
-                    p2.addProduct(loadVector(x + 16), loadVector(t + 16)); p3.addProduct(loadVector(x + 24), loadVector(t + 24))
+                    p2.addProduct(loadVector(x + 16), loadVector(t + 16));
+                    p3.addProduct(loadVector(x + 24), loadVector(t + 24))
                     kx += 1
                 }
                 kx = b0
@@ -223,7 +239,8 @@ struct DepthwiseTaps {
                     if kx == s0 && s0 < s1 { kx = s1; continue }
                     let t = taps + kx * channels, y = row + (ixB + kx) * channels
                     q0.addProduct(loadVector(y), loadVector(t)); q1.addProduct(loadVector(y + 8), loadVector(t + 8))
-                    q2.addProduct(loadVector(y + 16), loadVector(t + 16)); q3.addProduct(loadVector(y + 24), loadVector(t + 24))
+                    q2.addProduct(loadVector(y + 16), loadVector(t + 16));
+                    q3.addProduct(loadVector(y + 24), loadVector(t + 24))
                     kx += 1
                 }
             }

@@ -25,8 +25,10 @@ extension DepthwiseTaps {
     /// Output pixels `ox0..<ox0 + 7` of a row whose in-bounds kernel rows are `ky0..<ky1`, written at `out`
     /// (`7 × channels` floats). Requires ``slides(outputWidth:)``.
     @inline(__always)
-    func segment(rows: UnsafePointer<UnsafePointer<Float>>, ky0: Int, ky1: Int, ox0: Int,
-                 output out: UnsafeMutablePointer<Float>) {
+    func segment(
+        rows: UnsafePointer<UnsafePointer<Float>>, ky0: Int, ky1: Int, ox0: Int,
+        output out: UnsafeMutablePointer<Float>
+    ) {
         switch (stride, kernel) {
         case (1, 5): segment5(rows: rows, ky0: ky0, ky1: ky1, ox0: ox0, output: out)
         case (1, _): segment3(rows: rows, ky0: ky0, ky1: ky1, ox0: ox0, output: out)
@@ -36,8 +38,10 @@ extension DepthwiseTaps {
     }
 
     @inline(__always)
-    private func segment5(rows: UnsafePointer<UnsafePointer<Float>>, ky0: Int, ky1: Int, ox0: Int,
-                          output out: UnsafeMutablePointer<Float>) {
+    private func segment5(
+        rows: UnsafePointer<UnsafePointer<Float>>, ky0: Int, ky1: Int, ox0: Int,
+        output out: UnsafeMutablePointer<Float>
+    ) {
         let channels = channels
         let left = ox0 > 0, right = ox0 + 7 < width
         // Input pixel ox0 - 2 + i feeds outputs i - 4 ... i.
@@ -88,8 +92,10 @@ extension DepthwiseTaps {
     }
 
     @inline(__always)
-    private func segment3(rows: UnsafePointer<UnsafePointer<Float>>, ky0: Int, ky1: Int, ox0: Int,
-                          output out: UnsafeMutablePointer<Float>) {
+    private func segment3(
+        rows: UnsafePointer<UnsafePointer<Float>>, ky0: Int, ky1: Int, ox0: Int,
+        output out: UnsafeMutablePointer<Float>
+    ) {
         let channels = channels
         let left = ox0 > 0, right = ox0 + 7 < width
         // Input pixel ox0 - 1 + i feeds outputs i - 2 ... i.
@@ -132,8 +138,10 @@ extension DepthwiseTaps {
     }
 
     @inline(__always)
-    private func segment5Stride2(rows: UnsafePointer<UnsafePointer<Float>>, ky0: Int, ky1: Int, ox0: Int,
-                                 output out: UnsafeMutablePointer<Float>) {
+    private func segment5Stride2(
+        rows: UnsafePointer<UnsafePointer<Float>>, ky0: Int, ky1: Int, ox0: Int,
+        output out: UnsafeMutablePointer<Float>
+    ) {
         let channels = channels
         // Input pixel 2·ox0 - padLeft + i feeds outputs (i - 4) / 2 ... i / 2 (rounded inwards); only the
         // two outermost on each side can fall outside the image.
@@ -174,8 +182,10 @@ extension DepthwiseTaps {
     }
 
     @inline(__always)
-    private func segment3Stride2(rows: UnsafePointer<UnsafePointer<Float>>, ky0: Int, ky1: Int, ox0: Int,
-                                 output out: UnsafeMutablePointer<Float>) {
+    private func segment3Stride2(
+        rows: UnsafePointer<UnsafePointer<Float>>, ky0: Int, ky1: Int, ox0: Int,
+        output out: UnsafeMutablePointer<Float>
+    ) {
         let channels = channels
         // Input pixel 2·ox0 - padLeft + i feeds outputs (i - 2) / 2 ... i / 2 (rounded inwards).
         let start = 2 * ox0 - padLeft
@@ -213,9 +223,11 @@ extension DepthwiseTaps {
 
     /// Clamps and stores one 8-channel slice of the segment's seven pixels.
     @inline(__always)
-    private func store7(_ a0: SIMD8<Float>, _ a1: SIMD8<Float>, _ a2: SIMD8<Float>, _ a3: SIMD8<Float>,
-                        _ a4: SIMD8<Float>, _ a5: SIMD8<Float>, _ a6: SIMD8<Float>,
-                        _ out: UnsafeMutablePointer<Float>) {
+    private func store7(
+        _ a0: SIMD8<Float>, _ a1: SIMD8<Float>, _ a2: SIMD8<Float>, _ a3: SIMD8<Float>,
+        _ a4: SIMD8<Float>, _ a5: SIMD8<Float>, _ a6: SIMD8<Float>,
+        _ out: UnsafeMutablePointer<Float>
+    ) {
         let step = channels
         storeVector(clamp(a0, lower, upper), out)
         storeVector(clamp(a1, lower, upper), out + step)

@@ -21,17 +21,22 @@ public struct DirectConvolution2D: Sendable {
     /// time with their taps clipped.
     /// - Returns: The output height and width.
     @discardableResult
-    public func apply(channelMajor input: UnsafePointer<Float>, height: Int, width: Int, padding: Padding,
-                      output: UnsafeMutablePointer<Float>, threads: Int) -> (height: Int, width: Int) {
-        let (k, s, inChannels, cout) = (convolution.kernel, convolution.stride, convolution.inChannels,
-                                        convolution.outChannels)
+    public func apply(
+        channelMajor input: UnsafePointer<Float>, height: Int, width: Int, padding: Padding,
+        output: UnsafeMutablePointer<Float>, threads: Int
+    ) -> (height: Int, width: Int) {
+        let (k, s, inChannels, cout) = (
+            convolution.kernel, convolution.stride, convolution.inChannels,
+            convolution.outChannels
+        )
         let (oh, ow) = padding.outputSize(height: height, width: width, kernel: k, stride: s)
         let (lo, hi) = convolution.activation.clampBounds
         let lower = SIMD8<Float>(repeating: lo), upper = SIMD8<Float>(repeating: hi)
         tapMajorWeight.withUnsafeBufferPointer { weights in
             convolution.bias.withUnsafeBufferPointer { biases in
                 let w = weights.baseAddress!, b = biases.baseAddress!
-                parallelChunks(oh, threads: worthwhileThreads(threads, work: oh * ow * cout * inChannels * k * k)) { rows in
+                parallelChunks(oh, threads: worthwhileThreads(threads, work: oh * ow * cout * inChannels * k * k)) {
+                    rows in
                     for oy in rows {
                         let iy0 = oy * s - padding.top
                         let ky0 = max(0, -iy0), ky1 = min(k, height - iy0)
@@ -52,7 +57,8 @@ public struct DirectConvolution2D: Sendable {
                                             let row = input + (ci * height + iy0 + ky) * width + ix0
                                             let t = w + ((ci * k + ky) * k) * cout + c
                                             for kx in 0..<k {
-                                                let x0 = SIMD8<Float>(repeating: row[kx]), x1 = SIMD8<Float>(repeating: row[kx + s])
+                                                let x0 = SIMD8<Float>(repeating: row[kx]),
+                                                    x1 = SIMD8<Float>(repeating: row[kx + s])
                                                 let tap = t + kx * cout
                                                 let w0 = loadVector(tap), w1 = loadVector(tap + 8)
                                                 let w2 = loadVector(tap + 16), w3 = loadVector(tap + 24)
@@ -91,8 +97,9 @@ public struct DirectConvolution2D: Sendable {
                                     c += 8
                                 }
                                 for pixel in 0..<2 {
-                                    tail(from: c, input: input + ix0 + pixel * s, kx: 0..<k, ky: ky0..<ky1,
-                                         iy0: iy0, height: height, width: width, output: out + pixel * cout)
+                                    tail(
+                                        from: c, input: input + ix0 + pixel * s, kx: 0..<k, ky: ky0..<ky1,
+                                        iy0: iy0, height: height, width: width, output: out + pixel * cout)
                                 }
                                 ox += 2
                             } else {
@@ -112,8 +119,9 @@ public struct DirectConvolution2D: Sendable {
                                     storeVector(clamp(p0, lower, upper), out + c)
                                     c += 8
                                 }
-                                tail(from: c, input: input + ix0, kx: kx0..<kx1, ky: ky0..<ky1,
-                                     iy0: iy0, height: height, width: width, output: out)
+                                tail(
+                                    from: c, input: input + ix0, kx: kx0..<kx1, ky: ky0..<ky1,
+                                    iy0: iy0, height: height, width: width, output: out)
                                 ox += 1
                             }
                         }
@@ -127,8 +135,10 @@ public struct DirectConvolution2D: Sendable {
     /// Output channels `first..<outChannels` of one pixel, one at a time (channel counts that are not a
     /// multiple of 8); `input` points at the pixel's tap-0 column of channel 0, row 0.
     @inline(__always)
-    func tail(from first: Int, input: UnsafePointer<Float>, kx: Range<Int>, ky: Range<Int>, iy0: Int,
-              height: Int, width: Int, output: UnsafeMutablePointer<Float>) {
+    func tail(
+        from first: Int, input: UnsafePointer<Float>, kx: Range<Int>, ky: Range<Int>, iy0: Int,
+        height: Int, width: Int, output: UnsafeMutablePointer<Float>
+    ) {
         let (k, cout) = (convolution.kernel, convolution.outChannels)
         let (lo, hi) = convolution.activation.clampBounds
         for c in first..<cout {

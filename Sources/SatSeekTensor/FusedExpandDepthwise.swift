@@ -26,9 +26,11 @@ public struct FusedExpandDepthwise: Sendable {
     ///   - scratch: `threads × scratchCount(width:)` floats.
     /// - Returns: The output height and width.
     @discardableResult
-    public func apply(_ input: UnsafePointer<Float>, height: Int, width: Int, padding: Padding,
-                      output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                      threads: Int) -> (height: Int, width: Int) {
+    public func apply(
+        _ input: UnsafePointer<Float>, height: Int, width: Int, padding: Padding,
+        output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+        threads: Int
+    ) -> (height: Int, width: Int) {
         let (k, s, channels) = (depthwise.kernel, depthwise.stride, depthwise.channels)
         let (oh, ow) = padding.outputSize(height: height, width: width, kernel: k, stride: s)
         let inChannels = expand.inChannels
@@ -48,8 +50,9 @@ public struct FusedExpandDepthwise: Sendable {
                         let iy0 = oy * s - padding.top
                         let ky0 = max(0, -iy0), ky1 = min(k, height - iy0)
                         for iy in max(iy0 + ky0, expanded)..<(iy0 + ky1) {
-                            expand.apply(input + iy * width * inChannels, pixels: width,
-                                         output: ring + (iy % k) * rowFloats, threads: 1)
+                            expand.apply(
+                                input + iy * width * inChannels, pixels: width,
+                                output: ring + (iy % k) * rowFloats, threads: 1)
                         }
                         expanded = max(expanded, iy0 + ky1)
                         for ky in ky0..<ky1 { rows[ky] = UnsafePointer(ring + ((iy0 + ky) % k) * rowFloats) }

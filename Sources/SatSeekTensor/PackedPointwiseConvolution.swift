@@ -48,8 +48,10 @@ public struct PackedPointwiseConvolution: Sendable {
     ///   - output: `pixels × outChannels` floats, overwritten; must not overlap `input`.
     ///   - residual: When given, `pixels × outChannels` floats added after the activation (the skip
     ///     connection of an inverted-residual block); a buffer distinct from `output`.
-    public func apply(_ input: UnsafePointer<Float>, pixels: Int, output: UnsafeMutablePointer<Float>,
-                      residual: UnsafePointer<Float>? = nil, threads: Int) {
+    public func apply(
+        _ input: UnsafePointer<Float>, pixels: Int, output: UnsafeMutablePointer<Float>,
+        residual: UnsafePointer<Float>? = nil, threads: Int
+    ) {
         guard !panels.isEmpty else {
             convolution.applyChannelsLast(input, pixels: pixels, output: output, threads: threads)
             if let residual { addInPlace(output, residual, count: pixels * outChannels) }
@@ -64,9 +66,10 @@ public struct PackedPointwiseConvolution: Sendable {
         let panelsPerGroup = max(1, 96 * 1024 / (cin * 16 * 4))
         panels.withUnsafeBufferPointer { packed in
             convolution.bias.withUnsafeBufferPointer { bias in
-                let task = PackedGEMMTask(input: input, blocks: blocks, depth: cin, outChannels: cout,
-                                          panels: packed.baseAddress!, bias: bias.baseAddress!,
-                                          activation: convolution.activation, output: output, residual: residual)
+                let task = PackedGEMMTask(
+                    input: input, blocks: blocks, depth: cin, outChannels: cout,
+                    panels: packed.baseAddress!, bias: bias.baseAddress!,
+                    activation: convolution.activation, output: output, residual: residual)
                 if threads == 1 || pixels >= 4 * cout {
                     parallelChunks(rowBlocks, threads: threads) { blocks in
                         task.run(rowBlocks: blocks, panels: 0..<panelCount, panelsPerGroup: panelsPerGroup)
@@ -154,17 +157,21 @@ struct PackedGEMMTask {
         let five = rows == 5
         switch (outChannels - first >= 16, five) {
         case (true, false):
-            kernel6x16(a0, a1, a2, a3, a4, a5, b: b, bias: bias + first, rows: rows, five: false,
-                       output: target, residual: extra, epilogue: epilogue)
+            kernel6x16(
+                a0, a1, a2, a3, a4, a5, b: b, bias: bias + first, rows: rows, five: false,
+                output: target, residual: extra, epilogue: epilogue)
         case (true, true):
-            kernel6x16(a0, a1, a2, a3, a4, a5, b: b, bias: bias + first, rows: rows, five: true,
-                       output: target, residual: extra, epilogue: epilogue)
+            kernel6x16(
+                a0, a1, a2, a3, a4, a5, b: b, bias: bias + first, rows: rows, five: true,
+                output: target, residual: extra, epilogue: epilogue)
         case (false, false):
-            kernel6x8(a0, a1, a2, a3, a4, a5, b: b, bias: bias + first, rows: rows, five: false,
-                      output: target, residual: extra, epilogue: epilogue)
+            kernel6x8(
+                a0, a1, a2, a3, a4, a5, b: b, bias: bias + first, rows: rows, five: false,
+                output: target, residual: extra, epilogue: epilogue)
         case (false, true):
-            kernel6x8(a0, a1, a2, a3, a4, a5, b: b, bias: bias + first, rows: rows, five: true,
-                      output: target, residual: extra, epilogue: epilogue)
+            kernel6x8(
+                a0, a1, a2, a3, a4, a5, b: b, bias: bias + first, rows: rows, five: true,
+                output: target, residual: extra, epilogue: epilogue)
         }
     }
 
@@ -186,18 +193,22 @@ struct PackedGEMMTask {
 
         /// Stores one pixel's sixteen sums.
         @inline(__always)
-        func store(_ low: SIMD8<Float>, _ high: SIMD8<Float>, _ target: UnsafeMutablePointer<Float>,
-                   _ residual: UnsafePointer<Float>?) {
+        func store(
+            _ low: SIMD8<Float>, _ high: SIMD8<Float>, _ target: UnsafeMutablePointer<Float>,
+            _ residual: UnsafePointer<Float>?
+        ) {
             store(low, target, residual)
             store(high, target + 8, residual.map { $0 + 8 })
         }
     }
 
     @inline(__always)
-    func kernel6x16(_ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
-                    _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>, _ a5: UnsafePointer<Float>,
-                    b: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, five: Bool,
-                    output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, epilogue: Epilogue) {
+    func kernel6x16(
+        _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
+        _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>, _ a5: UnsafePointer<Float>,
+        b: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, five: Bool,
+        output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, epilogue: Epilogue
+    ) {
         let bias0 = loadVector(bias), bias1 = loadVector(bias + 8)
         var c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1
         var c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1
@@ -229,10 +240,12 @@ struct PackedGEMMTask {
     }
 
     @inline(__always)
-    func kernel6x8(_ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
-                   _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>, _ a5: UnsafePointer<Float>,
-                   b: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, five: Bool,
-                   output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, epilogue: Epilogue) {
+    func kernel6x8(
+        _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
+        _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>, _ a5: UnsafePointer<Float>,
+        b: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, five: Bool,
+        output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, epilogue: Epilogue
+    ) {
         let bias0 = loadVector(bias)
         var c0 = bias0, c1 = bias0, c2 = bias0, c3 = bias0, c4 = bias0, c5 = bias0
         var w = b

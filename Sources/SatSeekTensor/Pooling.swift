@@ -11,8 +11,10 @@ public struct MaxPool2D: Sendable {
     /// Pools each of `channels` planes.
     /// - Returns: The output height and width.
     @discardableResult
-    public func apply(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
-                      output: UnsafeMutablePointer<Float>) -> (height: Int, width: Int) {
+    public func apply(
+        _ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+        output: UnsafeMutablePointer<Float>
+    ) -> (height: Int, width: Int) {
         let oh = convolutionOutputSize(height, kernel: kernel, stride: stride, padBefore: padding, padAfter: padding)
         let ow = convolutionOutputSize(width, kernel: kernel, stride: stride, padBefore: padding, padAfter: padding)
         for c in 0..<channels {

@@ -2,8 +2,10 @@ import COpenBLAS
 import COpenBLASSetup
 
 /// Mean over each channel's plane: `channels × plane` → `channels`.
-public func globalAveragePool(_ input: UnsafePointer<Float>, channels: Int, plane: Int,
-                              output: UnsafeMutablePointer<Float>) {
+public func globalAveragePool(
+    _ input: UnsafePointer<Float>, channels: Int, plane: Int,
+    output: UnsafeMutablePointer<Float>
+) {
     let scale = 1 / Float(plane)
     for c in 0..<channels {
         var sum: Float = 0
@@ -42,8 +44,9 @@ public struct Linear: Sendable {
         weight.withUnsafeBufferPointer { w in
             input.withUnsafeBufferPointer { x in
                 output.withUnsafeMutableBufferPointer { y in
-                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outFeatures), Int32(inFeatures),
-                                1, w.baseAddress!, Int32(inFeatures), x.baseAddress!, 1, 1, y.baseAddress!, 1)
+                    cblas_sgemv(
+                        CblasRowMajor, CblasNoTrans, Int32(outFeatures), Int32(inFeatures),
+                        1, w.baseAddress!, Int32(inFeatures), x.baseAddress!, 1, 1, y.baseAddress!, 1)
                 }
             }
         }

@@ -64,8 +64,10 @@ public enum TransformerActivation: String, Sendable {
 extension Linear {
     /// `y = x Wᵀ + b` for `rows` row-major input vectors: one SGEMM, split over output features
     /// when `threads > 1` and the product is large enough to pay for it.
-    public func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>,
-                      threads: Int = 1) {
+    public func apply(
+        _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>,
+        threads: Int = 1
+    ) {
         let out = outFeatures, inF = inFeatures
         let workers = worthwhileThreads(threads, work: rows * out * inF)
         weight.withUnsafeBufferPointer { w in
@@ -75,12 +77,14 @@ extension Linear {
                 parallelChunks(out, threads: workers) { columns in
                     guard !columns.isEmpty else { return }
                     for r in 0..<rows {
-                        (y.value + r * out + columns.lowerBound).update(from: bBase.value + columns.lowerBound,
-                                                                         count: columns.count)
+                        (y.value + r * out + columns.lowerBound).update(
+                            from: bBase.value + columns.lowerBound,
+                            count: columns.count)
                     }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(columns.count),
-                                Int32(inF), 1, x.value, Int32(inF), wBase.value + columns.lowerBound * inF,
-                                Int32(inF), 1, y.value + columns.lowerBound, Int32(out))
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(columns.count),
+                        Int32(inF), 1, x.value, Int32(inF), wBase.value + columns.lowerBound * inF,
+                        Int32(inF), 1, y.value + columns.lowerBound, Int32(out))
                 }
             }
         }
@@ -96,7 +100,8 @@ public struct MultiHeadSelfAttention: Sendable {
     public var width: Int { outProjection.outFeatures }
 
     public init(inProjection: Linear, outProjection: Linear, heads: Int) {
-        checkArgument(inProjection.outFeatures == 3 * inProjection.inFeatures, "attention: in_proj must be 3·width × width")
+        checkArgument(
+            inProjection.outFeatures == 3 * inProjection.inFeatures, "attention: in_proj must be 3·width × width")
         checkArgument(heads > 0 && inProjection.inFeatures % heads == 0, "attention: width not divisible by heads")
         self.inProjection = inProjection; self.outProjection = outProjection; self.heads = heads
     }
@@ -105,16 +110,19 @@ public struct MultiHeadSelfAttention: Sendable {
     public func scratchCount(tokens: Int) -> Int { tokens * 3 * width + tokens * tokens + tokens * width }
 
     /// Attends over one sequence of `tokens` rows; `causal` hides later tokens from earlier ones.
-    public func apply(_ input: UnsafePointer<Float>, tokens: Int, causal: Bool, into output: UnsafeMutablePointer<Float>,
-                      scratch: UnsafeMutablePointer<Float>, threads: Int = 1) {
+    public func apply(
+        _ input: UnsafePointer<Float>, tokens: Int, causal: Bool, into output: UnsafeMutablePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>, threads: Int = 1
+    ) {
         let d = width, headWidth = d / heads, n = tokens
         let qkv = scratch, scores = scratch + n * 3 * d, context = scores + n * n
         inProjection.apply(input, rows: n, into: qkv, threads: threads)
         let scale = 1 / Float(headWidth).squareRoot()
         for h in 0..<heads {
             let q = qkv + h * headWidth, k = qkv + d + h * headWidth, v = qkv + 2 * d + h * headWidth
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(n), Int32(headWidth), scale,
-                        q, Int32(3 * d), k, Int32(3 * d), 0, scores, Int32(n))
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(n), Int32(headWidth), scale,
+                q, Int32(3 * d), k, Int32(3 * d), 0, scores, Int32(n))
             for i in 0..<n {
                 let row = scores + i * n
                 let visible = causal ? i + 1 : n
@@ -126,8 +134,9 @@ public struct MultiHeadSelfAttention: Sendable {
                 for j in 0..<visible { row[j] *= inverse }
                 for j in visible..<n { row[j] = 0 }
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(headWidth), Int32(n), 1,
-                        scores, Int32(n), v, Int32(3 * d), 0, context + h * headWidth, Int32(d))
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(headWidth), Int32(n), 1,
+                scores, Int32(n), v, Int32(3 * d), 0, context + h * headWidth, Int32(d))
         }
         outProjection.apply(context, rows: n, into: output, threads: threads)
     }
@@ -146,8 +155,10 @@ public struct TransformerBlock: Sendable {
     public let activation: TransformerActivation
     public let normFirst: Bool
 
-    public init(attention: MultiHeadSelfAttention, norm1: LayerNorm, norm2: LayerNorm, fc1: Linear, fc2: Linear,
-                activation: TransformerActivation, normFirst: Bool) {
+    public init(
+        attention: MultiHeadSelfAttention, norm1: LayerNorm, norm2: LayerNorm, fc1: Linear, fc2: Linear,
+        activation: TransformerActivation, normFirst: Bool
+    ) {
         self.attention = attention; self.norm1 = norm1; self.norm2 = norm2
         self.fc1 = fc1; self.fc2 = fc2; self.activation = activation; self.normFirst = normFirst
     }
@@ -159,8 +170,10 @@ public struct TransformerBlock: Sendable {
     }
 
     /// Runs the layer in place on `tokens × width` activations.
-    public func apply(_ x: UnsafeMutablePointer<Float>, tokens: Int, causal: Bool,
-                      scratch: UnsafeMutablePointer<Float>, threads: Int = 1) {
+    public func apply(
+        _ x: UnsafeMutablePointer<Float>, tokens: Int, causal: Bool,
+        scratch: UnsafeMutablePointer<Float>, threads: Int = 1
+    ) {
         let d = attention.width, count = tokens * d
         let normed = scratch, branch = scratch + count, inner = scratch + 2 * count
         if normFirst {
@@ -180,8 +193,10 @@ public struct TransformerBlock: Sendable {
         }
     }
 
-    private func mlp(_ input: UnsafePointer<Float>, tokens: Int, into output: UnsafeMutablePointer<Float>,
-                     hidden: UnsafeMutablePointer<Float>, threads: Int) {
+    private func mlp(
+        _ input: UnsafePointer<Float>, tokens: Int, into output: UnsafeMutablePointer<Float>,
+        hidden: UnsafeMutablePointer<Float>, threads: Int
+    ) {
         fc1.apply(input, rows: tokens, into: hidden, threads: threads)
         activation.apply(hidden, count: tokens * fc1.outFeatures)
         fc2.apply(hidden, rows: tokens, into: output, threads: threads)
@@ -200,8 +215,10 @@ extension Array where Element == TransformerBlock {
 
 /// The input rows of a text transformer: row `i` = `table[ids[i]] + positions[i]` (+ `offset`, e.g. BERT's
 /// token-type row), `ids.count × width` floats. Ids must already be checked against the table.
-public func tokenEmbeddings(_ ids: ArraySlice<Int32>, table: [Float], positions: [Float], width: Int,
-                            offset: [Float]? = nil) -> [Float] {
+public func tokenEmbeddings(
+    _ ids: ArraySlice<Int32>, table: [Float], positions: [Float], width: Int,
+    offset: [Float]? = nil
+) -> [Float] {
     var x = [Float](repeating: 0, count: ids.count * width)
     x.withUnsafeMutableBufferPointer { out in
         table.withUnsafeBufferPointer { t in

@@ -2,7 +2,7 @@ import CMemoryHints
 import Foundation
 import Synchronization
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Helper threads that run the chunks of one layer beside the calling thread, with hand-off latency in the
@@ -46,7 +46,8 @@ final class WorkerPool: @unchecked Sendable {
     /// when the pool is busy or has too few helpers.
     func run(chunks count: Int, _ body: (Int) -> Void) -> Bool {
         guard count - 1 <= helpers, count > 1,
-              busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
+            busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+        else { return false }
         withoutActuallyEscaping(body) { body in
             job = body
             chunks = count

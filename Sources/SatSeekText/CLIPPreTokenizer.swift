@@ -34,7 +34,8 @@ struct CLIPPreTokenizer: Sendable {
         if text == pattern { return true }
         switch pattern {
         case "a"..."z":
-            return text.value == pattern.value - 32 || (pattern == "s" && text == "\u{17F}") || (pattern == "k" && text == "\u{212A}")
+            return text.value == pattern.value - 32 || (pattern == "s" && text == "\u{17F}")
+                || (pattern == "k" && text == "\u{212A}")
         default:
             return false
         }

@@ -52,8 +52,9 @@ public struct CLIPTokenizer: Sendable {
         var encoder: [String: Int32] = [:]
         encoder.reserveCapacity(vocabulary.count)
         for (id, token) in vocabulary.enumerated() { encoder[token] = Int32(id) }
-        try self.init(encoder: encoder, pairs: pairs, specials: ["<start_of_text>", "<end_of_text>"],
-                      vocabularySize: vocabulary.count, file: bpeFile, mergesFile: bpeFile)
+        try self.init(
+            encoder: encoder, pairs: pairs, specials: ["<start_of_text>", "<end_of_text>"],
+            vocabularySize: vocabulary.count, file: bpeFile, mergesFile: bpeFile)
     }
 
     /// Loads a Hugging Face CLIP tokenizer (`vocab.json` + `merges.txt`); the algorithm is the same.
@@ -70,7 +71,8 @@ public struct CLIPTokenizer: Sendable {
         var encoder: [String: Int32] = [:]
         for (token, value) in dictionary {
             guard let id = (value as? NSNumber)?.int32Value, id >= 0 else {
-                throw TokenizerError.malformedVocabulary(vocabJSON, reason: "the id of \"\(token)\" is not a non-negative integer")
+                throw TokenizerError.malformedVocabulary(
+                    vocabJSON, reason: "the id of \"\(token)\" is not a non-negative integer")
             }
             encoder[token] = id
         }
@@ -81,14 +83,19 @@ public struct CLIPTokenizer: Sendable {
             if (index == 0 && line.hasPrefix("#version")) || line.allSatisfy(\.isWhitespace) { continue }
             pairs.append(try Self.parseMerge(line, line: index + 1, file: mergesTXT))
         }
-        let specials = encoder["<|startoftext|>"] != nil ? ["<|startoftext|>", "<|endoftext|>"] : ["<start_of_text>", "<end_of_text>"]
+        let specials =
+            encoder["<|startoftext|>"] != nil
+            ? ["<|startoftext|>", "<|endoftext|>"] : ["<start_of_text>", "<end_of_text>"]
         let size = Int(encoder.values.max() ?? -1) + 1
-        try self.init(encoder: encoder, pairs: pairs, specials: specials, vocabularySize: size,
-                      file: vocabJSON, mergesFile: mergesTXT)
+        try self.init(
+            encoder: encoder, pairs: pairs, specials: specials, vocabularySize: size,
+            file: vocabJSON, mergesFile: mergesTXT)
     }
 
-    private init(encoder: [String: Int32], pairs: [(String, String)], specials: [String], vocabularySize: Int,
-                 file: URL, mergesFile: URL) throws {
+    private init(
+        encoder: [String: Int32], pairs: [(String, String)], specials: [String], vocabularySize: Int,
+        file: URL, mergesFile: URL
+    ) throws {
         func id(_ token: String) throws -> Int32 {
             guard let id = encoder[token] else { throw TokenizerError.missingToken(token, file: file) }
             return id
@@ -106,7 +113,11 @@ public struct CLIPTokenizer: Sendable {
             // A merge whose parts are not tokens can never apply; one that yields a non-token is an error.
             guard let left = encoder[pair.0], let right = encoder[pair.1] else { continue }
             guard let result = encoder[pair.0 + pair.1] else {
-                throw TokenizerError.malformedVocabulary(mergesFile, reason: "merge \(rank + 1) (\(pair.0) \(pair.1)) yields \(pair.0 + pair.1), which is not in the vocabulary")
+                throw TokenizerError.malformedVocabulary(
+                    mergesFile,
+                    reason:
+                        "merge \(rank + 1) (\(pair.0) \(pair.1)) yields \(pair.0 + pair.1), which is not in the vocabulary"
+                )
             }
             merges[Self.key(left, right)] = Merge(rank: Int32(rank), result: result)
         }

@@ -14,7 +14,7 @@ public enum Gzip {
     /// Decompresses a gzip file held in memory.
     /// - Parameter file: Names the source in error messages.
     public static func decompress(_ input: Data, file: URL) throws -> Data {
-        let data = Data(input) // zero-based indices
+        let data = Data(input)  // zero-based indices
         func fail(_ reason: String) -> TokenizerError { .badGzip(file, reason: reason) }
         guard data.count >= 18 else { throw fail("only \(data.count) bytes (a gzip file has at least 18)") }
         guard isGzip(data) else { throw fail("missing the gzip magic bytes 1f 8b") }
@@ -22,16 +22,16 @@ public enum Gzip {
         let flags = data[3]
         guard flags & 0xE0 == 0 else { throw fail("reserved header flags are set") }
         var offset = 10
-        if flags & 0x04 != 0 { // FEXTRA
+        if flags & 0x04 != 0 {  // FEXTRA
             guard offset + 2 <= data.count else { throw fail("truncated extra field") }
             offset += 2 + (Int(data[offset]) | Int(data[offset + 1]) << 8)
         }
         guard offset < data.count else { throw fail("truncated extra field") }
-        for flag: UInt8 in [0x08, 0x10] where flags & flag != 0 { // FNAME, FCOMMENT: zero-terminated
+        for flag: UInt8 in [0x08, 0x10] where flags & flag != 0 {  // FNAME, FCOMMENT: zero-terminated
             guard let end = data[offset...].firstIndex(of: 0) else { throw fail("unterminated header string") }
             offset = end + 1
         }
-        if flags & 0x02 != 0 { offset += 2 } // FHCRC
+        if flags & 0x02 != 0 { offset += 2 }  // FHCRC
         guard offset + 8 <= data.count else { throw fail("truncated header") }
 
         let trailer = data.count - 8
@@ -47,16 +47,19 @@ public enum Gzip {
         output.reserveCapacity(Int(expectedSize))
         let crc: UInt32
         do {
-            crc = try Data.decompress(size: Int64(compressed.count), bufferSize: bufferSize, skipCRC32: false,
-                                      provider: { position, size in
-                // The inflater is told every chunk holds `size` bytes, so pad the last one with zeros; the
-                // deflate stream ends before the padding (a stream that does not is caught below).
-                let start = compressed.startIndex + Int(position)
-                guard start < data.count else { throw TokenizerError.badGzip(file, reason: "truncated deflate stream") }
-                var chunk = Data(data[start..<min(start + size, data.count)])
-                if chunk.count < size { chunk.append(Data(count: size - chunk.count)) }
-                return chunk
-            }, consumer: { output.append($0) })
+            crc = try Data.decompress(
+                size: Int64(compressed.count), bufferSize: bufferSize, skipCRC32: false,
+                provider: { position, size in
+                    // The inflater is told every chunk holds `size` bytes, so pad the last one with zeros; the
+                    // deflate stream ends before the padding (a stream that does not is caught below).
+                    let start = compressed.startIndex + Int(position)
+                    guard start < data.count else {
+                        throw TokenizerError.badGzip(file, reason: "truncated deflate stream")
+                    }
+                    var chunk = Data(data[start..<min(start + size, data.count)])
+                    if chunk.count < size { chunk.append(Data(count: size - chunk.count)) }
+                    return chunk
+                }, consumer: { output.append($0) })
         } catch let error as TokenizerError {
             throw error
         } catch {

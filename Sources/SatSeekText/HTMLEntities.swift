@@ -68,8 +68,10 @@ enum HTMLEntities {
     /// Windows-1252 meanings of 0x80…0x9F (the five undefined bytes map to themselves), as used by Python's
     /// `html.unescape` for `&#128;`… and by ftfy's `fix_c1_controls` ("sloppy-windows-1252").
     static let windows1252: [UInt32] = [
-        0x20AC, 0x81, 0x201A, 0x192, 0x201E, 0x2026, 0x2020, 0x2021, 0x2C6, 0x2030, 0x160, 0x2039, 0x152, 0x8D, 0x17D, 0x8F,
-        0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x2DC, 0x2122, 0x161, 0x203A, 0x153, 0x9D, 0x17E, 0x178,
+        0x20AC, 0x81, 0x201A, 0x192, 0x201E, 0x2026, 0x2020, 0x2021, 0x2C6, 0x2030, 0x160, 0x2039, 0x152, 0x8D, 0x17D,
+        0x8F,
+        0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x2DC, 0x2122, 0x161, 0x203A, 0x153, 0x9D, 0x17E,
+        0x178
     ]
 
     // MARK: Python html.unescape
@@ -93,7 +95,7 @@ enum HTMLEntities {
         case 0xD800...0xDFFF, 0x110000...: return ["\u{FFFD}"]
         case 0x01...0x08, 0x0B, 0x0E...0x1F, 0x7F, 0xFDD0...0xFDEF: return []
         default:
-            if value & 0xFFFE == 0xFFFE { return [] } // U+xFFFE / U+xFFFF non-characters
+            if value & 0xFFFE == 0xFFFE { return [] }  // U+xFFFE / U+xFFFF non-characters
             return [Unicode.Scalar(value)!]
         }
     }
@@ -118,7 +120,9 @@ enum HTMLEntities {
                     }
                 } else if j + 1 < n, text[j] == "x" || text[j] == "X", hexValue(text[j + 1]) != nil {
                     j += 1
-                    while j < n, let h = hexValue(text[j]) { value = min(value * 16 + h, 0x110000); j += 1; digits += 1 }
+                    while j < n, let h = hexValue(text[j]) {
+                        value = min(value * 16 + h, 0x110000); j += 1; digits += 1
+                    }
                 }
                 guard digits > 0 else { out.append("&"); i += 1; continue }
                 if j < n, text[j] == ";" { j += 1 }

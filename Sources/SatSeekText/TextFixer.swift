@@ -54,7 +54,7 @@ public enum TextFixer {
         while start < text.count {
             var end = start
             while end < text.count, text[end] != "\n" { end += 1 }
-            end = min(end + 1, text.count) // the segment keeps its "\n"
+            end = min(end + 1, text.count)  // the segment keeps its "\n"
             var segment = Array(text[start..<end])
             if segment.contains("<") { unescapeHTML = false }
             while true {
@@ -99,7 +99,7 @@ public enum TextFixer {
             (0x132, "IJ"), (0x133, "ij"), (0x149, "\u{2BC}n"), (0x1F1, "DZ"), (0x1F2, "Dz"), (0x1F3, "dz"),
             (0x1C4, "D\u{17D}"), (0x1C5, "D\u{17E}"), (0x1C6, "d\u{17E}"), (0x1C7, "LJ"), (0x1C8, "Lj"), (0x1C9, "lj"),
             (0x1CA, "NJ"), (0x1CB, "Nj"), (0x1CC, "nj"), (0xFB00, "ff"), (0xFB01, "fi"), (0xFB02, "fl"),
-            (0xFB03, "ffi"), (0xFB04, "ffl"), (0xFB05, "\u{17F}t"), (0xFB06, "st"),
+            (0xFB03, "ffi"), (0xFB04, "ffl"), (0xFB05, "\u{17F}t"), (0xFB06, "st")
         ]
         return Dictionary(uniqueKeysWithValues: pairs.map { ($0.0, Array($0.1.unicodeScalars)) })
     }()

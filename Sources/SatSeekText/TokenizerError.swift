@@ -28,7 +28,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
         case let .notUTF8(url):
             return "\(url.path) is not UTF-8 text"
         case let .malformedMerge(url, line, text):
-            return "\(url.path): malformed merges line \(line) (expected two symbols separated by a space): \"\(text.prefix(80))\""
+            return
+                "\(url.path): malformed merges line \(line) (expected two symbols separated by a space): \"\(text.prefix(80))\""
         case let .tooFewMerges(url, found, expected):
             return "\(url.path): holds \(found) merges, expected at least \(expected)"
         case let .malformedVocabulary(url, reason):

@@ -52,11 +52,14 @@ public struct WordPieceTokenizer: Sendable {
             vocabulary[Array(token.utf8)] = Int32(index)
         }
         func id(_ token: String) throws -> Int32 {
-            guard let id = vocabulary[Array(token.utf8)] else { throw TokenizerError.missingToken(token, file: vocabFile) }
+            guard let id = vocabulary[Array(token.utf8)] else {
+                throw TokenizerError.missingToken(token, file: vocabFile)
+            }
             return id
         }
         guard maxLength >= 2 else {
-            throw TokenizerError.malformedConfig(vocabFile, reason: "maxLength \(maxLength) leaves no room for [CLS] and [SEP]")
+            throw TokenizerError.malformedConfig(
+                vocabFile, reason: "maxLength \(maxLength) leaves no room for [CLS] and [SEP]")
         }
         self.classifierID = try id("[CLS]")
         self.separatorID = try id("[SEP]")
@@ -89,8 +92,9 @@ public struct WordPieceTokenizer: Sendable {
         if let modelMax = (tokenizerConfig["model_max_length"] as? NSNumber)?.intValue, modelMax > 0 {
             maxLength = min(maxLength, modelMax)
         }
-        try self.init(vocabFile: modelDirectory.appendingPathComponent("vocab.txt"),
-                      lowercase: (tokenizerConfig["do_lower_case"] as? Bool) ?? true, maxLength: maxLength)
+        try self.init(
+            vocabFile: modelDirectory.appendingPathComponent("vocab.txt"),
+            lowercase: (tokenizerConfig["do_lower_case"] as? Bool) ?? true, maxLength: maxLength)
     }
 
     /// `[CLS] + word-piece ids + [SEP]`, the word pieces cut so that the whole is at most `maxLength` ids.
@@ -130,7 +134,7 @@ public struct WordPieceTokenizer: Sendable {
     static func isChineseCharacter(_ value: UInt32) -> Bool {
         switch value {
         case 0x4E00...0x9FFF, 0x3400...0x4DBF, 0x20000...0x2A6DF, 0x2A700...0x2B73F, 0x2B740...0x2B81F,
-             0x2B920...0x2CEAF, 0xF900...0xFAFF, 0x2F800...0x2FA1F:
+            0x2B920...0x2CEAF, 0xF900...0xFAFF, 0x2F800...0x2FA1F:
             return true
         default:
             return false
@@ -176,7 +180,7 @@ public struct WordPieceTokenizer: Sendable {
         }
         switch legacyCategory(scalar) {
         case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation, .initialPunctuation,
-             .finalPunctuation, .otherPunctuation:
+            .finalPunctuation, .otherPunctuation:
             return true
         default:
             return false
@@ -219,7 +223,8 @@ public struct WordPieceTokenizer: Sendable {
         lowered.reserveCapacity(out.count)
         for scalar in out {
             if scalar.isASCII {
-                lowered.append(scalar.value >= 0x41 && scalar.value <= 0x5A ? Unicode.Scalar(scalar.value + 32)! : scalar)
+                lowered.append(
+                    scalar.value >= 0x41 && scalar.value <= 0x5A ? Unicode.Scalar(scalar.value + 32)! : scalar)
             } else {
                 lowered += scalar.properties.lowercaseMapping.unicodeScalars
             }

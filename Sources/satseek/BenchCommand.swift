@@ -8,8 +8,10 @@ import SatSeekModels
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks (compare with peers via bench/compare-embed.sh).",
-        subcommands: [Embed.self, BenchStagesCommand.self, BenchPipelineCommand.self, BenchIndexCommand.self,
-                      BenchHNSWUpdateCommand.self])
+        subcommands: [
+            Embed.self, BenchStagesCommand.self, BenchPipelineCommand.self, BenchIndexCommand.self,
+            BenchHNSWUpdateCommand.self
+        ])
 
     struct Embed: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -19,10 +21,14 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Folder of images to embed.") var images = "../shared/datasets/aid-mini"
         @Option(help: "Number of images (cycled if the folder has fewer).") var count = 64
         @Option(name: .customLong("batch"), help: "Batch size; repeat for several.") var batches: [Int] = [1, 32]
-        @Option(help: "Timed loops per batch size; the fastest is reported (as bench/compare_embed.py does for the peers).")
+        @Option(
+            help: "Timed loops per batch size; the fastest is reported (as bench/compare_embed.py does for the peers).")
         var `repeat` = 3
         @Flag(help: "Print JSON on stdout.") var json = false
-        @Flag(help: "Also print where the time goes, per operation kind and resolution (batch 1, each layer's fastest of 3 passes over the images).") var profile = false
+        @Flag(
+            help:
+                "Also print where the time goes, per operation kind and resolution (batch 1, each layer's fastest of 3 passes over the images)."
+        ) var profile = false
 
         struct Result: Codable { let batch: Int; let images_per_second: Double; let seconds: Double; let images: Int }
         struct Output: Codable {
@@ -49,19 +55,22 @@ struct BenchCommand: ParsableCommand {
                 let preprocessStart = Date()
                 inputs.withUnsafeMutableBufferPointer { buffer in
                     for i in 0..<count {
-                        embedder.preprocessing.write(decoded[i % decoded.count],
-                                                     into: UnsafeMutableBufferPointer(rebasing: buffer[(i * per)..<((i + 1) * per)]))
+                        embedder.preprocessing.write(
+                            decoded[i % decoded.count],
+                            into: UnsafeMutableBufferPointer(rebasing: buffer[(i * per)..<((i + 1) * per)]))
                     }
                 }
                 let preprocessEnd = Date()
                 // Each file is decoded once but preprocessed once per use (`count` may exceed the files).
                 let preprocessMilliseconds = preprocessEnd.timeIntervalSince(preprocessStart) * 1000 / Double(count)
-                let decodeMilliseconds = preprocessStart.timeIntervalSince(decodeStart) * 1000 / Double(decoded.count)
+                let decodeMilliseconds =
+                    preprocessStart.timeIntervalSince(decodeStart) * 1000 / Double(decoded.count)
                     + preprocessMilliseconds
                 var results: [Result] = []
                 for batch in batches where batch > 0 {
                     inputs.withUnsafeBufferPointer { all in
-                        _ = embedder.embed(UnsafeBufferPointer(rebasing: all[0..<(min(batch, count) * per)]), count: min(batch, count))
+                        _ = embedder.embed(
+                            UnsafeBufferPointer(rebasing: all[0..<(min(batch, count) * per)]), count: min(batch, count))
                     }
                     var seconds = Double.infinity
                     for _ in 0..<max(1, `repeat`) {
@@ -70,39 +79,55 @@ struct BenchCommand: ParsableCommand {
                         while done < count {
                             let n = min(batch, count - done)
                             inputs.withUnsafeBufferPointer { all in
-                                _ = embedder.embed(UnsafeBufferPointer(rebasing: all[(done * per)..<((done + n) * per)]), count: n)
+                                _ = embedder.embed(
+                                    UnsafeBufferPointer(rebasing: all[(done * per)..<((done + n) * per)]), count: n)
                             }
                             done += n
                         }
                         seconds = min(seconds, Date().timeIntervalSince(start))
                     }
-                    results.append(Result(batch: batch, images_per_second: Double(count) / seconds, seconds: seconds, images: count))
+                    results.append(
+                        Result(
+                            batch: batch, images_per_second: Double(count) / seconds, seconds: seconds, images: count))
                 }
                 if profile {
                     let layers = LayerProfile()
                     inputs.withUnsafeBufferPointer { all in
                         for _ in 0..<3 {
                             for i in 0..<count {
-                                _ = embedder.embed(UnsafeBufferPointer(rebasing: all[(i * per)..<((i + 1) * per)]), count: 1, profile: layers)
+                                _ = embedder.embed(
+                                    UnsafeBufferPointer(rebasing: all[(i * per)..<((i + 1) * per)]), count: 1,
+                                    profile: layers)
                             }
                         }
                     }
                     let fastest = layers.fastestPerCall(runs: 3 * count)
                     let total = fastest.reduce(0) { $0 + $1.seconds }
-                    printError("per-image time by operation (batch 1, \(count) images × 3 passes, each layer's fastest call, \(String(format: "%.2f", total * 1000)) ms/image):")
+                    printError(
+                        "per-image time by operation (batch 1, \(count) images × 3 passes, each layer's fastest call, \(String(format: "%.2f", total * 1000)) ms/image):"
+                    )
                     for entry in fastest.sorted(by: { $0.seconds > $1.seconds }) {
-                        printError("  " + entry.name.padded(28) + String(format: "%7.3f ms  %5.1f %%", entry.seconds * 1000, 100 * entry.seconds / total))
+                        printError(
+                            "  " + entry.name.padded(28)
+                                + String(
+                                    format: "%7.3f ms  %5.1f %%", entry.seconds * 1000, 100 * entry.seconds / total))
                     }
                 }
-                let output = Output(model: embedder.modelID, resolution: embedder.preprocessing.resolution,
-                                    threads: ProcessInfo.processInfo.activeProcessorCount, results: results,
-                                    decode_ms_per_image: decodeMilliseconds,
-                                    preprocess_ms_per_image: preprocessMilliseconds)
+                let output = Output(
+                    model: embedder.modelID, resolution: embedder.preprocessing.resolution,
+                    threads: ProcessInfo.processInfo.activeProcessorCount, results: results,
+                    decode_ms_per_image: decodeMilliseconds,
+                    preprocess_ms_per_image: preprocessMilliseconds)
                 if json { return try printJSON(output) }
-                print("\(output.model) at \(output.resolution)×\(output.resolution), \(output.threads) threads, \(count) images")
+                print(
+                    "\(output.model) at \(output.resolution)×\(output.resolution), \(output.threads) threads, \(count) images"
+                )
                 for r in results { print(String(format: "  batch %3d: %8.1f img/s", r.batch, r.images_per_second)) }
-                print(String(format: "  decode + preprocess (GDAL, one thread): %.2f ms/image, of which resize + normalise %.2f ms",
-                             output.decode_ms_per_image, output.preprocess_ms_per_image))
+                print(
+                    String(
+                        format:
+                            "  decode + preprocess (GDAL, one thread): %.2f ms/image, of which resize + normalise %.2f ms",
+                        output.decode_ms_per_image, output.preprocess_ms_per_image))
             }
         }
     }

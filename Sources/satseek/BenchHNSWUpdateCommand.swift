@@ -9,12 +9,12 @@ struct BenchHNSWUpdateCommand: ParsableCommand {
         commandName: "hnsw-update",
         abstract: "Time adding vectors to an HNSW graph in place against a full rebuild, and compare their recall.",
         discussion: """
-        Builds a graph on the first (100 − P) % of the vectors, then brings it to all of them two ways: editing it
-        (HNSWIndex.synchronize, what `satseek index` does to a saved graph) and building a new graph on everything.
-        Recall@10 of both against exact search, on held-out queries.
-          satseek bench hnsw-update --vectors 200000 --dimensions 64 --add-percent 1
-          satseek bench hnsw-update --db big.satseek --add-percent 1      # a catalog's real embeddings
-        """)
+            Builds a graph on the first (100 − P) % of the vectors, then brings it to all of them two ways: editing it
+            (HNSWIndex.synchronize, what `satseek index` does to a saved graph) and building a new graph on everything.
+            Recall@10 of both against exact search, on held-out queries.
+              satseek bench hnsw-update --vectors 200000 --dimensions 64 --add-percent 1
+              satseek bench hnsw-update --db big.satseek --add-percent 1      # a catalog's real embeddings
+            """)
 
     @Option(help: "Synthetic vectors (clustered, seeded) when no --db is given.") var vectors = 100_000
     @Option(help: "Dimensions of the synthetic vectors.") var dimensions = 64
@@ -38,7 +38,9 @@ struct BenchHNSWUpdateCommand: ParsableCommand {
 
     func validate() throws {
         guard addPercent > 0, addPercent < 100 else { throw ValidationError("--add-percent must be in (0, 100)") }
-        guard vectors >= 100, dimensions >= 1, queries >= 1 else { throw ValidationError("--vectors ≥ 100, --dimensions ≥ 1, --queries ≥ 1") }
+        guard vectors >= 100, dimensions >= 1, queries >= 1 else {
+            throw ValidationError("--vectors ≥ 100, --dimensions ≥ 1, --queries ≥ 1")
+        }
     }
 
     func run() throws {
@@ -48,13 +50,17 @@ struct BenchHNSWUpdateCommand: ParsableCommand {
         let parameters = HNSWIndex.Parameters(M: m, efConstruction: efConstruction, efSearch: 64)
         printError("hnsw-update: \(n) × \(dims) vectors; graph on \(baseCount), then \(n - baseCount) added…")
         var clock = Date()
-        var edited = HNSWIndex(dimensions: dims, parameters: parameters, ids: Array(ids.prefix(baseCount)),
-                               vectors: Array(rows.prefix(baseCount * dims)))
+        var edited = HNSWIndex(
+            dimensions: dims, parameters: parameters, ids: Array(ids.prefix(baseCount)),
+            vectors: Array(rows.prefix(baseCount * dims)))
         let baseSeconds = Date().timeIntervalSince(clock)
         clock = Date()
         let report = edited.synchronize(ids: ids, vectors: rows)
         let updateSeconds = Date().timeIntervalSince(clock)
-        printError(String(format: "  edit: %.2f s (%d added, rebuilt: %@)", updateSeconds, report.added, report.rebuilt ? "yes" : "no"))
+        printError(
+            String(
+                format: "  edit: %.2f s (%d added, rebuilt: %@)", updateSeconds, report.added,
+                report.rebuilt ? "yes" : "no"))
         clock = Date()
         let rebuilt = HNSWIndex(dimensions: dims, parameters: parameters, ids: ids, vectors: rows)
         let rebuildSeconds = Date().timeIntervalSince(clock)
@@ -69,17 +75,20 @@ struct BenchHNSWUpdateCommand: ParsableCommand {
             recallEdited += Double(edited.search(query, k: 10).filter { truth.contains($0.id) }.count) / 10
             recallRebuilt += Double(rebuilt.search(query, k: 10).filter { truth.contains($0.id) }.count) / 10
         }
-        let output = Output(vectors: n, dimensions: dims, added: n - baseCount, baseBuildSeconds: baseSeconds,
-                            updateSeconds: updateSeconds, rebuildSeconds: rebuildSeconds,
-                            updateRecallAt10: recallEdited / Double(queryCount), rebuildRecallAt10: recallRebuilt / Double(queryCount))
+        let output = Output(
+            vectors: n, dimensions: dims, added: n - baseCount, baseBuildSeconds: baseSeconds,
+            updateSeconds: updateSeconds, rebuildSeconds: rebuildSeconds,
+            updateRecallAt10: recallEdited / Double(queryCount), rebuildRecallAt10: recallRebuilt / Double(queryCount))
         if json {
             try printJSON(output)
         } else {
-            print(String(format: "%d vectors × %d, %d added (%.1f %%): edit %.2f s, full rebuild %.2f s (%.0f× faster); "
-                         + "recall@10 edit %.3f, rebuild %.3f (%d queries, efSearch 64, M %d, efConstruction %d)",
-                         n, dims, n - baseCount, addPercent, updateSeconds, rebuildSeconds,
-                         rebuildSeconds / max(updateSeconds, 1e-9), output.updateRecallAt10, output.rebuildRecallAt10,
-                         queryCount, m, efConstruction))
+            print(
+                String(
+                    format: "%d vectors × %d, %d added (%.1f %%): edit %.2f s, full rebuild %.2f s (%.0f× faster); "
+                        + "recall@10 edit %.3f, rebuild %.3f (%d queries, efSearch 64, M %d, efConstruction %d)",
+                    n, dims, n - baseCount, addPercent, updateSeconds, rebuildSeconds,
+                    rebuildSeconds / max(updateSeconds, 1e-9), output.updateRecallAt10, output.rebuildRecallAt10,
+                    queryCount, m, efConstruction))
         }
     }
 
@@ -90,7 +99,10 @@ struct BenchHNSWUpdateCommand: ParsableCommand {
             let d = stored.dimensions, held = min(queries, stored.ids.count / 10)
             let n = stored.ids.count - held
             guard n >= 100 else { throw ValidationError("\(db) holds too few embeddings (\(stored.ids.count))") }
-            return (Array(stored.ids.prefix(n)), Array(stored.vectors.prefix(n * d)), d, Array(stored.vectors.suffix(held * d)))
+            return (
+                Array(stored.ids.prefix(n)), Array(stored.vectors.prefix(n * d)), d,
+                Array(stored.vectors.suffix(held * d))
+            )
         }
         var state: UInt64 = 20_261_206
         func uniform() -> Float {
@@ -105,9 +117,13 @@ struct BenchHNSWUpdateCommand: ParsableCommand {
         var rows = [Float](repeating: 0, count: total * dimensions)
         for r in 0..<total {
             let c = Int((uniform() + 1) / 2 * Float(clusters)) % clusters
-            for d in 0..<dimensions { rows[r * dimensions + d] = centres[c * dimensions + d] + 0.5 * (uniform() + uniform() + uniform()) / 3 }
+            for d in 0..<dimensions {
+                rows[r * dimensions + d] = centres[c * dimensions + d] + 0.5 * (uniform() + uniform() + uniform()) / 3
+            }
         }
-        return ((0..<vectors).map(Int64.init), Array(rows.prefix(vectors * dimensions)), dimensions,
-                Array(rows.suffix(queries * dimensions)))
+        return (
+            (0..<vectors).map(Int64.init), Array(rows.prefix(vectors * dimensions)), dimensions,
+            Array(rows.suffix(queries * dimensions))
+        )
     }
 }

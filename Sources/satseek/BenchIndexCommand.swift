@@ -17,11 +17,15 @@ struct BenchIndexCommand: ParsableCommand {
     @Option(help: "UInt64 database codes (.ssvm).") var codes: String?
     @Option(help: "UInt64 query codes (.ssvm).") var codeQueries: String?
     @Option(help: "Use only the first N database vectors for flat search (0: all).") var flatCount = 0
-    @Option(help: "Flat storages to time (float32, float16, int8); repeat for several.") var storage: [String] = ["float32"]
+    @Option(help: "Flat storages to time (float32, float16, int8); repeat for several.") var storage: [String] = [
+        "float32"
+    ]
     @Option(help: "Vectors in the HNSW graph (first N of the database; 0 skips HNSW).") var hnswCount = 100_000
     @Option(help: "HNSW links per node.") var m = 16
     @Option(help: "HNSW beam width while building.") var efConstruction = 200
-    @Option(name: .customLong("ef"), help: "HNSW efSearch values; repeat for several.") var efValues: [Int] = [16, 32, 64, 128, 256]
+    @Option(name: .customLong("ef"), help: "HNSW efSearch values; repeat for several.") var efValues: [Int] = [
+        16, 32, 64, 128, 256
+    ]
     @Option(help: "HNSW queries timed per efSearch value.") var hnswQueries = 1_000
     @Option(help: "Results per query (flat and Hamming).") var k = 20
     @Option(help: "Queries in a batch.") var batch = 64
@@ -29,7 +33,10 @@ struct BenchIndexCommand: ParsableCommand {
     @Option(help: "Timed repetitions of each batch (best reported).") var repeats = 3
     @Option(help: "Multi-index hashing substrings (0: automatic).") var mihSubstrings = 0
     @Option(help: "Write each flat/binary index to this folder and search the memory-mapped file.") var viaFile: String?
-    @Option(help: "Reuse the HNSW graph in this file when it holds the same N, M and efConstruction (else build and write it); the build row is then left out.")
+    @Option(
+        help:
+            "Reuse the HNSW graph in this file when it holds the same N, M and efConstruction (else build and write it); the build row is then left out."
+    )
     var hnswCache: String?
     @Flag(help: "Print JSON on stdout.") var json = false
 
@@ -66,11 +73,14 @@ struct BenchIndexCommand: ParsableCommand {
                 bits = result.bits
                 rows += result.rows
             }
-            let output = Output(engine: "satseek", threads: ProcessInfo.processInfo.activeProcessorCount,
-                                flat_count: flatN, dimensions: dims, hnsw_count: hnswCount, codes: codeCount, bits: bits,
-                                results: rows)
+            let output = Output(
+                engine: "satseek", threads: ProcessInfo.processInfo.activeProcessorCount,
+                flat_count: flatN, dimensions: dims, hnsw_count: hnswCount, codes: codeCount, bits: bits,
+                results: rows)
             if json { return try printJSON(output) }
-            print("satseek bench index: \(output.threads) threads, flat \(flatN)×\(dims), HNSW N=\(hnswCount), codes \(codeCount)×\(bits) bits")
+            print(
+                "satseek bench index: \(output.threads) threads, flat \(flatN)×\(dims), HNSW N=\(hnswCount), codes \(codeCount)×\(bits) bits"
+            )
             for row in rows {
                 var line = "  " + row.test.padded(40) + String(format: "%10.3f ms", row.ms)
                 if let qps = row.qps { line += String(format: "  %10.1f q/s", qps) }
@@ -97,7 +107,9 @@ struct BenchIndexCommand: ParsableCommand {
         let dims = queries.columns
         let limit = flatCount > 0 ? flatCount : nil
         var database = try MatrixFile.readFloats(vectorsPath, maxRows: limit)
-        guard database.columns == dims else { throw ValidationError("queries have \(dims) columns, vectors \(database.columns)") }
+        guard database.columns == dims else {
+            throw ValidationError("queries have \(dims) columns, vectors \(database.columns)")
+        }
         let n = database.rows
         let batchQueries = Array(queries.values.prefix(min(batch, queries.rows) * dims))
         let batchCount = batchQueries.count / dims
@@ -127,27 +139,34 @@ struct BenchIndexCommand: ParsableCommand {
                 printError("  wrote and mapped \(path) in \(String(format: "%.1f", seconds)) s")
             }
             _ = index.search(Array(queries.values.prefix(dims)), k: k)  // warm-up
-            let single = time {
-                for q in 0..<singles { _ = index.search(Array(queries.values[(q * dims)..<((q + 1) * dims)]), k: k) }
-            } / Double(max(1, singles))
+            let single =
+                time {
+                    for q in 0..<singles {
+                        _ = index.search(Array(queries.values[(q * dims)..<((q + 1) * dims)]), k: k)
+                    }
+                } / Double(max(1, singles))
             rows.append(Row(test: "flat-\(name) single k=\(k)", ms: single * 1000, qps: 1 / single, recall: nil))
             let batched = best { _ = index.search(batch: batchQueries, k: k) }
-            rows.append(Row(test: "flat-\(name) batch\(batchCount) k=\(k)", ms: batched * 1000,
-                            qps: Double(batchCount) / batched, recall: nil))
+            rows.append(
+                Row(
+                    test: "flat-\(name) batch\(batchCount) k=\(k)", ms: batched * 1000,
+                    qps: Double(batchCount) / batched, recall: nil))
         }
         database.values = []
 
         guard graphN > 0 else { return (n, rows) }
         let hnswQueryCount = min(hnswQueries, queries.rows)
         let hnswQueryValues = Array(queries.values.prefix(hnswQueryCount * dims))
-        let exact = FlatIndex(dimensions: dims, metric: .innerProduct, ids: (0..<graphN).map(Int64.init), vectors: graphVectors)
+        let exact = FlatIndex(
+            dimensions: dims, metric: .innerProduct, ids: (0..<graphN).map(Int64.init), vectors: graphVectors)
         let truth = exact.search(batch: hnswQueryValues, k: 10)
         printError("hnsw: building N=\(graphN) M=\(m) efConstruction=\(efConstruction)…")
         let parameters = HNSWIndex.Parameters(M: m, efConstruction: efConstruction, efSearch: 64)
         var graph = HNSWIndex(dimensions: dims, metric: .innerProduct, parameters: parameters)
         if let cache = hnswCache, let cached = try? HNSWIndex.open(cache),
-           cached.count == graphN, cached.dimensions == dims, cached.parameters.M == m,
-           cached.parameters.efConstruction == efConstruction {
+            cached.count == graphN, cached.dimensions == dims, cached.parameters.M == m,
+            cached.parameters.efConstruction == efConstruction
+        {
             printError("hnsw: reusing \(cache)")
             graph = cached
         } else {
@@ -158,11 +177,14 @@ struct BenchIndexCommand: ParsableCommand {
         for ef in efValues {
             var results: [[SearchHit]] = []
             let seconds = best { results = graph.search(batch: hnswQueryValues, k: 10, efSearch: ef) }
-            let recall = zip(results, truth).map { found, want in
-                Double(Set(found.map(\.id)).intersection(want.map(\.id)).count) / Double(max(1, want.count))
-            }.reduce(0, +) / Double(max(1, truth.count))
-            rows.append(Row(test: "hnsw ef=\(ef) k=10", ms: seconds * 1000 / Double(hnswQueryCount),
-                            qps: Double(hnswQueryCount) / seconds, recall: recall))
+            let recall =
+                zip(results, truth).map { found, want in
+                    Double(Set(found.map(\.id)).intersection(want.map(\.id)).count) / Double(max(1, want.count))
+                }.reduce(0, +) / Double(max(1, truth.count))
+            rows.append(
+                Row(
+                    test: "hnsw ef=\(ef) k=10", ms: seconds * 1000 / Double(hnswQueryCount),
+                    qps: Double(hnswQueryCount) / seconds, recall: recall))
         }
         return (n, rows)
     }
@@ -171,7 +193,9 @@ struct BenchIndexCommand: ParsableCommand {
         let database = try MatrixFile.readCodes(codesPath)
         let queryCodes = try MatrixFile.readCodes(queriesPath)
         let words = database.columns
-        guard queryCodes.columns == words else { throw ValidationError("code queries have \(queryCodes.columns) words, codes \(words)") }
+        guard queryCodes.columns == words else {
+            throw ValidationError("code queries have \(queryCodes.columns) words, codes \(words)")
+        }
         let bits = words * 64
         var index = BinaryIndex(bits: bits, ids: (0..<database.rows).map(Int64.init), codes: database.values)
         if let folder = viaFile {
@@ -188,19 +212,30 @@ struct BenchIndexCommand: ParsableCommand {
         let single = time { for q in 0..<singles { _ = index.search(query(q), k: k) } } / Double(singles)
         rows.append(Row(test: "hamming exhaustive single k=\(k)", ms: single * 1000, qps: 1 / single, recall: nil))
         let batched = best { _ = index.search(batch: batchCodes, k: k) }
-        rows.append(Row(test: "hamming exhaustive batch\(batchCount) k=\(k)", ms: batched * 1000,
-                        qps: Double(batchCount) / batched, recall: nil))
+        rows.append(
+            Row(
+                test: "hamming exhaustive batch\(batchCount) k=\(k)", ms: batched * 1000,
+                qps: Double(batchCount) / batched, recall: nil))
         let build = time { index.buildMultiIndex(substrings: mihSubstrings > 0 ? mihSubstrings : nil) }
-        rows.append(Row(test: "hamming mih build m=\(index.multiIndex?.substringCount ?? 0)", ms: build * 1000, qps: nil, recall: nil))
+        rows.append(
+            Row(
+                test: "hamming mih build m=\(index.multiIndex?.substringCount ?? 0)", ms: build * 1000, qps: nil,
+                recall: nil))
         var agree = true
-        let mihSingle = time {
-            for q in 0..<singles { _ = index.searchMultiIndex(query(q), k: k) }
-        } / Double(singles)
-        for q in 0..<min(singles, 5) where index.searchMultiIndex(query(q), k: k) != index.search(query(q), k: k) { agree = false }
-        rows.append(Row(test: "hamming mih single k=\(k)", ms: mihSingle * 1000, qps: 1 / mihSingle, recall: agree ? 1 : 0))
+        let mihSingle =
+            time {
+                for q in 0..<singles { _ = index.searchMultiIndex(query(q), k: k) }
+            } / Double(singles)
+        for q in 0..<min(singles, 5) where index.searchMultiIndex(query(q), k: k) != index.search(query(q), k: k) {
+            agree = false
+        }
+        rows.append(
+            Row(test: "hamming mih single k=\(k)", ms: mihSingle * 1000, qps: 1 / mihSingle, recall: agree ? 1 : 0))
         let mihBatch = best { _ = index.searchMultiIndex(batch: batchCodes, k: k) }
-        rows.append(Row(test: "hamming mih batch\(batchCount) k=\(k)", ms: mihBatch * 1000,
-                        qps: Double(batchCount) / mihBatch, recall: nil))
+        rows.append(
+            Row(
+                test: "hamming mih batch\(batchCount) k=\(k)", ms: mihBatch * 1000,
+                qps: Double(batchCount) / mihBatch, recall: nil))
         return (database.rows, bits, rows)
     }
 }
@@ -216,9 +251,11 @@ enum MatrixFile {
             throw ValidationError("\(path): not a bench matrix file (magic SSVM)")
         }
         let fields = data.withUnsafeBytes { raw in
-            (raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self),
-             raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
-             raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+            (
+                raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self),
+                raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+                raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)
+            )
         }
         guard fields.0 == type else { throw ValidationError("\(path): element type \(fields.0), expected \(type)") }
         return (Int(fields.1), Int(fields.2))

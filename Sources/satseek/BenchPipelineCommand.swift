@@ -17,7 +17,9 @@ import SatSeekSearch
 struct BenchPipelineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipeline",
-        abstract: "Indexing (catalog check + decode + embed + SQLite) against the network alone, interleaved chunk by chunk on the same images.")
+        abstract:
+            "Indexing (catalog check + decode + embed + SQLite) against the network alone, interleaved chunk by chunk on the same images."
+    )
 
     @Option(help: "Model to index with.") var model = ModelStore.defaultModel
     @Option(help: "Folder of images; repeat for several (their files are mixed in a fixed shuffled order).")
@@ -49,10 +51,14 @@ struct BenchPipelineCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            guard chunk > 0, rounds > 0, batch > 0 else { throw ValidationError("--chunk, --rounds and --batch must be positive") }
+            guard chunk > 0, rounds > 0, batch > 0 else {
+                throw ValidationError("--chunk, --rounds and --batch must be positive")
+            }
             let embedder = try ModelStore().load(model)
             let files = try Self.mixed(images.map { try DatasetScanner.scan($0) })
-            guard !files.isEmpty else { throw SearchError.invalidInput("no images in \(images.joined(separator: ", "))") }
+            guard !files.isEmpty else {
+                throw SearchError.invalidInput("no images in \(images.joined(separator: ", "))")
+            }
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("satseek-pipeline-\(getpid())")
             try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: work) }
@@ -81,8 +87,10 @@ struct BenchPipelineCommand: ParsableCommand {
                 var inputs = [Float](repeating: 0, count: chunk.count * per)
                 try inputs.withUnsafeMutableBufferPointer { buffer in
                     for (i, file) in chunk.enumerated() {
-                        let image = try ImageDecoder.decode(URL(fileURLWithPath: file.path), maxSide: Indexer.decodeMaxSide)
-                        embedder.preprocessing.write(image, into: UnsafeMutableBufferPointer(rebasing: buffer[(i * per)..<((i + 1) * per)]))
+                        let image = try ImageDecoder.decode(
+                            URL(fileURLWithPath: file.path), maxSide: Indexer.decodeMaxSide)
+                        embedder.preprocessing.write(
+                            image, into: UnsafeMutableBufferPointer(rebasing: buffer[(i * per)..<((i + 1) * per)]))
                     }
                 }
                 return inputs.withUnsafeBufferPointer { all in
@@ -90,7 +98,8 @@ struct BenchPipelineCommand: ParsableCommand {
                     var done = 0
                     while done < chunk.count {
                         let n = min(batch, chunk.count - done)
-                        _ = embedder.embed(UnsafeBufferPointer(rebasing: all[(done * per)..<((done + n) * per)]), count: n)
+                        _ = embedder.embed(
+                            UnsafeBufferPointer(rebasing: all[(done * per)..<((done + n) * per)]), count: n)
                         done += n
                     }
                     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -112,26 +121,35 @@ struct BenchPipelineCommand: ParsableCommand {
                 if !indexFirst { index = try indexSeconds(files, round: round) }
                 indexTotal += index
                 networkTotal += network
-                let row = Round(index_images_per_second: Double(chunk) / index,
-                                network_images_per_second: Double(chunk) / network, ratio: network / index)
+                let row = Round(
+                    index_images_per_second: Double(chunk) / index,
+                    network_images_per_second: Double(chunk) / network, ratio: network / index)
                 rows.append(row)
                 if !json {
-                    printError(String(format: "round %d: index %.1f img/s, network %.1f img/s, ratio %.3f", round + 1,
-                                      row.index_images_per_second, row.network_images_per_second, row.ratio))
+                    printError(
+                        String(
+                            format: "round %d: index %.1f img/s, network %.1f img/s, ratio %.3f", round + 1,
+                            row.index_images_per_second, row.network_images_per_second, row.ratio))
                 }
             }
             let ratios = rows.map(\.ratio).sorted()
-            let median = ratios.count % 2 == 1 ? ratios[ratios.count / 2]
+            let median =
+                ratios.count % 2 == 1
+                ? ratios[ratios.count / 2]
                 : (ratios[ratios.count / 2 - 1] + ratios[ratios.count / 2]) / 2
             let images = Double(chunk * rounds)
-            let output = Output(model: embedder.modelID, images: chunk * rounds, chunk: chunk, rounds: rows,
-                                index_images_per_second: images / indexTotal,
-                                network_images_per_second: images / networkTotal,
-                                ratio: networkTotal / indexTotal, median_round_ratio: median)
+            let output = Output(
+                model: embedder.modelID, images: chunk * rounds, chunk: chunk, rounds: rows,
+                index_images_per_second: images / indexTotal,
+                network_images_per_second: images / networkTotal,
+                ratio: networkTotal / indexTotal, median_round_ratio: median)
             if json { return try printJSON(output) }
-            print(String(format: "%@: %d images in %d rounds of %d — index %.1f img/s, network (batch %d) %.1f img/s, index/network %.3f (median round %.3f, %.3f–%.3f)",
-                         output.model, output.images, rounds, chunk, output.index_images_per_second, batch,
-                         output.network_images_per_second, output.ratio, median, ratios.first!, ratios.last!))
+            print(
+                String(
+                    format:
+                        "%@: %d images in %d rounds of %d — index %.1f img/s, network (batch %d) %.1f img/s, index/network %.3f (median round %.3f, %.3f–%.3f)",
+                    output.model, output.images, rounds, chunk, output.index_images_per_second, batch,
+                    output.network_images_per_second, output.ratio, median, ratios.first!, ratios.last!))
         }
     }
 

@@ -7,12 +7,13 @@ import SatSeekSearch
 struct CollectionsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "collections",
-        abstract: "Named sets of items labelled relevant (+1) or not (-1): list, show, add, remove, delete, export, import.",
+        abstract:
+            "Named sets of items labelled relevant (+1) or not (-1): list, show, add, remove, delete, export, import.",
         discussion: """
-          satseek collections add harbours --db a.satseek --positive 17 --positive 52 --negative 90
-          satseek search --db a.satseek --collection harbours -k 20
-          satseek collections export harbours --db a.satseek --format geojson --out harbours.geojson
-        """,
+              satseek collections add harbours --db a.satseek --positive 17 --positive 52 --negative 90
+              satseek search --db a.satseek --collection harbours -k 20
+              satseek collections export harbours --db a.satseek --format geojson --out harbours.geojson
+            """,
         subcommands: [List.self, Show.self, Add.self, Remove.self, Delete.self, Export.self, Import.self])
 
     struct CatalogOption: ParsableArguments {
@@ -53,15 +54,17 @@ struct CollectionsCommand: ParsableCommand {
                 print("label  " + "id".padded(8) + "class".padded(20) + "path")
                 for label in labels {
                     let record = records[label.itemID]
-                    print((label.label > 0 ? "  +1   " : "  -1   ") + String(label.itemID).padded(8)
-                          + (record?.className ?? "").padded(20) + (record?.path ?? ""))
+                    print(
+                        (label.label > 0 ? "  +1   " : "  -1   ") + String(label.itemID).padded(8)
+                            + (record?.className ?? "").padded(20) + (record?.path ?? ""))
                 }
             }
         }
     }
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Label items in a collection (created when new; a new label replaces an old one).")
+        static let configuration = CommandConfiguration(
+            abstract: "Label items in a collection (created when new; a new label replaces an old one).")
         @Argument(help: "Collection name.") var name: String
         @OptionGroup var catalog: CatalogOption
         @Option(name: .customLong("positive"), help: "Id of an item to label +1 (repeat).") var positives: [Int64] = []
@@ -74,8 +77,9 @@ struct CollectionsCommand: ParsableCommand {
                     throw ValidationError("give items: --positive ID and/or --negative ID")
                 }
                 let opened = try catalog.open()
-                try opened.setLabels(positives.map { ($0, 1) } + negatives.map { ($0, -1) }, inCollection: name,
-                                     create: !existing)
+                try opened.setLabels(
+                    positives.map { ($0, 1) } + negatives.map { ($0, -1) }, inCollection: name,
+                    create: !existing)
                 let c = try opened.collection(named: name)
                 print("\(name): \(c.positives) positive, \(c.negatives) negative")
             }
@@ -97,7 +101,8 @@ struct CollectionsCommand: ParsableCommand {
     }
 
     struct Delete: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a collection and its labels (the items stay).")
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a collection and its labels (the items stay).")
         @Argument(help: "Collection name.") var name: String
         @OptionGroup var catalog: CatalogOption
 
@@ -110,7 +115,8 @@ struct CollectionsCommand: ParsableCommand {
     }
 
     struct Export: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write a collection's items with their labels as GeoJSON or CSV.")
+        static let configuration = CommandConfiguration(
+            abstract: "Write a collection's items with their labels as GeoJSON or CSV.")
         @Argument(help: "Collection name.") var name: String
         @OptionGroup var catalog: CatalogOption
         @Option(help: "geojson or csv.") var format: ArchiveExport.Format = .geojson
@@ -132,7 +138,9 @@ extension CollectionsCommand {
         static let configuration = CommandConfiguration(
             abstract: "Label items from an exported GeoJSON or CSV file (matched by path) into a new collection.")
         @Argument(help: "Collection name (must not exist yet).") var name: String
-        @Argument(help: "GeoJSON or CSV written by `export` / `collections export` (columns or properties path and label).") var file: String
+        @Argument(
+            help: "GeoJSON or CSV written by `export` / `collections export` (columns or properties path and label).")
+        var file: String
         @OptionGroup var catalog: CatalogOption
 
         func run() throws {
@@ -142,12 +150,18 @@ extension CollectionsCommand {
                     throw ValidationError("cannot read \(file)")
                 }
                 let (labels, unknown) = try ArchiveExport.labels(in: data, name: file, catalog: opened)
-                guard !labels.isEmpty else { throw ValidationError("\(file): no labelled items of \(catalog.db) in it") }
-                if (try? opened.collection(named: name)) != nil { throw CollectionError.nameTaken(path: catalog.db, name: name) }
+                guard !labels.isEmpty else {
+                    throw ValidationError("\(file): no labelled items of \(catalog.db) in it")
+                }
+                if (try? opened.collection(named: name)) != nil {
+                    throw CollectionError.nameTaken(path: catalog.db, name: name)
+                }
                 try opened.setLabels(labels, inCollection: name, create: true)
                 let c = try opened.collection(named: name)
-                print("\(name): \(c.positives) positive, \(c.negatives) negative"
-                      + (unknown.isEmpty ? "" : "; \(unknown.count) path(s) not in \(catalog.db), e.g. \(unknown[0])"))
+                print(
+                    "\(name): \(c.positives) positive, \(c.negatives) negative"
+                        + (unknown.isEmpty ? "" : "; \(unknown.count) path(s) not in \(catalog.db), e.g. \(unknown[0])")
+                )
             }
         }
     }

@@ -8,16 +8,17 @@ import SatSeekLearning
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Retrieval quality (mAP@K, P@K) on a labelled class-folder dataset: leave-one-out, or the MiLaN split with trained heads.",
+        abstract:
+            "Retrieval quality (mAP@K, P@K) on a labelled class-folder dataset: leave-one-out, or the MiLaN split with trained heads.",
         discussion: """
-        Every image queries all the others; relevant = same class folder.
-        AP@K = (1/min(K,R)) * sum over ranks i<=K of P@i * rel_i, R = other images of the query's class.
-        The dataset is indexed first (incrementally, into --db or a cache file), so a second run is fast.
-        --protocol split (MiLaN): each class is split with --seed into a training part (--split of it, the archive) \
-        and a test part (the queries); rows: raw features, and for each --head its float embedding (cosine) and \
-        binary codes (Hamming), with the search time per query.
-          satseek eval DIR --protocol split --split 0.6 --seed 7 -k 20 --head h16.satseek-head --head h32.satseek-head
-        """)
+            Every image queries all the others; relevant = same class folder.
+            AP@K = (1/min(K,R)) * sum over ranks i<=K of P@i * rel_i, R = other images of the query's class.
+            The dataset is indexed first (incrementally, into --db or a cache file), so a second run is fast.
+            --protocol split (MiLaN): each class is split with --seed into a training part (--split of it, the archive) \
+            and a test part (the queries); rows: raw features, and for each --head its float embedding (cosine) and \
+            binary codes (Hamming), with the search time per query.
+              satseek eval DIR --protocol split --split 0.6 --seed 7 -k 20 --head h16.satseek-head --head h32.satseek-head
+            """)
 
     @Argument(help: "Class-folder dataset: DIR/<class>/<image>.")
     var folder: String
@@ -27,7 +28,11 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var dataset: DatasetOptions
 
-    @Option(name: .customLong("protocol"), help: "loo: leave-one-out over the whole dataset; split: MiLaN protocol, the held-out part queries the training part.")
+    @Option(
+        name: .customLong("protocol"),
+        help:
+            "loo: leave-one-out over the whole dataset; split: MiLaN protocol, the held-out part queries the training part."
+    )
     var evaluationProtocol: EvaluationProtocol = .loo
 
     @Option(help: "With --protocol split: fraction of every class in the training part (the archive).")
@@ -36,7 +41,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "With --protocol split: seed of the per-class split (use the one the heads were trained with).")
     var seed: UInt64 = 7
 
-    @Option(name: .customLong("head"), help: "With --protocol split: a trained head to evaluate (float embedding and codes); repeat for several.")
+    @Option(
+        name: .customLong("head"),
+        help: "With --protocol split: a trained head to evaluate (float embedding and codes); repeat for several.")
     var heads: [String] = []
 
     @Flag(help: "Print the evaluation as JSON on stdout.")
@@ -45,7 +52,9 @@ struct EvalCommand: ParsableCommand {
     enum EvaluationProtocol: String, ExpressibleByArgument, CaseIterable { case loo, split }
 
     func validate() throws {
-        guard heads.isEmpty || evaluationProtocol == .split else { throw ValidationError("--head needs --protocol split") }
+        guard heads.isEmpty || evaluationProtocol == .split else {
+            throw ValidationError("--head needs --protocol split")
+        }
         guard split > 0, split < 1 else { throw ValidationError("--split must be between 0 and 1") }
     }
 
@@ -61,7 +70,9 @@ struct EvalCommand: ParsableCommand {
                 try printJSON(evaluation)
                 return
             }
-            print("dataset \(folder): \(evaluation.queries) queries, \(evaluation.classes) classes, model \(evaluation.modelID)")
+            print(
+                "dataset \(folder): \(evaluation.queries) queries, \(evaluation.classes) classes, model \(evaluation.modelID)"
+            )
             print("class".padded(22) + "queries".padded(9) + "mAP@\(k)".padded(9) + "P@\(k)")
             func row(_ name: String, _ queries: Int, _ map: Double, _ precision: Double) {
                 print(name.padded(22) + String(queries).padded(9) + String(format: "%.4f   %.4f", map, precision))
@@ -85,14 +96,18 @@ extension EvalCommand {
     /// `--protocol split`: raw features and every head under the MiLaN protocol.
     func runSplit(session: SearchSession) throws {
         let trained = try heads.map { try HeadFile.read($0, backboneModelID: session.model.modelID) }
-        let evaluation = try SplitEvaluator.run(catalog: session.catalog, folder: folder, k: k, fraction: split,
-                                                seed: seed, heads: trained)
+        let evaluation = try SplitEvaluator.run(
+            catalog: session.catalog, folder: folder, k: k, fraction: split,
+            seed: seed, heads: trained)
         for warning in evaluation.warnings { printError("warning: \(warning)") }
         if json { return try printJSON(evaluation) }
-        print("dataset \(folder): \(evaluation.queries) queries (test part) against an archive of \(evaluation.archive) "
-              + "(training part), \(evaluation.classes) classes, split \(split) seed \(seed), model \(evaluation.modelID)")
-        print("representation".padded(38) + "bytes".padded(7) + "mAP@\(k)".padded(9) + "P@\(k)".padded(9)
-              + "search µs/query  head µs/query")
+        print(
+            "dataset \(folder): \(evaluation.queries) queries (test part) against an archive of \(evaluation.archive) "
+                + "(training part), \(evaluation.classes) classes, split \(split) seed \(seed), model \(evaluation.modelID)"
+        )
+        print(
+            "representation".padded(38) + "bytes".padded(7) + "mAP@\(k)".padded(9) + "P@\(k)".padded(9)
+                + "search µs/query  head µs/query")
         for row in evaluation.rows {
             let name: String
             switch row.representation {
@@ -100,9 +115,11 @@ extension EvalCommand {
             case "head float": name = "head float \(row.dimensions)-d [\(row.head ?? "")]"
             default: name = "raw features \(row.dimensions)-d"
             }
-            print(name.padded(38) + String(row.bytesPerImage).padded(7)
-                  + String(format: "%.4f   %.4f   %10.1f  %13.1f", row.meanAveragePrecision, row.precision,
-                           row.searchMicroseconds, row.encodeMicroseconds))
+            print(
+                name.padded(38) + String(row.bytesPerImage).padded(7)
+                    + String(
+                        format: "%.4f   %.4f   %10.1f  %13.1f", row.meanAveragePrecision, row.precision,
+                        row.searchMicroseconds, row.encodeMicroseconds))
         }
         print(String(format: "chance level (fraction of relevant items): %.4f", evaluation.chanceLevel))
     }

@@ -6,12 +6,13 @@ import SatSeekSearch
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export a search, a find-all (--threshold) or a collection's ranking as GeoJSON (chip footprints, EPSG:4326) or CSV.",
+        abstract:
+            "Export a search, a find-all (--threshold) or a collection's ranking as GeoJSON (chip footprints, EPSG:4326) or CSV.",
         discussion: """
-          satseek export --db geo.satseek --item 12 -k 50 --format geojson --out similar.geojson
-          satseek export --db geo.satseek --collection fields --threshold 0.9 --out fields.geojson
-        Items without a footprint (plain images) get a null geometry.
-        """)
+              satseek export --db geo.satseek --item 12 -k 50 --format geojson --out similar.geojson
+              satseek export --db geo.satseek --collection fields --threshold 0.9 --out fields.geojson
+            Items without a footprint (plain images) get a null geometry.
+            """)
 
     @OptionGroup var options: IndexOptions
     @OptionGroup var storeOptions: StoreOptions
@@ -34,7 +35,8 @@ struct ExportCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard image != nil || item != nil || feedback.hasExamples else {
-            throw ValidationError("give a query: --image FILE, --item ID, or examples (--positive/--negative/--collection)")
+            throw ValidationError(
+                "give a query: --image FILE, --item ID, or examples (--positive/--negative/--collection)")
         }
         guard image == nil || item == nil else { throw ValidationError("give --image or --item, not both") }
         guard k > 0 else { throw ValidationError("-k must be positive") }
@@ -49,8 +51,9 @@ struct ExportCommand: AsyncParsableCommand {
                 let filter = try feedback.filter()
                 let answer = try await feedback.answer(archive, query, k: k, filter: filter)
                 // The examples' labels (collection labels included: they are the query's item examples).
-                return try ArchiveExport.render(ArchiveExport.entries(answer.results, labels: query.itemLabels),
-                                                catalog: session.catalog, format: format)
+                return try ArchiveExport.render(
+                    ArchiveExport.entries(answer.results, labels: query.itemLabels),
+                    catalog: session.catalog, format: format)
             }
             try emit(data, to: out)
         }

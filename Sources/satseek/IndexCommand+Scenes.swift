@@ -6,7 +6,8 @@ import SatSeekSearch
 extension IndexCommand {
     /// `index SCENE --tile N`: cuts scenes into georeferenced chips (see ``SceneIndexer``).
     func runScenes(session: SearchSession, tile: Int, auxiliaries: [any AuxiliaryEmbedding]) throws {
-        let options = SceneTilingOptions(tile: tile, stride: stride, bands: try bands.map(SceneTilingOptions.parseBands))
+        let options = SceneTilingOptions(
+            tile: tile, stride: stride, bands: try bands.map(SceneTilingOptions.parseBands))
         var indexer = try SceneIndexer(catalog: session.catalog, model: session.model, options: options)
         indexer.batchSize = max(1, batch)
         indexer.auxiliaries = auxiliaries
@@ -18,10 +19,14 @@ extension IndexCommand {
             try printJSON(ReportWithIndexFiles(report: report, indexFiles: files))
             return
         }
-        print("tiled \(folder) into \(self.options.db) with \(session.model.modelID) (tile \(tile), stride \(options.stride))")
-        print(String(format: "  %d scenes, %d windows: %d added, %d updated, %d unchanged, %d nodata-only skipped  (%.1f s)",
-                     report.scenes, report.windows, report.added, report.updated, report.unchanged,
-                     report.nodataSkipped, report.seconds))
+        print(
+            "tiled \(folder) into \(self.options.db) with \(session.model.modelID) (tile \(tile), stride \(options.stride))"
+        )
+        print(
+            String(
+                format: "  %d scenes, %d windows: %d added, %d updated, %d unchanged, %d nodata-only skipped  (%.1f s)",
+                report.scenes, report.windows, report.added, report.updated, report.unchanged,
+                report.nodataSkipped, report.seconds))
         if report.withoutFootprint > 0 {
             print("  \(report.withoutFootprint) chips come from scenes without georeferencing (no footprint)")
         }

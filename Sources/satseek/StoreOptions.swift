@@ -7,18 +7,26 @@ import SatSeekStore
 
 /// `--store URL` for `index` and the query commands: the PostgreSQL + pgvector store beside the SQLite catalog.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "PostgreSQL + pgvector store on this machine: postgres://USER@127.0.0.1:PORT/DB[?schema=NAME] "
-            + "(loopback hosts only; scripts/postgres-cluster.sh start DIR starts one). `index` copies the catalog's "
-            + "items and embeddings there after indexing (rows the catalog no longer has are deleted); `search` and "
-            + "`export` rank in it (HNSW index, or exact with --exact) instead of the catalog's index files.",
-        valueName: "URL"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "PostgreSQL + pgvector store on this machine: postgres://USER@127.0.0.1:PORT/DB[?schema=NAME] "
+                + "(loopback hosts only; scripts/postgres-cluster.sh start DIR starts one). `index` copies the catalog's "
+                + "items and embeddings there after indexing (rows the catalog no longer has are deleted); `search` and "
+                + "`export` rank in it (HNSW index, or exact with --exact) instead of the catalog's index files.",
+            valueName: "URL"))
     var store: String?
 
-    @Flag(name: .long, help: "Exact search: scan every vector instead of the HNSW graph (the catalog's -hnsw.ssidx file, or pgvector's index with --store).")
+    @Flag(
+        name: .long,
+        help:
+            "Exact search: scan every vector instead of the HNSW graph (the catalog's -hnsw.ssidx file, or pgvector's index with --store)."
+    )
     var exact = false
 
-    @Option(name: .customLong("ef-search"), help: "With --store: HNSW search beam (hnsw.ef_search, 1…1000; raised to -k when smaller).")
+    @Option(
+        name: .customLong("ef-search"),
+        help: "With --store: HNSW search beam (hnsw.ef_search, 1…1000; raised to -k when smaller).")
     var efSearch: Int = 100
 
     /// Refuses a malformed or non-loopback URL before any work is done.
@@ -67,8 +75,9 @@ struct StoreOptions: ParsableArguments {
             let report = try await store.sync(from: catalog)
             await store.close()
             let place = "\(store.location) (table \(store.itemsTable), model \(store.modelID))"
-            let line = String(format: "synced %@ into %@\n  %d written, %d removed, %d in the store  (%.1f s)",
-                              catalog.path, place, report.upserted, report.removed, report.total, report.seconds)
+            let line = String(
+                format: "synced %@ into %@\n  %d written, %d removed, %d in the store  (%.1f s)",
+                catalog.path, place, report.upserted, report.removed, report.total, report.seconds)
             if json { printError(line) } else { print(line) }
         } catch {
             await store.close()

@@ -36,14 +36,14 @@ struct TrainTextCommand: ParsableCommand {
         commandName: "train-text",
         abstract: "Train an image→sentence alignment so text queries work without CLIP.",
         discussion: """
-        The class-folder dataset is indexed with the image model (embeddings cached in --db), every class name is \
-        put into prompt templates ("an aerial photo of {}", "satellite image showing {}", …, with synonyms of \
-        common remote-sensing classes) and embedded with the offline sentence encoder all-MiniLM-L6-v2 \
-        (`satseek models install all-minilm-l6-v2`). A linear map from image embeddings into that sentence space \
-        is trained so each image is nearest to its class's sentences (InfoNCE). Then:
-          satseek index DIR --db X.satseek --align FILE
-          satseek search --db X.satseek --text "harbor with many boats"
-        """)
+            The class-folder dataset is indexed with the image model (embeddings cached in --db), every class name is \
+            put into prompt templates ("an aerial photo of {}", "satellite image showing {}", …, with synonyms of \
+            common remote-sensing classes) and embedded with the offline sentence encoder all-MiniLM-L6-v2 \
+            (`satseek models install all-minilm-l6-v2`). A linear map from image embeddings into that sentence space \
+            is trained so each image is nearest to its class's sentences (InfoNCE). Then:
+              satseek index DIR --db X.satseek --align FILE
+              satseek search --db X.satseek --text "harbor with many boats"
+            """)
 
     @Argument(help: "Class-folder dataset: DIR/<class>/<image>.")
     var folder: String
@@ -70,8 +70,9 @@ struct TrainTextCommand: ParsableCommand {
             let configuration = try training.configuration(seed: seed)
             let store = ModelStore()
             let textEmbedder = try store.sentenceEmbedder()
-            let session = try SearchSession(db: try db ?? EvalCommand.cachePath(folder: folder, model: model),
-                                            model: model, create: true)
+            let session = try SearchSession(
+                db: try db ?? EvalCommand.cachePath(folder: folder, model: model),
+                model: model, create: true)
             let bar = ProgressPrinter()
             var indexing = true
             let start = Date()
@@ -82,13 +83,17 @@ struct TrainTextCommand: ParsableCommand {
                     if indexing { bar.finish(); indexing = false }
                     let elapsed = Date().timeIntervalSince(start)
                     let rate = Double(step) / max(elapsed, 1e-9)
-                    printError(String(format: "step %d/%d  loss %.4f  %.0f steps/s  ETA %@", step, configuration.steps, loss,
-                                      rate, ProgressSnapshot.clock(Double(configuration.steps - step) / max(rate, 1e-9))))
+                    printError(
+                        String(
+                            format: "step %d/%d  loss %.4f  %.0f steps/s  ETA %@", step, configuration.steps, loss,
+                            rate, ProgressSnapshot.clock(Double(configuration.steps - step) / max(rate, 1e-9))))
                 })
             for failure in report.indexReport.failures { printError("skipped \(failure.path): \(failure.reason)") }
             if json { return try printJSON(report) }
-            print("trained alignment \(report.kind) on \(report.images) images of \(report.classes) classes in "
-                  + String(format: "%.1f s (final loss %.4f); wrote %@", report.seconds, report.finalLoss, report.path))
+            print(
+                "trained alignment \(report.kind) on \(report.images) images of \(report.classes) classes in "
+                    + String(
+                        format: "%.1f s (final loss %.4f); wrote %@", report.seconds, report.finalLoss, report.path))
             print("use it: satseek index \(folder) --db X.satseek --model \(model) --align \(report.path)")
         }
     }
@@ -99,12 +104,12 @@ struct EvalTextCommand: ParsableCommand {
         commandName: "eval-text",
         abstract: "Measure text→image search on classes the alignment never saw.",
         discussion: """
-        --holdout-classes classes (chosen with --seed) are left out of training entirely; the alignment is trained on \
-        half of every other class's images. Each class name, in the prompt templates and without synonyms, then \
-        queries a gallery of the held-out classes' images and the seen classes' other half. P@K and mAP@K are \
-        reported for held-out and for seen classes, next to a random ranking of the same gallery.
-          satseek eval-text ../shared/datasets/aid-mini --holdout-classes 6 --seed 1
-        """)
+            --holdout-classes classes (chosen with --seed) are left out of training entirely; the alignment is trained on \
+            half of every other class's images. Each class name, in the prompt templates and without synonyms, then \
+            queries a gallery of the held-out classes' images and the seen classes' other half. P@K and mAP@K are \
+            reported for held-out and for seen classes, next to a random ranking of the same gallery.
+              satseek eval-text ../shared/datasets/aid-mini --holdout-classes 6 --seed 1
+            """)
 
     @Argument(help: "Class-folder dataset: DIR/<class>/<image>.")
     var folder: String
@@ -133,26 +138,33 @@ struct EvalTextCommand: ParsableCommand {
         try runReportingErrors {
             let configuration = try training.configuration(seed: seed)
             let textEmbedder = try ModelStore().sentenceEmbedder()
-            let session = try SearchSession(db: try db ?? EvalCommand.cachePath(folder: folder, model: model),
-                                            model: model, create: true)
+            let session = try SearchSession(
+                db: try db ?? EvalCommand.cachePath(folder: folder, model: model),
+                model: model, create: true)
             let bar = ProgressPrinter()
             let indexReport = try session.indexer().index(folder) { bar.show($0) }
             bar.finish()
             for failure in indexReport.failures { printError("skipped \(failure.path): \(failure.reason)") }
             let features = try LabelledFeatures.load(catalog: session.catalog, folder: folder)
-            let report = try TextEvaluation.run(features: features, dataset: folder, textEmbedder: textEmbedder,
-                                                holdoutClasses: holdoutClasses, seed: seed, k: k, configuration: configuration)
+            let report = try TextEvaluation.run(
+                features: features, dataset: folder, textEmbedder: textEmbedder,
+                holdoutClasses: holdoutClasses, seed: seed, k: k, configuration: configuration)
             if json { return try printJSON(report) }
-            print("\(folder): \(report.imageModelID) → \(report.textModelID), trained on \(report.trainImages) images, "
-                  + "gallery \(report.galleryImages) images, seed \(seed)")
+            print(
+                "\(folder): \(report.imageModelID) → \(report.textModelID), trained on \(report.trainImages) images, "
+                    + "gallery \(report.galleryImages) images, seed \(seed)")
             print("queries                 classes  mAP@\(k)   P@\(k)    random mAP@\(k)  random P@\(k)")
             for (label, scores) in [("held-out (unseen)", report.heldOut), ("seen", report.seen)] {
-                print(label.padded(24) + String(scores.classes.count).padded(9)
-                      + String(format: "%.4f   %.4f   %.4f         %.4f", scores.meanAveragePrecision, scores.precision,
-                               scores.randomMeanAveragePrecision, scores.randomPrecision))
+                print(
+                    label.padded(24) + String(scores.classes.count).padded(9)
+                        + String(
+                            format: "%.4f   %.4f   %.4f         %.4f", scores.meanAveragePrecision, scores.precision,
+                            scores.randomMeanAveragePrecision, scores.randomPrecision))
             }
-            print("held-out classes: " + zip(report.heldOut.classes, report.heldOut.perClass)
-                .map { String(format: "%@ %.3f", $0, $1) }.joined(separator: ", "))
+            print(
+                "held-out classes: "
+                    + zip(report.heldOut.classes, report.heldOut.perClass)
+                    .map { String(format: "%@ %.3f", $0, $1) }.joined(separator: ", "))
         }
     }
 }

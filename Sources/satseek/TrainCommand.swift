@@ -12,16 +12,16 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a hashing head (MiLaN-style metric learning) on a labelled class-folder dataset.",
         discussion: """
-        The dataset is indexed first (backbone embeddings cached in --db, so re-runs are fast), then split per \
-        class with --seed: --split of every class trains the head, the rest is held out. A small MLP \
-        (backbone → hidden layers with ReLU → tanh codes) is trained on the frozen embeddings with a triplet loss \
-        mined inside class-balanced batches (P classes × K images), a push-to-binary loss and a bit-balance loss, \
-        using Adam with decoupled weight decay. Every epoch prints the loss terms and the held-out mAP@K (test part \
-        queries the training part). With --float the head instead learns an L2-normalised float embedding.
-        Use the head with: satseek index DIR --head FILE, satseek search --head FILE, \
-        satseek eval DIR --protocol split --head FILE.
-          satseek train ../shared/datasets/aid-mini --bits 32 --out aid-32.satseek-head
-        """)
+            The dataset is indexed first (backbone embeddings cached in --db, so re-runs are fast), then split per \
+            class with --seed: --split of every class trains the head, the rest is held out. A small MLP \
+            (backbone → hidden layers with ReLU → tanh codes) is trained on the frozen embeddings with a triplet loss \
+            mined inside class-balanced batches (P classes × K images), a push-to-binary loss and a bit-balance loss, \
+            using Adam with decoupled weight decay. Every epoch prints the loss terms and the held-out mAP@K (test part \
+            queries the training part). With --float the head instead learns an L2-normalised float embedding.
+            Use the head with: satseek index DIR --head FILE, satseek search --head FILE, \
+            satseek eval DIR --protocol split --head FILE.
+              satseek train ../shared/datasets/aid-mini --bits 32 --out aid-32.satseek-head
+            """)
 
     @Argument(help: "Class-folder dataset: DIR/<class>/<image> (or give --collection with --db).")
     var folder: String?
@@ -44,7 +44,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Hidden layer widths, comma-separated (e.g. 512,256).")
     var hidden: String = TrainingConfiguration().hiddenSizes.map(String.init).joined(separator: ",")
 
-    @Flag(name: .customLong("float"), help: "Learn a float metric embedding (L2-normalised, cosine) instead of binary codes.")
+    @Flag(
+        name: .customLong("float"),
+        help: "Learn a float metric embedding (L2-normalised, cosine) instead of binary codes.")
     var floatEmbedding = false
 
     @Option(help: "Output head file (written atomically).")
@@ -125,7 +127,9 @@ struct TrainCommand: ParsableCommand {
 
             let report: HeadTrainingReport
             if let collection {
-                guard let db else { throw ValidationError("--collection needs --db (the catalog holding the collection)") }
+                guard let db else {
+                    throw ValidationError("--collection needs --db (the catalog holding the collection)")
+                }
                 let session = try SearchSession(db: db, model: model, create: false)
                 let features = try LabelledFeatures.load(catalog: session.catalog, collection: collection)
                 report = try HeadTrainingWorkflow.train(
@@ -157,14 +161,18 @@ struct TrainCommand: ParsableCommand {
         if json { return try printJSON(report) }
         do {
             let kind = report.output == .codes ? "\(report.bits)-bit codes" : "\(report.bits)-d float embedding"
-            print("trained head \(report.headID) (\(kind)) on \(report.trainImages) images of \(report.classes) classes "
-                  + "in \(String(format: "%.1f", report.trainingSeconds)) s; wrote \(report.headPath)")
+            print(
+                "trained head \(report.headID) (\(kind)) on \(report.trainImages) images of \(report.classes) classes "
+                    + "in \(String(format: "%.1f", report.trainingSeconds)) s; wrote \(report.headPath)")
             print("held-out (\(report.testImages) queries against the \(report.trainImages) training images):")
             print(String(format: "  raw features   mAP@%d %.4f  P@%d %.4f", k, report.rawMAP, k, report.rawPrecision))
-            print(String(format: "  head float     mAP@%d %.4f  P@%d %.4f", k, report.floatMAP, k, report.floatPrecision))
+            print(
+                String(format: "  head float     mAP@%d %.4f  P@%d %.4f", k, report.floatMAP, k, report.floatPrecision))
             if let codes = report.codesMAP, let precision = report.codesPrecision {
-                print(String(format: "  head codes     mAP@%d %.4f  P@%d %.4f  (%+.4f vs raw)", k, codes, k, precision,
-                             codes - report.rawMAP))
+                print(
+                    String(
+                        format: "  head codes     mAP@%d %.4f  P@%d %.4f  (%+.4f vs raw)", k, codes, k, precision,
+                        codes - report.rawMAP))
             }
         }
     }

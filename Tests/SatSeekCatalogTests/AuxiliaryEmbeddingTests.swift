@@ -4,13 +4,16 @@ import Testing
 
 @Suite("Auxiliary embeddings")
 struct AuxiliaryEmbeddingTests {
-    @Test("auxiliary kinds are stored beside the primary embedding and dropped when an image is re-embedded without them")
+    @Test(
+        "auxiliary kinds are stored beside the primary embedding and dropped when an image is re-embedded without them")
     func auxiliaryLifecycle() throws {
         let (catalog, folder) = try CatalogDataTests.makeCatalog()
         defer { folder.cleanup() }
         let ids = try catalog.upsert([
-            CatalogItem(record: makeRecord("/d/a/1.tif"), embedding: [1, 0, 0, 0], auxiliary: ["sketch": [0.5, 0.5], "head:x": [1, -1, 1]]),
-            CatalogItem(record: makeRecord("/d/a/2.tif"), embedding: [0, 1, 0, 0], auxiliary: ["sketch": [0.25, 0.75]]),
+            CatalogItem(
+                record: makeRecord("/d/a/1.tif"), embedding: [1, 0, 0, 0],
+                auxiliary: ["sketch": [0.5, 0.5], "head:x": [1, -1, 1]]),
+            CatalogItem(record: makeRecord("/d/a/2.tif"), embedding: [0, 1, 0, 0], auxiliary: ["sketch": [0.25, 0.75]])
         ])
         #expect(try catalog.auxiliaryKinds(id: ids[0]) == ["sketch", "head:x"])
         #expect(try catalog.embedding(id: ids[0], kind: "head:x") == [1, -1, 1])
@@ -22,8 +25,11 @@ struct AuxiliaryEmbeddingTests {
         #expect(try catalog.embeddings(kind: "missing").ids.isEmpty)
 
         // Re-embedding image 1 without the head kind drops its stale head vector, keeps the sketch.
-        _ = try catalog.upsert([CatalogItem(record: makeRecord("/d/a/1.tif", hash: "new"), embedding: [0, 0, 1, 0],
-                                            auxiliary: ["sketch": [1, 0]])])
+        _ = try catalog.upsert([
+            CatalogItem(
+                record: makeRecord("/d/a/1.tif", hash: "new"), embedding: [0, 0, 1, 0],
+                auxiliary: ["sketch": [1, 0]])
+        ])
         #expect(try catalog.auxiliaryKinds(id: ids[0]) == ["sketch"])
         #expect(try catalog.embedding(id: ids[0], kind: "head:x") == nil)
         #expect(try catalog.embedding(id: ids[0], kind: "sketch") == [1, 0])
@@ -40,7 +46,7 @@ struct AuxiliaryEmbeddingTests {
         #expect(throws: CatalogError.self) {
             try catalog.upsert([
                 CatalogItem(record: makeRecord("/d/b/ok.tif"), embedding: [1, 0, 0, 0]),
-                CatalogItem(record: makeRecord("/d/b/bad.tif"), embedding: [1, 0, 0, 0], auxiliary: ["sketch": [.nan]]),
+                CatalogItem(record: makeRecord("/d/b/bad.tif"), embedding: [1, 0, 0, 0], auxiliary: ["sketch": [.nan]])
             ])
         }
         #expect(try catalog.count() == 0)

@@ -17,14 +17,18 @@ struct CatalogDataTests {
         let (catalog, folder) = try Self.makeCatalog()
         defer { folder.cleanup() }
         let start = try catalog.embeddingRevision()
-        let ids = try catalog.upsert([(makeRecord("/d/a/1.tif"), [1, 0, 0, 0]), (makeRecord("/d/a/2.tif"), [0, 1, 0, 0])])
+        let ids = try catalog.upsert([
+            (makeRecord("/d/a/1.tif"), [1, 0, 0, 0]), (makeRecord("/d/a/2.tif"), [0, 1, 0, 0])
+        ])
         let afterInsert = try catalog.embeddingRevision()
         #expect(afterInsert > start)
         _ = try catalog.embeddings()
         _ = try catalog.records(ids: ids)
         #expect(try catalog.embeddingRevision() == afterInsert)
         // Auxiliary embeddings (sketch, head, alignment vectors) do not touch the primary index files.
-        try catalog.upsert([CatalogItem(record: makeRecord("/d/a/2.tif"), embedding: [0, 1, 0, 0], auxiliary: ["sketch": [1, 2]])])
+        try catalog.upsert([
+            CatalogItem(record: makeRecord("/d/a/2.tif"), embedding: [0, 1, 0, 0], auxiliary: ["sketch": [1, 2]])
+        ])
         #expect(try catalog.embeddingRevision() == afterInsert + 1, "only the re-written primary row counts")
         try catalog.upsert([(makeRecord("/d/a/1.tif", hash: "changed"), [0, 0, 1, 0])])
         let afterReplace = try catalog.embeddingRevision()
@@ -58,8 +62,10 @@ struct CatalogDataTests {
         #expect(try catalog.count() == 1)
         #expect(try catalog.record(path: "/data/river/../forest/f1.tif")?.id == first[0])
         // Duplicates inside one batch collapse as well.
-        let batch = try catalog.upsert([(makeRecord("/data/a/x.tif"), [1, 1, 1, 1]),
-                                        (makeRecord("/data/a/x.tif"), [2, 2, 2, 2])])
+        let batch = try catalog.upsert([
+            (makeRecord("/data/a/x.tif"), [1, 1, 1, 1]),
+            (makeRecord("/data/a/x.tif"), [2, 2, 2, 2])
+        ])
         #expect(batch[0] == batch[1])
         #expect(try catalog.embedding(id: batch[0]) == [2, 2, 2, 2])
         #expect(try catalog.count() == 2)
@@ -73,7 +79,7 @@ struct CatalogDataTests {
         let bad: [(record: ImageRecord, embedding: [Float])] = [
             (makeRecord("/d/c/keep.tif", hash: "new"), [0, 1, 0, 0]),
             (makeRecord("/d/c/new.tif"), [0, 0, 1, 0]),
-            (makeRecord("/d/c/short.tif"), [1, 2]),
+            (makeRecord("/d/c/short.tif"), [1, 2])
         ]
         let error = catalogError { try catalog.upsert(bad) }
         guard case let .invalidEmbedding(imagePath, reason)? = error else {
@@ -116,8 +122,10 @@ struct CatalogDataTests {
     func embeddingsMatrix() throws {
         let (catalog, folder) = try Self.makeCatalog()
         defer { folder.cleanup() }
-        let paths = ["/img/river/r1.tif", "/img/forest/f1.tif", "/img/river/r2.tif",
-                     "/img/beach/b1.tif", "/img/forest/f2.tif"]
+        let paths = [
+            "/img/river/r1.tif", "/img/forest/f1.tif", "/img/river/r2.tif",
+            "/img/beach/b1.tif", "/img/forest/f2.tif"
+        ]
         var expected: [Int64: [Float]] = [:]
         for (i, path) in paths.enumerated() {  // several batches, out of path order
             let vector: [Float] = [Float(i), -Float(i), 0.5 * Float(i), 1e-7 * Float(i)]
@@ -147,7 +155,9 @@ struct CatalogDataTests {
     func recordsByID() throws {
         let (catalog, folder) = try Self.makeCatalog()
         defer { folder.cleanup() }
-        let items = (0..<1200).map { i in (record: makeRecord("/bulk/c\(i % 3)/\(i).tif"), embedding: [Float](repeating: Float(i), count: 4)) }
+        let items = (0..<1200).map { i in
+            (record: makeRecord("/bulk/c\(i % 3)/\(i).tif"), embedding: [Float](repeating: Float(i), count: 4))
+        }
         let ids = try catalog.upsert(items)
         #expect(Set(ids).count == 1200)
         let wanted = Array(ids.prefix(700)) + [ids[3], 999_999]
@@ -170,8 +180,10 @@ struct CatalogDataTests {
         let kept = images.appendingPathComponent("kept.png").path
         let gone = images.appendingPathComponent("gone.png").path
         for file in [kept, gone] { #expect(FileManager.default.createFile(atPath: file, contents: Data([1]))) }
-        let ids = try catalog.upsert([(makeRecord(kept), [1, 0, 0, 0]), (makeRecord(gone), [0, 1, 0, 0]),
-                                      (makeRecord("/elsewhere/x/y.png"), [0, 0, 1, 0])])
+        let ids = try catalog.upsert([
+            (makeRecord(kept), [1, 0, 0, 0]), (makeRecord(gone), [0, 1, 0, 0]),
+            (makeRecord("/elsewhere/x/y.png"), [0, 0, 1, 0])
+        ])
         try FileManager.default.removeItem(atPath: gone)
         // Restricted to the images folder: the missing file outside it stays.
         #expect(try catalog.removeMissingFiles(under: folder.url.appendingPathComponent("images").path) == [ids[1]])

@@ -6,7 +6,8 @@ import Testing
     func catalogWithItems(_ folder: TempFolder, count: Int = 5) throws -> (Catalog, [Int64]) {
         let catalog = try Catalog(path: folder.path("c.satseek"), create: true)
         try catalog.bind(ModelBinding(modelID: "toy-model", dimensions: 2))
-        let ids = try catalog.upsert((0..<count).map { (makeRecord("/data/A/\($0).jpg", hash: "h\($0)"), [Float($0), 1]) })
+        let ids = try catalog.upsert(
+            (0..<count).map { (makeRecord("/data/A/\($0).jpg", hash: "h\($0)"), [Float($0), 1]) })
         return (catalog, ids)
     }
 
@@ -39,7 +40,9 @@ import Testing
         defer { folder.cleanup() }
         let (catalog, ids) = try catalogWithItems(folder)
         try catalog.createCollection("fields")
-        #expect(throws: CollectionError.nameTaken(path: catalog.path, name: "fields")) { try catalog.createCollection("fields") }
+        #expect(throws: CollectionError.nameTaken(path: catalog.path, name: "fields")) {
+            try catalog.createCollection("fields")
+        }
         #expect(throws: CollectionError.unknownCollection(path: catalog.path, name: "nope", known: ["fields"])) {
             try catalog.labels(inCollection: "nope")
         }
@@ -50,7 +53,9 @@ import Testing
             try catalog.setLabels([(ids[0], -1), (999, 1)], inCollection: "fields")
         }
         #expect(try catalog.labels(inCollection: "fields").map(\.label) == [1])
-        #expect(throws: CollectionError.invalidLabel(0)) { try catalog.setLabels([(ids[1], 0)], inCollection: "fields") }
+        #expect(throws: CollectionError.invalidLabel(0)) {
+            try catalog.setLabels([(ids[1], 0)], inCollection: "fields")
+        }
         #expect(throws: CollectionError.self) { try catalog.setLabels([(ids[1], 1)], inCollection: "other") }
         #expect(throws: CollectionError.unknownItems(path: catalog.path, ids: [777])) {
             try catalog.setLabels([(777, 1)], inCollection: "new", create: true)

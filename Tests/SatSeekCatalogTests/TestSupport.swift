@@ -18,11 +18,14 @@ struct TempFolder {
 }
 
 /// A record for `path` with plausible fields.
-func makeRecord(_ path: String, hash: String = "00000000000000aa", model: String = "toy-model",
-                size: Int64 = 1234) -> ImageRecord {
-    ImageRecord(path: path, className: ImageRecord.className(forPath: path), width: 256, height: 256,
-                byteSize: size, modifiedAt: 1_700_000_000, contentHash: hash, modelID: model,
-                addedAt: 1_700_000_100)
+func makeRecord(
+    _ path: String, hash: String = "00000000000000aa", model: String = "toy-model",
+    size: Int64 = 1234
+) -> ImageRecord {
+    ImageRecord(
+        path: path, className: ImageRecord.className(forPath: path), width: 256, height: 256,
+        byteSize: size, modifiedAt: 1_700_000_000, contentHash: hash, modelID: model,
+        addedAt: 1_700_000_100)
 }
 
 /// Runs `body` and returns the ``CatalogError`` it threw, or `nil`.

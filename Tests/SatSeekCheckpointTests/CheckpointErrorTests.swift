@@ -86,8 +86,9 @@ struct CheckpointErrorTests {
             #expect(name == "bn.wieght")
             #expect(available == 11)
             #expect(closest == "bn.weight")
-            #expect(error.description == "\(checkpoint.url.path): tensor 'bn.wieght' is missing "
-                + "(checkpoint has 11 tensors; closest: 'bn.weight')")
+            #expect(
+                error.description == "\(checkpoint.url.path): tensor 'bn.wieght' is missing "
+                    + "(checkpoint has 11 tensors; closest: 'bn.weight')")
         }
     }
 
@@ -102,8 +103,9 @@ struct CheckpointErrorTests {
                 Issue.record("wrong case: \(error)")
                 return
             }
-            #expect(error.description == "\(checkpoint.url.path): tensor 'conv.weight' has shape [4, 3, 3, 3] "
-                + "but the model expects [4, 3]")
+            #expect(
+                error.description == "\(checkpoint.url.path): tensor 'conv.weight' has shape [4, 3, 3, 3] "
+                    + "but the model expects [4, 3]")
         }
         // A scalar is not a one-element vector.
         #expect(throws: CheckpointError.self) { try checkpoint.floats("bn.num_batches_tracked", shape: [1]) }

@@ -8,7 +8,7 @@ struct CheckpointFixtureTests {
     static let plainFiles: [(String, CheckpointFormat)] = [
         ("tiny_legacy.pth", .torchLegacy),
         ("tiny_zip.pth", .torchZip),
-        ("tiny.safetensors", .safetensors),
+        ("tiny.safetensors", .safetensors)
     ]
 
     @Test("plain state dicts match expected.json", arguments: plainFiles)
@@ -36,8 +36,9 @@ struct CheckpointFixtureTests {
             let big = try checkpoint.floats("view.big", shape: [8, 3])
             #expect(Array(big[6..<15]) == view, "\(file)")
             #expect(try checkpoint.floats("bn.num_batches_tracked", shape: []) == [12345], "\(file)")
-            #expect(try checkpoint.floats("bf.weight", shape: [4]) == [1.0, -2.5, 3.140625, 0.00099945068359375],
-                    "\(file)")
+            #expect(
+                try checkpoint.floats("bf.weight", shape: [4]) == [1.0, -2.5, 3.140625, 0.00099945068359375],
+                "\(file)")
         }
     }
 
@@ -64,8 +65,9 @@ struct CheckpointFixtureTests {
         #expect(checkpoint.stripping(prefix: "nothing.").tensors.isEmpty)
         // Asking the wrapped checkpoint for a plain name suggests the prefix to strip.
         let error = #expect(throws: CheckpointError.self) { try checkpoint.floats("conv.weight", shape: [4, 3, 3, 3]) }
-        #expect(error?.description.hasSuffix(
-            "closest: 'state_dict.conv.weight', so try stripping(prefix: \"state_dict.\"))") == true)
+        #expect(
+            error?.description.hasSuffix(
+                "closest: 'state_dict.conv.weight', so try stripping(prefix: \"state_dict.\"))") == true)
     }
 
     @Test("the same tensors read identically from all three formats")

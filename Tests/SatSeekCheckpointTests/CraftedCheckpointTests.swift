@@ -12,14 +12,16 @@ struct CraftedCheckpointTests {
     @Test("a safetensors shape whose byte count overflows is refused")
     func safetensorsShapeOverflow() throws {
         // 2^61 float32 elements are 2^63 bytes: one more than Int.max.
-        let url = try write(safetensors(#"{"t":{"dtype":"F32","shape":[2305843009213693952],"data_offsets":[0,0]}}"#),
-                            as: "overflow.safetensors")
+        let url = try write(
+            safetensors(#"{"t":{"dtype":"F32","shape":[2305843009213693952],"data_offsets":[0,0]}}"#),
+            as: "overflow.safetensors")
         defer { remove(url) }
         let message = try #require(loadError(url))
         #expect(message.hasPrefix(url.path) && message.contains("impossible shape"), "\(message)")
 
-        let product = try write(safetensors(#"{"t":{"dtype":"F16","shape":[4294967296,4294967296],"data_offsets":[0,8]}}"#),
-                                as: "product.safetensors", padding: 8)
+        let product = try write(
+            safetensors(#"{"t":{"dtype":"F16","shape":[4294967296,4294967296],"data_offsets":[0,8]}}"#),
+            as: "product.safetensors", padding: 8)
         defer { remove(product) }
         let second = try #require(loadError(product))
         #expect(second.contains("impossible shape"), "\(second)")
@@ -49,11 +51,11 @@ struct CraftedCheckpointTests {
     @Test("a 100 000-long chain of lists built through the memo is released without recursion")
     func listChainThroughMemo() throws {
         // L0 = []; for i in 1..<n: Li = []; L(i-1).append(Li) — each list reached again by LONG_BINGET.
-        var main: [UInt8] = [0x80, 0x02, 0x5d, 0x94]                 // EMPTY_LIST, MEMOIZE (0)
+        var main: [UInt8] = [0x80, 0x02, 0x5d, 0x94]  // EMPTY_LIST, MEMOIZE (0)
         for i in 1..<100_000 {
             main += [0x5d, 0x94, 0x61, 0x30, 0x6a] + littleEndian32(i)  // EMPTY_LIST MEMOIZE APPEND POP LONG_BINGET i
         }
-        main += [0x30, 0x6a] + littleEndian32(0) + [0x2e]             // POP, LONG_BINGET 0, STOP
+        main += [0x30, 0x6a] + littleEndian32(0) + [0x2e]  // POP, LONG_BINGET 0, STOP
         let url = try write(PickleTests.legacyPreamble + main + PickleTests.emptyKeyList, as: "chain.pth")
         defer { remove(url) }
         #expect(try Checkpoint.load(url).tensors.isEmpty)
@@ -83,15 +85,17 @@ struct CraftedCheckpointTests {
 
     @Test("a zero-stride tensor of 10^10 elements over one stored float is refused before allocating")
     func zeroStrides() throws {
-        let url = try write(PickleTests.legacyPreamble + Self.tensorPickle(shape: [100_000, 100_000], strides: [0, 0])
-                            + Self.storageKeys + Self.oneFloatStorage, as: "stride0.pth")
+        let url = try write(
+            PickleTests.legacyPreamble + Self.tensorPickle(shape: [100_000, 100_000], strides: [0, 0])
+                + Self.storageKeys + Self.oneFloatStorage, as: "stride0.pth")
         defer { remove(url) }
         let message = try #require(loadError(url))
         #expect(message.contains("repeated (zero or overlapping) strides"), "\(message)")
 
         // The same file with an honest [1] shape loads.
-        let honest = try write(PickleTests.legacyPreamble + Self.tensorPickle(shape: [1], strides: [1])
-                               + Self.storageKeys + Self.oneFloatStorage, as: "honest.pth")
+        let honest = try write(
+            PickleTests.legacyPreamble + Self.tensorPickle(shape: [1], strides: [1])
+                + Self.storageKeys + Self.oneFloatStorage, as: "honest.pth")
         defer { remove(honest) }
         #expect(try Checkpoint.load(honest).floats("w", shape: [1]) == [1.5])
     }
@@ -120,13 +124,16 @@ struct CraftedCheckpointTests {
         defer { remove(url) }
         let archive = try Archive(url: url, accessMode: .create)
         let pickle = Data(PickleTests.legacyPreamble.suffix(4))  // any bytes: the directory is refused first
-        try archive.addEntry(with: "archive/data.pkl", type: .file, uncompressedSize: Int64(pickle.count),
-                             compressionMethod: .none) { position, size in
+        try archive.addEntry(
+            with: "archive/data.pkl", type: .file, uncompressedSize: Int64(pickle.count),
+            compressionMethod: .none
+        ) { position, size in
             pickle.subdata(in: Int(position)..<Int(position) + size)
         }
         var bytes = [UInt8](try Data(contentsOf: url))
         // Central entry: local-header offset 0xFFFFFFFF, and a ZIP64 extra field holding 2^63.
-        let central = try #require((0...(bytes.count - 4)).first { Array(bytes[$0..<$0 + 4]) == [0x50, 0x4b, 0x01, 0x02] })
+        let central = try #require(
+            (0...(bytes.count - 4)).first { Array(bytes[$0..<$0 + 4]) == [0x50, 0x4b, 0x01, 0x02] })
         let nameLength = Int(bytes[central + 28]) | Int(bytes[central + 29]) << 8
         let oldExtra = Int(bytes[central + 30]) | Int(bytes[central + 31]) << 8
         bytes.replaceSubrange((central + 42)..<(central + 46), with: [0xff, 0xff, 0xff, 0xff])
@@ -134,7 +141,8 @@ struct CraftedCheckpointTests {
         bytes.insert(contentsOf: [0x01, 0x00, 0x08, 0x00, 0, 0, 0, 0, 0, 0, 0, 0x80], at: central + 46 + nameLength)
         let end = try #require((0...(bytes.count - 4)).last { Array(bytes[$0..<$0 + 4]) == [0x50, 0x4b, 0x05, 0x06] })
         let directorySize = Int(bytes[end + 12]) | Int(bytes[end + 13]) << 8
-        bytes.replaceSubrange((end + 12)..<(end + 14), with: [UInt8((directorySize + 12) & 0xff), UInt8((directorySize + 12) >> 8)])
+        bytes.replaceSubrange(
+            (end + 12)..<(end + 14), with: [UInt8((directorySize + 12) & 0xff), UInt8((directorySize + 12) >> 8)])
         try Data(bytes).write(to: url)
         let message = try #require(loadError(url))
         #expect(message.contains("ZIP64 size or offset of 9223372036854775808"), "\(message)")
@@ -148,21 +156,22 @@ struct CraftedCheckpointTests {
         func unicode(_ text: String) -> [UInt8] { [0x58] + littleEndian32(text.utf8.count) + Array(text.utf8) }
         func global(_ module: String, _ name: String) -> [UInt8] { [0x63] + Array("\(module)\n\(name)\n".utf8) }
         func intTuple(_ values: [Int]) -> [UInt8] {
-            [0x28] + values.flatMap { [0x4a] + littleEndian32($0) } + [0x74]   // MARK BININT… TUPLE
+            [0x28] + values.flatMap { [0x4a] + littleEndian32($0) } + [0x74]  // MARK BININT… TUPLE
         }
         var bytes: [UInt8] = [0x80, 0x02, 0x7d] + unicode("w") + global("torch._utils", "_rebuild_tensor_v2")
         bytes += [0x28, 0x28] + unicode("storage") + global("torch", "FloatStorage") + unicode("0") + unicode("cpu")
-        bytes += [0x4b, 0x01, 0x74, 0x51]                                   // BININT1 1, TUPLE, BINPERSID
+        bytes += [0x4b, 0x01, 0x74, 0x51]  // BININT1 1, TUPLE, BINPERSID
         bytes += [0x4b, 0x00] + intTuple(shape) + intTuple(strides) + [0x89]
-        bytes += global("collections", "OrderedDict") + [0x29, 0x52]         // OrderedDict()
-        bytes += [0x74, 0x52, 0x73, 0x2e]                                   // TUPLE REDUCE SETITEM STOP
+        bytes += global("collections", "OrderedDict") + [0x29, 0x52]  // OrderedDict()
+        bytes += [0x74, 0x52, 0x73, 0x2e]  // TUPLE REDUCE SETITEM STOP
         return bytes
     }
 
     /// `['0']`.
     static let storageKeys: [UInt8] = [0x80, 0x02, 0x5d, 0x58, 0x01, 0x00, 0x00, 0x00, 0x30, 0x61, 0x2e]
     /// Storage '0': element count 1, then 1.5 as float32.
-    static let oneFloatStorage: [UInt8] = [1, 0, 0, 0, 0, 0, 0, 0] + withUnsafeBytes(of: Float(1.5).bitPattern.littleEndian, Array.init)
+    static let oneFloatStorage: [UInt8] =
+        [1, 0, 0, 0, 0, 0, 0, 0] + withUnsafeBytes(of: Float(1.5).bitPattern.littleEndian, Array.init)
 
     /// A zip whose `archive/data.pkl` is `inflated` zero bytes, deflated, with its declared uncompressed size
     /// (local header and central directory) overwritten by `declared(compressedSize)`.
@@ -170,19 +179,24 @@ struct CraftedCheckpointTests {
         let url = try makeTemporaryDirectory().appendingPathComponent(name)
         let archive = try Archive(url: url, accessMode: .create)
         let zeros = Data(count: inflated)
-        try archive.addEntry(with: "archive/data.pkl", type: .file, uncompressedSize: Int64(inflated),
-                             compressionMethod: .deflate) { position, size in
+        try archive.addEntry(
+            with: "archive/data.pkl", type: .file, uncompressedSize: Int64(inflated),
+            compressionMethod: .deflate
+        ) { position, size in
             zeros.subdata(in: Int(position)..<Int(position) + size)
         }
         var bytes = [UInt8](try Data(contentsOf: url))
         // Local file header (PK\3\4): compressed size at 18, uncompressed at 22. Central header (PK\1\2): 20, 24.
-        for (signature, compressedAt, uncompressedAt) in [([0x50, 0x4b, 0x03, 0x04] as [UInt8], 18, 22),
-                                                         ([0x50, 0x4b, 0x01, 0x02], 20, 24)] {
+        for (signature, compressedAt, uncompressedAt) in [
+            ([0x50, 0x4b, 0x03, 0x04] as [UInt8], 18, 22),
+            ([0x50, 0x4b, 0x01, 0x02], 20, 24)
+        ] {
             let start = try #require((0...(bytes.count - 4)).first { Array(bytes[$0..<$0 + 4]) == signature })
             let compressed = bytes[(start + compressedAt)..<(start + compressedAt + 4)].reversed()
                 .reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-            bytes.replaceSubrange((start + uncompressedAt)..<(start + uncompressedAt + 4),
-                                  with: littleEndian32(Int(declared(compressed))))
+            bytes.replaceSubrange(
+                (start + uncompressedAt)..<(start + uncompressedAt + 4),
+                with: littleEndian32(Int(declared(compressed))))
         }
         try Data(bytes).write(to: url)
         return url

@@ -11,8 +11,9 @@ struct DTypeTests {
         var entries: [String] = []
         var buffer: [UInt8] = []
         for (name, dtype, shape, bytes) in tensors {
-            entries.append("\"\(name)\":{\"dtype\":\"\(dtype)\",\"shape\":\(shape),"
-                + "\"data_offsets\":[\(buffer.count),\(buffer.count + bytes.count)]}")
+            entries.append(
+                "\"\(name)\":{\"dtype\":\"\(dtype)\",\"shape\":\(shape),"
+                    + "\"data_offsets\":[\(buffer.count),\(buffer.count + bytes.count)]}")
             buffer += bytes
         }
         let header = Array(("{\"__metadata__\":{\"format\":\"pt\"}," + entries.joined(separator: ",") + "}").utf8)
@@ -43,7 +44,7 @@ struct DTypeTests {
             ("i16", "I16", [2], Self.le([Int16.min, 300])),
             ("i32", "I32", [2], Self.le([Int32(-7), 1 << 24])),
             ("b", "BOOL", [3], [0, 1, 2]),
-            ("empty", "F32", [0, 4], []),
+            ("empty", "F32", [0, 4], [])
         ])
         let (checkpoint, directory) = try load(data)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -71,13 +72,15 @@ struct DTypeTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let cut = directory.appendingPathComponent("cut.safetensors")
         try data.write(to: cut)
-        #expect(loadError(cut) == "\(cut.path): file is truncated: tensor 'w' needs bytes 0..<8 of the data "
-            + "buffer at offset \(data.count - 5), only 5 available")
+        #expect(
+            loadError(cut) == "\(cut.path): file is truncated: tensor 'w' needs bytes 0..<8 of the data "
+                + "buffer at offset \(data.count - 5), only 5 available")
 
         let wrong = directory.appendingPathComponent("wrong.safetensors")
         try Self.safetensors([("w", "F32", [3], Self.le([UInt32(0), 0]))]).write(to: wrong)
-        #expect(loadError(wrong) == "\(wrong.path): malformed checkpoint: tensor 'w' has 8 bytes but shape [3] "
-            + "of F32 needs 12")
+        #expect(
+            loadError(wrong) == "\(wrong.path): malformed checkpoint: tensor 'w' has 8 bytes but shape [3] "
+                + "of F32 needs 12")
 
         let fp8 = directory.appendingPathComponent("fp8.safetensors")
         try Self.safetensors([("w", "F8_E4M3", [2], [0, 0])]).write(to: fp8)

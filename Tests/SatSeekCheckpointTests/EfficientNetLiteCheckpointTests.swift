@@ -23,8 +23,9 @@ struct EfficientNetLiteCheckpointTests {
         }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         let matches = names.sorted().filter { $0.hasPrefix("efficientnet-lite0") && $0.hasSuffix(".pth") }
-        return matches.isEmpty ? [directory.appendingPathComponent(fileName)]
-                               : matches.map { directory.appendingPathComponent($0) }
+        return matches.isEmpty
+            ? [directory.appendingPathComponent(fileName)]
+            : matches.map { directory.appendingPathComponent($0) }
     }
 
     @Test("loads all 296 tensors with the expected names, shapes and dtypes")
@@ -33,7 +34,8 @@ struct EfficientNetLiteCheckpointTests {
         guard let url = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
             if ProcessInfo.processInfo.environment["SATSEEK_REQUIRE_MODELS"] == "1" {
                 let places = candidates.map { $0.path }.joined(separator: ", ")
-                Issue.record("""
+                Issue.record(
+                    """
                     SATSEEK_REQUIRE_MODELS=1 but \(Self.fileName) was not found; looked at \(places) \
                     (set SATSEEK_MODEL_DIR to the folder holding it)
                     """)

@@ -33,11 +33,13 @@ struct ExpectedFixtures: Decodable {
 
 /// A file in the bundled `Fixtures` folder.
 func fixture(_ name: String) throws -> URL {
-    let folder = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil),
-                              "Fixtures folder missing from the test bundle")
+    let folder = try #require(
+        Bundle.module.url(forResource: "Fixtures", withExtension: nil),
+        "Fixtures folder missing from the test bundle")
     let url = folder.appendingPathComponent(name)
-    try #require(FileManager.default.fileExists(atPath: url.path),
-                 "fixture \(name) missing: run .venv-ref/bin/python scripts/reference/make_checkpoint_fixtures.py")
+    try #require(
+        FileManager.default.fileExists(atPath: url.path),
+        "fixture \(name) missing: run .venv-ref/bin/python scripts/reference/make_checkpoint_fixtures.py")
     return url
 }
 
@@ -53,8 +55,9 @@ func makeTemporaryDirectory() throws -> URL {
 func loadError(_ url: URL, sourceLocation: SourceLocation = #_sourceLocation) -> String? {
     do {
         let checkpoint = try Checkpoint.load(url)
-        Issue.record("expected \(url.lastPathComponent) to fail, loaded \(checkpoint.tensors.count) tensors",
-                     sourceLocation: sourceLocation)
+        Issue.record(
+            "expected \(url.lastPathComponent) to fail, loaded \(checkpoint.tensors.count) tensors",
+            sourceLocation: sourceLocation)
         return nil
     } catch let error as CheckpointError {
         return error.description
@@ -66,16 +69,20 @@ func loadError(_ url: URL, sourceLocation: SourceLocation = #_sourceLocation) ->
 
 /// Asserts that `tensor` matches the PyTorch reference: dtype, shape, and every value exactly
 /// (float16/bfloat16/float32 values are exact in Float; float64 is compared after Float rounding).
-func expectMatches(_ tensor: StoredTensor, _ expected: ExpectedFixtures.Tensor, file: String,
-                   sourceLocation: SourceLocation = #_sourceLocation) throws {
-    #expect(tensor.dtype.rawValue == expected.dtype, "\(file): \(expected.name) dtype",
-            sourceLocation: sourceLocation)
+func expectMatches(
+    _ tensor: StoredTensor, _ expected: ExpectedFixtures.Tensor, file: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws {
+    #expect(
+        tensor.dtype.rawValue == expected.dtype, "\(file): \(expected.name) dtype",
+        sourceLocation: sourceLocation)
     #expect(tensor.shape == expected.shape, "\(file): \(expected.name) shape", sourceLocation: sourceLocation)
     let values = try tensor.floats()
     let reference = expected.values.map { Float($0) }
     #expect(values.count == reference.count, "\(file): \(expected.name) count", sourceLocation: sourceLocation)
     let mismatches = zip(values, reference).enumerated().filter { $0.element.0 != $0.element.1 }
-    #expect(mismatches.isEmpty,
-            "\(file): \(expected.name) differs at \(mismatches.prefix(5).map { "[\($0.offset)] \($0.element.0) vs \($0.element.1)" })",
-            sourceLocation: sourceLocation)
+    #expect(
+        mismatches.isEmpty,
+        "\(file): \(expected.name) differs at \(mismatches.prefix(5).map { "[\($0.offset)] \($0.element.0) vs \($0.element.1)" })",
+        sourceLocation: sourceLocation)
 }

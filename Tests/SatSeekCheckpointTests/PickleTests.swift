@@ -26,7 +26,7 @@ struct PickleTests {
         "0776657273696f6e944b01737373622e80049549000000000000005d94288c0e3934343436383734313930303936948c",
         "0e3934343436383734313930323430948c0e3934343436393630363030383030948c0e39343434363936303630313835",
         "3694652e06000000000000004350983e0e7982be7339e5bd3dbf8a3e5c250bbf4747b13e02000000000000009a40f3bd",
-        "ea62963e02000000000000000000c03f000000c004000000000000000100020003000400",
+        "ea62963e02000000000000000000c03f000000c004000000000000000100020003000400"
     ])
 
     /// Protocol-2 preamble of a legacy file: magic, version 1001, empty sys-info dict (25 bytes).
@@ -41,10 +41,11 @@ struct PickleTests {
         let checkpoint = try Checkpoint.load(url)
         #expect(checkpoint.format == .torchLegacy)
         #expect(checkpoint.names == ["bias", "h", "p", "weight"])
-        #expect(try checkpoint.floats("weight", shape: [2, 3]) == [
-            0.2974873483181, -0.2548298239707947, -0.11192598193883896,
-            0.2709902822971344, -0.5435388088226318, 0.3462469279766083,
-        ])
+        #expect(
+            try checkpoint.floats("weight", shape: [2, 3]) == [
+                0.2974873483181, -0.2548298239707947, -0.11192598193883896,
+                0.2709902822971344, -0.5435388088226318, 0.3462469279766083
+            ])
         #expect(try checkpoint.floats("bias", shape: [2]) == [-0.11877556145191193, 0.2937234044075012])
         #expect(try checkpoint.floats("p", shape: [2]) == [1.5, -2])
         #expect(checkpoint.tensors["h"]?.dtype == .int16)
@@ -85,7 +86,7 @@ struct PickleTests {
         let main = hexBytes([
             "80027d28", "5805000000", "65706f6368", "4b03",
             "5804000000", "6d657461", "7d", "5804000000", "6e616d65", "5801000000", "78", "73",
-            "5805000000", "656d707479", "7d", "752e",
+            "5805000000", "656d707479", "7d", "752e"
         ])
         let url = try write(Self.legacyPreamble + main + Self.emptyKeyList, as: "meta.pth")
         defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }

@@ -35,7 +35,9 @@ import Testing
         #expect(ImageDecoder.indicatesDataLoss(warning("libjpeg: Premature end of JPEG file")))
         #expect(ImageDecoder.indicatesDataLoss(warning("libjpeg: Corrupt JPEG data: premature end of data segment")))
         #expect(ImageDecoder.indicatesDataLoss(GDALMessage(level: CE_Failure, number: 1, text: "IReadBlock failed")))
-        #expect(!ImageDecoder.indicatesDataLoss(warning("libjpeg: Corrupt JPEG data: 2 extraneous bytes before marker 0xd9")))
+        #expect(
+            !ImageDecoder.indicatesDataLoss(
+                warning("libjpeg: Corrupt JPEG data: 2 extraneous bytes before marker 0xd9")))
         #expect(!ImageDecoder.indicatesDataLoss(warning("TIFFReadDirectory: Unknown field with tag 42112")))
     }
 
@@ -43,7 +45,8 @@ import Testing
         let dir = try TemporaryDirectory()
         let full = dir.file("full.png")
         let values = (0..<(64 * 64)).map { Double(($0 * 7919) % 256) }
-        try RasterWriter.write(full, driver: "PNG", width: 64, height: 64, type: GDT_Byte, bands: [.init(values: values)])
+        try RasterWriter.write(
+            full, driver: "PNG", width: 64, height: 64, type: GDT_Byte, bands: [.init(values: values)])
         let data = try Data(contentsOf: full)
         let url = dir.file("truncated.png")
         try data.prefix(data.count * 2 / 3).write(to: url)

@@ -21,7 +21,8 @@ import Testing
         let golden = ResizeGoldens.jpegs[index]
         let image = try ImageDecoder.decode(TestPaths.sharedFile(golden.path))
         let means = (0..<3).map { c in Double(channel(image, c).reduce(0) { $0 + Int($1) }) / Double(150 * 150) }
-        #expect(abs(means[0] - golden.mean.0) < 0.05 && abs(means[1] - golden.mean.1) < 0.05
+        #expect(
+            abs(means[0] - golden.mean.0) < 0.05 && abs(means[1] - golden.mean.1) < 0.05
                 && abs(means[2] - golden.mean.2) < 0.05, "\(means) vs \(golden.mean)")
         var grid: [UInt8] = []
         for j in 0..<10 {
@@ -56,7 +57,8 @@ import Testing
         // Each output pixel is close to the average of its ~3.65×3.66 source window.
         let sx = Double(full.width) / 256, sy = Double(full.height) / 198
         for (x, y) in [(10, 10), (100, 50), (200, 150), (128, 99)] {
-            let x0 = Int(Double(x) * sx), x1 = Int(Double(x + 1) * sx), y0 = Int(Double(y) * sy), y1 = Int(Double(y + 1) * sy)
+            let x0 = Int(Double(x) * sx), x1 = Int(Double(x + 1) * sx), y0 = Int(Double(y) * sy),
+                y1 = Int(Double(y + 1) * sy)
             var sum = 0
             for yy in y0..<y1 { for xx in x0..<x1 { sum += Int(full[xx, yy].0) } }
             let average = Double(sum) / Double((x1 - x0) * (y1 - y0))

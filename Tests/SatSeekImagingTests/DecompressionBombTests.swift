@@ -16,7 +16,8 @@ import SatSeekTestSupport
         }
         #expect(Date().timeIntervalSince(started) < 1, "refused from the header, not after decoding")
         // The same file on disk is refused by the (larger) file limit too.
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("satseek-bomb-\(UUID().uuidString).png")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "satseek-bomb-\(UUID().uuidString).png")
         try bomb.write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         #expect(throws: ImageError.self) { _ = try ImageDecoder.decode(file, maxSide: 2048) }

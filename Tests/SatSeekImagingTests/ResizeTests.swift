@@ -17,8 +17,9 @@ import Testing
         #expect(output.width == golden.width && output.height == golden.height)
         let expected = bytes(hex: golden.hex)
         #expect(output.pixels.count == expected.count)
-        #expect(maxDifference(output.pixels, expected) == 0,
-                "\(golden.input) → \(golden.width)×\(golden.height): max |Δ| \(maxDifference(output.pixels, expected))")
+        #expect(
+            maxDifference(output.pixels, expected) == 0,
+            "\(golden.input) → \(golden.width)×\(golden.height): max |Δ| \(maxDifference(output.pixels, expected))")
     }
 
     /// Pillow's 8-bit resampling loops written out plainly (one sample, one tap at a time) — the oracle
@@ -27,8 +28,9 @@ import Testing
     static func plainResize(_ image: RGBImage, width: Int, height: Int, filter: ResampleFilter) -> RGBImage {
         func pass(_ pixels: [UInt8], inWidth: Int, inHeight: Int, horizontal: Bool) -> ([UInt8], Int, Int) {
             let outWidth = horizontal ? width : inWidth, outHeight = horizontal ? inHeight : height
-            let c = ResampleCoefficients(inSize: horizontal ? inWidth : inHeight, outSize: horizontal ? width : height,
-                                         filter: filter)
+            let c = ResampleCoefficients(
+                inSize: horizontal ? inWidth : inHeight, outSize: horizontal ? width : height,
+                filter: filter)
             var out = [UInt8](repeating: 0, count: outWidth * outHeight * 3)
             for y in 0..<outHeight {
                 for x in 0..<outWidth {
@@ -38,7 +40,9 @@ import Testing
                         var sum = 1 << 21
                         for t in 0..<count {
                             let sx = horizontal ? start + t : x, sy = horizontal ? y : start + t
-                            sum += Int(pixels[(sy * inWidth + sx) * 3 + channel]) * Int(c.weights[index * c.kernelSize + t])
+                            sum +=
+                                Int(pixels[(sy * inWidth + sx) * 3 + channel])
+                                * Int(c.weights[index * c.kernelSize + t])
                         }
                         out[(y * outWidth + x) * 3 + channel] = UInt8(min(max(sum >> 22, 0), 255))
                     }
@@ -58,10 +62,12 @@ import Testing
         return RGBImage(width: w, height: h, pixels: pixels)
     }
 
-    @Test("SIMD resize equals the plain loops", arguments: [
-        (150, 150, 224, 224), (400, 400, 224, 224), (301, 97, 50, 224), (97, 301, 224, 20), (33, 200, 31, 41),
-        (5, 3, 64, 2),
-    ])
+    @Test(
+        "SIMD resize equals the plain loops",
+        arguments: [
+            (150, 150, 224, 224), (400, 400, 224, 224), (301, 97, 50, 224), (97, 301, 224, 20), (33, 200, 31, 41),
+            (5, 3, 64, 2)
+        ])
     func simdMatchesPlainLoops(size: (Int, Int, Int, Int)) {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(size.0 * 1000 + size.1)
         let pixels = (0..<(size.0 * size.1 * 3)).map { _ -> UInt8 in
@@ -132,9 +138,9 @@ import Testing
 
     @Test func cropOffsetRoundsHalfToEven() {
         #expect(Preprocessing.cropOffset(size: 25, crop: 16) == 4)  // 4.5 → 4
-        #expect(Preprocessing.cropOffset(size: 11, crop: 8) == 2)   // 1.5 → 2
-        #expect(Preprocessing.cropOffset(size: 13, crop: 8) == 2)   // 2.5 → 2
-        #expect(Preprocessing.cropOffset(size: 15, crop: 8) == 4)   // 3.5 → 4
+        #expect(Preprocessing.cropOffset(size: 11, crop: 8) == 2)  // 1.5 → 2
+        #expect(Preprocessing.cropOffset(size: 13, crop: 8) == 2)  // 2.5 → 2
+        #expect(Preprocessing.cropOffset(size: 15, crop: 8) == 4)  // 3.5 → 4
         #expect(Preprocessing.cropOffset(size: 288, crop: 224) == 32)
         #expect(Preprocessing.cropOffset(size: 8, crop: 8) == 0)
     }

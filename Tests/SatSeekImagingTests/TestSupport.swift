@@ -56,11 +56,13 @@ enum RasterWriter {
 
     /// Writes `bands` (each `width * height` values, row-major) as `type` with `driver` to `url`.
     /// - Parameter epsg: If set, a geotransform and this CRS are written too (GeoTIFF).
-    static func write(_ url: URL, driver: String, width: Int, height: Int, type: GDALDataType,
-                      bands: [Band], epsg: Int32? = nil, options: [String] = []) throws {
+    static func write(
+        _ url: URL, driver: String, width: Int, height: Int, type: GDALDataType,
+        bands: [Band], epsg: Int32? = nil, options: [String] = []
+    ) throws {
         _ = registered
         guard let memDriver = GDALGetDriverByName("MEM"), let outDriver = GDALGetDriverByName(driver),
-              let mem = GDALCreate(memDriver, "", Int32(width), Int32(height), Int32(bands.count), type, nil)
+            let mem = GDALCreate(memDriver, "", Int32(width), Int32(height), Int32(bands.count), type, nil)
         else { throw WriteError(description: "cannot create MEM dataset / find driver \(driver)") }
         defer { GDALClose(mem) }
         for (index, spec) in bands.enumerated() {
@@ -68,8 +70,9 @@ enum RasterWriter {
             let band = GDALGetRasterBand(mem, Int32(index + 1))!
             var values = spec.values
             let status = values.withUnsafeMutableBytes {
-                GDALRasterIO(band, GF_Write, 0, 0, Int32(width), Int32(height), $0.baseAddress,
-                             Int32(width), Int32(height), GDT_Float64, 0, 0)
+                GDALRasterIO(
+                    band, GF_Write, 0, 0, Int32(width), Int32(height), $0.baseAddress,
+                    Int32(width), Int32(height), GDT_Float64, 0, 0)
             }
             guard status == CE_None else { throw WriteError(description: "RasterIO write failed") }
             if let interpretation = spec.interpretation { GDALSetRasterColorInterpretation(band, interpretation) }
@@ -101,7 +104,8 @@ enum RasterWriter {
         }
         defer { CSLDestroy(cOptions) }
         guard let copy = GDALCreateCopy(outDriver, url.path, mem, 0, cOptions, nil, nil) else {
-            throw WriteError(description: "GDALCreateCopy to \(driver) failed: \(String(cString: CPLGetLastErrorMsg()))")
+            throw WriteError(
+                description: "GDALCreateCopy to \(driver) failed: \(String(cString: CPLGetLastErrorMsg()))")
         }
         GDALClose(copy)
     }
@@ -116,8 +120,9 @@ enum RasterWriter {
         let width = GDALGetRasterXSize(ds), height = GDALGetRasterYSize(ds)
         var bytes = [UInt8](repeating: 0, count: Int(width * height))
         let status = bytes.withUnsafeMutableBytes {
-            GDALRasterIO(GDALGetRasterBand(ds, index), GF_Read, 0, 0, width, height, $0.baseAddress,
-                         width, height, GDT_Byte, 0, 0)
+            GDALRasterIO(
+                GDALGetRasterBand(ds, index), GF_Read, 0, 0, width, height, $0.baseAddress,
+                width, height, GDT_Byte, 0, 0)
         }
         guard status == CE_None else { throw WriteError(description: "RasterIO read failed") }
         return bytes
@@ -142,7 +147,8 @@ func bytes(hex: String) -> [UInt8] {
 func floats(hex: String) -> [Float] {
     let raw = bytes(hex: hex)
     return stride(from: 0, to: raw.count, by: 4).map { i in
-        Float(bitPattern: UInt32(raw[i]) | UInt32(raw[i + 1]) << 8 | UInt32(raw[i + 2]) << 16 | UInt32(raw[i + 3]) << 24)
+        Float(
+            bitPattern: UInt32(raw[i]) | UInt32(raw[i + 1]) << 8 | UInt32(raw[i + 2]) << 16 | UInt32(raw[i + 3]) << 24)
     }
 }
 

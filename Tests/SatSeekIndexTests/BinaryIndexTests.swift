@@ -4,8 +4,10 @@ import Testing
 @Suite("BinaryIndex and multi-index hashing")
 struct BinaryIndexTests {
     /// Naive reference: every distance, sorted by (distance, id).
-    static func naive(_ codes: [UInt64], ids: [Int64], words: Int, bits: Int, query: [UInt64], k: Int,
-                      allowed: Set<Int64>? = nil) -> [HammingHit] {
+    static func naive(
+        _ codes: [UInt64], ids: [Int64], words: Int, bits: Int, query: [UInt64], k: Int,
+        allowed: Set<Int64>? = nil
+    ) -> [HammingHit] {
         let mask: UInt64 = bits % 64 == 0 ? ~0 : (1 << UInt64(bits % 64)) - 1
         var hits: [HammingHit] = []
         for (i, id) in ids.enumerated() where allowed?.contains(id) ?? true {
@@ -46,14 +48,17 @@ struct BinaryIndexTests {
         let codes = clusteredCodes(count: n, bits: bits, centres: 10, flip: 0.15, seed: UInt64(bits) * 3)
         let ids = (0..<n).map { Int64(n - $0) }
         var index = BinaryIndex(bits: bits, ids: ids, codes: codes)
-        let queries = clusteredCodes(count: 8, bits: bits, centres: 10, flip: 0.15, seed: UInt64(bits) * 3 + 1)
+        let queries =
+            clusteredCodes(count: 8, bits: bits, centres: 10, flip: 0.15, seed: UInt64(bits) * 3 + 1)
             + randomCodes(count: 2, words: words, seed: 77)
         for m in [nil, 2, 4] as [Int?] {
             index.buildMultiIndex(substrings: m)
             for q in 0..<10 {
                 let query = Array(queries[(q * words)..<((q + 1) * words)])
                 for k in [1, 10, 50] {
-                    #expect(index.searchMultiIndex(query, k: k) == index.search(query, k: k), "m \(String(describing: m)) k \(k)")
+                    #expect(
+                        index.searchMultiIndex(query, k: k) == index.search(query, k: k),
+                        "m \(String(describing: m)) k \(k)")
                 }
             }
         }
@@ -65,7 +70,8 @@ struct BinaryIndexTests {
         #expect(smallMIH.searchMultiIndex(query, k: 50) == small.search(query, k: 50))
         #expect(smallMIH.searchMultiIndex(query, k: 50).count == 20)
         let allowed = Set(ids.filter { $0 % 5 == 0 })
-        #expect(index.searchMultiIndex(query, k: 12, allowed: allowed)
+        #expect(
+            index.searchMultiIndex(query, k: 12, allowed: allowed)
                 == Self.naive(codes, ids: ids, words: words, bits: bits, query: query, k: 12, allowed: allowed))
         let batch = index.searchMultiIndex(batch: Array(queries.prefix(3 * words)), k: 5)
         for q in 0..<3 { #expect(batch[q] == index.search(Array(queries[(q * words)..<((q + 1) * words)]), k: 5)) }

@@ -15,7 +15,8 @@ struct CraftedIndexFileTests {
     }
 
     private func openError(_ index: HNSWIndex) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("crafted-\(UUID().uuidString).ssidx").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("crafted-\(UUID().uuidString).ssidx")
+            .path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try index.write(to: path, modelID: "m")
         do {

@@ -20,12 +20,14 @@ struct FlatIndexTests {
         for q in 0..<8 {
             let query = Array(queries[(q * Self.dims)..<((q + 1) * Self.dims)])
             let hits = index.search(query, k: 10, excluding: [])
-            let reference = naiveSearch(matrix: matrix, ids: ids, dims: Self.dims, metric: metric,
-                                        query: query, k: 10)
+            let reference = naiveSearch(
+                matrix: matrix, ids: ids, dims: Self.dims, metric: metric,
+                query: query, k: 10)
             expectEquivalent(hits, reference)
             // Every reported score is the true score of the reported id.
-            let all = naiveSearch(matrix: matrix, ids: ids, dims: Self.dims, metric: metric,
-                                  query: query, k: ids.count)
+            let all = naiveSearch(
+                matrix: matrix, ids: ids, dims: Self.dims, metric: metric,
+                query: query, k: ids.count)
             let truth = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0.score) })
             for hit in hits {
                 #expect(abs(hit.score - truth[hit.id]!) <= 1e-4)
@@ -104,8 +106,9 @@ struct FlatIndexTests {
         for (row, hits) in results.enumerated() {
             #expect(hits.count == 3)
             #expect(!hits.contains { $0.id == ids[row] })
-            let single = index.search(Array(matrix[(row * Self.dims)..<((row + 1) * Self.dims)]),
-                                      k: 3, excluding: [ids[row]])
+            let single = index.search(
+                Array(matrix[(row * Self.dims)..<((row + 1) * Self.dims)]),
+                k: 3, excluding: [ids[row]])
             expectEquivalent(hits, single, tolerance: 1e-5)
         }
     }
@@ -123,8 +126,9 @@ struct FlatIndexTests {
     func ties() {
         // Identical rows under every metric; exact integer arithmetic.
         for metric in [Metric.cosine, .innerProduct, .l2] {
-            let index = FlatIndex(dimensions: 2, metric: metric,
-                                  ids: [9, 5, 3, 7, 1], vectors: [1, 0, 1, 0, 1, 0, 0, 1, 1, 0])
+            let index = FlatIndex(
+                dimensions: 2, metric: metric,
+                ids: [9, 5, 3, 7, 1], vectors: [1, 0, 1, 0, 1, 0, 0, 1, 1, 0])
             let hits = index.search([1, 0], k: 3)
             #expect(hits.map(\.id) == [1, 3, 5], "metric \(metric)")
             #expect(index.search(batch: [1, 0], k: 3)[0].map(\.id) == [1, 3, 5])

@@ -20,11 +20,15 @@ struct HNSWIndexTests {
         return total / 100
     }
 
-    @Test("recall@10 ≥ 0.95 on 5 000 × 64 clustered vectors",
-          arguments: [(Metric.cosine, VectorStorage.float32), (.l2, .float32), (.innerProduct, .float32), (.cosine, .float16)])
+    @Test(
+        "recall@10 ≥ 0.95 on 5 000 × 64 clustered vectors",
+        arguments: [
+            (Metric.cosine, VectorStorage.float32), (.l2, .float32), (.innerProduct, .float32), (.cosine, .float16)
+        ])
     func recallAgainstExact(metric: Metric, storage: VectorStorage) {
-        let index = HNSWIndex(dimensions: Self.dims, metric: metric, storage: storage,
-                              parameters: .init(M: 16, efConstruction: 100, efSearch: 64), ids: Self.ids, vectors: Self.data)
+        let index = HNSWIndex(
+            dimensions: Self.dims, metric: metric, storage: storage,
+            parameters: .init(M: 16, efConstruction: 100, efSearch: 64), ids: Self.ids, vectors: Self.data)
         let exact = FlatIndex(dimensions: Self.dims, metric: metric, ids: Self.ids, vectors: Self.data)
         #expect(Self.meanRecall(index, exact: exact) >= 0.95)
         // Batch equals single.
@@ -35,8 +39,9 @@ struct HNSWIndexTests {
     @Test("deterministic given the seed; incremental adds")
     func deterministic() {
         let params = HNSWIndex.Parameters(M: 8, efConstruction: 40, efSearch: 32, seed: 99)
-        let a = HNSWIndex(dimensions: Self.dims, parameters: params, ids: Array(Self.ids.prefix(1_500)),
-                          vectors: Array(Self.data.prefix(1_500 * Self.dims)))
+        let a = HNSWIndex(
+            dimensions: Self.dims, parameters: params, ids: Array(Self.ids.prefix(1_500)),
+            vectors: Array(Self.data.prefix(1_500 * Self.dims)))
         var b = HNSWIndex(dimensions: Self.dims, parameters: params)
         b.add(ids: Array(Self.ids.prefix(700)), vectors: Array(Self.data.prefix(700 * Self.dims)))
         b.add(ids: Array(Self.ids[700..<1_500]), vectors: Array(Self.data[(700 * Self.dims)..<(1_500 * Self.dims)]))
@@ -45,15 +50,17 @@ struct HNSWIndexTests {
         #expect(a.levels == b.levels)
         let query = row(Self.queries, 0, Self.dims)
         #expect(a.search(query, k: 10) == b.search(query, k: 10))
-        let c = HNSWIndex(dimensions: Self.dims, parameters: .init(M: 8, efConstruction: 40, efSearch: 32, seed: 100),
-                          ids: Array(Self.ids.prefix(1_500)), vectors: Array(Self.data.prefix(1_500 * Self.dims)))
+        let c = HNSWIndex(
+            dimensions: Self.dims, parameters: .init(M: 8, efConstruction: 40, efSearch: 32, seed: 100),
+            ids: Array(Self.ids.prefix(1_500)), vectors: Array(Self.data.prefix(1_500 * Self.dims)))
         #expect(c.levels != a.levels)
     }
 
     @Test("tombstones are never returned; rebuild compacts")
     func tombstones() {
-        var index = HNSWIndex(dimensions: Self.dims, parameters: .init(M: 12, efConstruction: 80, efSearch: 64),
-                              ids: Array(Self.ids.prefix(2_000)), vectors: Array(Self.data.prefix(2_000 * Self.dims)))
+        var index = HNSWIndex(
+            dimensions: Self.dims, parameters: .init(M: 12, efConstruction: 80, efSearch: 64),
+            ids: Array(Self.ids.prefix(2_000)), vectors: Array(Self.data.prefix(2_000 * Self.dims)))
         let query = row(Self.data, 17, Self.dims)
         let before = index.search(query, k: 10)
         #expect(before.first?.id == Self.ids[17])
@@ -82,8 +89,9 @@ struct HNSWIndexTests {
 
     @Test("allowed-id filter returns k allowed hits", arguments: [0.005, 0.05, 0.5])
     func allowedFilter(fraction: Double) {
-        let index = HNSWIndex(dimensions: Self.dims, parameters: .init(M: 16, efConstruction: 100, efSearch: 64),
-                              ids: Self.ids, vectors: Self.data)
+        let index = HNSWIndex(
+            dimensions: Self.dims, parameters: .init(M: 16, efConstruction: 100, efSearch: 64),
+            ids: Self.ids, vectors: Self.data)
         let exact = FlatIndex(dimensions: Self.dims, metric: .cosine, ids: Self.ids, vectors: Self.data)
         let step = Int(1 / fraction)
         let allowed = Set(Self.ids.enumerated().filter { $0.offset % step == 3 }.map(\.element))
@@ -100,9 +108,10 @@ struct HNSWIndexTests {
 
     @Test("persistence round trip", arguments: [VectorStorage.float32, .float16])
     func persistence(storage: VectorStorage) throws {
-        var index = HNSWIndex(dimensions: Self.dims, metric: .l2, storage: storage,
-                              parameters: .init(M: 8, efConstruction: 50, efSearch: 40),
-                              ids: Array(Self.ids.prefix(1_000)), vectors: Array(Self.data.prefix(1_000 * Self.dims)))
+        var index = HNSWIndex(
+            dimensions: Self.dims, metric: .l2, storage: storage,
+            parameters: .init(M: 8, efConstruction: 50, efSearch: 40),
+            ids: Array(Self.ids.prefix(1_000)), vectors: Array(Self.data.prefix(1_000 * Self.dims)))
         index.delete(id: Self.ids[3])
         let path = temporaryFolder() + "/graph.ssidx"
         try index.write(to: path, modelID: "effnet-lite0")

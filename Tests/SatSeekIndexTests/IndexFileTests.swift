@@ -25,8 +25,9 @@ struct IndexFileTests {
     }
 
     static func sampleIndex(storage: VectorStorage = .float32, metric: Metric = .cosine) -> FlatIndex {
-        FlatIndex(dimensions: 8, metric: metric, storage: storage, ids: (0..<50).map { Int64($0 + 100) },
-                  vectors: randomMatrix(rows: 50, dims: 8, seed: 3))
+        FlatIndex(
+            dimensions: 8, metric: metric, storage: storage, ids: (0..<50).map { Int64($0 + 100) },
+            vectors: randomMatrix(rows: 50, dims: 8, seed: 3))
     }
 
     @Test("flat round trip for every storage and metric", arguments: VectorStorage.allCases, Metric.allCases)
@@ -63,8 +64,10 @@ struct IndexFileTests {
         try Self.sampleIndex().write(to: path, modelID: "effnet-lite0")
         let good = try Data(contentsOf: URL(fileURLWithPath: path))
 
-        func expectError(_ bytes: Data, _ check: (IndexFileError) -> Bool, verify: Bool = true,
-                         sourceLocation: SourceLocation = #_sourceLocation) {
+        func expectError(
+            _ bytes: Data, _ check: (IndexFileError) -> Bool, verify: Bool = true,
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) {
             let broken = folder + "/broken.ssidx"
             try! bytes.write(to: URL(fileURLWithPath: broken))
             do {
@@ -111,8 +114,9 @@ struct IndexFileTests {
         let path = folder + "/index.ssidx"
         let first = Self.sampleIndex()
         try first.write(to: path, modelID: "v1")
-        let second = FlatIndex(dimensions: 8, metric: .cosine, ids: (0..<500).map(Int64.init),
-                               vectors: randomMatrix(rows: 500, dims: 8, seed: 12))
+        let second = FlatIndex(
+            dimensions: 8, metric: .cosine, ids: (0..<500).map(Int64.init),
+            vectors: randomMatrix(rows: 500, dims: 8, seed: 12))
         #expect(throws: IndexFileError.self) {
             try second.write(to: path, modelID: "v2", abandonAfterPayloadBytes: 4_000)
         }

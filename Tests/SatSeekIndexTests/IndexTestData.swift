@@ -10,8 +10,9 @@ func clusteredMatrix(rows: Int, dims: Int, clusters: Int, spread: Float = 0.35, 
         let c = Int.random(in: 0..<clusters, using: &rng)
         for d in 0..<dims {
             // Sum of three uniforms: a cheap bell-shaped noise.
-            let noise = (Float.random(in: -1..<1, using: &rng) + Float.random(in: -1..<1, using: &rng)
-                + Float.random(in: -1..<1, using: &rng)) / 3
+            let noise =
+                (Float.random(in: -1..<1, using: &rng) + Float.random(in: -1..<1, using: &rng)
+                    + Float.random(in: -1..<1, using: &rng)) / 3
             out[r * dims + d] = centres[c * dims + d] + spread * noise
         }
     }

@@ -5,8 +5,9 @@ import Testing
 struct QuantisedFlatIndexTests {
     static let dims = 48
 
-    @Test("recall@10 ≥ 0.95 against float32 on clustered data",
-          arguments: [VectorStorage.float16, .int8], [Metric.cosine, .innerProduct, .l2])
+    @Test(
+        "recall@10 ≥ 0.95 against float32 on clustered data",
+        arguments: [VectorStorage.float16, .int8], [Metric.cosine, .innerProduct, .l2])
     func recallAgainstFloat32(storage: VectorStorage, metric: Metric) {
         let all = clusteredMatrix(rows: 2_050, dims: Self.dims, clusters: 20, spread: 0.6, seed: 11)
         let data = Array(all.prefix(2_000 * Self.dims)), queries = Array(all.suffix(50 * Self.dims))
@@ -46,7 +47,8 @@ struct QuantisedFlatIndexTests {
                     ids.append(Int64(10_000 + j))
                 }
                 let exact = FlatIndex(dimensions: dims, metric: metric, ids: ids, vectors: vectors)
-                let quantised = FlatIndex(dimensions: dims, metric: metric, storage: storage, ids: ids, vectors: vectors)
+                let quantised = FlatIndex(
+                    dimensions: dims, metric: metric, storage: storage, ids: ids, vectors: vectors)
                 let want = exact.search(query, k: 10).map(\.id)
                 #expect(quantised.search(query, k: 10).map(\.id) == want)
                 #expect(quantised.search(batch: query, k: 10)[0].map(\.id) == want)
@@ -74,7 +76,8 @@ struct QuantisedFlatIndexTests {
     @Test("int8 scores equal the dequantised vectors' scores")
     func int8ScoresAreExactForStoredVectors() {
         let data = randomMatrix(rows: 30, dims: 16, seed: 9)
-        let index = FlatIndex(dimensions: 16, metric: .innerProduct, storage: .int8, ids: (0..<30).map(Int64.init), vectors: data)
+        let index = FlatIndex(
+            dimensions: 16, metric: .innerProduct, storage: .int8, ids: (0..<30).map(Int64.init), vectors: data)
         let query = randomMatrix(rows: 1, dims: 16, seed: 10)
         for hit in index.search(query, k: 30) {
             let stored = index.vector(atRow: Int(hit.id))
@@ -86,7 +89,8 @@ struct QuantisedFlatIndexTests {
     @Test("allowed filter on quantised storage")
     func allowedFilter() {
         let data = clusteredMatrix(rows: 400, dims: 16, clusters: 4, seed: 21)
-        let index = FlatIndex(dimensions: 16, metric: .cosine, storage: .float16, ids: (0..<400).map(Int64.init), vectors: data)
+        let index = FlatIndex(
+            dimensions: 16, metric: .cosine, storage: .float16, ids: (0..<400).map(Int64.init), vectors: data)
         let allowed = Set((0..<400).filter { $0 % 7 == 0 }.map(Int64.init))
         let hits = index.search(row(data, 3, 16), k: 12, allowed: allowed)
         #expect(hits.count == 12)

@@ -61,11 +61,13 @@ func expectEquivalent(
 ) {
     #expect(actual.count == reference.count, sourceLocation: sourceLocation)
     for (a, r) in zip(actual, reference) {
-        #expect(abs(a.score - r.score) <= tolerance, "score \(a.score) vs \(r.score)",
-                sourceLocation: sourceLocation)
+        #expect(
+            abs(a.score - r.score) <= tolerance, "score \(a.score) vs \(r.score)",
+            sourceLocation: sourceLocation)
         if a.id != r.id {
-            #expect(abs(a.score - r.score) <= tolerance, "id \(a.id) vs \(r.id) without a near-tie",
-                    sourceLocation: sourceLocation)
+            #expect(
+                abs(a.score - r.score) <= tolerance, "id \(a.id) vs \(r.id) without a near-tie",
+                sourceLocation: sourceLocation)
         }
     }
     #expect(Set(actual.map(\.id)).count == actual.count, "duplicate ids", sourceLocation: sourceLocation)

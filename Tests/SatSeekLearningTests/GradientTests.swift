@@ -12,19 +12,25 @@ struct GradientTests {
         let x = randomMatrix(3, 5, seed: 2)
         let r = randomMatrix(3, 4, seed: 3)
         let (grads, dx) = layerWithBias.backward(input: x, outputGradient: r)
-        expectClose(dx!.values, numericGradient(x.values) { v in
-            weightedSum(layerWithBias.forward(Matrix(rows: 3, columns: 5, values: v)), r)
-        }, "dense ∂x")
-        expectClose(grads.weight, numericGradient(layerWithBias.weight) { w in
-            var l = layerWithBias
-            l.weight = w
-            return weightedSum(l.forward(x), r)
-        }, "dense ∂W")
-        expectClose(grads.bias, numericGradient(layerWithBias.bias) { b in
-            var l = layerWithBias
-            l.bias = b
-            return weightedSum(l.forward(x), r)
-        }, "dense ∂b")
+        expectClose(
+            dx!.values,
+            numericGradient(x.values) { v in
+                weightedSum(layerWithBias.forward(Matrix(rows: 3, columns: 5, values: v)), r)
+            }, "dense ∂x")
+        expectClose(
+            grads.weight,
+            numericGradient(layerWithBias.weight) { w in
+                var l = layerWithBias
+                l.weight = w
+                return weightedSum(l.forward(x), r)
+            }, "dense ∂W")
+        expectClose(
+            grads.bias,
+            numericGradient(layerWithBias.bias) { b in
+                var l = layerWithBias
+                l.bias = b
+                return weightedSum(l.forward(x), r)
+            }, "dense ∂b")
     }
 
     @Test("ReLU, tanh and identity activations", arguments: [ElementActivation.relu, .tanh, .identity])
@@ -35,9 +41,11 @@ struct GradientTests {
         let r = randomMatrix(4, 6, seed: 5)
         let y = activation.forward(x)
         let dx = activation.backward(input: x, output: y, outputGradient: r)
-        expectClose(dx.values, numericGradient(x.values) { v in
-            weightedSum(activation.forward(Matrix(rows: 4, columns: 6, values: v)), r)
-        }, "\(activation)")
+        expectClose(
+            dx.values,
+            numericGradient(x.values) { v in
+                weightedSum(activation.forward(Matrix(rows: 4, columns: 6, values: v)), r)
+            }, "\(activation)")
     }
 
     @Test("row L2 normalisation")
@@ -46,9 +54,11 @@ struct GradientTests {
         let r = randomMatrix(3, 5, seed: 7)
         let (y, norms) = RowNormalization.forward(x)
         let dx = RowNormalization.backward(output: y, norms: norms, outputGradient: r)
-        expectClose(dx.values, numericGradient(x.values) { v in
-            weightedSum(RowNormalization.forward(Matrix(rows: 3, columns: 5, values: v)).output, r)
-        }, "normalise")
+        expectClose(
+            dx.values,
+            numericGradient(x.values) { v in
+                weightedSum(RowNormalization.forward(Matrix(rows: 3, columns: 5, values: v)).output, r)
+            }, "normalise")
     }
 
     @Test("triplet loss with mining", arguments: TripletMining.allCases)
@@ -59,9 +69,11 @@ struct GradientTests {
         let (value, triplets, active) = loss.evaluate(h, labels: labels)
         #expect(triplets == (mining == .hard ? 12 : 24))
         #expect(active > 0 && value.loss > 0)
-        expectClose(value.gradient.values, numericGradient(h.values, epsilon: 1e-3) { v in
-            Double(loss.evaluate(Matrix(rows: 12, columns: 6, values: v), labels: labels).value.loss)
-        }, "triplet \(mining)")
+        expectClose(
+            value.gradient.values,
+            numericGradient(h.values, epsilon: 1e-3) { v in
+                Double(loss.evaluate(Matrix(rows: 12, columns: 6, values: v), labels: labels).value.loss)
+            }, "triplet \(mining)")
     }
 
     @Test("semi-hard mining picks the closest negative farther than the positive")
@@ -82,13 +94,17 @@ struct GradientTests {
         var h = randomMatrix(5, 7, seed: 9, scale: 1.5)
         for i in h.values.indices where abs(h.values[i]) < 0.05 { h.values[i] = 0.4 }
         let r = PushToBinaryLoss.evaluate(h)
-        expectClose(r.gradient.values, numericGradient(h.values) { v in
-            Double(PushToBinaryLoss.evaluate(Matrix(rows: 5, columns: 7, values: v)).loss)
-        }, "push")
+        expectClose(
+            r.gradient.values,
+            numericGradient(h.values) { v in
+                Double(PushToBinaryLoss.evaluate(Matrix(rows: 5, columns: 7, values: v)).loss)
+            }, "push")
         let b = BitBalanceLoss.evaluate(h)
-        expectClose(b.gradient.values, numericGradient(h.values) { v in
-            Double(BitBalanceLoss.evaluate(Matrix(rows: 5, columns: 7, values: v)).loss)
-        }, "balance")
+        expectClose(
+            b.gradient.values,
+            numericGradient(h.values) { v in
+                Double(BitBalanceLoss.evaluate(Matrix(rows: 5, columns: 7, values: v)).loss)
+            }, "balance")
         #expect(PushToBinaryLoss.evaluate(Matrix(rows: 1, columns: 2, values: [1, -1])).loss == 0)
         #expect(BitBalanceLoss.evaluate(Matrix(rows: 2, columns: 2, values: [1, -1, -1, 1])).loss == 0)
     }
@@ -96,8 +112,10 @@ struct GradientTests {
     @Test("whole head: every parameter through the full objective", arguments: [HeadOutput.codes, .float])
     func head(_ output: HeadOutput) throws {
         var random = RandomSource(seed: 10)
-        let head = try MLPHead(architecture: HeadArchitecture(inputDimensions: 6, hiddenSizes: [5, 4],
-                                                              outputDimensions: 3, output: output), random: &random)
+        let head = try MLPHead(
+            architecture: HeadArchitecture(
+                inputDimensions: 6, hiddenSizes: [5, 4],
+                outputDimensions: 3, output: output), random: &random)
         let x = randomMatrix(8, 6, seed: 11)
         let labels = [0, 0, 1, 1, 2, 2, 3, 3]
         var configuration = TrainingConfiguration()
@@ -111,16 +129,20 @@ struct GradientTests {
         let trace = head.forwardTrace(x)
         let gradients = head.backward(trace, outputGradient: objective.evaluate(trace.output, labels: labels).gradient)
         for i in head.layers.indices {
-            expectClose(gradients[i].weight, numericGradient(head.layers[i].weight) { w in
-                var h = head
-                h.layers[i].weight = w
-                return loss(h)
-            }, "\(output) layer \(i) ∂W")
-            expectClose(gradients[i].bias, numericGradient(head.layers[i].bias) { b in
-                var h = head
-                h.layers[i].bias = b
-                return loss(h)
-            }, "\(output) layer \(i) ∂b")
+            expectClose(
+                gradients[i].weight,
+                numericGradient(head.layers[i].weight) { w in
+                    var h = head
+                    h.layers[i].weight = w
+                    return loss(h)
+                }, "\(output) layer \(i) ∂W")
+            expectClose(
+                gradients[i].bias,
+                numericGradient(head.layers[i].bias) { b in
+                    var h = head
+                    h.layers[i].bias = b
+                    return loss(h)
+                }, "\(output) layer \(i) ∂b")
         }
     }
 }

@@ -31,7 +31,9 @@ struct HammingAndTrainingTests {
             for i in 0..<n where i != q {
                 expected.append((ids[i], BinaryCodes.hammingDistance(codes.code(q), codes.code(i))))
             }
-            expected.sort { (a: (id: Int64, d: Int), b: (id: Int64, d: Int)) -> Bool in a.d != b.d ? a.d < b.d : a.id < b.id }
+            expected.sort { (a: (id: Int64, d: Int), b: (id: Int64, d: Int)) -> Bool in
+                a.d != b.d ? a.d < b.d : a.id < b.id
+            }
             let top = Array(expected.prefix(25))
             let hits = index.search(activations: query, k: 25, excluding: excluded)
             let expectedIDs: [Int64] = top.map { $0.id }
@@ -53,8 +55,9 @@ struct HammingAndTrainingTests {
     @Test("the sampler draws P classes × K distinct images")
     func sampler() throws {
         let labels = (0..<50).map { $0 % 5 } + [9]  // class 9 has a single image and is never drawn
-        var sampler = try ClassBalancedSampler(labels: labels, classesPerBatch: 3, imagesPerClass: 4,
-                                               random: RandomSource(seed: 1))
+        var sampler = try ClassBalancedSampler(
+            labels: labels, classesPerBatch: 3, imagesPerClass: 4,
+            random: RandomSource(seed: 1))
         for _ in 0..<20 {
             let batch = sampler.nextBatch()
             #expect(batch.count == 12 && Set(batch).count == 12)
@@ -62,7 +65,8 @@ struct HammingAndTrainingTests {
             #expect(Set(classes).count == 3 && !classes.contains(9))
         }
         #expect(throws: LearningError.self) {
-            try ClassBalancedSampler(labels: [0, 0, 1], classesPerBatch: 2, imagesPerClass: 2, random: RandomSource(seed: 1))
+            try ClassBalancedSampler(
+                labels: [0, 0, 1], classesPerBatch: 2, imagesPerClass: 2, random: RandomSource(seed: 1))
         }
     }
 
@@ -80,9 +84,12 @@ struct HammingAndTrainingTests {
     @Test("training is deterministic under a seed")
     func deterministic() throws {
         let data = clusteredData(classes: 5, perClass: 12, dimensions: 24, seed: 5)
-        let a = try Trainer.train(features: data.features, labels: data.labels, dimensions: 24, configuration: configuration(seed: 7))
-        let b = try Trainer.train(features: data.features, labels: data.labels, dimensions: 24, configuration: configuration(seed: 7))
-        let c = try Trainer.train(features: data.features, labels: data.labels, dimensions: 24, configuration: configuration(seed: 8))
+        let a = try Trainer.train(
+            features: data.features, labels: data.labels, dimensions: 24, configuration: configuration(seed: 7))
+        let b = try Trainer.train(
+            features: data.features, labels: data.labels, dimensions: 24, configuration: configuration(seed: 7))
+        let c = try Trainer.train(
+            features: data.features, labels: data.labels, dimensions: 24, configuration: configuration(seed: 8))
         #expect(a.history.map(\.terms) == b.history.map(\.terms))
         #expect(a.head == b.head)
         #expect(a.head != c.head)
@@ -95,9 +102,12 @@ struct HammingAndTrainingTests {
         var c = configuration(seed: 3)
         c.learningRate = 1e-2  // 90 examples give only 6 batches per epoch
         c.epochs = 0
-        let untrained = try Trainer.train(features: data.features, labels: data.labels, dimensions: 32, configuration: c).head
+        let untrained = try Trainer.train(
+            features: data.features, labels: data.labels, dimensions: 32, configuration: c
+        ).head
         c.epochs = 30
-        let trained = try Trainer.train(features: data.features, labels: data.labels, dimensions: 32, configuration: c).head
+        let trained = try Trainer.train(features: data.features, labels: data.labels, dimensions: 32, configuration: c)
+            .head
         // The objective over the whole dataset as one batch, before and after.
         func objective(_ head: MLPHead) -> ObjectiveTerms {
             let h = head.forwardTrace(Matrix(rows: data.labels.count, columns: 32, values: data.features)).output

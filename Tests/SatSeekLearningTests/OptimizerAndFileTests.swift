@@ -38,16 +38,21 @@ struct OptimizerAndFileTests {
 
     func sampleHead() throws -> TrainedHead {
         var random = RandomSource(seed: 3)
-        let head = try MLPHead(architecture: HeadArchitecture(inputDimensions: 10, hiddenSizes: [8, 6],
-                                                              outputDimensions: 16, output: .codes), random: &random)
-        let provenance = HeadProvenance(dataset: "data", splitFraction: 0.6, splitSeed: 7, trainFingerprint: "abc",
-                                        trainImages: 6, testImages: 4, classes: 2, trainingSeconds: 1.5)
-        return TrainedHead(head: head, backboneModelID: "effnet-lite0@1234", configuration: TrainingConfiguration(),
-                           metrics: ["codes_map@20": 0.5], provenance: provenance)
+        let head = try MLPHead(
+            architecture: HeadArchitecture(
+                inputDimensions: 10, hiddenSizes: [8, 6],
+                outputDimensions: 16, output: .codes), random: &random)
+        let provenance = HeadProvenance(
+            dataset: "data", splitFraction: 0.6, splitSeed: 7, trainFingerprint: "abc",
+            trainImages: 6, testImages: 4, classes: 2, trainingSeconds: 1.5)
+        return TrainedHead(
+            head: head, backboneModelID: "effnet-lite0@1234", configuration: TrainingConfiguration(),
+            metrics: ["codes_map@20": 0.5], provenance: provenance)
     }
 
     func temporaryPath(_ name: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("satseek-learning-\(UUID().uuidString)-\(name)").path
+        FileManager.default.temporaryDirectory.appendingPathComponent("satseek-learning-\(UUID().uuidString)-\(name)")
+            .path
     }
 
     @Test("a head file round-trips exactly and leaves no temporary file behind")
@@ -113,7 +118,8 @@ struct OptimizerAndFileTests {
     func overflowingHeadHeader() throws {
         let data = try HeadFile.encode(try sampleHead())
         let headerLength = Int(data[12]) | Int(data[13]) << 8 | Int(data[14]) << 16 | Int(data[15]) << 24
-        var json = try #require(try JSONSerialization.jsonObject(with: data[16..<(16 + headerLength)]) as? [String: Any])
+        var json = try #require(
+            try JSONSerialization.jsonObject(with: data[16..<(16 + headerLength)]) as? [String: Any])
         var architecture = try #require(json["architecture"] as? [String: Any])
         architecture["inputDimensions"] = 1 << 40
         architecture["hiddenSizes"] = [1 << 40]
@@ -131,7 +137,8 @@ struct OptimizerAndFileTests {
     func overflowingAlignmentHeader() throws {
         let path = temporaryPath("huge.satseek-align")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let header = #"{"id":"x","imageModelID":"m","textModelID":"t","imageDimensions":9223372036854775807,"textDimensions":2,"classes":[],"templates":[],"configuration":{"steps":1,"batchSize":1,"learningRate":0.1,"weightDecay":0,"temperature":0.1,"seed":1},"images":0,"finalLoss":0,"weightChecksum":"","created":""}"#
+        let header =
+            #"{"id":"x","imageModelID":"m","textModelID":"t","imageDimensions":9223372036854775807,"textDimensions":2,"classes":[],"templates":[],"configuration":{"steps":1,"batchSize":1,"learningRate":0.1,"weightDecay":0,"temperature":0.1,"seed":1},"images":0,"finalLoss":0,"weightChecksum":"","created":""}"#
         var file = Data("SATSALGN".utf8)
         file.append(contentsOf: withUnsafeBytes(of: UInt32(1).littleEndian, Array.init))
         file.append(contentsOf: withUnsafeBytes(of: UInt32(header.utf8.count).littleEndian, Array.init))

@@ -14,15 +14,18 @@ struct RelevanceFeedbackTests {
 
     func cosine(_ a: [Float], _ b: [Float]) -> Float {
         let dot = zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }
-        return dot / (RelevanceFeedback.unit(a).isEmpty ? 1 : sqrt(a.reduce(0) { $0 + $1 * $1 }) * sqrt(b.reduce(0) { $0 + $1 * $1 }))
+        return dot
+            / (RelevanceFeedback.unit(a).isEmpty
+                ? 1 : sqrt(a.reduce(0) { $0 + $1 * $1 }) * sqrt(b.reduce(0) { $0 + $1 * $1 }))
     }
 
     @Test("Rocchio: the positives' mean minus the weighted negatives' mean; cosine scores")
     func rocchio() {
         var settings = RelevanceFeedback.Settings()
         settings.negativeWeight = 0.25
-        let model = RelevanceFeedback.fit(positives: [[1, 0, 0], [0, 1, 0]], negatives: [[0, 0, 1]], learner: .rocchio,
-                                          settings: settings)
+        let model = RelevanceFeedback.fit(
+            positives: [[1, 0, 0], [0, 1, 0]], negatives: [[0, 0, 1]], learner: .rocchio,
+            settings: settings)
         #expect(model.learner == .rocchio)
         #expect(model.direction == [0.5, 0.5, -0.25])
         #expect(model.score(cosine: 0.3) == 0.3)
@@ -89,7 +92,8 @@ struct RelevanceFeedbackTests {
         let statistics = ArchiveStatistics(vectors: archive.flatMap { $0 }, dimensions: 8)
         let query = item(0)
         let plain = RelevanceFeedback.fit(positives: [query], negatives: [], learner: .rocchio)
-        let centred = RelevanceFeedback.fit(positives: [query], negatives: [], learner: .rocchio, statistics: statistics)
+        let centred = RelevanceFeedback.fit(
+            positives: [query], negatives: [], learner: .rocchio, statistics: statistics)
         let sameClass = item(0), otherClass = item(1)
         let plainGap = cosine(plain.direction, sameClass) - cosine(plain.direction, otherClass)
         let centredGap = cosine(centred.direction, sameClass) - cosine(centred.direction, otherClass)

@@ -20,7 +20,8 @@ struct CLIPGolden: Decodable {
     static let folder = Bundle.module.url(forResource: "Golden/clip-tiny", withExtension: nil)!
 
     static func load() throws -> CLIPGolden {
-        try JSONDecoder().decode(CLIPGolden.self, from: Data(contentsOf: folder.appendingPathComponent("reference.json")))
+        try JSONDecoder().decode(
+            CLIPGolden.self, from: Data(contentsOf: folder.appendingPathComponent("reference.json")))
     }
 }
 
@@ -30,10 +31,16 @@ struct CLIPParityTests {
     func architecture(naming: String) throws {
         let model = try CLIPModel(url: CLIPGolden.folder.appendingPathComponent(naming))
         let a = model.architecture
-        #expect(a.vision == .init(width: 64, layers: 2, heads: 2, patchSize: 8, imageSize: 32,
-                                  activation: naming == "hf" ? .gelu : .quickGELU))
-        #expect(a.text == .init(width: 32, layers: 2, heads: 2, contextLength: 77, vocabularySize: 49408,
-                                activation: .quickGELU))
+        #expect(
+            a.vision
+                == .init(
+                    width: 64, layers: 2, heads: 2, patchSize: 8, imageSize: 32,
+                    activation: naming == "hf" ? .gelu : .quickGELU))
+        #expect(
+            a.text
+                == .init(
+                    width: 32, layers: 2, heads: 2, contextLength: 77, vocabularySize: 49408,
+                    activation: .quickGELU))
         #expect(a.embedDimensions == 32)
         #expect(model.naming == (naming == "hf" ? .huggingFace : .openAI))
         #expect(model.modelID == "clip-ViT-w64-l2-p8-i32@\(naming)")

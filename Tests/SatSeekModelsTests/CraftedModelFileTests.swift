@@ -24,7 +24,7 @@ struct CraftedModelFileTests {
         let url = try safetensors([
             "vision_model.embeddings.class_embedding": [4],
             "vision_model.embeddings.patch_embedding.weight": [4, 3, 0, 0],
-            "vision_model.embeddings.position_embedding.weight": [5, 4],
+            "vision_model.embeddings.position_embedding.weight": [5, 4]
         ])
         defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
         #expect { try CLIPModel(url: url) } throws: { error in
@@ -37,7 +37,7 @@ struct CraftedModelFileTests {
         let url = try safetensors([
             "vision_model.embeddings.class_embedding": [4],
             "vision_model.embeddings.patch_embedding.weight": [4, 3, 2, 2],
-            "vision_model.embeddings.position_embedding.weight": [0, 4],
+            "vision_model.embeddings.position_embedding.weight": [0, 4]
         ])
         defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
         #expect { try CLIPModel(url: url) } throws: { error in
@@ -47,8 +47,10 @@ struct CraftedModelFileTests {
 
     @Test("a scalar where ResNet expects a convolution weight is refused")
     func resnetScalarWeight() throws {
-        var tensors: [String: [Int]] = ["conv1.weight": [4, 3, 7, 7], "layer1.0.conv3.weight": [16, 4, 1, 1],
-                                        "layer1.0.conv1.weight": []]
+        var tensors: [String: [Int]] = [
+            "conv1.weight": [4, 3, 7, 7], "layer1.0.conv3.weight": [16, 4, 1, 1],
+            "layer1.0.conv1.weight": []
+        ]
         for name in ["weight", "bias", "running_mean", "running_var"] { tensors["bn1.\(name)"] = [4] }
         let url = try safetensors(tensors)
         defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
@@ -62,7 +64,8 @@ struct CraftedModelFileTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("satseek-bert-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let config = #"{"hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 0, "intermediate_size": 16, "max_position_embeddings": 4, "vocab_size": 10}"#
+        let config =
+            #"{"hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 0, "intermediate_size": 16, "max_position_embeddings": 4, "vocab_size": 10}"#
         try config.write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
         #expect { try BERTSentenceEncoder(folder: folder) } throws: { error in
             "\(error)".contains("config.json") && "\(error)".contains("'num_attention_heads' is 0")
@@ -82,7 +85,8 @@ struct CraftedModelFileTests {
         var data = Data(withUnsafeBytes(of: UInt64(json.count).littleEndian, Array.init))
         data.append(json)
         data.append(Data(count: offset))
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("satseek-crafted-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "satseek-crafted-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let url = folder.appendingPathComponent("model.safetensors")
         try data.write(to: url)

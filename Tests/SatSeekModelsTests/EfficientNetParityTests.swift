@@ -33,7 +33,8 @@ struct GoldenFile: Decodable {
 }
 
 /// The repository root (golden paths such as `../shared/...` are relative to it).
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
 
 /// Loads an installed model, or reports why the test cannot run. Missing weights fail the test when
 /// SATSEEK_REQUIRE_MODELS=1 (as the README's test command sets) and skip it otherwise.
@@ -42,7 +43,9 @@ func installedModel(_ name: String) throws -> EfficientNetLite? {
     let entry = try ModelStore.entry(named: name)
     guard let url = store.checkpoint(for: entry) else {
         if ProcessInfo.processInfo.environment["SATSEEK_REQUIRE_MODELS"] == "1" {
-            Issue.record("weights for \(name) are not installed in \(store.directory.path); run `satseek models install \(name)`")
+            Issue.record(
+                "weights for \(name) are not installed in \(store.directory.path); run `satseek models install \(name)`"
+            )
         }
         return nil
     }
@@ -55,7 +58,9 @@ func cosine(_ a: [Float], _ b: [Float]) -> Double {
     return dot / (na.squareRoot() * nb.squareRoot())
 }
 
-@Test("embeddings and ImageNet top-1 match the PyTorch reference", arguments: ["effnet-lite0", "effnet-lite1", "effnet-lite2"])
+@Test(
+    "embeddings and ImageNet top-1 match the PyTorch reference",
+    arguments: ["effnet-lite0", "effnet-lite1", "effnet-lite2"])
 func parityWithReference(modelName: String) throws {
     let golden = try GoldenFile.load()
     guard let reference = golden.models.first(where: { $0.name == modelName }) else {
@@ -72,7 +77,9 @@ func parityWithReference(modelName: String) throws {
         #expect(similarity >= 0.999, "\(modelName) \(expected.path): cosine \(similarity)")
         let logits = model.classify(model.preprocessing.tensor(image))
         let top1 = logits.indices.max { logits[$0] < logits[$1] }!
-        #expect(top1 == expected.top1, "\(modelName) \(expected.path): top-1 \(top1), reference \(expected.top1) (top-5 \(expected.top5))")
+        #expect(
+            top1 == expected.top1,
+            "\(modelName) \(expected.path): top-1 \(top1), reference \(expected.top1) (top-5 \(expected.top5))")
     }
 }
 
@@ -80,7 +87,8 @@ func parityWithReference(modelName: String) throws {
 func layerStatistics() throws {
     let golden = try GoldenFile.load()
     guard let reference = golden.models.first(where: { $0.name == "effnet-lite0" }), let layers = reference.layers,
-          let model = try installedModel("effnet-lite0") else { return }
+        let model = try installedModel("effnet-lite0")
+    else { return }
     let image = try ImageDecoder.decode(repositoryRoot.appendingPathComponent(reference.images[0].path))
     let input = model.preprocessing.tensor(image)
     var traced: [String: (shape: [Int], absMean: Double)] = [:]
@@ -88,7 +96,8 @@ func layerStatistics() throws {
     let workspace = Workspace(activation: model.largestActivation, scratch: model.ringScratch)
     input.withUnsafeBufferPointer { x in
         pooled.withUnsafeMutableBufferPointer { p in
-            model.features(x.baseAddress!, into: p.baseAddress!, workspace: workspace, threads: 2) { name, c, h, w, data in
+            model.features(x.baseAddress!, into: p.baseAddress!, workspace: workspace, threads: 2) {
+                name, c, h, w, data in
                 let values = UnsafeBufferPointer(start: data, count: c * h * w)
                 traced[name] = ([c, h, w], values.reduce(0.0) { $0 + Double(abs($1)) } / Double(values.count))
             }
@@ -137,7 +146,8 @@ struct ResNetGolden: Decodable {
 @Test("ResNet (torchvision layout, zip checkpoint) matches the PyTorch reference")
 func resnetParity() throws {
     let folder = Bundle.module.url(forResource: "Golden", withExtension: nil)!
-    let golden = try JSONDecoder().decode(ResNetGolden.self, from: Data(contentsOf: folder.appendingPathComponent("resnet_reference.json")))
+    let golden = try JSONDecoder().decode(
+        ResNetGolden.self, from: Data(contentsOf: folder.appendingPathComponent("resnet_reference.json")))
     let model = try ModelStore().load("resnet50:" + folder.appendingPathComponent(golden.checkpoint).path) as! ResNet
     #expect(model.dimensions == 4 * 8 * 4)
     #expect(model.modelID == "resnet50@resnet_w4_random")

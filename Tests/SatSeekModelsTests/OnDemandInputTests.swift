@@ -19,15 +19,17 @@ struct OnDemandInputTests {
         let all = inputs(count: count, per: per)
         let batch = all.withUnsafeBufferPointer { model.embed($0, count: count) }
         let record = Record()
-        model.embedStream(prepare: { ticket, input in
-            record.prepared(ticket)
-            guard ticket < count else { return nil }
-            guard ticket != refused else { return false }
-            _ = input.update(fromContentsOf: all[(ticket * per)..<((ticket + 1) * per)])
-            return true
-        }, deliver: { ticket, embedding in
-            record.delivered(ticket, Array(embedding))
-        })
+        model.embedStream(
+            prepare: { ticket, input in
+                record.prepared(ticket)
+                guard ticket < count else { return nil }
+                guard ticket != refused else { return false }
+                _ = input.update(fromContentsOf: all[(ticket * per)..<((ticket + 1) * per)])
+                return true
+            },
+            deliver: { ticket, embedding in
+                record.delivered(ticket, Array(embedding))
+            })
         let (prepared, delivered) = record.value
         #expect(prepared.filter { $0 < count }.sorted() == Array(0..<count), "prepare is called once per image")
         #expect(prepared.contains(count), "the stream asks past the end once")

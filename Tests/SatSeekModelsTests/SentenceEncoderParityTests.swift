@@ -22,7 +22,9 @@ func installedMiniLM() -> URL? {
     let folder = store.directory.appendingPathComponent("all-minilm-l6-v2")
     if FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path) { return folder }
     if ProcessInfo.processInfo.environment["SATSEEK_REQUIRE_MODELS"] == "1" {
-        Issue.record("all-minilm-l6-v2 is not installed in \(store.directory.path); run `satseek models install all-minilm-l6-v2`")
+        Issue.record(
+            "all-minilm-l6-v2 is not installed in \(store.directory.path); run `satseek models install all-minilm-l6-v2`"
+        )
     }
     return nil
 }
@@ -34,8 +36,11 @@ struct SentenceEncoderParityTests {
         guard let folder = installedMiniLM() else { return }
         let golden = try MiniLMGolden.load()
         let encoder = try BERTSentenceEncoder(folder: folder)
-        #expect(encoder.config == .init(hiddenSize: 384, layers: 6, heads: 12, intermediateSize: 1536, maxPositions: 512,
-                                        vocabularySize: 30522, layerNormEpsilon: 1e-12, activation: .gelu))
+        #expect(
+            encoder.config
+                == .init(
+                    hiddenSize: 384, layers: 6, heads: 12, intermediateSize: 1536, maxPositions: 512,
+                    vocabularySize: 30522, layerNormEpsilon: 1e-12, activation: .gelu))
         for (i, expected) in golden.embeddings.enumerated() {
             let similarity = cosine(try encoder.embed(tokens: golden.tokens[i]), expected)
             #expect(similarity >= 0.999, "'\(golden.sentences[i].prefix(40))': cosine \(similarity)")

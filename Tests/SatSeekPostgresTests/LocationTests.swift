@@ -14,8 +14,10 @@ import Testing
     }
 
     @Test func refusesNonLoopbackHosts() {
-        for url in ["postgres://u@10.0.0.5:5432/db", "postgres://u:pw@db.example.com/db", "postgres://u@192.168.1.2/db",
-                    "postgres://u@127.0.0.1.example.com/db", "postgres://u@0.0.0.0/db"] {
+        for url in [
+            "postgres://u@10.0.0.5:5432/db", "postgres://u:pw@db.example.com/db", "postgres://u@192.168.1.2/db",
+            "postgres://u@127.0.0.1.example.com/db", "postgres://u@0.0.0.0/db"
+        ] {
             do {
                 _ = try PostgresLocation(url: url)
                 Issue.record("accepted \(url)")
@@ -30,8 +32,10 @@ import Testing
     }
 
     @Test func refusesMalformedURLs() {
-        for url in ["mysql://u@127.0.0.1/db", "postgres://127.0.0.1/db", "postgres://u@127.0.0.1:5432/",
-                    "postgres://u@127.0.0.1/db?schema=Bad-Name", "not a url"] {
+        for url in [
+            "mysql://u@127.0.0.1/db", "postgres://127.0.0.1/db", "postgres://u@127.0.0.1:5432/",
+            "postgres://u@127.0.0.1/db?schema=Bad-Name", "not a url"
+        ] {
             #expect(throws: PostgresStoreError.self, "\(url)") { try PostgresLocation(url: url) }
         }
     }

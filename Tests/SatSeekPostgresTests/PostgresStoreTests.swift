@@ -13,7 +13,9 @@ import SatSeekStore
 
     /// A catalog filled through ``EmbeddedStore`` with real-image vectors (aid-mini, 8×8 RGB grids) and
     /// clustered synthetic ones; synthetic items get footprint boxes on a 1° grid.
-    static func makeEmbedded(in folder: URL) async throws -> (store: EmbeddedStore, vectors: [Int64: [Float]], boxes: [Int64: GeoBox]) {
+    static func makeEmbedded(
+        in folder: URL
+    ) async throws -> (store: EmbeddedStore, vectors: [Int64: [Float]], boxes: [Int64: GeoBox]) {
         let catalog = try Catalog(path: folder.appendingPathComponent("test.satseek").path, create: true)
         let store = try EmbeddedStore(catalog: catalog, binding: ModelBinding(modelID: modelID, dimensions: dimensions))
         var items: [StoreItem] = []
@@ -23,9 +25,11 @@ import SatSeekStore
         let synthetic = clusteredVectors(clusters: 40, perCluster: 60, dimensions: dimensions, seed: 7)
         for (i, vector) in synthetic.enumerated() {
             let lon = Double(i % 50) - 25, lat = Double(i / 50 % 40) - 20
-            items.append(StoreItem(id: 0, path: "/synthetic/c\(i / 60)/v\(i).jpg", className: "c\(i / 60)",
-                                   footprint: GeoBox(minLon: lon, minLat: lat, maxLon: lon + 0.9, maxLat: lat + 0.9),
-                                   vector: vector))
+            items.append(
+                StoreItem(
+                    id: 0, path: "/synthetic/c\(i / 60)/v\(i).jpg", className: "c\(i / 60)",
+                    footprint: GeoBox(minLon: lon, minLat: lat, maxLon: lon + 0.9, maxLat: lat + 0.9),
+                    vector: vector))
         }
         let ids = try await store.upsert(items: items)
         var vectors: [Int64: [Float]] = [:]
@@ -47,7 +51,8 @@ import SatSeekStore
     }
 
     @Test func postgresMatchesTheEmbeddedStore() async throws {
-        let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("satseek-pgtest-\(UUID().uuidString)")
+        let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            "satseek-pgtest-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
 
@@ -87,8 +92,9 @@ import SatSeekStore
                 recallSum += Double(Set(approximate.map(\.id)).intersection(exact.map(\.id)).count) / 10
             }
             let recall = recallSum / Double(queries.count)
-            print("PostgreSQL exact vs FlatIndex top-10: \(identical)/\(queries.count) identical, "
-                  + "\(equalUpToTies)/\(queries.count) equal up to ties; HNSW recall@10 \(recall)")
+            print(
+                "PostgreSQL exact vs FlatIndex top-10: \(identical)/\(queries.count) identical, "
+                    + "\(equalUpToTies)/\(queries.count) equal up to ties; HNSW recall@10 \(recall)")
             #expect(equalUpToTies == queries.count)
             #expect(recall >= 0.9)
 
@@ -96,45 +102,57 @@ import SatSeekStore
             let plan = try await store.explainSearch(vector: queries[0], k: 10, exact: false)
             #expect(plan.contains(store.vectorIndexName), "approximate search should use the HNSW index:\n\(plan)")
             let exactPlan = try await store.explainSearch(vector: queries[0], k: 10, exact: true)
-            #expect(!exactPlan.contains(store.vectorIndexName), "exact search must not use the HNSW index:\n\(exactPlan)")
+            #expect(
+                !exactPlan.contains(store.vectorIndexName), "exact search must not use the HNSW index:\n\(exactPlan)")
 
             // Allowed ids: same answer as FlatIndex restricted to the set; HNSW only returns allowed ids.
             let allowed = Set(ids.shuffled(using: &rng).prefix(300))
             for query in queries.prefix(10) {
-                let flat = try await embedded.search(vector: query, k: 10, exact: true, filter: SearchFilter(allowed: allowed))
-                let exact = try await store.search(vector: query, k: 10, exact: true, filter: SearchFilter(allowed: allowed))
+                let flat = try await embedded.search(
+                    vector: query, k: 10, exact: true, filter: SearchFilter(allowed: allowed))
+                let exact = try await store.search(
+                    vector: query, k: 10, exact: true, filter: SearchFilter(allowed: allowed))
                 #expect(Self.sameUpToTies(flat, exact))
-                let approximate = try await store.search(vector: query, k: 10, exact: false, filter: SearchFilter(allowed: allowed))
+                let approximate = try await store.search(
+                    vector: query, k: 10, exact: false, filter: SearchFilter(allowed: allowed))
                 #expect(approximate.count == 10 && approximate.allSatisfy { allowed.contains($0.id) })
             }
-            #expect(try await store.search(vector: queries[0], k: 10, exact: true, filter: SearchFilter(allowed: [])).isEmpty)
+            #expect(
+                try await store.search(vector: queries[0], k: 10, exact: true, filter: SearchFilter(allowed: []))
+                    .isEmpty)
 
             // Bounding box: only intersecting footprints, same answer as the catalog's chip boxes.
             let box = GeoBox(minLon: -5.5, minLat: -3.5, maxLon: 4.2, maxLat: 6.1)
             for query in queries.suffix(10) {
-                let flat = try await embedded.search(vector: query, k: 10, exact: true, filter: SearchFilter(boundingBox: box))
-                let exact = try await store.search(vector: query, k: 10, exact: true, filter: SearchFilter(boundingBox: box))
+                let flat = try await embedded.search(
+                    vector: query, k: 10, exact: true, filter: SearchFilter(boundingBox: box))
+                let exact = try await store.search(
+                    vector: query, k: 10, exact: true, filter: SearchFilter(boundingBox: box))
                 #expect(exact.count == 10 && exact.allSatisfy { boxes[$0.id]?.intersects(box) == true })
                 #expect(Self.sameUpToTies(flat, exact))
-                let approximate = try await store.search(vector: query, k: 10, exact: false, filter: SearchFilter(boundingBox: box))
+                let approximate = try await store.search(
+                    vector: query, k: 10, exact: false, filter: SearchFilter(boundingBox: box))
                 #expect(approximate.allSatisfy { boxes[$0.id]?.intersects(box) == true })
             }
 
             // A half-precision HNSW index (another schema): same exact answers, recall still ≥ 0.9.
             var halfOptions = PostgresStoreOptions()
             halfOptions.halfPrecisionIndex = true
-            let half = try await PostgresStore.open(url: url + "?schema=half", for: embedded.catalog, options: halfOptions)
+            let half = try await PostgresStore.open(
+                url: url + "?schema=half", for: embedded.catalog, options: halfOptions)
             try await half.sync(from: embedded.catalog)
             var halfRecall = 0.0
             for query in queries {
                 let exact = try await store.search(vector: query, k: 10, exact: true)
                 #expect(try await half.search(vector: query, k: 10, exact: true).map(\.id) == exact.map(\.id))
                 let approximate = try await half.search(vector: query, k: 10, exact: false)
-                halfRecall += Double(Set(approximate.map(\.id)).intersection(exact.map(\.id)).count) / 10 / Double(queries.count)
+                halfRecall +=
+                    Double(Set(approximate.map(\.id)).intersection(exact.map(\.id)).count) / 10 / Double(queries.count)
             }
             print("halfvec HNSW recall@10 \(halfRecall)")
             #expect(halfRecall >= 0.9)
-            #expect(try await half.explainSearch(vector: queries[0], k: 10, exact: false).contains(half.vectorIndexName))
+            #expect(
+                try await half.explainSearch(vector: queries[0], k: 10, exact: false).contains(half.vectorIndexName))
             await half.close()
 
             // Removing from the catalog and syncing deletes the rows.
@@ -155,13 +173,16 @@ import SatSeekStore
                 (0..<8).map { byte in (0..<8).reduce(UInt8(0)) { $0 | (v[byte * 8 + $1] > 0 ? 0x80 >> UInt8($1) : 0) } }
             }
             let items = vectors.indices.map {
-                StoreItem(id: Int64($0 + 1), path: "/v/\($0)", className: "c\($0 / 40)", vector: vectors[$0], code: codes[$0])
+                StoreItem(
+                    id: Int64($0 + 1), path: "/v/\($0)", className: "c\($0 / 40)", vector: vectors[$0], code: codes[$0])
             }
             try await store.upsert(items: items)
             #expect(try await store.count() == items.count)
 
             // Hamming search equals a brute-force scan (ties by smaller id), exact and through the index.
-            func hamming(_ a: [UInt8], _ b: [UInt8]) -> Int { zip(a, b).reduce(0) { $0 + ($1.0 ^ $1.1).nonzeroBitCount } }
+            func hamming(_ a: [UInt8], _ b: [UInt8]) -> Int {
+                zip(a, b).reduce(0) { $0 + ($1.0 ^ $1.1).nonzeroBitCount }
+            }
             for q in [0, 57, 133, 250] {
                 let expected = items.map { (id: $0.id, distance: hamming($0.code!, codes[q])) }
                     .sorted { ($0.distance, $0.id) < ($1.distance, $1.id) }.prefix(10)
@@ -180,26 +201,32 @@ import SatSeekStore
                     Issue.record("opened \(model)/\(dims) on a store of model-a/64")
                 } catch let error as PostgresStoreError {
                     guard case .modelMismatch = error else { Issue.record("unexpected \(error)"); continue }
-                    #expect(error.description.contains("model-a") && error.description.contains(model)
+                    #expect(
+                        error.description.contains("model-a") && error.description.contains(model)
                             && error.description.contains("satseek.satseek_items"))
                 }
             }
             // Another schema holds another model; a wrong-length query is refused.
             let other = try await PostgresStore.open(url: url + "?schema=model_b", modelID: "model-b", dimensions: 32)
-            try await other.upsert(items: [StoreItem(id: 1, path: "/b/1", className: "b", vector: Array(repeating: 1, count: 32))])
+            try await other.upsert(items: [
+                StoreItem(id: 1, path: "/b/1", className: "b", vector: Array(repeating: 1, count: 32))
+            ])
             #expect(try await other.count() == 1)
             await #expect(throws: StoreError.self) { try await other.search(vector: [1, 2, 3], k: 1) }
             await other.close()
 
             // A port with no server: a clear connection error.
             let dead = url.replacingOccurrences(of: #":\d+/"#, with: ":1/", options: .regularExpression)
-            await #expect(throws: PostgresStoreError.self) { try await PostgresStore.open(url: dead, modelID: "m", dimensions: 4) }
+            await #expect(throws: PostgresStoreError.self) {
+                try await PostgresStore.open(url: dead, modelID: "m", dimensions: 4)
+            }
         }
     }
 
     @Test func refusesNonLoopbackServersBeforeConnecting() async throws {
         do {
-            _ = try await PostgresStore.open(url: "postgres://satseek@203.0.113.7:5432/satseek", modelID: "m", dimensions: 4)
+            _ = try await PostgresStore.open(
+                url: "postgres://satseek@203.0.113.7:5432/satseek", modelID: "m", dimensions: 4)
             Issue.record("a non-loopback URL was accepted")
         } catch let error as PostgresStoreError {
             #expect(error == .notLoopback(url: "postgres://satseek@203.0.113.7:5432/satseek", host: "203.0.113.7"))

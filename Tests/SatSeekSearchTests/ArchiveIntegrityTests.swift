@@ -53,8 +53,9 @@ struct ArchiveIntegrityTests {
         #expect(try Catalog(path: db, create: false).repairedTables.isEmpty)
     }
 
-    @Test("two `index` runs started together on a new catalog: one adds, the other waits and finds it current",
-          .enabled(if: weightsInstalled))
+    @Test(
+        "two `index` runs started together on a new catalog: one adds, the other waits and finds it current",
+        .enabled(if: weightsInstalled))
     func concurrentIndexRuns() async throws {
         let root = try temporaryFolder("two-writers")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -65,7 +66,9 @@ struct ArchiveIntegrityTests {
         async let second = runSatSeek(["index", data.path, "--db", db, "--json"])
         let runs = try await [first, second]
         for run in runs { #expect(run.status == 0, "\(run.stderr)") }
-        let reports = try runs.map { try #require(try JSONSerialization.jsonObject(with: Data($0.stdout.utf8)) as? [String: Any]) }
+        let reports = try runs.map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.stdout.utf8)) as? [String: Any])
+        }
         let added = reports.compactMap { $0["added"] as? Int }.sorted()
         let unchanged = reports.compactMap { $0["unchanged"] as? Int }.sorted()
         #expect(added == [0, 8], "each run reports what it really added: \(reports)")
@@ -84,10 +87,15 @@ struct ArchiveIntegrityTests {
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
         try copySample(classes: ["Beach"], perClass: 2, into: data)
-        let jpeg = try Data(contentsOf: data.appendingPathComponent("Beach").appendingPathComponent(
-            try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("Beach").path).sorted()[0]))
+        let jpeg = try Data(
+            contentsOf: data.appendingPathComponent("Beach").appendingPathComponent(
+                try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("Beach").path).sorted()[
+                    0]))
         // "bad\xff.jpg": written through open(2) with the raw bytes.
-        let name = Array(data.appendingPathComponent("Beach").path.utf8) + Array("/bad".utf8) + [0xff] + Array(".jpg".utf8) + [0]
+        let name =
+            Array(data.appendingPathComponent("Beach").path.utf8) + Array("/bad".utf8) + [0xff] + Array(".jpg".utf8) + [
+                0
+            ]
         let descriptor = name.withUnsafeBufferPointer { bytes in
             bytes.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_CREAT | O_WRONLY, 0o644) }
         }
@@ -98,7 +106,8 @@ struct ArchiveIntegrityTests {
         let catalog = try Catalog(path: root.appendingPathComponent("test.satseek").path, create: true)
         let report = try Indexer(catalog: catalog, model: ChannelMeans()).index(data.path)
         #expect(report.added == 2)
-        #expect(report.failures.count == 1 && report.failures[0].reason.contains("not valid UTF-8"), "\(report.failures)")
+        #expect(
+            report.failures.count == 1 && report.failures[0].reason.contains("not valid UTF-8"), "\(report.failures)")
     }
 
     @Test("a second writer lock on a catalog waits or refuses while the first is held")

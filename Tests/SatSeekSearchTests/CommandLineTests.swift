@@ -3,9 +3,11 @@ import Testing
 
 /// The built `satseek` executable (built by `swift test` alongside the tests) next to the test bundle, or nil (a test failure is recorded).
 func satseekExecutable() -> URL? {
-    let candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-                      Bundle.main.bundleURL.deletingLastPathComponent(), Bundle.main.bundleURL]
-        .map { $0.appendingPathComponent("satseek") }
+    let candidates = [
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+        Bundle.main.bundleURL.deletingLastPathComponent(), Bundle.main.bundleURL
+    ]
+    .map { $0.appendingPathComponent("satseek") }
     guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
         Issue.record("satseek executable not found next to the test bundle (\(candidates.map(\.path)))")
         return nil
@@ -14,7 +16,9 @@ func satseekExecutable() -> URL? {
 }
 
 /// Runs the built `satseek` executable and collects its exit status and output.
-func runSatSeek(_ arguments: [String], binary: URL? = nil) async throws -> (status: Int32, stdout: String, stderr: String) {
+func runSatSeek(
+    _ arguments: [String], binary: URL? = nil
+) async throws -> (status: Int32, stdout: String, stderr: String) {
     guard let binary = binary ?? satseekExecutable() else { return (-1, "", "") }
     let run = try await runChild(binary.path, arguments)
     return (run.status, run.stdout, run.stderr)
@@ -42,7 +46,9 @@ struct CommandLineTests {
 
         let search = try await runSatSeek(["search", "--db", db, "--image", good.path, "-k", "3", "--json"])
         #expect(search.status == 0, "\(search.stderr)")
-        struct Row: Decodable { let rank: Int; let id: Int64; let path: String; let className: String; let score: Float }
+        struct Row: Decodable {
+            let rank: Int; let id: Int64; let path: String; let className: String; let score: Float
+        }
         let rows = try JSONDecoder().decode([Row].self, from: Data(search.stdout.utf8))
         #expect(rows.count == 3 && rows[0].className == "Beach" && rows[0].score > 0.999)
 
@@ -50,11 +56,15 @@ struct CommandLineTests {
         #expect(byItem.status == 0, "\(byItem.stderr)")
     }
 
-    @Test("search with a missing file, a missing index or another model fails with a clear message", .enabled(if: weightsInstalled))
+    @Test(
+        "search with a missing file, a missing index or another model fails with a clear message",
+        .enabled(if: weightsInstalled))
     func searchErrors() async throws {
         let root = try temporaryFolder("cli-errors")
         defer { try? FileManager.default.removeItem(at: root) }
-        let missingDB = try await runSatSeek(["search", "--db", root.appendingPathComponent("nope.satseek").path, "--item", "1"])
+        let missingDB = try await runSatSeek([
+            "search", "--db", root.appendingPathComponent("nope.satseek").path, "--item", "1"
+        ])
         #expect(missingDB.status != 0)
         #expect(missingDB.stderr.contains("nope.satseek"), "\(missingDB.stderr)")
 
@@ -62,13 +72,19 @@ struct CommandLineTests {
         try copySample(classes: ["Beach"], perClass: 2, into: data)
         let db = root.appendingPathComponent("e.satseek").path
         #expect(try await runSatSeek(["index", data.path, "--db", db]).status == 0)
-        let missingImage = try await runSatSeek(["search", "--db", db, "--image", root.appendingPathComponent("ghost.jpg").path])
+        let missingImage = try await runSatSeek([
+            "search", "--db", db, "--image", root.appendingPathComponent("ghost.jpg").path
+        ])
         #expect(missingImage.status != 0)
-        #expect(missingImage.stderr.contains("ghost.jpg") && missingImage.stderr.contains("does not exist"), "\(missingImage.stderr)")
+        #expect(
+            missingImage.stderr.contains("ghost.jpg") && missingImage.stderr.contains("does not exist"),
+            "\(missingImage.stderr)")
 
         let otherModel = try await runSatSeek(["search", "--db", db, "--model", "effnet-lite2", "--item", "1"])
         #expect(otherModel.status != 0)
-        #expect(otherModel.stderr.contains("effnet-lite0") && otherModel.stderr.contains("effnet-lite2"), "\(otherModel.stderr)")
+        #expect(
+            otherModel.stderr.contains("effnet-lite0") && otherModel.stderr.contains("effnet-lite2"),
+            "\(otherModel.stderr)")
 
         let noQuery = try await runSatSeek(["search", "--db", db])
         #expect(noQuery.status != 0 && noQuery.stderr.contains("exactly one query"))

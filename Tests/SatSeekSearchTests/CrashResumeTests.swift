@@ -6,14 +6,18 @@ import SatSeekStore
 
 @Suite("kill -9 during indexing", .serialized)
 struct CrashResumeTests {
-    @Test("a killed `satseek index` leaves a readable catalog; re-running resumes without duplicates", .enabled(if: weightsInstalled))
+    @Test(
+        "a killed `satseek index` leaves a readable catalog; re-running resumes without duplicates",
+        .enabled(if: weightsInstalled))
     func killAndResume() async throws {
         let root = try temporaryFolder("crash")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
         // Enough images that the kill lands mid-run even with the engine's optimised kernels (12 × 25).
-        let classes = ["Beach", "Forest", "Port", "Desert", "Airport", "BareLand", "Bridge", "Church", "Farmland",
-                       "Meadow", "Pond", "River"]
+        let classes = [
+            "Beach", "Forest", "Port", "Desert", "Airport", "BareLand", "Bridge", "Church", "Farmland",
+            "Meadow", "Pond", "River"
+        ]
         let total = classes.count * 25
         try copySample(classes: classes, perClass: 25, into: data)
         let db = root.appendingPathComponent("crash.satseek").path

@@ -20,8 +20,12 @@ import SatSeekEvaluation
                 var v = (0..<d).map { _ in random.nextGaussian() * noise }
                 v[c] += 1
                 v[d - 1] += 2
-                rows.append((ImageRecord(path: "/toy/c\(c)/\(i).png", className: "c\(c)", width: 8, height: 8, byteSize: 1,
-                                         modifiedAt: 0, contentHash: "\(c)-\(i)", modelID: "toy"), v))
+                rows.append(
+                    (
+                        ImageRecord(
+                            path: "/toy/c\(c)/\(i).png", className: "c\(c)", width: 8, height: 8, byteSize: 1,
+                            modifiedAt: 0, contentHash: "\(c)-\(i)", modelID: "toy"), v
+                    ))
             }
         }
         try catalog.upsert(rows)
@@ -32,8 +36,9 @@ import SatSeekEvaluation
     func separable() throws {
         let (catalog, folder) = try catalog(classes: 4, perClass: 10, noise: 0.01, seed: 1)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let result = try FeedbackEvaluator.run(catalog: catalog, rounds: 2, perRound: 5, queries: nil, seed: 1,
-                                               learners: [.rocchio, .logistic])
+        let result = try FeedbackEvaluator.run(
+            catalog: catalog, rounds: 2, perRound: 5, queries: nil, seed: 1,
+            learners: [.rocchio, .logistic])
         #expect(result.queries == 40 && result.rows.count == 2 + 2 * 3)
         for row in result.rows where row.method != "random" {
             #expect(row.meanAveragePrecision > 0.999 && row.rPrecision > 0.999, "\(row)")
@@ -46,8 +51,9 @@ import SatSeekEvaluation
     func feedbackHelps() throws {
         let (catalog, folder) = try catalog(classes: 6, perClass: 20, noise: 0.45, seed: 2)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let result = try FeedbackEvaluator.run(catalog: catalog, rounds: 2, perRound: 10, queries: 40, seed: 3,
-                                               learners: [.rocchio, .logistic])
+        let result = try FeedbackEvaluator.run(
+            catalog: catalog, rounds: 2, perRound: 10, queries: 40, seed: 3,
+            learners: [.rocchio, .logistic])
         let single = try #require(result.rows.first { $0.method == "single-image" }).meanAveragePrecision
         for learner in ["rocchio", "logistic"] {
             let rows = result.rows.filter { $0.method == learner }.sorted { $0.round < $1.round }

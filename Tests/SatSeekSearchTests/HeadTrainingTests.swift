@@ -7,7 +7,9 @@ import SatSeekModels
 import SatSeekEvaluation
 
 /// Synthetic clustered features: class signal in the first `signal` dimensions, noise in all of them.
-private func clustered(classes: Int, perClass: Int, dimensions: Int, signal: Int = 8, seed: UInt64) -> (features: [Float], labels: [Int]) {
+private func clustered(
+    classes: Int, perClass: Int, dimensions: Int, signal: Int = 8, seed: UInt64
+) -> (features: [Float], labels: [Int]) {
     var random = RandomSource(seed: seed)
     let centres = (0..<classes).map { _ in (0..<signal).map { _ in random.nextGaussian() } }
     var features: [Float] = []
@@ -35,18 +37,24 @@ struct HeadTrainingTests {
         for name in ["c0", "c1", "c2"] { #expect(a.train.filter { classes[$0] == name }.count == 6) }
         // Input order does not matter, only names.
         let order = Array((0..<30).reversed())
-        let reversed = try DatasetSplit.stratified(classNames: order.map { classes[$0] }, names: order.map { names[$0] },
-                                                   fraction: 0.6, seed: 7)
+        let reversed = try DatasetSplit.stratified(
+            classNames: order.map { classes[$0] }, names: order.map { names[$0] },
+            fraction: 0.6, seed: 7)
         #expect(reversed.trainFingerprint == a.trainFingerprint)
-        #expect(throws: SearchError.self) { try DatasetSplit.stratified(classNames: classes, names: names, fraction: 1, seed: 7) }
+        #expect(throws: SearchError.self) {
+            try DatasetSplit.stratified(classNames: classes, names: names, fraction: 1, seed: 7)
+        }
     }
 
-    @Test("training on clustered data raises held-out mAP above the untrained head's", arguments: [HeadOutput.codes, .float])
+    @Test(
+        "training on clustered data raises held-out mAP above the untrained head's",
+        arguments: [HeadOutput.codes, .float])
     func trainingImprovesMAP(_ output: HeadOutput) throws {
         let dims = 48
         let data = clustered(classes: 6, perClass: 30, dimensions: dims, seed: 11)
         let names = data.labels.indices.map { "c\(data.labels[$0])/\($0)" }
-        let split = try DatasetSplit.stratified(classNames: data.labels.map { "c\($0)" }, names: names, fraction: 0.6, seed: 7)
+        let split = try DatasetSplit.stratified(
+            classNames: data.labels.map { "c\($0)" }, names: names, fraction: 0.6, seed: 7)
         let train = split.train.flatMap { data.features[($0 * dims)..<(($0 + 1) * dims)] }
         let test = split.test.flatMap { data.features[($0 * dims)..<(($0 + 1) * dims)] }
         let trainLabels = split.train.map { data.labels[$0] }, testLabels = split.test.map { data.labels[$0] }
@@ -58,20 +66,25 @@ struct HeadTrainingTests {
         configuration.learningRate = 3e-3
         func mAP(_ head: MLPHead) -> Double {
             let q = head.embed(test, count: split.test.count), a = head.embed(train, count: split.train.count)
-            let ranked = output == .codes
+            let ranked =
+                output == .codes
                 ? SplitEvaluator.hammingRanking(queries: q, archive: a, bits: 16, k: 20)
                 : SplitEvaluator.cosineRanking(queries: q, archive: a, dimensions: 16, k: 20)
             return SplitEvaluator.score(ranked: ranked, queryLabels: testLabels, archiveLabels: trainLabels, k: 20).map
         }
         configuration.epochs = 0
-        let untrained = try Trainer.train(features: train, labels: trainLabels, dimensions: dims, configuration: configuration)
+        let untrained = try Trainer.train(
+            features: train, labels: trainLabels, dimensions: dims, configuration: configuration)
         configuration.epochs = 30
-        let trained = try Trainer.train(features: train, labels: trainLabels, dimensions: dims, configuration: configuration)
+        let trained = try Trainer.train(
+            features: train, labels: trainLabels, dimensions: dims, configuration: configuration)
         let before = mAP(untrained.head), after = mAP(trained.head)
         #expect(after > before + 0.1, "\(output): held-out mAP@20 \(before) → \(after)")
     }
 
-    @Test("train → index --head → Hamming search → split evaluation on real aid-mini images", .enabled(if: weightsInstalled))
+    @Test(
+        "train → index --head → Hamming search → split evaluation on real aid-mini images",
+        .enabled(if: weightsInstalled))
     func endToEnd() throws {
         let root = try temporaryFolder("head")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -88,17 +101,21 @@ struct HeadTrainingTests {
         configuration.classesPerBatch = 4
         configuration.imagesPerClass = 3
         var lines: [String] = []
-        let report = try HeadTrainingWorkflow.run(session: session, folder: data.path, configuration: configuration,
-                                                  splitFraction: 0.6, k: 5, output: headPath,
-                                                  epochProgress: { lines.append($0.line()) })
+        let report = try HeadTrainingWorkflow.run(
+            session: session, folder: data.path, configuration: configuration,
+            splitFraction: 0.6, k: 5, output: headPath,
+            epochProgress: { lines.append($0.line()) })
         #expect(report.trainImages == 12 && report.testImages == 8 && report.classes == 4)
         #expect(lines.count == 3 && lines[0].contains("held-out mAP@5 codes") && lines[0].contains("ETA"), "\(lines)")
         let trained = try HeadFile.read(headPath, backboneModelID: session.model.modelID)
         #expect(trained.header.provenance?.trainImages == 12 && trained.header.metrics["codes_map@5"] != nil)
 
         // Another backbone: a clear error naming both.
-        #expect(throws: LearningError.backboneMismatch(path: headPath, headBackbone: session.model.modelID,
-                                                       requested: "effnet-lite2@x")) {
+        #expect(
+            throws: LearningError.backboneMismatch(
+                path: headPath, headBackbone: session.model.modelID,
+                requested: "effnet-lite2@x")
+        ) {
             try HeadAuxiliary(path: headPath, backboneModelID: "effnet-lite2@x")
         }
 
@@ -118,17 +135,21 @@ struct HeadTrainingTests {
         let reranked = try searcher.search(imageAt: item.path, k: 5, rerankDepth: 19)
         #expect(reranked.first?.id == item.id, "an indexed image finds itself first after re-ranking")
 
-        let evaluation = try SplitEvaluator.run(catalog: session.catalog, folder: data.path, k: 5, fraction: 0.6, seed: 7,
-                                                heads: [trained])
+        let evaluation = try SplitEvaluator.run(
+            catalog: session.catalog, folder: data.path, k: 5, fraction: 0.6, seed: 7,
+            heads: [trained])
         #expect(evaluation.rows.map(\.representation) == ["raw features", "head float", "head codes"])
         #expect(evaluation.warnings.isEmpty && evaluation.queries == 8 && evaluation.archive == 12)
         #expect(abs(evaluation.rows[2].meanAveragePrecision - report.codesMAP!) < 1e-9)
-        let otherSplit = try SplitEvaluator.run(catalog: session.catalog, folder: data.path, k: 5, fraction: 0.6, seed: 8,
-                                                heads: [trained])
+        let otherSplit = try SplitEvaluator.run(
+            catalog: session.catalog, folder: data.path, k: 5, fraction: 0.6, seed: 8,
+            heads: [trained])
         #expect(otherSplit.warnings.count == 1)
     }
 
-    @Test("satseek train, eval --protocol split --head and search --head from the command line", .enabled(if: weightsInstalled))
+    @Test(
+        "satseek train, eval --protocol split --head and search --head from the command line",
+        .enabled(if: weightsInstalled))
     func commandLine() async throws {
         let root = try temporaryFolder("head-cli")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -136,23 +157,31 @@ struct HeadTrainingTests {
         try copySample(classes: ["Beach", "Forest", "Port"], perClass: 4, into: data)
         let db = root.appendingPathComponent("cli.satseek").path
         let head = root.appendingPathComponent("cli.satseek-head").path
-        let train = try await runSatSeek(["train", data.path, "--bits", "16", "--epochs", "2", "--hidden", "16",
-                                    "--batch-classes", "3", "--batch-images", "2", "--db", db, "--out", head, "--json"])
+        let train = try await runSatSeek([
+            "train", data.path, "--bits", "16", "--epochs", "2", "--hidden", "16",
+            "--batch-classes", "3", "--batch-images", "2", "--db", db, "--out", head, "--json"
+        ])
         #expect(train.status == 0, "\(train.stderr)")
         #expect(train.stderr.contains("epoch 1/2") && train.stderr.contains("held-out mAP@20"), "\(train.stderr)")
         struct TrainOut: Decodable { let headID: String; let codesMAP: Double? }
         let trained = try JSONDecoder().decode(TrainOut.self, from: Data(train.stdout.utf8))
         #expect(trained.codesMAP != nil)
 
-        let eval = try await runSatSeek(["eval", data.path, "--db", db, "--protocol", "split", "--head", head, "-k", "5"])
+        let eval = try await runSatSeek([
+            "eval", data.path, "--db", db, "--protocol", "split", "--head", head, "-k", "5"
+        ])
         #expect(eval.status == 0, "\(eval.stderr)")
-        #expect(eval.stdout.contains("head codes 16 bits [\(trained.headID)]") && eval.stdout.contains("raw features"), "\(eval.stdout)")
+        #expect(
+            eval.stdout.contains("head codes 16 bits [\(trained.headID)]") && eval.stdout.contains("raw features"),
+            "\(eval.stdout)")
 
         let missing = try await runSatSeek(["search", "--db", db, "--item", "1", "--head", head])
         #expect(missing.status != 0 && missing.stderr.contains("index"), "\(missing.stderr)")
         let index = try await runSatSeek(["index", data.path, "--db", db, "--head", head])
         #expect(index.status == 0, "\(index.stderr)")
-        let search = try await runSatSeek(["search", "--db", db, "--item", "1", "--head", head, "--rerank", "-k", "3", "--json"])
+        let search = try await runSatSeek([
+            "search", "--db", db, "--item", "1", "--head", head, "--rerank", "-k", "3", "--json"
+        ])
         #expect(search.status == 0, "\(search.stderr)")
         #expect(search.stdout.contains("\"rank\" : 3"), "\(search.stdout)")
         let badHead = root.appendingPathComponent("bad.satseek-head").path

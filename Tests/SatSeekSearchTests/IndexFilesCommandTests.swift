@@ -6,7 +6,9 @@ import SatSeekStore
 
 @Suite("satseek index keeps the index files; search uses them")
 struct IndexFilesCommandTests {
-    @Test("index --hnsw writes both files; HNSW and --exact searches agree; a re-run finds them current", .enabled(if: weightsInstalled))
+    @Test(
+        "index --hnsw writes both files; HNSW and --exact searches agree; a re-run finds them current",
+        .enabled(if: weightsInstalled))
     func hnswFileThroughTheCommandLine() async throws {
         let root = try temporaryFolder("index-files")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -16,15 +18,17 @@ struct IndexFilesCommandTests {
 
         let first = try await runSatSeek(["index", data.path, "--db", db, "--hnsw", "--json"])
         #expect(first.status == 0, "\(first.stderr)")
-        let files = try #require((try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])?["indexFiles"]
-            as? [[String: Any]])
+        let files = try #require(
+            (try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])?["indexFiles"]
+                as? [[String: Any]])
         #expect(files.map { $0["kind"] as? String } == ["flat", "hnsw"])
         #expect(files.allSatisfy { $0["action"] as? String == "written" && $0["vectors"] as? Int == 32 })
         let catalog = try Catalog(path: db, create: false)
         let revision = try catalog.embeddingRevision()
         for kind in [IndexKind.flat, .hnsw] {
-            #expect(try IndexFileHeader.read(path: CatalogIndexFile.path(forCatalog: db, kind: kind), kind: kind)
-                .sourceRevision == revision)
+            #expect(
+                try IndexFileHeader.read(path: CatalogIndexFile.path(forCatalog: db, kind: kind), kind: kind)
+                    .sourceRevision == revision)
         }
 
         func ids(_ extra: [String]) async throws -> [Int] {
@@ -37,7 +41,8 @@ struct IndexFilesCommandTests {
         #expect(exact.count == 5 && approximate == exact, "HNSW \(approximate) vs exact \(exact) on 32 vectors")
 
         let again = try await runSatSeek(["index", data.path, "--db", db, "--json"])
-        let actions = ((try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])?["indexFiles"]
+        let actions =
+            ((try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])?["indexFiles"]
             as? [[String: Any]])?.map { $0["action"] as? String }
         #expect(actions == ["current", "current"], "nothing changed, the HNSW file is kept without --hnsw")
     }

@@ -8,22 +8,27 @@ import SatSeekEvaluation
 
 @Suite("indexing and searching a real folder", .serialized)
 struct IndexingTests {
-    @Test("bad files are listed with reasons, good ones indexed, re-runs skip unchanged files", .enabled(if: weightsInstalled))
+    @Test(
+        "bad files are listed with reasons, good ones indexed, re-runs skip unchanged files",
+        .enabled(if: weightsInstalled))
     func indexBadAndGoodFiles() throws {
         let root = try temporaryFolder("index")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
         try copySample(classes: ["Port", "Forest"], perClass: 3, into: data)
-        try writeBadFiles(into: data.appendingPathComponent("Broken"),
-                          validJPEG: data.appendingPathComponent("Port").appendingPathComponent(
-                            try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("Port").path).sorted()[0]))
+        try writeBadFiles(
+            into: data.appendingPathComponent("Broken"),
+            validJPEG: data.appendingPathComponent("Port").appendingPathComponent(
+                try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("Port").path).sorted()[
+                    0]))
         let db = root.appendingPathComponent("test.satseek").path
 
         let session = try SearchSession(db: db, model: ModelStore.defaultModel, create: true)
         let first = try session.indexer().index(data.path)
         #expect(first.scanned == 10)
         #expect(first.added == 6)
-        let reasons = Dictionary(uniqueKeysWithValues: first.failures.map { (URL(fileURLWithPath: $0.path).lastPathComponent, $0.reason) })
+        let reasons = Dictionary(
+            uniqueKeysWithValues: first.failures.map { (URL(fileURLWithPath: $0.path).lastPathComponent, $0.reason) })
         #expect(reasons.count == 4)
         #expect(reasons["truncated.jpg"]?.contains("truncated") == true, "\(reasons)")
         #expect(reasons["notes.tif"]?.contains("not a recognised image") == true, "\(reasons)")
@@ -49,18 +54,22 @@ struct IndexingTests {
 
     /// The streaming pipeline hands tickets to workers out of order and stores them in batches: whatever the
     /// batch size and look-ahead, every file must end up once, under its own path, with its own embedding.
-    @Test("any batch size and look-ahead stores each file once with its own embedding", .enabled(if: weightsInstalled),
-          arguments: [(1, 0), (2, 1), (5, 2), (32, 2)])
+    @Test(
+        "any batch size and look-ahead stores each file once with its own embedding", .enabled(if: weightsInstalled),
+        arguments: [(1, 0), (2, 1), (5, 2), (32, 2)])
     func streamKeepsFilesAndEmbeddingsTogether(batch: (size: Int, depth: Int)) throws {
         let root = try temporaryFolder("stream")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
         try copySample(classes: ["Beach", "Farmland", "Port"], perClass: 3, into: data)
-        let good = try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("Beach").path).sorted()[0]
-        try writeBadFiles(into: data.appendingPathComponent("Farmland"),  // bad files between the good ones
-                          validJPEG: data.appendingPathComponent("Beach").appendingPathComponent(good))
-        let session = try SearchSession(db: root.appendingPathComponent("test.satseek").path,
-                                        model: ModelStore.defaultModel, create: true)
+        let good = try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("Beach").path)
+            .sorted()[0]
+        try writeBadFiles(
+            into: data.appendingPathComponent("Farmland"),  // bad files between the good ones
+            validJPEG: data.appendingPathComponent("Beach").appendingPathComponent(good))
+        let session = try SearchSession(
+            db: root.appendingPathComponent("test.satseek").path,
+            model: ModelStore.defaultModel, create: true)
         var indexer = try session.indexer()
         indexer.batchSize = batch.size
         indexer.queueDepth = batch.depth
@@ -96,7 +105,9 @@ struct IndexingTests {
         #expect(try catalog.count() == 40)
     }
 
-    @Test("search by image and by item ranks same-class tiles first; another model is refused", .enabled(if: weightsInstalled && modelInstalled("effnet-lite1")))
+    @Test(
+        "search by image and by item ranks same-class tiles first; another model is refused",
+        .enabled(if: weightsInstalled && modelInstalled("effnet-lite1")))
     func searchAndModelMismatch() async throws {
         let root = try temporaryFolder("search")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -108,7 +119,8 @@ struct IndexingTests {
 
         let archive = try Archive(session: session)
         let port = data.appendingPathComponent("Port")
-        let query = port.appendingPathComponent(try FileManager.default.contentsOfDirectory(atPath: port.path).sorted()[0])
+        let query = port.appendingPathComponent(
+            try FileManager.default.contentsOfDirectory(atPath: port.path).sorted()[0])
         let byImage = try await archive.search(.imageFile(query.path), k: 5)
         #expect(byImage.count == 5)
         #expect(byImage[0].path == query.standardizedFileURL.path)
@@ -139,7 +151,8 @@ struct IndexingTests {
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
         try copySample(classes: ["Port", "Forest", "Desert"], perClass: 5, into: data)
-        let session = try SearchSession(db: root.appendingPathComponent("e.satseek").path, model: ModelStore.defaultModel, create: true)
+        let session = try SearchSession(
+            db: root.appendingPathComponent("e.satseek").path, model: ModelStore.defaultModel, create: true)
         _ = try session.indexer().index(data.path)
         let result = try Evaluator.leaveOneOut(catalog: session.catalog, k: 4)
         #expect(result.queries == 15 && result.classes == 3)

@@ -14,11 +14,13 @@ let releaseBuilt: Bool = {
 
 @Suite("release build", .serialized)
 struct ReleaseBuildTests {
-    @Test("a query vector of the wrong length is an error naming both lengths, not a crash or garbage",
-          .enabled(if: weightsInstalled && releaseBuilt))
+    @Test(
+        "a query vector of the wrong length is an error naming both lengths, not a crash or garbage",
+        .enabled(if: weightsInstalled && releaseBuilt))
     func wrongDimensionQuery() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: releaseBinary.path),
-                     "no release build at \(releaseBinary.path): run `swift build -c release --product satseek`")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: releaseBinary.path),
+            "no release build at \(releaseBinary.path): run `swift build -c release --product satseek`")
         let root = try temporaryFolder("release")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
@@ -35,14 +37,21 @@ struct ReleaseBuildTests {
         for exact in [false, true] {
             let mode = exact ? ["--exact"] : []
             for wrong in [3, 1279, 1281, 5000] {
-                let run = try await runSatSeek(["search", "--db", db, "--vector", try vectorFile(Array(repeating: 0.1, count: wrong)),
-                                                "-k", "3"] + mode, binary: releaseBinary)
+                let run = try await runSatSeek(
+                    [
+                        "search", "--db", db, "--vector", try vectorFile(Array(repeating: 0.1, count: wrong)),
+                        "-k", "3"
+                    ] + mode, binary: releaseBinary)
                 #expect(run.status == 1, "length \(wrong) \(mode): status \(run.status)")
-                #expect(run.stderr.contains("query has \(wrong) values") && run.stderr.contains("1280"), "\(run.stderr)")
+                #expect(
+                    run.stderr.contains("query has \(wrong) values") && run.stderr.contains("1280"), "\(run.stderr)")
             }
             // The right length ranks every item.
-            let right = try await runSatSeek(["search", "--db", db, "--vector", try vectorFile(Array(repeating: 0.02, count: 1280)),
-                                              "-k", "6", "--json"] + mode, binary: releaseBinary)
+            let right = try await runSatSeek(
+                [
+                    "search", "--db", db, "--vector", try vectorFile(Array(repeating: 0.02, count: 1280)),
+                    "-k", "6", "--json"
+                ] + mode, binary: releaseBinary)
             #expect(right.status == 0, "\(right.stderr)")
             let rows = try JSONSerialization.jsonObject(with: Data(right.stdout.utf8)) as? [[String: Any]] ?? []
             #expect(rows.count == 6 && Set(rows.compactMap { $0["id"] as? Int }) == Set(1...6), "\(right.stdout)")

@@ -29,5 +29,7 @@ func progressLine() {
     #expect(snapshot.eta == 5)
     let line = snapshot.line(width: 10)
     #expect(line.hasPrefix("[#####-----] 50/100"))
-    #expect(line.contains("10.0 img/s") && line.contains("ETA 0:05") && line.contains("skipped 10") && line.contains("failed 2"))
+    #expect(
+        line.contains("10.0 img/s") && line.contains("ETA 0:05") && line.contains("skipped 10")
+            && line.contains("failed 2"))
 }

@@ -29,7 +29,8 @@ enum ShapeScenes {
         let s = Double(side)
         switch shape {
         case "Circles":  // a centre-pivot field: bright disc with a darker inner ring
-            let cx = s * random.uniform(0.4...0.6), cy = s * random.uniform(0.4...0.6), r = s * random.uniform(0.3...0.38)
+            let cx = s * random.uniform(0.4...0.6), cy = s * random.uniform(0.4...0.6),
+                r = s * random.uniform(0.3...0.38)
             for y in 0..<side {
                 for x in 0..<side {
                     let d = ((Double(x) - cx) * (Double(x) - cx) + (Double(y) - cy) * (Double(y) - cy)).squareRoot()
@@ -53,7 +54,11 @@ enum ShapeScenes {
             for y in 0..<side {
                 for x in 0..<side {
                     let bx = (x + offset) % (block + street), by = (y + offset) % (block + street)
-                    if bx < block && by < block { set(x, y, (150, 90, 80)) } else if bx >= block || by >= block { set(x, y, (60, 60, 60)) }
+                    if bx < block && by < block {
+                        set(x, y, (150, 90, 80))
+                    } else if bx >= block || by >= block {
+                        set(x, y, (60, 60, 60))
+                    }
                 }
             }
         }
@@ -75,10 +80,11 @@ enum ShapeScenes {
         }
         switch shape {
         case "Circles":
-            stroke((0...40).map { i in
-                let t = Double(i) / 40 * 2 * .pi
-                return (s / 2 + s * 0.33 * cos(t), s / 2 + s * 0.31 * sin(t))
-            })
+            stroke(
+                (0...40).map { i in
+                    let t = Double(i) / 40 * 2 * .pi
+                    return (s / 2 + s * 0.33 * cos(t), s / 2 + s * 0.31 * sin(t))
+                })
         case "Lines":
             for k in 0..<5 {
                 let y = s * (0.15 + 0.17 * Double(k))
@@ -122,7 +128,9 @@ func writeShapeArchive(into root: URL, perClass: Int) throws {
         let folder = root.appendingPathComponent(shape)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for v in 0..<perClass {
-            try writeBMP(ShapeScenes.scene(shape, variant: v), to: folder.appendingPathComponent("\(shape.lowercased())_\(v).bmp"))
+            try writeBMP(
+                ShapeScenes.scene(shape, variant: v),
+                to: folder.appendingPathComponent("\(shape.lowercased())_\(v).bmp"))
         }
     }
 }
@@ -135,7 +143,8 @@ struct SketchSearchTests {
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
         try writeShapeArchive(into: data, perClass: 4)
-        let session = try SearchSession(db: root.appendingPathComponent("s.satseek").path, model: ModelStore.defaultModel, create: true)
+        let session = try SearchSession(
+            db: root.appendingPathComponent("s.satseek").path, model: ModelStore.defaultModel, create: true)
         var indexer = try session.indexer()
         indexer.auxiliaries = [try SketchAuxiliary(model: session.model)]
         let report = try indexer.index(data.path)
@@ -149,9 +158,14 @@ struct SketchSearchTests {
             #expect(zip(results, results.dropFirst()).allSatisfy { $0.score >= $1.score })
         }
         // The same drawing turned by a quarter turn still finds its class (rotation tolerance).
-        let turned = SketchNormalizer(canvas: 224).binarize(ShapeScenes.sketch("Lines")).transformed(quarterTurns: 1, mirrored: false).rendered()
+        let turned = SketchNormalizer(canvas: 224).binarize(ShapeScenes.sketch("Lines")).transformed(
+            quarterTurns: 1, mirrored: false
+        ).rendered()
         #expect(try searcher.search(sketch: turned, k: 1).first?.className == "Lines")
-        #expect(throws: SketchError.self) { try searcher.search(sketch: RGBImage(width: 50, height: 50, pixels: .init(repeating: 255, count: 7500)), k: 3) }
+        #expect(throws: SketchError.self) {
+            try searcher.search(
+                sketch: RGBImage(width: 50, height: 50, pixels: .init(repeating: 255, count: 7500)), k: 3)
+        }
 
         // Evaluation: synthetic queries are deterministic under a seed and beat the random ranking.
         var evaluator = try SketchEvaluator(catalog: session.catalog, model: session.model, k: 3, seed: 3)
@@ -161,7 +175,9 @@ struct SketchSearchTests {
         #expect(first.queries == 12 && first.classes == 3 && first.archiveSize == 12)
         #expect(first.sketch.meanAveragePrecision == again.sketch.meanAveragePrecision)
         #expect(first.random.meanAveragePrecision == again.random.meanAveragePrecision)
-        #expect(first.sketch.meanAveragePrecision > first.random.meanAveragePrecision + 0.2, "\(first.sketch) vs \(first.random)")
+        #expect(
+            first.sketch.meanAveragePrecision > first.random.meanAveragePrecision + 0.2,
+            "\(first.sketch) vs \(first.random)")
 
         // Real sketches named by class.
         let sketches = root.appendingPathComponent("sketches")

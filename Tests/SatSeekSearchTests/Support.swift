@@ -17,7 +17,8 @@ func copySample(classes: [String], perClass: Int, into root: URL) throws {
 }
 
 /// A valid 1×1 RGBA PNG.
-let onePixelPNG = Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")!
+let onePixelPNG = Data(
+    base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")!
 
 /// Writes the four kinds of bad input the indexer must survive into `folder`.
 func writeBadFiles(into folder: URL, validJPEG: URL) throws {

@@ -9,7 +9,9 @@ func installedSentenceEmbedder() throws -> SentenceTextEmbedder? {
     let store = ModelStore()
     if store.miniLMDirectory != nil { return try store.sentenceEmbedder() }
     if ProcessInfo.processInfo.environment["SATSEEK_REQUIRE_MODELS"] == "1" {
-        Issue.record("all-minilm-l6-v2 is not installed in \(store.directory.path); run `satseek models install all-minilm-l6-v2`")
+        Issue.record(
+            "all-minilm-l6-v2 is not installed in \(store.directory.path); run `satseek models install all-minilm-l6-v2`"
+        )
     }
     return nil
 }
@@ -41,15 +43,17 @@ struct TextSearchTests {
                 labels.append(c)
             }
         }
-        var texts = Matrix(rows: classes, columns: 8)     // orthonormal class texts
+        var texts = Matrix(rows: classes, columns: 8)  // orthonormal class texts
         for c in 0..<classes { texts[c, c] = 1 }
         var configuration = AlignmentConfiguration()
         configuration.steps = 200
-        let trained = try TextAlignment.train(features: features, imageDimensions: dims, labels: labels,
-                                              classTexts: texts, configuration: configuration)
-        let alignment = TextAlignment(layer: trained.layer, imageModelID: "img@x", textModelID: "txt@y",
-                                      classes: ["a", "b", "c"], templates: ["{}"], configuration: configuration,
-                                      images: labels.count, finalLoss: trained.loss)
+        let trained = try TextAlignment.train(
+            features: features, imageDimensions: dims, labels: labels,
+            classTexts: texts, configuration: configuration)
+        let alignment = TextAlignment(
+            layer: trained.layer, imageModelID: "img@x", textModelID: "txt@y",
+            classes: ["a", "b", "c"], templates: ["{}"], configuration: configuration,
+            images: labels.count, finalLoss: trained.loss)
         let mapped = alignment.map(features, count: labels.count)
         for (i, label) in labels.enumerated() {
             let row = mapped[(i * 8)..<((i + 1) * 8)]
@@ -68,12 +72,15 @@ struct TextSearchTests {
         try bytes.write(to: URL(fileURLWithPath: path))
         #expect { try AlignmentFile.read(path) } throws: { "\($0)".contains(path) && "\($0)".contains("checksum") }
         #expect(throws: LearningError.self) {
-            try TextAlignment.train(features: features, imageDimensions: dims, labels: labels.map { _ in 0 },
-                                    classTexts: Matrix(rows: 1, columns: 8), configuration: configuration)
+            try TextAlignment.train(
+                features: features, imageDimensions: dims, labels: labels.map { _ in 0 },
+                classTexts: Matrix(rows: 1, columns: 8), configuration: configuration)
         }
     }
 
-    @Test("train-text, index --align and search --text: a harbour sentence finds the Port images", .enabled(if: weightsInstalled))
+    @Test(
+        "train-text, index --align and search --text: a harbour sentence finds the Port images",
+        .enabled(if: weightsInstalled))
     func offlineTextSearch() throws {
         guard let sentence = try installedSentenceEmbedder() else { return }
         let root = try temporaryFolder("text-search")
@@ -85,9 +92,10 @@ struct TextSearchTests {
         let alignPath = root.appendingPathComponent("a.satseek-align").path
         var configuration = AlignmentConfiguration()
         configuration.steps = 150
-        let report = try TextAlignmentWorkflow.run(session: session, folder: data.path, textEmbedder: sentence,
-                                                   configuration: configuration, output: alignPath,
-                                                   indexProgress: { _ in }, trainingProgress: { _, _ in })
+        let report = try TextAlignmentWorkflow.run(
+            session: session, folder: data.path, textEmbedder: sentence,
+            configuration: configuration, output: alignPath,
+            indexProgress: { _ in }, trainingProgress: { _, _ in })
         #expect(report.images == 24 && report.classes == 4)
 
         #expect { try TextSearcher(session: session) } throws: { "\($0)".contains("train-text") }
@@ -119,7 +127,8 @@ struct TextSearchTests {
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data")
         try copySample(classes: ["Port", "Forest"], perClass: 3, into: data)
-        let session = try SearchSession(db: root.appendingPathComponent("c.satseek").path, model: "clip:\(tiny)", create: true)
+        let session = try SearchSession(
+            db: root.appendingPathComponent("c.satseek").path, model: "clip:\(tiny)", create: true)
         #expect(try session.indexer().index(data.path).added == 6)
         #expect(session.model.modelID == "clip-ViT-w64-l2-p8-i32@openclip")
         let searcher = try TextSearcher(session: session)
@@ -132,6 +141,8 @@ struct TextSearchTests {
         let score = zip(query, top).reduce(Float(0)) { $0 + $1.0 * $1.1 }
         #expect(abs(score - results[0].score) < 1e-4)
         // An index of another model is refused before loading CLIP weights.
-        #expect(throws: Error.self) { try SearchSession(db: session.catalog.path, model: ModelStore.defaultModel, create: false) }
+        #expect(throws: Error.self) {
+            try SearchSession(db: session.catalog.path, model: ModelStore.defaultModel, create: false)
+        }
     }
 }

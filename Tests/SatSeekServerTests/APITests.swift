@@ -75,7 +75,9 @@ import SatSeekSearch
         #expect((results.first?["score"] as? Double ?? 0) > 0.999)
         // With a bbox only chips are eligible.
         let boxed = try await f.call("/api/search/image?k=3&bbox=-180,-90,180,90", method: "POST", body: data)
-        let boxedItems = try #require(try boxed.json()["results"] as? [[String: Any]]).compactMap { $0["item"] as? [String: Any] }
+        let boxedItems = try #require(try boxed.json()["results"] as? [[String: Any]]).compactMap {
+            $0["item"] as? [String: Any]
+        }
         #expect(boxedItems.count == 3 && boxedItems.allSatisfy { $0["footprint"] is [[Double]] })
     }
 
@@ -146,7 +148,7 @@ import SatSeekSearch
             ("POST", "/api/export?format=xml", Data(#"{"positives":[1]}"#.utf8), 400),
             ("GET", "/api/collections/no-such-collection", nil, 404),
             ("DELETE", "/api/collections/no-such-collection", nil, 404),
-            ("PUT", "/api/collections/x", Data(#"{"positives":[999999]}"#.utf8), 404),
+            ("PUT", "/api/collections/x", Data(#"{"positives":[999999]}"#.utf8), 404)
         ]
         for (method, path, body, expected) in cases {
             let answer = try await f.call(path, method: method, body: body)
@@ -171,15 +173,17 @@ import SatSeekSearch
         #expect(Set(paths.keys) == Set(OpenAPIDocument.paths))
         let id = try f.naipChipIDs()[0]
         for (path, operations) in paths {
-            let concrete = path.replacingOccurrences(of: "{id}", with: "\(id)").replacingOccurrences(of: "{index}", with: "0")
+            let concrete = path.replacingOccurrences(of: "{id}", with: "\(id)").replacingOccurrences(
+                of: "{index}", with: "0")
             for method in operations.keys {
                 let suffix = path == "/api/search" ? "?item=\(id)" : ""
                 let body: Data? = method == "post" ? Data("x".utf8) : nil
                 let answer = try await f.call(concrete + suffix, method: method.uppercased(), body: body)
                 // Every documented route exists: answered by its handler (JSON or an image), never the router's 404.
                 #expect(answer.status != 405, "\(method) \(path)")
-                #expect(answer.contentType.hasPrefix("application/json") || answer.contentType.hasPrefix("image/"),
-                        "\(method) \(path) → \(answer.status) \(answer.contentType)")
+                #expect(
+                    answer.contentType.hasPrefix("application/json") || answer.contentType.hasPrefix("image/"),
+                    "\(method) \(path) → \(answer.status) \(answer.contentType)")
             }
         }
     }
@@ -200,15 +204,19 @@ import SatSeekSearch
 
 /// The search answer's own JSON writer (cached item JSON) says exactly what `JSONEncoder` says.
 @Suite struct SearchResponseJSONTests {
-    @Test("written JSON equals JSONEncoder's, with and without a query item, feedback fields and a bbox",
-          .enabled(if: weightsInstalled))
+    @Test(
+        "written JSON equals JSONEncoder's, with and without a query item, feedback fields and a bbox",
+        .enabled(if: weightsInstalled))
     func sameAsJSONEncoder() async throws {
         let f = try await ServerFixture.shared()
         let id = try f.naipChipIDs()[0]
-        var responses = [try await f.server.searchByItem(id, k: 7, box: nil),
-                         try await f.server.searchByItem(id, k: 3, box: GeoBox(minLon: -180, minLat: -90, maxLon: 180, maxLat: 90))]
-        var feedback = f.server.response(mode: "feedback", k: 2, box: nil, query: nil, start: Date(),
-                                         hits: [(id, 0.5), (id + 1, -0.25)], firstRank: 3)
+        var responses = [
+            try await f.server.searchByItem(id, k: 7, box: nil),
+            try await f.server.searchByItem(id, k: 3, box: GeoBox(minLon: -180, minLat: -90, maxLon: 180, maxLat: 90))
+        ]
+        var feedback = f.server.response(
+            mode: "feedback", k: 2, box: nil, query: nil, start: Date(),
+            hits: [(id, 0.5), (id + 1, -0.25)], firstRank: 3)
         feedback.total = 17
         feedback.scoring = "logistic \"quoted\""
         responses.append(feedback)

@@ -14,7 +14,9 @@ import SatSeekCatalog
             if ProcessInfo.processInfo.environment["SATSEEK_REQUIRE_BROWSER"] != nil {
                 Issue.record("chromium is not installed; run scripts/install-system-deps.sh")
             } else {
-                print("SKIPPED browser test: chromium is not installed (Debian package `chromium`) and SATSEEK_REQUIRE_BROWSER is unset")
+                print(
+                    "SKIPPED browser test: chromium is not installed (Debian package `chromium`) and SATSEEK_REQUIRE_BROWSER is unset"
+                )
             }
             return
         }
@@ -25,8 +27,10 @@ import SatSeekCatalog
         let url = f.base + "/?k=8&image=" + query
         let profile = try temporaryFolder("chromium")
         defer { try? FileManager.default.removeItem(at: profile) }
-        let common = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                      "--user-data-dir=\(profile.path)", "--window-size=1400,900", "--virtual-time-budget=20000"]
+        let common = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+            "--user-data-dir=\(profile.path)", "--window-size=1400,900", "--virtual-time-budget=20000"
+        ]
 
         let dump = try await runProcess(chromium, common + ["--dump-dom", url], timeout: 180)
         let dom = dump.output
@@ -62,17 +66,20 @@ import SatSeekCatalog
         let f = try await ServerFixture.shared()
         let naip = try f.naipChipIDs()
         let chips = try f.session.catalog.chips(ids: naip)
-        let sceneBox = try #require(chips.values.compactMap { c in
-            c.minLon.map { GeoBox(minLon: $0, minLat: c.minLat!, maxLon: c.maxLon!, maxLat: c.maxLat!) }
-        }.reduce(nil as GeoBox?) { $0?.union($1) ?? $1 })
+        let sceneBox = try #require(
+            chips.values.compactMap { c in
+                c.minLon.map { GeoBox(minLon: $0, minLat: c.minLat!, maxLon: c.maxLon!, maxLat: c.maxLat!) }
+            }.reduce(nil as GeoBox?) { $0?.union($1) ?? $1 })
         let downloads = try temporaryFolder("downloads")
         defer { try? FileManager.default.removeItem(at: downloads) }
-        let browser = try await HeadlessChromium.start(executable: chromium, url: f.base + "/?k=10&item=\(naip[3])", downloads: downloads)
+        let browser = try await HeadlessChromium.start(
+            executable: chromium, url: f.base + "/?k=10&item=\(naip[3])", downloads: downloads)
         defer { browser.stop() }
         let shot = repositoryRoot.appendingPathComponent(".build/test-artifacts/ui-feedback.png")
         try await browser.withPage { page in
             try await page.call("Page.enable")
-            try await page.browserCall("Browser.setDownloadBehavior", ["behavior": "allow", "downloadPath": downloads.path])
+            try await page.browserCall(
+                "Browser.setDownloadBehavior", ["behavior": "allow", "downloadPath": downloads.path])
             #expect(try await page.waitUntil("document.body.dataset.state === 'done'"), "the item query did not finish")
             // Two rounds: mark the unlabelled cards of the first six (NAIP chips 👍, the rest 👎), then Refine.
             let markSix = """
@@ -87,27 +94,32 @@ import SatSeekCatalog
             for round in 1...2 {
                 #expect(try await page.evaluate(markSix) as? Int == 6, "round \(round): six cards to mark")
                 _ = try await page.evaluate("document.querySelector('#refine').click()")
-                #expect(try await page.waitUntil("document.body.dataset.state === 'done'"), "round \(round) did not finish")
+                #expect(
+                    try await page.waitUntil("document.body.dataset.state === 'done'"), "round \(round) did not finish")
                 let status = try await page.evaluate("document.querySelector('#status').textContent") as? String ?? ""
                 #expect(status.contains("👍") && status.contains("👎"), "round \(round) status: \(status)")
             }
             let counts = try await page.evaluate("document.querySelector('#fb-counts').textContent") as? String ?? ""
-            let thumbnails = try await page.evaluate("document.querySelectorAll('#fb-pos img, #fb-neg img').length") as? Int
+            let thumbnails =
+                try await page.evaluate("document.querySelectorAll('#fb-pos img, #fb-neg img').length") as? Int
             #expect(thumbnails == 13, "query item + 12 marks in the examples panel: \(counts)")
             // Find all in the map view, then download the GeoJSON.
-            _ = try await page.evaluate("""
+            _ = try await page.evaluate(
+                """
                 (() => { state.map.fitBounds([[\(sceneBox.minLat), \(sceneBox.minLon)], [\(sceneBox.maxLat), \(sceneBox.maxLon)]]);
                   document.querySelector('#threshold').value = '0.5'; document.querySelector('#find-all').click(); })()
                 """)
             #expect(try await page.waitUntil("document.body.dataset.state === 'done'"), "find all did not finish")
             let found = try await page.evaluate("state.last.results.length") as? Int ?? -1
-            let drawn = try await page.evaluate("document.querySelectorAll('path.result-footprint').length") as? Int ?? -2
+            let drawn =
+                try await page.evaluate("document.querySelectorAll('path.result-footprint').length") as? Int ?? -2
             #expect(found > 0 && drawn == found, "find all: \(found) results, \(drawn) footprints drawn")
             _ = try await page.evaluate("document.querySelector('#export').click()")
             #expect(try await page.waitUntil("document.body.dataset.exported === 'yes'"), "export did not finish")
             try await Task.sleep(nanoseconds: 1_000_000_000)
             let png = try await page.call("Page.captureScreenshot", ["format": "png"])
-            try FileManager.default.createDirectory(at: shot.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: shot.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(base64Encoded: png["data"] as? String ?? "")?.write(to: shot)
             let exported = downloads.appendingPathComponent("satseek-results.geojson")
             let deadline = Date().addingTimeInterval(20)

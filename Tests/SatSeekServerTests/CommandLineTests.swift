@@ -5,9 +5,11 @@ import SatSeekImaging
 
 /// The built `satseek` executable (next to the test bundle), or `nil` with a recorded issue.
 func satseekBinary() -> URL? {
-    let candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-                      Bundle.main.bundleURL.deletingLastPathComponent(), Bundle.main.bundleURL]
-        .map { $0.appendingPathComponent("satseek") }
+    let candidates = [
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+        Bundle.main.bundleURL.deletingLastPathComponent(), Bundle.main.bundleURL
+    ]
+    .map { $0.appendingPathComponent("satseek") }
     guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
         Issue.record("satseek executable not found next to the test bundle (\(candidates.map(\.path)))")
         return nil
@@ -78,7 +80,9 @@ func runForStdout(_ executable: URL, _ arguments: [String]) async throws -> (sta
         let root = try temporaryFolder("cli-geo")
         defer { try? FileManager.default.removeItem(at: root) }
         let db = root.appendingPathComponent("geo.satseek").path
-        let arguments = ["index", landsatScene, "--db", db, "--tile", "128", "--stride", "128", "--bands", "3,2,1", "--json"]
+        let arguments = [
+            "index", landsatScene, "--db", db, "--tile", "128", "--stride", "128", "--bands", "3,2,1", "--json"
+        ]
         let first = try await runForStdout(binary, arguments)
         #expect(first.status == 0, "\(first.stdout)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
@@ -88,7 +92,8 @@ func runForStdout(_ executable: URL, _ arguments: [String]) async throws -> (sta
         let second = try #require(try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])
         #expect(second["unchanged"] as? Int == report["added"] as? Int && second["added"] as? Int == 0)
 
-        let bad = try await runProcess(binary.path, ["index", landsatScene, "--db", db, "--tile", "128", "--bands", "9"])
+        let bad = try await runProcess(
+            binary.path, ["index", landsatScene, "--db", db, "--tile", "128", "--bands", "9"])
         #expect(bad.status != 0 || bad.output.contains("band 9"), "\(bad.output)")
 
         let server = try await ServeProcess.start(binary: binary, db: db)
@@ -108,7 +113,8 @@ func runForStdout(_ executable: URL, _ arguments: [String]) async throws -> (sta
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         let source = sharedData.appendingPathComponent("datasets/aid-mini/Beach")
         for file in try FileManager.default.contentsOfDirectory(atPath: source.path).sorted().prefix(3) {
-            try FileManager.default.copyItem(at: source.appendingPathComponent(file), to: data.appendingPathComponent(file))
+            try FileManager.default.copyItem(
+                at: source.appendingPathComponent(file), to: data.appendingPathComponent(file))
         }
         let db = root.appendingPathComponent("sketch.satseek").path
         let index = try await runProcess(binary.path, ["index", data.path, "--db", db, "--sketchable"], timeout: 300)
@@ -122,8 +128,9 @@ func runForStdout(_ executable: URL, _ arguments: [String]) async throws -> (sta
         var pixels = [UInt8](repeating: 255, count: 128 * 128 * 3)
         for i in 10..<118 { for d in -2...2 { let x = i + d; for c in 0..<3 { pixels[3 * (i * 128 + x) + c] = 0 } } }
         let png = try ImageEncoder.encode(RGBImage(width: 128, height: 128, pixels: pixels), as: .png)
-        let answer = try await http("http://127.0.0.1:\(server.port)/api/search/sketch?k=2", method: "POST", body: png,
-                                    contentType: "image/png")
+        let answer = try await http(
+            "http://127.0.0.1:\(server.port)/api/search/sketch?k=2", method: "POST", body: png,
+            contentType: "image/png")
         #expect(answer.status == 200, "\(answer.text)")
         #expect((try answer.json()["results"] as? [[String: Any]])?.count == 2)
     }

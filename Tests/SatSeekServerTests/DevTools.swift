@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 import Logging
 import Testing
@@ -20,9 +20,11 @@ final class HeadlessChromium: @unchecked Sendable {
         profile = try temporaryFolder("chromium-cdp")
         self.downloads = downloads
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                             "--user-data-dir=\(profile.path)", "--window-size=1400,900", "--remote-debugging-port=0",
-                             "--remote-allow-origins=*", url]
+        process.arguments = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+            "--user-data-dir=\(profile.path)", "--window-size=1400,900", "--remote-debugging-port=0",
+            "--remote-allow-origins=*", url
+        ]
         let pipe = Pipe()
         process.standardError = pipe
         process.standardOutput = FileHandle.nullDevice
@@ -34,13 +36,16 @@ final class HeadlessChromium: @unchecked Sendable {
             let chunk = pipe.fileHandleForReading.availableData
             if chunk.isEmpty { break }
             text += String(decoding: chunk, as: UTF8.self)
-            if let range = text.range(of: #"ws://127\.0\.0\.1:\d+/devtools/browser/[0-9a-fA-F-]+"#, options: .regularExpression) {
+            if let range = text.range(
+                of: #"ws://127\.0\.0\.1:\d+/devtools/browser/[0-9a-fA-F-]+"#, options: .regularExpression)
+            {
                 found = String(text[range])
             }
         }
         guard let found else {
             process.terminate()
-            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "chromium did not start: \(text.suffix(800))"])
+            throw CocoaError(
+                .executableLoad, userInfo: [NSLocalizedDescriptionKey: "chromium did not start: \(text.suffix(800))"])
         }
         browserSocket = found
         let handle = pipe.fileHandleForReading
@@ -65,8 +70,10 @@ final class HeadlessChromium: @unchecked Sendable {
         logger.logLevel = .warning
         // Screenshots arrive as one large frame.
         let configuration = WebSocketClientConfiguration(maxFrameSize: 64 << 20)
-        _ = try await WebSocketClient.connect(url: browserSocket, configuration: configuration, logger: logger) { inbound, outbound, _ in
-            let session = DevToolsSession(outbound: outbound, messages: inbound.messages(maxSize: 64 << 20).makeAsyncIterator())
+        _ = try await WebSocketClient.connect(url: browserSocket, configuration: configuration, logger: logger) {
+            inbound, outbound, _ in
+            let session = DevToolsSession(
+                outbound: outbound, messages: inbound.messages(maxSize: 64 << 20).makeAsyncIterator())
             let targets = try await session.browserCall("Target.getTargets")["targetInfos"] as? [[String: Any]] ?? []
             let page = try #require(targets.first { $0["type"] as? String == "page" }?["targetId"] as? String)
             let attached = try await session.browserCall("Target.attachToTarget", ["targetId": page, "flatten": true])
@@ -110,19 +117,22 @@ final class DevToolsSession: @unchecked Sendable {
         try await outbound.write(.text(String(decoding: data, as: UTF8.self)))
         while let message = try await messages.next() {
             guard case .text(let text) = message,
-                  let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-                  object["id"] as? Int == id else { continue }
+                let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                object["id"] as? Int == id
+            else { continue }
             if let error = object["error"] as? [String: Any] {
                 throw CocoaError(.coderInvalidValue, userInfo: [NSLocalizedDescriptionKey: "\(method): \(error)"])
             }
             return object["result"] as? [String: Any] ?? [:]
         }
-        throw CocoaError(.coderReadCorrupt, userInfo: [NSLocalizedDescriptionKey: "DevTools connection closed during \(method)"])
+        throw CocoaError(
+            .coderReadCorrupt, userInfo: [NSLocalizedDescriptionKey: "DevTools connection closed during \(method)"])
     }
 
     /// Evaluates JavaScript in the page (promises awaited) and returns its JSON value.
     func evaluate(_ expression: String) async throws -> Any? {
-        let result = try await call("Runtime.evaluate", ["expression": expression, "awaitPromise": true, "returnByValue": true])
+        let result = try await call(
+            "Runtime.evaluate", ["expression": expression, "awaitPromise": true, "returnByValue": true])
         if let exception = result["exceptionDetails"] {
             throw CocoaError(.coderInvalidValue, userInfo: [NSLocalizedDescriptionKey: "page threw: \(exception)"])
         }
@@ -134,7 +144,9 @@ final class DevToolsSession: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             // The page may still be loading (no body yet): a throwing condition counts as not yet.
-            if try await evaluate("(() => { try { return !!(\(condition)); } catch (e) { return false; } })()") as? Bool == true {
+            if try await evaluate("(() => { try { return !!(\(condition)); } catch (e) { return false; } })()") as? Bool
+                == true
+            {
                 return true
             }
             try await Task.sleep(nanoseconds: 100_000_000)

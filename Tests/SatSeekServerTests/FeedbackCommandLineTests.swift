@@ -16,8 +16,9 @@ import SatSeekCatalog
             try await runProcess(binary.path, arguments + ["--db", f.db], timeout: 300)
         }
         let name = "fields-\(UUID().uuidString.prefix(6))"
-        let add = try await run(["collections", "add", name] + naip.prefix(4).flatMap { ["--positive", "\($0)"] }
-                          + others.prefix(4).flatMap { ["--negative", "\($0)"] })
+        let add = try await run(
+            ["collections", "add", name] + naip.prefix(4).flatMap { ["--positive", "\($0)"] }
+                + others.prefix(4).flatMap { ["--negative", "\($0)"] })
         #expect(add.status == 0 && add.output.contains("4 positive, 4 negative"), "\(add.output)")
 
         // Refined search: the examples are left out, the other NAIP chips come first.
@@ -29,15 +30,19 @@ import SatSeekCatalog
 
         // Find all as GeoJSON: opens in GDAL, every feature a NAIP chip polygon.
         let out = root.appendingPathComponent("fields.geojson").path
-        let export = try await run(["export", "--collection", name, "--threshold", "0.5", "--format", "geojson", "--out", out])
+        let export = try await run([
+            "export", "--collection", name, "--threshold", "0.5", "--format", "geojson", "--out", out
+        ])
         #expect(export.status == 0, "\(export.output)")
         let ogr = try await runProcess("/usr/bin/ogrinfo", ["-ro", "-al", "-so", out])
         #expect(ogr.status == 0 && ogr.output.contains("Geometry: Polygon"), "\(ogr.output)")
-        let geojson = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any])
+        let geojson = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any])
         let features = geojson["features"] as? [[String: Any]] ?? []
         #expect(ogr.output.contains("Feature Count: \(features.count)") && !features.isEmpty)
         let labelled = features.compactMap { ($0["properties"] as? [String: Any])?["label"] as? Int }
-        #expect(labelled.allSatisfy { $0 == 1 }, "labels travel with the export; negatives score below 0.5: \(labelled)")
+        #expect(
+            labelled.allSatisfy { $0 == 1 }, "labels travel with the export; negatives score below 0.5: \(labelled)")
         // CSV of the collection itself.
         let csv = try await runForStdout(binary, ["collections", "export", name, "--db", f.db, "--format", "csv"])
         #expect(csv.stdout.split(separator: "\n").count == 9 && csv.stdout.hasPrefix("id,rank,score,label"))
@@ -46,8 +51,10 @@ import SatSeekCatalog
         let copy = "\(name)-copy"
         let imported = try await run(["collections", "import", copy, out])
         #expect(imported.status == 0, "\(imported.output)")
-        #expect(try f.session.catalog.labels(inCollection: copy).map(\.itemID).sorted()
-                == features.compactMap { (($0["properties"] as? [String: Any])?["id"] as? NSNumber)?.int64Value }.sorted())
+        #expect(
+            try f.session.catalog.labels(inCollection: copy).map(\.itemID).sorted()
+                == features.compactMap { (($0["properties"] as? [String: Any])?["id"] as? NSNumber)?.int64Value }
+                .sorted())
         let csvFile = root.appendingPathComponent("fields.csv").path
         try csv.stdout.write(toFile: csvFile, atomically: true, encoding: .utf8)
         let fromCSV = try await run(["collections", "import", "\(name)-csv", csvFile])
@@ -69,8 +76,11 @@ import SatSeekCatalog
             (["search", "--negative", "\(others[0])"], "at least one positive"),
             (["search", "--positive", "999999"], "no item with id 999999"),
             (["collections", "add", "new-one", "--positive", "999999"], "no item with id 999999"),
-            (["export", "--item", "\(naip[0])", "--out", "/nonexistent-folder/x.geojson"], "cannot write /nonexistent-folder/x.geojson"),
-            (["collections", "show", "no-such"], "no collection named 'no-such'"),
+            (
+                ["export", "--item", "\(naip[0])", "--out", "/nonexistent-folder/x.geojson"],
+                "cannot write /nonexistent-folder/x.geojson"
+            ),
+            (["collections", "show", "no-such"], "no collection named 'no-such'")
         ] {
             let refused = try await run(arguments)
             #expect(refused.status != 0 && refused.output.contains(says), "\(arguments): \(refused.output)")

@@ -34,7 +34,8 @@ import SatSeekStore
 
     /// Landsat (EPSG:4326): footprints are the geotransform itself; stride < tile overlaps.
     @Test func landsatFootprintsAndStride() throws {
-        let tiler = try SceneTiler(path: landsatScene, options: SceneTilingOptions(tile: 128, stride: 64, bands: [3, 2, 1]))
+        let tiler = try SceneTiler(
+            path: landsatScene, options: SceneTilingOptions(tile: 128, stride: 64, bands: [3, 2, 1]))
         #expect(tiler.windows.count == ((697 - 128) / 64 + 1) * ((377 - 128) / 64 + 1))
         let first = try #require(tiler.footprint(of: PixelWindow(x: 0, y: 0, width: 128, height: 128)))
         #expect(abs(first.bbox.minLon - (-74.7224942)) < 1e-6 && abs(first.bbox.maxLat - (-8.2821076)) < 1e-6)
@@ -44,7 +45,8 @@ import SatSeekStore
     @Test func plainImageChipsHaveNoFootprint() throws {
         let folder = sharedData.appendingPathComponent("datasets/aid-mini/Beach")
         let file = try #require(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted().first)
-        let tiler = try SceneTiler(path: folder.appendingPathComponent(file).path, options: SceneTilingOptions(tile: 64))
+        let tiler = try SceneTiler(
+            path: folder.appendingPathComponent(file).path, options: SceneTilingOptions(tile: 64))
         #expect(!tiler.isGeoreferenced && tiler.sceneFootprint == nil)
         let chip = try #require(try tiler.chip(tiler.windows[0]))
         #expect(chip.footprint == nil && chip.image.width == 64)
@@ -52,11 +54,15 @@ import SatSeekStore
 
     /// Band selection is validated against the scene.
     @Test func badOptionsAreRejected() throws {
-        #expect(throws: GeoError.self) { try SceneTiler(path: naipScene, options: SceneTilingOptions(tile: 224, bands: [5, 2, 1])) }
+        #expect(throws: GeoError.self) {
+            try SceneTiler(path: naipScene, options: SceneTilingOptions(tile: 224, bands: [5, 2, 1]))
+        }
         #expect(throws: GeoError.self) { try SceneTiler(path: naipScene, options: SceneTilingOptions(tile: 4096)) }
         #expect(throws: GeoError.self) { try SceneTilingOptions.parseBands("1,2") }
         #expect(try SceneTilingOptions.parseBands("4, 3,2") == [4, 3, 2])
-        #expect(throws: GeoError.self) { try SceneTiler(path: "/nonexistent.tif", options: SceneTilingOptions(tile: 224)) }
+        #expect(throws: GeoError.self) {
+            try SceneTiler(path: "/nonexistent.tif", options: SceneTilingOptions(tile: 224))
+        }
     }
 
     /// A 16-bit scene with a nodata half: nodata-only chips are skipped, the rest is stretched to 0…255.
@@ -108,7 +114,9 @@ import SatSeekStore
 
         let ring = [[10.0, 300.0], [10.1, 300.0], [10.1, 299.9], [10.0, 299.9], [10.0, 300.0]]
         #expect(throws: CatalogError.self) {
-            try catalog.setChips([(ids[0], ChipInfo(scenePath: path, x: 0, y: 0, width: 64, height: 64, footprint: ring))])
+            try catalog.setChips([
+                (ids[0], ChipInfo(scenePath: path, x: 0, y: 0, width: 64, height: 64, footprint: ring))
+            ])
         }
         #expect(try catalog.chips(ids: [ids[0]])[ids[0]]?.footprint == nil, "a refused ring writes nothing")
     }
@@ -155,7 +163,9 @@ import SatSeekStore
             #expect(bbox.intersects(box))
         }
         let expected = chips.filter { id, chip in
-            id != naip[0] && GeoBox(minLon: chip.minLon!, minLat: chip.minLat!, maxLon: chip.maxLon!, maxLat: chip.maxLat!).intersects(box)
+            id != naip[0]
+                && GeoBox(minLon: chip.minLon!, minLat: chip.minLat!, maxLon: chip.maxLon!, maxLat: chip.maxLat!)
+                    .intersects(box)
         }
         #expect(Set(results.map(\.id)) == Set(expected.keys))
         #expect(expected.count < 11, "the box must exclude some chips")

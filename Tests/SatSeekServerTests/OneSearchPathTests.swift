@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 import Testing
 import SatSeekCatalog
@@ -36,12 +36,15 @@ import SatSeekCatalog
         let catalog = try Catalog(path: db, create: false)
         let naip = try catalog.allRecords().filter { $0.path.contains("naip_") }.compactMap(\.id)
         let chips = try catalog.chips(ids: naip)
-        let box = chips.values.compactMap { c in c.minLon.map { GeoBox(minLon: $0, minLat: c.minLat!, maxLon: c.maxLon!, maxLat: c.maxLat!) } }
-            .prefix(6).reduce(nil as GeoBox?) { $0?.union($1) ?? $1 }!
+        let box = chips.values.compactMap { c in
+            c.minLon.map { GeoBox(minLon: $0, minLat: c.minLat!, maxLon: c.maxLon!, maxLat: c.maxLat!) }
+        }
+        .prefix(6).reduce(nil as GeoBox?) { $0?.union($1) ?? $1 }!
         let queries: [Int64] = [naip[0], naip[5], try #require(try catalog.allRecords().last?.id)]
 
         try await TestCluster.with("one-path") { url in
-            let sync = try await runProcess(binary.path, ["index", landsatScene, "--db", db, "--tile", "224", "--store", url], timeout: 600)
+            let sync = try await runProcess(
+                binary.path, ["index", landsatScene, "--db", db, "--tile", "224", "--store", url], timeout: 600)
             #expect(sync.status == 0 && sync.output.contains("synced"), "\(sync.output)")
             let server = try await ServeProcess.start(binary: binary, db: db)
             defer { server.stop() }
@@ -51,22 +54,33 @@ import SatSeekCatalog
                 for id in queries {
                     let cli = try await cliIDs(binary, ["--db", db, "--item", "\(id)", "-k", "6"])
                     let api = try await apiIDs("\(base)/api/search?item=\(id)&k=6")
-                    let store = try await cliIDs(binary, ["--db", db, "--item", "\(id)", "-k", "6", "--store", url, "--exact"])
-                    #expect(cli.count == 6 && cli == api && cli == store, "\(label), item \(id): CLI \(cli) API \(api) PostgreSQL \(store)")
-                    let inBox = try await cliIDs(binary, ["--db", db, "--item", "\(id)", "-k", "4", "--bbox=" + box.description])
+                    let store = try await cliIDs(
+                        binary, ["--db", db, "--item", "\(id)", "-k", "6", "--store", url, "--exact"])
+                    #expect(
+                        cli.count == 6 && cli == api && cli == store,
+                        "\(label), item \(id): CLI \(cli) API \(api) PostgreSQL \(store)")
+                    let inBox = try await cliIDs(
+                        binary, ["--db", db, "--item", "\(id)", "-k", "4", "--bbox=" + box.description])
                     let apiInBox = try await apiIDs("\(base)/api/search?item=\(id)&k=4&bbox=\(box.description)")
-                    let storeInBox = try await cliIDs(binary, ["--db", db, "--item", "\(id)", "-k", "4", "--bbox=" + box.description,
-                                                         "--store", url, "--exact"])
-                    #expect(!inBox.isEmpty && inBox == apiInBox && inBox == storeInBox,
-                            "\(label) in \(box), item \(id): CLI \(inBox) API \(apiInBox) PostgreSQL \(storeInBox)")
-                    let allowed = try catalog.chipIDs(intersectingMinLon: box.minLon, minLat: box.minLat,
-                                                      maxLon: box.maxLon, maxLat: box.maxLat)
+                    let storeInBox = try await cliIDs(
+                        binary,
+                        [
+                            "--db", db, "--item", "\(id)", "-k", "4", "--bbox=" + box.description,
+                            "--store", url, "--exact"
+                        ])
+                    #expect(
+                        !inBox.isEmpty && inBox == apiInBox && inBox == storeInBox,
+                        "\(label) in \(box), item \(id): CLI \(inBox) API \(apiInBox) PostgreSQL \(storeInBox)")
+                    let allowed = try catalog.chipIDs(
+                        intersectingMinLon: box.minLon, minLat: box.minLat,
+                        maxLon: box.maxLon, maxLat: box.maxLat)
                     #expect(inBox.allSatisfy { allowed.contains($0) })
                 }
             }
             try await compare("exact index file")
             // Write the HNSW file while the server runs: the server and the CLI then both walk the graph.
-            let graph = try await runProcess(binary.path, ["index", landsatScene, "--db", db, "--tile", "224", "--hnsw"], timeout: 600)
+            let graph = try await runProcess(
+                binary.path, ["index", landsatScene, "--db", db, "--tile", "224", "--hnsw"], timeout: 600)
             #expect(graph.status == 0 && graph.output.contains("hnsw index file"), "\(graph.output)")
             try await compare("current HNSW file")
         }

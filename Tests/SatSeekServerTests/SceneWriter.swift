@@ -3,11 +3,14 @@ import Foundation
 
 /// Writes a 3-band UInt16 GeoTIFF (UTM 14N, 10 m pixels unless `epsg`/`transform` say otherwise) whose left
 /// half ramps over 1000…5000 and whose right half is nodata (0).
-func writeUInt16Scene(path: String, width: Int, height: Int, epsg: Int32 = 32614,
-                      transform: [Double] = [486000, 10, 0, 5209000, 0, -10]) throws {
+func writeUInt16Scene(
+    path: String, width: Int, height: Int, epsg: Int32 = 32614,
+    transform: [Double] = [486000, 10, 0, 5209000, 0, -10]
+) throws {
     GDALAllRegister()
     guard let driver = GDALGetDriverByName("GTiff"),
-          let ds = GDALCreate(driver, path, Int32(width), Int32(height), 3, GDT_UInt16, nil) else {
+        let ds = GDALCreate(driver, path, Int32(width), Int32(height), 3, GDT_UInt16, nil)
+    else {
         throw CocoaError(.fileWriteUnknown)
     }
     defer { GDALClose(ds) }
@@ -27,8 +30,9 @@ func writeUInt16Scene(path: String, width: Int, height: Int, epsg: Int32 = 32614
             }
         }
         let status = values.withUnsafeMutableBytes {
-            GDALRasterIO(band, GF_Write, 0, 0, Int32(width), Int32(height), $0.baseAddress,
-                         Int32(width), Int32(height), GDT_UInt16, 0, 0)
+            GDALRasterIO(
+                band, GF_Write, 0, 0, Int32(width), Int32(height), $0.baseAddress,
+                Int32(width), Int32(height), GDT_UInt16, 0, 0)
         }
         guard status == CE_None else { throw CocoaError(.fileWriteUnknown) }
     }

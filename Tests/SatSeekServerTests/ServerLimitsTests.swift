@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Testing
 @testable import SatSeekServer
@@ -11,7 +11,9 @@ import Testing
 @Suite("Server limits: timeouts, short uploads, bounded work")
 struct ServerLimitsTests {
     /// Starts a server on a free port with `configure` applied to a copy of the fixture's configuration.
-    private func startServer(_ configure: (inout ServerConfiguration) -> Void) async throws -> (SatSeekServer, Int, Task<Void, any Error>) {
+    private func startServer(
+        _ configure: (inout ServerConfiguration) -> Void
+    ) async throws -> (SatSeekServer, Int, Task<Void, any Error>) {
         let fixture = try await ServerFixture.shared()
         var configuration = ServerConfiguration(port: 0, maxUploadBytes: 8 << 20)
         configure(&configuration)
@@ -50,7 +52,9 @@ struct ServerLimitsTests {
 
     @Test("an upload that trickles in slower than the upload timeout is answered 408")
     func slowUploadTimesOut() async throws {
-        let (_, port, task) = try await startServer { $0.uploadTimeoutSeconds = 1; $0.idleTimeoutSeconds = 120 }
+        let (_, port, task) = try await startServer {
+            $0.uploadTimeoutSeconds = 1; $0.idleTimeoutSeconds = 120
+        }
         defer { task.cancel() }
         let client = try RawClient(port: port)
         try client.send("POST /api/search/image HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n0123456789")
@@ -75,11 +79,16 @@ struct ServerLimitsTests {
 
     @Test("a full embedding queue answers 503 with Retry-After at once, and serves again when it drains")
     func busyQueue() async throws {
-        let (server, port, task) = try await startServer { $0.embeddingWorkers = 1; $0.embeddingQueue = 0 }
+        let (server, port, task) = try await startServer {
+            $0.embeddingWorkers = 1; $0.embeddingQueue = 0
+        }
         defer { task.cancel() }
-        let upload = try Data(contentsOf: sharedData.appendingPathComponent("datasets/aid-mini/Airport")
-            .appendingPathComponent(try FileManager.default.contentsOfDirectory(
-                atPath: sharedData.appendingPathComponent("datasets/aid-mini/Airport").path).sorted()[0]))
+        let upload = try Data(
+            contentsOf: sharedData.appendingPathComponent("datasets/aid-mini/Airport")
+                .appendingPathComponent(
+                    try FileManager.default.contentsOfDirectory(
+                        atPath: sharedData.appendingPathComponent("datasets/aid-mini/Airport").path
+                    ).sorted()[0]))
         // Occupy the only worker until the test lets go.
         let release = DispatchSemaphore(value: 0)
         let blocker = Task { await server.embedding.run { release.wait() } }
@@ -106,7 +115,8 @@ struct ServerLimitsTests {
     @Test("serve refuses a port outside 0…65535 instead of listening somewhere else")
     func portOutOfRange() async throws {
         guard let binary = satseekBinary() else { return }
-        let (status, output) = try await runProcess(binary.path, ["serve", "--db", "/nonexistent.satseek", "--port", "99999"])
+        let (status, output) = try await runProcess(
+            binary.path, ["serve", "--db", "/nonexistent.satseek", "--port", "99999"])
         #expect(status != 0)
         #expect(output.contains("--port must be in 0…65535"), "\(output)")
     }
@@ -115,7 +125,11 @@ struct ServerLimitsTests {
     func workQueueBound() async throws {
         let queue = WorkQueue(label: "test", workers: 1, waiting: 1)
         let release = DispatchSemaphore(value: 0)
-        let first = Task { await queue.run { release.wait(); return 1 } }
+        let first = Task {
+            await queue.run {
+                release.wait(); return 1
+            }
+        }
         let second = Task { await queue.run { 2 } }
         while queue.load < 2 { try await Task.sleep(nanoseconds: 5_000_000) }
         let third = await queue.run { 3 }
@@ -155,7 +169,8 @@ final class RawClient {
         try data.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let sent = Glibc.send(socketDescriptor, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                let sent = Glibc.send(
+                    socketDescriptor, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
                 guard sent > 0 else { throw POSIXError(.EPIPE) }
                 offset += sent
             }
@@ -192,7 +207,8 @@ final class RawClient {
         guard let headEnd = text.range(of: "\r\n\r\n") else { return false }
         let head = text[..<headEnd.lowerBound].lowercased()
         guard let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
-              let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) else {
+            let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
+        else {
             return false
         }
         return text.utf8.count - text[..<headEnd.upperBound].utf8.count >= length

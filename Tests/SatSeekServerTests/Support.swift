@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 import Hummingbird
 import HummingbirdTesting
@@ -43,8 +43,9 @@ final class ServerFixture: Sendable {
         let folder = try temporaryFolder("server")
         let db = folder.appendingPathComponent("fixture.satseek").path
         let session = try SearchSession(db: db, model: ModelStore.defaultModel, create: true)
-        let indexer = try SceneIndexer(catalog: session.catalog, model: session.model,
-                                       options: SceneTilingOptions(tile: 224))
+        let indexer = try SceneIndexer(
+            catalog: session.catalog, model: session.model,
+            options: SceneTilingOptions(tile: 224))
         for scene in [naipScene, landsatScene] {
             let report = try indexer.index(scene)
             guard report.failures.isEmpty else { throw SearchError.invalidInput("fixture: \(report.failures)") }
@@ -53,15 +54,18 @@ final class ServerFixture: Sendable {
         for name in ["Airport", "Beach"] {
             let source = sharedData.appendingPathComponent("datasets/aid-mini/\(name)")
             let files = try FileManager.default.contentsOfDirectory(atPath: source.path).sorted().prefix(2)
-            try FileManager.default.createDirectory(at: images.appendingPathComponent(name), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: images.appendingPathComponent(name), withIntermediateDirectories: true)
             for file in files {
-                try FileManager.default.copyItem(at: source.appendingPathComponent(file),
-                                                 to: images.appendingPathComponent(name).appendingPathComponent(file))
+                try FileManager.default.copyItem(
+                    at: source.appendingPathComponent(file),
+                    to: images.appendingPathComponent(name).appendingPathComponent(file))
             }
         }
         _ = try session.indexer().index(images.path)
 
-        let server = try SatSeekServer(session: session, configuration: ServerConfiguration(port: 0, maxUploadBytes: 8 << 20))
+        let server = try SatSeekServer(
+            session: session, configuration: ServerConfiguration(port: 0, maxUploadBytes: 8 << 20))
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         Task.detached { try await server.run { port in continuation.yield(port) } }
         var iterator = ports.makeAsyncIterator()
@@ -71,16 +75,20 @@ final class ServerFixture: Sendable {
 
     /// One request through the server's routes in process (HummingbirdTesting's router framework: no socket),
     /// where a real connection adds nothing to what a test checks.
-    func call(_ path: String, method: String = "GET", body: Data? = nil, contentType: String? = nil) async throws -> HTTPAnswer {
+    func call(
+        _ path: String, method: String = "GET", body: Data? = nil, contentType: String? = nil
+    ) async throws -> HTTPAnswer {
         let application = Application(router: server.makeRouter())
         return try await application.test(.router) { client in
             var headers = HTTPFields()
             if let contentType { headers[.contentType] = contentType }
             let verb = try #require(HTTPRequest.Method(method))
-            let response = try await client.execute(uri: path, method: verb, headers: headers,
-                                                    body: body.map { ByteBuffer(bytes: $0) })
-            return HTTPAnswer(status: Int(response.status.code), body: Data(response.body.readableBytesView),
-                              contentType: response.headers[.contentType] ?? "")
+            let response = try await client.execute(
+                uri: path, method: verb, headers: headers,
+                body: body.map { ByteBuffer(bytes: $0) })
+            return HTTPAnswer(
+                status: Int(response.status.code), body: Data(response.body.readableBytesView),
+                contentType: response.headers[.contentType] ?? "")
         }
     }
 
@@ -112,7 +120,9 @@ struct HTTPAnswer {
 }
 
 /// Sends one request with URLSession (no caching, 120 s timeout).
-func http(_ url: String, method: String = "GET", body: Data? = nil, contentType: String? = nil) async throws -> HTTPAnswer {
+func http(
+    _ url: String, method: String = "GET", body: Data? = nil, contentType: String? = nil
+) async throws -> HTTPAnswer {
     var request = URLRequest(url: URL(string: url)!, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: 120)
     request.httpMethod = method
     if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
@@ -123,13 +133,16 @@ func http(_ url: String, method: String = "GET", body: Data? = nil, contentType:
         (data, response) = try await URLSession.shared.data(for: request)
     }
     let http = try #require(response as? HTTPURLResponse)
-    return HTTPAnswer(status: http.statusCode, body: data,
-                      contentType: http.value(forHTTPHeaderField: "Content-Type") ?? "")
+    return HTTPAnswer(
+        status: http.statusCode, body: data,
+        contentType: http.value(forHTTPHeaderField: "Content-Type") ?? "")
 }
 
 /// Runs a program and returns its exit status and combined output.
 @discardableResult
-func runProcess(_ executable: String, _ arguments: [String], timeout: Double = 120) async throws -> (status: Int32, output: String) {
+func runProcess(
+    _ executable: String, _ arguments: [String], timeout: Double = 120
+) async throws -> (status: Int32, output: String) {
     let run = try await runChild(executable, arguments, timeout: timeout)
     return (run.status, run.stdout + run.stderr)
 }

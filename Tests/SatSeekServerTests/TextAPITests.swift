@@ -23,17 +23,20 @@ import SatSeekSearch
             let target = images.appendingPathComponent(name)
             try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
             for file in try FileManager.default.contentsOfDirectory(atPath: source.path).sorted().prefix(4) {
-                try FileManager.default.copyItem(at: source.appendingPathComponent(file), to: target.appendingPathComponent(file))
+                try FileManager.default.copyItem(
+                    at: source.appendingPathComponent(file), to: target.appendingPathComponent(file))
             }
         }
-        let session = try SearchSession(db: folder.appendingPathComponent("t.satseek").path,
-                                        model: ModelStore.defaultModel, create: true)
+        let session = try SearchSession(
+            db: folder.appendingPathComponent("t.satseek").path,
+            model: ModelStore.defaultModel, create: true)
         let align = folder.appendingPathComponent("a.satseek-align").path
         var configuration = AlignmentConfiguration()
         configuration.steps = 120
-        _ = try TextAlignmentWorkflow.run(session: session, folder: images.path, textEmbedder: try store.sentenceEmbedder(),
-                                          configuration: configuration, output: align,
-                                          indexProgress: { _ in }, trainingProgress: { _, _ in })
+        _ = try TextAlignmentWorkflow.run(
+            session: session, folder: images.path, textEmbedder: try store.sentenceEmbedder(),
+            configuration: configuration, output: align,
+            indexProgress: { _ in }, trainingProgress: { _, _ in })
         var indexer = try session.indexer()
         indexer.auxiliaries = [try AlignmentAuxiliary(path: align, imageModelID: session.model.modelID)]
         _ = try indexer.index(images.path)
@@ -48,8 +51,10 @@ import SatSeekSearch
 
         let modes = try #require(try await http(base + "/api/info").json()["modes"] as? [String: Bool])
         #expect(modes["text"] == true)
-        let body = try await http(base + "/api/search/text?q=" + "ships docked in a harbor"
-            .addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed)! + "&k=4").json()
+        let body = try await http(
+            base + "/api/search/text?q=" + "ships docked in a harbor"
+                .addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed)! + "&k=4"
+        ).json()
         let results = try #require(body["results"] as? [[String: Any]])
         #expect(body["mode"] as? String == "text" && results.count == 4)
         let classes = results.compactMap { ($0["item"] as? [String: Any])?["className"] as? String }

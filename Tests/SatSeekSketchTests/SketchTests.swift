@@ -4,8 +4,10 @@ import SatSeekImaging
 @testable import SatSeekSketch
 
 /// An RGB canvas filled with `background`, on which `paint(x, y)` returns true for ink pixels.
-func canvas(width: Int, height: Int, ink: UInt8 = 0, background: UInt8 = 255,
-            _ paint: (Int, Int) -> Bool) -> RGBImage {
+func canvas(
+    width: Int, height: Int, ink: UInt8 = 0, background: UInt8 = 255,
+    _ paint: (Int, Int) -> Bool
+) -> RGBImage {
     var pixels = [UInt8](repeating: background, count: width * height * 3)
     for y in 0..<height {
         for x in 0..<width where paint(x, y) {
@@ -17,8 +19,10 @@ func canvas(width: Int, height: Int, ink: UInt8 = 0, background: UInt8 = 255,
 }
 
 /// A circle outline of radius `r` and stroke width `stroke` centred at (`cx`, `cy`).
-func circle(width: Int, height: Int, cx: Double, cy: Double, r: Double, stroke: Double,
-            ink: UInt8 = 0, background: UInt8 = 255) -> RGBImage {
+func circle(
+    width: Int, height: Int, cx: Double, cy: Double, r: Double, stroke: Double,
+    ink: UInt8 = 0, background: UInt8 = 255
+) -> RGBImage {
     canvas(width: width, height: height, ink: ink, background: background) { x, y in
         let d = ((Double(x) - cx) * (Double(x) - cx) + (Double(y) - cy) * (Double(y) - cy)).squareRoot()
         return abs(d - r) <= stroke / 2
@@ -73,15 +77,18 @@ struct SketchNormalizerTests {
         #expect(r > 0.9, "correlation \(r)")
         #expect(meanNearestDistance(a, b) < 1.0 && meanNearestDistance(b, a) < 1.0)
         // A different shape in the same frame is far less similar.
-        let square = try normalizer.normalize(sketch: canvas(width: 200, height: 200) { x, y in
-            (20...180).contains(x) && (20...180).contains(y) && (x <= 22 || x >= 178 || y <= 22 || y >= 178)
-        })
+        let square = try normalizer.normalize(
+            sketch: canvas(width: 200, height: 200) { x, y in
+                (20...180).contains(x) && (20...180).contains(y) && (x <= 22 || x >= 178 || y <= 22 || y >= 178)
+            })
         #expect(correlation(blurred(a), blurred(square)) < r - 0.3)
         // Both fill the canvas minus the margin, centred.
         for mask in [a, b] {
             let box = try #require(mask.inkBounds)
             let margin = Int(normalizer.marginFraction * 128)
-            #expect(abs(box.minX - margin) <= normalizer.strokeRadius + 1 && abs(127 - margin - box.maxX) <= normalizer.strokeRadius + 1, "\(box)")
+            #expect(
+                abs(box.minX - margin) <= normalizer.strokeRadius + 1
+                    && abs(127 - margin - box.maxX) <= normalizer.strokeRadius + 1, "\(box)")
             #expect(abs(box.minY - box.minX) <= 1 && abs(box.maxY - box.maxX) <= 1, "\(box)")
         }
     }
@@ -107,10 +114,14 @@ struct SketchNormalizerTests {
 
     @Test("a blank canvas is reported as an empty sketch, specks are ignored")
     func blankAndSpecks() throws {
-        #expect(throws: SketchError.self) { try normalizer.normalize(sketch: canvas(width: 64, height: 64) { _, _ in false }) }
+        #expect(throws: SketchError.self) {
+            try normalizer.normalize(sketch: canvas(width: 64, height: 64) { _, _ in false })
+        }
         var drawing = circle(width: 300, height: 300, cx: 150, cy: 150, r: 60, stroke: 3)
         let clean = try normalizer.normalize(sketch: drawing)
-        for i in [(5 * 300 + 5) * 3, (290 * 300 + 290) * 3] { drawing.pixels[i] = 0; drawing.pixels[i + 1] = 0; drawing.pixels[i + 2] = 0 }
+        for i in [(5 * 300 + 5) * 3, (290 * 300 + 290) * 3] {
+            drawing.pixels[i] = 0; drawing.pixels[i + 1] = 0; drawing.pixels[i + 2] = 0
+        }
         #expect(try normalizer.normalize(sketch: drawing) == clean)
     }
 }
@@ -153,7 +164,8 @@ struct EdgeTests {
     @Test("a flat or noise-only image has no edges")
     func flatImage() {
         var random = SeededGenerator(seed: 1)
-        let noisy = RGBImage(width: 64, height: 64, pixels: (0..<(64 * 64 * 3)).map { _ in UInt8(120 + random.uniform(-2...2)) })
+        let noisy = RGBImage(
+            width: 64, height: 64, pixels: (0..<(64 * 64 * 3)).map { _ in UInt8(120 + random.uniform(-2...2)) })
         #expect(EdgeDetector().edges(noisy).inkCount == 0)
     }
 
@@ -174,7 +186,8 @@ struct EdgeTests {
         var random = SeededGenerator(seed: 11)
         let mask = BinaryMask(width: 9, height: 5, bits: (0..<45).map { _ in random.next() % 3 == 0 })
         #expect(mask.transformed(quarterTurns: 4, mirrored: false) == mask)
-        #expect(mask.transformed(quarterTurns: 1, mirrored: false).transformed(quarterTurns: 3, mirrored: false) == mask)
+        #expect(
+            mask.transformed(quarterTurns: 1, mirrored: false).transformed(quarterTurns: 3, mirrored: false) == mask)
         #expect(mask.transformed(quarterTurns: 0, mirrored: true).transformed(quarterTurns: 0, mirrored: true) == mask)
         let turned = mask.transformed(quarterTurns: 1, mirrored: false)
         #expect(turned.width == 5 && turned.height == 9 && turned.inkCount == mask.inkCount)

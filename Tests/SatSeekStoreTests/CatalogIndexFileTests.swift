@@ -5,7 +5,9 @@ import SatSeekIndex
 import SatSeekStore
 
 /// A catalog in a fresh folder holding `count` clustered random vectors of `dimensions` (seeded).
-private func makeCatalog(count: Int, dimensions: Int = 16, model: String = "toy-model", seed: UInt64 = 1)
+private func makeCatalog(
+    count: Int, dimensions: Int = 16, model: String = "toy-model", seed: UInt64 = 1
+)
     throws -> (catalog: Catalog, folder: URL)
 {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("satseek-store-\(UUID().uuidString)")
@@ -20,9 +22,12 @@ private func add(count: Int, to catalog: Catalog, first: Int, seed: UInt64) thro
     var rng = SplitMix(state: seed)
     let dims = try #require(try catalog.binding()).dimensions
     let items = (first..<(first + count)).map { i in
-        (record: ImageRecord(path: "/tiles/class\(i % 5)/tile\(i).png", className: "class\(i % 5)", width: 64,
-                             height: 64, byteSize: 100, modifiedAt: 0, contentHash: "h\(i)", modelID: ""),
-         embedding: (0..<dims).map { d in Float(d % 5 == i % 5 ? 1 : 0) + rng.nextFloat() * 0.5 })
+        (
+            record: ImageRecord(
+                path: "/tiles/class\(i % 5)/tile\(i).png", className: "class\(i % 5)", width: 64,
+                height: 64, byteSize: 100, modifiedAt: 0, contentHash: "h\(i)", modelID: ""),
+            embedding: (0..<dims).map { d in Float(d % 5 == i % 5 ? 1 : 0) + rng.nextFloat() * 0.5 }
+        )
     }
     try catalog.upsert(items)
 }
@@ -56,8 +61,9 @@ struct CatalogIndexFileTests {
         #expect(try IndexFileHeader.read(path: path, kind: .flat).sourceRevision == first.revision)
         let second = try CatalogIndexFile.loadFlat(catalog: catalog)
         #expect(second.outcome.action == "current" && second.outcome.reason == nil)
-        let exact = FlatIndex(dimensions: 16, metric: .cosine, ids: try catalog.embeddings().ids,
-                              vectors: try catalog.embeddings().vectors)
+        let exact = FlatIndex(
+            dimensions: 16, metric: .cosine, ids: try catalog.embeddings().ids,
+            vectors: try catalog.embeddings().vectors)
         for q in try queries(catalog, count: 5) {
             #expect(second.index.search(q, k: 10) == exact.search(q, k: 10))
         }
@@ -103,7 +109,8 @@ struct CatalogIndexFileTests {
         defer { try? FileManager.default.removeItem(at: otherFolder) }
         try CatalogIndexFile.refreshFlat(catalog: other)
         try FileManager.default.removeItem(atPath: path)
-        try FileManager.default.copyItem(atPath: CatalogIndexFile.path(forCatalog: other.path, kind: .flat), toPath: path)
+        try FileManager.default.copyItem(
+            atPath: CatalogIndexFile.path(forCatalog: other.path, kind: .flat), toPath: path)
         let rebuilt = try CatalogIndexFile.loadFlat(catalog: catalog)
         #expect(rebuilt.outcome.reason?.contains("other-model") == true)
         #expect(try FlatIndex.modelID(ofFile: path) == "toy-model")
@@ -145,8 +152,9 @@ struct CatalogIndexFileTests {
         // The file is behind its own catalog: edited (3 tombstones), not rebuilt.
         let after = try CatalogIndexFile.loadHNSW(catalog: catalog)
         #expect(after.outcome.action == "updated" && after.index.liveCount == 297, "\(after.outcome)")
-        #expect(after.outcome.reason?.contains("0 added, 0 changed, 3 removed in the existing graph") == true,
-                "\(after.outcome.reason ?? "")")
+        #expect(
+            after.outcome.reason?.contains("0 added, 0 changed, 3 removed in the existing graph") == true,
+            "\(after.outcome.reason ?? "")")
         #expect(try CatalogIndexFile.loadHNSW(catalog: catalog).outcome.action == "current")
         #expect(CatalogIndexFile.openCurrentHNSW(catalog: catalog)?.liveCount == 297)
         // New rows are inserted into the saved graph, and each is found by its own vector.
@@ -175,8 +183,13 @@ struct CatalogIndexFileTests {
         let (catalog, folder) = try makeCatalog(count: 20)
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try EmbeddedStore(catalog: catalog)
-        for bad in [[Float](repeating: 1, count: 15), [Float](repeating: 1, count: 4096), [], [Float](repeating: .nan, count: 16)] {
-            await #expect(throws: StoreError.self) { try await store.search(vector: bad, k: 5, exact: true, filter: .none) }
+        for bad in [
+            [Float](repeating: 1, count: 15), [Float](repeating: 1, count: 4096), [],
+            [Float](repeating: .nan, count: 16)
+        ] {
+            await #expect(throws: StoreError.self) {
+                try await store.search(vector: bad, k: 5, exact: true, filter: .none)
+            }
             await #expect(throws: StoreError.self) {
                 try await store.search(vector: bad, minimumScore: 0, filter: .none, offset: 0, limit: 10)
             }
@@ -198,15 +211,18 @@ struct CatalogIndexFileTests {
         // Pages tile the whole result.
         let first = try await store.search(vector: query, minimumScore: threshold, filter: .none, offset: 0, limit: 4)
         let second = try await store.search(vector: query, minimumScore: threshold, filter: .none, offset: 4, limit: 4)
-        #expect(first.total == page.total && (first.hits + second.hits).map(\.id) == Array(page.hits.prefix(8)).map(\.id))
+        #expect(
+            first.total == page.total && (first.hits + second.hits).map(\.id) == Array(page.hits.prefix(8)).map(\.id))
         // Excluded and allowed ids.
         let excluded = Set(everything.prefix(3).map(\.id))
         let allowed = Set(everything.map(\.id).filter { $0 % 2 == 0 })
-        let filtered = try await store.search(vector: query, minimumScore: -1,
-                                              filter: SearchFilter(excluded: excluded, allowed: allowed), offset: 0, limit: 1000)
+        let filtered = try await store.search(
+            vector: query, minimumScore: -1,
+            filter: SearchFilter(excluded: excluded, allowed: allowed), offset: 0, limit: 1000)
         #expect(filtered.hits.allSatisfy { allowed.contains($0.id) && !excluded.contains($0.id) })
         #expect(filtered.total == allowed.subtracting(excluded).count)
-        let top = try await store.search(vector: query, k: 5, exact: true, filter: SearchFilter(excluded: excluded, allowed: allowed))
+        let top = try await store.search(
+            vector: query, k: 5, exact: true, filter: SearchFilter(excluded: excluded, allowed: allowed))
         #expect(top.map(\.id) == Array(filtered.hits.prefix(5)).map(\.id))
     }
 
@@ -247,8 +263,9 @@ struct CatalogIndexFileTests {
         #expect(try second.identity() != firstIdentity)
         #expect(try CatalogIndexFile.hasCurrentHNSW(catalog: second) == false)
         let loaded = try CatalogIndexFile.loadFlat(catalog: second)
-        #expect(loaded.outcome.action == "written" && loaded.outcome.reason == "built from another catalog at this path",
-                "\(loaded.outcome)")
+        #expect(
+            loaded.outcome.action == "written" && loaded.outcome.reason == "built from another catalog at this path",
+            "\(loaded.outcome)")
         // The rebuilt file holds the new vectors: an item finds itself at cosine 1.
         let vector = try #require(try second.embedding(id: 5))
         let hit = try #require(loaded.index.search(vector, k: 1).first)

@@ -17,9 +17,11 @@ struct SeededValues {
 }
 
 /// Direct (7-loop) grouped convolution used as the reference for the fast kernels.
-func naiveConvolution(_ input: [Float], channels: Int, height: Int, width: Int, weight: [Float], bias: [Float],
-                      outChannels: Int, kernel: Int, stride: Int, padding: Padding, groups: Int,
-                      activation: (Float) -> Float) -> (values: [Float], height: Int, width: Int) {
+func naiveConvolution(
+    _ input: [Float], channels: Int, height: Int, width: Int, weight: [Float], bias: [Float],
+    outChannels: Int, kernel: Int, stride: Int, padding: Padding, groups: Int,
+    activation: (Float) -> Float
+) -> (values: [Float], height: Int, width: Int) {
     let oh = (height + padding.top + padding.bottom - kernel) / stride + 1
     let ow = (width + padding.left + padding.right - kernel) / stride + 1
     let inPerGroup = channels / groups, outPerGroup = outChannels / groups
@@ -56,7 +58,8 @@ func relu6(_ x: Float) -> Float { min(max(x, 0), 6) }
 
 @Test("TensorFlow SAME padding puts the odd pixel at the bottom/right")
 func samePadding() {
-    #expect(Padding.same(height: 224, width: 224, kernel: 3, stride: 2) == Padding(top: 0, left: 0, bottom: 1, right: 1))
+    #expect(
+        Padding.same(height: 224, width: 224, kernel: 3, stride: 2) == Padding(top: 0, left: 0, bottom: 1, right: 1))
     #expect(Padding.same(height: 28, width: 28, kernel: 5, stride: 2) == Padding(top: 1, left: 1, bottom: 2, right: 2))
     #expect(Padding.same(height: 14, width: 14, kernel: 5, stride: 1) == .symmetric(2))
     #expect(Padding.same(height: 7, width: 7, kernel: 1, stride: 1) == .symmetric(0))
@@ -70,31 +73,40 @@ func pointwiseMatchesNaive(threads: Int) {
     let conv = PointwiseConvolution(inChannels: cin, outChannels: cout, weight: weight, bias: bias, activation: .relu6)
     var output = [Float](repeating: .nan, count: cout * h * w)
     input.withUnsafeBufferPointer { i in
-        output.withUnsafeMutableBufferPointer { o in conv.apply(i.baseAddress!, plane: h * w, output: o.baseAddress!, threads: threads) }
+        output.withUnsafeMutableBufferPointer { o in
+            conv.apply(i.baseAddress!, plane: h * w, output: o.baseAddress!, threads: threads)
+        }
     }
-    let reference = naiveConvolution(input, channels: cin, height: h, width: w, weight: weight, bias: bias,
-                                     outChannels: cout, kernel: 1, stride: 1, padding: .symmetric(0), groups: 1, activation: relu6)
+    let reference = naiveConvolution(
+        input, channels: cin, height: h, width: w, weight: weight, bias: bias,
+        outChannels: cout, kernel: 1, stride: 1, padding: .symmetric(0), groups: 1, activation: relu6)
     #expect(maxAbsDifference(output, reference.values) < 1e-5)
 }
 
-@Test("k×k convolution via im2col equals the direct sum",
-      arguments: [(3, 2, 11, 1), (3, 1, 8, 2), (5, 2, 9, 2)])
+@Test(
+    "k×k convolution via im2col equals the direct sum",
+    arguments: [(3, 2, 11, 1), (3, 1, 8, 2), (5, 2, 9, 2)])
 func convolutionMatchesNaive(kernel: Int, stride: Int, size: Int, threads: Int) {
     var rng = SeededValues(seed: 2)
     let (cin, cout) = (3, 4)
     let input = rng.array(cin * size * size), weight = rng.array(cout * cin * kernel * kernel), bias = rng.array(cout)
-    let conv = Convolution2D(inChannels: cin, outChannels: cout, kernel: kernel, stride: stride,
-                             weight: weight, bias: bias, activation: .none)
+    let conv = Convolution2D(
+        inChannels: cin, outChannels: cout, kernel: kernel, stride: stride,
+        weight: weight, bias: bias, activation: .none)
     let padding = Padding.same(height: size, width: size, kernel: kernel, stride: stride)
-    let reference = naiveConvolution(input, channels: cin, height: size, width: size, weight: weight, bias: bias,
-                                     outChannels: cout, kernel: kernel, stride: stride, padding: padding, groups: 1) { $0 }
+    let reference = naiveConvolution(
+        input, channels: cin, height: size, width: size, weight: weight, bias: bias,
+        outChannels: cout, kernel: kernel, stride: stride, padding: padding, groups: 1
+    ) { $0 }
     var output = [Float](repeating: .nan, count: reference.values.count)
-    var scratch = [Float](repeating: 0, count: conv.scratchCount(outHeight: reference.height, outWidth: reference.width))
+    var scratch = [Float](
+        repeating: 0, count: conv.scratchCount(outHeight: reference.height, outWidth: reference.width))
     let shape = input.withUnsafeBufferPointer { i in
         output.withUnsafeMutableBufferPointer { o in
             scratch.withUnsafeMutableBufferPointer { s in
-                conv.apply(i.baseAddress!, height: size, width: size, padding: padding,
-                           output: o.baseAddress!, scratch: s.baseAddress!, threads: threads)
+                conv.apply(
+                    i.baseAddress!, height: size, width: size, padding: padding,
+                    output: o.baseAddress!, scratch: s.baseAddress!, threads: threads)
             }
         }
     }
@@ -107,13 +119,17 @@ func batchNormFolding() {
     var rng = SeededValues(seed: 4)
     let (cin, cout, plane) = (3, 4, 5)
     let input = rng.array(cin * plane), weight = rng.array(cout * cin)
-    let bn = BatchNormParameters(gamma: rng.array(cout), beta: rng.array(cout),
-                                 mean: rng.array(cout), variance: rng.array(cout).map { abs($0) + 0.1 }, epsilon: 1e-3)
+    let bn = BatchNormParameters(
+        gamma: rng.array(cout), beta: rng.array(cout),
+        mean: rng.array(cout), variance: rng.array(cout).map { abs($0) + 0.1 }, epsilon: 1e-3)
     let folded = bn.fold(weight: weight)
-    let conv = PointwiseConvolution(inChannels: cin, outChannels: cout, weight: folded.weight, bias: folded.bias, activation: .none)
+    let conv = PointwiseConvolution(
+        inChannels: cin, outChannels: cout, weight: folded.weight, bias: folded.bias, activation: .none)
     var output = [Float](repeating: 0, count: cout * plane)
     input.withUnsafeBufferPointer { i in
-        output.withUnsafeMutableBufferPointer { o in conv.apply(i.baseAddress!, plane: plane, output: o.baseAddress!, threads: 1) }
+        output.withUnsafeMutableBufferPointer { o in
+            conv.apply(i.baseAddress!, plane: plane, output: o.baseAddress!, threads: 1)
+        }
     }
     for c in 0..<cout {
         for p in 0..<plane {
@@ -132,7 +148,9 @@ func reductions() {
     var pooled = [Float](repeating: 0, count: 2)
     let data: [Float] = [1, 2, 3, 4, 10, 20, 30, 40]
     data.withUnsafeBufferPointer { d in
-        pooled.withUnsafeMutableBufferPointer { p in globalAveragePool(d.baseAddress!, channels: 2, plane: 4, output: p.baseAddress!) }
+        pooled.withUnsafeMutableBufferPointer { p in
+            globalAveragePool(d.baseAddress!, channels: 2, plane: 4, output: p.baseAddress!)
+        }
     }
     #expect(pooled == [2.5, 25])
     var vector: [Float] = [3, 4]

@@ -4,8 +4,9 @@ import Testing
 
 @Suite("parallel work splitting")
 struct ParallelTests {
-    @Test("contiguous chunks cover every unit once, in order within a chunk",
-          arguments: [(0, 2), (1, 2), (7, 2), (7, 3), (100, 1), (100, 2)])
+    @Test(
+        "contiguous chunks cover every unit once, in order within a chunk",
+        arguments: [(0, 2), (1, 2), (7, 2), (7, 3), (100, 1), (100, 2)])
     func chunksCoverEachUnitOnce(count: Int, threads: Int) {
         let seen = Mutex([Int](repeating: 0, count: count))
         parallelChunks(count, threads: threads) { range in
@@ -14,8 +15,9 @@ struct ParallelTests {
         #expect(seen.withLock { $0 } == [Int](repeating: 1, count: count))
     }
 
-    @Test("claimed items: each exactly once, over at most `threads` workers",
-          arguments: [(0, 2), (1, 2), (2, 2), (5, 3), (33, 2), (100, 4)])
+    @Test(
+        "claimed items: each exactly once, over at most `threads` workers",
+        arguments: [(0, 2), (1, 2), (2, 2), (5, 3), (33, 2), (100, 4)])
     func claimsEachItemOnce(count: Int, threads: Int) {
         let seen = Mutex([Int](repeating: 0, count: count))
         let workers = Atomic<Int>(0)

@@ -24,7 +24,8 @@ public func bombPNG(width: UInt32, height: UInt32) -> Data {
     ihdr += [8, 2, 0, 0, 0]
     // zlib stream: header, one stored block of 5 zero bytes, Adler-32 of those bytes.
     let idat: [UInt8] = [0x78, 0x01, 0x01, 0x05, 0x00, 0xFA, 0xFF, 0, 0, 0, 0, 0, 0x00, 0x05, 0x00, 0x01]
-    let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + pngChunk("IHDR", ihdr) + pngChunk("IDAT", idat)
+    let png: [UInt8] =
+        [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + pngChunk("IHDR", ihdr) + pngChunk("IDAT", idat)
         + pngChunk("IEND", [])
     return Data(png)
 }

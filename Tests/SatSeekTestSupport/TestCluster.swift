@@ -11,7 +11,8 @@ public struct TestCluster {
     /// When the cluster cannot start (no pip, no network to PyPI, …) the test is skipped quietly,
     /// unless `SATSEEK_REQUIRE_POSTGRES=1`, where it records an issue with the script's output.
     public static func with(_ label: String, _ body: (String) async throws -> Void) async throws {
-        let directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("satseek-pg-\(label)-\(UUID().uuidString.prefix(8))")
+        let directory = URL(fileURLWithPath: "/tmp").appendingPathComponent(
+            "satseek-pg-\(label)-\(UUID().uuidString.prefix(8))")
         let started = run("start", directory)
         defer {
             _ = run("stop", directory)
@@ -20,7 +21,9 @@ public struct TestCluster {
         let url = started.output.split(separator: "\n").last.map(String.init) ?? ""
         guard started.status == 0, url.hasPrefix("postgres://") else {
             if ProcessInfo.processInfo.environment["SATSEEK_REQUIRE_POSTGRES"] == "1" {
-                Issue.record("scripts/postgres-cluster.sh could not start a cluster (exit \(started.status)):\n\(started.output)\(started.errors)")
+                Issue.record(
+                    "scripts/postgres-cluster.sh could not start a cluster (exit \(started.status)):\n\(started.output)\(started.errors)"
+                )
             }
             return
         }
@@ -51,4 +54,3 @@ public struct TestCluster {
         return (exited ? (status >> 8) & 0xff : -1, output, errors)
     }
 }
-

@@ -18,7 +18,8 @@ public func modelAvailable(_ name: String = ModelStore.defaultModel) -> Bool {
     let store = ModelStore()
     if let entry = try? ModelStore.entry(named: name), store.checkpoint(for: entry) != nil { return true }
     if ProcessInfo.processInfo.environment["SATSEEK_REQUIRE_MODELS"] == "1" {
-        Issue.record("weights for \(name) are not installed in \(store.directory.path); run `satseek models install \(name)`")
+        Issue.record(
+            "weights for \(name) are not installed in \(store.directory.path); run `satseek models install \(name)`")
     }
     return false
 }
@@ -41,7 +42,6 @@ public func temporaryFolder(_ label: String) throws -> URL {
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
-
 
 /// Runs blocking work (a child process, a sleep, a semaphore) on a thread of its own and awaits it.
 ///
@@ -98,8 +98,10 @@ private func runChildBlocking(_ executable: String, _ arguments: [String], timeo
 
 /// Starts a program with standard input from /dev/null and its output to the given files (default /dev/null);
 /// the caller reaps it with `waitpid`.
-public func spawnChild(_ executable: String, _ arguments: [String], stdout: String = "/dev/null",
-                       stderr: String = "/dev/null") throws -> pid_t {
+public func spawnChild(
+    _ executable: String, _ arguments: [String], stdout: String = "/dev/null",
+    stderr: String = "/dev/null"
+) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -111,7 +113,8 @@ public func spawnChild(_ executable: String, _ arguments: [String], stdout: Stri
     var pid: pid_t = 0
     let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
     guard spawned == 0 else {
-        throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "cannot start \(executable): error \(spawned)"])
+        throw CocoaError(
+            .executableLoad, userInfo: [NSLocalizedDescriptionKey: "cannot start \(executable): error \(spawned)"])
     }
     return pid
 }

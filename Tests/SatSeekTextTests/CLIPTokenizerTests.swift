@@ -31,7 +31,7 @@ import SatSeekText
         let (tokenizer, folder) = try Self.tiny()
         defer { try? FileManager.default.removeItem(at: folder) }
         #expect(tokenizer.encode("hello") == [515])
-        #expect(tokenizer.encode("HELLO") == [515]) // lower-cased first
+        #expect(tokenizer.encode("HELLO") == [515])  // lower-cased first
         // "hell": h e l l</w> → he → hel, and "hel l" cannot join "l</w>".
         #expect(tokenizer.encode("hell") == [513, Self.byte("l", final: true)])
         #expect(tokenizer.encode("hello hello") == [515, 515])
@@ -43,8 +43,11 @@ import SatSeekText
         // "it's" → "it", "'s": "i t</w>" is merge 516, "'s" has no merge.
         #expect(tokenizer.encode("it's") == [516, Self.byte("'"), Self.byte("s", final: true)])
         // Digits are single pieces; a run of punctuation is one piece.
-        #expect(tokenizer.encode("42?!") == [Self.byte("4", final: true), Self.byte("2", final: true),
-                                             Self.byte("?"), Self.byte("!", final: true)])
+        #expect(
+            tokenizer.encode("42?!") == [
+                Self.byte("4", final: true), Self.byte("2", final: true),
+                Self.byte("?"), Self.byte("!", final: true)
+            ])
         #expect(tokenizer.encode("<start_of_text>it") == [tokenizer.startOfTextID, 516])
         #expect(tokenizer.encode("") == [])
         #expect(tokenizer.encode(" \t\n ") == [])

@@ -17,7 +17,9 @@ import SatSeekText
             let actual = tokenizer.tokenize(item.text, contextLength: golden.clip_context_length)
             if actual != expected {
                 if mismatches == 0 {
-                    Issue.record("CLIP ids differ for \"\(visible(item.text))\"\n expected \(item.clip)\n actual   \(actual.prefix { $0 != 0 })")
+                    Issue.record(
+                        "CLIP ids differ for \"\(visible(item.text))\"\n expected \(item.clip)\n actual   \(actual.prefix { $0 != 0 })"
+                    )
                 }
                 mismatches += 1
             }
@@ -34,7 +36,9 @@ import SatSeekText
         var mismatches = 0
         for item in golden.cases where tokenizer.encode(item.text) != item.bert {
             if mismatches == 0 {
-                Issue.record("BERT ids differ for \"\(visible(item.text))\"\n expected \(item.bert)\n actual   \(tokenizer.encode(item.text))")
+                Issue.record(
+                    "BERT ids differ for \"\(visible(item.text))\"\n expected \(item.bert)\n actual   \(tokenizer.encode(item.text))"
+                )
             }
             mismatches += 1
         }
@@ -44,8 +48,11 @@ import SatSeekText
     @Test func goldenCoversTheHardCases() throws {
         let golden = try TokenizerGolden.load()
         #expect(golden.cases.count >= 200)
-        #expect(golden.cases.contains { $0.clip.count == golden.clip_context_length }, "a string longer than the CLIP context")
-        #expect(golden.cases.contains { $0.bert.count == golden.bert_max_length }, "a string longer than 256 word pieces")
+        #expect(
+            golden.cases.contains { $0.clip.count == golden.clip_context_length },
+            "a string longer than the CLIP context")
+        #expect(
+            golden.cases.contains { $0.bert.count == golden.bert_max_length }, "a string longer than 256 word pieces")
         #expect(golden.cases.contains { $0.text.isEmpty })
     }
 }

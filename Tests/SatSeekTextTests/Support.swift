@@ -50,7 +50,8 @@ struct TokenizerGolden: Decodable {
     let cases: [Case]
 
     static func load() throws -> TokenizerGolden {
-        let url = try #require(Bundle.module.url(forResource: "tokenizer-golden", withExtension: "json", subdirectory: "Golden"))
+        let url = try #require(
+            Bundle.module.url(forResource: "tokenizer-golden", withExtension: "json", subdirectory: "Golden"))
         return try JSONDecoder().decode(TokenizerGolden.self, from: Data(contentsOf: url))
     }
 }

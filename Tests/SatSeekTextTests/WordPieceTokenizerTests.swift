@@ -5,7 +5,7 @@ import SatSeekText
 @Suite struct WordPieceTokenizerTests {
     static let vocabulary = [
         "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "cafe", "!", ",", "中", "the", "##s",
-        "a", "##a", "x", "##x",
+        "a", "##a", "x", "##x"
     ]
     static func id(_ token: String) -> Int32 { Int32(vocabulary.firstIndex(of: token)!) }
 
@@ -22,8 +22,9 @@ import SatSeekText
         #expect(tokenizer.vocabularySize == Self.vocabulary.count)
         let cls = Self.id("[CLS]"), sep = Self.id("[SEP]"), unk = Self.id("[UNK]")
         #expect(tokenizer.encode("UnAffable") == [cls, Self.id("un"), Self.id("##aff"), Self.id("##able"), sep])
-        #expect(tokenizer.encode("Café, the!") == [cls, Self.id("cafe"), Self.id(","), Self.id("the"), Self.id("!"), sep])
-        #expect(tokenizer.encode("unknown") == [cls, unk, sep]) // no full cover → one [UNK]
+        #expect(
+            tokenizer.encode("Café, the!") == [cls, Self.id("cafe"), Self.id(","), Self.id("the"), Self.id("!"), sep])
+        #expect(tokenizer.encode("unknown") == [cls, unk, sep])  // no full cover → one [UNK]
         #expect(tokenizer.encode("a中a") == [cls, Self.id("a"), Self.id("中"), Self.id("a"), sep])
         #expect(tokenizer.encode("") == [cls, sep])
         #expect(tokenizer.encode("\u{0}\u{FFFD}\u{200B}") == [cls, sep])
@@ -65,7 +66,9 @@ import SatSeekText
         let missing = folder.appendingPathComponent("vocab.txt")
         #expect(throws: TokenizerError.missingFile(missing)) { try WordPieceTokenizer(vocabFile: missing) }
         try Data("hello\nworld\n".utf8).write(to: missing)
-        #expect(throws: TokenizerError.missingToken("[CLS]", file: missing)) { try WordPieceTokenizer(vocabFile: missing) }
+        #expect(throws: TokenizerError.missingToken("[CLS]", file: missing)) {
+            try WordPieceTokenizer(vocabFile: missing)
+        }
         #expect(TokenizerError.missingToken("[CLS]", file: missing).description.contains(missing.path))
         try Data("{not json".utf8).write(to: folder.appendingPathComponent("tokenizer_config.json"))
         #expect(throws: TokenizerError.self) { try WordPieceTokenizer(modelDirectory: folder) }

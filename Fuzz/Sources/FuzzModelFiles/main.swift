@@ -22,11 +22,13 @@ public func initialize(_ argc: UnsafeMutablePointer<Int32>?, _ argv: UnsafeMutab
     writeSeedsIfAsked { folder in
         var random = RandomSource(seed: 1)
         for output in [HeadOutput.codes, .float] {
-            let architecture = HeadArchitecture(inputDimensions: 4, hiddenSizes: [3], outputDimensions: 2, output: output)
+            let architecture = HeadArchitecture(
+                inputDimensions: 4, hiddenSizes: [3], outputDimensions: 2, output: output)
             let head = try MLPHead(architecture: architecture, random: &random)
-            try HeadFile.write(TrainedHead(head: head, backboneModelID: "m", configuration: TrainingConfiguration()),
-                               to: folder + "/head-\(output.rawValue).head")
-    }
+            try HeadFile.write(
+                TrainedHead(head: head, backboneModelID: "m", configuration: TrainingConfiguration()),
+                to: folder + "/head-\(output.rawValue).head")
+        }
     }
 }
 

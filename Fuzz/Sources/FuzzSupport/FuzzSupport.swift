@@ -34,8 +34,10 @@ public func fuzzFile(_ bytes: UnsafePointer<UInt8>?, _ count: Int, suffix: Strin
 
 /// Runs libFuzzer's driver on this process's arguments with `body` as the target (for the executable's entry
 /// point, which SwiftPM names `<target>_main`).
-public func runFuzzerDriver(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
-                            _ body: @escaping @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32 {
+public func runFuzzerDriver(
+    _ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+    _ body: @escaping @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+) -> Int32 {
     var count = argc
     var arguments = argv
     return LLVMFuzzerRunDriver(&count, &arguments, body)
