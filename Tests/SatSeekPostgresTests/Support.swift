@@ -3,24 +3,6 @@ import Testing
 import SatSeekTestSupport
 import SatSeekImaging
 
-/// Deterministic pseudo-random numbers (SplitMix64).
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// A standard normal sample (Box–Muller).
-    mutating func normal() -> Float {
-        let u = max(Float.leastNormalMagnitude, Float.random(in: 0..<1, using: &self))
-        let v = Float.random(in: 0..<1, using: &self)
-        return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
-    }
-}
-
 /// `clusters` Gaussian blobs of `perCluster` vectors each (spread 0.35 around unit-scale centres).
 func clusteredVectors(clusters: Int, perCluster: Int, dimensions: Int, seed: UInt64) -> [[Float]] {
     var rng = SplitMix(state: seed)

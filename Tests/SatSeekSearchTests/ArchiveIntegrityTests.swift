@@ -9,10 +9,7 @@ import SatSeekCatalog
 @Suite("Archive integrity: lost embeddings, one writer at a time")
 struct ArchiveIntegrityTests {
     private func indexedFolder(_ name: String, perClass: Int = 4) throws -> (root: URL, data: URL, db: String) {
-        let root = try temporaryFolder(name)
-        let data = root.appendingPathComponent("data")
-        try copySample(classes: ["Beach", "Port"], perClass: perClass, into: data)
-        let db = root.appendingPathComponent("test.satseek").path
+        let (root, data, db) = try sampleFolder(name, classes: ["Beach", "Port"], perClass: perClass)
         let catalog = try Catalog(path: db, create: true)
         let report = try Indexer(catalog: catalog, model: ChannelMeans()).index(data.path)
         #expect(report.added == 2 * perClass)
@@ -57,11 +54,8 @@ struct ArchiveIntegrityTests {
         "two `index` runs started together on a new catalog: one adds, the other waits and finds it current",
         .enabled(if: weightsInstalled))
     func concurrentIndexRuns() async throws {
-        let root = try temporaryFolder("two-writers")
+        let (root, data, db) = try sampleFolder("two-writers", classes: ["Beach", "Port"], perClass: 4)
         defer { try? FileManager.default.removeItem(at: root) }
-        let data = root.appendingPathComponent("data")
-        try copySample(classes: ["Beach", "Port"], perClass: 4, into: data)
-        let db = root.appendingPathComponent("test.satseek").path
         async let first = runSatSeek(["index", data.path, "--db", db, "--json"])
         async let second = runSatSeek(["index", data.path, "--db", db, "--json"])
         let runs = try await [first, second]

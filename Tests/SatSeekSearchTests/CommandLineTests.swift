@@ -1,20 +1,6 @@
 import Foundation
 import Testing
 
-/// The built `satseek` executable (built by `swift test` alongside the tests) next to the test bundle, or nil (a test failure is recorded).
-func satseekExecutable() -> URL? {
-    let candidates = [
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-        Bundle.main.bundleURL.deletingLastPathComponent(), Bundle.main.bundleURL
-    ]
-    .map { $0.appendingPathComponent("satseek") }
-    guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-        Issue.record("satseek executable not found next to the test bundle (\(candidates.map(\.path)))")
-        return nil
-    }
-    return binary
-}
-
 /// Runs the built `satseek` executable and collects its exit status and output.
 func runSatSeek(
     _ arguments: [String], binary: URL? = nil

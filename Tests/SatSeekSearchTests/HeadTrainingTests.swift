@@ -86,11 +86,9 @@ struct HeadTrainingTests {
         "train → index --head → Hamming search → split evaluation on real aid-mini images",
         .enabled(if: weightsInstalled))
     func endToEnd() throws {
-        let root = try temporaryFolder("head")
+        let (root, data, db) = try sampleFolder(
+            "head", classes: ["Beach", "Forest", "Port", "Viaduct"], perClass: 5, catalog: "head.satseek")
         defer { try? FileManager.default.removeItem(at: root) }
-        let data = root.appendingPathComponent("data")
-        try copySample(classes: ["Beach", "Forest", "Port", "Viaduct"], perClass: 5, into: data)
-        let db = root.appendingPathComponent("head.satseek").path
         let headPath = root.appendingPathComponent("h.satseek-head").path
         let session = try SearchSession(db: db, model: ModelStore.defaultModel, create: true)
 
@@ -151,11 +149,9 @@ struct HeadTrainingTests {
         "satseek train, eval --protocol split --head and search --head from the command line",
         .enabled(if: weightsInstalled))
     func commandLine() async throws {
-        let root = try temporaryFolder("head-cli")
+        let (root, data, db) = try sampleFolder(
+            "head-cli", classes: ["Beach", "Forest", "Port"], perClass: 4, catalog: "cli.satseek")
         defer { try? FileManager.default.removeItem(at: root) }
-        let data = root.appendingPathComponent("data")
-        try copySample(classes: ["Beach", "Forest", "Port"], perClass: 4, into: data)
-        let db = root.appendingPathComponent("cli.satseek").path
         let head = root.appendingPathComponent("cli.satseek-head").path
         let train = try await runSatSeek([
             "train", data.path, "--bits", "16", "--epochs", "2", "--hidden", "16",

@@ -10,11 +10,9 @@ struct IndexFilesCommandTests {
         "index --hnsw writes both files; HNSW and --exact searches agree; a re-run finds them current",
         .enabled(if: weightsInstalled))
     func hnswFileThroughTheCommandLine() async throws {
-        let root = try temporaryFolder("index-files")
+        let (root, data, db) = try sampleFolder(
+            "index-files", classes: ["Beach", "Forest", "Port", "Desert"], perClass: 8, catalog: "files.satseek")
         defer { try? FileManager.default.removeItem(at: root) }
-        let data = root.appendingPathComponent("data")
-        try copySample(classes: ["Beach", "Forest", "Port", "Desert"], perClass: 8, into: data)
-        let db = root.appendingPathComponent("files.satseek").path
 
         let first = try await runSatSeek(["index", data.path, "--db", db, "--hnsw", "--json"])
         #expect(first.status == 0, "\(first.stderr)")

@@ -109,11 +109,8 @@ struct IndexingTests {
         "search by image and by item ranks same-class tiles first; another model is refused",
         .enabled(if: weightsInstalled && modelInstalled("effnet-lite1")))
     func searchAndModelMismatch() async throws {
-        let root = try temporaryFolder("search")
+        let (root, data, db) = try sampleFolder("search", classes: ["Port", "Forest", "Farmland"], perClass: 4)
         defer { try? FileManager.default.removeItem(at: root) }
-        let data = root.appendingPathComponent("data")
-        try copySample(classes: ["Port", "Forest", "Farmland"], perClass: 4, into: data)
-        let db = root.appendingPathComponent("test.satseek").path
         let session = try SearchSession(db: db, model: ModelStore.defaultModel, create: true)
         _ = try session.indexer().index(data.path)
 

@@ -21,11 +21,9 @@ struct ReleaseBuildTests {
         try #require(
             FileManager.default.isExecutableFile(atPath: releaseBinary.path),
             "no release build at \(releaseBinary.path): run `swift build -c release --product satseek`")
-        let root = try temporaryFolder("release")
+        let (root, data, db) = try sampleFolder(
+            "release", classes: ["Beach", "Port"], perClass: 3, catalog: "release.satseek")
         defer { try? FileManager.default.removeItem(at: root) }
-        let data = root.appendingPathComponent("data")
-        try copySample(classes: ["Beach", "Port"], perClass: 3, into: data)
-        let db = root.appendingPathComponent("release.satseek").path
         let index = try await runSatSeek(["index", data.path, "--db", db, "--hnsw"], binary: releaseBinary)
         #expect(index.status == 0, "\(index.stderr)")
 

@@ -16,6 +16,19 @@ func copySample(classes: [String], perClass: Int, into root: URL) throws {
     }
 }
 
+/// A fresh temporary folder holding `data/` with `perClass` aid-mini images of each class, and the path of a
+/// catalog named `catalog` beside it (not created); the caller removes `root`.
+func sampleFolder(
+    _ label: String, classes: [String], perClass: Int, catalog: String = "test.satseek"
+) throws
+    -> (root: URL, data: URL, db: String)
+{
+    let root = try temporaryFolder(label)
+    let data = root.appendingPathComponent("data")
+    try copySample(classes: classes, perClass: perClass, into: data)
+    return (root, data, root.appendingPathComponent(catalog).path)
+}
+
 /// A valid 1×1 RGBA PNG.
 let onePixelPNG = Data(
     base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")!

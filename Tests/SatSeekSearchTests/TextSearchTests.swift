@@ -83,11 +83,9 @@ struct TextSearchTests {
         .enabled(if: weightsInstalled))
     func offlineTextSearch() throws {
         guard let sentence = try installedSentenceEmbedder() else { return }
-        let root = try temporaryFolder("text-search")
+        let (root, data, db) = try sampleFolder(
+            "text-search", classes: ["Port", "Forest", "BaseballField", "Desert"], perClass: 6, catalog: "x.satseek")
         defer { try? FileManager.default.removeItem(at: root) }
-        let data = root.appendingPathComponent("data")
-        try copySample(classes: ["Port", "Forest", "BaseballField", "Desert"], perClass: 6, into: data)
-        let db = root.appendingPathComponent("x.satseek").path
         let session = try SearchSession(db: db, model: ModelStore.defaultModel, create: true)
         let alignPath = root.appendingPathComponent("a.satseek-align").path
         var configuration = AlignmentConfiguration()

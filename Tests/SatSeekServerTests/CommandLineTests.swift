@@ -3,20 +3,6 @@ import Testing
 import SatSeekGeo
 import SatSeekImaging
 
-/// The built `satseek` executable (next to the test bundle), or `nil` with a recorded issue.
-func satseekBinary() -> URL? {
-    let candidates = [
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-        Bundle.main.bundleURL.deletingLastPathComponent(), Bundle.main.bundleURL
-    ]
-    .map { $0.appendingPathComponent("satseek") }
-    guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-        Issue.record("satseek executable not found next to the test bundle (\(candidates.map(\.path)))")
-        return nil
-    }
-    return binary
-}
-
 /// A `satseek serve` child process on a free port; terminated by ``stop()``.
 final class ServeProcess: @unchecked Sendable {
     let process = Process()
@@ -76,7 +62,7 @@ func runForStdout(_ executable: URL, _ arguments: [String]) async throws -> (sta
 @Suite(.serialized) struct CommandLineGeoTests {
     /// `index SCENE --tile --stride --bands --json`, re-run skips everything, then `serve` answers on a free port.
     @Test(.enabled(if: weightsInstalled)) func indexTileThenServe() async throws {
-        guard let binary = satseekBinary() else { return }
+        guard let binary = satseekExecutable() else { return }
         let root = try temporaryFolder("cli-geo")
         defer { try? FileManager.default.removeItem(at: root) }
         let db = root.appendingPathComponent("geo.satseek").path
@@ -106,7 +92,7 @@ func runForStdout(_ executable: URL, _ arguments: [String]) async throws -> (sta
 
     /// With sketch embeddings in the index, `/api/info` offers sketch mode and a drawn sketch is searchable.
     @Test(.enabled(if: weightsInstalled)) func sketchModeAppearsOnlyWithSketchEmbeddings() async throws {
-        guard let binary = satseekBinary() else { return }
+        guard let binary = satseekExecutable() else { return }
         let root = try temporaryFolder("cli-sketch")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data/Beach")

@@ -6,7 +6,7 @@ import SatSeekCatalog
 /// the command line, over the shared fixture (NAIP chips with footprints), including refused input.
 @Suite(.serialized) struct FeedbackCommandLineTests {
     @Test(.enabled(if: weightsInstalled)) func collectionsSearchExportAndTrain() async throws {
-        guard let binary = satseekBinary() else { return }
+        guard let binary = satseekExecutable() else { return }
         let f = try await ServerFixture.shared()
         let naip = try f.naipChipIDs()
         let others = try f.session.catalog.allRecords().compactMap(\.id).filter { !naip.contains($0) }

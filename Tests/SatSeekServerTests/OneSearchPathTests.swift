@@ -25,7 +25,7 @@ import SatSeekCatalog
     }
 
     @Test(.enabled(if: weightsInstalled)) func cliAPIAndPostgresRankAlike() async throws {
-        guard let binary = satseekBinary() else { return }
+        guard let binary = satseekExecutable() else { return }
         let root = try temporaryFolder("one-path")
         defer { try? FileManager.default.removeItem(at: root) }
         let db = root.appendingPathComponent("one.satseek").path

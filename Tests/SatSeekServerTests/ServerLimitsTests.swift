@@ -114,7 +114,7 @@ struct ServerLimitsTests {
 
     @Test("serve refuses a port outside 0…65535 instead of listening somewhere else")
     func portOutOfRange() async throws {
-        guard let binary = satseekBinary() else { return }
+        guard let binary = satseekExecutable() else { return }
         let (status, output) = try await runProcess(
             binary.path, ["serve", "--db", "/nonexistent.satseek", "--port", "99999"])
         #expect(status != 0)

@@ -118,3 +118,38 @@ public func spawnChild(
     }
     return pid
 }
+
+/// The built `satseek` executable (built by `swift test` alongside the tests, next to the test bundle), or nil
+/// with a recorded issue.
+public func satseekExecutable() -> URL? {
+    let candidates = [
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+        Bundle.main.bundleURL.deletingLastPathComponent(), Bundle.main.bundleURL
+    ]
+    .map { $0.appendingPathComponent("satseek") }
+    guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+        Issue.record("satseek executable not found next to the test bundle (\(candidates.map(\.path)))")
+        return nil
+    }
+    return binary
+}
+
+/// A deterministic SplitMix64 generator, so every run sees the same data.
+public struct SplitMix: RandomNumberGenerator {
+    public var state: UInt64
+    public init(state: UInt64) { self.state = state }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A standard normal sample (Box–Muller).
+    public mutating func normal() -> Float {
+        let u = max(Float.leastNormalMagnitude, Float.random(in: 0..<1, using: &self))
+        let v = Float.random(in: 0..<1, using: &self)
+        return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
+    }
+}
