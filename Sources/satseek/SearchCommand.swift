@@ -70,7 +70,7 @@ struct SearchCommand: AsyncParsableCommand {
                 "give exactly one query: --image FILE, --item ID, --sketch FILE, --text \"…\" or --vector FILE, "
                     + "or examples (--positive/--negative/--collection, optionally with --image or --item)")
         }
-        guard feedback.threshold == nil || (sketch == nil && text == nil && head == nil) else {
+        guard feedback.threshold == nil || (sketch == nil && text == nil && head == nil && vector == nil) else {
             throw ValidationError("--threshold finds all items for an image, an item or examples")
         }
         guard vector == nil || head == nil else {
