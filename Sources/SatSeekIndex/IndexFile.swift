@@ -306,10 +306,10 @@ final class MappedIndexFile: @unchecked Sendable {
             guard copy.withUnsafeBytes({ XXHash64.hash($0) }) == storedHeaderHash else {
                 throw IndexFileError.checksumMismatch(path: path, part: "header")
             }
-            let payloadLength = Int(UInt64(littleEndian: h.loadUnaligned(fromByteOffset: 32, as: UInt64.self)))
-            guard size >= IndexFileHeader.size + payloadLength else {
+            let payloadLength = UInt64(littleEndian: h.loadUnaligned(fromByteOffset: 32, as: UInt64.self)).clampedInt
+            guard payloadLength <= size - IndexFileHeader.size else {
                 throw IndexFileError.truncated(
-                    path: path, expectedBytes: IndexFileHeader.size + payloadLength, actualBytes: size)
+                    path: path, expectedBytes: IndexFileHeader.size &+ payloadLength, actualBytes: size)
             }
             guard let foundKind = IndexKind(rawValue: h[16]), foundKind == kind else {
                 throw IndexFileError.wrongKind(path: path, expected: kind, found: h[16])
@@ -325,7 +325,7 @@ final class MappedIndexFile: @unchecked Sendable {
             var header = IndexFileHeader(
                 kind: foundKind, metricCode: h[17], storageCode: h[18],
                 dimensions: Int(UInt32(littleEndian: h.loadUnaligned(fromByteOffset: 20, as: UInt32.self))),
-                count: Int(UInt64(littleEndian: h.loadUnaligned(fromByteOffset: 24, as: UInt64.self))),
+                count: UInt64(littleEndian: h.loadUnaligned(fromByteOffset: 24, as: UInt64.self)).clampedInt,
                 modelID: modelID)
             if verifyChecksum {
                 let payload = UnsafeRawBufferPointer(start: base + IndexFileHeader.size, count: payloadLength)
@@ -342,9 +342,9 @@ final class MappedIndexFile: @unchecked Sendable {
             for i in 0..<sectionCount {
                 let entry = base + IndexFileHeader.size + i * 32
                 let tag = UInt32(littleEndian: entry.loadUnaligned(as: UInt32.self))
-                let offset = Int(UInt64(littleEndian: entry.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
-                let count = Int(UInt64(littleEndian: entry.loadUnaligned(fromByteOffset: 16, as: UInt64.self)))
-                guard offset % 64 == 0, offset >= IndexFileHeader.size, count >= 0, offset + count <= size else {
+                let offset = UInt64(littleEndian: entry.loadUnaligned(fromByteOffset: 8, as: UInt64.self)).clampedInt
+                let count = UInt64(littleEndian: entry.loadUnaligned(fromByteOffset: 16, as: UInt64.self)).clampedInt
+                guard offset % 64 == 0, offset >= IndexFileHeader.size, offset <= size, count <= size - offset else {
                     throw IndexFileError.corrupt(path: path, reason: "section \(tag) out of bounds")
                 }
                 table[tag] = (offset, count)
@@ -409,4 +409,10 @@ final class MappedIndexFile: @unchecked Sendable {
     func adviseWillNeed() {
         madvise(UnsafeMutableRawPointer(mutating: base), length, MADV_WILLNEED)
     }
+}
+
+extension UInt64 {
+    /// The value as an `Int`, `Int.max` when it does not fit: sizes read from a file then fail their bounds
+    /// checks instead of trapping in the conversion (or wrapping where checks are compiled out).
+    var clampedInt: Int { self > UInt64(Int.max) ? Int.max : Int(self) }
 }

@@ -58,4 +58,32 @@ struct CraftedIndexFileTests {
         for node in index.levels.indices where Int(index.levels[node]) > index.maxLevel { index.levels[node] = 0 }
         #expect(try openError(index).contains("top level"))
     }
+
+    /// Header fields and section-table entries set near or past `Int.max` (byte offset, value).
+    static let hugeFields: [(field: Int, value: UInt64)] = [
+        (256 + 16, UInt64(Int.max) - 100), (256 + 16, UInt64.max), (256 + 8, UInt64.max - 63),
+        (24, UInt64(1) << 63 | 5), (32, UInt64.max)
+    ]
+
+    /// Sizes in a file's header and section table near or past `Int.max` (found by FuzzIndexFiles once the index
+    /// module's debug build kept its overflow checks: `offset + length` trapped). Written by the real writer, the
+    /// header's own hash recomputed as an attacker would; each must be refused on opening.
+    @Test(
+        "a section length that overflows with its offset, and header sizes of 2^63 or more, are refused",
+        arguments: 0..<5)
+    func hugeSizes(case number: Int) throws {
+        let (field, value) = Self.hugeFields[number]
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("huge-\(UUID().uuidString).ssidx").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try graph().write(to: path, modelID: "m")
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes.withUnsafeMutableBytes { $0.storeBytes(of: value.littleEndian, toByteOffset: field, as: UInt64.self) }
+        // The header hash covers the 256 header bytes with its own field zeroed.
+        var header = Array(bytes[0..<256])
+        header.withUnsafeMutableBytes { $0.storeBytes(of: 0, toByteOffset: 56, as: UInt64.self) }
+        let hash = header.withUnsafeBytes { XXHash64.hash($0) }
+        bytes.withUnsafeMutableBytes { $0.storeBytes(of: hash.littleEndian, toByteOffset: 56, as: UInt64.self) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect(throws: IndexFileError.self) { try HNSWIndex.open(path, verifyChecksum: false) }
+    }
 }
