@@ -58,7 +58,8 @@ extension HNSWIndex {
         }
         let p = try file.array(Section.parameters, as: UInt64.self, count: 9)
         guard p[0] >= 2, p[0] < 1 << 16 else { throw IndexFileError.corrupt(path: path, reason: "bad M \(p[0])") }
-        let parameters = Parameters(M: Int(p[0]), efConstruction: p[1].clampedInt, efSearch: p[2].clampedInt, seed: p[3])
+        let parameters = Parameters(
+            M: Int(p[0]), efConstruction: p[1].clampedInt, efSearch: p[2].clampedInt, seed: p[3])
         var index = HNSWIndex(dimensions: h.dimensions, metric: metric, storage: storage, parameters: parameters)
         let n = h.count
         // Sizes come from the file: their products must fit before any section is sized with them.
