@@ -75,7 +75,7 @@ struct ResultEntry: Codable, Sendable {
 /// Written by ``jsonData(encoder:)`` rather than field by field through `JSONEncoder`: each result's item is the
 /// item's JSON encoded once and kept by the ``ItemDirectory`` (encoding the footprints of 20 items per request
 /// took two thirds of the server's CPU under load). The bytes are the same JSON `JSONEncoder` writes.
-struct SearchResponse: Codable, Sendable, JSONWritable {
+struct SearchResponse: Encodable, Sendable, JSONWritable {
     let mode: String
     let k: Int
     let bbox: [Double]?
@@ -104,18 +104,6 @@ struct SearchResponse: Codable, Sendable, JSONWritable {
         self.tookMs = tookMs
         self.results = results
         self.itemJSON = itemJSON
-    }
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(
-            mode: try c.decode(String.self, forKey: .mode), k: try c.decode(Int.self, forKey: .k),
-            bbox: try c.decodeIfPresent([Double].self, forKey: .bbox),
-            query: try c.decodeIfPresent(ItemResponse.self, forKey: .query),
-            tookMs: try c.decode(Double.self, forKey: .tookMs),
-            results: try c.decode([ResultEntry].self, forKey: .results))
-        total = try c.decodeIfPresent(Int.self, forKey: .total)
-        scoring = try c.decodeIfPresent(String.self, forKey: .scoring)
     }
 
     /// The scalar fields, encoded by `JSONEncoder` and completed with the items' cached JSON.
