@@ -64,12 +64,14 @@ let package = Package(
         .target(name: "SatSeekCheckpoint", dependencies: ["ZIPFoundation"]),
         .target(name: "SatSeekText", dependencies: ["ZIPFoundation"]),
         .target(name: "SatSeekModels", dependencies: ["SatSeekTensor", "SatSeekCheckpoint", "SatSeekImaging", "SatSeekText", "ZIPFoundation"]),
-        .target(name: "SatSeekIndex", dependencies: ["COpenBLAS", "CMemoryHints"], swiftSettings: kernelSettings),
+        // The one seeded random generator (SplitMix64): HNSW layers, synthetic sketches, training, test data.
+        .target(name: "SatSeekRandom"),
+        .target(name: "SatSeekIndex", dependencies: ["COpenBLAS", "CMemoryHints", "SatSeekRandom"], swiftSettings: kernelSettings),
         .target(name: "SatSeekCatalog", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // The embedded store's index files beside a catalog (derived from it, rebuilt when stale).
         .target(name: "SatSeekStore", dependencies: ["SatSeekCatalog", "SatSeekIndex"]),
-        .target(name: "SatSeekLearning", dependencies: ["COpenBLAS", "SatSeekTensor", "SatSeekIndex"]),
-        .target(name: "SatSeekSketch", dependencies: ["SatSeekImaging", "SatSeekTensor", "SatSeekModels"]),
+        .target(name: "SatSeekLearning", dependencies: ["COpenBLAS", "SatSeekTensor", "SatSeekIndex", "SatSeekRandom"]),
+        .target(name: "SatSeekSketch", dependencies: ["SatSeekImaging", "SatSeekTensor", "SatSeekModels", "SatSeekRandom"]),
         .target(name: "SatSeekGeo", dependencies: ["CGDAL", "SatSeekCatalog", "SatSeekImaging"]),
         .target(name: "SatSeekSearch", dependencies: [
             "SatSeekGeo", "SatSeekImaging", "SatSeekTensor", "SatSeekModels", "SatSeekIndex", "SatSeekCatalog",
@@ -79,7 +81,7 @@ let package = Package(
         // text hold-out), their metrics, and head training (which reports held-out quality every epoch).
         .target(name: "SatSeekEvaluation", dependencies: [
             "SatSeekSearch", "SatSeekCatalog", "SatSeekIndex", "SatSeekLearning", "SatSeekModels", "SatSeekImaging",
-            "SatSeekSketch", "SatSeekTensor",
+            "SatSeekSketch", "SatSeekTensor", "SatSeekRandom",
         ]),
         .target(name: "SatSeekServer", dependencies: [
             "SatSeekSearch", "SatSeekStore", "SatSeekLearning", "SatSeekGeo", "SatSeekImaging", "SatSeekCatalog", "SatSeekIndex",
@@ -92,27 +94,27 @@ let package = Package(
         .executableTarget(name: "satseek", dependencies: [
             "SatSeekPostgres",
             "SatSeekServer", "SatSeekSearch", "SatSeekEvaluation", "SatSeekModels", "SatSeekImaging", "SatSeekCatalog", "SatSeekTensor",
-            "SatSeekIndex", "SatSeekStore", "SatSeekGeo", "SatSeekLearning", "SatSeekSketch",
+            "SatSeekIndex", "SatSeekStore", "SatSeekGeo", "SatSeekLearning", "SatSeekSketch", "SatSeekRandom",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Helpers shared by the test targets (shared data, temporary folders, model availability, PostgreSQL).
-        .target(name: "SatSeekTestSupport", dependencies: ["SatSeekModels", "SatSeekImaging"], path: "Tests/SatSeekTestSupport"),
+        .target(name: "SatSeekTestSupport", dependencies: ["SatSeekModels", "SatSeekImaging", "SatSeekRandom"], path: "Tests/SatSeekTestSupport"),
         .testTarget(name: "SatSeekImagingTests", dependencies: ["SatSeekTestSupport", "SatSeekImaging", "CGDAL"]),
-        .testTarget(name: "SatSeekTensorTests", dependencies: ["SatSeekTensor"]),
-        .testTarget(name: "SatSeekStoreTests", dependencies: ["SatSeekStore", "SatSeekCatalog", "SatSeekIndex"]),
+        .testTarget(name: "SatSeekTensorTests", dependencies: ["SatSeekTensor", "SatSeekRandom"]),
+        .testTarget(name: "SatSeekStoreTests", dependencies: ["SatSeekStore", "SatSeekCatalog", "SatSeekIndex", "SatSeekRandom"]),
         .testTarget(name: "SatSeekCheckpointTests", dependencies: ["SatSeekCheckpoint", "ZIPFoundation"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SatSeekModelsTests", dependencies: ["SatSeekModels", "SatSeekImaging", "SatSeekTensor"],
                     resources: [.copy("Golden")]),
-        .testTarget(name: "SatSeekIndexTests", dependencies: ["SatSeekIndex"]),
+        .testTarget(name: "SatSeekIndexTests", dependencies: ["SatSeekIndex", "SatSeekRandom"]),
         .testTarget(name: "SatSeekTextTests", dependencies: ["SatSeekText"], resources: [.copy("Golden")]),
         .testTarget(name: "SatSeekCatalogTests", dependencies: ["SatSeekCatalog", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SatSeekLearningTests", dependencies: ["SatSeekLearning", "SatSeekIndex"]),
-        .testTarget(name: "SatSeekSketchTests", dependencies: ["SatSeekSketch", "SatSeekImaging"]),
-        .testTarget(name: "SatSeekSearchTests", dependencies: ["SatSeekTestSupport", "SatSeekSearch", "SatSeekEvaluation", "SatSeekImaging", "SatSeekStore", "SatSeekCatalog", "SatSeekIndex", "SatSeekLearning", "SatSeekModels", "SatSeekSketch",
+        .testTarget(name: "SatSeekSketchTests", dependencies: ["SatSeekSketch", "SatSeekImaging", "SatSeekRandom"]),
+        .testTarget(name: "SatSeekSearchTests", dependencies: ["SatSeekTestSupport", "SatSeekSearch", "SatSeekEvaluation", "SatSeekImaging", "SatSeekStore", "SatSeekCatalog", "SatSeekIndex", "SatSeekLearning", "SatSeekModels", "SatSeekSketch", "SatSeekRandom",
                                                              .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "SatSeekPostgresTests", dependencies: ["SatSeekTestSupport", "SatSeekPostgres", "SatSeekStore", "SatSeekCatalog", "SatSeekIndex", "SatSeekImaging"]),
+        .testTarget(name: "SatSeekPostgresTests", dependencies: ["SatSeekTestSupport", "SatSeekRandom", "SatSeekPostgres", "SatSeekStore", "SatSeekCatalog", "SatSeekIndex", "SatSeekImaging"]),
         .testTarget(name: "SatSeekServerTests", dependencies: ["SatSeekTestSupport", "SatSeekServer", "SatSeekStore", "SatSeekLearning",
                                                              .product(name: "WSClient", package: "swift-websocket"),
                                                              .product(name: "Hummingbird", package: "hummingbird"),

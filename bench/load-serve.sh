@@ -8,6 +8,8 @@
 # THREADS (2), PORT (18080), ITEM (id queried, default 1), K (20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BENCH_NAME=load-serve
+source bench/lib.sh
 bin=${SATSEEK:-.build/release/satseek}
 db=${1:-bench/serve.satseek}
 duration=${DURATION:-30s}
@@ -26,14 +28,8 @@ if [ ! -f "$db" ]; then
 fi
 
 log=$(mktemp)
-"$bin" serve --db "$db" --port "$port" 2>"$log" &
-server=$!
-trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 1 200); do
-  curl -fs "http://127.0.0.1:$port/api/info" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || { cat "$log" >&2; exit 1; }
-  sleep 0.1
-done
+trap 'kill "${SERVER_PID:-}" 2>/dev/null || true; rm -f "$log"' EXIT
+start_server "$bin" "$db" "$port" "$log"
 url="http://127.0.0.1:$port/api/search?item=$item&k=$k"
 curl -fs "$url" >/dev/null || { echo "search route failed: $url" >&2; cat "$log" >&2; exit 1; }
 items=$(curl -fs "http://127.0.0.1:$port/api/info" | sed -n 's/.*"items":\([0-9]*\).*/\1/p')

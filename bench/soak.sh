@@ -15,6 +15,8 @@
 # add, 5000), CONNECTIONS (50), PORT (18090), WORK (scratch folder, default .build/soak).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BENCH_NAME=soak
+source bench/lib.sh
 bin=${SATSEEK:-.build/release/satseek}
 duration=${DURATION:-600}
 new=${NEW:-5000}
@@ -53,15 +55,10 @@ png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 60000, 60000
 open(sys.argv[1], "wb").write(png + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
 EOF
 
-"$bin" serve --db "$db" --port "$port" 2>"$work/serve.log" &
-server=$!
 pids=()
-trap 'kill "$server" "${pids[@]}" 2>/dev/null || true' EXIT
-for _ in $(seq 1 300); do
-  curl -fs "http://127.0.0.1:$port/api/info" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
-  sleep 0.1
-done
+trap 'kill "${SERVER_PID:-}" "${pids[@]}" 2>/dev/null || true' EXIT
+start_server "$bin" "$db" "$port" "$work/serve.log"
+server=$SERVER_PID
 
 # Mixed queries: search by id over the base items (k 20, every fifth with a bbox), item metadata, thumbnails.
 cat > "$work/mixed.lua" <<'EOF'

@@ -6,6 +6,7 @@ import SatSeekIndex
 import SatSeekModels
 import SatSeekSketch
 import SatSeekTensor
+import SatSeekRandom
 
 /// Sketch retrieval quality, side by side with image→image retrieval and a random ranking.
 public struct SketchEvaluation: Sendable, Codable {
@@ -73,7 +74,7 @@ public struct SketchEvaluation: Sendable, Codable {
 ///
 /// * Synthetic queries (no sketch data needed): every indexed image in turn is held out; a sketch-like
 ///   drawing is synthesised from it by `SketchSynthesizer` with the seed
-///   `SeededGenerator.seed(seed, key: "<class>/<file name>")`, normalised like a real sketch and searched
+///   `SplitMix64.seed(seed, key: "<class>/<file name>")`, normalised like a real sketch and searched
 ///   against all *other* archive images. Relevant = same class. The query image itself is excluded, so the
 ///   score cannot come from matching a picture with its own edge map.
 /// * Real sketches: every image file of a folder is a query against the whole archive; its class is the
@@ -192,7 +193,7 @@ public struct SketchEvaluator: Sendable {
             let key = "\(label)/\(URL(fileURLWithPath: path).lastPathComponent)"
             return Query(label: label, excluded: id) {
                 let image = try ImageDecoder.decode(URL(fileURLWithPath: path), maxSide: Indexer.decodeMaxSide)
-                let drawing = generator.synthesize(from: image, seed: SeededGenerator.seed(seed, key: key))
+                let drawing = generator.synthesize(from: image, seed: SplitMix64.seed(seed, key: key))
                 return try embedder.rendering(ofSketch: drawing)
             }
         }
@@ -290,7 +291,7 @@ public struct SketchEvaluator: Sendable {
             }
             for i in batch.indices where !skippedResult(made[i]!) {
                 // Random baseline: a seeded shuffle of the query's archive.
-                var random = SeededGenerator(seed: SeededGenerator.seed(seed, key: "random/\(batchStart + i)"))
+                var random = SplitMix64(seed: SplitMix64.seed(seed, key: "random/\(batchStart + i)"))
                 let pool = archive.ids.indices.filter { archive.ids[$0] != batch[i].excluded }
                 let ranked = pool.shuffled(using: &random).prefix(k).map { archive.labels[$0] }
                 record(batch[i], ranked: ranked, archive: archive, into: &randomAP, &randomP)

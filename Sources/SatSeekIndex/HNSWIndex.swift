@@ -1,4 +1,5 @@
 import Dispatch
+import SatSeekRandom
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -103,12 +104,9 @@ public struct HNSWIndex: VectorIndex {
 
     /// Next layer from the seeded SplitMix64 stream.
     mutating func drawLevel() -> Int {
-        rngState &+= 0x9E37_79B9_7F4A_7C15
-        var z = rngState
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        let uniform = (Double(z >> 11) + 1) / Double(1 << 53)  // (0, 1]
+        var generator = SplitMix64(seed: rngState)
+        let uniform = generator.positiveUnitDouble()
+        rngState = generator.state
         let level = Int(-log(uniform) / log(Double(parameters.M)))
         return min(level, 30)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SatSeekRandom
 
 /// Deterministic pseudo-random numbers for training: xoshiro256** seeded through SplitMix64.
 ///
@@ -10,15 +11,8 @@ public struct RandomSource: RandomNumberGenerator, Sendable {
 
     /// Seeds the four state words with SplitMix64 of `seed` (any seed, including 0, is valid).
     public init(seed: UInt64) {
-        var s = seed
-        func splitMix() -> UInt64 {
-            s &+= 0x9E37_79B9_7F4A_7C15
-            var z = s
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        state = (splitMix(), splitMix(), splitMix(), splitMix())
+        var seeds = SplitMix64(seed: seed)
+        state = (seeds.next(), seeds.next(), seeds.next(), seeds.next())
     }
 
     /// The next 64 random bits (xoshiro256**).

@@ -1,41 +1,15 @@
 import Foundation
 import SatSeekImaging
+import SatSeekRandom
 
-/// A small, seedable, platform-independent random number generator (SplitMix64, Steele et al. 2014):
-/// the same seed gives the same sequence on every machine and Swift version.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    /// A generator whose sequence is fixed by `seed`.
-    public init(seed: UInt64) { state = seed }
-
-    /// The next 64 random bits.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A uniform double in `range`.
-    public mutating func uniform(_ range: ClosedRange<Double>) -> Double {
-        range.lowerBound + (range.upperBound - range.lowerBound) * Double(next() >> 11) / Double(1 << 53)
-    }
-
-    /// A standard normal sample (Box–Muller).
-    public mutating func gaussian() -> Double {
-        let u = max(uniform(0...1), 1e-300), v = uniform(0...1)
-        return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
-    }
-
+extension SplitMix64 {
     /// A seed derived from a run seed and a stable key (e.g. an image's `class/file` name): FNV-1a of
     /// the key's UTF-8 bytes mixed with the seed, so each image gets its own stream whatever the order
     /// or subset of images a run visits.
     public static func seed(_ seed: UInt64, key: String) -> UInt64 {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        var mixer = SeededGenerator(seed: hash ^ (seed &* 0x9E37_79B9_7F4A_7C15))
+        var mixer = SplitMix64(seed: hash ^ (seed &* 0x9E37_79B9_7F4A_7C15))
         return mixer.next()
     }
 }
@@ -43,7 +17,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 /// Turns a photograph into a sketch-like query, as a stand-in for a person tracing its main lines, so
 /// that sketch retrieval can be evaluated without a sketch dataset.
 ///
-/// The generator, with every random choice drawn from `SeededGenerator(seed:)` (all lengths relative to
+/// The generator, with every random choice drawn from `SplitMix64(seed:)` (all lengths relative to
 /// the canvas side S):
 /// 1. The photo is resized and centre-cropped to S × S (the model's input framing) and its edge map is
 ///    computed with the archive's `EdgeDetector`.
@@ -78,7 +52,7 @@ public struct SketchSynthesizer: Sendable {
 
     /// A sketch-like drawing of `image`, deterministic for a given `seed`.
     public func synthesize(from image: RGBImage, seed: UInt64) -> RGBImage {
-        var random = SeededGenerator(seed: seed)
+        var random = SplitMix64(seed: seed)
         let framed = Preprocessing(resolution: canvas).resizedAndCropped(image)
         let edges = detector.edges(framed)
         let s = Double(canvas)

@@ -103,13 +103,9 @@ enum HTMLEntities {
     /// Python's `html.unescape`: decodes `&#NNN;`, `&#xHHH;` (the `;` optional) and named references, choosing the
     /// longest legacy name that prefixes an unknown name (`&amplifier` → "&lifier").
     static func unescape(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
-        guard text.contains("&") else { return text }
-        var out: [Unicode.Scalar] = []
-        out.reserveCapacity(text.count)
-        let n = text.count
-        var i = 0
-        while i < n {
-            guard text[i] == "&", i + 1 < n else { out.append(text[i]); i += 1; continue }
+        replacingReferences(in: text) { text, i, out in
+            let n = text.count
+            guard i + 1 < n else { out.append("&"); return i + 1 }
             if text[i + 1] == "#" {
                 var j = i + 2
                 var value: UInt32 = 0
@@ -124,34 +120,52 @@ enum HTMLEntities {
                         value = min(value * 16 + h, 0x110000); j += 1; digits += 1
                     }
                 }
-                guard digits > 0 else { out.append("&"); i += 1; continue }
+                guard digits > 0 else { out.append("&"); return i + 1 }
                 if j < n, text[j] == ";" { j += 1 }
                 out += numericReference(value)
-                i = j
-                continue
+                return j
             }
             var j = i + 1
             while j < n, j - (i + 1) < 32, !"\t\n\u{0C} <&#;".unicodeScalars.contains(text[j]) { j += 1 }
-            guard j > i + 1 else { out.append("&"); i += 1; continue }
+            guard j > i + 1 else { out.append("&"); return i + 1 }
             if j < n, text[j] == ";" { j += 1 }
             let name = Array(text[(i + 1)..<j])
-            i = j
             if let scalar = html5[String(String.UnicodeScalarView(name))] {
                 out.append(scalar)
-                continue
+                return j
             }
-            var decoded = false
             var x = name.count - 1
             while x > 1 {
                 if let scalar = html5[String(String.UnicodeScalarView(name[..<x]))] {
                     out.append(scalar)
                     out += name[x...]
-                    decoded = true
-                    break
+                    return j
                 }
                 x -= 1
             }
-            if !decoded { out.append("&"); out += name }
+            out.append("&")
+            out += name
+            return j
+        }
+    }
+
+    /// Copies `text`, handing every `&` to `reference`, which appends what the reference at that index decodes to
+    /// (or the text itself) and returns the index just after what it consumed (always past the `&`).
+    private static func replacingReferences(
+        in text: [Unicode.Scalar],
+        _ reference: (_ text: [Unicode.Scalar], _ ampersand: Int, _ out: inout [Unicode.Scalar]) -> Int
+    ) -> [Unicode.Scalar] {
+        guard text.contains("&") else { return text }
+        var out: [Unicode.Scalar] = []
+        out.reserveCapacity(text.count)
+        var i = 0
+        while i < text.count {
+            if text[i] == "&" {
+                i = reference(text, i, &out)
+            } else {
+                out.append(text[i])
+                i += 1
+            }
         }
         return out
     }
@@ -165,21 +179,15 @@ enum HTMLEntities {
     /// ftfy's `unescape_html`: replaces `&name;` / `&#…;` (1–24 ASCII letters or digits, `;` required) when the
     /// name is known or the numeric reference decodes completely; anything else is left as it is.
     static func ftfyUnescape(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
-        guard text.contains("&") else { return text }
-        var out: [Unicode.Scalar] = []
-        out.reserveCapacity(text.count)
-        let n = text.count
-        var i = 0
-        while i < n {
-            guard text[i] == "&" else { out.append(text[i]); i += 1; continue }
+        replacingReferences(in: text) { text, i, out in
+            let n = text.count
             var j = i + 1
             if j < n, text[j] == "#" { j += 1 }
             let start = j
             while j < n, isASCIIAlphanumeric(text[j]) { j += 1 }
             let length = j - start
-            guard length >= 1, length <= 24, j < n, text[j] == ";" else { out.append("&"); i += 1; continue }
+            guard length >= 1, length <= 24, j < n, text[j] == ";" else { out.append("&"); return i + 1 }
             let reference = Array(text[i...j])
-            i = j + 1
             if let value = ftfy[String(String.UnicodeScalarView(reference.dropFirst()))] {
                 out += value
             } else if reference[1] == "#" {
@@ -188,7 +196,7 @@ enum HTMLEntities {
             } else {
                 out += reference
             }
+            return j + 1
         }
-        return out
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SatSeekCatalog
 import SatSeekIndex
+import SatSeekRandom
 
 /// `satseek bench hnsw-update`: adding a few percent to an HNSW graph by editing it, against rebuilding it.
 struct BenchHNSWUpdateCommand: ParsableCommand {
@@ -104,14 +105,8 @@ struct BenchHNSWUpdateCommand: ParsableCommand {
                 Array(stored.vectors.suffix(held * d))
             )
         }
-        var state: UInt64 = 20_261_206
-        func uniform() -> Float {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Float((z ^ (z >> 31)) >> 40) / Float(1 << 24) * 2 - 1
-        }
+        var generator = SplitMix64(seed: 20_261_206)
+        func uniform() -> Float { generator.signedUnitFloat() }
         let clusters = 100, total = vectors + queries
         let centres = (0..<(clusters * dimensions)).map { _ in uniform() }
         var rows = [Float](repeating: 0, count: total * dimensions)

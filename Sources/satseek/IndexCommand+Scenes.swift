@@ -11,14 +11,8 @@ extension IndexCommand {
         var indexer = try SceneIndexer(catalog: session.catalog, model: session.model, options: options)
         indexer.batchSize = max(1, batch)
         indexer.auxiliaries = auxiliaries
-        let bar = ProgressPrinter()
-        let report = try indexer.index(folder) { bar.show($0) }
-        bar.finish()
-        let files = try updateIndexFiles(session.catalog)
-        if json {
-            try printJSON(ReportWithIndexFiles(report: report, indexFiles: files))
-            return
-        }
+        guard let (report, files) = try indexAndReport(session.catalog, { try indexer.index(folder, progress: $0) })
+        else { return }
         print(
             "tiled \(folder) into \(self.options.db) with \(session.model.modelID) (tile \(tile), stride \(options.stride))"
         )

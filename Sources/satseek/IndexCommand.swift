@@ -94,31 +94,44 @@ struct IndexCommand: AsyncParsableCommand {
             }
             if let tile {
                 try runScenes(session: session, tile: tile, auxiliaries: indexer.auxiliaries)
-                try await storeOptions.sync(catalog: session.catalog, json: json)
-                return
+            } else {
+                try runFolder(session: session, indexer: indexer)
             }
-            let bar = ProgressPrinter()
-            let report = try indexer.index(folder) { bar.show($0) }
-            bar.finish()
-            let files = try updateIndexFiles(session.catalog)
-            if json {
-                try printJSON(ReportWithIndexFiles(report: report, indexFiles: files))
-                try await storeOptions.sync(catalog: session.catalog, json: json)
-                return
-            }
-            print("indexed \(folder) into \(options.db) with \(session.model.modelID)")
-            print(
-                String(
-                    format: "  %d files: %d added, %d updated, %d unchanged, %d failed  (%.1f s, %.1f img/s)",
-                    report.scanned, report.added, report.updated, report.unchanged, report.failures.count,
-                    report.seconds, report.imagesPerSecond))
-            for failure in report.failures {
-                print("  skipped \(failure.path): \(failure.reason)")
-            }
-            print("  index now holds \(try session.catalog.count()) images")
-            printIndexFiles(files)
             try await storeOptions.sync(catalog: session.catalog, json: json)
         }
+    }
+
+    /// `index FOLDER`: one image an item.
+    func runFolder(session: SearchSession, indexer: Indexer) throws {
+        guard let (report, files) = try indexAndReport(session.catalog, { try indexer.index(folder, progress: $0) })
+        else { return }
+        print("indexed \(folder) into \(options.db) with \(session.model.modelID)")
+        print(
+            String(
+                format: "  %d files: %d added, %d updated, %d unchanged, %d failed  (%.1f s, %.1f img/s)",
+                report.scanned, report.added, report.updated, report.unchanged, report.failures.count,
+                report.seconds, report.imagesPerSecond))
+        for failure in report.failures {
+            print("  skipped \(failure.path): \(failure.reason)")
+        }
+        print("  index now holds \(try session.catalog.count()) images")
+        printIndexFiles(files)
+    }
+
+    /// Runs one indexing pass with a progress bar and brings the catalog's index files up to date; with `--json`
+    /// prints the report and returns `nil`, else returns the report for the caller to print.
+    func indexAndReport<Report: Encodable>(
+        _ catalog: Catalog, _ index: ((ProgressSnapshot) -> Void) throws -> Report
+    ) throws -> (Report, [CatalogIndexFile.Outcome])? {
+        let bar = ProgressPrinter()
+        let report = try index { bar.show($0) }
+        bar.finish()
+        let files = try updateIndexFiles(catalog)
+        if json {
+            try printJSON(ReportWithIndexFiles(report: report, indexFiles: files))
+            return nil
+        }
+        return (report, files)
     }
 
     /// Brings the catalog's index files up to date (the library's job; this only reports HNSW progress).

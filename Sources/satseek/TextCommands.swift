@@ -5,8 +5,11 @@ import SatSeekModels
 import SatSeekEvaluation
 import SatSeekSearch
 
-/// Options of the alignment training shared by `train-text` and `eval-text`.
+/// Options of the alignment training shared by `train-text` and `eval-text`: the image embeddings' cache and model,
+/// and the optimiser's settings.
 struct AlignmentOptions: ParsableArguments {
+    @OptionGroup var dataset: DatasetOptions
+
     @Option(help: "Optimiser steps (mini-batches of --batch images).")
     var steps: Int = AlignmentConfiguration().steps
 
@@ -28,6 +31,16 @@ struct AlignmentOptions: ParsableArguments {
         c.temperature = temperature; c.weightDecay = weightDecay; c.seed = seed
         try c.validate()
         return c
+    }
+
+    /// What both commands start from: the training configuration, the sentence encoder and the session over the
+    /// dataset's embeddings.
+    func prepare(
+        folder: String, seed: UInt64
+    ) throws -> (
+        AlignmentConfiguration, SentenceTextEmbedder, SearchSession
+    ) {
+        (try configuration(seed: seed), try ModelStore().sentenceEmbedder(), try dataset.session(folder: folder))
     }
 }
 
@@ -51,12 +64,6 @@ struct TrainTextCommand: ParsableCommand {
     @Option(help: "Output alignment file (written atomically).")
     var out: String
 
-    @Option(help: "Index file caching the image embeddings; default: the cache file `satseek eval` uses.")
-    var db: String?
-
-    @Option(help: "Image model (see `satseek models`).")
-    var model: String = ModelStore.defaultModel
-
     @Option(help: "Seed of the initialisation and batch order.")
     var seed: UInt64 = 7
 
@@ -67,12 +74,7 @@ struct TrainTextCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let configuration = try training.configuration(seed: seed)
-            let store = ModelStore()
-            let textEmbedder = try store.sentenceEmbedder()
-            let session = try SearchSession(
-                db: try db ?? EvalCommand.cachePath(folder: folder, model: model),
-                model: model, create: true)
+            let (configuration, textEmbedder, session) = try training.prepare(folder: folder, seed: seed)
             let bar = ProgressPrinter()
             var indexing = true
             let start = Date()
@@ -94,7 +96,9 @@ struct TrainTextCommand: ParsableCommand {
                 "trained alignment \(report.kind) on \(report.images) images of \(report.classes) classes in "
                     + String(
                         format: "%.1f s (final loss %.4f); wrote %@", report.seconds, report.finalLoss, report.path))
-            print("use it: satseek index \(folder) --db X.satseek --model \(model) --align \(report.path)")
+            print(
+                "use it: satseek index \(folder) --db X.satseek --model \(training.dataset.model) --align \(report.path)"
+            )
         }
     }
 }
@@ -123,12 +127,6 @@ struct EvalTextCommand: ParsableCommand {
     @Option(name: .short, help: "Cut-off rank K.")
     var k: Int = 20
 
-    @Option(help: "Index file caching the image embeddings; default: the cache file `satseek eval` uses.")
-    var db: String?
-
-    @Option(help: "Image model (see `satseek models`).")
-    var model: String = ModelStore.defaultModel
-
     @OptionGroup var training: AlignmentOptions
 
     @Flag(help: "Print the report as JSON on stdout.")
@@ -136,15 +134,8 @@ struct EvalTextCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let configuration = try training.configuration(seed: seed)
-            let textEmbedder = try ModelStore().sentenceEmbedder()
-            let session = try SearchSession(
-                db: try db ?? EvalCommand.cachePath(folder: folder, model: model),
-                model: model, create: true)
-            let bar = ProgressPrinter()
-            let indexReport = try session.indexer().index(folder) { bar.show($0) }
-            bar.finish()
-            for failure in indexReport.failures { printError("skipped \(failure.path): \(failure.reason)") }
+            let (configuration, textEmbedder, session) = try training.prepare(folder: folder, seed: seed)
+            try training.dataset.index(folder, with: session.indexer())
             let features = try LabelledFeatures.load(catalog: session.catalog, folder: folder)
             let report = try TextEvaluation.run(
                 features: features, dataset: folder, textEmbedder: textEmbedder,

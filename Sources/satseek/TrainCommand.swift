@@ -52,11 +52,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Output head file (written atomically).")
     var out: String
 
-    @Option(help: "Index file caching the backbone embeddings; default: the cache file `satseek eval` uses.")
-    var db: String?
-
-    @Option(help: "Backbone model (see `satseek models`).")
-    var model: String = ModelStore.defaultModel
+    @OptionGroup var dataset: DatasetOptions
 
     @Option(name: .short, help: "Cut-off rank K of the held-out mAP@K.")
     var k: Int = 20
@@ -127,10 +123,10 @@ struct TrainCommand: ParsableCommand {
 
             let report: HeadTrainingReport
             if let collection {
-                guard let db else {
+                guard let db = dataset.db else {
                     throw ValidationError("--collection needs --db (the catalog holding the collection)")
                 }
-                let session = try SearchSession(db: db, model: model, create: false)
+                let session = try SearchSession(db: db, model: dataset.model, create: false)
                 let features = try LabelledFeatures.load(catalog: session.catalog, collection: collection)
                 report = try HeadTrainingWorkflow.train(
                     features: features, dataset: "collection:\(collection)", configuration: configuration,
@@ -138,8 +134,7 @@ struct TrainCommand: ParsableCommand {
                 return try printReport(report)
             }
             guard let folder else { throw ValidationError("give a class-folder dataset or --collection NAME") }
-            let dbPath = try db ?? EvalCommand.cachePath(folder: folder, model: model)
-            let session = try SearchSession(db: dbPath, model: model, create: true)
+            let session = try dataset.session(folder: folder)
             let bar = ProgressPrinter()
             var indexingDone = false
             report = try HeadTrainingWorkflow.run(

@@ -1,5 +1,6 @@
 @testable import SatSeekIndex
 import Testing
+import SatSeekRandom
 
 @Suite("FlatIndex")
 struct FlatIndexTests {
@@ -165,7 +166,7 @@ struct FlatIndexTests {
 struct TopKTests {
     @Test("heap selection equals a full sort, with duplicates and NaN")
     func selectionMatchesSort() {
-        var rng = SeededGenerator(seed: 2024)
+        var rng = SplitMix64(seed: 2024)
         for trial in 0..<50 {
             let n = Int.random(in: 1...400, using: &rng)
             // Few distinct values -> many ties.

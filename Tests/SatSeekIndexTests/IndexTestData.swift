@@ -1,9 +1,10 @@
 @testable import SatSeekIndex
 import Foundation
+import SatSeekRandom
 
 /// `rows × dims` vectors around `clusters` random centres (Gaussian-ish noise of `spread`).
 func clusteredMatrix(rows: Int, dims: Int, clusters: Int, spread: Float = 0.35, seed: UInt64) -> [Float] {
-    var rng = SeededGenerator(seed: seed)
+    var rng = SplitMix64(seed: seed)
     let centres = (0..<(clusters * dims)).map { _ in Float.random(in: -1..<1, using: &rng) }
     var out = [Float](repeating: 0, count: rows * dims)
     for r in 0..<rows {
@@ -38,13 +39,13 @@ func temporaryFolder() -> String {
 
 /// Uniform random codes of `words` words each.
 func randomCodes(count: Int, words: Int, seed: UInt64) -> [UInt64] {
-    var rng = SeededGenerator(seed: seed)
+    var rng = SplitMix64(seed: seed)
     return (0..<(count * words)).map { _ in rng.next() }
 }
 
 /// Codes clustered around a few centres (each bit flipped with probability `flip`).
 func clusteredCodes(count: Int, bits: Int, centres: Int, flip: Double, seed: UInt64) -> [UInt64] {
-    var rng = SeededGenerator(seed: seed)
+    var rng = SplitMix64(seed: seed)
     let words = (bits + 63) / 64
     let centreCodes = (0..<(centres * words)).map { _ in rng.next() }
     var out = [UInt64](repeating: 0, count: count * words)

@@ -1,5 +1,6 @@
 @testable import SatSeekIndex
 import Testing
+import SatSeekRandom
 
 @Suite("FlatIndex float16 / int8 storage")
 struct QuantisedFlatIndexTests {
@@ -26,7 +27,7 @@ struct QuantisedFlatIndexTests {
     @Test("exact ids on well-separated neighbours", arguments: [VectorStorage.float16, .int8])
     func wellSeparated(storage: VectorStorage) {
         let dims = 32
-        var rng = SeededGenerator(seed: 5)
+        var rng = SplitMix64(seed: 5)
         for metric in [Metric.cosine, .l2] {
             for trial in 0..<5 {
                 let query = (0..<dims).map { _ in Float.random(in: -1..<1, using: &rng) }

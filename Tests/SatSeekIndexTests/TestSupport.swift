@@ -1,24 +1,10 @@
 @testable import SatSeekIndex
 import Testing
-
-/// Deterministic SplitMix64 generator so every run sees the same data.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import SatSeekRandom
 
 /// `rows × dims` uniform values in [-1, 1).
 func randomMatrix(rows: Int, dims: Int, seed: UInt64) -> [Float] {
-    var rng = SeededGenerator(seed: seed)
+    var rng = SplitMix64(seed: seed)
     return (0..<(rows * dims)).map { _ in Float.random(in: -1..<1, using: &rng) }
 }
 

@@ -12,11 +12,7 @@ struct GradientTests {
         let x = randomMatrix(3, 5, seed: 2)
         let r = randomMatrix(3, 4, seed: 3)
         let (grads, dx) = layerWithBias.backward(input: x, outputGradient: r)
-        expectClose(
-            dx!.values,
-            numericGradient(x.values) { v in
-                weightedSum(layerWithBias.forward(Matrix(rows: 3, columns: 5, values: v)), r)
-            }, "dense ∂x")
+        expectInputGradient(dx!.values, at: x, weights: r, "dense ∂x") { layerWithBias.forward($0) }
         expectClose(
             grads.weight,
             numericGradient(layerWithBias.weight) { w in
@@ -41,11 +37,7 @@ struct GradientTests {
         let r = randomMatrix(4, 6, seed: 5)
         let y = activation.forward(x)
         let dx = activation.backward(input: x, output: y, outputGradient: r)
-        expectClose(
-            dx.values,
-            numericGradient(x.values) { v in
-                weightedSum(activation.forward(Matrix(rows: 4, columns: 6, values: v)), r)
-            }, "\(activation)")
+        expectInputGradient(dx.values, at: x, weights: r, "\(activation)") { activation.forward($0) }
     }
 
     @Test("row L2 normalisation")
@@ -54,11 +46,7 @@ struct GradientTests {
         let r = randomMatrix(3, 5, seed: 7)
         let (y, norms) = RowNormalization.forward(x)
         let dx = RowNormalization.backward(output: y, norms: norms, outputGradient: r)
-        expectClose(
-            dx.values,
-            numericGradient(x.values) { v in
-                weightedSum(RowNormalization.forward(Matrix(rows: 3, columns: 5, values: v)).output, r)
-            }, "normalise")
+        expectInputGradient(dx.values, at: x, weights: r, "normalise") { RowNormalization.forward($0).output }
     }
 
     @Test("triplet loss with mining", arguments: TripletMining.allCases)

@@ -62,3 +62,14 @@ func clusteredData(
     }
     return (features, labels)
 }
+
+/// Expects `analytic` to be the gradient of `Σ r ⊙ f(x)` with respect to the matrix `x` (central differences).
+func expectInputGradient(
+    _ analytic: [Float], at x: Matrix, weights r: Matrix, _ what: String,
+    sourceLocation: SourceLocation = #_sourceLocation, _ f: (Matrix) -> Matrix
+) {
+    let numeric = numericGradient(x.values) { v in
+        weightedSum(f(Matrix(rows: x.rows, columns: x.columns, values: v)), r)
+    }
+    expectClose(analytic, numeric, what, sourceLocation: sourceLocation)
+}

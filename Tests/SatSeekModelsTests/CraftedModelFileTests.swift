@@ -19,30 +19,20 @@ struct CraftedModelFileTests {
         }
     }
 
-    @Test("a zero patch size is refused")
-    func zeroPatchSize() throws {
-        let url = try safetensors([
-            "vision_model.embeddings.class_embedding": [4],
-            "vision_model.embeddings.patch_embedding.weight": [4, 3, 0, 0],
-            "vision_model.embeddings.position_embedding.weight": [5, 4]
+    @Test(
+        "a zero patch size, and a position table without patch positions (was NaN → Int), are refused",
+        arguments: [
+            ([4, 3, 0, 0], [5, 4], "patch size must be positive"),
+            ([4, 3, 2, 2], [0, 4], "no patch positions")
         ])
-        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
-        #expect { try CLIPModel(url: url) } throws: { error in
-            "\(error)".contains(url.lastPathComponent) && "\(error)".contains("patch size must be positive")
-        }
-    }
-
-    @Test("a position table without patch positions is refused (was NaN → Int)")
-    func noPositions() throws {
-        let url = try safetensors([
-            "vision_model.embeddings.class_embedding": [4],
-            "vision_model.embeddings.patch_embedding.weight": [4, 3, 2, 2],
-            "vision_model.embeddings.position_embedding.weight": [0, 4]
-        ])
-        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
-        #expect { try CLIPModel(url: url) } throws: { error in
-            "\(error)".contains(url.lastPathComponent) && "\(error)".contains("no patch positions")
-        }
+    func brokenPatchEmbedding(patch: [Int], positions: [Int], message: String) throws {
+        try expectRefused(
+            [
+                "vision_model.embeddings.class_embedding": [4],
+                "vision_model.embeddings.patch_embedding.weight": patch,
+                "vision_model.embeddings.position_embedding.weight": positions
+            ], saying: message
+        ) { try CLIPModel(url: $0) }
     }
 
     @Test("a scalar where ResNet expects a convolution weight is refused")
@@ -52,11 +42,7 @@ struct CraftedModelFileTests {
             "layer1.0.conv1.weight": []
         ]
         for name in ["weight", "bias", "running_mean", "running_var"] { tensors["bn1.\(name)"] = [4] }
-        let url = try safetensors(tensors)
-        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
-        #expect { try ResNet(checkpointURL: url) } throws: { error in
-            "\(error)".contains(url.lastPathComponent) && "\(error)".contains("'layer1.0.conv1.weight' has shape []")
-        }
+        try expectRefused(tensors, saying: "'layer1.0.conv1.weight' has shape []") { try ResNet(checkpointURL: $0) }
     }
 
     @Test("num_attention_heads 0 in a BERT config is refused")
@@ -69,6 +55,17 @@ struct CraftedModelFileTests {
         try config.write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
         #expect { try BERTSentenceEncoder(folder: folder) } throws: { error in
             "\(error)".contains("config.json") && "\(error)".contains("'num_attention_heads' is 0")
+        }
+    }
+
+    /// Expects `load` to refuse a safetensors file of these shapes with an error naming the file and saying `message`.
+    private func expectRefused(
+        _ shapes: [String: [Int]], saying message: String, _ load: (URL) throws -> Any
+    ) throws {
+        let url = try safetensors(shapes)
+        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
+        #expect { _ = try load(url) } throws: { error in
+            "\(error)".contains(url.lastPathComponent) && "\(error)".contains(message)
         }
     }
 

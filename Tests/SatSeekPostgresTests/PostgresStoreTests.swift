@@ -5,6 +5,7 @@ import SatSeekCatalog
 import SatSeekIndex
 @testable import SatSeekPostgres
 import SatSeekStore
+import SatSeekRandom
 
 /// End-to-end checks of the PostgreSQL store against the embedded catalog + FlatIndex, on a throw-away cluster.
 @Suite(.serialized) struct PostgresStoreTests {
@@ -73,7 +74,7 @@ import SatSeekStore
             // Queries: real images (the embedded store excludes nothing, so each finds itself first) and
             // perturbed synthetic vectors.
             let ids = vectors.keys.sorted()
-            var rng = SplitMix(state: 11)
+            var rng = SplitMix64(seed: 11)
             var queries: [[Float]] = (0..<15).map { vectors[ids[$0 * max(1, realCount / 15)]]! }
             for _ in 0..<25 {
                 let base = vectors[ids[Int.random(in: realCount..<ids.count, using: &rng)]]!

@@ -2,10 +2,11 @@ import Foundation
 import Testing
 import SatSeekTestSupport
 import SatSeekImaging
+import SatSeekRandom
 
 /// `clusters` Gaussian blobs of `perCluster` vectors each (spread 0.35 around unit-scale centres).
 func clusteredVectors(clusters: Int, perCluster: Int, dimensions: Int, seed: UInt64) -> [[Float]] {
-    var rng = SplitMix(state: seed)
+    var rng = SplitMix64(seed: seed)
     var result: [[Float]] = []
     for _ in 0..<clusters {
         let centre = (0..<dimensions).map { _ in rng.normal() }

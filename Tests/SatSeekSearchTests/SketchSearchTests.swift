@@ -5,6 +5,7 @@ import SatSeekModels
 import SatSeekSketch
 @testable import SatSeekSearch
 @testable import SatSeekEvaluation
+import SatSeekRandom
 
 /// Generated "aerial" scenes of three shape classes and hand-drawn-style sketches of each.
 enum ShapeScenes {
@@ -12,7 +13,7 @@ enum ShapeScenes {
 
     /// A textured green background with one class's structure painted on it.
     static func scene(_ shape: String, variant: Int, side: Int = 160) -> RGBImage {
-        var random = SeededGenerator(seed: SeededGenerator.seed(99, key: "\(shape)/\(variant)"))
+        var random = SplitMix64(seed: SplitMix64.seed(99, key: "\(shape)/\(variant)"))
         var pixels = [UInt8](repeating: 0, count: side * side * 3)
         func set(_ x: Int, _ y: Int, _ rgb: (Double, Double, Double)) {
             guard x >= 0, y >= 0, x < side, y < side else { return }
@@ -67,7 +68,7 @@ enum ShapeScenes {
 
     /// A wobbly pen drawing of a class's structure, black on white, as a person might draw it.
     static func sketch(_ shape: String, seed: UInt64 = 1, side: Int = 300) -> RGBImage {
-        var random = SeededGenerator(seed: seed)
+        var random = SplitMix64(seed: seed)
         var mask = BinaryMask(width: side, height: side)
         let s = Double(side)
         func stroke(_ points: [(Double, Double)]) {

@@ -56,10 +56,7 @@ struct ServerLimitsTests {
             $0.uploadTimeoutSeconds = 1; $0.idleTimeoutSeconds = 120
         }
         defer { task.cancel() }
-        let client = try RawClient(port: port)
-        try client.send("POST /api/search/image HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n0123456789")
-        let (bytes, _) = await client.readUntilClosed(timeout: 90, stopAfterResponse: true)
-        let text = String(decoding: bytes, as: UTF8.self)
+        let text = try await shortUploadResponse(port: port, closeWriting: false)
         #expect(text.hasPrefix("HTTP/1.1 408"), "\(text.prefix(300))")
         #expect(text.contains("did not arrive within 1 s"), "\(text.prefix(300))")
     }
@@ -68,11 +65,7 @@ struct ServerLimitsTests {
     func shortUpload() async throws {
         let (_, port, task) = try await startServer { _ in }
         defer { task.cancel() }
-        let client = try RawClient(port: port)
-        try client.send("POST /api/search/image HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n0123456789")
-        client.finishSending()
-        let (bytes, _) = await client.readUntilClosed(timeout: 90, stopAfterResponse: true)
-        let text = String(decoding: bytes, as: UTF8.self)
+        let text = try await shortUploadResponse(port: port, closeWriting: true)
         #expect(text.hasPrefix("HTTP/1.1 400"), "\(text.prefix(300))")
         #expect(text.contains("could not be read in full"), "\(text.prefix(300))")
     }
@@ -140,6 +133,16 @@ struct ServerLimitsTests {
         #expect(try await queue.run { 4 }.get() == 4)
         #expect(queue.load == 0)
     }
+}
+
+/// Sends an image upload whose head promises 1000 bytes followed by ten of them (then closes the writing side when
+/// `closeWriting`), and returns what the server answers.
+func shortUploadResponse(port: Int, closeWriting: Bool) async throws -> String {
+    let client = try RawClient(port: port)
+    try client.send("POST /api/search/image HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n0123456789")
+    if closeWriting { client.finishSending() }
+    let (bytes, _) = await client.readUntilClosed(timeout: 90, stopAfterResponse: true)
+    return String(decoding: bytes, as: UTF8.self)
 }
 
 /// A bare TCP client on 127.0.0.1, for what URLSession will not do: half-sent heads, short bodies, idling.

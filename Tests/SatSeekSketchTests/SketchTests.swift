@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import SatSeekImaging
 @testable import SatSeekSketch
+import SatSeekRandom
 
 /// An RGB canvas filled with `background`, on which `paint(x, y)` returns true for ink pixels.
 func canvas(
@@ -131,7 +132,7 @@ struct EdgeTests {
     @Test("the edges of a filled square lie on its border and cover it")
     func squareEdges() {
         // Grey square on a darker background, with mild deterministic texture.
-        var random = SeededGenerator(seed: 7)
+        var random = SplitMix64(seed: 7)
         let image = canvas(width: 160, height: 160) { _, _ in false }
         var pixels = image.pixels
         for y in 0..<160 {
@@ -163,7 +164,7 @@ struct EdgeTests {
 
     @Test("a flat or noise-only image has no edges")
     func flatImage() {
-        var random = SeededGenerator(seed: 1)
+        var random = SplitMix64(seed: 1)
         let noisy = RGBImage(
             width: 64, height: 64, pixels: (0..<(64 * 64 * 3)).map { _ in UInt8(120 + random.uniform(-2...2)) })
         #expect(EdgeDetector().edges(noisy).inkCount == 0)
@@ -183,7 +184,7 @@ struct EdgeTests {
 
     @Test("quarter turns and mirroring are exact permutations")
     func transforms() {
-        var random = SeededGenerator(seed: 11)
+        var random = SplitMix64(seed: 11)
         let mask = BinaryMask(width: 9, height: 5, bits: (0..<45).map { _ in random.next() % 3 == 0 })
         #expect(mask.transformed(quarterTurns: 4, mirrored: false) == mask)
         #expect(
@@ -209,7 +210,7 @@ struct EdgeTests {
 struct SynthesizerTests {
     /// A photo-like test image: two rectangles and a disc on a textured background.
     func scene() -> RGBImage {
-        var random = SeededGenerator(seed: 5)
+        var random = SplitMix64(seed: 5)
         return canvas(width: 180, height: 150) { _, _ in false }.mapPixels { x, y in
             if (20..<80).contains(x) && (30..<70).contains(y) { return 200 }
             if (100..<160).contains(x) && (90..<120).contains(y) { return 40 }
@@ -235,10 +236,10 @@ struct SynthesizerTests {
 
     @Test("per-image seeds depend only on the run seed and the key")
     func seeds() {
-        #expect(SeededGenerator.seed(3, key: "Port/port_1.jpg") == SeededGenerator.seed(3, key: "Port/port_1.jpg"))
-        #expect(SeededGenerator.seed(3, key: "Port/port_1.jpg") != SeededGenerator.seed(4, key: "Port/port_1.jpg"))
-        #expect(SeededGenerator.seed(3, key: "Port/port_1.jpg") != SeededGenerator.seed(3, key: "Port/port_2.jpg"))
-        var g = SeededGenerator(seed: 0)
+        #expect(SplitMix64.seed(3, key: "Port/port_1.jpg") == SplitMix64.seed(3, key: "Port/port_1.jpg"))
+        #expect(SplitMix64.seed(3, key: "Port/port_1.jpg") != SplitMix64.seed(4, key: "Port/port_1.jpg"))
+        #expect(SplitMix64.seed(3, key: "Port/port_1.jpg") != SplitMix64.seed(3, key: "Port/port_2.jpg"))
+        var g = SplitMix64(seed: 0)
         // SplitMix64 reference value for seed 0.
         #expect(g.next() == 0xE220_A839_7B1D_CDAF)
     }

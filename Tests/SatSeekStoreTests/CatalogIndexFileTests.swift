@@ -3,6 +3,7 @@ import Testing
 import SatSeekCatalog
 import SatSeekIndex
 import SatSeekStore
+import SatSeekRandom
 
 /// A catalog in a fresh folder holding `count` clustered random vectors of `dimensions` (seeded).
 private func makeCatalog(
@@ -19,28 +20,17 @@ private func makeCatalog(
 }
 
 private func add(count: Int, to catalog: Catalog, first: Int, seed: UInt64) throws {
-    var rng = SplitMix(state: seed)
+    var rng = SplitMix64(seed: seed)
     let dims = try #require(try catalog.binding()).dimensions
     let items = (first..<(first + count)).map { i in
         (
             record: ImageRecord(
                 path: "/tiles/class\(i % 5)/tile\(i).png", className: "class\(i % 5)", width: 64,
                 height: 64, byteSize: 100, modifiedAt: 0, contentHash: "h\(i)", modelID: ""),
-            embedding: (0..<dims).map { d in Float(d % 5 == i % 5 ? 1 : 0) + rng.nextFloat() * 0.5 }
+            embedding: (0..<dims).map { d in Float(d % 5 == i % 5 ? 1 : 0) + rng.unitFloat() * 0.5 }
         )
     }
     try catalog.upsert(items)
-}
-
-private struct SplitMix {
-    var state: UInt64
-    mutating func nextFloat() -> Float {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Float((z ^ (z >> 31)) >> 40) / Float(1 << 24)
-    }
 }
 
 private func queries(_ catalog: Catalog, count: Int) throws -> [[Float]] {

@@ -1,18 +1,12 @@
 import Testing
 @testable import SatSeekTensor
+import SatSeekRandom
 
 /// Deterministic pseudo-random values (SplitMix64) so every run sees the same tensors.
 struct SeededValues {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> Float {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Float(z >> 40) / Float(1 << 24) * 2 - 1
-    }
+    var generator: SplitMix64
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
+    mutating func next() -> Float { generator.signedUnitFloat() }
     mutating func array(_ count: Int) -> [Float] { (0..<count).map { _ in next() } }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SatSeekModels
+import SatSeekRandom
 
 /// Shared helpers of SatSeek's test targets: where the repository and the shared data are, temporary
 /// folders, model availability, and a throw-away PostgreSQL cluster.
@@ -134,18 +135,7 @@ public func satseekExecutable() -> URL? {
     return binary
 }
 
-/// A deterministic SplitMix64 generator, so every run sees the same data.
-public struct SplitMix: RandomNumberGenerator {
-    public var state: UInt64
-    public init(state: UInt64) { self.state = state }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     /// A standard normal sample (Box–Muller).
     public mutating func normal() -> Float {
         let u = max(Float.leastNormalMagnitude, Float.random(in: 0..<1, using: &self))
