@@ -14,6 +14,13 @@ public struct ChipInfo: Sendable, Codable, Equatable {
     public var footprint: [[Double]]?
     /// Bounding box of ``footprint`` (all `nil` with it).
     public var minLon: Double?, minLat: Double?, maxLon: Double?, maxLat: Double?
+    /// When the scene was acquired (UTC), if known, and where that was read (`option`, `stac`, `metadata`,
+    /// `file-name`).
+    public var acquiredAt: Date?
+    public var acquiredSource: String?
+    /// The STAC item the scene is an asset of, and the item's scalar properties (cloud cover, platform, …).
+    public var stacItem: String?
+    public var properties: [String: String]?
 
     /// Whether `ring` can be stored as a footprint: at least four `[lon, lat]` points, every coordinate finite,
     /// longitudes within ±180 and latitudes within ±90 (EPSG:4326 degrees).
@@ -27,8 +34,13 @@ public struct ChipInfo: Sendable, Codable, Equatable {
     /// Creates a chip description; the bounding box is computed from `footprint`.
     public init(
         scenePath: String, x: Int, y: Int, width: Int, height: Int, bands: [Int]? = nil,
-        footprint: [[Double]]?
+        footprint: [[Double]]?, acquiredAt: Date? = nil, acquiredSource: String? = nil, stacItem: String? = nil,
+        properties: [String: String]? = nil
     ) {
+        self.acquiredAt = acquiredAt
+        self.acquiredSource = acquiredSource
+        self.stacItem = stacItem
+        self.properties = properties
         self.scenePath = scenePath
         self.bands = bands
         self.x = x
@@ -68,14 +80,19 @@ extension Catalog {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT OR REPLACE INTO chip (imageId, scenePath, x, y, width, height, bands, footprint,
-                                             minLon, minLat, maxLon, maxLat)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                             minLon, minLat, maxLon, maxLat, acquiredAt, acquiredSource, stacItem,
+                                             properties)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         let ring = try chip.footprint.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let properties = try chip.properties.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         try statement.execute(arguments: [
             id, canonicalPath(chip.scenePath), chip.x, chip.y, chip.width, chip.height,
             chip.bands.map { $0.map(String.init).joined(separator: ",") }, ring,
-            chip.minLon, chip.minLat, chip.maxLon, chip.maxLat
+            chip.minLon, chip.minLat, chip.maxLon, chip.maxLat, chip.acquiredAt?.timeIntervalSince1970,
+            chip.acquiredSource, chip.stacItem, properties,
         ])
     }
 
@@ -98,7 +115,9 @@ extension Catalog {
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT imageId, scenePath, x, y, width, height, footprint, bands FROM chip WHERE imageId IN (\(marks))
+                        SELECT imageId, scenePath, x, y, width, height, footprint, bands, acquiredAt, acquiredSource,
+                               stacItem, properties
+                        FROM chip WHERE imageId IN (\(marks))
                         """, arguments: StatementArguments(chunk))
                 for row in rows {
                     result[row[0]] = try Self.chip(from: row)
@@ -124,6 +143,49 @@ extension Catalog {
         }
     }
 
+    /// Ids of the chips acquired within `from ... to` (either end open when `nil`); chips without a date never are.
+    public func chipIDs(acquiredFrom from: Date?, to: Date?) throws -> Set<Int64> {
+        try pool.read { db in
+            Set(
+                try Int64.fetchAll(
+                    db,
+                    sql: """
+                        SELECT imageId FROM chip
+                        WHERE acquiredAt IS NOT NULL AND acquiredAt >= ? AND acquiredAt <= ?
+                        """,
+                    arguments: [from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude,
+                                to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude]))
+        }
+    }
+
+    /// The same ground seen on other dates: for every other dated scene whose chips cover the centre of chip `id`,
+    /// the chip of that scene whose centre is nearest to it, oldest first. Empty for a chip without a footprint.
+    public func otherAcquisitions(of id: Int64) throws -> [(id: Int64, acquiredAt: Date?, scenePath: String)] {
+        guard let chip = try chips(ids: [id])[id], let minLon = chip.minLon, let minLat = chip.minLat,
+            let maxLon = chip.maxLon, let maxLat = chip.maxLat
+        else { return [] }
+        let (lon, lat) = ((minLon + maxLon) / 2, (minLat + maxLat) / 2)
+        let rows = try pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT imageId, scenePath, acquiredAt, minLon, minLat, maxLon, maxLat FROM chip
+                    WHERE scenePath != ? AND minLon <= ? AND maxLon >= ? AND minLat <= ? AND maxLat >= ?
+                    """, arguments: [chip.scenePath, lon, lon, lat, lat])
+        }
+        var nearest: [String: (id: Int64, acquiredAt: Double?, distance: Double)] = [:]
+        for row in rows {
+            let scene: String = row[1]
+            let (cx, cy) = (((row[3] as Double) + (row[5] as Double)) / 2, ((row[4] as Double) + (row[6] as Double)) / 2)
+            let distance = (cx - lon) * (cx - lon) + (cy - lat) * (cy - lat)
+            if let best = nearest[scene], best.distance <= distance { continue }
+            nearest[scene] = (row[0], row[2], distance)
+        }
+        return nearest.map { scene, best in
+            (best.id, best.acquiredAt.map { Date(timeIntervalSince1970: $0) }, scene)
+        }.sorted { ($0.acquiredAt ?? .distantPast, $0.scenePath) < ($1.acquiredAt ?? .distantPast, $1.scenePath) }
+    }
+
     /// The distinct source scenes with the union of their chips' bounding boxes (`nil` box when not
     /// georeferenced) and chip counts, ordered by path.
     public func scenes() throws -> [(
@@ -144,8 +206,12 @@ extension Catalog {
         let text: String? = row[6]
         let ring = try text.map { try JSONDecoder().decode([[Double]].self, from: Data($0.utf8)) }
         let bands = (row[7] as String?).map { $0.split(separator: ",").compactMap { Int($0) } }
+        let properties = try (row[11] as String?).map {
+            try JSONDecoder().decode([String: String].self, from: Data($0.utf8))
+        }
         return ChipInfo(
             scenePath: row[1], x: row[2], y: row[3], width: row[4], height: row[5], bands: bands,
-            footprint: ring)
+            footprint: ring, acquiredAt: (row[8] as Double?).map { Date(timeIntervalSince1970: $0) },
+            acquiredSource: row[9], stacItem: row[10], properties: properties)
     }
 }

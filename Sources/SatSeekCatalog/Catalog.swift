@@ -159,7 +159,9 @@ public final class Catalog: Sendable {
     /// relative paths are resolved against the current directory and `.`/`..`
     /// removed (symbolic links are kept as is).
     public static func canonicalPath(_ path: String) -> String {
-        URL(fileURLWithPath: path).standardizedFileURL.path
+        // GDAL's virtual file systems (`/vsicurl/https://…`) name URLs, which standardising would mangle.
+        if path.hasPrefix("/vsi") { return path }
+        return URL(fileURLWithPath: path).standardizedFileURL.path
     }
 
     /// The record stored for `path` (canonicalised with ``canonicalPath(_:)``), if any.

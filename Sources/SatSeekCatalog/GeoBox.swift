@@ -61,6 +61,14 @@ public struct GeoBox: Sendable, Codable, Hashable, CustomStringConvertible {
             && other.minLat >= minLat - tolerance && other.maxLat <= maxLat + tolerance
     }
 
+    /// The part both boxes share, `nil` when they do not meet.
+    public func intersection(_ other: GeoBox) -> GeoBox? {
+        guard intersects(other) else { return nil }
+        return GeoBox(
+            minLon: max(minLon, other.minLon), minLat: max(minLat, other.minLat),
+            maxLon: min(maxLon, other.maxLon), maxLat: min(maxLat, other.maxLat))
+    }
+
     /// The smallest box holding both.
     public func union(_ other: GeoBox) -> GeoBox {
         GeoBox(
@@ -70,4 +78,20 @@ public struct GeoBox: Sendable, Codable, Hashable, CustomStringConvertible {
 
     /// `minLon,minLat,maxLon,maxLat`.
     public var description: String { "\(minLon),\(minLat),\(maxLon),\(maxLat)" }
+}
+
+/// A span of acquisition times, either end open (`nil`); both ends inclusive.
+public struct DateRange: Sendable, Codable, Hashable {
+    public var from: Date?
+    public var to: Date?
+
+    public init(from: Date?, to: Date?) {
+        self.from = from
+        self.to = to
+    }
+
+    /// Whether `date` lies inside.
+    public func contains(_ date: Date) -> Bool {
+        (from.map { date >= $0 } ?? true) && (to.map { date <= $0 } ?? true)
+    }
 }

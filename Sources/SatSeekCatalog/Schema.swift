@@ -40,7 +40,7 @@ enum CatalogSchema {
     static let formatVersion = 1
 
     /// All migrations, oldest first.
-    static let migrations: [CatalogMigration] = [v1, v2, v3, v4, v5]
+    static let migrations: [CatalogMigration] = [v1, v2, v3, v4, v5, v6]
 
     /// v1: `meta`, `image` (unique path) and `embedding` (image id + model id).
     static let v1 = CatalogMigration(identifier: "v1") { db in
@@ -125,6 +125,19 @@ enum CatalogSchema {
     static let v5 = CatalogMigration(identifier: "v5") { db in
         try setMeta(db, MetaKey.catalogID, UUID().uuidString)
         try setMeta(db, MetaKey.schemaVersion, "v5")
+    }
+
+    /// v6: when and from what each chip was acquired — `acquiredAt` (seconds since 1970, UTC) with where that date
+    /// came from, and for chips of a STAC item the item id and its scalar properties (JSON object).
+    static let v6 = CatalogMigration(identifier: "v6") { db in
+        try db.alter(table: "chip") { t in
+            t.add(column: "acquiredAt", .double)
+            t.add(column: "acquiredSource", .text)
+            t.add(column: "stacItem", .text)
+            t.add(column: "properties", .text)
+        }
+        try db.create(index: "chip_acquired", on: "chip", columns: ["acquiredAt"])
+        try setMeta(db, MetaKey.schemaVersion, "v6")
     }
 
     static func createEmbeddingTable(_ db: Database) throws {

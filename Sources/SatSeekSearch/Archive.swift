@@ -123,7 +123,7 @@ public final class Archive: Sendable {
     /// ``search(vector:k:filter:)`` as bare ids and scores.
     public func hits(vector: [Float], k: Int, filter: SearchFilter = .none) async throws -> [SearchHit] {
         guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
-        return try await store.search(vector: vector, k: k, exact: exact, filter: filter)
+        return try await store.search(vector: vector, k: k, exact: exact, filter: try filter.resolvingDates(in: catalog))
     }
 
     /// Relevance feedback: the `k` best items by a model learned from the examples (the examples that are
@@ -131,7 +131,8 @@ public final class Archive: Sendable {
     public func search(_ query: FeedbackQuery, k: Int, filter: SearchFilter = .none) async throws -> ArchiveAnswer {
         guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
         let (model, filter) = try await learn(query, filter: filter)
-        let hits = try await store.search(vector: model.direction, k: k, exact: exact, filter: filter)
+        let hits = try await store.search(
+            vector: model.direction, k: k, exact: exact, filter: try filter.resolvingDates(in: catalog))
         let results = try ranked(hits, scoredBy: model)
         return ArchiveAnswer(results: results, total: results.count, scoring: model.learner.rawValue)
     }
@@ -147,7 +148,7 @@ public final class Archive: Sendable {
         let (model, _) = try await learn(query, filter: filter)
         let page = try await store.search(
             vector: model.direction, minimumScore: model.minimumCosine(forScore: threshold),
-            filter: filter, offset: offset, limit: limit)
+            filter: try filter.resolvingDates(in: catalog), offset: offset, limit: limit)
         let results = try ranked(page.hits, scoredBy: model, firstRank: offset + 1)
         return ArchiveAnswer(results: results, total: page.total, scoring: model.learner.rawValue)
     }

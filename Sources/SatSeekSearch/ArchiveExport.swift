@@ -79,7 +79,7 @@ public enum ArchiveExport {
             }
         } else {
             let lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map {
-                csvFields(String($0))
+                CSV.fields($0)
             }
             guard let header = lines.first, let pathColumn = header.firstIndex(of: "path"),
                 let labelColumn = header.firstIndex(of: "label")
@@ -100,38 +100,6 @@ public enum ArchiveExport {
             }
         }
         return (labels, unknown)
-    }
-
-    /// The fields of one CSV line (RFC 4180 quotes).
-    static func csvFields(_ line: String) -> [String] {
-        var fields: [String] = [], field = "", quoted = false
-        var characters = line.makeIterator()
-        while let c = characters.next() {
-            if quoted {
-                if c == "\"" {
-                    if let next = characters.next() {
-                        if next == "\"" {
-                            field.append("\"")
-                        } else {
-                            quoted = false;
-                            if next == "," { fields.append(field); field = "" } else { field.append(next) }
-                        }
-                    } else {
-                        quoted = false
-                    }
-                } else {
-                    field.append(c)
-                }
-            } else if c == "\"" {
-                quoted = true
-            } else if c == "," {
-                fields.append(field); field = ""
-            } else {
-                field.append(c)
-            }
-        }
-        fields.append(field)
-        return fields
     }
 
     private typealias Row = (entry: Entry, record: ImageRecord, chip: ChipInfo?)
@@ -160,18 +128,12 @@ public enum ArchiveExport {
             let fields: [String] = [
                 String(entry.id), entry.rank.map(String.init) ?? "",
                 entry.score.map { String(format: "%.6f", $0) } ?? "",
-                entry.label.map(String.init) ?? "", quoted(record.className), quoted(record.path),
-                quoted(chip?.scenePath ?? ""), chip?.minLon.map { "\($0)" } ?? "", chip?.minLat.map { "\($0)" } ?? "",
+                entry.label.map(String.init) ?? "", CSV.quoted(record.className), CSV.quoted(record.path),
+                CSV.quoted(chip?.scenePath ?? ""), chip?.minLon.map { "\($0)" } ?? "", chip?.minLat.map { "\($0)" } ?? "",
                 chip?.maxLon.map { "\($0)" } ?? "", chip?.maxLat.map { "\($0)" } ?? ""
             ]
             lines.append(fields.joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
-    }
-
-    /// RFC 4180 quoting when the field needs it.
-    private static func quoted(_ field: String) -> String {
-        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
-        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

@@ -28,10 +28,40 @@ public struct SceneIndexReport: Sendable, Codable {
     /// Chips whose computed footprint was not finite EPSG:4326 degrees within ±180/±90 (a broken geotransform
     /// or projection): stored with a null footprint, and each scene named in ``warnings``.
     public var invalidFootprints = 0
+    /// STAC catalogs, collections and items read (0 when the target was not STAC).
+    public var stacDocuments = 0
+    /// Chips whose stored row was current but whose date or STAC details changed (rewritten, not re-embedded).
+    public var metadataUpdated = 0
+    /// Scenes with an acquisition date, and where the dates came from (`stac`, `metadata`, `file-name`, `option`).
+    public var dated = 0
+    public var dateSources: [String: Int] = [:]
     /// Things the analyst should know that did not stop the run.
     public var warnings: [String] = []
     public var failures: [Failure] = []
     public var seconds = 0.0
+}
+
+/// One scene to tile, with what is known about it besides its pixels (from a STAC item, say).
+public struct SceneSource: Sendable, Equatable {
+    /// A raster GDAL opens: a file, or a `/vsicurl/` URL of a remote Cloud-Optimised GeoTIFF.
+    public var path: String
+    /// The acquisition date given with the scene (STAC `datetime`); `nil`: read it from the raster or its name.
+    public var acquisition: Acquisition?
+    /// The STAC item id and its scalar properties.
+    public var stacItem: String?
+    public var properties: [String: String]?
+
+    public init(
+        path: String, acquisition: Acquisition? = nil, stacItem: String? = nil, properties: [String: String]? = nil
+    ) {
+        self.path = path
+        self.acquisition = acquisition
+        self.stacItem = stacItem
+        self.properties = properties
+    }
+
+    /// Whether GDAL reads it through a virtual file system (`/vsicurl/…`) rather than a local file.
+    var isVirtual: Bool { path.hasPrefix("/vsi") }
 }
 
 /// Indexes georeferenced scenes as chips: each scene is cut into a grid of `tile × tile` windows (GDAL windowed
@@ -45,6 +75,10 @@ public struct SceneIndexer: Sendable {
     public var batchSize = 32
     /// Extra embeddings stored with every chip (as for ``Indexer/auxiliaries``).
     public var auxiliaries: [any AuxiliaryEmbedding] = []
+    /// The acquisition date of every scene of the run (`--date`), over any the scenes carry.
+    public var date: Date?
+    /// The STAC asset to tile in every item (`--asset`); `nil`: the visual/RGB one.
+    public var stacAsset: String?
 
     /// Binds the catalog to `model` (as ``Indexer`` does).
     public init(catalog: Catalog, model: any ImageEmbedder, options: SceneTilingOptions) throws {
@@ -59,8 +93,10 @@ public struct SceneIndexer: Sendable {
         Catalog.canonicalPath(scene) + "#chip=\(window)"
     }
 
-    /// Tiles and indexes `target`: one raster file, or every `.tif`/`.tiff` file under a folder.
+    /// Tiles and indexes `target`: one raster file, every `.tif`/`.tiff` file under a folder, or the items of a
+    /// STAC catalog, collection or item (a `.json` file; see ``StacCatalog``).
     public func index(_ target: String, progress: (ProgressSnapshot) -> Void = { _ in }) throws -> SceneIndexReport {
+        if target.lowercased().hasSuffix(".json") { return try index(stac: target, progress: progress) }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory) else {
             throw SearchError.notFound("\(target): no such file or folder")
@@ -72,13 +108,40 @@ public struct SceneIndexer: Sendable {
         } else {
             scenes = [target]
         }
+        return try index(sources: scenes.map { SceneSource(path: $0) }, progress: progress)
+    }
+
+    /// Tiles the chosen asset of every item of a STAC catalog, keeping each item's id, datetime and properties with
+    /// its chips; what was wrong in the catalog (missing assets, loops, dates that do not parse) is in the
+    /// report's warnings and the walk goes on.
+    public func index(stac path: String, progress: (ProgressSnapshot) -> Void = { _ in }) throws -> SceneIndexReport {
+        let scan = StacCatalog.walk(path, asset: stacAsset)
+        guard scan.documents > 0 else {
+            throw SearchError.notFound(scan.problems.first ?? "\(path): not a STAC document")
+        }
+        let sources = scan.assets.map { asset in
+            SceneSource(
+                path: asset.path, acquisition: asset.datetime.map { Acquisition(date: $0, source: .stac) },
+                stacItem: asset.itemID, properties: asset.properties)
+        }
+        var report = try index(sources: sources, progress: progress)
+        report.stacDocuments = scan.documents
+        report.warnings = scan.problems + report.warnings
+        return report
+    }
+
+    /// Tiles and indexes these scenes; a scene that fails is reported and leaves nothing behind, and the run goes on.
+    public func index(
+        sources: [SceneSource], progress: (ProgressSnapshot) -> Void = { _ in }
+    ) throws -> SceneIndexReport {
         var report = SceneIndexReport()
         let start = Date()
-        for (number, scene) in scenes.enumerated() {
+        for (number, source) in sources.enumerated() {
+            let scene = source.path
             var added: [Int64] = []
             let before = report
             do {
-                try index(scene: scene, report: &report, added: &added)
+                try index(scene: source, report: &report, added: &added)
                 report.scenes += 1
             } catch {
                 // A scene that cannot be tiled leaves nothing behind: the rows this run added for it go again.
@@ -92,7 +155,7 @@ public struct SceneIndexer: Sendable {
             }
             progress(
                 ProgressSnapshot(
-                    done: number + 1, total: scenes.count, skipped: report.unchanged,
+                    done: number + 1, total: sources.count, skipped: report.unchanged,
                     failed: report.failures.count, elapsed: Date().timeIntervalSince(start)))
         }
         report.seconds = Date().timeIntervalSince(start)
@@ -101,13 +164,25 @@ public struct SceneIndexer: Sendable {
 
     /// Tiles one scene into the catalog, one transaction per batch of chips (rows, embeddings and chip rows
     /// together); `added` collects the ids of rows this run created.
-    func index(scene: String, report: inout SceneIndexReport, added: inout [Int64]) throws {
-        let path = Catalog.canonicalPath(scene)
-        let attributes = try FileManager.default.attributesOfItem(atPath: path)
-        let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
-        let mtime = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+    func index(scene source: SceneSource, report: inout SceneIndexReport, added: inout [Int64]) throws {
+        let path = Catalog.canonicalPath(source.path)
+        var size: Int64 = 0, mtime = 0.0
+        let hash: String
+        if source.isVirtual {
+            // A remote scene is not read whole to hash it: its identity is its URL (and STAC item).
+            hash = "url:" + path + (source.stacItem.map { "#" + $0 } ?? "")
+        } else {
+            let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
+            mtime = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            hash = try contentHash(ofFileAt: path)
+        }
         let tiler = try SceneTiler(path: path, options: options)
-        let hash = try contentHash(ofFileAt: path)
+        let acquisition = resolveAcquisition(source, tiler: tiler)
+        if let acquisition {
+            report.dated += 1
+            report.dateSources[acquisition.source.rawValue, default: 0] += 1
+        }
         let className = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         var pending: [PendingChip] = []
         let invalidBefore = report.invalidFootprints
@@ -117,9 +192,21 @@ public struct SceneIndexer: Sendable {
             let existing = try catalog.record(path: chipPath)
             // Current only when the row, its embedding, its chip row and every auxiliary kind are all there.
             if let existing, let id = existing.id, existing.modelID == model.modelID, existing.contentHash == hash,
-                try catalog.hasEmbedding(id: id), try catalog.hasChip(id: id), try hasAllAuxiliaries(id)
+                try catalog.hasEmbedding(id: id), let stored = try catalog.chips(ids: [id])[id],
+                try hasAllAuxiliaries(id)
             {
                 report.unchanged += 1
+                if stored.acquiredAt != acquisition?.date || stored.stacItem != source.stacItem
+                    || stored.properties != source.properties
+                {
+                    var chip = stored
+                    chip.acquiredAt = acquisition?.date
+                    chip.acquiredSource = acquisition?.source.rawValue
+                    chip.stacItem = source.stacItem
+                    chip.properties = source.properties
+                    try catalog.setChips([(id, chip)])
+                    report.metadataUpdated += 1
+                }
                 continue
             }
             guard let chip = try tiler.chip(window) else {
@@ -138,16 +225,26 @@ public struct SceneIndexer: Sendable {
                 byteSize: size, modifiedAt: mtime, contentHash: hash, modelID: model.modelID)
             pending.append(PendingChip(record: record, chip: chip, footprint: ring, isUpdate: existing != nil))
             if pending.count == batchSize {
-                added += try store(pending, scene: path, report: &report)
+                added += try store(pending, scene: path, source: source, acquisition: acquisition, report: &report)
                 pending.removeAll()
             }
         }
-        added += try store(pending, scene: path, report: &report)
+        added += try store(pending, scene: path, source: source, acquisition: acquisition, report: &report)
         if report.invalidFootprints > invalidBefore {
             report.warnings.append(
                 "\(path): \(report.invalidFootprints - invalidBefore) chip footprints are not "
                     + "finite degrees within ±180/±90 (check the scene's georeferencing); stored without a footprint")
         }
+    }
+
+    /// The scene's acquisition date: `--date`, else the one its source gives (STAC), else the raster's metadata,
+    /// else a `YYYYMMDD` token of its file name.
+    func resolveAcquisition(_ source: SceneSource, tiler: SceneTiler) -> Acquisition? {
+        if let date { return Acquisition(date: date, source: .option) }
+        if let given = source.acquisition { return given }
+        if let found = tiler.metadataDate { return Acquisition(date: found, source: .metadata) }
+        let name = URL(fileURLWithPath: source.path).lastPathComponent
+        return AcquisitionDate.fromFileName(name).map { Acquisition(date: $0, source: .fileName) }
     }
 
     private func hasAllAuxiliaries(_ id: Int64) throws -> Bool {
@@ -167,7 +264,7 @@ public struct SceneIndexer: Sendable {
     }
 
     private func store(
-        _ batch: [PendingChip], scene: String,
+        _ batch: [PendingChip], scene: String, source: SceneSource, acquisition: Acquisition?,
         report: inout SceneIndexReport
     ) throws -> [Int64] {
         guard !batch.isEmpty else { return [] }
@@ -180,7 +277,9 @@ public struct SceneIndexer: Sendable {
                 record: entry.record, embedding: Array(embeddings[(row * dims)..<((row + 1) * dims)]),
                 chip: ChipInfo(
                     scenePath: scene, x: w.x, y: w.y, width: w.width, height: w.height,
-                    bands: options.bands, footprint: entry.footprint))
+                    bands: options.bands, footprint: entry.footprint, acquiredAt: acquisition?.date,
+                    acquiredSource: acquisition?.source.rawValue, stacItem: source.stacItem,
+                    properties: source.properties))
         }
         for auxiliary in auxiliaries {
             let vectors = try auxiliary.embed(images: images, backbone: embeddings)

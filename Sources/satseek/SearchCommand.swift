@@ -86,7 +86,7 @@ struct SearchCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let session = try SearchSession(db: options.db, model: options.model, create: false)
             try await storeOptions.withArchive(session) { archive in
-                let filter = try feedback.filter()
+                let filter = try feedback.filter(archive)
                 let example: QueryExample? = image.map { .imageFile($0) } ?? item.map { .item($0) }
                 if feedback.hasExamples || feedback.threshold != nil {
                     let query = try feedback.query(catalog: session.catalog, extraPositives: example.map { [$0] } ?? [])
@@ -96,7 +96,7 @@ struct SearchCommand: AsyncParsableCommand {
                             "\(answer.total) items score at least \(feedback.threshold!) (\(answer.scoring)); "
                                 + "showing \(answer.results.count) from \(feedback.offset + 1)")
                     }
-                    return try json ? printJSON(answer) : printResults(answer.results, json: false)
+                    return try json ? printJSON(answer) : printResults(answer.results, json: false, archive: archive)
                 }
                 let results: [SearchResult]
                 if let text {
@@ -110,7 +110,7 @@ struct SearchCommand: AsyncParsableCommand {
                 } else {
                     results = try await archive.search(example!, k: k, filter: filter)
                 }
-                try printResults(results, json: json)
+                try printResults(results, json: json, archive: archive)
             }
         }
     }
@@ -135,11 +135,32 @@ func readQueryVector(_ path: String) throws -> [Float] {
     }
 }
 
-/// Prints ranked results as a table, or as JSON on stdout.
-func printResults(_ results: [SearchResult], json: Bool) throws {
-    if json { return try printJSON(results) }
+/// A result with where and when its item lies (chips only), as `search --json` prints it.
+struct LocatedResult: Encodable {
+    let result: SearchResult
+    let whereabouts: ItemWhereabouts?
+
+    func encode(to encoder: any Encoder) throws {
+        try result.encode(to: encoder)
+        if let whereabouts { try whereabouts.encode(to: encoder) }
+    }
+}
+
+/// Prints ranked results as a table (chips with their nearest place and date), or as JSON on stdout.
+func printResults(_ results: [SearchResult], json: Bool, archive: Archive) throws {
+    let whereabouts = try archive.whereabouts(of: results.map(\.id))
+    if json { return try printJSON(results.map { LocatedResult(result: $0, whereabouts: whereabouts[$0.id]) }) }
     print("rank  score   " + "id".padded(7) + "class".padded(20) + "path")
     for r in results {
-        print(String(format: "%4d  %.4f  ", r.rank, r.score) + String(r.id).padded(7) + r.className.padded(20) + r.path)
+        var line = String(format: "%4d  %.4f  ", r.rank, r.score) + String(r.id).padded(7) + r.className.padded(20) + r.path
+        if let found = whereabouts[r.id] {
+            let place = found.place.map { [$0, found.region ?? "", found.country ?? ""].filter { !$0.isEmpty } }
+            let parts = [
+                place.map { $0.joined(separator: ", ") + String(format: " (%.0f km)", found.placeDistanceKm ?? 0) },
+                found.acquired.map { String($0.prefix(10)) },
+            ].compactMap { $0 }
+            if !parts.isEmpty { line += "  [" + parts.joined(separator: ", ") + "]" }
+        }
+        print(line)
     }
 }
