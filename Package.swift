@@ -85,6 +85,7 @@ let package = Package(
         ]),
         .target(name: "SatSeekServer", dependencies: [
             "SatSeekSearch", "SatSeekStore", "SatSeekLearning", "SatSeekGeo", "SatSeekImaging", "SatSeekCatalog", "SatSeekIndex",
+            "SatSeekModels",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
         ]),
         // Scale-out store: PostgreSQL + pgvector behind the VectorStore protocol (the CLI's --store).

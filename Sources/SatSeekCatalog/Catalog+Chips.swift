@@ -92,7 +92,7 @@ extension Catalog {
             id, canonicalPath(chip.scenePath), chip.x, chip.y, chip.width, chip.height,
             chip.bands.map { $0.map(String.init).joined(separator: ",") }, ring,
             chip.minLon, chip.minLat, chip.maxLon, chip.maxLat, chip.acquiredAt?.timeIntervalSince1970,
-            chip.acquiredSource, chip.stacItem, properties,
+            chip.acquiredSource, chip.stacItem, properties
         ])
     }
 
@@ -153,8 +153,10 @@ extension Catalog {
                         SELECT imageId FROM chip
                         WHERE acquiredAt IS NOT NULL AND acquiredAt >= ? AND acquiredAt <= ?
                         """,
-                    arguments: [from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude,
-                                to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude]))
+                    arguments: [
+                        from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude,
+                        to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude
+                    ]))
         }
     }
 
@@ -176,7 +178,9 @@ extension Catalog {
         var nearest: [String: (id: Int64, acquiredAt: Double?, distance: Double)] = [:]
         for row in rows {
             let scene: String = row[1]
-            let (cx, cy) = (((row[3] as Double) + (row[5] as Double)) / 2, ((row[4] as Double) + (row[6] as Double)) / 2)
+            let (cx, cy) = (
+                ((row[3] as Double) + (row[5] as Double)) / 2, ((row[4] as Double) + (row[6] as Double)) / 2
+            )
             let distance = (cx - lon) * (cx - lon) + (cy - lat) * (cy - lat)
             if let best = nearest[scene], best.distance <= distance { continue }
             nearest[scene] = (row[0], row[2], distance)

@@ -183,7 +183,8 @@ public final class Gazetteer: Sendable {
     public static func distanceKm(_ lat1: Double, _ lon1: Double, _ lat2: Double, _ lon2: Double) -> Double {
         let radians = Double.pi / 180
         let dLat = (lat2 - lat1) * radians, dLon = (lon2 - lon1) * radians
-        let a = sin(dLat / 2) * sin(dLat / 2) + cos(lat1 * radians) * cos(lat2 * radians) * sin(dLon / 2) * sin(dLon / 2)
+        let a =
+            sin(dLat / 2) * sin(dLat / 2) + cos(lat1 * radians) * cos(lat2 * radians) * sin(dLon / 2) * sin(dLon / 2)
         return 2 * earthRadiusKm * asin(min(1, a.squareRoot()))
     }
 
@@ -268,7 +269,8 @@ public final class Gazetteer: Sendable {
             throw GeoError.unreadable(path: url.path, reason: "no such file")
         }
         guard size <= limit else {
-            throw GeoError.unreadable(path: url.path, reason: "\(size) bytes is more than a gazetteer file may be (\(limit))")
+            throw GeoError.unreadable(
+                path: url.path, reason: "\(size) bytes is more than a gazetteer file may be (\(limit))")
         }
         return try Data(contentsOf: url)
     }

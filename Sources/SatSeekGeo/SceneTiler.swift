@@ -145,7 +145,7 @@ public final class SceneTiler {
     public var metadataDate: Date? {
         let keys: [(String, String?)] = [
             ("ACQUISITIONDATETIME", "IMAGERY"), ("ACQUISITIONDATETIME", nil), ("ACQUISITION_DATE", nil),
-            ("DATE_ACQUIRED", nil), ("DATETIME", nil), ("TIFFTAG_DATETIME", nil),
+            ("DATE_ACQUIRED", nil), ("DATETIME", nil), ("TIFFTAG_DATETIME", nil)
         ]
         for (key, domain) in keys {
             guard let value = GDALGetMetadataItem(dataset, key, domain) else { continue }

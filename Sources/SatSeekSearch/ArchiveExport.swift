@@ -1,5 +1,6 @@
 import Foundation
 import SatSeekCatalog
+import SatSeekGeo
 
 /// Results, finds and collections written for GIS tools: GeoJSON (a FeatureCollection of chip footprint
 /// polygons in EPSG:4326 — QGIS, GDAL/OGR and Leaflet read it as is) or CSV.
@@ -33,12 +34,20 @@ public enum ArchiveExport {
         labels.map { Entry(id: $0.itemID, label: $0.label) }
     }
 
-    /// The file contents for `entries` (items the catalog no longer holds are left out).
-    public static func render(_ entries: [Entry], catalog: Catalog, format: Format) throws -> Data {
+    /// The file contents for `entries` (items the catalog no longer holds are left out); chips carry their nearest
+    /// place (when `gazetteer` is given) and acquisition date.
+    public static func render(
+        _ entries: [Entry], catalog: Catalog, format: Format, gazetteer: Gazetteer? = nil
+    ) throws -> Data {
         let ids = entries.map(\.id)
         let records = try catalog.records(ids: ids)
         let chips = try catalog.chips(ids: ids)
-        let rows = entries.compactMap { entry in records[entry.id].map { (entry, $0, chips[entry.id]) } }
+        let rows = entries.compactMap { entry in
+            records[entry.id].map { record in
+                let chip = chips[entry.id]
+                return (entry, record, chip, chip.map { Archive.whereabouts(of: $0, gazetteer: gazetteer) })
+            }
+        }
         switch format {
         case .geojson: return try geoJSON(rows)
         case .csv: return Data(csv(rows).utf8)
@@ -102,12 +111,18 @@ public enum ArchiveExport {
         return (labels, unknown)
     }
 
-    private typealias Row = (entry: Entry, record: ImageRecord, chip: ChipInfo?)
+    private typealias Row = (entry: Entry, record: ImageRecord, chip: ChipInfo?, whereabouts: ItemWhereabouts?)
 
     private static func geoJSON(_ rows: [Row]) throws -> Data {
         var features: [[String: Any]] = []
-        for (entry, record, chip) in rows {
+        for (entry, record, chip, whereabouts) in rows {
             var properties: [String: Any] = ["id": entry.id, "path": record.path, "class": record.className]
+            properties["place"] = whereabouts?.place ?? NSNull()
+            properties["region"] = whereabouts?.region ?? NSNull()
+            properties["country"] = whereabouts?.country ?? NSNull()
+            properties["place_km"] = whereabouts?.placeDistanceKm ?? NSNull()
+            properties["acquired"] = whereabouts?.acquired ?? NSNull()
+            properties["stac_item"] = whereabouts?.stacItem ?? NSNull()
             properties["scene"] = chip?.scenePath ?? NSNull()
             properties["rank"] = entry.rank ?? NSNull()
             properties["score"] = entry.score.map { Double($0) } ?? NSNull()
@@ -123,14 +138,20 @@ public enum ArchiveExport {
     }
 
     private static func csv(_ rows: [Row]) -> String {
-        var lines = ["id,rank,score,label,class,path,scene,min_lon,min_lat,max_lon,max_lat"]
-        for (entry, record, chip) in rows {
+        var lines = [
+            "id,rank,score,label,class,path,scene,min_lon,min_lat,max_lon,max_lat,place,region,country,place_km,acquired"
+        ]
+        for (entry, record, chip, whereabouts) in rows {
             let fields: [String] = [
                 String(entry.id), entry.rank.map(String.init) ?? "",
                 entry.score.map { String(format: "%.6f", $0) } ?? "",
                 entry.label.map(String.init) ?? "", CSV.quoted(record.className), CSV.quoted(record.path),
-                CSV.quoted(chip?.scenePath ?? ""), chip?.minLon.map { "\($0)" } ?? "", chip?.minLat.map { "\($0)" } ?? "",
-                chip?.maxLon.map { "\($0)" } ?? "", chip?.maxLat.map { "\($0)" } ?? ""
+                CSV.quoted(chip?.scenePath ?? ""), chip?.minLon.map { "\($0)" } ?? "",
+                chip?.minLat.map { "\($0)" } ?? "",
+                chip?.maxLon.map { "\($0)" } ?? "", chip?.maxLat.map { "\($0)" } ?? "",
+                CSV.quoted(whereabouts?.place ?? ""), CSV.quoted(whereabouts?.region ?? ""),
+                CSV.quoted(whereabouts?.country ?? ""), whereabouts?.placeDistanceKm.map { "\($0)" } ?? "",
+                whereabouts?.acquired ?? ""
             ]
             lines.append(fields.joined(separator: ","))
         }

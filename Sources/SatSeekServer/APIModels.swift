@@ -1,5 +1,7 @@
 import Foundation
 import SatSeekCatalog
+import SatSeekGeo
+import SatSeekSearch
 
 /// What the web app can do with the open index (`GET /api/info`).
 struct InfoResponse: Codable, Sendable {
@@ -41,8 +43,29 @@ struct ItemResponse: Codable, Sendable {
     let footprint: [[Double]]?
     let bbox: [Double]?
     let image: String
+    /// Centre `[lon, lat]`, nearest populated place (GeoNames) with its region, country and distance, the
+    /// acquisition date (ISO 8601, UTC) and its source, the STAC item and properties — chips only.
+    let centre: [Double]?
+    let place: String?
+    let region: String?
+    let country: String?
+    let placeDistanceKm: Double?
+    let acquired: String?
+    let acquiredSource: String?
+    let stacItem: String?
+    let properties: [String: String]?
 
-    init(record: ImageRecord, chip: ChipInfo?) {
+    init(record: ImageRecord, chip: ChipInfo?, gazetteer: Gazetteer?) {
+        let whereabouts = chip.map { Archive.whereabouts(of: $0, gazetteer: gazetteer) }
+        centre = whereabouts?.centre
+        place = whereabouts?.place
+        region = whereabouts?.region
+        country = whereabouts?.country
+        placeDistanceKm = whereabouts?.placeDistanceKm
+        acquired = whereabouts?.acquired
+        acquiredSource = whereabouts?.acquiredSource
+        stacItem = whereabouts?.stacItem
+        properties = whereabouts?.properties
         let id = record.id ?? 0
         self.id = id
         name =
@@ -60,6 +83,26 @@ struct ItemResponse: Codable, Sendable {
             bbox = nil
         }
         image = "/api/items/\(id)/image"
+    }
+}
+
+/// An item with the same ground on other dates (`GET /api/items/{id}`).
+struct ItemDetail: Encodable, Sendable {
+    struct OtherDate: Codable, Sendable {
+        let id: Int64
+        let acquired: String?
+        let scene: String
+        let image: String
+    }
+    let item: ItemResponse
+    let otherDates: [OtherDate]
+
+    private enum Keys: String, CodingKey { case otherDates }
+
+    func encode(to encoder: any Encoder) throws {
+        try item.encode(to: encoder)
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(otherDates, forKey: .otherDates)
     }
 }
 

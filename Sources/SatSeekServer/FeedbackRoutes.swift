@@ -1,4 +1,5 @@
 import Foundation
+import SatSeekModels
 import Hummingbird
 import SatSeekCatalog
 import SatSeekLearning
@@ -42,11 +43,11 @@ extension SatSeekServer {
             var upload = request
             let body = await self.collect(&upload)
             return await self.answer {
-                let (query, k, box) = try await self.feedbackQuery(body, request)
+                let (query, k, filter) = try await self.feedbackQuery(body, request)
                 let start = Date()
-                let answer = try await self.feedbackAnswer(query, k: k, box: box, request: request)
+                let answer = try await self.feedbackAnswer(query, k: k, filter: filter, request: request)
                 var response = self.response(
-                    mode: "feedback", k: k, box: box, query: nil, start: start,
+                    mode: "feedback", k: k, box: filter.boundingBox, query: nil, start: start,
                     hits: answer.results.map { ($0.id, $0.score) }, firstRank: answer.results.first?.rank ?? 1)
                 response.total = answer.total
                 response.scoring = answer.scoring
@@ -57,12 +58,12 @@ extension SatSeekServer {
             var upload = request
             let body = await self.collect(&upload)
             do {
-                let (query, k, box) = try await self.feedbackQuery(body, request)
+                let (query, k, filter) = try await self.feedbackQuery(body, request)
                 let format = try Self.exportFormat(request)
-                let answer = try await self.feedbackAnswer(query, k: k, box: box, request: request)
+                let answer = try await self.feedbackAnswer(query, k: k, filter: filter, request: request)
                 let data = try ArchiveExport.render(
                     ArchiveExport.entries(answer.results, labels: query.itemLabels),
-                    catalog: self.archive.catalog, format: format)
+                    catalog: self.archive.catalog, format: format, gazetteer: try ModelStore().gazetteer())
                 return Self.download(data, format: format, name: "satseek-results")
             } catch {
                 return Self.error(for: error)
@@ -77,7 +78,7 @@ extension SatSeekServer {
                     let labels = try self.archive.catalog.labels(inCollection: name)
                     let data = try ArchiveExport.render(
                         ArchiveExport.entries(labels), catalog: self.archive.catalog,
-                        format: format)
+                        format: format, gazetteer: try ModelStore().gazetteer())
                     return Self.download(data, format: format, name: name)
                 } catch {
                     return Self.error(for: error)
@@ -122,8 +123,9 @@ extension SatSeekServer {
     }
 
     /// The feedback query of a request body, with k and bbox from the query string.
-    func feedbackQuery(_ body: Result<Data, APIError>, _ request: Request) async throws -> (FeedbackQuery, Int, GeoBox?)
-    {
+    func feedbackQuery(
+        _ body: Result<Data, APIError>, _ request: Request
+    ) async throws -> (FeedbackQuery, Int, SearchFilter) {
         let feedback = try Self.decode(FeedbackRequest.self, body)
         let ids = (feedback.positives ?? []) + (feedback.negatives ?? [])
         let images = (feedback.positiveImages ?? []) + (feedback.negativeImages ?? [])
@@ -162,20 +164,21 @@ extension SatSeekServer {
             }
             return examples
         }
-        let (k, box) = try kAndBox(request)
+        let (k, filter) = try kAndFilter(request)
         let positives =
             (feedback.positives ?? []).map { QueryExample.item($0) } + (try await uploaded(feedback.positiveImages))
             + (feedback.positiveTexts ?? []).map { QueryExample.text($0) }
         let negatives =
             (feedback.negatives ?? []).map { QueryExample.item($0) } + (try await uploaded(feedback.negativeImages))
             + (feedback.negativeTexts ?? []).map { QueryExample.text($0) }
-        return (FeedbackQuery(positives: positives, negatives: negatives, learner: learner), k, box)
+        return (FeedbackQuery(positives: positives, negatives: negatives, learner: learner), k, filter)
     }
 
     /// Top k, or with `?threshold=` the page (`offset`, `limit` ≤ 10 000) of every item passing it.
-    func feedbackAnswer(_ query: FeedbackQuery, k: Int, box: GeoBox?, request: Request) async throws -> ArchiveAnswer {
+    func feedbackAnswer(
+        _ query: FeedbackQuery, k: Int, filter: SearchFilter, request: Request
+    ) async throws -> ArchiveAnswer {
         let params = request.uri.queryParameters
-        let filter = SearchFilter(boundingBox: box)
         guard let text = params["threshold"] else { return try await archive.search(query, k: k, filter: filter) }
         guard let threshold = Float(String(text)), threshold.isFinite else {
             throw APIError(status: .badRequest, message: "threshold must be a number (got '\(text.prefix(40))')")

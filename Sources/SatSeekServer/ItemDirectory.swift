@@ -1,5 +1,6 @@
 import Foundation
 import SatSeekCatalog
+import SatSeekGeo
 
 /// Item metadata (what `/api/items/{id}` answers and every result card shows) by id: read in one pass at
 /// start-up so that a search touches SQLite only for its query, and read on first use for items indexed
@@ -13,13 +14,16 @@ final class ItemDirectory: @unchecked Sendable {
     private var encoded: [Int64: Data] = [:]
     private static let maximumEncoded = 200_000
 
-    init(catalog: Catalog) throws {
+    private let gazetteer: Gazetteer?
+
+    init(catalog: Catalog, gazetteer: Gazetteer?) throws {
         self.catalog = catalog
+        self.gazetteer = gazetteer
         let records = try catalog.allRecords()
         let chips = try catalog.chips(ids: records.compactMap(\.id))
         entries = Dictionary(
             uniqueKeysWithValues: records.compactMap { record in
-                record.id.map { ($0, ItemResponse(record: record, chip: chips[$0])) }
+                record.id.map { ($0, ItemResponse(record: record, chip: chips[$0], gazetteer: gazetteer)) }
             })
     }
 
@@ -35,7 +39,7 @@ final class ItemDirectory: @unchecked Sendable {
             }
             return nil
         }
-        let entry = ItemResponse(record: record, chip: try catalog.chips(ids: [id])[id])
+        let entry = ItemResponse(record: record, chip: try catalog.chips(ids: [id])[id], gazetteer: gazetteer)
         lock.withLock { entries[id] = entry }
         return entry
     }

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import SatSeekCatalog
 import SatSeekGeo
+import SatSeekModels
 import SatSeekImaging
 import SatSeekIndex
 import SatSeekLearning
@@ -113,7 +114,8 @@ public final class SatSeekServer: Sendable {
         hasSketch = (try? archive.sketchSearcher()) != nil
         hasText = (try? archive.textSearcher()) != nil
         renderer = ImageRenderer(catalog: archive.catalog)
-        items = try ItemDirectory(catalog: archive.catalog)
+        // Place names when the gazetteer is installed (a server without it shows coordinates only).
+        items = try ItemDirectory(catalog: archive.catalog, gazetteer: try ModelStore().gazetteer())
         assets = StaticAssets(leafletDirectory: configuration.leafletDirectory)
         scenes = try archive.catalog.scenes().enumerated().map { index, scene in
             // The overlay is the whole scene, so its box is the scene's footprint, not just its chips'.
@@ -176,7 +178,7 @@ public final class SatSeekServer: Sendable {
             }
         }
         router.get("/api/items/{id}") { _, context in
-            await self.answer { try self.item(Self.integer(context.parameters.get("id"), name: "item id")) }
+            await self.answer { try self.itemDetail(Self.integer(context.parameters.get("id"), name: "item id")) }
         }
         router.get("/api/items/{id}/image") { request, context in
             await self.image {
@@ -192,8 +194,8 @@ public final class SatSeekServer: Sendable {
                         status: .badRequest, message: "give ?item=<id> (upload images with POST /api/search/image)")
                 }
                 let id = try Self.integer(String(text), name: "item id")
-                let (k, box) = try self.kAndBox(request)
-                return try await self.searchByItem(id, k: k, box: box)
+                let (k, filter) = try self.kAndFilter(request)
+                return try await self.searchByItem(id, k: k, filter: filter)
             }
         }
         router.get("/api/search/text") { request, _ in
@@ -210,11 +212,11 @@ public final class SatSeekServer: Sendable {
                 guard !query.isEmpty, query.count <= 1000 else {
                     throw APIError(status: .badRequest, message: "give ?q=<sentence> (1…1000 characters)")
                 }
-                let (k, box) = try self.kAndBox(request)
+                let (k, filter) = try self.kAndFilter(request)
                 let start = Date()
-                let results = try await self.archive.search(text: query, k: k, filter: SearchFilter(boundingBox: box))
+                let results = try await self.archive.search(text: query, k: k, filter: filter)
                 return self.response(
-                    mode: "text", k: k, box: box, query: nil, start: start,
+                    mode: "text", k: k, box: filter.boundingBox, query: nil, start: start,
                     hits: results.map { ($0.id, $0.score) })
             }
         }
@@ -223,8 +225,8 @@ public final class SatSeekServer: Sendable {
             let body = await self.collect(&upload)
             return await self.answer {
                 let data = try body.get()
-                let (k, box) = try self.kAndBox(request)
-                return try await self.searchByImage(data, k: k, box: box)
+                let (k, filter) = try self.kAndFilter(request)
+                return try await self.searchByImage(data, k: k, filter: filter)
             }
         }
         router.post("/api/search/sketch") { request, _ in
@@ -237,7 +239,7 @@ public final class SatSeekServer: Sendable {
                         message: "this index has no sketch embeddings; re-index with `satseek index … --sketchable`")
                 }
                 let data = try body.get()
-                let k = try self.kAndBox(request).k
+                let k = try self.kAndFilter(request).k
                 let start = Date()
                 let hits = try await self.embedding.run {
                     try self.archive.search(sketchData: data, name: "sketch-upload", k: k)
@@ -270,19 +272,33 @@ public final class SatSeekServer: Sendable {
         return item
     }
 
-    func searchByItem(_ id: Int64, k: Int, box: GeoBox?) async throws -> SearchResponse {
-        let start = Date()
-        let query = try item(id)
-        let results = try await archive.hits(.item(id), k: k, filter: SearchFilter(boundingBox: box))
-        return response(
-            mode: "item", k: k, box: box, query: query, start: start, hits: results.map { ($0.id, $0.score) })
+    /// The item and the same ground on other dates (one chip per other dated scene covering its centre).
+    func itemDetail(_ id: Int64) throws -> ItemDetail {
+        let entry = try item(id)
+        let others = try archive.catalog.otherAcquisitions(of: id).map {
+            ItemDetail.OtherDate(
+                id: $0.id, acquired: $0.acquiredAt.map(AcquisitionDate.isoString),
+                scene: URL(fileURLWithPath: $0.scenePath).lastPathComponent, image: "/api/items/\($0.id)/image")
+        }
+        return ItemDetail(item: entry, otherDates: others)
     }
 
-    func searchByImage(_ data: Data, k: Int, box: GeoBox?) async throws -> SearchResponse {
+    func searchByItem(_ id: Int64, k: Int, filter: SearchFilter) async throws -> SearchResponse {
+        let start = Date()
+        let query = try item(id)
+        let results = try await archive.hits(.item(id), k: k, filter: filter)
+        return response(
+            mode: "item", k: k, box: filter.boundingBox, query: query, start: start,
+            hits: results.map { ($0.id, $0.score) })
+    }
+
+    func searchByImage(_ data: Data, k: Int, filter: SearchFilter) async throws -> SearchResponse {
         let start = Date()
         let vector = try await embedUpload(data, name: "upload")
-        let hits = try await archive.hits(vector: vector, k: k, filter: SearchFilter(boundingBox: box))
-        return response(mode: "image", k: k, box: box, query: nil, start: start, hits: hits.map { ($0.id, $0.score) })
+        let hits = try await archive.hits(vector: vector, k: k, filter: filter)
+        return response(
+            mode: "image", k: k, box: filter.boundingBox, query: nil, start: start, hits: hits.map { ($0.id, $0.score) }
+        )
     }
 
     /// Decodes (with the upload pixel limit) and embeds uploaded image bytes off the event loops.
@@ -321,8 +337,15 @@ public final class SatSeekServer: Sendable {
 
     // MARK: - Request parsing
 
-    func kAndBox(_ request: Request) throws -> (k: Int, box: GeoBox?) {
+    /// `k` and the filter of a search request: `bbox`, `near` (a place name; `radius_km`, default 25) and
+    /// `from`/`to` (dates; a `to` day includes the whole day).
+    func kAndFilter(_ request: Request) throws -> (k: Int, filter: SearchFilter) {
         let params = request.uri.queryParameters
+        func value(_ name: String) -> String? {
+            params[Substring(name)].map { String($0).removingPercentEncoding ?? String($0) }.flatMap {
+                $0.isEmpty ? nil : $0
+            }
+        }
         var k = configuration.defaultK
         if let text = params["k"] {
             guard let value = Int(String(text)), value > 0, value <= configuration.maxK else {
@@ -332,15 +355,48 @@ public final class SatSeekServer: Sendable {
             }
             k = value
         }
-        var box: GeoBox?
-        if let text = params["bbox"], !text.isEmpty {
+        var filter = SearchFilter()
+        do {
+            filter.boundingBox = try value("bbox").map(GeoBox.parse)
+        } catch {
+            throw APIError(status: .badRequest, message: "\(error)")
+        }
+        if let near = value("near").map({ $0.replacingOccurrences(of: "+", with: " ") }) {
+            guard near.count <= 200 else {
+                throw APIError(status: .badRequest, message: "near: at most 200 characters")
+            }
+            let radius =
+                try value("radius_km").map { text -> Double in
+                    guard let km = Double(text), km.isFinite, km > 0, km <= 20_000 else {
+                        throw APIError(
+                            status: .badRequest, message: "radius_km must be in (0, 20000] (got '\(text.prefix(40))')")
+                    }
+                    return km
+                } ?? 25
+            let around: GeoBox
             do {
-                box = try GeoBox.parse(String(text).removingPercentEncoding ?? String(text))
-            } catch {
-                throw APIError(status: .badRequest, message: "\(error)")
+                around = try archive.box(near: near, radiusKm: radius).box
+            } catch let error as PlaceLookupError {
+                throw APIError(status: .unprocessableContent, message: "\(error)")
+            } catch let error as SearchError {
+                throw APIError(status: .notFound, message: "\(error)")
+            }
+            if let box = filter.boundingBox {
+                if let both = box.intersection(around) { filter.boundingBox = both } else { filter.allowed = [] }
+            } else {
+                filter.boundingBox = around
             }
         }
-        return (k, box)
+        func date(_ name: String) throws -> Date? {
+            guard let text = value(name) else { return nil }
+            guard let parsed = AcquisitionDate.parse(text) else {
+                throw APIError(status: .badRequest, message: "\(name) '\(text.prefix(40))' is not a date (YYYY-MM-DD)")
+            }
+            return name == "to" && text.count == 10 ? parsed.addingTimeInterval(86_399.999) : parsed
+        }
+        let (from, to) = (try date("from"), try date("to"))
+        if from != nil || to != nil { filter.acquired = DateRange(from: from, to: to) }
+        return (k, filter)
     }
 
     static func integer(_ text: String?, name: String) throws -> Int64 {

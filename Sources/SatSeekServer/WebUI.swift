@@ -59,6 +59,10 @@ enum WebUI {
             <div class="options">
               <label><input id="in-view" type="checkbox"> search only in this map view</label>
               <label>k <input id="k" type="number" min="1" max="500" value="24"></label>
+              <label>near place <input id="near" type="text" placeholder="Jamestown, North Dakota"></label>
+              <label>within km <input id="radius" type="number" min="1" max="20000" value="25"></label>
+              <div class="dates"><label>from <input id="from" type="date"></label>
+                <label>to <input id="to" type="date"></label></div>
               <details><summary>Basemap</summary>
                 <label>XYZ tile URL (optional, needs internet)
                   <input id="xyz" type="text" placeholder="https://tile.openstreetmap.org/{z}/{x}/{y}.png"></label>
@@ -68,6 +72,7 @@ enum WebUI {
           </section>
           <section id="map"></section>
           <section id="results"></section>
+          <section id="item-detail" hidden></section>
         </main>
         <footer id="coords">move the pointer over the map for coordinates</footer>
         <script src="/leaflet/leaflet.js"></script>
@@ -83,7 +88,9 @@ enum WebUI {
                display: grid; grid-template-rows: auto 1fr auto; height: 100vh; }
         header { display: flex; gap: 1em; align-items: baseline; padding: .4em 1em; background: #1d2330; color: #fff; }
         header h1 { font-size: 1.2em; margin: 0; }
-        main { display: grid; grid-template-columns: 300px 1fr 1fr; gap: .6em; padding: .6em; min-height: 0; }
+        main { display: grid; grid-template-columns: 300px 1fr 1fr; grid-template-rows: 1fr auto; gap: .6em; padding: .6em;
+               min-height: 0; }
+        #query { grid-row: 1 / 3; }
         #query { display: flex; flex-direction: column; gap: .6em; overflow: auto; }
         #modes button { padding: .3em .8em; border: 1px solid #8a93a6; background: #fff; border-radius: 4px; }
         #modes button.active { background: #2f6fde; color: #fff; border-color: #2f6fde; }
@@ -120,6 +127,16 @@ enum WebUI {
         .tile:hover .vote, .tile.pos .vote, .tile.neg .vote { display: block; }
         .tile.pos { border-color: #2ca02c; } .tile.neg { border-color: #d62728; opacity: .6; }
         .nomap { padding: 1em; color: #555; }
+        .dates { display: flex; gap: .4em; } .dates input { width: 9.5em; }
+        #item-detail { grid-column: 2 / 4; background: #fff; border-radius: 6px; padding: .5em .8em; }
+        #item-detail h2 { font-size: 1.05em; margin: 0 0 .3em; }
+        #item-detail dl { display: grid; grid-template-columns: auto 1fr; gap: 0 .8em; margin: 0; }
+        #item-detail dt { color: #555; } #item-detail dd { margin: 0; }
+        .dates-side { display: flex; gap: .6em; flex-wrap: wrap; margin-top: .4em; }
+        .dates-side figure { margin: 0; text-align: center; font-size: 12px; cursor: pointer; }
+        .dates-side img { width: 160px; height: 160px; object-fit: cover; border-radius: 4px; display: block; }
+        .tile .where { padding: 0 .4em .2em; font-size: 11px; color: #555; white-space: nowrap; overflow: hidden;
+                       text-overflow: ellipsis; }
         """#
 
     /// The client: query modes, results grid, map with footprints.
@@ -199,7 +216,57 @@ enum WebUI {
           const p = new URLSearchParams();
           p.set('k', $('#k').value || '24');
           if ($('#in-view').checked && state.map) p.set('bbox', state.map.getBounds().toBBoxString());
+          const near = $('#near').value.trim();
+          if (near) { p.set('near', near); p.set('radius_km', $('#radius').value || '25'); }
+          if ($('#from').value) p.set('from', $('#from').value);
+          if ($('#to').value) p.set('to', $('#to').value);
           return p;
+        }
+
+        // Where and when an item lies, in words: "Jamestown, North Dakota, United States (36 km) · 2009-08-18".
+        function placeText(it, full) {
+          const parts = [];
+          if (it.place) parts.push((full ? [it.place, it.region, it.country] : [it.place, it.country]).filter(x => x).join(', ') +
+                                   (it.placeDistanceKm !== undefined && it.placeDistanceKm !== null ? ` (${Math.round(it.placeDistanceKm)} km)` : ''));
+          if (it.acquired) parts.push(it.acquired.slice(0, 10));
+          return parts.join(' · ');
+        }
+
+        async function showItem(id) {
+          const panel = $('#item-detail');
+          try {
+            const r = await fetch('/api/items/' + id);
+            const it = await r.json();
+            if (!r.ok) throw new Error(it.error.message);
+            const rows = [['item', `${it.name} (#${it.id})`], ['class', it.className]];
+            if (it.place) rows.push(['place', it.place], ['region', it.region || '—'], ['country', it.country || '—'],
+                                    ['distance', `${it.placeDistanceKm} km from ${it.place}`]);
+            if (it.centre) rows.push(['coordinates', `lat ${it.centre[1].toFixed(5)}, lon ${it.centre[0].toFixed(5)}`]);
+            rows.push(['acquired', it.acquired ? `${it.acquired.slice(0, 10)} (${it.acquiredSource})` : 'unknown']);
+            if (it.stacItem) rows.push(['STAC item', it.stacItem]);
+            for (const [k, v] of Object.entries(it.properties || {})) rows.push([k, v]);
+            panel.innerHTML = '<h2>Item</h2><dl></dl>';
+            const dl = panel.querySelector('dl');
+            for (const [k, v] of rows) {
+              const dt = document.createElement('dt'), dd = document.createElement('dd');
+              dt.textContent = k; dd.textContent = v; dd.dataset.field = k; dl.append(dt, dd);
+            }
+            if (it.otherDates && it.otherDates.length) {
+              const side = document.createElement('div'); side.className = 'dates-side';
+              for (const o of [{ id: it.id, acquired: it.acquired, image: it.image, scene: it.scene }, ...it.otherDates]) {
+                const fig = document.createElement('figure'); fig.dataset.id = o.id;
+                fig.innerHTML = '<img alt=""><figcaption></figcaption>';
+                fig.querySelector('img').src = o.image;
+                fig.querySelector('figcaption').textContent = (o.acquired ? o.acquired.slice(0, 10) : 'undated') + (o.id === it.id ? ' (this)' : '');
+                if (o.id !== it.id) fig.addEventListener('click', () => searchItem(o.id));
+                side.appendChild(fig);
+              }
+              panel.insertAdjacentHTML('beforeend', '<h2>Same ground, other dates</h2>');
+              panel.appendChild(side);
+            }
+            panel.hidden = false;
+            document.body.dataset.item = String(it.id);
+          } catch (e) { panel.hidden = true; }
         }
 
         async function run(label, request) {
@@ -223,6 +290,7 @@ enum WebUI {
 
         function searchItem(id) {
           const p = params(); p.set('item', id);
+          showItem(id);
           return run(`item ${id}`, () => fetch('/api/search?' + p));
         }
 
@@ -266,8 +334,10 @@ enum WebUI {
             tile.dataset.className = it.className;
             tile.innerHTML = `<img loading="lazy" alt=""><button class="vote up" title="relevant">👍</button>` +
               `<button class="vote down" title="not relevant">👎</button>` +
-              `<div class="meta"><span class="score">${r.score.toFixed(3)}</span> #${r.rank} ${it.className}</div>`;
+              `<div class="meta"><span class="score">${r.score.toFixed(3)}</span> #${r.rank} ${it.className}</div>` +
+              `<div class="where"></div>`;
             tile.querySelector('img').src = it.image;
+            tile.querySelector('.where').textContent = placeText(it, false);
             tile.addEventListener('click', () => searchItem(it.id));
             tile.querySelector('.up').addEventListener('click', e => { e.stopPropagation(); mark(it, 1); });
             tile.querySelector('.down').addEventListener('click', e => { e.stopPropagation(); mark(it, -1); });
@@ -275,7 +345,7 @@ enum WebUI {
             grid.appendChild(tile);
             if (state.map && it.footprint) {
               const poly = L.polygon(toLatLngs(it.footprint), { color: '#ff7800', weight: 2, fillOpacity: 0.15, className: 'footprint result-footprint' })
-                .bindTooltip(`#${r.rank} ${r.score.toFixed(3)} ${it.name}`)
+                .bindTooltip(`#${r.rank} ${r.score.toFixed(3)} ${it.name}` + (placeText(it, true) ? '<br>' + placeText(it, true) : ''))
                 .on('click', () => searchItem(it.id))
                 .on('mouseover', () => tile.classList.add('hover'))
                 .on('mouseout', () => tile.classList.remove('hover'))
@@ -419,6 +489,7 @@ enum WebUI {
           });
           $('#file').addEventListener('change', e => { const f = e.target.files[0]; if (f) searchImage(f, f.name); });
           $('#in-view').addEventListener('change', () => rerun());
+          for (const id of ['#near', '#radius', '#from', '#to']) $(id).addEventListener('change', () => rerun());
           if (state.map) state.map.on('moveend', () => { if ($('#in-view').checked) rerun(); });
           initSketch();
           initFeedback();
@@ -449,6 +520,8 @@ enum WebUI {
         async function fromURL() {
           const q = new URLSearchParams(location.search);
           if (q.get('k')) $('#k').value = q.get('k');
+          for (const name of ['near', 'from', 'to']) if (q.get(name)) $('#' + name).value = q.get(name);
+          if (q.get('radius_km')) $('#radius').value = q.get('radius_km');
           if (q.get('item')) return searchItem(q.get('item'));
           if (q.get('image')) {
             const r = await fetch(q.get('image'));

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SatSeekModels
 import SatSeekCatalog
 import SatSeekSearch
 
@@ -126,7 +127,9 @@ struct CollectionsCommand: ParsableCommand {
             try runReportingErrors {
                 let opened = try catalog.open()
                 let labels = try opened.labels(inCollection: name)
-                let data = try ArchiveExport.render(ArchiveExport.entries(labels), catalog: opened, format: format)
+                let data = try ArchiveExport.render(
+                    ArchiveExport.entries(labels), catalog: opened, format: format,
+                    gazetteer: try ModelStore().gazetteer())
                 try emit(data, to: out)
             }
         }

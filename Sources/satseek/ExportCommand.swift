@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SatSeekModels
 import SatSeekSearch
 
 /// `satseek export`: a search, a find-all or a collection as GeoJSON or CSV, for QGIS and other GIS tools.
@@ -53,7 +54,7 @@ struct ExportCommand: AsyncParsableCommand {
                 // The examples' labels (collection labels included: they are the query's item examples).
                 return try ArchiveExport.render(
                     ArchiveExport.entries(answer.results, labels: query.itemLabels),
-                    catalog: session.catalog, format: format)
+                    catalog: session.catalog, format: format, gazetteer: try ModelStore().gazetteer())
             }
             try emit(data, to: out)
         }

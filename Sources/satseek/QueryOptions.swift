@@ -92,7 +92,9 @@ struct FeedbackOptions: ParsableArguments {
         }
         let start = try from.map { try parse($0, option: "from") }
         var end = try to.map { try parse($0, option: "to") }
-        if let text = to, text.trimmingCharacters(in: .whitespaces).count == 10 { end = end?.addingTimeInterval(86_399.999) }
+        if let text = to, text.trimmingCharacters(in: .whitespaces).count == 10 {
+            end = end?.addingTimeInterval(86_399.999)
+        }
         if let start, let end, start > end { throw ValidationError("--from is after --to") }
         return DateRange(from: start, to: end)
     }

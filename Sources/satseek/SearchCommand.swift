@@ -152,12 +152,13 @@ func printResults(_ results: [SearchResult], json: Bool, archive: Archive) throw
     if json { return try printJSON(results.map { LocatedResult(result: $0, whereabouts: whereabouts[$0.id]) }) }
     print("rank  score   " + "id".padded(7) + "class".padded(20) + "path")
     for r in results {
-        var line = String(format: "%4d  %.4f  ", r.rank, r.score) + String(r.id).padded(7) + r.className.padded(20) + r.path
+        var line =
+            String(format: "%4d  %.4f  ", r.rank, r.score) + String(r.id).padded(7) + r.className.padded(20) + r.path
         if let found = whereabouts[r.id] {
             let place = found.place.map { [$0, found.region ?? "", found.country ?? ""].filter { !$0.isEmpty } }
             let parts = [
                 place.map { $0.joined(separator: ", ") + String(format: " (%.0f km)", found.placeDistanceKm ?? 0) },
-                found.acquired.map { String($0.prefix(10)) },
+                found.acquired.map { String($0.prefix(10)) }
             ].compactMap { $0 }
             if !parts.isEmpty { line += "  [" + parts.joined(separator: ", ") + "]" }
         }
