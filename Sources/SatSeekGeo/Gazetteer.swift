@@ -15,6 +15,19 @@ public struct Place: Sendable, Codable, Equatable, CustomStringConvertible {
     public let latitude: Double
     public let longitude: Double
 
+    public init(
+        name: String, region: String, district: String, countryCode: String, country: String, latitude: Double,
+        longitude: Double
+    ) {
+        self.name = name
+        self.region = region
+        self.district = district
+        self.countryCode = countryCode
+        self.country = country
+        self.latitude = latitude
+        self.longitude = longitude
+    }
+
     /// `Jamestown, North Dakota, United States`.
     public var description: String {
         ([name, region, country].filter { !$0.isEmpty }).joined(separator: ", ")
@@ -101,14 +114,7 @@ public final class Gazetteer: Sendable {
         let row = Self.latitudeCell(latitude), column = Self.longitudeCell(longitude)
         var best: (index: Int32, km: Double)?
         for ring in 0...180 {
-            // Every place in a ring `ring` cells out is at least (ring − 1) degrees of latitude away, or of
-            // longitude scaled by the cosine of the highest latitude the ring reaches.
-            if let best, ring > 1 {
-                let reach = Double(ring - 1)
-                let poleward = min(90, abs(latitude) + reach)
-                let floorKm = min(reach, reach * cos(poleward * .pi / 180)) * 111.19
-                if floorKm > best.km { break }
-            }
+            if let best, ring > 1, Self.lowerBoundKm(ring: ring, latitude: latitude) > best.km { break }
             for (r, c) in Self.ring(row: row, column: column, radius: ring) {
                 guard let members = cells[r * 360 + c] else { continue }
                 for index in members {
@@ -117,9 +123,21 @@ public final class Gazetteer: Sendable {
                     if best == nil || km < best!.km || (km == best!.km && index < best!.index) { best = (index, km) }
                 }
             }
-            if ring >= 90, best != nil { break }
         }
         return best.map { NearestPlace(place: places[Int($0.index)], distanceKm: $0.km) }
+    }
+
+    /// No place in a cell `ring` cells (or more) from the query's cell is closer than this. Such a cell is at least
+    /// `ring − 1` degrees away in latitude — or in longitude, where both points lie within `L = |lat| + ring + 1`
+    /// degrees of the equator, and haversine gives `hav(d) ≥ cos φ₁ cos φ₂ hav(Δλ) ≥ cos φ₁ cos L hav(ring − 1)`.
+    static func lowerBoundKm(ring: Int, latitude: Double) -> Double {
+        let radians = Double.pi / 180
+        let reach = Double(ring - 1) * radians
+        let byLatitude = reach * earthRadiusKm
+        let widest = min(90, abs(latitude) + Double(ring + 1)) * radians
+        let h = max(0, cos(latitude * radians) * cos(widest)) * sin(reach / 2) * sin(reach / 2)
+        let byLongitude = 2 * earthRadiusKm * asin(min(1, h.squareRoot()))
+        return min(byLatitude, byLongitude)
     }
 
     // MARK: - Place names
@@ -242,7 +260,12 @@ public final class Gazetteer: Sendable {
 
     /// Lower case, accents and surrounding spaces removed (`Nuñoa ` → `nunoa`).
     static func fold(_ text: String) -> String {
-        text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
+        // ASCII (every name of the GeoNames table) needs no Unicode folding, which costs far more.
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            return String(decoding: text.utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+                .trimmingCharacters(in: .whitespaces)
+        }
+        return text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
             .trimmingCharacters(in: .whitespaces)
     }
 

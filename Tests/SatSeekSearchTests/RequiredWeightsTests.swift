@@ -10,5 +10,6 @@ import Testing
         for name in ["effnet-lite0", "effnet-lite1", "effnet-lite2"] {
             #expect(modelInstalled(name), "weights for \(name) are not installed; run `satseek models install \(name)`")
         }
+        #expect(gazetteerInstalled, "the gazetteer is not installed; run `satseek models install geonames-cities1000`")
     }
 }

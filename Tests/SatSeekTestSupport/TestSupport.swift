@@ -37,6 +37,10 @@ public func modelInstalled(_ name: String) -> Bool {
 /// SATSEEK_REQUIRE_MODELS=1, where `RequiredWeightsTests` fails instead.
 public let weightsInstalled = modelInstalled(ModelStore.defaultModel)
 
+/// Whether the offline gazetteer is installed (`satseek models install geonames-cities1000`); tests of place names
+/// are `.enabled(if: gazetteerInstalled)` and `RequiredWeightsTests` fails without it under SATSEEK_REQUIRE_MODELS=1.
+public let gazetteerInstalled = ModelStore().gazetteerFiles != nil
+
 /// A fresh temporary folder, removed by the caller.
 public func temporaryFolder(_ label: String) throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("satseek-\(label)-\(UUID().uuidString)")
