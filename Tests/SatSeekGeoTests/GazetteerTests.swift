@@ -74,7 +74,7 @@ import Testing
         #expect(gazetteer.places.count > 140_000)
         for (scene, place, km) in [
             ("naip_m_4709963_se_14_1_20090818.tif", "Jamestown, North Dakota", 36.0),
-            ("landsat_2000.tif", "Pucallpa, Peru", 14.0),
+            ("landsat_2000.tif", "Pucallpa, Peru", 14.0)
         ] {
             let tiler = try SceneTiler(
                 path: sharedData.appendingPathComponent("geotiff/\(scene)").path,
@@ -93,7 +93,8 @@ import Testing
         #expect(try gazetteer.place(named: "Pucallpa").countryCode == "PE")
     }
 
-    @Test("an ambiguous name lists its candidates; an unknown one suggests close names", .enabled(if: gazetteerInstalled))
+    @Test(
+        "an ambiguous name lists its candidates; an unknown one suggests close names", .enabled(if: gazetteerInstalled))
     func ambiguousAndUnknownNames() throws {
         let gazetteer = try Self.installed()
         #expect {
@@ -126,7 +127,7 @@ import Testing
             (try file("header.csv", "a,b,c\n1,2,x,,,US\n"), "header"),
             (try file("fields.csv", "lat,lon,name,admin1,admin2,cc\n46.9,-98.7,Jamestown\n"), "line 2"),
             (try file("range.csv", "lat,lon,name,admin1,admin2,cc\n146.9,-98.7,X,,,US\n"), "line 2"),
-            (try file("number.csv", "lat,lon,name,admin1,admin2,cc\nNaNx,-98.7,X,,,US\n"), "line 2"),
+            (try file("number.csv", "lat,lon,name,admin1,admin2,cc\nNaNx,-98.7,X,,,US\n"), "line 2")
         ]
         for (url, reason) in cases {
             #expect {
@@ -163,7 +164,8 @@ import Testing
         #expect(AcquisitionDate.parse("2020-08-31T17:02:11.500Z") == day.addingTimeInterval(61331.5))
         #expect(AcquisitionDate.parse("2020-08-31T17:02:11+02:00") == day.addingTimeInterval(61331 - 7200))
         #expect(AcquisitionDate.parse("2020-08-31 17:02") == day.addingTimeInterval(61320))
-        for bad in ["", "yesterday", "2020-02-30", "2020-13-01", "2020-08-31T25:00:00Z", "2020-08-31Tfoo", "2020/08/31"] {
+        for bad in ["", "yesterday", "2020-02-30", "2020-13-01", "2020-08-31T25:00:00Z", "2020-08-31Tfoo", "2020/08/31"]
+        {
             #expect(AcquisitionDate.parse(bad) == nil, "\(bad)")
         }
         #expect(AcquisitionDate.dayString(day) == "2020-08-31")

@@ -213,7 +213,8 @@ import SatSeekSearch
         let id = try f.naipChipIDs()[0]
         var responses = [
             try await f.server.searchByItem(id, k: 7, filter: SearchFilter()),
-            try await f.server.searchByItem(id, k: 3, filter: SearchFilter(boundingBox: GeoBox(minLon: -180, minLat: -90, maxLon: 180, maxLat: 90)))
+            try await f.server.searchByItem(
+                id, k: 3, filter: SearchFilter(boundingBox: GeoBox(minLon: -180, minLat: -90, maxLon: 180, maxLat: 90)))
         ]
         var feedback = f.server.response(
             mode: "feedback", k: 2, box: nil, query: nil, start: Date(),

@@ -78,24 +78,31 @@ final class ServerFixture: Sendable {
     func call(
         _ path: String, method: String = "GET", body: Data? = nil, contentType: String? = nil
     ) async throws -> HTTPAnswer {
-        let application = Application(router: server.makeRouter())
-        return try await application.test(.router) { client in
-            var headers = HTTPFields()
-            if let contentType { headers[.contentType] = contentType }
-            let verb = try #require(HTTPRequest.Method(method))
-            let response = try await client.execute(
-                uri: path, method: verb, headers: headers,
-                body: body.map { ByteBuffer(bytes: $0) })
-            return HTTPAnswer(
-                status: Int(response.status.code), body: Data(response.body.readableBytesView),
-                contentType: response.headers[.contentType] ?? "")
-        }
+        try await callRoute(server, path, method: method, body: body, contentType: contentType)
     }
 
     /// Ids of the NAIP chips.
     func naipChipIDs() throws -> [Int64] {
         let all = try session.catalog.allRecords()
         return all.filter { $0.path.contains("naip_") }.compactMap(\.id)
+    }
+}
+
+/// One request through `server`'s routes in process (HummingbirdTesting's router framework: no socket).
+func callRoute(
+    _ server: SatSeekServer, _ path: String, method: String = "GET", body: Data? = nil, contentType: String? = nil
+) async throws -> HTTPAnswer {
+    let application = Application(router: server.makeRouter())
+    return try await application.test(.router) { client in
+        var headers = HTTPFields()
+        if let contentType { headers[.contentType] = contentType }
+        let verb = try #require(HTTPRequest.Method(method))
+        let response = try await client.execute(
+            uri: path, method: verb, headers: headers,
+            body: body.map { ByteBuffer(bytes: $0) })
+        return HTTPAnswer(
+            status: Int(response.status.code), body: Data(response.body.readableBytesView),
+            contentType: response.headers[.contentType] ?? "")
     }
 }
 

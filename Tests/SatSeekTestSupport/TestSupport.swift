@@ -147,3 +147,84 @@ extension SplitMix64 {
         return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
     }
 }
+
+/// A static STAC catalog over the shared GeoTIFFs, written into `folder`, with the faults a real one has:
+///
+///     catalog.json ─ child → naip/collection.json ─ item → naip-2009 (visual: absolute href)
+///                 │                               ├ item → naip-2020 (visual: relative href, via a link)
+///                 │                               └ item → naip-missing (visual: a file that does not exist)
+///                 ├ child → landsat/collection.json ─ item → landsat-2000 (only a `data` asset; datetime "soon")
+///                 │                                  └ item → metadata-only (no raster asset)
+///                 └ child → catalog.json (a loop)
+///
+/// Returns the root catalog's URL.
+public func makeSTACCatalog(in folder: URL) throws -> URL {
+    let fm = FileManager.default
+    func write(_ object: [String: Any], _ path: String) throws {
+        let url = folder.appendingPathComponent(path)
+        try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: url)
+    }
+    func link(_ rel: String, _ href: String) -> [String: Any] { ["rel": rel, "href": href, "type": "application/json"] }
+    func item(
+        _ id: String, datetime: String, assets: [String: [String: Any]], extra: [String: Any] = [:]
+    ) -> [String: Any] {
+        var properties: [String: Any] = ["datetime": datetime]
+        properties.merge(extra) { a, _ in a }
+        return [
+            "type": "Feature", "stac_version": "1.0.0", "id": id, "properties": properties, "assets": assets,
+            "geometry": NSNull(), "bbox": [-99.19, 47.0, -99.12, 47.04], "links": [link("parent", "../collection.json")]
+        ]
+    }
+    let tiff = "image/tiff; application=geotiff; profile=cloud-optimized"
+    let naip2009 = sharedData.appendingPathComponent("geotiff/naip_m_4709963_se_14_1_20090818.tif").path
+    let naip2020 = sharedData.appendingPathComponent("geotiff/naip_m_4709963_se_14_1_20200831.tif").path
+    let landsat = sharedData.appendingPathComponent("geotiff/landsat_2000.tif").path
+    try fm.createDirectory(at: folder.appendingPathComponent("naip/data"), withIntermediateDirectories: true)
+    try fm.createSymbolicLink(
+        atPath: folder.appendingPathComponent("naip/data/naip-2020.tif").path, withDestinationPath: naip2020)
+    try write(
+        [
+            "type": "Catalog", "stac_version": "1.0.0", "id": "satseek-test", "description": "shared GeoTIFFs",
+            "links": [
+                link("root", "./catalog.json"), link("child", "naip/collection.json"),
+                link("child", "./landsat/collection.json"), link("child", "catalog.json")
+            ]
+        ], "catalog.json")
+    try write(
+        [
+            "type": "Collection", "stac_version": "1.0.0", "id": "naip", "license": "proprietary",
+            "links": [
+                link("parent", "../catalog.json"), link("item", "items/naip-2009.json"),
+                link("item", "items/naip-2020.json"), link("item", "items/naip-missing.json")
+            ]
+        ], "naip/collection.json")
+    try write(
+        item(
+            "naip-2009", datetime: "2009-08-18T17:25:00Z",
+            assets: [
+                "visual": ["href": naip2009, "type": tiff, "roles": ["visual"]],
+                "thumbnail": ["href": "thumb.png", "type": "image/png", "roles": ["thumbnail"]]
+            ], extra: ["platform": "naip", "eo:cloud_cover": 0, "gsd": 1.0]), "naip/items/naip-2009.json")
+    try write(
+        item(
+            "naip-2020", datetime: "2020-08-31T16:40:00Z",
+            assets: ["visual": ["href": "../data/naip-2020.tif", "type": tiff]],
+            extra: ["platform": "naip", "eo:cloud_cover": 3.5]), "naip/items/naip-2020.json")
+    try write(
+        item("naip-missing", datetime: "2015-01-01", assets: ["visual": ["href": "../data/gone.tif", "type": tiff]]),
+        "naip/items/naip-missing.json")
+    try write(
+        [
+            "type": "Collection", "stac_version": "1.0.0", "id": "landsat", "license": "proprietary",
+            "links": [link("item", "landsat-2000.json"), link("item", "metadata-only.json")]
+        ], "landsat/collection.json")
+    try write(
+        item("landsat-2000", datetime: "soon", assets: ["data": ["href": landsat, "type": tiff]]),
+        "landsat/landsat-2000.json")
+    try write(
+        item(
+            "metadata-only", datetime: "2000-06-01",
+            assets: ["metadata": ["href": "meta.xml", "type": "application/xml"]]), "landsat/metadata-only.json")
+    return folder.appendingPathComponent("catalog.json")
+}
