@@ -3,3 +3,4 @@
 #include <cpl_error.h>
 #include <cpl_string.h>
 #include <ogr_srs_api.h>
+#include <gdal_utils.h>

@@ -44,6 +44,38 @@ final class ImageRenderer: Sendable {
         }
     }
 
+    /// Each scene's tile source (its warped VRT), made on first use.
+    private let tileSources = Mutex<[String: SceneTileSource]>([:])
+    /// Where the warped VRTs of this process go.
+    private let tileCache = FileManager.default.temporaryDirectory
+        .appendingPathComponent("satseek-tiles-\(ProcessInfo.processInfo.processIdentifier)")
+
+    /// Web Mercator tile `z/x/y` of the scenes (paths from ``Catalog/scenes()``, with their EPSG:4326 boxes) that
+    /// touch it, later scenes drawn over earlier ones, as an RGBA PNG (transparent where no scene is).
+    func mapTile(z: Int, x: Int, y: Int, scenes: [(path: String, box: GeoBox?)]) throws -> Data {
+        try cached("tile:\(z)/\(x)/\(y)") {
+            let bounds = WebMercator.lonLatBounds(z: z, x: x, y: y)
+            var tile = MapTile()
+            for scene in scenes {
+                guard let box = scene.box, box.intersects(bounds) else { continue }
+                try tileSource(scene.path).draw(z: z, x: x, y: y, into: &tile)
+            }
+            return try ImageEncoder.encode(tile.image, as: .png, alpha: tile.covered)
+        }
+    }
+
+    private func tileSource(_ path: String) throws -> SceneTileSource {
+        if let found = tileSources.withLock({ $0[path] }) { return found }
+        let made = try SceneTileSource(scenePath: path, bands: nil, cacheDirectory: tileCache)
+        return tileSources.withLock { sources in
+            if let raced = sources[path] { return raced }
+            sources[path] = made
+            return made
+        }
+    }
+
+    deinit { try? FileManager.default.removeItem(at: tileCache) }
+
     private func cached(_ key: String, _ make: () throws -> Data) throws -> Data {
         if let hit = cache.withLock({ $0.entries[key] }) { return hit }
         let data = try make()

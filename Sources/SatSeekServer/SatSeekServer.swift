@@ -177,6 +177,25 @@ public final class SatSeekServer: Sendable {
                     path: self.scenes[Int(index)].path, size: Self.size(request, default: 1024))
             }
         }
+        router.get("/api/tiles/{z}/{x}/{y}") { _, context in
+            await self.image {
+                let z = try Self.integer(context.parameters.get("z"), name: "zoom")
+                let x = try Self.integer(context.parameters.get("x"), name: "tile column")
+                let yText = context.parameters.get("y").map { $0.hasSuffix(".png") ? String($0.dropLast(4)) : $0 }
+                let y = try Self.integer(yText, name: "tile row")
+                guard WebMercator.isValid(z: Int(z), x: Int(x), y: Int(y)) else {
+                    throw APIError(
+                        status: .notFound, message: "no tile \(z)/\(x)/\(y) (zoom 0…\(WebMercator.maximumZoom))")
+                }
+                let scenes = self.scenes.map { scene in
+                    (
+                        scene.path,
+                        scene.info.bbox.map { GeoBox(minLon: $0[0], minLat: $0[1], maxLon: $0[2], maxLat: $0[3]) }
+                    )
+                }
+                return try self.renderer.mapTile(z: Int(z), x: Int(x), y: Int(y), scenes: scenes)
+            }
+        }
         router.get("/api/items/{id}") { _, context in
             await self.answer { try self.itemDetail(Self.integer(context.parameters.get("id"), name: "item id")) }
         }

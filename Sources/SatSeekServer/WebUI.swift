@@ -176,30 +176,20 @@ enum WebUI {
           if (url) state.xyz = L.tileLayer(url, { maxZoom: 19, attribution: 'basemap: user-provided' }).addTo(state.map).bringToBack();
         }
 
+        // The indexed scenes as one XYZ tile pyramid rendered by the server (GDAL reads only what each tile needs).
         function showScenes(scenes) {
           if (!state.map) return;
           let bounds = null;
-          state.sceneLayers = [];
           for (const s of scenes) {
             if (!s.bbox) continue;
             const b = L.latLngBounds([s.bbox[1], s.bbox[0]], [s.bbox[3], s.bbox[2]]);
-            state.sceneLayers.push(L.imageOverlay(s.image, b, { opacity: 0.9 }));
-            // A copy: extend() mutates, and the first overlay must keep its own bounds.
+            // A copy: extend() mutates.
             bounds = bounds ? bounds.extend(b) : L.latLngBounds(b.getSouthWest(), b.getNorthEast());
           }
-          // Only overlays near the view are on the map: far-away images at high zoom would get huge offsets.
-          state.map.on('moveend', syncOverlays);
-          if (bounds) state.map.fitBounds(bounds);
-          syncOverlays();
-        }
-
-        function syncOverlays() {
-          const view = state.map.getBounds().pad(1);
-          for (const layer of state.sceneLayers || []) {
-            const near = view.intersects(layer.getBounds());
-            if (near && !state.overlays.hasLayer(layer)) state.overlays.addLayer(layer);
-            if (!near && state.overlays.hasLayer(layer)) state.overlays.removeLayer(layer);
-          }
+          if (!bounds) return;
+          state.sceneTiles = L.tileLayer('/api/tiles/{z}/{x}/{y}.png', { maxZoom: 22, bounds: bounds.pad(0.05),
+            className: 'scene-tiles', attribution: 'scenes: SatSeek' }).addTo(state.overlays);
+          state.map.fitBounds(bounds);
         }
 
         async function loadInfo() {

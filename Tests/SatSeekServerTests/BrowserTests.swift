@@ -40,7 +40,8 @@ import SatSeekCatalog
         let footprints = dom.components(separatedBy: "result-footprint").count - 1
         #expect(footprints >= 1, "result footprints on the map")
         #expect(dom.contains("results for"), "status line")
-        #expect(dom.contains("leaflet-image-layer"), "scene overlays on the map")
+        #expect(dom.contains("scene-tiles") && dom.contains("/api/tiles/"), "scene tiles on the map")
+        #expect(dom.contains("leaflet-tile-loaded"), "scene tiles loaded")
 
         let artifacts = repositoryRoot.appendingPathComponent(".build/test-artifacts")
         try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)

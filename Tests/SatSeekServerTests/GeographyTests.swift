@@ -1,6 +1,7 @@
 import Foundation
 import SatSeekCatalog
 import SatSeekGeo
+import SatSeekImaging
 import SatSeekModels
 import SatSeekSearch
 @testable import SatSeekServer
@@ -154,5 +155,38 @@ struct GeographyTests {
         let lines = export.stdout.split(separator: "\n")
         #expect(lines.first?.hasSuffix("place,region,country,place_km,acquired") == true)
         #expect(lines.dropFirst().allSatisfy { $0.contains("North Dakota,United States") }, "\(export.stdout)")
+    }
+}
+
+/// Scenes served as a Web Mercator tile pyramid.
+@Suite struct MapTileTests {
+    /// The tile of zoom `z` holding (lon, lat).
+    static func tile(z: Int, lon: Double, lat: Double) -> (x: Int, y: Int) {
+        let n = Double(1 << z)
+        let y = (1 - asinh(tan(lat * .pi / 180)) / .pi) / 2 * n
+        return (Int((lon + 180) / 360 * n), Int(y))
+    }
+
+    @Test(
+        "a tile over the NAIP scene is imagery, one elsewhere is transparent, and bad tiles are refused",
+        .enabled(if: weightsInstalled))
+    func tilesOfTheScenes() async throws {
+        let f = try await ServerFixture.shared()
+        for z in [12, 15, 18] {
+            let (x, y) = Self.tile(z: z, lon: -99.155, lat: 47.02)
+            let answer = try await f.call("/api/tiles/\(z)/\(x)/\(y).png")
+            #expect(answer.status == 200 && answer.contentType == "image/png")
+            let decoded = try ImageDecoder.decode(data: answer.body, name: "tile")
+            #expect(decoded.width == 256 && decoded.height == 256)
+            // Imagery, not a flat fill: the tile's pixels vary.
+            #expect(Set(decoded.pixels).count > 20, "zoom \(z)")
+        }
+        let empty = try await f.call("/api/tiles/12/100/100.png")
+        #expect(empty.status == 200 && empty.body.count < 1000)
+        for (path, status) in [
+            ("/api/tiles/23/0/0.png", 404), ("/api/tiles/2/4/0.png", 404), ("/api/tiles/a/0/0.png", 400)
+        ] {
+            #expect(try await f.call(path).status == status, "\(path)")
+        }
     }
 }
