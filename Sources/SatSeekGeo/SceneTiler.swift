@@ -313,13 +313,8 @@ public final class SceneTiler {
 
 /// Process-wide GDAL registration and quiet error handling for this module.
 enum GeoGDAL {
-    private static let registered: Bool = {
-        GDALAllRegister()
-        return true
-    }()
-
-    /// Registers GDAL's drivers once.
-    static func ensureRegistered() { _ = registered }
+    /// Registers GDAL's drivers once (``GDALRuntime``: one set-up for the whole process).
+    static func ensureRegistered() { GDALRuntime.ensureRegistered() }
 
     /// Runs `body` with GDAL messages on this thread silenced (still readable via ``lastError(_:)``).
     static func quietly<T>(_ body: () throws -> T) rethrows -> T {

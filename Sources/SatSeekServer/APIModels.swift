@@ -96,13 +96,18 @@ struct ItemDetail: Encodable, Sendable {
     }
     let item: ItemResponse
     let otherDates: [OtherDate]
+    /// The street address from the server's `--geocoder` (Nominatim), or why there is none.
+    let address: StreetAddress?
+    let addressError: String?
 
-    private enum Keys: String, CodingKey { case otherDates }
+    private enum Keys: String, CodingKey { case otherDates, address, addressError }
 
     func encode(to encoder: any Encoder) throws {
         try item.encode(to: encoder)
         var container = encoder.container(keyedBy: Keys.self)
         try container.encode(otherDates, forKey: .otherDates)
+        try container.encodeIfPresent(address, forKey: .address)
+        try container.encodeIfPresent(addressError, forKey: .addressError)
     }
 }
 

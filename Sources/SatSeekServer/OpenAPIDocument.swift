@@ -5,7 +5,7 @@ enum OpenAPIDocument {
     /// Paths documented here; the server registers exactly these API routes (checked by the tests).
     static let paths = [
         "/api/info", "/api/scenes", "/api/scenes/{index}/image", "/api/items/{id}", "/api/items/{id}/image",
-        "/api/search", "/api/search/text", "/api/search/image", "/api/search/sketch",
+        "/api/tiles/{z}/{x}/{y}", "/api/search", "/api/search/text", "/api/search/image", "/api/search/sketch",
         "/api/feedback", "/api/export", "/api/collections", "/api/collections/{name}"
     ]
 
@@ -20,6 +20,26 @@ enum OpenAPIDocument {
             "name": "bbox", "in": "query", "required": false,
             "description": "only chips whose footprint intersects minLon,minLat,maxLon,maxLat (EPSG:4326)",
             "schema": ["type": "string", "example": "-99.5,47.1,-99.4,47.2"]
+        ]
+        let near: [String: Any] = [
+            "name": "near", "in": "query", "required": false,
+            "description": "only chips within radius_km of this place (offline GeoNames gazetteer; "
+                + "422 with candidates when the name is ambiguous or unknown)",
+            "schema": ["type": "string", "example": "Jamestown, North Dakota"],
+        ]
+        let radius: [String: Any] = [
+            "name": "radius_km", "in": "query", "required": false,
+            "description": "with near: the radius in km (default 25)", "schema": ["type": "number"],
+        ]
+        func date(_ name: String, _ text: String) -> [String: Any] {
+            [
+                "name": name, "in": "query", "required": false, "description": text,
+                "schema": ["type": "string", "format": "date"],
+            ]
+        }
+        let filters: [[String: Any]] = [
+            bbox, near, radius, date("from", "only chips acquired on or after this date"),
+            date("to", "only chips acquired on or before this date (the whole day)"),
         ]
         let size: [String: Any] = [
             "name": "size", "in": "query", "required": false,
@@ -91,7 +111,7 @@ enum OpenAPIDocument {
                 "post": [
                     "summary":
                         "relevance feedback: rank by a learner trained on marked items; with threshold, find all (paged, with total)",
-                    "parameters": [k, bbox, threshold, offset, limit], "requestBody": examples,
+                    "parameters": [k, threshold, offset, limit] + filters, "requestBody": examples,
                     "responses": ok("ranked results with total and scoring", json(ref: "SearchResponse"))
                 ]
             ],
@@ -99,7 +119,7 @@ enum OpenAPIDocument {
                 "post": [
                     "summary":
                         "the same query as /api/feedback, as a GeoJSON FeatureCollection (footprints, EPSG:4326) or CSV download",
-                    "parameters": [k, bbox, threshold, offset, limit, format], "requestBody": examples,
+                    "parameters": [k, threshold, offset, limit, format] + filters, "requestBody": examples,
                     "responses": ok("file", exported)
                 ]
             ],
@@ -168,9 +188,17 @@ enum OpenAPIDocument {
                     "parameters": [idParam("index"), size], "responses": ok("PNG", image)
                 ]
             ],
+            "/api/tiles/{z}/{x}/{y}": [
+                "get": [
+                    "summary": "Web Mercator (XYZ) map tile of the indexed scenes, RGBA PNG 256 × 256 "
+                        + "(transparent where no scene is); y may end in .png",
+                    "parameters": [idParam("z"), idParam("x"), idParam("y")], "responses": ok("PNG", image),
+                ]
+            ],
             "/api/items/{id}": [
                 "get": [
-                    "summary": "metadata of an indexed item, with its footprint",
+                    "summary": "metadata of an indexed item: footprint, nearest place, acquisition date, STAC "
+                        + "details, and otherDates (the same ground in other dated scenes)",
                     "parameters": [idParam("id")], "responses": ok("item", json(ref: "Item"))
                 ]
             ],
@@ -187,8 +215,8 @@ enum OpenAPIDocument {
                         [
                             "name": "item", "in": "query", "required": true,
                             "schema": ["type": "integer"]
-                        ], k, bbox
-                    ],
+                        ], k,
+                    ] + filters,
                     "responses": ok("ranked results", json(ref: "SearchResponse"))
                 ]
             ],
@@ -200,15 +228,15 @@ enum OpenAPIDocument {
                             "name": "q", "in": "query", "required": true,
                             "description": "the sentence, e.g. harbor with many boats",
                             "schema": ["type": "string"]
-                        ] as [String: Any], k, bbox
-                    ],
+                        ] as [String: Any], k,
+                    ] + filters,
                     "responses": ok("ranked results", json(ref: "SearchResponse"))
                 ]
             ],
             "/api/search/image": [
                 "post": [
                     "summary": "items most similar to an uploaded image",
-                    "parameters": [k, bbox], "requestBody": upload, "responses": uploadErrors
+                    "parameters": [k] + filters, "requestBody": upload, "responses": uploadErrors
                 ]
             ],
             "/api/search/sketch": [
@@ -224,6 +252,14 @@ enum OpenAPIDocument {
                 "id": ["type": "integer"], "name": ["type": "string"], "className": ["type": "string"],
                 "width": ["type": "integer"], "height": ["type": "integer"],
                 "scene": ["type": "string", "nullable": true],
+                "centre": ["type": "array", "items": ["type": "number"], "nullable": true],
+                "place": ["type": "string", "nullable": true], "region": ["type": "string", "nullable": true],
+                "country": ["type": "string", "nullable": true],
+                "placeDistanceKm": ["type": "number", "nullable": true],
+                "acquired": ["type": "string", "format": "date-time", "nullable": true],
+                "acquiredSource": ["type": "string", "nullable": true],
+                "stacItem": ["type": "string", "nullable": true],
+                "properties": ["type": "object", "additionalProperties": ["type": "string"], "nullable": true],
                 "window": ["type": "array", "items": ["type": "integer"], "nullable": true],
                 "footprint": [
                     "type": "array", "nullable": true, "items": ["type": "array", "items": ["type": "number"]]

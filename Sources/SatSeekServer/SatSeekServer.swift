@@ -38,6 +38,8 @@ public struct ServerConfiguration: Sendable {
     /// Images rendered at once, and how many more may wait (thumbnails come many per page).
     public var renderWorkers: Int
     public var renderQueue: Int
+    /// A Nominatim server for street addresses in the item view (`--geocoder URL`); `nil`: none is contacted.
+    public var geocoder: URL?
 
     /// Creates a configuration with the defaults of `satseek serve`.
     public init(
@@ -60,6 +62,7 @@ public struct ServerConfiguration: Sendable {
         self.embeddingQueue = embeddingQueue
         self.renderWorkers = renderWorkers
         self.renderQueue = renderQueue
+        self.geocoder = nil
     }
 }
 
@@ -81,6 +84,7 @@ public final class SatSeekServer: Sendable {
     let hasSketch: Bool
     let hasText: Bool
     let renderer: ImageRenderer
+    let geocoder: NominatimClient?
     let assets: StaticAssets
     /// Every item's metadata (footprint ring included) by id: read at start-up, and items indexed later are read
     /// on first use (an `index` run beside the server).
@@ -114,6 +118,7 @@ public final class SatSeekServer: Sendable {
         hasSketch = (try? archive.sketchSearcher()) != nil
         hasText = (try? archive.textSearcher()) != nil
         renderer = ImageRenderer(catalog: archive.catalog)
+        geocoder = configuration.geocoder.map { NominatimClient(endpoint: $0) }
         // Place names when the gazetteer is installed (a server without it shows coordinates only).
         items = try ItemDirectory(catalog: archive.catalog, gazetteer: try ModelStore().gazetteer())
         assets = StaticAssets(leafletDirectory: configuration.leafletDirectory)
@@ -197,7 +202,7 @@ public final class SatSeekServer: Sendable {
             }
         }
         router.get("/api/items/{id}") { _, context in
-            await self.answer { try self.itemDetail(Self.integer(context.parameters.get("id"), name: "item id")) }
+            await self.answer { try await self.itemDetail(Self.integer(context.parameters.get("id"), name: "item id")) }
         }
         router.get("/api/items/{id}/image") { request, context in
             await self.image {
@@ -292,14 +297,24 @@ public final class SatSeekServer: Sendable {
     }
 
     /// The item and the same ground on other dates (one chip per other dated scene covering its centre).
-    func itemDetail(_ id: Int64) throws -> ItemDetail {
+    func itemDetail(_ id: Int64) async throws -> ItemDetail {
         let entry = try item(id)
         let others = try archive.catalog.otherAcquisitions(of: id).map {
             ItemDetail.OtherDate(
                 id: $0.id, acquired: $0.acquiredAt.map(AcquisitionDate.isoString),
                 scene: URL(fileURLWithPath: $0.scenePath).lastPathComponent, image: "/api/items/\($0.id)/image")
         }
-        return ItemDetail(item: entry, otherDates: others)
+        var address: StreetAddress?
+        var addressError: String?
+        if let geocoder, let centre = entry.centre {
+            do {
+                address = try await geocoder.address(longitude: centre[0], latitude: centre[1])
+            } catch {
+                // The item is still answered; the address is missing, and why.
+                addressError = "\(error)"
+            }
+        }
+        return ItemDetail(item: entry, otherDates: others, address: address, addressError: addressError)
     }
 
     func searchByItem(_ id: Int64, k: Int, filter: SearchFilter) async throws -> SearchResponse {

@@ -231,6 +231,8 @@ enum WebUI {
             const rows = [['item', `${it.name} (#${it.id})`], ['class', it.className]];
             if (it.place) rows.push(['place', it.place], ['region', it.region || '—'], ['country', it.country || '—'],
                                     ['distance', `${it.placeDistanceKm} km from ${it.place}`]);
+            if (it.address) rows.push(['address', it.address.displayName]);
+            else if (it.addressError) rows.push(['address', 'unavailable: ' + it.addressError]);
             if (it.centre) rows.push(['coordinates', `lat ${it.centre[1].toFixed(5)}, lon ${it.centre[0].toFixed(5)}`]);
             rows.push(['acquired', it.acquired ? `${it.acquired.slice(0, 10)} (${it.acquiredSource})` : 'unknown']);
             if (it.stacItem) rows.push(['STAC item', it.stacItem]);

@@ -43,7 +43,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Uploads that may wait for a worker; beyond that the server answers 503 with Retry-After.")
     var embeddingQueue = 8
 
+    @Option(
+        help: ArgumentHelp(
+            "An OpenStreetMap Nominatim server for street addresses in the item view (e.g. https://nominatim.openstreetmap.org); none by default.",
+            valueName: "URL"))
+    var geocoder: String?
+
     func validate() throws {
+        if let geocoder {
+            guard let url = URL(string: geocoder), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw ValidationError("--geocoder must be an http(s) URL, got '\(geocoder)'")
+            }
+        }
         guard (0...65_535).contains(port) else {
             throw ValidationError("--port must be in 0…65535 (0 picks a free port), got \(port)")
         }
@@ -66,11 +77,12 @@ struct ServeCommand: AsyncParsableCommand {
         sigaddset(&signals, SIGINT)
         pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         let (host, db) = (self.host, options.db)
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             host: host, port: port, maxUploadBytes: maxUploadMB << 20,
             leafletDirectory: leaflet, maxConnections: maxConnections,
             idleTimeoutSeconds: idleTimeout, uploadTimeoutSeconds: uploadTimeout,
             embeddingWorkers: embeddingWorkers, embeddingQueue: embeddingQueue)
+        configuration.geocoder = geocoder.flatMap(URL.init(string:))
         try await runReportingErrors {
             let session = try SearchSession(db: options.db, model: options.model, create: false)
             try await storeOptions.withArchive(session) { archive in

@@ -6,6 +6,8 @@ import SatSeekModels
 import SatSeekSearch
 @testable import SatSeekServer
 import Testing
+import Hummingbird
+import Synchronization
 
 /// Place names, acquisition dates and STAC, end to end: `satseek index catalog.json` on a STAC catalog over the
 /// shared GeoTIFFs, then the CLI and the HTTP API with `near`, `from`/`to` and the item view.
@@ -188,5 +190,69 @@ struct GeographyTests {
         ] {
             #expect(try await f.call(path).status == status, "\(path)")
         }
+    }
+}
+
+/// Street addresses from a Nominatim server the user names (`serve --geocoder URL`), against a local stub.
+@Suite struct GeocoderTests {
+    /// A stub Nominatim on 127.0.0.1 answering `GET /reverse` with `status` and `body`; returns its URL, the queries
+    /// it saw, and the task running it.
+    static func stub(status: HTTPResponse.Status, body: String) async throws -> (
+        url: URL, queries: Mutex<[String]>, task: Task<Void, any Error>
+    ) {
+        let queries = Mutex<[String]>([])
+        let router = Router()
+        router.get("/reverse") { request, _ in
+            queries.withLock { $0.append(request.uri.query ?? "") }
+            return Response(
+                status: status, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let application = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) })
+        let task = Task { try await application.run() }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+        return (URL(string: "http://127.0.0.1:\(port)")!, queries, task)
+    }
+
+    @Test("the item view carries the stub's address for the chip's centre, and says why when the server fails",
+          .enabled(if: weightsInstalled))
+    func addressesFromAStubServer() async throws {
+        let f = try await ServerFixture.shared()
+        let id = try f.naipChipIDs()[0]
+        let answer = #"""
+            {"display_name": "County Road 43, Stutsman County, North Dakota, 58401, United States",
+             "address": {"road": "County Road 43", "county": "Stutsman County", "state": "North Dakota",
+                         "postcode": "58401", "country": "United States"}}
+            """#
+        let good = try await Self.stub(status: .ok, body: answer)
+        defer { good.task.cancel() }
+        var configuration = ServerConfiguration(port: 0)
+        configuration.geocoder = good.url
+        let server = try SatSeekServer(session: f.session, configuration: configuration)
+        let item = try await callRoute(server, "/api/items/\(id)").json()
+        let address = try #require(item["address"] as? [String: Any])
+        #expect(address["road"] as? String == "County Road 43" && address["state"] as? String == "North Dakota")
+        #expect((address["displayName"] as? String)?.hasPrefix("County Road 43") == true)
+        let query = try #require(good.queries.withLock { $0.first })
+        let centre = try #require(item["centre"] as? [Double])
+        #expect(query.contains(String(format: "lat=%.6f", centre[1])) && query.contains(String(format: "lon=%.6f", centre[0])))
+        #expect(query.contains("format=jsonv2"))
+        // Asked again: answered from memory, no second request.
+        _ = try await callRoute(server, "/api/items/\(id)")
+        #expect(good.queries.withLock { $0.count } == 1)
+
+        let failing = try await Self.stub(status: .internalServerError, body: "{}")
+        defer { failing.task.cancel() }
+        configuration.geocoder = failing.url
+        let other = try SatSeekServer(session: f.session, configuration: configuration)
+        let degraded = try await callRoute(other, "/api/items/\(id)")
+        #expect(degraded.status == 200)
+        let json = try degraded.json()
+        #expect(json["address"] == nil && (json["addressError"] as? String)?.contains("HTTP 500") == true)
+        #expect(json["place"] != nil, "the offline place is there whatever the geocoder does")
     }
 }
