@@ -61,7 +61,7 @@ public actor NominatimClient {
             URLQueryItem(name: "lat", value: String(format: "%.6f", latitude)),
             URLQueryItem(name: "lon", value: String(format: "%.6f", longitude)),
             URLQueryItem(name: "format", value: "jsonv2"), URLQueryItem(name: "addressdetails", value: "1"),
-            URLQueryItem(name: "zoom", value: "18"),
+            URLQueryItem(name: "zoom", value: "18")
         ]
         guard let url = components?.url else { throw GeocoderError(description: "\(endpoint): not a usable URL") }
         let data: Data

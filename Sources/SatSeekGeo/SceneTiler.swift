@@ -125,6 +125,19 @@ public final class SceneTiler {
         GDALClose(dataset)
     }
 
+    /// How many chip windows ``windows`` will hold for the raster at `path` (0 when it cannot be opened or is
+    /// smaller than a tile), read from its size alone.
+    public static func windowCount(path: String, options: SceneTilingOptions) -> Int {
+        GeoGDAL.ensureRegistered()
+        guard options.tile > 0, options.stride > 0,
+            let dataset = GeoGDAL.quietly({ GDALOpen(path, GA_ReadOnly) })
+        else { return 0 }
+        defer { GDALClose(dataset) }
+        let (width, height) = (Int(GDALGetRasterXSize(dataset)), Int(GDALGetRasterYSize(dataset)))
+        guard width >= options.tile, height >= options.tile else { return 0 }
+        return ((width - options.tile) / options.stride + 1) * ((height - options.tile) / options.stride + 1)
+    }
+
     /// The chip windows of the grid, row by row (only whole tiles).
     public var windows: [PixelWindow] {
         var result: [PixelWindow] = []

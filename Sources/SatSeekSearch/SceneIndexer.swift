@@ -136,12 +136,23 @@ public struct SceneIndexer: Sendable {
     ) throws -> SceneIndexReport {
         var report = SceneIndexReport()
         let start = Date()
-        for (number, source) in sources.enumerated() {
+        // Progress counts chip windows, so one large scene shows its rate and ETA as it goes.
+        var total = sources.reduce(0) { $0 + SceneTiler.windowCount(path: $1.path, options: options) }
+        var counted = 0
+        func show() {
+            progress(
+                ProgressSnapshot(
+                    done: report.windows, total: max(total, report.windows),
+                    skipped: report.unchanged + report.nodataSkipped, failed: report.failures.count,
+                    elapsed: Date().timeIntervalSince(start)))
+        }
+        for source in sources {
             let scene = source.path
             var added: [Int64] = []
             let before = report
+            counted += SceneTiler.windowCount(path: source.path, options: options)
             do {
-                try index(scene: source, report: &report, added: &added)
+                try index(scene: source, report: &report, added: &added, tick: show)
                 report.scenes += 1
             } catch {
                 // A scene that cannot be tiled leaves nothing behind: the rows this run added for it go again.
@@ -152,11 +163,11 @@ public struct SceneIndexer: Sendable {
                         path: scene,
                         reason: "\(error)"
                             + (removed > 0 ? " (the \(removed) chips stored before the error were removed)" : "")))
+                // The windows of a failed scene are not to be done any more.
+                total -= max(0, counted - report.windows)
+                counted = report.windows
             }
-            progress(
-                ProgressSnapshot(
-                    done: number + 1, total: sources.count, skipped: report.unchanged,
-                    failed: report.failures.count, elapsed: Date().timeIntervalSince(start)))
+            show()
         }
         report.seconds = Date().timeIntervalSince(start)
         return report
@@ -164,7 +175,9 @@ public struct SceneIndexer: Sendable {
 
     /// Tiles one scene into the catalog, one transaction per batch of chips (rows, embeddings and chip rows
     /// together); `added` collects the ids of rows this run created.
-    func index(scene source: SceneSource, report: inout SceneIndexReport, added: inout [Int64]) throws {
+    func index(
+        scene source: SceneSource, report: inout SceneIndexReport, added: inout [Int64], tick: () -> Void = {}
+    ) throws {
         let path = Catalog.canonicalPath(source.path)
         var size: Int64 = 0, mtime = 0.0
         let hash: String
@@ -227,6 +240,7 @@ public struct SceneIndexer: Sendable {
             if pending.count == batchSize {
                 added += try store(pending, scene: path, source: source, acquisition: acquisition, report: &report)
                 pending.removeAll()
+                tick()
             }
         }
         added += try store(pending, scene: path, source: source, acquisition: acquisition, report: &report)

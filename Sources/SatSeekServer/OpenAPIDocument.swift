@@ -25,21 +25,21 @@ enum OpenAPIDocument {
             "name": "near", "in": "query", "required": false,
             "description": "only chips within radius_km of this place (offline GeoNames gazetteer; "
                 + "422 with candidates when the name is ambiguous or unknown)",
-            "schema": ["type": "string", "example": "Jamestown, North Dakota"],
+            "schema": ["type": "string", "example": "Jamestown, North Dakota"]
         ]
         let radius: [String: Any] = [
             "name": "radius_km", "in": "query", "required": false,
-            "description": "with near: the radius in km (default 25)", "schema": ["type": "number"],
+            "description": "with near: the radius in km (default 25)", "schema": ["type": "number"]
         ]
         func date(_ name: String, _ text: String) -> [String: Any] {
             [
                 "name": name, "in": "query", "required": false, "description": text,
-                "schema": ["type": "string", "format": "date"],
+                "schema": ["type": "string", "format": "date"]
             ]
         }
         let filters: [[String: Any]] = [
             bbox, near, radius, date("from", "only chips acquired on or after this date"),
-            date("to", "only chips acquired on or before this date (the whole day)"),
+            date("to", "only chips acquired on or before this date (the whole day)")
         ]
         let size: [String: Any] = [
             "name": "size", "in": "query", "required": false,
@@ -192,7 +192,7 @@ enum OpenAPIDocument {
                 "get": [
                     "summary": "Web Mercator (XYZ) map tile of the indexed scenes, RGBA PNG 256 × 256 "
                         + "(transparent where no scene is); y may end in .png",
-                    "parameters": [idParam("z"), idParam("x"), idParam("y")], "responses": ok("PNG", image),
+                    "parameters": [idParam("z"), idParam("x"), idParam("y")], "responses": ok("PNG", image)
                 ]
             ],
             "/api/items/{id}": [
@@ -215,7 +215,7 @@ enum OpenAPIDocument {
                         [
                             "name": "item", "in": "query", "required": true,
                             "schema": ["type": "integer"]
-                        ], k,
+                        ], k
                     ] + filters,
                     "responses": ok("ranked results", json(ref: "SearchResponse"))
                 ]
@@ -228,7 +228,7 @@ enum OpenAPIDocument {
                             "name": "q", "in": "query", "required": true,
                             "description": "the sentence, e.g. harbor with many boats",
                             "schema": ["type": "string"]
-                        ] as [String: Any], k,
+                        ] as [String: Any], k
                     ] + filters,
                     "responses": ok("ranked results", json(ref: "SearchResponse"))
                 ]

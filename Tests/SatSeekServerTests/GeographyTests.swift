@@ -197,13 +197,19 @@ struct GeographyTests {
 @Suite struct GeocoderTests {
     /// A stub Nominatim on 127.0.0.1 answering `GET /reverse` with `status` and `body`; returns its URL, the queries
     /// it saw, and the task running it.
-    static func stub(status: HTTPResponse.Status, body: String) async throws -> (
-        url: URL, queries: Mutex<[String]>, task: Task<Void, any Error>
-    ) {
+    final class Seen: Sendable {
         let queries = Mutex<[String]>([])
+    }
+
+    static func stub(
+        status: HTTPResponse.Status, body: String
+    ) async throws -> (
+        url: URL, seen: Seen, task: Task<Void, any Error>
+    ) {
+        let seen = Seen()
         let router = Router()
         router.get("/reverse") { request, _ in
-            queries.withLock { $0.append(request.uri.query ?? "") }
+            seen.queries.withLock { $0.append(request.uri.query ?? "") }
             return Response(
                 status: status, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: body)))
@@ -215,11 +221,12 @@ struct GeographyTests {
         let task = Task { try await application.run() }
         var iterator = ports.makeAsyncIterator()
         let port = try #require(await iterator.next())
-        return (URL(string: "http://127.0.0.1:\(port)")!, queries, task)
+        return (URL(string: "http://127.0.0.1:\(port)")!, seen, task)
     }
 
-    @Test("the item view carries the stub's address for the chip's centre, and says why when the server fails",
-          .enabled(if: weightsInstalled))
+    @Test(
+        "the item view carries the stub's address for the chip's centre, and says why when the server fails",
+        .enabled(if: weightsInstalled))
     func addressesFromAStubServer() async throws {
         let f = try await ServerFixture.shared()
         let id = try f.naipChipIDs()[0]
@@ -237,13 +244,15 @@ struct GeographyTests {
         let address = try #require(item["address"] as? [String: Any])
         #expect(address["road"] as? String == "County Road 43" && address["state"] as? String == "North Dakota")
         #expect((address["displayName"] as? String)?.hasPrefix("County Road 43") == true)
-        let query = try #require(good.queries.withLock { $0.first })
+        let query = try #require(good.seen.queries.withLock { $0.first })
         let centre = try #require(item["centre"] as? [Double])
-        #expect(query.contains(String(format: "lat=%.6f", centre[1])) && query.contains(String(format: "lon=%.6f", centre[0])))
+        #expect(
+            query.contains(String(format: "lat=%.6f", centre[1]))
+                && query.contains(String(format: "lon=%.6f", centre[0])))
         #expect(query.contains("format=jsonv2"))
         // Asked again: answered from memory, no second request.
         _ = try await callRoute(server, "/api/items/\(id)")
-        #expect(good.queries.withLock { $0.count } == 1)
+        #expect(good.seen.queries.withLock { $0.count } == 1)
 
         let failing = try await Self.stub(status: .internalServerError, body: "{}")
         defer { failing.task.cancel() }
