@@ -132,31 +132,23 @@ extension Catalog {
     public func chipIDs(
         intersectingMinLon minLon: Double, minLat: Double, maxLon: Double, maxLat: Double
     ) throws -> Set<Int64> {
-        try pool.read { db in
-            Set(
-                try Int64.fetchAll(
-                    db,
-                    sql: """
-                        SELECT imageId FROM chip
-                        WHERE minLon <= ? AND maxLon >= ? AND minLat <= ? AND maxLat >= ?
-                        """, arguments: [maxLon, minLon, maxLat, minLat]))
-        }
+        try chipIDs(
+            where: "minLon <= ? AND maxLon >= ? AND minLat <= ? AND maxLat >= ?", [maxLon, minLon, maxLat, minLat])
     }
 
     /// Ids of the chips acquired within `from ... to` (either end open when `nil`); chips without a date never are.
     public func chipIDs(acquiredFrom from: Date?, to: Date?) throws -> Set<Int64> {
+        try chipIDs(
+            where: "acquiredAt IS NOT NULL AND acquiredAt >= ? AND acquiredAt <= ?",
+            [
+                from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude,
+                to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude,
+            ])
+    }
+
+    private func chipIDs(where condition: String, _ arguments: StatementArguments) throws -> Set<Int64> {
         try pool.read { db in
-            Set(
-                try Int64.fetchAll(
-                    db,
-                    sql: """
-                        SELECT imageId FROM chip
-                        WHERE acquiredAt IS NOT NULL AND acquiredAt >= ? AND acquiredAt <= ?
-                        """,
-                    arguments: [
-                        from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude,
-                        to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude
-                    ]))
+            Set(try Int64.fetchAll(db, sql: "SELECT imageId FROM chip WHERE " + condition, arguments: arguments))
         }
     }
 
