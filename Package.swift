@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "SatSeekModelsTests", dependencies: ["SatSeekModels", "SatSeekImaging", "SatSeekTensor"],
                     resources: [.copy("Golden")]),
         .testTarget(name: "SatSeekIndexTests", dependencies: ["SatSeekIndex", "SatSeekRandom"]),
-        .testTarget(name: "SatSeekTextTests", dependencies: ["SatSeekText"], resources: [.copy("Golden")]),
+        .testTarget(name: "SatSeekTextTests", dependencies: ["SatSeekText", "SatSeekTestSupport"], resources: [.copy("Golden")]),
         .testTarget(name: "SatSeekCatalogTests", dependencies: ["SatSeekCatalog", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SatSeekLearningTests", dependencies: ["SatSeekLearning", "SatSeekIndex"]),
         .testTarget(name: "SatSeekGeoTests", dependencies: ["SatSeekGeo", "SatSeekCatalog", "SatSeekTestSupport", "SatSeekRandom", "SatSeekModels"]),

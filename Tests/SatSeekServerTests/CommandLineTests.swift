@@ -5,35 +5,20 @@ import SatSeekImaging
 
 /// A `satseek serve` child process on a free port; terminated by ``stop()``.
 final class ServeProcess: @unchecked Sendable {
-    let process = Process()
+    let child: SpawnedProcess
     let port: Int
 
     init(binary: URL, db: String) throws {
-        process.executableURL = binary
-        process.arguments = ["serve", "--db", db, "--port", "0"]
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        // Read stderr until the "serving … on http://127.0.0.1:PORT/" line.
-        var text = ""
-        let handle = pipe.fileHandleForReading
-        let deadline = Date().addingTimeInterval(120)
-        var found: Int?
-        while found == nil, Date() < deadline {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-            if let range = text.range(of: #"http://127\.0\.0\.1:(\d+)/"#, options: .regularExpression) {
-                found = Int(text[range].split(separator: ":").last!.dropLast())
-            }
-        }
-        guard let found else {
-            process.terminate()
+        child = try SpawnedProcess(binary.path, ["serve", "--db", db, "--port", "0"])
+        // The "serving … on http://127.0.0.1:PORT/" line.
+        guard let line = child.waitForMatch(#"http://127\.0\.0\.1:(\d+)/"#, timeout: 120),
+            let found = Int(line.split(separator: ":").last!.dropLast())
+        else {
+            let text = child.stderr
+            child.stop()
             throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "serve did not start: \(text)"])
         }
         port = found
-        Thread.detachNewThread { _ = handle.readDataToEndOfFile() }  // keep draining
     }
 
     /// Starts `satseek serve` on a thread of its own (start-up blocks until the port is printed).
@@ -42,14 +27,7 @@ final class ServeProcess: @unchecked Sendable {
     }
 
     func stop() {
-        process.terminate()
-        let deadline = Date().addingTimeInterval(10)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning {
-            Issue.record("satseek serve ignored SIGTERM")
-            kill(process.processIdentifier, SIGKILL)
-        }
-        process.waitUntilExit()
+        if !child.stop() { Issue.record("satseek serve ignored SIGTERM") }
     }
 }
 

@@ -9,7 +9,7 @@ import WSClient
 /// Headless Chromium driven over the Chrome DevTools Protocol: the test clicks the page's real buttons
 /// (`Runtime.evaluate`), lets downloads land in a folder and takes screenshots.
 final class HeadlessChromium: @unchecked Sendable {
-    let process = Process()
+    let child: SpawnedProcess
     /// The browser's DevTools WebSocket URL (printed by Chromium on start-up).
     let browserSocket: String
     let downloads: URL
@@ -19,37 +19,21 @@ final class HeadlessChromium: @unchecked Sendable {
     init(executable: String, url: String, downloads: URL) throws {
         profile = try temporaryFolder("chromium-cdp")
         self.downloads = downloads
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-            "--user-data-dir=\(profile.path)", "--window-size=1400,900", "--remote-debugging-port=0",
-            "--remote-allow-origins=*", url
-        ]
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        var text = ""
-        var found: String?
-        let deadline = Date().addingTimeInterval(60)
-        while found == nil, Date() < deadline {
-            let chunk = pipe.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-            if let range = text.range(
-                of: #"ws://127\.0\.0\.1:\d+/devtools/browser/[0-9a-fA-F-]+"#, options: .regularExpression)
-            {
-                found = String(text[range])
-            }
-        }
-        guard let found else {
-            process.terminate()
+        child = try SpawnedProcess(
+            executable,
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--user-data-dir=\(profile.path)", "--window-size=1400,900", "--remote-debugging-port=0",
+                "--remote-allow-origins=*", url
+            ])
+        guard let found = child.waitForMatch(#"ws://127\.0\.0\.1:\d+/devtools/browser/[0-9a-fA-F-]+"#, timeout: 60)
+        else {
+            let text = child.stderr
+            child.stop()
             throw CocoaError(
                 .executableLoad, userInfo: [NSLocalizedDescriptionKey: "chromium did not start: \(text.suffix(800))"])
         }
         browserSocket = found
-        let handle = pipe.fileHandleForReading
-        Thread.detachNewThread { _ = handle.readDataToEndOfFile() }  // keep draining
     }
 
     /// Starts Chromium on a thread of its own (start-up blocks until the DevTools URL is printed).
@@ -58,8 +42,7 @@ final class HeadlessChromium: @unchecked Sendable {
     }
 
     func stop() {
-        process.terminate()
-        process.waitUntilExit()
+        child.stop()
         try? FileManager.default.removeItem(at: profile)
     }
 

@@ -228,3 +228,69 @@ public func makeSTACCatalog(in folder: URL) throws -> URL {
             assets: ["metadata": ["href": "meta.xml", "type": "application/xml"]]), "landsat/metadata-only.json")
     return folder.appendingPathComponent("catalog.json")
 }
+
+/// A long-running child (a server, a browser) started with `posix_spawn`, its standard error going to a temporary
+/// file that ``waitForMatch(_:timeout:)`` reads; ``stop()`` sends SIGTERM (then SIGKILL) and reaps it with
+/// `waitpid`. Foundation's `Process` is not used: see ``runChild(_:_:timeout:)``.
+public final class SpawnedProcess: @unchecked Sendable {
+    public let pid: pid_t
+    public let stderrPath: String
+    private var reaped = false
+    private let lock = NSLock()
+
+    public init(_ executable: String, _ arguments: [String]) throws {
+        stderrPath =
+            FileManager.default.temporaryDirectory
+            .appendingPathComponent("satseek-spawned-\(UUID().uuidString).err").path
+        pid = try spawnChild(executable, arguments, stderr: stderrPath)
+    }
+
+    /// What the child has written to standard error so far.
+    public var stderr: String {
+        (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+    }
+
+    /// The first text in standard error matching the regular expression, waiting up to `timeout` seconds (blocks:
+    /// call it off the cooperative pool); nil when the child exits or the time is up first.
+    public func waitForMatch(_ pattern: String, timeout: Double) -> String? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let text = stderr
+            if let range = text.range(of: pattern, options: .regularExpression) { return String(text[range]) }
+            if !isRunning { return nil }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return nil
+    }
+
+    /// Whether the child is still running (reaps it when it has ended).
+    public var isRunning: Bool {
+        lock.withLock {
+            guard !reaped else { return false }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { reaped = true }
+            return !reaped
+        }
+    }
+
+    /// SIGTERM, up to `timeout` seconds for it to end, then SIGKILL; always reaped. Returns whether it ended on
+    /// SIGTERM.
+    @discardableResult
+    public func stop(timeout: Double = 10) -> Bool {
+        guard isRunning else { return true }
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(timeout)
+        while isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        let graceful = !isRunning
+        if !graceful {
+            kill(pid, SIGKILL)
+            lock.withLock {
+                var status: Int32 = 0
+                _ = waitpid(pid, &status, 0)
+                reaped = true
+            }
+        }
+        try? FileManager.default.removeItem(atPath: stderrPath)
+        return graceful
+    }
+}

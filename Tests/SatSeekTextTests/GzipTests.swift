@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SatSeekText
+import SatSeekTestSupport
 
 @Suite struct GzipTests {
     /// `gzip.compress(b"tiny gzip payload\n", mtime=0)` from Python: no optional header fields.
@@ -16,7 +17,7 @@ import SatSeekText
         #expect(String(decoding: data, as: UTF8.self) == "tiny gzip payload\n")
     }
 
-    @Test func decompressesWhatGzipWrites() throws {
+    @Test func decompressesWhatGzipWrites() async throws {
         let gzip = URL(fileURLWithPath: "/usr/bin/gzip")
         guard FileManager.default.isExecutableFile(atPath: gzip.path) else { return }
         let folder = try temporaryFolder("gzip")
@@ -25,12 +26,8 @@ import SatSeekText
         let text = (0..<20_000).map { "line \($0) of the merges-like text\n" }.joined()
         let source = folder.appendingPathComponent("named-source.txt")
         try Data(text.utf8).write(to: source)
-        let process = Process()
-        process.executableURL = gzip
-        process.arguments = ["-k", "-9", source.path]
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let run = try await runChild(gzip.path, ["-k", "-9", source.path])
+        #expect(run.status == 0, "\(run.stderr)")
         let compressed = folder.appendingPathComponent("named-source.txt.gz")
         let data = try Gzip.readPossiblyCompressed(compressed)
         #expect(String(decoding: data, as: UTF8.self) == text)

@@ -1,4 +1,5 @@
 import Foundation
+@_exported import SatSeekTestSupport
 import Testing
 
 /// The folder where `satseek models install` puts assets: `$SATSEEK_MODEL_DIR`, else `~/.cache/satseek/models`
@@ -28,13 +29,6 @@ private func assetAvailable(_ file: URL, name: String) -> Bool {
         Issue.record("\(name) is not installed in \(modelStoreDirectory.path); run `satseek models install \(name)`")
     }
     return false
-}
-
-/// A fresh temporary folder, removed by the caller.
-func temporaryFolder(_ label: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("satseek-\(label)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
 }
 
 /// The committed reference produced by scripts/reference/make_tokenizer_golden.py.
