@@ -142,7 +142,7 @@ extension Catalog {
             where: "acquiredAt IS NOT NULL AND acquiredAt >= ? AND acquiredAt <= ?",
             [
                 from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude,
-                to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude,
+                to?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude
             ])
     }
 

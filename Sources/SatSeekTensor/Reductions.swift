@@ -64,3 +64,9 @@ public func addInPlace(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Floa
 /// threading — SatSeek splits work itself and calls BLAS from several threads at once, and changing the count
 /// while other threads are inside BLAS is not safe.
 public var blasThreads: Int { Int(satseek_blas_threads_at_load()) }
+
+/// The kernel set OpenBLAS runs ("Haswell", "Cooperlake", …), and whether the load-time set-up replaced an AVX-512
+/// set on an AMD processor by the Haswell one (COpenBLASSetup says why).
+public var blasCore: (name: String, replaced: Bool) {
+    (satseek_blas_core().map { String(cString: $0) } ?? "unknown", satseek_blas_core_replaced() != 0)
+}
