@@ -184,24 +184,26 @@ final class RawClient {
     func finishSending() { shutdown(socketDescriptor, Int32(SHUT_WR)) }
 
     /// Reads until the server closes (or, with `stopAfterResponse`, until a whole response has arrived) or
-    /// `timeout` seconds pass; returns the bytes and whether the server closed the connection. Polls without
-    /// blocking: a blocked thread of the small cooperative pool could be the one the server needs.
+    /// `timeout` seconds pass; returns the bytes and whether the server closed the connection. Waits in `poll` on a
+    /// thread of its own, so neither does it hold a thread of the small cooperative pool (the server may need it)
+    /// nor does a busy pool make it miss a close that happened in time.
     func readUntilClosed(timeout: Double, stopAfterResponse: Bool = false) async -> (Data, closed: Bool) {
-        var received = Data()
-        let deadline = Date().addingTimeInterval(timeout)
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while Date() < deadline {
-            var pollFD = pollfd(fd: socketDescriptor, events: Int16(POLLIN), revents: 0)
-            if poll(&pollFD, 1, 0) <= 0 {
-                try? await Task.sleep(nanoseconds: 20_000_000)
-                continue
+        let descriptor = socketDescriptor
+        let result = try? await onOwnThread { () -> (Data, Bool) in
+            var received = Data()
+            let deadline = Date().addingTimeInterval(timeout)
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while Date() < deadline {
+                var pollFD = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                guard poll(&pollFD, 1, 100) > 0 else { continue }
+                let count = recv(descriptor, &buffer, buffer.count, 0)
+                if count <= 0 { return (received, true) }
+                received.append(contentsOf: buffer[0..<count])
+                if stopAfterResponse, Self.isCompleteResponse(received) { return (received, false) }
             }
-            let count = recv(socketDescriptor, &buffer, buffer.count, 0)
-            if count <= 0 { return (received, true) }
-            received.append(contentsOf: buffer[0..<count])
-            if stopAfterResponse, Self.isCompleteResponse(received) { return (received, false) }
+            return (received, false)
         }
-        return (received, false)
+        return result ?? (Data(), false)
     }
 
     /// A head and as many body bytes as its Content-Length says.
