@@ -19,13 +19,9 @@ public struct Place: Sendable, Codable, Equatable, CustomStringConvertible {
         name: String, region: String, district: String, countryCode: String, country: String, latitude: Double,
         longitude: Double
     ) {
-        self.name = name
-        self.region = region
-        self.district = district
-        self.countryCode = countryCode
-        self.country = country
-        self.latitude = latitude
-        self.longitude = longitude
+        (self.name, self.region, self.district) = (name, region, district)
+        (self.countryCode, self.country) = (countryCode, country)
+        (self.latitude, self.longitude) = (latitude, longitude)
     }
 
     /// `Jamestown, North Dakota, United States`.

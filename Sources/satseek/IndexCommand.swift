@@ -77,10 +77,7 @@ struct IndexCommand: AsyncParsableCommand {
     )
     var bands: String?
 
-    @Option(
-        help: ArgumentHelp(
-            "With --tile: the acquisition date of the scenes (over their metadata, STAC datetime or file-name date).",
-            valueName: "YYYY-MM-DD"))
+    @Option(help: "With --tile: the scenes' acquisition date, YYYY-MM-DD (over metadata, STAC or file-name dates).")
     var date: String?
 
     @Option(help: "With a STAC catalog: the asset to tile in every item (default: the visual/RGB one).")

@@ -55,9 +55,9 @@ struct FeedbackOptions: ParsableArguments {
     var bbox: String?
 
     @Option(
-        help: ArgumentHelp(
-            "Only items within --radius-km of this place (offline GeoNames gazetteer: satseek models install geonames-cities1000).",
-            valueName: "\"Name[, Region][, Country]\""))
+        help:
+            "Only items within --radius-km of this place, \"Name[, Region][, Country]\" (offline gazetteer: satseek models install geonames-cities1000)."
+    )
     var near: String?
 
     @Option(help: "With --near: the radius in km.")

@@ -194,7 +194,7 @@ struct GeographyTests {
 }
 
 /// Street addresses from a Nominatim server the user names (`serve --geocoder URL`), against a local stub.
-@Suite struct GeocoderTests {
+@Suite(.enabled(if: weightsInstalled)) struct GeocoderTests {
     /// A stub Nominatim on 127.0.0.1 answering `GET /reverse` with `status` and `body`; returns its URL, the queries
     /// it saw, and the task running it.
     final class Seen: Sendable {
@@ -224,12 +224,10 @@ struct GeographyTests {
         return (URL(string: "http://127.0.0.1:\(port)")!, seen, task)
     }
 
-    @Test(
-        "the item view carries the stub's address for the chip's centre, and says why when the server fails",
-        .enabled(if: weightsInstalled))
+    @Test("the item view carries the stub's address for the chip's centre, and says why when the server fails")
     func addressesFromAStubServer() async throws {
         let f = try await ServerFixture.shared()
-        let id = try f.naipChipIDs()[0]
+        let id = try #require(try f.naipChipIDs().first)
         let answer = #"""
             {"display_name": "County Road 43, Stutsman County, North Dakota, 58401, United States",
              "address": {"road": "County Road 43", "county": "Stutsman County", "state": "North Dakota",

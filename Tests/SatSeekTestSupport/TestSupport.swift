@@ -183,21 +183,25 @@ public func makeSTACCatalog(in folder: URL) throws -> URL {
     try fm.createDirectory(at: folder.appendingPathComponent("naip/data"), withIntermediateDirectories: true)
     try fm.createSymbolicLink(
         atPath: folder.appendingPathComponent("naip/data/naip-2020.tif").path, withDestinationPath: naip2020)
-    try write(
+    /// A catalog or collection document linking to `links` (`rel`, `href`).
+    func container(_ type: String, _ id: String, _ links: [(String, String)], _ path: String) throws {
+        try write(
+            [
+                "type": type, "stac_version": "1.0.0", "id": id, "description": id, "license": "proprietary",
+                "links": links.map { link($0.0, $0.1) }
+            ], path)
+    }
+    try container(
+        "Catalog", "satseek-test",
         [
-            "type": "Catalog", "stac_version": "1.0.0", "id": "satseek-test", "description": "shared GeoTIFFs",
-            "links": [
-                link("root", "./catalog.json"), link("child", "naip/collection.json"),
-                link("child", "./landsat/collection.json"), link("child", "catalog.json")
-            ]
+            ("root", "./catalog.json"), ("child", "naip/collection.json"), ("child", "./landsat/collection.json"),
+            ("child", "catalog.json")
         ], "catalog.json")
-    try write(
+    try container(
+        "Collection", "naip",
         [
-            "type": "Collection", "stac_version": "1.0.0", "id": "naip", "license": "proprietary",
-            "links": [
-                link("parent", "../catalog.json"), link("item", "items/naip-2009.json"),
-                link("item", "items/naip-2020.json"), link("item", "items/naip-missing.json")
-            ]
+            ("parent", "../catalog.json"), ("item", "items/naip-2009.json"), ("item", "items/naip-2020.json"),
+            ("item", "items/naip-missing.json")
         ], "naip/collection.json")
     try write(
         item(
@@ -214,11 +218,9 @@ public func makeSTACCatalog(in folder: URL) throws -> URL {
     try write(
         item("naip-missing", datetime: "2015-01-01", assets: ["visual": ["href": "../data/gone.tif", "type": tiff]]),
         "naip/items/naip-missing.json")
-    try write(
-        [
-            "type": "Collection", "stac_version": "1.0.0", "id": "landsat", "license": "proprietary",
-            "links": [link("item", "landsat-2000.json"), link("item", "metadata-only.json")]
-        ], "landsat/collection.json")
+    try container(
+        "Collection", "landsat", [("item", "landsat-2000.json"), ("item", "metadata-only.json")],
+        "landsat/collection.json")
     try write(
         item("landsat-2000", datetime: "soon", assets: ["data": ["href": landsat, "type": tiff]]),
         "landsat/landsat-2000.json")
