@@ -70,7 +70,8 @@ extension Archive {
     /// gazetteer is installed.
     public func whereabouts(of ids: [Int64]) throws -> [Int64: ItemWhereabouts] {
         let chips = try catalog.chips(ids: ids)
-        let gazetteer = try ModelStore().gazetteer()
+        // The gazetteer is read (once per process) only when some item has a footprint to place.
+        let gazetteer = chips.values.contains { $0.minLon != nil } ? try ModelStore().gazetteer() : nil
         return chips.mapValues { Self.whereabouts(of: $0, gazetteer: gazetteer) }
     }
 
