@@ -139,7 +139,8 @@ public struct SceneIndexer: Sendable {
         // Progress counts chip windows, so one large scene shows its rate and ETA as it goes.
         var total = sources.reduce(0) { $0 + SceneTiler.windowCount(path: $1.path, options: options) }
         var counted = 0
-        func show() {
+        // Takes the report as a value: while a scene is being indexed, `report` is that call's inout argument.
+        func show(_ report: SceneIndexReport) {
             progress(
                 ProgressSnapshot(
                     done: report.windows, total: max(total, report.windows),
@@ -152,7 +153,7 @@ public struct SceneIndexer: Sendable {
             let before = report
             counted += SceneTiler.windowCount(path: source.path, options: options)
             do {
-                try index(scene: source, report: &report, added: &added, tick: show)
+                try index(scene: source, report: &report, added: &added, tick: { show($0) })
                 report.scenes += 1
             } catch {
                 // A scene that cannot be tiled leaves nothing behind: the rows this run added for it go again.
@@ -167,7 +168,7 @@ public struct SceneIndexer: Sendable {
                 total -= max(0, counted - report.windows)
                 counted = report.windows
             }
-            show()
+            show(report)
         }
         report.seconds = Date().timeIntervalSince(start)
         return report
@@ -176,7 +177,8 @@ public struct SceneIndexer: Sendable {
     /// Tiles one scene into the catalog, one transaction per batch of chips (rows, embeddings and chip rows
     /// together); `added` collects the ids of rows this run created.
     func index(
-        scene source: SceneSource, report: inout SceneIndexReport, added: inout [Int64], tick: () -> Void = {}
+        scene source: SceneSource, report: inout SceneIndexReport, added: inout [Int64],
+        tick: (SceneIndexReport) -> Void = { _ in }
     ) throws {
         let path = Catalog.canonicalPath(source.path)
         var size: Int64 = 0, mtime = 0.0
@@ -240,7 +242,7 @@ public struct SceneIndexer: Sendable {
             if pending.count == batchSize {
                 added += try store(pending, scene: path, source: source, acquisition: acquisition, report: &report)
                 pending.removeAll()
-                tick()
+                tick(report)
             }
         }
         added += try store(pending, scene: path, source: source, acquisition: acquisition, report: &report)

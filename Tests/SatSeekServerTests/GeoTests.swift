@@ -3,6 +3,7 @@ import Testing
 import SatSeekCatalog
 import SatSeekGeo
 import SatSeekImaging
+import SatSeekModels
 import SatSeekSearch
 import SatSeekStore
 
@@ -172,5 +173,26 @@ import SatSeekStore
         // A box far away matches nothing; plain images never match a box.
         let far = SearchFilter(boundingBox: GeoBox(minLon: 10, minLat: 10, maxLon: 11, maxLat: 11))
         #expect(try await archive.search(.item(naip[0]), k: 10, filter: far).isEmpty)
+    }
+}
+
+/// Scene indexing reports progress in chip windows while a scene is being tiled (a large scene shows its rate
+/// and ETA), not once per scene.
+@Suite struct SceneProgressTests {
+    @Test("progress counts windows within one scene, up to the scene's window count", .enabled(if: weightsInstalled))
+    func progressInsideAScene() throws {
+        let folder = try temporaryFolder("scene-progress")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let session = try SearchSession(
+            db: folder.appendingPathComponent("p.satseek").path, model: ModelStore.defaultModel, create: true)
+        var indexer = try SceneIndexer(
+            catalog: session.catalog, model: session.model, options: SceneTilingOptions(tile: 224))
+        indexer.batchSize = 4
+        var snapshots: [ProgressSnapshot] = []
+        let report = try indexer.index(naipScene) { snapshots.append($0) }
+        #expect(report.added == 12)
+        #expect(snapshots.count == 4, "three batches of four inside the scene, then the scene's end")
+        #expect(snapshots.map(\.done) == [4, 8, 12, 12])
+        #expect(snapshots.allSatisfy { $0.total == 12 })
     }
 }
