@@ -8,8 +8,8 @@ final class ServeProcess: @unchecked Sendable {
     let child: SpawnedProcess
     let port: Int
 
-    init(binary: URL, db: String) throws {
-        child = try SpawnedProcess(binary.path, ["serve", "--db", db, "--port", "0"])
+    init(binary: URL, db: String, arguments: [String] = []) throws {
+        child = try SpawnedProcess(binary.path, ["serve", "--db", db, "--port", "0"] + arguments)
         // The "serving … on http://127.0.0.1:PORT/" line.
         guard let line = child.waitForMatch(#"http://127\.0\.0\.1:(\d+)/"#, timeout: 120),
             let found = Int(line.split(separator: ":").last!.dropLast())
@@ -22,8 +22,8 @@ final class ServeProcess: @unchecked Sendable {
     }
 
     /// Starts `satseek serve` on a thread of its own (start-up blocks until the port is printed).
-    static func start(binary: URL, db: String) async throws -> ServeProcess {
-        try await onOwnThread { try ServeProcess(binary: binary, db: db) }
+    static func start(binary: URL, db: String, arguments: [String] = []) async throws -> ServeProcess {
+        try await onOwnThread { try ServeProcess(binary: binary, db: db, arguments: arguments) }
     }
 
     func stop() {
