@@ -100,6 +100,12 @@ public enum AcquisitionDate {
         return midnight.addingTimeInterval(Double(hour * 3600 + minute * 60) + second - Double(offsetSeconds))
     }
 
+    /// The end of a date range given as text: a day (`2020-12-31`) means its last moment, a date-time itself.
+    public static func parseRangeEnd(_ text: String) -> Date? {
+        guard let date = parse(text) else { return nil }
+        return text.trimmingCharacters(in: .whitespaces).count == 10 ? date.addingTimeInterval(86_399.999) : date
+    }
+
     /// The first `YYYYMMDD` token of a file name (digits not part of a longer number, a year 1950–2099, a real
     /// calendar date), as midnight UTC.
     public static func fromFileName(_ name: String) -> Date? {

@@ -415,18 +415,14 @@ public final class SatSeekServer: Sendable {
             } catch let error as SearchError {
                 throw APIError(status: .notFound, message: "\(error)")
             }
-            if let box = filter.boundingBox {
-                if let both = box.intersection(around) { filter.boundingBox = both } else { filter.allowed = [] }
-            } else {
-                filter.boundingBox = around
-            }
+            filter.restrict(to: around)
         }
         func date(_ name: String) throws -> Date? {
             guard let text = value(name) else { return nil }
-            guard let parsed = AcquisitionDate.parse(text) else {
+            guard let parsed = name == "to" ? AcquisitionDate.parseRangeEnd(text) : AcquisitionDate.parse(text) else {
                 throw APIError(status: .badRequest, message: "\(name) '\(text.prefix(40))' is not a date (YYYY-MM-DD)")
             }
-            return name == "to" && text.count == 10 ? parsed.addingTimeInterval(86_399.999) : parsed
+            return parsed
         }
         let (from, to) = (try date("from"), try date("to"))
         if from != nil || to != nil { filter.acquired = DateRange(from: from, to: to) }

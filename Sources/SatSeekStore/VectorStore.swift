@@ -62,6 +62,16 @@ public struct SearchFilter: Sendable, Equatable {
         return result
     }
 
+    /// Narrows the box to its part inside `box` (or sets `box` when there is none); boxes that do not meet allow
+    /// nothing.
+    public mutating func restrict(to box: GeoBox) {
+        guard let current = boundingBox else {
+            boundingBox = box
+            return
+        }
+        if let both = current.intersection(box) { boundingBox = both } else { allowed = [] }
+    }
+
     /// The same filter with its date range turned into allowed ids (read from `catalog`'s chip rows), for stores
     /// that do not keep dates themselves.
     public func resolvingDates(in catalog: Catalog) throws -> SearchFilter {

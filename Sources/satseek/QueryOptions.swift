@@ -85,16 +85,13 @@ struct FeedbackOptions: ParsableArguments {
     func dateRange() throws -> DateRange? {
         guard from != nil || to != nil else { return nil }
         func parse(_ text: String, option: String) throws -> Date {
-            guard let date = AcquisitionDate.parse(text) else {
+            guard let date = option == "to" ? AcquisitionDate.parseRangeEnd(text) : AcquisitionDate.parse(text) else {
                 throw ValidationError("--\(option) '\(text)' is not a date (YYYY-MM-DD or an ISO 8601 date-time)")
             }
             return date
         }
         let start = try from.map { try parse($0, option: "from") }
-        var end = try to.map { try parse($0, option: "to") }
-        if let text = to, text.trimmingCharacters(in: .whitespaces).count == 10 {
-            end = end?.addingTimeInterval(86_399.999)
-        }
+        let end = try to.map { try parse($0, option: "to") }
         if let start, let end, start > end { throw ValidationError("--from is after --to") }
         return DateRange(from: start, to: end)
     }
@@ -110,15 +107,7 @@ struct FeedbackOptions: ParsableArguments {
         if let near {
             let (place, around) = try archive.box(near: near, radiusKm: radiusKm)
             printError("near \(place) (\(place.latitude), \(place.longitude)): \(around)")
-            if let box = filter.boundingBox {
-                guard let both = box.intersection(around) else {
-                    filter.allowed = []
-                    return filter
-                }
-                filter.boundingBox = both
-            } else {
-                filter.boundingBox = around
-            }
+            filter.restrict(to: around)
         }
         return filter
     }
