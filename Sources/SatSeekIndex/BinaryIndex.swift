@@ -120,7 +120,7 @@ public struct BinaryIndex: Sendable {
             q.withUnsafeBufferPointer { qb in
                 let parts = view.count >= 1 << 16 ? CPUCores.count : 1
                 let per = (view.count + parts - 1) / parts
-                var heaps = [HammingHeap](repeating: HammingHeap(k: k), count: parts)
+                var heaps = (0..<parts).map { _ in HammingHeap(k: k) }  // own storage each: workers fill them at once
                 let query = SendablePointer(UnsafeMutablePointer(mutating: qb.baseAddress!))
                 heaps.withUnsafeMutableBufferPointer { hb in
                     let out = SendablePointer(hb.baseAddress!)
@@ -154,7 +154,7 @@ public struct BinaryIndex: Sendable {
         let w = wordsPerCode, mask = lastWordMask
         for row in 0..<queryCount { q[row * w + w - 1] &= mask }
         let accept = membershipFilter(allowed)
-        var heaps = [HammingHeap](repeating: HammingHeap(k: k), count: queryCount)
+        var heaps = (0..<queryCount).map { _ in HammingHeap(k: k) }  // own storage each: workers fill them at once
         let workers = min(queryCount, CPUCores.count)
         withView { view in
             q.withUnsafeBufferPointer { qb in

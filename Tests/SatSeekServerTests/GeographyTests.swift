@@ -6,8 +6,6 @@ import SatSeekModels
 import SatSeekSearch
 @testable import SatSeekServer
 import Testing
-import Hummingbird
-import Synchronization
 
 /// Place names, acquisition dates and STAC, end to end: `satseek index catalog.json` on a STAC catalog over the
 /// shared GeoTIFFs, then the CLI and the HTTP API with `near`, `from`/`to` and the item view.
@@ -195,33 +193,11 @@ struct GeographyTests {
 
 /// Street addresses from a Nominatim server the user names (`serve --geocoder URL`), against a local stub.
 @Suite(.enabled(if: weightsInstalled)) struct GeocoderTests {
-    /// A stub Nominatim on 127.0.0.1 answering `GET /reverse` with `status` and `body`; returns its URL, the queries
-    /// it saw, and the task running it.
-    final class Seen: Sendable {
-        let queries = Mutex<[String]>([])
-    }
-
-    static func stub(
-        status: HTTPResponse.Status, body: String
-    ) async throws -> (
-        url: URL, seen: Seen, task: Task<Void, any Error>
-    ) {
-        let seen = Seen()
-        let router = Router()
-        router.get("/reverse") { request, _ in
-            seen.queries.withLock { $0.append(request.uri.query ?? "") }
-            return Response(
-                status: status, headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(string: body)))
-        }
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let application = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) })
-        let task = Task { try await application.run() }
-        var iterator = ports.makeAsyncIterator()
-        let port = try #require(await iterator.next())
-        return (URL(string: "http://127.0.0.1:\(port)")!, seen, task)
+    /// A stub Nominatim on 127.0.0.1 answering `GET /reverse` with `status` and `body`, from a thread of its own (see
+    /// ``ThreadedHTTPStub``: a stub on this process's cooperative threads missed the client's 10 s timeout when
+    /// other suites held them).
+    static func stub(status: Int, body: String) throws -> ThreadedHTTPStub {
+        try ThreadedHTTPStub { _ in .init(status: status, body: Data(body.utf8)) }
     }
 
     @Test("the item view carries the stub's address for the chip's centre, and says why when the server fails")
@@ -233,8 +209,8 @@ struct GeographyTests {
              "address": {"road": "County Road 43", "county": "Stutsman County", "state": "North Dakota",
                          "postcode": "58401", "country": "United States"}}
             """#
-        let good = try await Self.stub(status: .ok, body: answer)
-        defer { good.task.cancel() }
+        let good = try Self.stub(status: 200, body: answer)
+        defer { good.stop() }
         var configuration = ServerConfiguration(port: 0)
         configuration.geocoder = good.url
         let server = try SatSeekServer(session: f.session, configuration: configuration)
@@ -242,7 +218,7 @@ struct GeographyTests {
         let address = try #require(item["address"] as? [String: Any])
         #expect(address["road"] as? String == "County Road 43" && address["state"] as? String == "North Dakota")
         #expect((address["displayName"] as? String)?.hasPrefix("County Road 43") == true)
-        let query = try #require(good.seen.queries.withLock { $0.first })
+        let query = try #require(good.targets.first)
         let centre = try #require(item["centre"] as? [Double])
         #expect(
             query.contains(String(format: "lat=%.6f", centre[1]))
@@ -250,10 +226,10 @@ struct GeographyTests {
         #expect(query.contains("format=jsonv2"))
         // Asked again: answered from memory, no second request.
         _ = try await callRoute(server, "/api/items/\(id)")
-        #expect(good.seen.queries.withLock { $0.count } == 1)
+        #expect(good.targets.count == 1)
 
-        let failing = try await Self.stub(status: .internalServerError, body: "{}")
-        defer { failing.task.cancel() }
+        let failing = try Self.stub(status: 500, body: "{}")
+        defer { failing.stop() }
         configuration.geocoder = failing.url
         let other = try SatSeekServer(session: f.session, configuration: configuration)
         let degraded = try await callRoute(other, "/api/items/\(id)")

@@ -25,14 +25,16 @@ struct ServerLimitsTests {
         return (server, port, task)
     }
 
-    /// A `satseek serve --idle-timeout 1` child over the fixture's index. The idle-timeout tests use a server process
-    /// of its own: in this process, other suites' synchronous work can hold the cooperative threads the server's
+    /// A `satseek serve` child over the fixture's index. The timeout and short-upload tests use a server process of
+    /// its own: in this process, other suites' synchronous work can hold the cooperative threads the server's
     /// handlers finish on for minutes, and Hummingbird does not close a connection whose response is unfinished.
-    private func idleServer() async throws -> ServeProcess {
+    private func serveChild(_ arguments: [String]) async throws -> ServeProcess {
         let fixture = try await ServerFixture.shared()
         let binary = try #require(satseekExecutable())
-        return try await ServeProcess.start(binary: binary, db: fixture.db, arguments: ["--idle-timeout", "1"])
+        return try await ServeProcess.start(binary: binary, db: fixture.db, arguments: arguments)
     }
+
+    private func idleServer() async throws -> ServeProcess { try await serveChild(["--idle-timeout", "1"]) }
 
     @Test("a request head that never ends is closed after the idle timeout")
     func slowHeadIsClosed() async throws {
@@ -61,20 +63,18 @@ struct ServerLimitsTests {
 
     @Test("an upload that trickles in slower than the upload timeout is answered 408")
     func slowUploadTimesOut() async throws {
-        let (_, port, task) = try await startServer {
-            $0.uploadTimeoutSeconds = 1; $0.idleTimeoutSeconds = 120
-        }
-        defer { task.cancel() }
-        let text = try await shortUploadResponse(port: port, closeWriting: false)
+        let server = try await serveChild(["--upload-timeout", "1", "--idle-timeout", "120"])
+        defer { server.stop() }
+        let text = try await shortUploadResponse(port: server.port, closeWriting: false)
         #expect(text.hasPrefix("HTTP/1.1 408"), "\(text.prefix(300))")
         #expect(text.contains("did not arrive within 1 s"), "\(text.prefix(300))")
     }
 
     @Test("an upload shorter than its Content-Length is a 400 that says so, not 413")
     func shortUpload() async throws {
-        let (_, port, task) = try await startServer { _ in }
-        defer { task.cancel() }
-        let text = try await shortUploadResponse(port: port, closeWriting: true)
+        let server = try await serveChild([])
+        defer { server.stop() }
+        let text = try await shortUploadResponse(port: server.port, closeWriting: true)
         #expect(text.hasPrefix("HTTP/1.1 400"), "\(text.prefix(300))")
         #expect(text.contains("could not be read in full"), "\(text.prefix(300))")
     }
