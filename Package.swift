@@ -111,7 +111,7 @@ let package = Package(
         .testTarget(name: "SatSeekIndexTests", dependencies: ["SatSeekIndex", "SatSeekRandom"]),
         .testTarget(name: "SatSeekTextTests", dependencies: ["SatSeekText", "SatSeekTestSupport"], resources: [.copy("Golden")]),
         .testTarget(name: "SatSeekCatalogTests", dependencies: ["SatSeekCatalog", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "SatSeekLearningTests", dependencies: ["SatSeekLearning", "SatSeekIndex"]),
+        .testTarget(name: "SatSeekLearningTests", dependencies: ["SatSeekLearning", "SatSeekIndex", "SatSeekTensor"]),
         .testTarget(name: "SatSeekGeoTests", dependencies: ["SatSeekGeo", "SatSeekCatalog", "SatSeekTestSupport", "SatSeekRandom", "SatSeekModels"]),
         .testTarget(name: "SatSeekSketchTests", dependencies: ["SatSeekSketch", "SatSeekImaging", "SatSeekRandom"]),
         .testTarget(name: "SatSeekSearchTests", dependencies: ["SatSeekTestSupport", "SatSeekSearch", "SatSeekEvaluation", "SatSeekImaging", "SatSeekStore", "SatSeekCatalog", "SatSeekIndex", "SatSeekLearning", "SatSeekModels", "SatSeekSketch", "SatSeekRandom",

@@ -13,7 +13,7 @@ swift build --product satseek
 # refused with an error there.
 swift build -c release --product satseek
 export SATSEEK_REQUIRE_RELEASE=1
-.build/debug/satseek models install effnet-lite0 effnet-lite1 effnet-lite2 clip-bpe all-minilm-l6-v2 geonames-cities1000
+.build/debug/satseek models install effnet-lite0 effnet-lite1 effnet-lite2 clip-bpe all-minilm-l6-v2 geonames-cities1000 imagenet-labels
 # Parity tests must fail, not skip, when weights are missing.
 export SATSEEK_REQUIRE_MODELS=1
 # install-system-deps.sh installs chromium: the browser test must run, not skip.

@@ -153,6 +153,17 @@ public final class Catalog: Sendable {
         }
     }
 
+    /// A note kept with the catalog (meta key `note.<key>`), e.g. the class names of an alignment whose vectors it
+    /// stores; nil when there is none.
+    public func note(_ key: String) throws -> String? {
+        try pool.read { db in try CatalogSchema.meta(db, "note." + key) }
+    }
+
+    /// Stores (replaces) a note kept with the catalog; see ``note(_:)``.
+    public func setNote(_ key: String, _ value: String) throws {
+        try pool.write { db in try CatalogSchema.setMeta(db, "note." + key, value) }
+    }
+
     // MARK: - Records
 
     /// The standardised absolute form of `path` under which records are stored:

@@ -17,6 +17,14 @@ public struct TextQueryScores: Sendable, Codable {
     public let perClass: [Double]
 }
 
+/// Held-out and seen-class scores of one way of answering text queries.
+public struct TextModeScores: Sendable, Codable {
+    /// `alignment`, `label prior` or `blend`.
+    public let mode: String
+    public let heldOut: TextQueryScores
+    public let seen: TextQueryScores
+}
+
 /// The result of `satseek eval-text`.
 public struct TextEvaluationReport: Sendable, Codable {
     public let dataset: String
@@ -28,20 +36,28 @@ public struct TextEvaluationReport: Sendable, Codable {
     public let trainImages: Int
     /// Images searched: the seen classes' other half and every image of the held-out classes.
     public let galleryImages: Int
-    /// Queries named after classes the alignment never saw.
+    /// The mode `satseek search --text` uses on such an index: `blend` when the image model has an ImageNet
+    /// classifier and the `imagenet-labels` asset is installed, else `alignment`.
+    public let defaultMode: String
+    /// Queries named after classes the alignment never saw (default mode).
     public let heldOut: TextQueryScores
-    /// Queries named after training classes (their gallery images were not trained on).
+    /// Queries named after training classes (their gallery images were not trained on) (default mode).
     public let seen: TextQueryScores
+    /// Every mode measured: the alignment alone, and with a label prior, the prior alone and the blend.
+    public let modes: [TextModeScores]
 }
 
 /// Held-out-class evaluation of text→image search through an alignment: the alignment is trained on the
 /// seen classes only (half of each seen class's images, prompts with synonyms), then every class name,
 /// put into the prompt templates without synonyms, queries a gallery of the unseen images.
+///
+/// With a ``LabelPrior`` (the image model's ImageNet classifier), the prior alone and its ``TextBlend`` with the
+/// alignment are measured on the same queries and gallery; the prior involves no training on the dataset.
 public enum TextEvaluation {
     public static func run(
         features: LabelledFeatures, dataset: String, textEmbedder: any TextEmbedder,
         holdoutClasses: Int, seed: UInt64, k: Int,
-        configuration: AlignmentConfiguration
+        configuration: AlignmentConfiguration, labelPrior: LabelPrior? = nil, blend: TextBlend = .standard
     ) throws -> TextEvaluationReport {
         let classes = Set(features.classNames).sorted()
         guard holdoutClasses >= 1, holdoutClasses <= classes.count - 2 else {
@@ -74,29 +90,57 @@ public enum TextEvaluation {
             layer: trained.layer, imageModelID: features.modelID, textModelID: textEmbedder.modelID,
             classes: seenClasses, templates: ClassPrompts.templates, configuration: training,
             images: trainRows.count, finalLoss: trained.loss)
-        let mapped = alignment.map(features.rows(galleryRows), count: galleryRows.count)
+        let galleryFeatures = features.rows(galleryRows)
+        let mapped = alignment.map(galleryFeatures, count: galleryRows.count)
         let gallery = FlatIndex(
             dimensions: alignment.header.textDimensions, metric: .cosine,
-            ids: galleryRows.map { Int64($0) }, vectors: mapped)
+            ids: galleryRows.indices.map { Int64($0) }, vectors: mapped)
         let galleryClasses = galleryRows.map { features.classNames[$0] }
+        let codes = labelPrior.map { $0.encode(galleryFeatures, count: galleryRows.count) }
 
-        func score(_ group: [String]) throws -> TextQueryScores {
+        // Each mode gives a query's score for every gallery image, in gallery order.
+        func alignmentScores(_ query: [Float]) -> [Float] {
+            var scores = [Float](repeating: 0, count: galleryRows.count)
+            for hit in gallery.search(query, k: galleryRows.count) { scores[Int(hit.id)] = hit.score }
+            return scores
+        }
+        var modes: [(String, ([Float]) -> [Float])] = [("alignment", alignmentScores)]
+        if let labelPrior, let codes {
+            let prior: ([Float]) -> [Float] = { labelPrior.scores(query: $0, codes: codes, count: galleryRows.count) }
+            modes.append(("label prior", prior))
+            modes.append(
+                (
+                    "blend",
+                    { query in
+                        let weight = blend.alignmentWeight(
+                            familiarity: TextBlend.familiarity(of: query, classTexts: texts))
+                        return TextBlend.mix(
+                            alignment: alignmentScores(query), prior: prior(query),
+                            alignmentWeight: weight)
+                    }
+                ))
+        }
+
+        func score(_ group: [String], rank: ([Float]) -> [Float]) throws -> TextQueryScores {
             let queries = try ClassTextEmbeddings.compute(
                 classes: group, embedder: textEmbedder, includeSynonyms: false)
             var aps: [Double] = [], precisions: [Double] = [], randomAPs: [Double] = [], randomPrecisions: [Double] = []
             var shuffler = RandomSource(seed: seed &+ 1)
             for (q, name) in group.enumerated() {
                 let vector = Array(queries.values[(q * queries.columns)..<((q + 1) * queries.columns)])
-                let relevant = gallery.search(vector, k: k).map { features.classNames[Int($0.id)] == name }
+                let scores = rank(vector)
+                // Best first; ties by gallery position.
+                let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+                let relevant = order.prefix(k).map { galleryClasses[$0] == name }
                 let inGallery = galleryClasses.filter { $0 == name }.count
                 aps.append(RetrievalMetrics.averagePrecision(relevant, k: k, relevantInArchive: inGallery))
                 precisions.append(RetrievalMetrics.precision(relevant, k: k))
                 var apSum = 0.0, precisionSum = 0.0
                 let trials = 50
-                var order = galleryClasses
+                var shuffled = galleryClasses
                 for _ in 0..<trials {
-                    shuffler.shuffle(&order)
-                    let flags = order.prefix(k).map { $0 == name }
+                    shuffler.shuffle(&shuffled)
+                    let flags = shuffled.prefix(k).map { $0 == name }
                     apSum += RetrievalMetrics.averagePrecision(flags, k: k, relevantInArchive: inGallery)
                     precisionSum += RetrievalMetrics.precision(flags, k: k)
                 }
@@ -109,9 +153,14 @@ public enum TextEvaluation {
                 randomMeanAveragePrecision: mean(randomAPs), randomPrecision: mean(randomPrecisions),
                 perClass: aps)
         }
+        let measured = try modes.map { name, rank in
+            TextModeScores(
+                mode: name, heldOut: try score(heldOut.sorted(), rank: rank), seen: try score(seenClasses, rank: rank))
+        }
+        let chosen = measured.last!
         return TextEvaluationReport(
             dataset: dataset, imageModelID: features.modelID, textModelID: textEmbedder.modelID,
             k: k, seed: seed, trainImages: trainRows.count, galleryImages: galleryRows.count,
-            heldOut: try score(heldOut.sorted()), seen: try score(seenClasses))
+            defaultMode: chosen.mode, heldOut: chosen.heldOut, seen: chosen.seen, modes: measured)
     }
 }

@@ -10,7 +10,7 @@ import Synchronization
 /// Batch norm is folded into the convolutions at load time; every convolution uses TensorFlow "SAME"
 /// padding like the reference. The embedding is the globally average-pooled 1280-d output of the head
 /// convolution, L2-normalised.
-public final class EfficientNetLite: ImageEmbedder {
+public final class EfficientNetLite: ImageNetClassifying {
     /// One inverted-residual block; property names follow the checkpoint keys `_blocks.N.<name>`.
     struct MBConvBlock: Sendable {
         let spec: EfficientNetLiteConfig.Block
@@ -200,6 +200,9 @@ public final class EfficientNetLite: ImageEmbedder {
             while let i = next() { body(i, workspace, innerThreads) }
         }
     }
+
+    /// The ImageNet classifier (`_fc`) when it has 1 000 outputs.
+    public var imageNetClassifier: Linear? { fc.outFeatures == 1000 ? fc : nil }
 
     /// ImageNet logits (1000) for one preprocessed image.
     public func classify(_ input: [Float]) -> [Float] {

@@ -87,3 +87,10 @@ extension ImageEmbedder {
         return batch.withUnsafeBufferPointer { embed($0, count: images.count) }
     }
 }
+
+/// An image model whose pooled features also feed an ImageNet-1k classifier (EfficientNet-Lite's `_fc`, a
+/// torchvision ResNet checkpoint's `fc`): the classifier is applied to the pooled, unnormalised features.
+public protocol ImageNetClassifying: ImageEmbedder {
+    /// The 1 000-way classifier, or nil when the checkpoint has none.
+    var imageNetClassifier: Linear? { get }
+}

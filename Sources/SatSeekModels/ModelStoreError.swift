@@ -5,6 +5,8 @@ public enum ModelStoreError: Error, CustomStringConvertible {
     case unknownModel(String, known: [String])
     case notInstalled(String, directory: String, hint: String)
     case installFailed(String, reason: String)
+    /// An installed asset file that cannot be used.
+    case invalidAsset(String, reason: String)
 
     public var description: String {
         switch self {
@@ -14,6 +16,8 @@ public enum ModelStoreError: Error, CustomStringConvertible {
             return "model '\(name)' is not installed in \(directory); run `\(hint)` (or set SATSEEK_MODEL_DIR)"
         case let .installFailed(name, reason):
             return "installing \(name) failed: \(reason)"
+        case let .invalidAsset(path, reason):
+            return "\(path): \(reason); reinstall it with `satseek models install`"
         }
     }
 }

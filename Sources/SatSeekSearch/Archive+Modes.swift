@@ -10,7 +10,8 @@ extension Archive {
     var session: SearchSession { SearchSession(catalog: catalog, model: model) }
 
     /// The `k` items best matching a sentence: with a CLIP index the text tower's vector ranks in the store
-    /// like any image query; otherwise the sentence encoder against the images mapped by an alignment.
+    /// like any image query; otherwise the sentence encoder against the images mapped by an alignment and/or
+    /// the label prior's codes (``TextSearcher``).
     public func search(
         text: String, k: Int, filter: SearchFilter = .none, alignment: String? = nil
     ) async throws
@@ -22,8 +23,7 @@ extension Archive {
         let searcher = try textSearcher(alignment: alignment)
         let vector = try searcher.textEmbedder.embed(text: query)
         if searcher.mode == "clip" { return try await search(vector: vector, k: k, filter: filter) }
-        return try SearchResult.ranked(
-            try searcher.index.search(vector, k: k, filter: filter, in: catalog), catalog: catalog)
+        return try SearchResult.ranked(try searcher.hits(for: vector, k: k, filter: filter), catalog: catalog)
     }
 
     /// The text searcher of this archive (cached per alignment). - Throws: when the index has no text side.

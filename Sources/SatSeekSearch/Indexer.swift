@@ -67,6 +67,7 @@ public struct Indexer: Sendable {
     public func index(files: [ImageFile], progress: (ProgressSnapshot) -> Void = { _ in }) throws -> IndexReport {
         var report = IndexReport()
         report.scanned = files.count
+        for auxiliary in auxiliaries { try auxiliary.prepare(catalog: catalog) }
         let start = Date()
         var stored = 0, decodeFailures: [IndexReport.Failure] = []
         let stream = IndexStream(batchSize: max(1, batchSize), window: max(1, batchSize) * (queueDepth + 1))
@@ -389,4 +390,10 @@ public protocol AuxiliaryEmbedding: Sendable {
     ///   - backbone: Their backbone embeddings, `images.count × model.dimensions`, row-major.
     /// - Returns: `images.count × dimensions` floats.
     func embed(images: [RGBImage], backbone: [Float]) throws -> [Float]
+    /// Called once before a run stores anything, to keep what searching these vectors needs with the catalog.
+    func prepare(catalog: Catalog) throws
+}
+
+extension AuxiliaryEmbedding {
+    public func prepare(catalog: Catalog) throws {}
 }

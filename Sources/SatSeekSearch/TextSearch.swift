@@ -4,6 +4,7 @@ import SatSeekImaging
 import SatSeekIndex
 import SatSeekLearning
 import SatSeekModels
+import SatSeekStore
 
 /// Stores an alignment's mapping of every indexed image (kind `text:<text model>:<alignment id>`), so
 /// `search --text` works on the archive without CLIP.
@@ -25,22 +26,50 @@ public struct AlignmentAuxiliary: AuxiliaryEmbedding {
     public func embed(images: [RGBImage], backbone: [Float]) throws -> [Float] {
         alignment.map(backbone, count: images.count)
     }
+
+    /// Keeps the alignment's class names with the catalog: text search weighs the alignment by how close a
+    /// query comes to them (``TextBlend``).
+    public func prepare(catalog: Catalog) throws {
+        try catalog.setNote(Self.classesNote(kind: kind), alignment.header.classes.joined(separator: "\n"))
+    }
+
+    static func classesNote(kind: String) -> String { "classes." + kind }
 }
 
 /// Text→image search over an index: with a CLIP index, the CLIP text tower against the image embeddings;
-/// otherwise the sentence encoder against images mapped by an alignment (`index --align FILE`).
+/// otherwise the sentence encoder against what the index stores for it — images mapped by an alignment
+/// (`index --align FILE`), the image model's own ImageNet labels (`index --label-prior`, see ``LabelPrior``), or
+/// both, blended by how familiar the query is to the alignment (``TextBlend``).
 public struct TextSearcher: Sendable {
     public let catalog: Catalog
     public let textEmbedder: any TextEmbedder
-    /// How queries are answered, for reports (`clip` or the alignment kind).
+    /// How queries are answered, for reports: `clip`, the alignment kind, the label-prior kind, or
+    /// `blend:<alignment kind>+<label-prior kind>`.
     public let mode: String
-    /// The image vectors text queries are ranked against (CLIP image embeddings or aligned vectors).
-    public let index: FlatIndex
+    /// The image vectors text queries are ranked against by cosine (CLIP image embeddings or aligned vectors);
+    /// nil when only the label prior answers.
+    public let index: FlatIndex?
+    /// The label prior and every item's code, when the index stores them.
+    public let labels: LabelCodes?
+    /// Text embeddings of the alignment's classes (with synonyms), for the blend's familiarity.
+    public let classTexts: Matrix?
+    public let blend: TextBlend
+
+    /// The label-prior codes of an index.
+    public struct LabelCodes: Sendable {
+        public let prior: LabelPrior
+        public let ids: [Int64]
+        public let codes: [Float]
+    }
 
     /// - Parameters:
     ///   - alignment: Pick this alignment file's vectors when the index holds several.
-    public init(session: SearchSession, store: ModelStore = ModelStore(), alignment: String? = nil) throws {
+    public init(
+        session: SearchSession, store: ModelStore = ModelStore(), alignment: String? = nil,
+        blend: TextBlend = .standard
+    ) throws {
         catalog = session.catalog
+        self.blend = blend
         if let clip = session.model as? CLIPModel {
             textEmbedder = try store.clipTextEmbedder(for: clip)
             let stored = try catalog.embeddings()
@@ -49,41 +78,100 @@ public struct TextSearcher: Sendable {
             }
             index = FlatIndex(dimensions: stored.dimensions, metric: .cosine, ids: stored.ids, vectors: stored.vectors)
             mode = "clip"
+            labels = nil
+            classTexts = nil
             return
         }
-        let kinds = try catalog.storedAuxiliaryKinds().keys.filter { $0.hasPrefix("text:") }.sorted()
-        let kind: String
+        let stored = try catalog.storedAuxiliaryKinds().keys
+        let kinds = stored.filter { $0.hasPrefix("text:") }.sorted()
+        let labelKinds = stored.filter { $0.hasPrefix("labels:") }.sorted()
+        var kind: String?
         if let alignment {
             kind = try AlignmentFile.read(alignment).kind
-            guard kinds.contains(kind) else {
+            guard kinds.contains(kind!) else {
                 throw SearchError.notFound(
                     "\(catalog.path) holds no vectors of alignment \(alignment); add them with "
                         + "`satseek index DIR --db \(catalog.path) --align \(alignment)`")
             }
         } else if kinds.count == 1 {
             kind = kinds[0]
-        } else if kinds.isEmpty {
+        } else if kinds.isEmpty, labelKinds.isEmpty {
             throw SearchError.notFound(
                 "\(catalog.path) was indexed with \(session.model.modelID), which has no text side: "
                     + "train an alignment (`satseek train-text DIR --out A.satseek-align`) and index with "
-                    + "`--align A.satseek-align`, or index with a CLIP model (`--model clip:PATH`)")
-        } else {
+                    + "`--align A.satseek-align`, index with `--label-prior` (the model's own ImageNet labels), "
+                    + "or index with a CLIP model (`--model clip:PATH`)")
+        } else if kinds.count > 1 {
             throw SearchError.invalidInput(
                 "\(catalog.path) holds several alignments (\(kinds.joined(separator: ", "))); choose one with --align FILE"
             )
         }
-        // kind = text:<text model id>:<alignment id>
-        let textModelID = String(kind.dropFirst("text:".count).split(separator: ":").dropLast().joined(separator: ":"))
+        // kind = text:<text model id>:<alignment id>; label kind = labels:<text model id>:top<N>
+        func textModel(of kind: String) -> String {
+            String(kind.split(separator: ":", maxSplits: 1)[1].split(separator: ":").dropLast().joined(separator: ":"))
+        }
         let sentence = try store.sentenceEmbedder()
-        guard sentence.modelID == textModelID else {
+        for used in [kind].compactMap({ $0 }) + labelKinds where textModel(of: used) != sentence.modelID {
             throw SearchError.invalidInput(
-                "\(catalog.path): the alignment maps into \(textModelID) but the installed sentence encoder is \(sentence.modelID)"
-            )
+                "\(catalog.path): \(used) was made with \(textModel(of: used)) but the installed sentence encoder is "
+                    + sentence.modelID)
         }
         textEmbedder = sentence
-        let stored = try catalog.embeddings(kind: kind)
-        index = FlatIndex(dimensions: stored.dimensions, metric: .cosine, ids: stored.ids, vectors: stored.vectors)
-        mode = kind
+        if let kind {
+            let vectors = try catalog.embeddings(kind: kind)
+            index = FlatIndex(
+                dimensions: vectors.dimensions, metric: .cosine, ids: vectors.ids, vectors: vectors.vectors)
+            classTexts = try catalog.note(AlignmentAuxiliary.classesNote(kind: kind)).map { note in
+                try ClassTextEmbeddings.compute(
+                    classes: note.split(separator: "\n").map(String.init), embedder: sentence, includeSynonyms: true)
+            }
+        } else {
+            index = nil
+            classTexts = nil
+        }
+        if let labelKind = labelKinds.first {
+            guard let prior = try LabelPriorText.prior(for: session.model, textEmbedder: sentence, store: store) else {
+                throw SearchError.notFound(
+                    "\(catalog.path) stores ImageNet label codes but the class names are not installed: run "
+                        + "`satseek models install \(ModelStore.imageNetLabelsAssetName)`")
+            }
+            let codes = try catalog.embeddings(kind: labelKind)
+            guard codes.dimensions == prior.codeLength else {
+                throw SearchError.invalidInput(
+                    "\(catalog.path): \(labelKind) codes have \(codes.dimensions) values, expected \(prior.codeLength)")
+            }
+            labels = LabelCodes(prior: prior, ids: codes.ids, codes: codes.vectors)
+            mode = kind.map { "blend:\($0)+\(labelKind)" } ?? labelKind
+        } else {
+            labels = nil
+            mode = kind!
+        }
+    }
+
+    /// The `k` best hits for an embedded query among the items `filter` allows.
+    public func hits(for query: [Float], k: Int, filter: SearchFilter = .none) throws -> [SearchHit] {
+        guard let labels else { return try index!.search(query, k: k, filter: filter, in: catalog) }
+        let prior = labels.prior.scores(query: query, codes: labels.codes, count: labels.ids.count)
+        var scores = prior
+        if let index {
+            let weight =
+                classTexts.map {
+                    blend.alignmentWeight(familiarity: TextBlend.familiarity(of: query, classTexts: $0))
+                } ?? 1
+            var aligned = [Int64: Float](minimumCapacity: index.count)
+            for hit in index.search(query, k: index.count) { aligned[hit.id] = hit.score }
+            // An item without an aligned vector gets the mean alignment score (standardised: 0).
+            let mean = aligned.values.reduce(0, +) / Float(max(1, aligned.count))
+            scores = TextBlend.mix(
+                alignment: labels.ids.map { aligned[$0] ?? mean }, prior: prior, alignmentWeight: weight)
+        }
+        let allowed = try filter.candidates(in: catalog)
+        let order = labels.ids.indices.filter { position in
+            let id = labels.ids[position]
+            return !filter.excluded.contains(id) && allowed?.contains(id) ?? true
+        }
+        .sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && labels.ids[$0] < labels.ids[$1]) }
+        return order.prefix(k).map { SearchHit(id: labels.ids[$0], score: scores[$0]) }
     }
 
     /// The `k` indexed images best matching `text`.
@@ -91,8 +179,7 @@ public struct TextSearcher: Sendable {
         let query = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !query.isEmpty else { throw SearchError.invalidInput("the text query is empty") }
         guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
-        let hits = index.search(try textEmbedder.embed(text: query), k: k)
-        return try SearchResult.ranked(hits, catalog: catalog)
+        return try SearchResult.ranked(try hits(for: try textEmbedder.embed(text: query), k: k), catalog: catalog)
     }
 }
 

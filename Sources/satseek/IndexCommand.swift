@@ -48,6 +48,14 @@ struct IndexCommand: AsyncParsableCommand {
     var alignments: [String] = []
 
     @Flag(
+        help: """
+            Also store each image's likely ImageNet labels (the model's own classifier), so `search --text` works with \
+            no training, and blends them in for words an --align alignment never saw (needs: satseek models install \
+            all-minilm-l6-v2 imagenet-labels).
+            """)
+    var labelPrior = false
+
+    @Flag(
         help:
             "Also build the HNSW graph file (<db>-hnsw.ssidx) that `search` then uses; once it exists, later runs keep it current."
     )
@@ -108,6 +116,7 @@ struct IndexCommand: AsyncParsableCommand {
             indexer.auxiliaries += try alignments.map {
                 try AlignmentAuxiliary(path: $0, imageModelID: session.model.modelID)
             }
+            if labelPrior { indexer.auxiliaries.append(try labelPriorAuxiliary(model: session.model)) }
             let isSTAC = folder.lowercased().hasSuffix(".json")
             if let tile = tile ?? (isSTAC ? 224 : nil) {
                 try runScenes(session: session, tile: tile, auxiliaries: indexer.auxiliaries)
@@ -116,6 +125,22 @@ struct IndexCommand: AsyncParsableCommand {
             }
             try await storeOptions.sync(catalog: session.catalog, json: json)
         }
+    }
+
+    /// The `--label-prior` codes' auxiliary. - Throws: when the model has no ImageNet classifier or an asset is
+    /// missing.
+    func labelPriorAuxiliary(model: any ImageEmbedder) throws -> LabelPriorAuxiliary {
+        let store = ModelStore()
+        let sentence = try store.sentenceEmbedder()
+        guard let prior = try LabelPriorText.prior(for: model, textEmbedder: sentence, store: store) else {
+            if store.imageNetLabelsFile == nil {
+                throw ValidationError(
+                    "--label-prior needs the ImageNet class names: satseek models install \(ModelStore.imageNetLabelsAssetName)"
+                )
+            }
+            throw ValidationError("--label-prior: \(model.modelID) has no 1 000-way ImageNet classifier")
+        }
+        return LabelPriorAuxiliary(prior: prior, textModelID: sentence.modelID)
     }
 
     /// `index FOLDER`: one image an item.

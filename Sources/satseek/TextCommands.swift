@@ -129,6 +129,12 @@ struct EvalTextCommand: ParsableCommand {
 
     @OptionGroup var training: AlignmentOptions
 
+    @Option(help: "Familiarity (largest cosine to a trained class text) below which the label prior alone answers.")
+    var blendUnfamiliar = TextBlend.standard.unfamiliar
+
+    @Option(help: "Familiarity above which the alignment alone answers.")
+    var blendFamiliar = TextBlend.standard.familiar
+
     @Flag(help: "Print the report as JSON on stdout.")
     var json = false
 
@@ -137,21 +143,31 @@ struct EvalTextCommand: ParsableCommand {
             let (configuration, textEmbedder, session) = try training.prepare(folder: folder, seed: seed)
             try training.dataset.index(folder, with: session.indexer())
             let features = try LabelledFeatures.load(catalog: session.catalog, folder: folder)
+            let prior = try LabelPriorText.prior(for: session.model, textEmbedder: textEmbedder)
+            if prior == nil, !json {
+                print(
+                    "(no label prior: \(session.model.modelID) has no ImageNet classifier or "
+                        + "`satseek models install \(ModelStore.imageNetLabelsAssetName)` has not been run)")
+            }
             let report = try TextEvaluation.run(
                 features: features, dataset: folder, textEmbedder: textEmbedder,
-                holdoutClasses: holdoutClasses, seed: seed, k: k, configuration: configuration)
+                holdoutClasses: holdoutClasses, seed: seed, k: k, configuration: configuration,
+                labelPrior: prior, blend: TextBlend(unfamiliar: blendUnfamiliar, familiar: blendFamiliar))
             if json { return try printJSON(report) }
             print(
                 "\(folder): \(report.imageModelID) → \(report.textModelID), trained on \(report.trainImages) images, "
                     + "gallery \(report.galleryImages) images, seed \(seed)")
-            print("queries                 classes  mAP@\(k)   P@\(k)    random mAP@\(k)  random P@\(k)")
-            for (label, scores) in [("held-out (unseen)", report.heldOut), ("seen", report.seen)] {
-                print(
-                    label.padded(24) + String(scores.classes.count).padded(9)
-                        + String(
-                            format: "%.4f   %.4f   %.4f         %.4f", scores.meanAveragePrecision, scores.precision,
-                            scores.randomMeanAveragePrecision, scores.randomPrecision))
+            print("mode         queries            classes  mAP@\(k)   P@\(k)    random mAP@\(k)  random P@\(k)")
+            for mode in report.modes {
+                for (label, scores) in [("held-out (unseen)", mode.heldOut), ("seen", mode.seen)] {
+                    print(
+                        mode.mode.padded(13) + label.padded(19) + String(scores.classes.count).padded(9)
+                            + String(
+                                format: "%.4f   %.4f   %.4f         %.4f", scores.meanAveragePrecision,
+                                scores.precision, scores.randomMeanAveragePrecision, scores.randomPrecision))
+                }
             }
+            print("default mode (what search --text uses on such an index): \(report.defaultMode)")
             print(
                 "held-out classes: "
                     + zip(report.heldOut.classes, report.heldOut.perClass)

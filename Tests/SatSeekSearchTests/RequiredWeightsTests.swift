@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SatSeekModels
 
 /// Weight-dependent tests are skipped (and shown as skipped) without the pretrained weights; CI, which sets
 /// SATSEEK_REQUIRE_MODELS=1 after installing them, must run them all, so there a missing model fails here.
@@ -11,5 +12,8 @@ import Testing
             #expect(modelInstalled(name), "weights for \(name) are not installed; run `satseek models install \(name)`")
         }
         #expect(gazetteerInstalled, "the gazetteer is not installed; run `satseek models install geonames-cities1000`")
+        #expect(
+            ModelStore().imageNetLabelsFile != nil,
+            "the ImageNet class names are not installed; run `satseek models install imagenet-labels`")
     }
 }

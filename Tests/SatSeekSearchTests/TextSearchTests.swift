@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import SatSeekLearning
 import SatSeekModels
+import SatSeekStore
 @testable import SatSeekSearch
 
 /// The installed sentence encoder, or nil (a failure when SATSEEK_REQUIRE_MODELS=1).
@@ -108,6 +109,84 @@ struct TextSearchTests {
         #expect(try searcher.search(text: "sand dunes in the desert", k: 3).first?.className == "Desert")
         #expect(throws: SearchError.self) { try searcher.search(text: "   ", k: 3) }
         #expect(throws: LearningError.self) { try AlignmentAuxiliary(path: alignPath, imageModelID: "effnet-lite1@x") }
+    }
+
+    @Test(
+        "label prior: class names find their images untrained; with an alignment, untrained names get the labels",
+        .enabled(if: weightsInstalled && ModelStore().imageNetLabelsFile != nil))
+    func labelPriorSearch() throws {
+        guard let sentence = try installedSentenceEmbedder() else { return }
+        let classes = ["Bridge", "Beach", "Meadow", "StorageTanks"]
+        let (root, data, db) = try sampleFolder("label-prior", classes: classes, perClass: 6)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let session = try SearchSession(db: db, model: ModelStore.defaultModel, create: true)
+        let prior = try #require(try LabelPriorText.prior(for: session.model, textEmbedder: sentence))
+        let labels = LabelPriorAuxiliary(prior: prior, textModelID: sentence.modelID)
+        var indexer = try session.indexer()
+        indexer.auxiliaries = [labels]
+        #expect(try indexer.index(data.path).added == 24)
+
+        let queries = try ClassTextEmbeddings.compute(classes: classes, embedder: sentence, includeSynonyms: false)
+        func query(_ name: String) -> [Float] {
+            let row = classes.firstIndex(of: name)!
+            return Array(queries.values[(row * queries.columns)..<((row + 1) * queries.columns)])
+        }
+        func top(_ searcher: TextSearcher, _ name: String, k: Int = 3, filter: SearchFilter = .none) throws -> [String]
+        {
+            try SearchResult.ranked(try searcher.hits(for: query(name), k: k, filter: filter), catalog: session.catalog)
+                .map(\.className)
+        }
+        let alone = try TextSearcher(session: session)
+        #expect(alone.mode == labels.kind && alone.index == nil)
+        for name in classes {
+            let found = try top(alone, name)
+            #expect(found.first == name && found.filter { $0 == name }.count >= 2, "\(name): \(found)")
+        }
+        let bridges = try alone.hits(for: query("Bridge"), k: 2)
+        let excluded = try alone.hits(for: query("Bridge"), k: 2, filter: SearchFilter(excluded: [bridges[0].id]))
+        #expect(excluded.first?.id == bridges[1].id, "filters apply to label-prior results")
+
+        // An alignment trained on three of the classes (in its own folder and catalog).
+        let (trainRoot, trainData, trainDB) = try sampleFolder(
+            "label-prior-train", classes: ["Bridge", "Beach", "Meadow"], perClass: 6)
+        defer { try? FileManager.default.removeItem(at: trainRoot) }
+        let alignPath = trainRoot.appendingPathComponent("a.satseek-align").path
+        var configuration = AlignmentConfiguration()
+        configuration.steps = 150
+        _ = try TextAlignmentWorkflow.run(
+            session: try SearchSession(db: trainDB, model: ModelStore.defaultModel, create: true),
+            folder: trainData.path, textEmbedder: sentence, configuration: configuration, output: alignPath,
+            indexProgress: { _ in }, trainingProgress: { _, _ in })
+        let alignment = try AlignmentAuxiliary(path: alignPath, imageModelID: session.model.modelID)
+        indexer.auxiliaries = [labels, alignment]
+        _ = try indexer.index(data.path)
+        let both = try TextSearcher(session: session)
+        #expect(both.mode == "blend:\(alignment.kind)+\(labels.kind)")
+        let classTexts = try #require(both.classTexts)
+        #expect(classTexts.rows == 3, "the alignment's classes were kept with the catalog")
+        let familiar = both.blend.alignmentWeight(
+            familiarity: TextBlend.familiarity(of: query("Beach"), classTexts: classTexts))
+        let unfamiliar = both.blend.alignmentWeight(
+            familiarity: TextBlend.familiarity(of: query("StorageTanks"), classTexts: classTexts))
+        #expect(familiar == 1 && unfamiliar < 0.5, "weights \(familiar), \(unfamiliar)")
+        for name in classes {
+            let found = try top(both, name)
+            #expect(found.first == name, "\(name): \(found)")
+        }
+    }
+
+    @Test("the blend weight rises from 0 to 1 between its bounds, and mixing standardises each side")
+    func blendArithmetic() {
+        let blend = TextBlend(unfamiliar: 0.6, familiar: 0.8)
+        #expect(blend.alignmentWeight(familiarity: 0.2) == 0 && blend.alignmentWeight(familiarity: 0.95) == 1)
+        #expect(abs(blend.alignmentWeight(familiarity: 0.7) - 0.5) < 1e-6)
+        // Scales do not matter, only each side's standardised order.
+        let mixed = TextBlend.mix(alignment: [0.10, 0.20, 0.30], prior: [30, 20, 10], alignmentWeight: 0.5)
+        #expect(mixed.allSatisfy { abs($0) < 1e-5 }, "\(mixed)")
+        let small = TextBlend.mix(alignment: [0.1, 0.2, 0.3], prior: [5, 5, 5], alignmentWeight: 1)
+        let large = TextBlend.mix(alignment: [1, 2, 3], prior: [0, 9, 1], alignmentWeight: 1)
+        #expect(zip(small, large).allSatisfy { abs($0 - $1) < 1e-5 }, "\(small) vs \(large)")
+        #expect(TextBlend.mix(alignment: [1, 1], prior: [1, 1], alignmentWeight: 0.3) == [0, 0])
     }
 
     @Test("a CLIP index answers text queries with CLIP's own text tower")
