@@ -54,9 +54,7 @@ extension ModelStore {
     /// - Throws: ``ModelStoreError/notInstalled(_:directory:hint:)`` when the asset is missing; when the file is malformed.
     public func imageNetLabels() throws -> ImageNetLabels {
         guard let file = imageNetLabelsFile else {
-            throw ModelStoreError.notInstalled(
-                Self.imageNetLabelsAssetName, directory: directory.path,
-                hint: "satseek models install \(Self.imageNetLabelsAssetName)")
+            throw notInstalled(Self.imageNetLabelsAssetName)
         }
         return try ImageNetLabels(contentsOf: file)
     }

@@ -90,9 +90,7 @@ public struct ModelStore: Sendable {
         } else if let installed = checkpoint(for: entry) {
             url = installed
         } else {
-            throw ModelStoreError.notInstalled(
-                entry.name, directory: directory.path,
-                hint: "satseek models install \(entry.name)")
+            throw notInstalled(entry.name)
         }
         return try EfficientNetLite(config: entry.config, checkpointURL: url)
     }

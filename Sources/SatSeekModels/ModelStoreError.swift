@@ -21,3 +21,10 @@ public enum ModelStoreError: Error, CustomStringConvertible {
         }
     }
 }
+
+extension ModelStore {
+    /// The error for a model or asset `satseek models install NAME` would install.
+    func notInstalled(_ name: String) -> ModelStoreError {
+        .notInstalled(name, directory: directory.path, hint: "satseek models install \(name)")
+    }
+}

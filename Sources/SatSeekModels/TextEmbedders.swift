@@ -56,9 +56,7 @@ extension ModelStore {
     /// - Throws: ``ModelStoreError/notInstalled(_:directory:hint:)`` with the install command.
     public func sentenceEmbedder() throws -> SentenceTextEmbedder {
         guard let folder = miniLMDirectory else {
-            throw ModelStoreError.notInstalled(
-                Self.miniLMAssetName, directory: directory.path,
-                hint: "satseek models install \(Self.miniLMAssetName)")
+            throw notInstalled(Self.miniLMAssetName)
         }
         return try SentenceTextEmbedder(folder: folder)
     }
@@ -72,9 +70,7 @@ extension ModelStore {
             return CLIPTextEmbedder(model: model, tokenizer: try CLIPTokenizer(vocabJSON: vocab, mergesTXT: merges))
         }
         guard let bpe = clipVocabularyFile else {
-            throw ModelStoreError.notInstalled(
-                Self.clipVocabularyAssetName, directory: directory.path,
-                hint: "satseek models install \(Self.clipVocabularyAssetName)")
+            throw notInstalled(Self.clipVocabularyAssetName)
         }
         return CLIPTextEmbedder(model: model, tokenizer: try CLIPTokenizer(bpeFile: bpe))
     }

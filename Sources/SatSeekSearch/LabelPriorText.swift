@@ -88,7 +88,7 @@ public struct TextBlend: Sendable, Codable, Equatable {
     public var unfamiliar: Float
     public var familiar: Float
 
-    public static let standard = TextBlend(unfamiliar: 0.6, familiar: 0.8)
+    public static let standard = TextBlend(unfamiliar: 0.55, familiar: 0.7)
 
     public init(unfamiliar: Float, familiar: Float) {
         self.unfamiliar = unfamiliar

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SatSeekModels
 
 /// Runs the built `satseek` executable and collects its exit status and output.
 func runSatSeek(
@@ -12,6 +13,25 @@ func runSatSeek(
 
 @Suite("satseek command line", .serialized)
 struct CommandLineTests {
+    @Test(
+        "index --label-prior, then search --text with no alignment: the model's own labels answer",
+        .enabled(if: weightsInstalled && ModelStore().imageNetLabelsFile != nil && ModelStore().miniLMDirectory != nil))
+    func labelPriorFromTheCommandLine() async throws {
+        let root = try temporaryFolder("cli-labels")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data")
+        try copySample(classes: ["Bridge", "Forest", "Parking"], perClass: 4, into: data)
+        let db = root.appendingPathComponent("labels.satseek").path
+        let index = try await runSatSeek(["index", data.path, "--db", db, "--label-prior"])
+        #expect(index.status == 0, "\(index.stderr)")
+        let search = try await runSatSeek(
+            ["search", "--db", db, "--text", "an aerial photo of a suspension bridge", "-k", "3", "--json"])
+        #expect(search.status == 0, "\(search.stderr)")
+        struct Row: Decodable { let className: String }
+        let rows = try JSONDecoder().decode([Row].self, from: Data(search.stdout.utf8))
+        #expect(rows.count == 3 && rows.allSatisfy { $0.className == "Bridge" }, "\(rows.map(\.className))")
+    }
+
     @Test("index exits 0 listing bad files; search --json returns ranked results", .enabled(if: weightsInstalled))
     func indexAndSearch() async throws {
         let root = try temporaryFolder("cli")
