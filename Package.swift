@@ -43,6 +43,10 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // Model downloads from the Hugging Face hub: HTTP(S) with redirects and streamed bodies, and SHA-256.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         // Tests only: the WebSocket client that drives headless Chromium over the DevTools protocol.
         .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.2"),
         // The logger Hummingbird's connection limit reports to (and the tests' WebSocket client takes).
@@ -63,7 +67,10 @@ let package = Package(
         .target(name: "SatSeekTensor", dependencies: ["COpenBLAS", "COpenBLASSetup", "CMemoryHints"], swiftSettings: kernelSettings),
         .target(name: "SatSeekCheckpoint", dependencies: ["ZIPFoundation"]),
         .target(name: "SatSeekText", dependencies: ["ZIPFoundation"]),
-        .target(name: "SatSeekModels", dependencies: ["SatSeekTensor", "SatSeekCheckpoint", "SatSeekImaging", "SatSeekText", "ZIPFoundation"]),
+        .target(name: "SatSeekModels", dependencies: ["SatSeekTensor", "SatSeekCheckpoint", "SatSeekImaging", "SatSeekText", "ZIPFoundation",
+                                                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                     .product(name: "Crypto", package: "swift-crypto"),
+                                                     .product(name: "NIOCore", package: "swift-nio")]),
         // The one seeded random generator (SplitMix64): HNSW layers, synthetic sketches, training, test data.
         .target(name: "SatSeekRandom"),
         .target(name: "SatSeekIndex", dependencies: ["COpenBLAS", "CMemoryHints", "SatSeekRandom"], swiftSettings: kernelSettings),
@@ -106,7 +113,8 @@ let package = Package(
         .testTarget(name: "SatSeekStoreTests", dependencies: ["SatSeekStore", "SatSeekCatalog", "SatSeekIndex", "SatSeekRandom"]),
         .testTarget(name: "SatSeekCheckpointTests", dependencies: ["SatSeekCheckpoint", "ZIPFoundation"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "SatSeekModelsTests", dependencies: ["SatSeekModels", "SatSeekImaging", "SatSeekTensor"],
+        .testTarget(name: "SatSeekModelsTests", dependencies: ["SatSeekModels", "SatSeekImaging", "SatSeekTensor", "SatSeekTestSupport",
+                                                             .product(name: "Crypto", package: "swift-crypto")],
                     resources: [.copy("Golden")]),
         .testTarget(name: "SatSeekIndexTests", dependencies: ["SatSeekIndex", "SatSeekRandom"]),
         .testTarget(name: "SatSeekTextTests", dependencies: ["SatSeekText", "SatSeekTestSupport"], resources: [.copy("Golden")]),

@@ -53,7 +53,9 @@ public struct ModelStore: Sendable {
     public static func entry(named name: String) throws -> Entry {
         guard let entry = entries.first(where: { $0.name == name }) else {
             throw ModelStoreError.unknownModel(
-                name, known: entries.map(\.name) + userCheckpointArchitectures.sorted().map { "\($0):PATH" })
+                name,
+                known: entries.map(\.name) + userCheckpointArchitectures.sorted().map { "\($0):PATH" }
+                    + hubModels.filter { $0.unsupported == nil }.map(\.name))
         }
         return entry
     }
@@ -82,6 +84,13 @@ public struct ModelStore: Sendable {
             }
             if parts[0] == "clip" { return try CLIPModel(url: URL(fileURLWithPath: parts[1])) }
             return try ResNet(name: parts[0], checkpointURL: URL(fileURLWithPath: parts[1]))
+        }
+        if let hub = Self.hubModels.first(where: { $0.name == parts[0] }), parts.count == 1 {
+            if let reason = hub.unsupported {
+                throw ModelStoreError.installFailed(hub.name, reason: "SatSeek cannot load it: \(reason)")
+            }
+            guard let location = hubModelLocation(hub) else { throw notInstalled(hub.name) }
+            return try CLIPModel(url: location)
         }
         let entry = try Self.entry(named: parts[0])
         let url: URL

@@ -45,7 +45,7 @@ extension ModelStore {
 
     /// Every name `satseek models install` accepts.
     public static var installableNames: [String] {
-        entries.map(\.name) + textAssets.map(\.name) + [gazetteerAssetName]
+        entries.map(\.name) + textAssets.map(\.name) + [gazetteerAssetName] + hubModels.map(\.name)
     }
 
     private static let clipVocabularyFileName = "bpe_simple_vocab_16e6.txt.gz"

@@ -7,16 +7,31 @@ import Synchronization
 /// A tiny HTTP/1.1 server on 127.0.0.1 that answers every request from a thread of its own, for stubs of outside
 /// services (a geocoder, say). Unlike a Hummingbird stub in the test process, it answers at once however long the
 /// test process's few cooperative threads are held by other suites, so a client's timeout measures the client.
-/// One request per connection (`Connection: close`); the handler gets the request target (`/reverse?lat=…`).
+/// One request per connection (`Connection: close`); the handler gets the request target (`/reverse?lat=…`) and
+/// headers.
 public final class ThreadedHTTPStub: @unchecked Sendable {
+    public struct Request: Sendable {
+        public let target: String
+        /// Header fields, names in lower case.
+        public let headers: [String: String]
+    }
+
     public struct Reply: Sendable {
         public var status: Int
         public var contentType: String
         public var body: Data
-        public init(status: Int, contentType: String = "application/json", body: Data) {
+        public var headers: [String: String]
+        /// Sends only this many body bytes (after a head that promises them all), then closes: a dropped transfer.
+        public var truncateAfter: Int?
+        public init(
+            status: Int, contentType: String = "application/json", body: Data, headers: [String: String] = [:],
+            truncateAfter: Int? = nil
+        ) {
             self.status = status
             self.contentType = contentType
             self.body = body
+            self.headers = headers
+            self.truncateAfter = truncateAfter
         }
     }
 
@@ -29,7 +44,7 @@ public final class ThreadedHTTPStub: @unchecked Sendable {
     /// Request targets seen so far, in order.
     public var targets: [String] { requestTargets.withLock { $0 } }
 
-    public init(_ handler: @escaping @Sendable (_ target: String) -> Reply) throws {
+    public init(_ handler: @escaping @Sendable (Request) -> Reply) throws {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard listener >= 0 else { throw POSIXError(.EIO) }
         var address = sockaddr_in()
@@ -68,7 +83,7 @@ public final class ThreadedHTTPStub: @unchecked Sendable {
     /// Stops accepting; the listening socket is closed by the serving thread.
     public func stop() { stopped.withLock { $0 = true } }
 
-    private func serve(_ connection: Int32, _ handler: (String) -> Reply) {
+    private func serve(_ connection: Int32, _ handler: (Request) -> Reply) {
         var received = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 4096)
         let deadline = Date().addingTimeInterval(10)
@@ -79,18 +94,25 @@ public final class ThreadedHTTPStub: @unchecked Sendable {
             guard count > 0 else { return }
             received += buffer[0..<count]
         }
-        let requestLine = String(decoding: received, as: UTF8.self).split(separator: "\r\n").first ?? ""
-        let parts = requestLine.split(separator: " ")
+        let lines = String(decoding: received, as: UTF8.self).split(separator: "\r\n")
+        let parts = (lines.first ?? "").split(separator: " ")
         let target = parts.count >= 2 ? String(parts[1]) : "/"
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
+        }
         requestTargets.withLock { $0.append(target) }
-        let reply = handler(target)
+        let reply = handler(Request(target: target, headers: headers))
         let reason =
             [200: "OK", 206: "Partial Content", 404: "Not Found", 416: "Range Not Satisfiable"][reply.status]
             ?? "Status"
+        let extra = reply.headers.map { "\($0.key): \($0.value)\r\n" }.sorted().joined()
         var response = Data(
             ("HTTP/1.1 \(reply.status) \(reason)\r\nContent-Type: \(reply.contentType)\r\n"
-                + "Content-Length: \(reply.body.count)\r\nConnection: close\r\n\r\n").utf8)
-        response.append(reply.body)
+                + "Content-Length: \(reply.body.count)\r\n\(extra)Connection: close\r\n\r\n").utf8)
+        response.append(reply.truncateAfter.map { reply.body.prefix($0) } ?? reply.body)
         response.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
