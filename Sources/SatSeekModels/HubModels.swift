@@ -35,13 +35,8 @@ public struct HubModel: Sendable, Codable, Equatable {
         name: String, repo: String, revision: String = "main", files: [File], architecture: String, licence: String,
         unsupported: String? = nil
     ) {
-        self.name = name
-        self.repo = repo
-        self.revision = revision
-        self.files = files
-        self.architecture = architecture
-        self.licence = licence
-        self.unsupported = unsupported
+        (self.name, self.repo, self.revision, self.files) = (name, repo, revision, files)
+        (self.architecture, self.licence, self.unsupported) = (architecture, licence, unsupported)
     }
 
     /// What `CLIPModel(url:)` opens once installed: the folder for a Hugging Face layout (several files), else the

@@ -71,19 +71,31 @@ struct HubInstallerTests {
             }, architecture: "ViT-tiny", licence: "test")
     }
 
-    static func store() throws -> (ModelStore, URL) {
+    /// A stand-in hub serving `files` and an empty model store; both are gone with the value.
+    final class Setup {
+        let files: [String: Data]
+        let hub: Hub
+        let store: ModelStore
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("hub-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        return (ModelStore(directory: root), root)
+
+        init(files: [String: Data]? = nil, drops: Int = 0, dropAfter: Int = 0) throws {
+            self.files = try files ?? HubInstallerTests.tinyFiles()
+            hub = try Hub(files: self.files, drops: drops, dropAfter: dropAfter)
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            store = ModelStore(directory: root)
+        }
+
+        deinit {
+            hub.stub.stop()
+            try? FileManager.default.removeItem(at: root)
+        }
     }
 
     @Test("a checkpoint in the hub's layout installs, verifies and loads as a CLIP model")
     func installsAndLoads() async throws {
-        let files = try Self.tinyFiles()
-        let hub = try Hub(files: files)
-        defer { hub.stub.stop() }
-        let (store, root) = try Self.store()
-        defer { try? FileManager.default.removeItem(at: root) }
+        let setup = try Setup()
+        defer { withExtendedLifetime(setup) {} }  // the hub and the store live to the end
+        let (files, hub, store) = (setup.files, setup.hub, setup.store)
         let entry = Self.entry(files)
         #expect(store.hubModelLocation(entry) == nil)
         let fetched = Mutex<[String]>([])
@@ -103,12 +115,10 @@ struct HubInstallerTests {
 
     @Test("a transfer cut half-way keeps its bytes and the next run resumes them with a Range request")
     func resumes() async throws {
-        let files = try Self.tinyFiles()
+        let setup = try Setup(drops: 2, dropAfter: 1_000_000)
+        defer { withExtendedLifetime(setup) {} }  // the hub and the store live to the end
+        let (files, hub, store) = (setup.files, setup.hub, setup.store)
         let size = files["model.safetensors"]!.count
-        let hub = try Hub(files: files, drops: 2, dropAfter: 1_000_000)
-        defer { hub.stub.stop() }
-        let (store, root) = try Self.store()
-        defer { try? FileManager.default.removeItem(at: root) }
         let entry = Self.entry(files)
         await #expect { try await store.installHubModel(entry, endpoint: hub.stub.url) } throws: {
             "\($0)".contains("run the same command again to resume")
@@ -128,12 +138,10 @@ struct HubInstallerTests {
 
     @Test("a file whose SHA-256 differs from the registry's is refused and deleted; nothing is installed")
     func refusesCorruptFile() async throws {
-        let files = try Self.tinyFiles()
-        let hub = try Hub(files: files)
-        defer { hub.stub.stop() }
-        let (store, root) = try Self.store()
-        defer { try? FileManager.default.removeItem(at: root) }
-        let entry = Self.entry(files, corrupt: true)
+        let setup = try Setup()
+        defer { withExtendedLifetime(setup) {} }  // the hub and the store live to the end
+        let (hub, store) = (setup.hub, setup.store)
+        let entry = Self.entry(setup.files, corrupt: true)
         await #expect { try await store.installHubModel(entry, endpoint: hub.stub.url) } throws: {
             "\($0)".contains("does not match the registry's") && "\($0)".contains("deleted")
         }
@@ -146,8 +154,9 @@ struct HubInstallerTests {
 
     @Test("no network: the message names the endpoint and the ways round it; a missing file is a 404")
     func offline() async throws {
-        let (store, root) = try Self.store()
-        defer { try? FileManager.default.removeItem(at: root) }
+        let setup = try Setup(files: [:])
+        defer { withExtendedLifetime(setup) {} }  // the hub and the store live to the end
+        let (hub, store) = (setup.hub, setup.store)
         let files = try Self.tinyFiles()
         // A port nobody listens on (the stub is stopped before use).
         let closed = try ThreadedHTTPStub { _ in .init(status: 200, body: Data()) }
@@ -159,8 +168,6 @@ struct HubInstallerTests {
             return text.contains("cannot reach \(url.absoluteString)") && text.contains("SATSEEK_HF_ENDPOINT")
                 && text.contains("--model clip:PATH")
         }
-        let hub = try Hub(files: [:])
-        defer { hub.stub.stop() }
         await #expect { try await store.installHubModel(Self.entry(files), endpoint: hub.stub.url) } throws: {
             "\($0)".contains("HTTP 404")
         }

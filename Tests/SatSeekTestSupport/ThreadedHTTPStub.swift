@@ -27,11 +27,8 @@ public final class ThreadedHTTPStub: @unchecked Sendable {
             status: Int, contentType: String = "application/json", body: Data, headers: [String: String] = [:],
             truncateAfter: Int? = nil
         ) {
-            self.status = status
-            self.contentType = contentType
-            self.body = body
-            self.headers = headers
-            self.truncateAfter = truncateAfter
+            (self.status, self.contentType, self.body) = (status, contentType, body)
+            (self.headers, self.truncateAfter) = (headers, truncateAfter)
         }
     }
 
