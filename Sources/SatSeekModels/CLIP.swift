@@ -3,11 +3,12 @@ import SatSeekCheckpoint
 import SatSeekImaging
 import SatSeekTensor
 
-/// CLIP with a vision-transformer image tower and the causal text transformer (OpenAI CLIP, OpenCLIP,
-/// Hugging Face `CLIPModel`; RemoteCLIP, GeoRSCLIP, SkyCLIP are such checkpoints).
+/// CLIP with a vision-transformer or modified-ResNet image tower and the causal text transformer (OpenAI CLIP,
+/// OpenCLIP, Hugging Face `CLIPModel`; RemoteCLIP, GeoRSCLIP, SkyCLIP are such checkpoints).
 ///
-/// Image embeddings: patch embedding (the `conv1` as one GEMM over flattened patches), class token,
-/// positional embedding, `ln_pre`, pre-LN transformer blocks, `ln_post` on the class token, projection.
+/// Image embeddings (vision transformer, ``CLIPViTTower``): patch embedding (the `conv1` as one GEMM over
+/// flattened patches), class token, positional embedding, `ln_pre`, pre-LN transformer blocks, `ln_post` on the
+/// class token, projection. RN50-style checkpoints (OpenAI naming, `visual.attnpool.*`) run ``CLIPResNetTower``.
 /// Text embeddings: token + positional embedding, causal blocks, final LayerNorm at the end-of-text token
 /// (the largest id, as OpenAI's `argmax` pooling), projection. Because the mask is causal, tokens after the
 /// end-of-text token cannot change the result, so only the tokens up to it are computed. Both are
@@ -21,14 +22,12 @@ public final class CLIPModel: ImageEmbedder {
     public var dimensions: Int { architecture.embedDimensions }
     public let preprocessing: Preprocessing
 
-    // Vision tower (names follow the OpenAI keys under `visual.`).
-    let conv1: Linear  // patch embedding, `width × 3·p·p`, no bias
-    let classEmbedding: [Float]
-    let visionPositions: [Float]
-    let lnPre: LayerNorm
-    let visionBlocks: [TransformerBlock]
-    let lnPost: LayerNorm
-    let proj: Linear  // `embed × width`, no bias
+    /// The image tower: a vision transformer, or a modified ResNet (RN50-style checkpoints).
+    let vision: Vision
+    enum Vision: Sendable {
+        case transformer(CLIPViTTower)
+        case resNet(CLIPResNetTower)
+    }
     // Text tower.
     let tokenEmbedding: [Float]
     let textPositions: [Float]
@@ -46,13 +45,6 @@ public final class CLIPModel: ImageEmbedder {
         let (weights, folder) = try Self.locate(url)
         let loaded = try Checkpoint.load(weights)
         guard let (naming, checkpoint) = CLIPKeys.detect(loaded) else {
-            if loaded.tensors.keys.contains(where: { $0.hasPrefix("visual.layer1.") }) {
-                throw CheckpointMismatch(
-                    url: weights,
-                    reason:
-                        "a modified-ResNet CLIP (RN50-style 'visual.layer1.*'); only vision-transformer CLIP models are supported"
-                )
-            }
             let sample = loaded.names.prefix(3).joined(separator: ", ")
             throw CheckpointMismatch(
                 url: weights,
@@ -66,20 +58,13 @@ public final class CLIPModel: ImageEmbedder {
         let reader = CLIPWeightReader(checkpoint: checkpoint, naming: naming)
         let v = arch.vision, t = arch.text
 
-        conv1 = Linear(
-            inFeatures: 3 * v.patchSize * v.patchSize, outFeatures: v.width,
-            weight: try checkpoint.floats(keys.patchWeight, shape: [v.width, 3, v.patchSize, v.patchSize]),
-            bias: [Float](repeating: 0, count: v.width))
-        classEmbedding = try checkpoint.floats(keys.classEmbedding, shape: [v.width])
-        let patches = (v.imageSize / v.patchSize) * (v.imageSize / v.patchSize)
-        visionPositions = try checkpoint.floats(keys.visionPositions, shape: [patches + 1, v.width])
-        lnPre = try reader.layerNorm(keys.preNorm, width: v.width)
-        visionBlocks = try (0..<v.layers).map { i in
-            try reader.block(keys.visionBlock(i), width: v.width, heads: v.heads, activation: v.activation)
+        if v.stages != nil {
+            vision = .resNet(
+                try CLIPResNetTower(
+                    checkpoint: checkpoint, heads: v.heads, imageSize: v.imageSize, embed: arch.embedDimensions))
+        } else {
+            vision = .transformer(try CLIPViTTower(checkpoint: checkpoint, keys: keys, reader: reader, arch: arch))
         }
-        lnPost = try reader.layerNorm(keys.postNorm, width: v.width)
-        proj = try reader.projection(keys.visualProjection, from: v.width, to: arch.embedDimensions)
-
         tokenEmbedding = try checkpoint.floats(keys.tokenEmbedding, shape: [t.vocabularySize, t.width])
         textPositions = try checkpoint.floats(keys.textPositions, shape: [t.contextLength, t.width])
         textBlocks = try (0..<t.layers).map { i in
@@ -137,31 +122,10 @@ public final class CLIPModel: ImageEmbedder {
 
     /// The projected (unnormalised) image embedding of one CHW tensor.
     func imageFeatures(_ image: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, threads: Int) {
-        let v = architecture.vision
-        let p = v.patchSize, side = v.imageSize, grid = side / p, patchCount = grid * grid
-        let tokens = patchCount + 1, width = v.width, patchLength = 3 * p * p
-        let patches = UnsafeMutablePointer<Float>.allocate(capacity: patchCount * patchLength)
-        let x = UnsafeMutablePointer<Float>.allocate(capacity: tokens * width)
-        defer { patches.deallocate(); x.deallocate() }
-        for py in 0..<grid {
-            for px in 0..<grid {
-                var dst = patches + (py * grid + px) * patchLength
-                for c in 0..<3 {
-                    for ky in 0..<p {
-                        let src = image + c * side * side + (py * p + ky) * side + px * p
-                        dst.update(from: src, count: p)
-                        dst += p
-                    }
-                }
-            }
+        switch vision {
+        case .transformer(let tower): tower.features(image, into: output, threads: threads)
+        case .resNet(let tower): tower.features(image, into: output, threads: threads)
         }
-        classEmbedding.withUnsafeBufferPointer { x.update(from: $0.baseAddress!, count: width) }
-        conv1.apply(patches, rows: patchCount, into: x + width, threads: threads)
-        visionPositions.withUnsafeBufferPointer { addInPlace(x, $0.baseAddress!, count: tokens * width) }
-        lnPre.apply(x, rows: tokens, into: x)
-        visionBlocks.apply(x, tokens: tokens, causal: false, threads: threads)
-        lnPost.apply(x, rows: 1, into: x)
-        proj.apply(x, rows: 1, into: output)
     }
 
     // MARK: Text
@@ -258,5 +222,66 @@ struct CLIPWeightReader {
             fc1: try linear(fc1Name, out: hidden, in: width),
             fc2: try linear(fc2Name, out: width, in: hidden),
             activation: activation, normFirst: true)
+    }
+}
+
+/// CLIP's vision-transformer image tower (names follow the OpenAI keys under `visual.`): patch embedding (one GEMM
+/// over flattened patches), class token, positions, `ln_pre`, pre-LN blocks, `ln_post` on the class token,
+/// projection.
+struct CLIPViTTower: Sendable {
+    let vision: CLIPArchitecture.Vision
+    let conv1: Linear  // patch embedding, `width × 3·p·p`, no bias
+    let classEmbedding: [Float]
+    let visionPositions: [Float]
+    let lnPre: LayerNorm
+    let visionBlocks: [TransformerBlock]
+    let lnPost: LayerNorm
+    let proj: Linear  // `embed × width`, no bias
+
+    init(checkpoint: Checkpoint, keys: CLIPKeys, reader: CLIPWeightReader, arch: CLIPArchitecture) throws {
+        let v = arch.vision
+        vision = v
+        conv1 = Linear(
+            inFeatures: 3 * v.patchSize * v.patchSize, outFeatures: v.width,
+            weight: try checkpoint.floats(keys.patchWeight, shape: [v.width, 3, v.patchSize, v.patchSize]),
+            bias: [Float](repeating: 0, count: v.width))
+        classEmbedding = try checkpoint.floats(keys.classEmbedding, shape: [v.width])
+        let patches = (v.imageSize / v.patchSize) * (v.imageSize / v.patchSize)
+        visionPositions = try checkpoint.floats(keys.visionPositions, shape: [patches + 1, v.width])
+        lnPre = try reader.layerNorm(keys.preNorm, width: v.width)
+        visionBlocks = try (0..<v.layers).map { i in
+            try reader.block(keys.visionBlock(i), width: v.width, heads: v.heads, activation: v.activation)
+        }
+        lnPost = try reader.layerNorm(keys.postNorm, width: v.width)
+        proj = try reader.projection(keys.visualProjection, from: v.width, to: arch.embedDimensions)
+    }
+
+    /// The projected (unnormalised) image embedding of one CHW tensor.
+    func features(_ image: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, threads: Int) {
+        let v = vision
+        let p = v.patchSize, side = v.imageSize, grid = side / p, patchCount = grid * grid
+        let tokens = patchCount + 1, width = v.width, patchLength = 3 * p * p
+        let patches = UnsafeMutablePointer<Float>.allocate(capacity: patchCount * patchLength)
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: tokens * width)
+        defer { patches.deallocate(); x.deallocate() }
+        for py in 0..<grid {
+            for px in 0..<grid {
+                var dst = patches + (py * grid + px) * patchLength
+                for c in 0..<3 {
+                    for ky in 0..<p {
+                        let src = image + c * side * side + (py * p + ky) * side + px * p
+                        dst.update(from: src, count: p)
+                        dst += p
+                    }
+                }
+            }
+        }
+        classEmbedding.withUnsafeBufferPointer { x.update(from: $0.baseAddress!, count: width) }
+        conv1.apply(patches, rows: patchCount, into: x + width, threads: threads)
+        visionPositions.withUnsafeBufferPointer { addInPlace(x, $0.baseAddress!, count: tokens * width) }
+        lnPre.apply(x, rows: tokens, into: x)
+        visionBlocks.apply(x, tokens: tokens, causal: false, threads: threads)
+        lnPost.apply(x, rows: 1, into: x)
+        proj.apply(x, rows: 1, into: output)
     }
 }

@@ -12,6 +12,10 @@ public struct CLIPArchitecture: Sendable, Equatable {
         public var patchSize: Int
         public var imageSize: Int
         public var activation: TransformerActivation
+        /// Blocks per stage of a modified-ResNet tower (RN50: 3, 4, 6, 3); nil for a vision transformer. For a
+        /// ResNet tower `width` and `heads` are the attention pool's, `layers` counts every block and `patchSize`
+        /// is 32 (how much the image is reduced).
+        public var stages: [Int]? = nil
     }
     public struct Text: Sendable, Equatable {
         public var width: Int
@@ -32,8 +36,14 @@ public struct CLIPArchitecture: Sendable, Equatable {
     public static let openAIMean: (Float, Float, Float) = (0.48145466, 0.4578275, 0.40821073)
     public static let openAIStd: (Float, Float, Float) = (0.26862954, 0.26130258, 0.27577711)
 
-    /// A short name such as `ViT-B/32` for the standard shapes, else `ViT-w64-l2-p8-i32`.
+    /// A short name such as `ViT-B/32` or `RN50` for the standard shapes, else `ViT-w64-l2-p8-i32` or
+    /// `RN-w256-2.1.1.1-i64`.
     public var name: String {
+        if let stages = vision.stages {
+            let known: [[Int]: String] = [[3, 4, 6, 3]: "RN50", [3, 4, 23, 3]: "RN101"]
+            if let base = known[stages], vision.width == 2048, vision.imageSize == 224 { return base }
+            return "RN-w\(vision.width)-\(stages.map(String.init).joined(separator: "."))-i\(vision.imageSize)"
+        }
         let known: [String: (Int, Int)] = ["B": (768, 12), "L": (1024, 24), "H": (1280, 32)]
         if let size = known.first(where: { $0.value == (vision.width, vision.layers) })?.key,
             vision.imageSize == 224 || vision.imageSize == 336
@@ -60,6 +70,8 @@ public enum CLIPNaming: String, Sendable {
 /// Settings read from a config file next to the weights.
 struct CLIPConfigHints {
     var visionHeads: Int?
+    /// `vision_cfg.head_width` (OpenCLIP): a ResNet tower's attention pool has `width / head_width` heads.
+    var visionHeadWidth: Int?
     var textHeads: Int?
     var visionActivation: TransformerActivation?
     var textActivation: TransformerActivation?
@@ -80,7 +92,10 @@ struct CLIPConfigHints {
             hints.visionActivation = activation
             hints.textActivation = activation
             hints.textHeads = text["heads"] as? Int ?? 8  // OpenCLIP's CLIPTextCfg default
-            if let width = vision["width"] as? Int {
+            hints.visionHeadWidth = vision["head_width"] as? Int
+            if vision["layers"] is [Any] {
+                // A ResNet tower (layers per stage): its heads come from the attention pool's width.
+            } else if let width = vision["width"] as? Int {
                 let headWidth = vision["head_width"] as? Int ?? 64
                 guard headWidth > 0, width > 0 else {
                     throw CheckpointMismatch(
@@ -150,7 +165,59 @@ extension CLIPArchitecture {
             }
             return tensor.shape
         }
-        let patch = try shape(keys.patchWeight, rank: 4)
+        func countLayers(_ prefix: (Int) -> String) -> Int {
+            var n = 0
+            while checkpoint.tensors.keys.contains(where: { $0.hasPrefix(prefix(n)) }) { n += 1 }
+            return n
+        }
+        let vision: Vision, embed: Int
+        if naming == .openAI, checkpoint.tensors[CLIPResNetTower.positionsKey] != nil {
+            (vision, embed) = try resNetVision(checkpoint, hints: hints, shape: { try shape($0, rank: $1) })
+        } else {
+            (vision, embed) = try transformerVision(
+                checkpoint, keys: keys, hints: hints, shape: { try shape($0, rank: $1) }, count: countLayers)
+        }
+        let tokenShape = try shape(keys.tokenEmbedding, rank: 2)
+        let textPositions = try shape(keys.textPositions, rank: 2)
+        let textLayers = countLayers { keys.textBlock($0) + "." }
+        guard textLayers > 0 else {
+            throw CheckpointMismatch(
+                url: checkpoint.url, reason: "no text transformer layers ('\(keys.textBlock(0)).*')")
+        }
+        let textWidth = tokenShape[1]
+        for (name, size) in [
+            (keys.tokenEmbedding, tokenShape[0]), (keys.tokenEmbedding, textWidth),
+            (keys.textPositions, textPositions[0]), (keys.visualProjection, embed)
+        ] where size <= 0 {
+            throw CheckpointMismatch(url: checkpoint.url, reason: "'\(name)' has an empty dimension")
+        }
+        var architecture = CLIPArchitecture(
+            vision: vision,
+            text: Text(
+                width: textWidth, layers: textLayers, heads: hints.textHeads ?? max(1, textWidth / 64),
+                contextLength: textPositions[0], vocabularySize: tokenShape[0],
+                activation: hints.textActivation ?? .quickGELU),
+            embedDimensions: embed)
+        if let mean = hints.mean { architecture.mean = mean }
+        if let std = hints.std { architecture.std = std }
+        for (what, w, h) in [
+            ("vision", vision.width, architecture.vision.heads), ("text", textWidth, architecture.text.heads)
+        ]
+        where h <= 0 || w % h != 0 {
+            throw CheckpointMismatch(url: checkpoint.url, reason: "\(what) width \(w) is not divisible by \(h) heads")
+        }
+        return architecture
+    }
+
+    typealias ShapeReader = (String, Int) throws -> [Int]
+
+    /// A vision transformer's shapes: patch embedding, positions (a square grid + the class token), layers.
+    private static func transformerVision(
+        _ checkpoint: Checkpoint, keys: CLIPKeys, hints: CLIPConfigHints, shape: ShapeReader,
+        count countLayers: ((Int) -> String) -> Int
+    ) throws -> (Vision, embed: Int) {
+        let naming = keys.naming
+        let patch = try shape(keys.patchWeight, 4)
         guard patch[1] == 3, patch[2] == patch[3] else {
             throw CheckpointMismatch(
                 url: checkpoint.url, reason: "'\(keys.patchWeight)' has shape \(patch), expected [width, 3, p, p]")
@@ -162,7 +229,7 @@ extension CLIPArchitecture {
                 reason: "'\(keys.patchWeight)' has shape \(patch): "
                     + "width and patch size must be positive")
         }
-        let positions = try shape(keys.visionPositions, rank: 2)[0] - 1
+        let positions = try shape(keys.visionPositions, 2)[0] - 1
         guard positions > 0 else {
             throw CheckpointMismatch(
                 url: checkpoint.url,
@@ -175,53 +242,49 @@ extension CLIPArchitecture {
                 url: checkpoint.url,
                 reason: "'\(keys.visionPositions)' holds \(positions) patch positions, not a square grid")
         }
-        let tokenShape = try shape(keys.tokenEmbedding, rank: 2)
-        let textPositions = try shape(keys.textPositions, rank: 2)
         let embed: Int
         switch naming {
-        case .openAI: embed = try shape(keys.visualProjection, rank: 2)[1]
-        case .huggingFace: embed = try shape(keys.visualProjection, rank: 2)[0]
-        }
-        func countLayers(_ prefix: (Int) -> String) -> Int {
-            var n = 0
-            while checkpoint.tensors.keys.contains(where: { $0.hasPrefix(prefix(n)) }) { n += 1 }
-            return n
+        case .openAI: embed = try shape(keys.visualProjection, 2)[1]
+        case .huggingFace: embed = try shape(keys.visualProjection, 2)[0]
         }
         let visionLayers = countLayers { keys.visionBlock($0) + "." }
-        let textLayers = countLayers { keys.textBlock($0) + "." }
         guard visionLayers > 0 else {
             throw CheckpointMismatch(
                 url: checkpoint.url, reason: "no vision transformer layers ('\(keys.visionBlock(0)).*')")
         }
-        guard textLayers > 0 else {
-            throw CheckpointMismatch(
-                url: checkpoint.url, reason: "no text transformer layers ('\(keys.textBlock(0)).*')")
-        }
-        let textWidth = tokenShape[1]
-        for (name, size) in [
-            (keys.tokenEmbedding, tokenShape[0]), (keys.tokenEmbedding, textWidth),
-            (keys.textPositions, textPositions[0]), (keys.visualProjection, embed)
-        ] where size <= 0 {
-            throw CheckpointMismatch(url: checkpoint.url, reason: "'\(name)' has an empty dimension")
-        }
         // OpenAI's build_model: heads = width / 64 when no config says otherwise.
-        var architecture = CLIPArchitecture(
-            vision: Vision(
-                width: width, layers: visionLayers, heads: hints.visionHeads ?? max(1, width / 64),
-                patchSize: patchSize, imageSize: side * patchSize,
-                activation: hints.visionActivation ?? .quickGELU),
-            text: Text(
-                width: textWidth, layers: textLayers, heads: hints.textHeads ?? max(1, textWidth / 64),
-                contextLength: textPositions[0], vocabularySize: tokenShape[0],
-                activation: hints.textActivation ?? .quickGELU),
-            embedDimensions: embed)
-        if let mean = hints.mean { architecture.mean = mean }
-        if let std = hints.std { architecture.std = std }
-        for (what, w, h) in [("vision", width, architecture.vision.heads), ("text", textWidth, architecture.text.heads)]
-        where h <= 0 || w % h != 0 {
-            throw CheckpointMismatch(url: checkpoint.url, reason: "\(what) width \(w) is not divisible by \(h) heads")
+        let vision = Vision(
+            width: width, layers: visionLayers, heads: hints.visionHeads ?? max(1, width / 64),
+            patchSize: patchSize, imageSize: side * patchSize, activation: hints.visionActivation ?? .quickGELU)
+        return (vision, embed)
+    }
+
+    /// A modified-ResNet tower's shapes: stages from the block names, the attention pool's width and grid from its
+    /// positions (the feature map is the image reduced 32 times), heads = width / head width (64 unless
+    /// `open_clip_config.json` says otherwise), the embedding from `c_proj`.
+    private static func resNetVision(
+        _ checkpoint: Checkpoint, hints: CLIPConfigHints, shape: ShapeReader
+    ) throws -> (Vision, embed: Int) {
+        let positions = try shape(CLIPResNetTower.positionsKey, 2)
+        let width = positions[1], cells = positions[0] - 1
+        let grid = Int(Double(max(0, cells)).squareRoot().rounded())
+        guard width > 0, cells > 0, grid * grid == cells else {
+            throw CheckpointMismatch(
+                url: checkpoint.url,
+                reason: "'\(CLIPResNetTower.positionsKey)' has shape \(positions): not a mean token and a square grid")
         }
-        return architecture
+        let embed = try shape("visual.attnpool.c_proj.weight", 2)[0]
+        let headWidth = hints.visionHeadWidth ?? 64
+        guard headWidth > 0, width % headWidth == 0 else {
+            throw CheckpointMismatch(
+                url: checkpoint.url,
+                reason: "attention-pool width \(width) is not a multiple of head width \(headWidth)")
+        }
+        let stages = try CLIPResNetTower.shape(of: checkpoint).stages
+        let vision = Vision(
+            width: width, layers: stages.reduce(0, +), heads: width / headWidth, patchSize: 32, imageSize: grid * 32,
+            activation: .quickGELU, stages: stages)
+        return (vision, embed)
     }
 }
 

@@ -208,6 +208,28 @@ public final class ResNet: ImageNetClassifying {
         _ conv: Convolution2D, _ input: UnsafePointer<Float>, channels: Int, size: inout Int,
         padding: Int, threads: Int
     ) -> [Float] {
+        FeatureMaps.convolve(conv, input, size: &size, padding: padding, threads: threads)
+    }
+
+    private func run(
+        _ conv: Convolution2D, _ input: [Float], channels: Int, size: inout Int, padding: Int, threads: Int
+    ) -> [Float] {
+        input.withUnsafeBufferPointer {
+            FeatureMaps.convolve(conv, $0.baseAddress!, size: &size, padding: padding, threads: threads)
+        }
+    }
+
+    private func pointwise(_ conv: PointwiseConvolution, _ input: [Float], plane: Int, threads: Int) -> [Float] {
+        FeatureMaps.pointwise(conv, input, plane: plane, threads: threads)
+    }
+}
+
+/// Convolutions over channel-major (CHW) feature maps that return a new map: the ResNets' building steps.
+enum FeatureMaps {
+    /// A padded, strided k×k convolution of a `size`² map; `size` becomes the output side.
+    static func convolve(
+        _ conv: Convolution2D, _ input: UnsafePointer<Float>, size: inout Int, padding: Int, threads: Int
+    ) -> [Float] {
         let out = convolutionOutputSize(
             size, kernel: conv.kernel, stride: conv.stride, padBefore: padding, padAfter: padding)
         var output = [Float](repeating: 0, count: conv.outChannels * out * out)
@@ -223,15 +245,8 @@ public final class ResNet: ImageNetClassifying {
         return output
     }
 
-    private func run(
-        _ conv: Convolution2D, _ input: [Float], channels: Int, size: inout Int, padding: Int, threads: Int
-    ) -> [Float] {
-        input.withUnsafeBufferPointer {
-            run(conv, $0.baseAddress!, channels: channels, size: &size, padding: padding, threads: threads)
-        }
-    }
-
-    private func pointwise(_ conv: PointwiseConvolution, _ input: [Float], plane: Int, threads: Int) -> [Float] {
+    /// A 1×1 convolution of a map of `plane` cells.
+    static func pointwise(_ conv: PointwiseConvolution, _ input: [Float], plane: Int, threads: Int) -> [Float] {
         var output = [Float](repeating: 0, count: conv.outChannels * plane)
         input.withUnsafeBufferPointer { i in
             output.withUnsafeMutableBufferPointer {

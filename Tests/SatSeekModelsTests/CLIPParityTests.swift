@@ -62,17 +62,9 @@ struct CLIPParityTests {
         let golden = try CLIPGolden.load()
         let model = try CLIPModel(url: CLIPGolden.folder.appendingPathComponent(naming))
         let reference = naming == "hf" ? golden.hf : golden.openclip
-        let images = try golden.images.map { try ImageDecoder.decode(repositoryRoot.appendingPathComponent($0)) }
-        let embedded = model.embed(images: images)
-        for (i, expected) in reference.image.enumerated() {
-            let row = Array(embedded[(i * model.dimensions)..<((i + 1) * model.dimensions)])
-            let similarity = cosine(row, expected)
-            #expect(similarity >= 0.999, "\(naming) image \(golden.images[i]): cosine \(similarity)")
-        }
-        for (i, expected) in reference.text.enumerated() {
-            let similarity = cosine(try model.textEmbedding(tokens: golden.tokens[i]), expected)
-            #expect(similarity >= 0.999, "\(naming) text '\(golden.sentences[i])': cosine \(similarity)")
-        }
+        try expectEmbeddings(
+            of: model, images: golden.images, tokens: golden.tokens, match: reference.image, reference.text,
+            label: naming)
     }
 
     @Test("padding after the end-of-text token changes nothing")
@@ -96,5 +88,53 @@ struct CLIPParityTests {
         }
         let missing = repositoryRoot.appendingPathComponent("no-such-clip.pt")
         #expect { try CLIPModel(url: missing) } throws: { "\($0)".contains("no such file") }
+    }
+}
+
+/// The modified-ResNet (RN50-style) tiny CLIP of scripts/reference/make_clip_rn_golden.py.
+@Suite("CLIP parity: modified-ResNet image tower")
+struct CLIPResNetParityTests {
+    struct Golden: Decodable {
+        let images: [String]
+        let image: [[Float]]
+        let text: [[Float]]
+    }
+
+    static let folder = CLIPGolden.folder.appendingPathComponent("openclip-rn")
+
+    @Test("architecture: stages, attention-pool width and heads, image size from the tensors")
+    func architecture() throws {
+        let model = try CLIPModel(url: Self.folder)
+        let v = model.architecture.vision
+        #expect(v.stages == [2, 1, 1, 1] && v.width == 256 && v.heads == 4 && v.imageSize == 64)
+        #expect(model.architecture.embedDimensions == 32 && model.preprocessing.resolution == 64)
+        #expect(model.modelID == "clip-RN-w256-2.1.1.1-i64@openclip-rn")
+    }
+
+    @Test("image and text embeddings match open_clip (cosine ≥ 0.999)")
+    func embeddings() throws {
+        let golden = try JSONDecoder().decode(
+            Golden.self, from: Data(contentsOf: CLIPGolden.folder.appendingPathComponent("reference-rn.json")))
+        let tokens = try CLIPGolden.load().tokens
+        try expectEmbeddings(
+            of: try CLIPModel(url: Self.folder), images: golden.images, tokens: tokens, match: golden.image,
+            golden.text, label: "RN")
+    }
+}
+
+/// Expects every image's and token sequence's embedding at cosine ≥ 0.999 to the reference's.
+func expectEmbeddings(
+    of model: CLIPModel, images paths: [String], tokens: [[Int32]], match images: [[Float]], _ texts: [[Float]],
+    label: String
+) throws {
+    let decoded = try paths.map { try ImageDecoder.decode(repositoryRoot.appendingPathComponent($0)) }
+    let embedded = model.embed(images: decoded)
+    for (i, expected) in images.enumerated() {
+        let similarity = cosine(Array(embedded[(i * model.dimensions)..<((i + 1) * model.dimensions)]), expected)
+        #expect(similarity >= 0.999, "\(label) image \(paths[i]): cosine \(similarity)")
+    }
+    for (i, expected) in texts.enumerated() {
+        let similarity = cosine(try model.textEmbedding(tokens: tokens[i]), expected)
+        #expect(similarity >= 0.999, "\(label) text \(i): cosine \(similarity)")
     }
 }

@@ -8,15 +8,9 @@ import Testing
 struct CraftedModelFileTests {
     @Test("head_width 0 in an OpenCLIP config is refused")
     func zeroHeadWidth() throws {
-        let folder = try copyOfTinyCLIP("openclip")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let config = folder.appendingPathComponent("open_clip_config.json")
-        let text = try String(contentsOf: config, encoding: .utf8)
-            .replacingOccurrences(of: "\"head_width\": 32", with: "\"head_width\": 0")
-        try text.write(to: config, atomically: true, encoding: .utf8)
-        #expect { try CLIPModel(url: folder) } throws: { error in
-            "\(error)".contains("open_clip_config.json") && "\(error)".contains("head_width 0")
-        }
+        try expectConfigRefused(
+            "openclip", replacing: "\"head_width\": 32", with: "\"head_width\": 0",
+            saying: ["open_clip_config.json", "head_width 0"])
     }
 
     @Test(
@@ -33,6 +27,16 @@ struct CraftedModelFileTests {
                 "vision_model.embeddings.position_embedding.weight": positions
             ], saying: message
         ) { try CLIPModel(url: $0) }
+    }
+
+    @Test("a ResNet CLIP whose attention-pool positions are no square grid, or whose head width is 0, is refused")
+    func brokenResNetCLIP() throws {
+        try expectRefused(
+            ["visual.conv1.weight": [4, 3, 3, 3], "visual.attnpool.positional_embedding": [4, 8]],
+            saying: "not a mean token and a square grid"
+        ) { try CLIPModel(url: $0) }
+        try expectConfigRefused(
+            "openclip-rn", replacing: "\"head_width\": 64", with: "\"head_width\": 0", saying: ["head width 0"])
     }
 
     @Test("a scalar where ResNet expects a convolution weight is refused")
@@ -56,6 +60,19 @@ struct CraftedModelFileTests {
         #expect { try BERTSentenceEncoder(folder: folder) } throws: { error in
             "\(error)".contains("config.json") && "\(error)".contains("'num_attention_heads' is 0")
         }
+    }
+
+    /// Expects the tiny CLIP `naming` with `text` replaced in its `open_clip_config.json` to be refused with an error
+    /// containing every phrase of `phrases`.
+    private func expectConfigRefused(
+        _ naming: String, replacing text: String, with replacement: String, saying phrases: [String]
+    ) throws {
+        let folder = try copyOfTinyCLIP(naming)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("open_clip_config.json")
+        let edited = try String(contentsOf: config, encoding: .utf8).replacingOccurrences(of: text, with: replacement)
+        try edited.write(to: config, atomically: true, encoding: .utf8)
+        #expect { try CLIPModel(url: folder) } throws: { error in phrases.allSatisfy { "\(error)".contains($0) } }
     }
 
     /// Expects `load` to refuse a safetensors file of these shapes with an error naming the file and saying `message`.
