@@ -25,14 +25,16 @@ public enum LabelPriorText {
     /// Names the label texts' form in the cache file, so a change of ``text(of:)`` never reads stale vectors.
     static let textForm = "aerial-v1"
 
-    /// The label prior of `model`, or nil when it has no ImageNet classifier or the `imagenet-labels` asset is not
-    /// installed.
+    /// The label prior of `model` keeping `topCount` labels, or nil when it has no ImageNet classifier, the
+    /// `imagenet-labels` asset is not installed, or `topCount` is not between 1 and the number of labels.
     public static func prior(
-        for model: any ImageEmbedder, textEmbedder: any TextEmbedder, store: ModelStore = ModelStore()
+        for model: any ImageEmbedder, textEmbedder: any TextEmbedder, store: ModelStore = ModelStore(),
+        topCount: Int = LabelPriorText.topCount
     ) throws -> LabelPrior? {
         guard let classifier = (model as? any ImageNetClassifying)?.imageNetClassifier,
             store.imageNetLabelsFile != nil
         else { return nil }
+        guard (1...classifier.outFeatures).contains(topCount) else { return nil }
         let texts = try labelTexts(store: store, textEmbedder: textEmbedder)
         return LabelPrior(classifier: classifier, logitScale: logitScale, topCount: topCount, labelTexts: texts)
     }

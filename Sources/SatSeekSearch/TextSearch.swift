@@ -107,8 +107,11 @@ public struct TextSearcher: Sendable {
             )
         }
         // kind = text:<text model id>:<alignment id>; label kind = labels:<text model id>:top<N>
+        // (A damaged catalog may hold any kind string: a part missing gives an empty model id, which fails the check.)
         func textModel(of kind: String) -> String {
-            String(kind.split(separator: ":", maxSplits: 1)[1].split(separator: ":").dropLast().joined(separator: ":"))
+            let rest =
+                kind.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).dropFirst().first ?? ""
+            return rest.split(separator: ":").dropLast().joined(separator: ":")
         }
         let sentence = try store.sentenceEmbedder()
         for used in [kind].compactMap({ $0 }) + labelKinds where textModel(of: used) != sentence.modelID {
@@ -130,10 +133,17 @@ public struct TextSearcher: Sendable {
             classTexts = nil
         }
         if let labelKind = labelKinds.first {
-            guard let prior = try LabelPriorText.prior(for: session.model, textEmbedder: sentence, store: store) else {
+            let topCount = labelKind.split(separator: ":").last.flatMap { Int($0.dropFirst("top".count)) }
+            guard
+                let prior = try LabelPriorText.prior(
+                    for: session.model, textEmbedder: sentence, store: store,
+                    topCount: topCount ?? LabelPriorText.topCount)
+            else {
                 throw SearchError.notFound(
-                    "\(catalog.path) stores ImageNet label codes but the class names are not installed: run "
-                        + "`satseek models install \(ModelStore.imageNetLabelsAssetName)`")
+                    store.imageNetLabelsFile == nil
+                        ? "\(catalog.path) stores ImageNet label codes but the class names are not installed: run "
+                            + "`satseek models install \(ModelStore.imageNetLabelsAssetName)`"
+                        : "\(catalog.path): cannot read its label codes '\(labelKind)' with \(session.model.modelID)")
             }
             let codes = try catalog.embeddings(kind: labelKind)
             guard codes.dimensions == prior.codeLength else {

@@ -1,5 +1,8 @@
 import Foundation
 import Testing
+import SatSeekTestSupport
+import SatSeekImaging
+import SatSeekCatalog
 import SatSeekLearning
 import SatSeekModels
 import SatSeekStore
@@ -172,6 +175,26 @@ struct TextSearchTests {
         for name in classes {
             let found = try top(both, name)
             #expect(found.first == name, "\(name): \(found)")
+        }
+    }
+
+    @Test(
+        "text-side kinds of a damaged catalog ('labels:', 'text:x') are refused with a message, never trap",
+        .enabled(if: ModelStore().miniLMDirectory != nil), arguments: ["labels:", "text:x"])
+    func damagedTextKinds(kind: String) throws {
+        struct Stored: AuxiliaryEmbedding {
+            let kind: String
+            var dimensions: Int { 3 }
+            func embed(images: [RGBImage], backbone: [Float]) throws -> [Float] { backbone }
+        }
+        let (root, data, db) = try sampleFolder("odd-kind", classes: ["Beach"], perClass: 2)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let catalog = try Catalog(path: db, create: true)
+        var indexer = try Indexer(catalog: catalog, model: ChannelMeans())
+        indexer.auxiliaries = [Stored(kind: kind)]
+        #expect(try indexer.index(data.path).added == 2)
+        #expect { try TextSearcher(session: SearchSession(catalog: catalog, model: ChannelMeans())) } throws: {
+            "\($0)".contains(kind) && "\($0)".contains("installed sentence encoder")
         }
     }
 
