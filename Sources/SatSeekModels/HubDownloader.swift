@@ -11,6 +11,9 @@ public struct HubDownloader: Sendable {
     public let endpoint: URL
     /// Seconds without a byte before the transfer counts as stalled (and is kept to resume).
     public var idleTimeout: Int64 = 60
+    /// The most bytes accepted for a file whose size neither the registry nor the server states (the largest CLIP
+    /// checkpoints are a few GiB).
+    public var maximumBytes: Int64 = 32 << 30
 
     public init(endpoint: URL) {
         self.endpoint = endpoint
@@ -47,7 +50,9 @@ public struct HubDownloader: Sendable {
         configuration.redirectConfiguration = .follow(max: 10, allowCycles: false)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
-            try await transfer(source, name: name, into: partial, from: offset, client: client, progress: progress)
+            try await transfer(
+                source, name: name, into: partial, from: offset, expectedSize: file.size, client: client,
+                progress: progress)
             try await client.shutdown()
         } catch {
             try? await client.shutdown()
@@ -69,7 +74,7 @@ public struct HubDownloader: Sendable {
 
     /// Appends the response body to `partial` (from `offset`, or from 0 when the server ignores the range).
     private func transfer(
-        _ source: URL, name: String, into partial: URL, from offset: Int64, client: HTTPClient,
+        _ source: URL, name: String, into partial: URL, from offset: Int64, expectedSize: Int64?, client: HTTPClient,
         progress: @Sendable (Int64, Int64?) -> Void
     ) async throws {
         func failure(_ reason: String) -> ModelStoreError { .installFailed(name, reason: reason) }
@@ -112,10 +117,18 @@ public struct HubDownloader: Sendable {
         progress(done, total)
         do {
             for try await buffer in response.body {
-                try handle.write(contentsOf: Data(buffer.readableBytesView))
                 done += Int64(buffer.readableBytes)
+                // A server may not fill the disk: never more than the registry's size (or the announced one), and
+                // never more than `maximumBytes` when neither is known.
+                if done > (expectedSize ?? total ?? maximumBytes) {
+                    throw failure(
+                        "the server sent more than the \(expectedSize ?? total ?? maximumBytes) bytes expected")
+                }
+                try handle.write(contentsOf: Data(buffer.readableBytesView))
                 progress(done, total)
             }
+        } catch let error as ModelStoreError {
+            throw error
         } catch {
             throw failure("the download stopped at \(done) bytes (\(error)); run the same command again to resume")
         }

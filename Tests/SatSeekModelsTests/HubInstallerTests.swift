@@ -152,6 +152,19 @@ struct HubInstallerTests {
         #expect(store.hubModelLocation(entry) == nil)
     }
 
+    @Test("a server that sends more than the registry's size is cut off, and nothing is installed")
+    func oversizedFile() async throws {
+        let setup = try Setup()
+        defer { withExtendedLifetime(setup) {} }  // the hub and the store live to the end
+        let small = HubModel(
+            name: "tiny-clip", repo: "satseek/tiny-clip", files: [.init(path: "model.safetensors", size: 100_000)],
+            architecture: "ViT-tiny", licence: "test")
+        await #expect { try await setup.store.installHubModel(small, endpoint: setup.hub.stub.url) } throws: {
+            "\($0)".contains("more than the 100000 bytes expected")
+        }
+        #expect(setup.store.hubModelLocation(small) == nil)
+    }
+
     @Test("no network: the message names the endpoint and the ways round it; a missing file is a 404")
     func offline() async throws {
         let setup = try Setup(files: [:])
