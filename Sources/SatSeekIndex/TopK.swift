@@ -107,7 +107,8 @@ func selectTopK(
 
 /// Selects the `k` best entries of `scores` (paired with `ids` by position),
 /// keeping only ids for which `accept` returns true (`nil` accepts all).
-func selectTopK(
+/// Best first: higher score, then smaller id; NaN scores rank as `-infinity`.
+public func selectTopK(
     scores: UnsafeBufferPointer<Float>,
     ids: UnsafeBufferPointer<Int64>,
     k: Int,

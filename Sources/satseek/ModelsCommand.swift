@@ -170,8 +170,9 @@ final class ByteProgress: @unchecked Sendable {
         if let total {
             line += " of \(mib(total))"
             if rate > 0 {
-                let left = Int(Double(total - done) / rate)
-                line += String(format: "  %.1f MiB/s  ETA %d:%02d", rate / 1_048_576, left / 60, left % 60)
+                line +=
+                    String(format: "  %.1f MiB/s  ETA ", rate / 1_048_576)
+                    + ProgressSnapshot.clock(Double(total - done) / rate)
             }
         }
         FileHandle.standardError.write(Data(("\r" + line + "   ").utf8))
