@@ -7,11 +7,10 @@ import SatSeekTensor
 /// Builds the ``LabelPrior`` of an image model: its ImageNet classifier plus the installed ImageNet class names
 /// embedded by the sentence encoder (cached in the model store, one file per text model).
 ///
-/// The three settings were chosen on rsscn7-mini (all 7 class names as queries, no alignment) and are reported on
-/// aid-mini: label texts "an aerial photo of a <first lemma>" (×2.8 random against ×1.9 for the bare lemma lists,
-/// at 10 labels and scale 17), 50 labels kept (×4.4; 10: ×3.4, all 1 000: ×4.5) and a logit scale of 10 (17: ×3.2,
-/// 25: ×2.6). Pooled EfficientNet-Lite0 features are about 17 long on aerial tiles (median 17.1, 10–90 % 14.1–19.1
-/// on 120 aid-mini images), so 10 makes the label distribution somewhat flatter than the classifier's own.
+/// The three settings (label texts "an aerial photo of a <first lemma>", 50 labels kept, logit scale 10) were chosen
+/// on rsscn7-mini (all 7 class names as queries, no alignment) in an exploration outside the repository and are
+/// reported on aid-mini (README, "Text search"). The scale stands in for the length of the pooled features the
+/// classifier sees (the archive keeps unit vectors); it sets how peaked the label distribution is.
 public enum LabelPriorText {
     /// Labels kept per image.
     public static let topCount = 50
