@@ -107,8 +107,7 @@ func selectTopK(
 
 /// Selects the `k` best entries of `scores` (paired with `ids` by position),
 /// keeping only ids for which `accept` returns true (`nil` accepts all).
-/// Best first: higher score, then smaller id; NaN scores rank as `-infinity`.
-public func selectTopK(
+func selectTopK(
     scores: UnsafeBufferPointer<Float>,
     ids: UnsafeBufferPointer<Int64>,
     k: Int,

@@ -1,5 +1,4 @@
 import Foundation
-import SatSeekIndex
 import SatSeekTensor
 
 /// Text→image scores with no text training at all, from what the image model already knows: its ImageNet
@@ -54,16 +53,10 @@ public struct LabelPrior: Sendable {
             }
         }
         var codes = [Float](repeating: 0, count: count * codeLength)
-        let labelIDs = (0..<labels).map(Int64.init)
         for image in 0..<count {
             let row = image * labels
             for j in 0..<labels { logits[row + j] += classifier.bias[j] }
-            let best = logits.withUnsafeBufferPointer { all in
-                labelIDs.withUnsafeBufferPointer { ids in
-                    selectTopK(
-                        scores: UnsafeBufferPointer(rebasing: all[row..<(row + labels)]), ids: ids, k: top, accept: nil)
-                }
-            }.map { Int($0.id) }
+            let best = Self.largest(top, of: logits[row..<(row + labels)])
             // Softmax restricted to the kept labels = the full softmax renormalised over them.
             let maximum = logits[row + best[0]]
             let exps = best.map { Foundation.exp(Double(logits[row + $0] - maximum)) }
@@ -106,5 +99,18 @@ public struct LabelPrior: Sendable {
             scores[image] = norm > 0 ? sum / norm : 0
         }
         return scores
+    }
+
+    /// Indices of the `count` largest values, largest first (ties: smaller index first).
+    static func largest(_ count: Int, of values: ArraySlice<Float>) -> [Int] {
+        var kept: [(value: Float, index: Int)] = []
+        kept.reserveCapacity(count + 1)
+        for (offset, value) in values.enumerated() {
+            if kept.count == count, let last = kept.last, value <= last.value { continue }
+            let position = kept.firstIndex { value > $0.value } ?? kept.count
+            kept.insert((value, offset), at: position)
+            if kept.count > count { kept.removeLast() }
+        }
+        return kept.map(\.index)
     }
 }

@@ -175,12 +175,13 @@ public struct TextSearcher: Sendable {
             scores = TextBlend.mix(
                 alignment: labels.ids.map { aligned[$0] ?? mean }, prior: prior, alignmentWeight: weight)
         }
-        let allowed = try filter.candidates(in: catalog), excluded = filter.excluded
-        return scores.withUnsafeBufferPointer { scores in
-            labels.ids.withUnsafeBufferPointer { ids in
-                selectTopK(scores: scores, ids: ids, k: k) { !excluded.contains($0) && allowed?.contains($0) ?? true }
-            }
+        let allowed = try filter.candidates(in: catalog)
+        let order = labels.ids.indices.filter { position in
+            let id = labels.ids[position]
+            return !filter.excluded.contains(id) && allowed?.contains(id) ?? true
         }
+        .sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && labels.ids[$0] < labels.ids[$1]) }
+        return order.prefix(k).map { SearchHit(id: labels.ids[$0], score: scores[$0]) }
     }
 
     /// The `k` indexed images best matching `text`.

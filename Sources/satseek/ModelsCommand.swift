@@ -170,9 +170,8 @@ final class ByteProgress: @unchecked Sendable {
         if let total {
             line += " of \(mib(total))"
             if rate > 0 {
-                line +=
-                    String(format: "  %.1f MiB/s  ETA ", rate / 1_048_576)
-                    + ProgressSnapshot.clock(Double(total - done) / rate)
+                let left = Int(Double(total - done) / rate)
+                line += String(format: "  %.1f MiB/s  ETA %d:%02d", rate / 1_048_576, left / 60, left % 60)
             }
         }
         FileHandle.standardError.write(Data(("\r" + line + "   ").utf8))
