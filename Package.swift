@@ -107,7 +107,7 @@ let package = Package(
         ]),
 
         // Helpers shared by the test targets (shared data, temporary folders, model availability, PostgreSQL).
-        .target(name: "SatSeekTestSupport", dependencies: ["SatSeekModels", "SatSeekImaging", "SatSeekRandom"], path: "Tests/SatSeekTestSupport"),
+        .target(name: "SatSeekTestSupport", dependencies: ["SatSeekModels", "SatSeekImaging", "SatSeekRandom", "SatSeekTensor"], path: "Tests/SatSeekTestSupport"),
         .testTarget(name: "SatSeekImagingTests", dependencies: ["SatSeekTestSupport", "SatSeekImaging", "CGDAL"]),
         .testTarget(name: "SatSeekTensorTests", dependencies: ["SatSeekTensor", "SatSeekRandom"]),
         .testTarget(name: "SatSeekStoreTests", dependencies: ["SatSeekStore", "SatSeekCatalog", "SatSeekIndex", "SatSeekRandom"]),

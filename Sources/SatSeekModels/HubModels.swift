@@ -106,16 +106,20 @@ extension ModelStore {
 
     /// Downloads every file of `model` that is not there yet into `<store>/<name>/` (each resumable and checked,
     /// see ``HubDownloader``).
+    /// - Parameter idleTimeout: Seconds without a byte read before a transfer counts as stalled (it is kept to
+    ///   resume). The body is read only as fast as this task consumes it, so the clock also runs while the task
+    ///   waits for a thread.
     /// - Returns: What `CLIPModel(url:)` opens.
     @discardableResult
     public func installHubModel(
-        _ model: HubModel, endpoint: URL = ModelStore.hubEndpoint,
+        _ model: HubModel, endpoint: URL = ModelStore.hubEndpoint, idleTimeout: Int64 = 60,
         progress: @escaping @Sendable (_ file: String, _ done: Int64, _ total: Int64?) -> Void = { _, _, _ in },
         fetched: @Sendable (_ file: String, _ sha256: String, _ bytes: Int64) -> Void = { _, _, _ in }
     ) async throws -> URL {
         let folder = hubFolder(model)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let downloader = HubDownloader(endpoint: endpoint)
+        var downloader = HubDownloader(endpoint: endpoint)
+        downloader.idleTimeout = idleTimeout
         for file in model.files {
             let destination = folder.appendingPathComponent(HubModel.localName(file.path))
             if FileManager.default.fileExists(atPath: destination.path) { continue }

@@ -79,7 +79,8 @@ public struct Indexer: Sendable {
                 elapsed: Date().timeIntervalSince(start))
         }
         progress(snapshot())
-        let checker = Thread { [self] in
+        // Threads of their own (not Foundation's `Thread`: see `startDetachedThread`).
+        try startDetachedThread(name: "satseek-check", stackSize: 8 << 20) { [self] in
             do {
                 for file in files {
                     guard stream.add(try plan(file), path: file.path) else { return }
@@ -89,9 +90,8 @@ public struct Indexer: Sendable {
                 stream.finishChecking(error: error)
             }
         }
-        checker.stackSize = 8 << 20
         let embedded = DispatchSemaphore(value: 0)
-        let embedding = Thread { [self] in
+        let embed: @Sendable () -> Void = { [self] in
             let preprocessing = model.preprocessing, keepImages = !auxiliaries.isEmpty
             model.embedStream(
                 prepare: { ticket, input in
@@ -107,9 +107,12 @@ public struct Indexer: Sendable {
             stream.finishEmbedding()
             embedded.signal()
         }
-        embedding.stackSize = 8 << 20
-        checker.start()
-        embedding.start()
+        do {
+            try startDetachedThread(name: "satseek-embed", stackSize: 8 << 20, embed)
+        } catch {
+            stream.stop()  // the checker sees the stop and ends
+            throw error
+        }
         defer {
             stream.stop()
             embedded.wait()

@@ -20,7 +20,8 @@ final class WorkerPool: @unchecked Sendable {
     /// Spin iterations (with a pause hint) before a helper sleeps: roughly 50–100 µs.
     private static let spinsBeforeSleep = 20_000
 
-    let helpers: Int
+    /// Helpers running: those asked for, fewer if the system refused to start some. Set once in `init`.
+    private(set) var helpers = 0
     private let generation = Atomic<Int>(0)
     private let remaining = Atomic<Int>(0)
     private let busy = Atomic<Bool>(false)
@@ -31,15 +32,20 @@ final class WorkerPool: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    init(helpers: Int) {
-        self.helpers = helpers
+    init(helpers wanted: Int) {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
-        for index in 0..<helpers {
-            let thread = Thread { [unowned(unsafe) self] in self.helperLoop(chunk: index + 1) }
-            thread.name = "satseek-worker-\(index + 1)"
-            thread.start()
+        var started = 0
+        for index in 0..<wanted {
+            // A helper the system refuses to start leaves its chunks to Dispatch (`run` sees too few helpers).
+            guard
+                (try? startDetachedThread(name: "satseek-worker-\(index + 1)") { [unowned(unsafe) self] in
+                    self.helperLoop(chunk: index + 1)
+                }) != nil
+            else { break }
+            started += 1
         }
+        helpers = started
     }
 
     /// Runs `body(0..<chunks)` with chunk 0 on the calling thread; returns `false` without running anything

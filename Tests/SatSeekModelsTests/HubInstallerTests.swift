@@ -51,6 +51,11 @@ struct HubInstallerTests {
         }
     }
 
+    /// The installer's stall timeout in these tests. Its body is read only as fast as the installing task consumes
+    /// it, and in the test process that task can wait minutes for one of the two cooperative threads (sixty
+    /// seconds failed now and then under load); no test here relies on the timeout.
+    static let idleTimeout: Int64 = 900
+
     static func digest(_ data: Data) -> String { SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() }
 
     static func tinyFiles() throws -> [String: Data] {
@@ -100,7 +105,7 @@ struct HubInstallerTests {
         #expect(store.hubModelLocation(entry) == nil)
         let fetched = Mutex<[String]>([])
         let location = try await store.installHubModel(
-            entry, endpoint: hub.stub.url,
+            entry, endpoint: hub.stub.url, idleTimeout: Self.idleTimeout,
             fetched: { file, digest, _ in fetched.withLock { $0.append("\(file) \(digest)") } })
         #expect(location == store.hubFolder(entry))
         #expect(store.hubModelLocation(entry) == location)
@@ -109,7 +114,7 @@ struct HubInstallerTests {
         #expect(model.architecture.embedDimensions == 32)
         // Installed files are not fetched again.
         let requests = hub.stub.targets.count
-        _ = try await store.installHubModel(entry, endpoint: hub.stub.url)
+        _ = try await store.installHubModel(entry, endpoint: hub.stub.url, idleTimeout: Self.idleTimeout)
         #expect(hub.stub.targets.count == requests)
     }
 
@@ -120,7 +125,9 @@ struct HubInstallerTests {
         let (files, hub, store) = (setup.files, setup.hub, setup.store)
         let size = files["model.safetensors"]!.count
         let entry = Self.entry(files)
-        await #expect { try await store.installHubModel(entry, endpoint: hub.stub.url) } throws: {
+        await #expect {
+            try await store.installHubModel(entry, endpoint: hub.stub.url, idleTimeout: Self.idleTimeout)
+        } throws: {
             "\($0)".contains("run the same command again to resume")
         }
         // config.json (1 KiB) is shorter than the cut and arrived whole; the weights were cut at 1 000 000 bytes.
@@ -129,7 +136,7 @@ struct HubInstallerTests {
             try FileManager.default.attributesOfItem(atPath: weightsPartial.path)[.size] as? NSNumber)
         #expect(kept.intValue > 0 && kept.intValue < size, "kept \(kept) of \(size) bytes")
         // Second run: the rest arrives through a Range request, and the whole file checks out.
-        _ = try await store.installHubModel(entry, endpoint: hub.stub.url)
+        _ = try await store.installHubModel(entry, endpoint: hub.stub.url, idleTimeout: Self.idleTimeout)
         #expect(hub.ranges.contains("bytes=\(kept.intValue)-"), "\(hub.ranges)")
         let installed = try Data(contentsOf: store.hubFolder(entry).appendingPathComponent("model.safetensors"))
         #expect(installed == files["model.safetensors"]!)
@@ -142,7 +149,9 @@ struct HubInstallerTests {
         defer { withExtendedLifetime(setup) {} }  // the hub and the store live to the end
         let (hub, store) = (setup.hub, setup.store)
         let entry = Self.entry(setup.files, corrupt: true)
-        await #expect { try await store.installHubModel(entry, endpoint: hub.stub.url) } throws: {
+        await #expect {
+            try await store.installHubModel(entry, endpoint: hub.stub.url, idleTimeout: Self.idleTimeout)
+        } throws: {
             "\($0)".contains("does not match the registry's") && "\($0)".contains("deleted")
         }
         let folder = store.hubFolder(entry)
@@ -159,7 +168,9 @@ struct HubInstallerTests {
         let small = HubModel(
             name: "tiny-clip", repo: "satseek/tiny-clip", files: [.init(path: "model.safetensors", size: 100_000)],
             architecture: "ViT-tiny", licence: "test")
-        await #expect { try await setup.store.installHubModel(small, endpoint: setup.hub.stub.url) } throws: {
+        await #expect {
+            try await setup.store.installHubModel(small, endpoint: setup.hub.stub.url, idleTimeout: Self.idleTimeout)
+        } throws: {
             "\($0)".contains("more than the 100000 bytes expected")
         }
         #expect(setup.store.hubModelLocation(small) == nil)
@@ -176,12 +187,16 @@ struct HubInstallerTests {
         let url = closed.url
         closed.stop()
         try await Task.sleep(nanoseconds: 300_000_000)
-        await #expect { try await store.installHubModel(Self.entry(files), endpoint: url) } throws: {
+        await #expect {
+            try await store.installHubModel(Self.entry(files), endpoint: url, idleTimeout: Self.idleTimeout)
+        } throws: {
             let text = "\($0)"
             return text.contains("cannot reach \(url.absoluteString)") && text.contains("SATSEEK_HF_ENDPOINT")
                 && text.contains("--model clip:PATH")
         }
-        await #expect { try await store.installHubModel(Self.entry(files), endpoint: hub.stub.url) } throws: {
+        await #expect {
+            try await store.installHubModel(Self.entry(files), endpoint: hub.stub.url, idleTimeout: Self.idleTimeout)
+        } throws: {
             "\($0)".contains("HTTP 404")
         }
     }

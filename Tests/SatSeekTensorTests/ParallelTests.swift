@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import Testing
 @testable import SatSeekTensor
@@ -37,5 +38,28 @@ struct ParallelTests {
             while let item = next() { order.append(item) }
         }
         #expect(order == [0, 1, 2, 3, 4, 5])
+    }
+
+    @Test("a detached thread runs its body once, on a thread of its own that carries its name")
+    func detachedThread() async throws {
+        let callerThread = pthread_self()
+        let (name, ranElsewhere) = try await withCheckedThrowingContinuation {
+            (continuation: CheckedContinuation<(String, Bool), any Error>) in
+            do {
+                try startDetachedThread(name: "satseek-test-thread-name-cut", stackSize: 1 << 20) {
+                    let comm = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? ""
+                    continuation.resume(
+                        returning: (
+                            comm.trimmingCharacters(in: .newlines), pthread_equal(pthread_self(), callerThread) == 0
+                        ))
+                }
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+        #expect(ranElsewhere)
+        #if os(Linux)
+            #expect(name == "satseek-test-th")  // Linux keeps the first 15 bytes
+        #endif
     }
 }

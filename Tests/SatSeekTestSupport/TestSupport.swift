@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import SatSeekModels
 import SatSeekRandom
+import SatSeekTensor
 
 /// Shared helpers of SatSeek's test targets: where the repository and the shared data are, temporary
 /// folders, model availability, and a throw-away PostgreSQL cluster.
@@ -53,10 +54,13 @@ public func temporaryFolder(_ label: String) throws -> URL {
 /// Swift Testing runs tests on the cooperative thread pool, which has one thread per core (two on a CI
 /// machine). A test that blocks one of those threads for seconds starves every other test's async work — a
 /// fixture server's handlers among them — so blocking test code goes through here instead.
+/// The thread is a plain POSIX thread (``startDetachedThread(name:stackSize:_:)``), not Foundation's `Thread`.
 public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            continuation.resume(with: Result { try body() })
+        do {
+            try startDetachedThread(name: "satseek-test") { continuation.resume(with: Result { try body() }) }
+        } catch {
+            continuation.resume(throwing: error)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SatSeekTensor
 import Synchronization
 #if canImport(Glibc)
     import Glibc
@@ -62,7 +63,7 @@ public final class ThreadedHTTPStub: @unchecked Sendable {
         self.listener = listener
         port = Int(UInt16(bigEndian: address.sin_port))
         let descriptor = listener
-        Thread.detachNewThread { [self] in
+        try startDetachedThread(name: "satseek-stub") { [self] in
             while !stopped.withLock({ $0 }) {
                 var pollFD = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
                 guard poll(&pollFD, 1, 100) > 0 else { continue }
