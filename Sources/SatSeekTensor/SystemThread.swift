@@ -15,8 +15,9 @@ public struct ThreadStartError: Error, CustomStringConvertible {
 ///
 /// Foundation's `Thread` is not used for threads that end: on Linux it keeps the thread's `pthread_t` after the
 /// thread is gone and can touch it again (swift-corelibs-foundation issue 5240, "Thread pthread_t lifetime issues
-/// can cause memory corruption"). SatSeek's test process, which starts and ends hundreds of such threads, aborted
-/// now and then with a freed heap chunk overwritten at thread exit; here nothing outlives the thread but `body`.
+/// can cause memory corruption"). SatSeek's test process, which starts and ends hundreds of threads, has aborted
+/// now and then with a freed heap chunk overwritten at a thread's exit by code that is not SatSeek's (README,
+/// "Architecture"); Foundation's thread bookkeeping is one suspect, and here nothing outlives the thread but `body`.
 /// - Parameters:
 ///   - name: Shown by debuggers and crash reports (the first 15 bytes).
 ///   - stackSize: Bytes of stack, or the system's default.
