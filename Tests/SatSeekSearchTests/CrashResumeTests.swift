@@ -23,8 +23,10 @@ struct CrashResumeTests {
         let db = root.appendingPathComponent("crash.satseek").path
         let binary = try #require(satseekExecutable())
 
+        let childErrors = root.appendingPathComponent("index.err")
         let (killedMidway, stored) = try await onOwnThread { () throws -> (Bool, Int) in
-            let pid = try spawnChild(binary.path, ["index", data.path, "--db", db, "--batch", "2"])
+            let pid = try spawnChild(
+                binary.path, ["index", data.path, "--db", db, "--batch", "2"], stderr: childErrors.path)
             var status: Int32 = 0
             var running: Bool { waitpid(pid, &status, WNOHANG) == 0 }
             // Kill it as soon as some, but not all, batches are committed. The indexer only runs while this loop
@@ -36,7 +38,10 @@ struct CrashResumeTests {
             while running, Date() < deadline {
                 Thread.sleep(forTimeInterval: 0.005)
                 kill(pid, SIGSTOP)
-                if FileManager.default.fileExists(atPath: db), let catalog = try? Catalog(path: db, create: false) {
+                // Only a file the indexer has written to: opening the empty file SQLite creates first would make
+                // this observer turn it into a catalog itself, under the stopped indexer's feet.
+                let size = (try? FileManager.default.attributesOfItem(atPath: db)[.size] as? NSNumber)?.intValue ?? 0
+                if size > 0, let catalog = try? Catalog(path: db, create: false) {
                     stored = (try? catalog.count()) ?? 0
                 }
                 if stored >= 4 {
@@ -49,7 +54,12 @@ struct CrashResumeTests {
             while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
             return (killedMidway, stored)
         }
-        #expect(killedMidway, "the indexer finished before it could be killed (\(stored) stored)")
+        #expect(
+            killedMidway,
+            """
+            the indexer finished before it could be killed (\(stored) stored); it printed: \
+            \((try? String(contentsOf: childErrors, encoding: .utf8)) ?? "nothing")
+            """)
 
         let afterKill = try Catalog(path: db, create: false)
         let kept = try afterKill.count()
