@@ -115,15 +115,13 @@ public struct HubDownloader: Sendable {
             throw failure("\(source.absoluteString) answered HTTP \(response.status.code)")
         }
         progress(done, total)
+        // A server may not fill the disk: never more than the registry's size (or the announced one), and never more
+        // than `maximumBytes` when neither is known.
+        let limit = expectedSize ?? total ?? maximumBytes
         do {
             for try await buffer in response.body {
                 done += Int64(buffer.readableBytes)
-                // A server may not fill the disk: never more than the registry's size (or the announced one), and
-                // never more than `maximumBytes` when neither is known.
-                if done > (expectedSize ?? total ?? maximumBytes) {
-                    throw failure(
-                        "the server sent more than the \(expectedSize ?? total ?? maximumBytes) bytes expected")
-                }
+                if done > limit { throw failure("the server sent more than the \(limit) bytes expected") }
                 try handle.write(contentsOf: Data(buffer.readableBytesView))
                 progress(done, total)
             }
