@@ -38,12 +38,14 @@ final class WorkerPool: @unchecked Sendable {
         var started = 0
         for index in 0..<wanted {
             // A helper the system refuses to start leaves its chunks to Dispatch (`run` sees too few helpers).
-            guard
-                (try? startDetachedThread(name: "satseek-worker-\(index + 1)") { [unowned(unsafe) self] in
+            do {
+                try startDetachedThread(name: "satseek-worker-\(index + 1)") { [unowned(unsafe) self] in
                     self.helperLoop(chunk: index + 1)
-                }) != nil
-            else { break }
-            started += 1
+                }
+                started += 1
+            } catch {
+                break
+            }
         }
         helpers = started
     }
