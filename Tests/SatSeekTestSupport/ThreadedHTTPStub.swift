@@ -63,16 +63,21 @@ public final class ThreadedHTTPStub: @unchecked Sendable {
         self.listener = listener
         port = Int(UInt16(bigEndian: address.sin_port))
         let descriptor = listener
-        try startDetachedThread(name: "satseek-stub") { [self] in
-            while !stopped.withLock({ $0 }) {
-                var pollFD = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-                guard poll(&pollFD, 1, 100) > 0 else { continue }
-                let connection = accept(descriptor, nil, nil)
-                guard connection >= 0 else { continue }
-                serve(connection, handler)
-                close(connection)
+        do {
+            try startDetachedThread(name: "satseek-stub") { [self] in
+                while !stopped.withLock({ $0 }) {
+                    var pollFD = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                    guard poll(&pollFD, 1, 100) > 0 else { continue }
+                    let connection = accept(descriptor, nil, nil)
+                    guard connection >= 0 else { continue }
+                    serve(connection, handler)
+                    close(connection)
+                }
+                close(descriptor)
             }
-            close(descriptor)
+        } catch {
+            close(descriptor)  // the serving thread that would close it never started
+            throw error
         }
     }
 
