@@ -25,6 +25,20 @@ public struct TextModeScores: Sendable, Codable {
     public let seen: TextQueryScores
 }
 
+/// Composed queries at one text weight (``ComposedQuery``), on the seen classes: each seen gallery image is a query
+/// image, with its own class name as text ("refine") and with another seen class's name ("modify").
+public struct ComposedScores: Sendable, Codable {
+    /// 0: the image alone (in the alignment's space); 1: the text alone.
+    public let textWeight: Float
+    /// mAP@K of the query image's class, the text naming that class.
+    public let refineMeanAveragePrecision: Double
+    /// mAP@K of the text's class, the text naming another class than the image's.
+    public let modifyMeanAveragePrecision: Double
+    /// Modify: mean backbone cosine between the query image and its top-K results of the text's class — how much
+    /// the results look like the image while being what the text asks for.
+    public let modifyLikeness: Double
+}
+
 /// The result of `satseek eval-text`.
 public struct TextEvaluationReport: Sendable, Codable {
     public let dataset: String
@@ -45,6 +59,10 @@ public struct TextEvaluationReport: Sendable, Codable {
     public let seen: TextQueryScores
     /// Every mode measured: the alignment alone, and with a label prior, the prior alone and the blend.
     public let modes: [TextModeScores]
+    /// The blend's bounds (measured on the seen classes unless given); nil without a label prior.
+    public let blend: TextBlend?
+    /// Composed image + text queries through the alignment, at text weights 0, 0.25, 0.5, 0.75 and 1.
+    public let composed: [ComposedScores]
 }
 
 /// Held-out-class evaluation of text→image search through an alignment: the alignment is trained on the
@@ -57,7 +75,7 @@ public enum TextEvaluation {
     public static func run(
         features: LabelledFeatures, dataset: String, textEmbedder: any TextEmbedder,
         holdoutClasses: Int, seed: UInt64, k: Int,
-        configuration: AlignmentConfiguration, labelPrior: LabelPrior? = nil, blend: TextBlend = .standard
+        configuration: AlignmentConfiguration, labelPrior: LabelPrior? = nil, blend: TextBlend? = nil
     ) throws -> TextEvaluationReport {
         let classes = Set(features.classNames).sorted()
         guard holdoutClasses >= 1, holdoutClasses <= classes.count - 2 else {
@@ -80,6 +98,12 @@ public enum TextEvaluation {
 
         let seenIndex = Dictionary(uniqueKeysWithValues: seenClasses.enumerated().map { ($1, $0) })
         let texts = try ClassTextEmbeddings.compute(classes: seenClasses, embedder: textEmbedder, includeSynonyms: true)
+        let blend =
+            try blend
+            ?? TextBlend.calibrated(
+                classTexts: texts,
+                nameTexts: ClassTextEmbeddings.compute(
+                    classes: seenClasses, embedder: textEmbedder, includeSynonyms: false))
         var training = configuration
         training.seed = seed
         let trained = try TextAlignment.train(
@@ -112,8 +136,7 @@ public enum TextEvaluation {
                 (
                     "blend",
                     { query in
-                        let weight = blend.alignmentWeight(
-                            familiarity: TextBlend.familiarity(of: query, classTexts: texts))
+                        let weight = blend.alignmentWeight(TextBlend.signals(of: query, classTexts: texts))
                         return TextBlend.mix(
                             alignment: alignmentScores(query), prior: prior(query),
                             alignmentWeight: weight)
@@ -157,10 +180,81 @@ public enum TextEvaluation {
             TextModeScores(
                 mode: name, heldOut: try score(heldOut.sorted(), rank: rank), seen: try score(seenClasses, rank: rank))
         }
+        let composed = try composedScores(
+            features: features, galleryRows: galleryRows, seenGallery: split.test.count, mapped: mapped,
+            gallery: gallery, classes: galleryClasses, seenClasses: seenClasses, textEmbedder: textEmbedder,
+            seed: seed, k: k)
         let chosen = measured.last!
         return TextEvaluationReport(
             dataset: dataset, imageModelID: features.modelID, textModelID: textEmbedder.modelID,
             k: k, seed: seed, trainImages: trainRows.count, galleryImages: galleryRows.count,
-            defaultMode: chosen.mode, heldOut: chosen.heldOut, seen: chosen.seen, modes: measured)
+            defaultMode: chosen.mode, heldOut: chosen.heldOut, seen: chosen.seen, modes: measured,
+            blend: labelPrior == nil ? nil : blend, composed: composed)
+    }
+
+    /// Text weights measured for composed queries.
+    public static let composedWeights: [Float] = [0, 0.25, 0.5, 0.75, 1]
+
+    /// See ``ComposedScores``. The first `seenGallery` gallery rows are the seen classes' images; `mapped` holds
+    /// every gallery row's aligned vector, `gallery` indexes them with ids = gallery positions.
+    static func composedScores(
+        features: LabelledFeatures, galleryRows: [Int], seenGallery: Int, mapped: [Float], gallery: FlatIndex,
+        classes: [String], seenClasses: [String], textEmbedder: any TextEmbedder, seed: UInt64, k: Int
+    ) throws -> [ComposedScores] {
+        let names = try ClassTextEmbeddings.compute(
+            classes: seenClasses, embedder: textEmbedder, includeSynonyms: false)
+        let seenIndex = Dictionary(uniqueKeysWithValues: seenClasses.enumerated().map { ($1, $0) })
+        let columns = gallery.dimensions
+        func nameVector(_ name: String) -> [Float] {
+            let row = seenIndex[name]!
+            return Array(names.values[(row * columns)..<((row + 1) * columns)])
+        }
+        func unit(_ v: ArraySlice<Float>) -> [Float] {
+            let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return v.map { norm > 0 ? $0 / norm : 0 }
+        }
+        let backbone = (0..<galleryRows.count).map { position in
+            unit(
+                features.features[
+                    (galleryRows[position] * features.dimensions)..<((galleryRows[position] + 1) * features.dimensions)]
+            )
+        }
+        var counts: [String: Int] = [:]
+        for name in classes { counts[name, default: 0] += 1 }
+        // The other class of each query image ("modify"), drawn once for all weights.
+        var random = RandomSource(seed: seed &+ 2)
+        let others = (0..<seenGallery).map { position -> String in
+            let own = seenIndex[classes[position]]!
+            let draw = random.nextInt(below: seenClasses.count - 1)
+            return seenClasses[draw >= own ? draw + 1 : draw]
+        }
+        return composedWeights.map { weight in
+            var refine = 0.0, modify = 0.0, likeness = 0.0, likenessCount = 0
+            for position in 0..<seenGallery {
+                let image = Array(mapped[(position * columns)..<((position + 1) * columns)])
+                let own = classes[position]
+                for (target, sums) in [(own, 0), (others[position], 1)] {
+                    let query = ComposedQuery.combine(image: image, text: nameVector(target), textWeight: weight)
+                    let hits = gallery.search(query, k: k, excluding: [Int64(position)])
+                    let relevant = hits.map { classes[Int($0.id)] == target }
+                    let inGallery = counts[target]! - (target == own ? 1 : 0)
+                    let ap = RetrievalMetrics.averagePrecision(relevant, k: k, relevantInArchive: inGallery)
+                    if sums == 0 {
+                        refine += ap
+                    } else {
+                        modify += ap
+                        for hit in hits where classes[Int(hit.id)] == target {
+                            likeness += Double(
+                                zip(backbone[position], backbone[Int(hit.id)]).reduce(0) { $0 + $1.0 * $1.1 })
+                            likenessCount += 1
+                        }
+                    }
+                }
+            }
+            let n = Double(max(1, seenGallery))
+            return ComposedScores(
+                textWeight: weight, refineMeanAveragePrecision: refine / n, modifyMeanAveragePrecision: modify / n,
+                modifyLikeness: likenessCount == 0 ? 0 : likeness / Double(likenessCount))
+        }
     }
 }

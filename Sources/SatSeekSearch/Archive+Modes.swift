@@ -26,6 +26,55 @@ extension Archive {
         return try SearchResult.ranked(try searcher.hits(for: vector, k: k, filter: filter), catalog: catalog)
     }
 
+    /// A composed query: an image and a sentence that modifies it ("like this, but with water"), in the joint
+    /// space of images and text — a CLIP index's own, or an alignment's (then the image must be an indexed item,
+    /// whose mapped vector the index keeps). The query is the normalised `(1 − textWeight)·image + textWeight·text`
+    /// of the two unit vectors (``ComposedQuery``); the item itself is left out of the results.
+    public func search(
+        _ example: QueryExample, modifiedBy text: String, textWeight: Float, k: Int, filter: SearchFilter = .none,
+        alignment: String? = nil
+    ) async throws -> [SearchResult] {
+        let phrase = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !phrase.isEmpty else { throw SearchError.invalidInput("the text query is empty") }
+        guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
+        guard textWeight.isFinite, (0...1).contains(textWeight) else {
+            throw SearchError.invalidInput("the text weight must be between 0 and 1 (got \(textWeight))")
+        }
+        let searcher = try textSearcher(alignment: alignment)
+        let textVector = try searcher.textEmbedder.embed(text: phrase)
+        var filter = filter
+        if let id = example.itemID { filter.excluded.insert(id) }
+        if searcher.mode == "clip" {
+            let image = try await vector(of: example)
+            guard image.count == textVector.count else {
+                throw SearchError.invalidInput(
+                    "\(catalog.path): image vectors have \(image.count) values, text vectors \(textVector.count)")
+            }
+            let query = ComposedQuery.combine(image: image, text: textVector, textWeight: textWeight)
+            return try await search(vector: query, k: k, filter: filter)
+        }
+        guard let index = searcher.index else {
+            throw SearchError.invalidInput(
+                "\(catalog.path) answers text through ImageNet labels only, which is no space for images and text "
+                    + "together: a composed query needs an alignment (`index --align`) or a CLIP index")
+        }
+        guard case .item(let id) = example else {
+            throw SearchError.invalidInput(
+                "with an alignment a composed query starts from an indexed item (--item ID); an image file needs a "
+                    + "CLIP index")
+        }
+        guard let row = index.ids.firstIndex(of: id) else {
+            throw SearchError.notFound("item \(id) has no vector of \(searcher.mode) in \(catalog.path)")
+        }
+        guard index.dimensions == textVector.count else {
+            throw SearchError.invalidInput(
+                "\(catalog.path): \(searcher.mode) has \(index.dimensions) values, the text encoder \(textVector.count)"
+            )
+        }
+        let query = ComposedQuery.combine(image: index.vector(atRow: row), text: textVector, textWeight: textWeight)
+        return try SearchResult.ranked(try index.search(query, k: k, filter: filter, in: catalog), catalog: catalog)
+    }
+
     /// The text searcher of this archive (cached per alignment). - Throws: when the index has no text side.
     public func textSearcher(alignment: String? = nil) throws -> TextSearcher {
         try searchers.value(key: "text:" + (alignment ?? "")) {
@@ -77,5 +126,23 @@ final class SearcherCache: @unchecked Sendable {
         let made = try make()
         lock.withLock { values[key] = made }
         return made
+    }
+}
+
+/// Composed image + text queries: a weighted sum of the two unit vectors in a joint space (the "WeiCom" baseline of
+/// composed retrieval for remote sensing, Psomas et al. 2024, in vector form).
+public enum ComposedQuery {
+    /// The text weight `satseek search --item ID --text …` uses unless told (chosen with `satseek eval-text` on
+    /// aid-mini seed 1; README, "Text search").
+    public static let defaultTextWeight: Float = 0.75
+
+    /// `normalise((1 − textWeight)·normalise(image) + textWeight·normalise(text))`.
+    public static func combine(image: [Float], text: [Float], textWeight: Float) -> [Float] {
+        func unit(_ v: [Float]) -> [Float] {
+            let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return norm > 0 ? v.map { $0 / norm } : v
+        }
+        let a = unit(image), b = unit(text)
+        return unit(zip(a, b).map { (1 - textWeight) * $0 + textWeight * $1 })
     }
 }

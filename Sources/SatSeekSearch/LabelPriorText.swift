@@ -80,37 +80,108 @@ public struct LabelPriorAuxiliary: AuxiliaryEmbedding {
 }
 
 /// How much a text query is answered by the alignment and how much by the label prior: the alignment knows the
-/// classes it was trained on and is near chance elsewhere; the label prior is weaker but knows 1 000 things. The
-/// weight of the alignment rises with the query's *familiarity* — its largest cosine to the alignment's class
-/// texts — from 0 at `unfamiliar` to 1 at `familiar`; each side's scores are standardised over the archive before
-/// they are mixed. The two bounds were chosen on aid-mini with seed 1 (`satseek eval-text`) and are reported on
-/// other seeds and datasets in the README.
+/// classes it was trained on and is near chance elsewhere; the label prior is weaker but knows 1 000 things.
+///
+/// Two measures of the query against the alignment's class texts (cosines of sentence embeddings) decide it. Its
+/// *familiarity*, the largest cosine, is high when the query says nearly what a trained class's name says. Its
+/// *margin*, the largest minus the second largest, is high when the query picks one trained class out: a paraphrase
+/// such as "ships docked in a harbor" (→ Port, margin 0.39, familiarity 0.67 on aid-mini) is less familiar than
+/// many class names the alignment never saw (0.48–0.86) but has a far larger margin (those sit about as close to
+/// several trained classes: mostly 0.00–0.04). The alignment's weight is the larger of two ramps, each from 0 at
+/// its `low` bound to 1 at its `high` bound; each side's scores are standardised over the archive before they are
+/// mixed. ``calibrated(classTexts:nameTexts:)`` measures the bounds on the alignment's own classes, so no dataset
+/// needs constants of its own.
 public struct TextBlend: Sendable, Codable, Equatable {
-    public var unfamiliar: Float
-    public var familiar: Float
-
-    public static let standard = TextBlend(unfamiliar: 0.55, familiar: 0.7)
-
-    public init(unfamiliar: Float, familiar: Float) {
-        self.unfamiliar = unfamiliar
-        self.familiar = familiar
+    /// A linear rise from 0 at `low` to 1 at `high` (a step at `high` when `high <= low`).
+    public struct Ramp: Sendable, Codable, Equatable {
+        public var low: Float
+        public var high: Float
+        public init(low: Float, high: Float) {
+            self.low = low
+            self.high = high
+        }
+        public func callAsFunction(_ x: Float) -> Float {
+            guard high > low else { return x >= high ? 1 : 0 }
+            return min(1, max(0, (x - low) / (high - low)))
+        }
     }
 
-    /// The alignment's weight for a query whose familiarity is `familiarity`.
-    public func alignmentWeight(familiarity: Float) -> Float {
-        guard familiar > unfamiliar else { return familiarity >= familiar ? 1 : 0 }
-        return min(1, max(0, (familiarity - unfamiliar) / (familiar - unfamiliar)))
+    /// A query's two measures against the class texts.
+    public struct Signals: Sendable, Equatable {
+        /// Largest cosine to a class text.
+        public var familiarity: Float
+        /// Largest minus second largest cosine (the largest when only one class counts).
+        public var margin: Float
     }
 
-    /// Largest cosine between `query` and the rows of `classTexts` (both L2-normalised).
-    public static func familiarity(of query: [Float], classTexts: Matrix) -> Float {
-        var best: Float = -1
-        for row in 0..<classTexts.rows {
+    public var margin: Ramp
+    public var familiarity: Ramp
+
+    /// The bounds when an alignment has too few classes to measure them (fewer than three).
+    public static let fallback = TextBlend(
+        margin: Ramp(low: 0.05, high: 0.15), familiarity: Ramp(low: 0.75, high: 0.9))
+    /// The quantiles ``calibrated(classTexts:nameTexts:)`` takes (chosen on aid-mini seed 1, `satseek eval-text`).
+    static let unseenQuantile: Float = 0.75
+    static let seenQuantile: Float = 0.1
+
+    public init(margin: Ramp, familiarity: Ramp) {
+        self.margin = margin
+        self.familiarity = familiarity
+    }
+
+    /// The alignment's weight for a query with these measures.
+    public func alignmentWeight(_ signals: Signals) -> Float {
+        max(margin(signals.margin), familiarity(signals.familiarity))
+    }
+
+    /// The measures of `query` against the rows of `classTexts` (all L2-normalised), leaving out row `excluding`.
+    public static func signals(of query: [Float], classTexts: Matrix, excluding: Int? = nil) -> Signals {
+        var best: Float = -1, second: Float = -1
+        for row in 0..<classTexts.rows where row != excluding {
             var dot: Float = 0
             for j in 0..<classTexts.columns { dot += classTexts.values[row * classTexts.columns + j] * query[j] }
-            best = max(best, dot)
+            if dot > best {
+                second = best
+                best = dot
+            } else if dot > second {
+                second = dot
+            }
         }
-        return best
+        return Signals(familiarity: best, margin: second > -1 ? best - second : best)
+    }
+
+    /// Bounds measured on the alignment's classes. `classTexts` are its class texts (with synonyms, as trained),
+    /// `nameTexts` the same classes' names in the templates without synonyms, row for row. Each name measured
+    /// against all classes is what a query about a trained class gives; against all classes but its own (as if that
+    /// class had been left out of training), what a class name the alignment never saw gives. Each ramp rises from
+    /// the upper quartile of the second kind to the lowest decile of the first; ``fallback``'s ramp where the two
+    /// do not come out in that order, and entirely below three classes.
+    public static func calibrated(classTexts: Matrix, nameTexts: Matrix) -> TextBlend {
+        let count = min(classTexts.rows, nameTexts.rows)
+        guard count >= 3, classTexts.columns == nameTexts.columns else { return fallback }
+        var seen: [Signals] = [], unseen: [Signals] = []
+        for row in 0..<count {
+            let name = Array(nameTexts.values[(row * nameTexts.columns)..<((row + 1) * nameTexts.columns)])
+            seen.append(signals(of: name, classTexts: classTexts))
+            unseen.append(signals(of: name, classTexts: classTexts, excluding: row))
+        }
+        func ramp(_ measure: KeyPath<Signals, Float>, fallback: Ramp) -> Ramp {
+            let ramp = Ramp(
+                low: quantile(unseen.map { $0[keyPath: measure] }, unseenQuantile),
+                high: quantile(seen.map { $0[keyPath: measure] }, seenQuantile))
+            return ramp.high > ramp.low ? ramp : fallback
+        }
+        return TextBlend(
+            margin: ramp(\.margin, fallback: fallback.margin),
+            familiarity: ramp(\.familiarity, fallback: fallback.familiarity))
+    }
+
+    /// The `q` quantile of `values` (not empty) by linear interpolation between order statistics.
+    static func quantile(_ values: [Float], _ q: Float) -> Float {
+        let sorted = values.sorted()
+        let position = q * Float(sorted.count - 1)
+        let low = Int(position.rounded(.down)), high = min(sorted.count - 1, low + 1)
+        return sorted[low] + (sorted[high] - sorted[low]) * (position - Float(low))
     }
 
     /// `weight·z(alignment) + (1 − weight)·z(prior)`, where z standardises over all entries.

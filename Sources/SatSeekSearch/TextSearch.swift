@@ -51,8 +51,9 @@ public struct TextSearcher: Sendable {
     public let index: FlatIndex?
     /// The label prior and every item's code, when the index stores them.
     public let labels: LabelCodes?
-    /// Text embeddings of the alignment's classes (with synonyms), for the blend's familiarity.
+    /// Text embeddings of the alignment's classes (with synonyms), for the blend's margin.
     public let classTexts: Matrix?
+    /// The blend's bounds: given, or measured on the alignment's classes (``TextBlend/calibrated(classTexts:nameTexts:)``).
     public let blend: TextBlend
 
     /// The label-prior codes of an index.
@@ -66,10 +67,9 @@ public struct TextSearcher: Sendable {
     ///   - alignment: Pick this alignment file's vectors when the index holds several.
     public init(
         session: SearchSession, store: ModelStore = ModelStore(), alignment: String? = nil,
-        blend: TextBlend = .standard
+        blend: TextBlend? = nil
     ) throws {
         catalog = session.catalog
-        self.blend = blend
         if let clip = session.model as? CLIPModel {
             textEmbedder = try store.clipTextEmbedder(for: clip)
             let stored = try catalog.embeddings()
@@ -80,6 +80,7 @@ public struct TextSearcher: Sendable {
             mode = "clip"
             labels = nil
             classTexts = nil
+            self.blend = blend ?? .fallback
             return
         }
         let stored = try catalog.storedAuxiliaryKinds().keys
@@ -124,13 +125,25 @@ public struct TextSearcher: Sendable {
             let vectors = try catalog.embeddings(kind: kind)
             index = FlatIndex(
                 dimensions: vectors.dimensions, metric: .cosine, ids: vectors.ids, vectors: vectors.vectors)
-            classTexts = try catalog.note(AlignmentAuxiliary.classesNote(kind: kind)).map { note in
-                try ClassTextEmbeddings.compute(
-                    classes: note.split(separator: "\n").map(String.init), embedder: sentence, includeSynonyms: true)
+            let classes = try catalog.note(AlignmentAuxiliary.classesNote(kind: kind))?.split(separator: "\n")
+                .map(String.init)
+            classTexts = try classes.map {
+                try ClassTextEmbeddings.compute(classes: $0, embedder: sentence, includeSynonyms: true)
+            }
+            if let blend {
+                self.blend = blend
+            } else if let classes, let classTexts {
+                self.blend = TextBlend.calibrated(
+                    classTexts: classTexts,
+                    nameTexts: try ClassTextEmbeddings.compute(
+                        classes: classes, embedder: sentence, includeSynonyms: false))
+            } else {
+                self.blend = .fallback
             }
         } else {
             index = nil
             classTexts = nil
+            self.blend = blend ?? .fallback
         }
         if let labelKind = labelKinds.first {
             let topCount = labelKind.split(separator: ":").last.flatMap { Int($0.dropFirst("top".count)) }
@@ -166,7 +179,7 @@ public struct TextSearcher: Sendable {
         if let index {
             let weight =
                 classTexts.map {
-                    blend.alignmentWeight(familiarity: TextBlend.familiarity(of: query, classTexts: $0))
+                    blend.alignmentWeight(TextBlend.signals(of: query, classTexts: $0))
                 } ?? 1
             var aligned = [Int64: Float](minimumCapacity: index.count)
             for hit in index.search(query, k: index.count) { aligned[hit.id] = hit.score }

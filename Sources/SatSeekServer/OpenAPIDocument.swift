@@ -222,13 +222,24 @@ enum OpenAPIDocument {
             ],
             "/api/search/text": [
                 "get": [
-                    "summary": "items matching a sentence (404 when the index has no text side)",
+                    "summary":
+                        "items matching a sentence, or (with item) an item modified by it (404 when the index has no text side)",
                     "parameters": [
                         [
                             "name": "q", "in": "query", "required": true,
                             "description": "the sentence, e.g. harbor with many boats",
                             "schema": ["type": "string"]
-                        ] as [String: Any], k
+                        ] as [String: Any],
+                        [
+                            "name": "item", "in": "query", "required": false,
+                            "description": "a composed query: this item, modified by the sentence",
+                            "schema": ["type": "integer"]
+                        ],
+                        [
+                            "name": "text_weight", "in": "query", "required": false,
+                            "description": "with item: 0 is the image alone, 1 the sentence alone (default 0.75)",
+                            "schema": ["type": "number", "minimum": 0, "maximum": 1]
+                        ], k
                     ] + filters,
                     "responses": ok("ranked results", json(ref: "SearchResponse"))
                 ]

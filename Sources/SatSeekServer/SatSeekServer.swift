@@ -237,10 +237,28 @@ public final class SatSeekServer: Sendable {
                     throw APIError(status: .badRequest, message: "give ?q=<sentence> (1…1000 characters)")
                 }
                 let (k, filter) = try self.kAndFilter(request)
+                let params = request.uri.queryParameters
+                let item = try params["item"].map { try Self.integer(String($0), name: "item id") }
+                let weight = try params["text_weight"].map { text -> Float in
+                    guard item != nil, let value = Float(String(text)), value.isFinite, (0...1).contains(value) else {
+                        throw APIError(
+                            status: .badRequest,
+                            message: "text_weight must be in [0, 1] and comes with item (got '\(text.prefix(40))')")
+                    }
+                    return value
+                }
                 let start = Date()
-                let results = try await self.archive.search(text: query, k: k, filter: filter)
+                let results: [SearchResult]
+                if let item {
+                    results = try await self.archive.search(
+                        .item(item), modifiedBy: query, textWeight: weight ?? ComposedQuery.defaultTextWeight,
+                        k: k, filter: filter)
+                } else {
+                    results = try await self.archive.search(text: query, k: k, filter: filter)
+                }
                 return self.response(
-                    mode: "text", k: k, box: filter.boundingBox, query: nil, start: start,
+                    mode: item == nil ? "text" : "composed", k: k, box: filter.boundingBox,
+                    query: try item.map { try self.item($0) }, start: start,
                     hits: results.map { ($0.id, $0.score) })
             }
         }

@@ -9,6 +9,9 @@ struct SearchCommand: AsyncParsableCommand {
         abstract:
             "Find the indexed images most similar to a query: an image, an item, a sentence, a sketch, or examples marked relevant and not.",
         discussion: """
+            Composed query: an item (or, with a CLIP index, an image file) modified by a sentence.
+              satseek search --db a.satseek --item 12 --text "with a river" --text-weight 0.75
+
             Relevance feedback: mark examples and let a learner rank the archive, then "find all" above a score.
               satseek search --db a.satseek --positive 17 --positive 52 --negative 90 -k 20
               satseek search --db a.satseek --collection harbours --threshold 0.8 --bbox=-99.1,46.9,-98.9,47.0 --json
@@ -46,6 +49,12 @@ struct SearchCommand: AsyncParsableCommand {
     var align: String?
 
     @Option(
+        help: ArgumentHelp(
+            "With --text and --item (or --image, CLIP index): a composed query, the image modified by the text; 0 is the image alone, 1 the text alone.",
+            valueName: "W"))
+    var textWeight: Float = ComposedQuery.defaultTextWeight
+
+    @Option(
         help:
             "Rank with this trained head (index built with `index --head FILE`): Hamming distance of its binary codes.")
     var head: String?
@@ -63,12 +72,16 @@ struct SearchCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
+        let composed = text != nil && (image != nil || item != nil) && sketch == nil && vector == nil
         let single = [image != nil, item != nil, sketch != nil, text != nil, vector != nil].filter { $0 }.count
-        guard single == 1 || (feedback.hasExamples && single <= 1 && sketch == nil && text == nil && vector == nil)
+        guard
+            single == 1 || (composed && single == 2 && !feedback.hasExamples)
+                || (feedback.hasExamples && single <= 1 && sketch == nil && text == nil && vector == nil)
         else {
             throw ValidationError(
                 "give exactly one query: --image FILE, --item ID, --sketch FILE, --text \"…\" or --vector FILE, "
-                    + "or examples (--positive/--negative/--collection, optionally with --image or --item)")
+                    + "an image or item with --text (composed), or examples (--positive/--negative/--collection, optionally with --image or --item)"
+            )
         }
         guard feedback.threshold == nil || (sketch == nil && text == nil && head == nil && vector == nil) else {
             throw ValidationError("--threshold finds all items for an image, an item or examples")
@@ -80,6 +93,13 @@ struct SearchCommand: AsyncParsableCommand {
             throw ValidationError("--head ranks one image or item, not examples")
         }
         guard k > 0 else { throw ValidationError("-k must be positive") }
+        guard textWeight.isFinite, (0...1).contains(textWeight) else {
+            throw ValidationError("--text-weight must be between 0 and 1")
+        }
+        guard !composed || (head == nil && feedback.threshold == nil) else {
+            throw ValidationError(
+                "a composed query (--text with --item or --image) takes neither --head nor --threshold")
+        }
     }
 
     func run() async throws {
@@ -99,7 +119,10 @@ struct SearchCommand: AsyncParsableCommand {
                     return try json ? printJSON(answer) : printResults(answer.results, json: false, archive: archive)
                 }
                 let results: [SearchResult]
-                if let text {
+                if let text, let example {
+                    results = try await archive.search(
+                        example, modifiedBy: text, textWeight: textWeight, k: k, filter: filter, alignment: align)
+                } else if let text {
                     results = try await archive.search(text: text, k: k, filter: filter, alignment: align)
                 } else if let sketch {
                     results = try archive.search(sketchAt: sketch, k: k)

@@ -129,12 +129,6 @@ struct EvalTextCommand: ParsableCommand {
 
     @OptionGroup var training: AlignmentOptions
 
-    @Option(help: "Familiarity (largest cosine to a trained class text) below which the label prior alone answers.")
-    var blendUnfamiliar = TextBlend.standard.unfamiliar
-
-    @Option(help: "Familiarity above which the alignment alone answers.")
-    var blendFamiliar = TextBlend.standard.familiar
-
     @Flag(help: "Print the report as JSON on stdout.")
     var json = false
 
@@ -152,7 +146,7 @@ struct EvalTextCommand: ParsableCommand {
             let report = try TextEvaluation.run(
                 features: features, dataset: folder, textEmbedder: textEmbedder,
                 holdoutClasses: holdoutClasses, seed: seed, k: k, configuration: configuration,
-                labelPrior: prior, blend: TextBlend(unfamiliar: blendUnfamiliar, familiar: blendFamiliar))
+                labelPrior: prior)
             if json { return try printJSON(report) }
             print(
                 "\(folder): \(report.imageModelID) → \(report.textModelID), trained on \(report.trainImages) images, "
@@ -168,6 +162,20 @@ struct EvalTextCommand: ParsableCommand {
                 }
             }
             print("default mode (what search --text uses on such an index): \(report.defaultMode)")
+            print("composed (seen classes; image + its own class name / + another class's name):")
+            print("text weight  refine mAP@\(k)  modify mAP@\(k)  modify likeness")
+            for row in report.composed {
+                print(
+                    String(
+                        format: "%.2f         %.4f        %.4f        %.4f", row.textWeight,
+                        row.refineMeanAveragePrecision, row.modifyMeanAveragePrecision, row.modifyLikeness))
+            }
+            if let blend = report.blend {
+                print(
+                    String(
+                        format: "blend: margin %.3f→%.3f, familiarity %.3f→%.3f", blend.margin.low, blend.margin.high,
+                        blend.familiarity.low, blend.familiarity.high))
+            }
             print(
                 "held-out classes: "
                     + zip(report.heldOut.classes, report.heldOut.perClass)

@@ -85,7 +85,7 @@ struct TextSearchTests {
     @Test(
         "train-text, index --align and search --text: a harbour sentence finds the Port images",
         .enabled(if: weightsInstalled))
-    func offlineTextSearch() throws {
+    func offlineTextSearch() async throws {
         guard let sentence = try installedSentenceEmbedder() else { return }
         let (root, data, db) = try sampleFolder(
             "text-search", classes: ["Port", "Forest", "BaseballField", "Desert"], perClass: 6, catalog: "x.satseek")
@@ -112,6 +112,28 @@ struct TextSearchTests {
         #expect(try searcher.search(text: "sand dunes in the desert", k: 3).first?.className == "Desert")
         #expect(throws: SearchError.self) { try searcher.search(text: "   ", k: 3) }
         #expect(throws: LearningError.self) { try AlignmentAuxiliary(path: alignPath, imageModelID: "effnet-lite1@x") }
+
+        // Composed queries: a Forest item modified by a harbour sentence. Text weight 1 ranks like the sentence,
+        // 0 like the item's own aligned vector, and the item is never its own result.
+        let archive = try Archive(session: session)
+        let forest = try #require(try session.catalog.allRecords().first { $0.className == "Forest" })
+        let forestID = try #require(forest.id)
+        func composed(_ weight: Float) async throws -> [SearchResult] {
+            try await archive.search(
+                .item(forestID), modifiedBy: "harbor with many boats", textWeight: weight, k: 5)
+        }
+        let textOnly = try searcher.search(text: "harbor with many boats", k: 6).filter { $0.id != forestID }
+        #expect(try await composed(1).map(\.id) == Array(textOnly.prefix(5).map(\.id)))
+        let imageOnly = try await composed(0)
+        #expect(imageOnly.allSatisfy { $0.id != forestID })
+        #expect(imageOnly.prefix(3).allSatisfy { $0.className == "Forest" }, "\(imageOnly.map(\.className))")
+        #expect(try await composed(0.75).prefix(3).allSatisfy { $0.className == "Port" })
+        await #expect(throws: SearchError.self) {
+            try await archive.search(.item(forestID), modifiedBy: "boats", textWeight: 1.5, k: 3)
+        }
+        await #expect {
+            try await archive.search(.imageFile(forest.path), modifiedBy: "boats", textWeight: 0.5, k: 3)
+        } throws: { "\($0)".contains("CLIP index") }
     }
 
     @Test(
@@ -167,11 +189,15 @@ struct TextSearchTests {
         #expect(both.mode == "blend:\(alignment.kind)+\(labels.kind)")
         let classTexts = try #require(both.classTexts)
         #expect(classTexts.rows == 3, "the alignment's classes were kept with the catalog")
-        let familiar = both.blend.alignmentWeight(
-            familiarity: TextBlend.familiarity(of: query("Beach"), classTexts: classTexts))
-        let unfamiliar = both.blend.alignmentWeight(
-            familiarity: TextBlend.familiarity(of: query("StorageTanks"), classTexts: classTexts))
-        #expect(familiar == 1 && unfamiliar < 0.5, "weights \(familiar), \(unfamiliar)")
+        func weight(_ query: [Float]) -> Float {
+            both.blend.alignmentWeight(TextBlend.signals(of: query, classTexts: classTexts))
+        }
+        let familiar = weight(query("Beach"))
+        let paraphrase = weight(try sentence.embed(text: "waves breaking on a sandy shore"))
+        let unfamiliar = weight(query("StorageTanks"))
+        #expect(
+            familiar == 1 && paraphrase > 0.5 && unfamiliar < 0.5,
+            "weights \(familiar), \(paraphrase), \(unfamiliar) with \(both.blend)")
         for name in classes {
             let found = try top(both, name)
             #expect(found.first == name, "\(name): \(found)")
@@ -198,11 +224,26 @@ struct TextSearchTests {
         }
     }
 
-    @Test("the blend weight rises from 0 to 1 between its bounds, and mixing standardises each side")
+    @Test("a composed query is the normalised weighted sum of the two unit vectors")
+    func composedArithmetic() {
+        #expect(ComposedQuery.combine(image: [3, 0], text: [0, 2], textWeight: 0) == [1, 0])
+        #expect(ComposedQuery.combine(image: [3, 0], text: [0, 2], textWeight: 1) == [0, 1])
+        let half = ComposedQuery.combine(image: [3, 0], text: [0, 2], textWeight: 0.5)
+        let root = Float(0.5).squareRoot()
+        #expect(abs(half[0] - root) < 1e-6 && abs(half[1] - root) < 1e-6)
+        let quarter = ComposedQuery.combine(image: [1, 0], text: [0, 1], textWeight: 0.25)
+        #expect(abs(quarter[1] / quarter[0] - 1.0 / 3.0) < 1e-6)
+    }
+
+    @Test("the blend weight is the larger of two ramps, and mixing standardises each side")
     func blendArithmetic() {
-        let blend = TextBlend(unfamiliar: 0.6, familiar: 0.8)
-        #expect(blend.alignmentWeight(familiarity: 0.2) == 0 && blend.alignmentWeight(familiarity: 0.95) == 1)
-        #expect(abs(blend.alignmentWeight(familiarity: 0.7) - 0.5) < 1e-6)
+        let ramp = TextBlend.Ramp(low: 0.6, high: 0.8)
+        #expect(ramp(0.2) == 0 && ramp(0.95) == 1 && abs(ramp(0.7) - 0.5) < 1e-6)
+        #expect(TextBlend.Ramp(low: 0.5, high: 0.5)(0.49) == 0 && TextBlend.Ramp(low: 0.5, high: 0.5)(0.5) == 1)
+        let blend = TextBlend(margin: TextBlend.Ramp(low: 0.1, high: 0.2), familiarity: ramp)
+        #expect(abs(blend.alignmentWeight(.init(familiarity: 0.7, margin: 0.05)) - 0.5) < 1e-6)
+        #expect(abs(blend.alignmentWeight(.init(familiarity: 0.3, margin: 0.175)) - 0.75) < 1e-6)
+        #expect(blend.alignmentWeight(.init(familiarity: 0.3, margin: 0.05)) == 0)
         // Scales do not matter, only each side's standardised order.
         let mixed = TextBlend.mix(alignment: [0.10, 0.20, 0.30], prior: [30, 20, 10], alignmentWeight: 0.5)
         #expect(mixed.allSatisfy { abs($0) < 1e-5 }, "\(mixed)")
@@ -212,8 +253,37 @@ struct TextSearchTests {
         #expect(TextBlend.mix(alignment: [1, 1], prior: [1, 1], alignmentWeight: 0.3) == [0, 0])
     }
 
-    @Test("a CLIP index answers text queries with CLIP's own text tower")
-    func clipTextSearch() throws {
+    @Test("a query's margin is its nearest minus its second nearest class; calibration measures both ramps")
+    func blendCalibration() throws {
+        // Four unit class texts: two close together (0 and 1), two apart.
+        func unit(_ v: [Float]) -> [Float] {
+            let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return v.map { $0 / n }
+        }
+        let rows = [unit([1, 0.3, 0, 0]), unit([1, -0.3, 0, 0]), [0, 0, 1, 0], [0, 0, 0, 1]]
+        let texts = Matrix(rows: 4, columns: 4, values: rows.flatMap { $0 })
+        let onThird = TextBlend.signals(of: [0, 0, 1, 0], classTexts: texts)
+        #expect(onThird.familiarity == 1 && onThird.margin == 1)
+        let between = TextBlend.signals(of: [1, 0, 0, 0], classTexts: texts)
+        #expect(abs(between.margin) < 1e-6 && between.familiarity > 0.9)
+        let leftOut = TextBlend.signals(of: [0, 0, 1, 0], classTexts: texts, excluding: 2)
+        #expect(leftOut.familiarity == 0 && leftOut.margin == 0)
+
+        // Names a little off their class texts: known names pick their class out, left-out names do not.
+        let names = Matrix(
+            rows: 4, columns: 4,
+            values: [unit([1, 0.35, 0.1, 0]), unit([1, -0.35, 0, 0.1]), unit([0.1, 0, 1, 0.1]), unit([0, 0.1, 0.1, 1])]
+                .flatMap { $0 })
+        let calibrated = TextBlend.calibrated(classTexts: texts, nameTexts: names)
+        #expect(calibrated.margin.high > calibrated.margin.low, "\(calibrated)")
+        #expect(calibrated.familiarity.high > calibrated.familiarity.low, "\(calibrated)")
+        #expect(calibrated != TextBlend.fallback)
+        let two = Matrix(rows: 2, columns: 4, values: Array(rows.prefix(2).joined()))
+        #expect(TextBlend.calibrated(classTexts: two, nameTexts: two) == TextBlend.fallback)
+    }
+
+    @Test("a CLIP index answers text queries with CLIP's own text tower, and composed image + text queries")
+    func clipTextSearch() async throws {
         let store = ModelStore()
         guard store.clipVocabularyFile != nil else {
             if ProcessInfo.processInfo.environment["SATSEEK_REQUIRE_MODELS"] == "1" {
@@ -240,6 +310,19 @@ struct TextSearchTests {
         let top = try #require(try session.catalog.embedding(id: results[0].id))
         let score = zip(query, top).reduce(Float(0)) { $0 + $1.0 * $1.1 }
         #expect(abs(score - results[0].score) < 1e-4)
+        // A composed query in CLIP's own space: weight 1 is the text's ranking, 0 the image's, and in between the
+        // query vector is the normalised weighted sum (the top score is its cosine with the top item).
+        let archive = try Archive(session: session)
+        let first = results[0].id
+        let byText = try await archive.search(.item(first), modifiedBy: "ships docked in a harbor", textWeight: 1, k: 5)
+        #expect(byText.map(\.id) == results.dropFirst().map(\.id))
+        let byImage = try await archive.search(
+            .item(first), modifiedBy: "ships docked in a harbor", textWeight: 0, k: 5)
+        #expect(byImage.map(\.id) == (try await archive.search(.item(first), k: 5)).map(\.id))
+        let half = try await archive.search(.item(first), modifiedBy: "ships docked in a harbor", textWeight: 0.5, k: 1)
+        let mixed = ComposedQuery.combine(image: top, text: query, textWeight: 0.5)
+        let halfTop = try #require(try session.catalog.embedding(id: half[0].id))
+        #expect(abs(zip(mixed, halfTop).reduce(Float(0)) { $0 + $1.0 * $1.1 } - half[0].score) < 1e-4)
         // An index of another model is refused before loading CLIP weights.
         #expect(throws: Error.self) {
             try SearchSession(db: session.catalog.path, model: ModelStore.defaultModel, create: false)

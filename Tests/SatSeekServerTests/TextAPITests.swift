@@ -59,6 +59,24 @@ import SatSeekSearch
         #expect(body["mode"] as? String == "text" && results.count == 4)
         let classes = results.compactMap { ($0["item"] as? [String: Any])?["className"] as? String }
         #expect(classes.prefix(3).allSatisfy { $0 == "Port" }, "\(classes)")
+        // A composed query: a Forest item modified by the harbour sentence.
+        let forest = try #require(try session.catalog.allRecords().first { $0.className == "Forest" }?.id)
+        let composed = try await http(
+            base + "/api/search/text?q=" + "ships docked in a harbor"
+                .addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed)!
+                + "&item=\(forest)&text_weight=0.75&k=4"
+        ).json()
+        let composedResults = try #require(composed["results"] as? [[String: Any]])
+        #expect(composed["mode"] as? String == "composed" && composedResults.count == 4)
+        let composedClasses = composedResults.compactMap { ($0["item"] as? [String: Any])?["className"] as? String }
+        #expect(composedClasses.prefix(3).allSatisfy { $0 == "Port" }, "\(composedClasses)")
+        let imageSide = try await http(base + "/api/search/text?q=ships&item=\(forest)&text_weight=0&k=3").json()
+        let imageClasses = (imageSide["results"] as? [[String: Any]] ?? []).compactMap {
+            ($0["item"] as? [String: Any])?["className"] as? String
+        }
+        #expect(imageClasses == ["Forest", "Forest", "Forest"], "\(imageClasses)")
+        #expect(try await http(base + "/api/search/text?q=ships&item=\(forest)&text_weight=2").status == 400)
+        #expect(try await http(base + "/api/search/text?q=ships&text_weight=0.5").status == 400)
         #expect(try await http(base + "/api/search/text?q=").status == 400)
         #expect(try await http(base + "/api/search/text?q=forest&k=0").status == 400)
     }
