@@ -127,8 +127,9 @@ public struct TextSearcher: Sendable {
                 dimensions: vectors.dimensions, metric: .cosine, ids: vectors.ids, vectors: vectors.vectors)
             let classes = try catalog.note(AlignmentAuxiliary.classesNote(kind: kind))?.split(separator: "\n")
                 .map(String.init)
+            let cache = ClassTextEmbeddings.cacheFolder(in: store)
             classTexts = try classes.map {
-                try ClassTextEmbeddings.compute(classes: $0, embedder: sentence, includeSynonyms: true)
+                try ClassTextEmbeddings.compute(classes: $0, embedder: sentence, includeSynonyms: true, cache: cache)
             }
             if let blend {
                 self.blend = blend
@@ -136,7 +137,7 @@ public struct TextSearcher: Sendable {
                 self.blend = TextBlend.calibrated(
                     classTexts: classTexts,
                     nameTexts: try ClassTextEmbeddings.compute(
-                        classes: classes, embedder: sentence, includeSynonyms: false))
+                        classes: classes, embedder: sentence, includeSynonyms: false, cache: cache))
             } else {
                 self.blend = .fallback
             }
@@ -208,17 +209,52 @@ public struct TextSearcher: Sendable {
 
 /// Class text embeddings: per class, the normalised mean of its prompts' sentence embeddings.
 public enum ClassTextEmbeddings {
-    public static func compute(classes: [String], embedder: any TextEmbedder, includeSynonyms: Bool) throws -> Matrix {
+    /// - Parameter cache: A folder where each class's vector is kept under a name made of the text model and a
+    ///   hash of its prompts (so a changed template or synonym list never reads a stale vector); nil computes all.
+    public static func compute(
+        classes: [String], embedder: any TextEmbedder, includeSynonyms: Bool, cache: URL? = nil
+    ) throws -> Matrix {
         var matrix = Matrix(rows: classes.count, columns: embedder.dimensions)
         for (row, name) in classes.enumerated() {
+            let prompts = ClassPrompts.prompts(forClass: name, includeSynonyms: includeSynonyms)
+            let file = cache.map { $0.appendingPathComponent(cacheName(prompts: prompts, embedder: embedder)) }
+            if let file, let values = readVector(file, count: embedder.dimensions) {
+                for j in values.indices { matrix[row, j] = values[j] }
+                continue
+            }
             var sum = [Float](repeating: 0, count: embedder.dimensions)
-            for prompt in ClassPrompts.prompts(forClass: name, includeSynonyms: includeSynonyms) {
+            for prompt in prompts {
                 for (j, v) in try embedder.embed(text: prompt).enumerated() { sum[j] += v }
             }
             let norm = sum.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            for j in sum.indices { matrix[row, j] = norm > 0 ? sum[j] / norm : 0 }
+            let unit = sum.map { norm > 0 ? $0 / norm : 0 }
+            for j in unit.indices { matrix[row, j] = unit[j] }
+            if let file, let cache {
+                // A cache that cannot be written only costs the next query the same work.
+                try? FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
+                try? unit.withUnsafeBytes { Data($0) }.write(to: file, options: .atomic)
+            }
         }
         return matrix
+    }
+
+    /// The cache folder of a model store.
+    public static func cacheFolder(in store: ModelStore) -> URL {
+        store.directory.appendingPathComponent("class-texts")
+    }
+
+    static func cacheName(prompts: [String], embedder: any TextEmbedder) -> String {
+        let key = Array(prompts.joined(separator: "\n").utf8)
+        let hash = key.withUnsafeBytes { XXHash64.hash($0) }
+        let model = String(embedder.modelID.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" })
+        return "\(model)-\(String(hash, radix: 16)).f32"
+    }
+
+    /// `count` finite floats from `file`, or nil when it is missing, of another size or holds a non-finite value.
+    static func readVector(_ file: URL, count: Int) -> [Float]? {
+        guard let data = try? Data(contentsOf: file), data.count == count * MemoryLayout<Float>.size else { return nil }
+        let values = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        return values.allSatisfy(\.isFinite) ? values : nil
     }
 }
 

@@ -224,6 +224,46 @@ struct TextSearchTests {
         }
     }
 
+    @Test(
+        "class text embeddings are cached per text model and prompt set; a damaged cache file is recomputed",
+        .enabled(if: weightsInstalled))
+    func classTextCache() throws {
+        guard let sentence = try installedSentenceEmbedder() else { return }
+        final class Counting: TextEmbedder, @unchecked Sendable {
+            let inner: SentenceTextEmbedder
+            let lock = NSLock()
+            var calls = 0
+            init(_ inner: SentenceTextEmbedder) { self.inner = inner }
+            var modelID: String { inner.modelID }
+            var dimensions: Int { inner.dimensions }
+            func embed(text: String) throws -> [Float] {
+                lock.withLock { calls += 1 }
+                return try inner.embed(text: text)
+            }
+        }
+        let cache = try temporaryFolder("class-text-cache")
+        defer { try? FileManager.default.removeItem(at: cache) }
+        let counting = Counting(sentence)
+        let classes = ["Port", "Forest"]
+        let direct = try ClassTextEmbeddings.compute(classes: classes, embedder: sentence, includeSynonyms: true)
+        let first = try ClassTextEmbeddings.compute(
+            classes: classes, embedder: counting, includeSynonyms: true, cache: cache)
+        let prompts = classes.map { ClassPrompts.prompts(forClass: $0, includeSynonyms: true).count }.reduce(0, +)
+        #expect(counting.calls == prompts && first.values == direct.values)
+        let files = try FileManager.default.contentsOfDirectory(atPath: cache.path).sorted()
+        #expect(files.count == 2 && files.allSatisfy { $0.hasPrefix("bert-") && $0.hasSuffix(".f32") }, "\(files)")
+        let again = try ClassTextEmbeddings.compute(
+            classes: classes, embedder: counting, includeSynonyms: true, cache: cache)
+        #expect(counting.calls == prompts && again.values == direct.values, "read back, nothing embedded")
+        // Without synonyms the prompts differ, so other files; a truncated file is recomputed.
+        _ = try ClassTextEmbeddings.compute(classes: ["Port"], embedder: counting, includeSynonyms: false, cache: cache)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cache.path).count == 3)
+        try Data([1, 2, 3]).write(to: cache.appendingPathComponent(files[0]))
+        let repaired = try ClassTextEmbeddings.compute(
+            classes: classes, embedder: counting, includeSynonyms: true, cache: cache)
+        #expect(repaired.values == direct.values && counting.calls > prompts + 1)
+    }
+
     @Test("a composed query is the normalised weighted sum of the two unit vectors")
     func composedArithmetic() {
         #expect(ComposedQuery.combine(image: [3, 0], text: [0, 2], textWeight: 0) == [1, 0])
