@@ -30,6 +30,13 @@ struct CommandLineTests {
         struct Row: Decodable { let className: String }
         let rows = try JSONDecoder().decode([Row].self, from: Data(search.stdout.utf8))
         #expect(rows.count == 3 && rows.allSatisfy { $0.className == "Bridge" }, "\(rows.map(\.className))")
+
+        // A composed query needs a joint space of images and text, which ImageNet labels are not.
+        let composed = try await runSatSeek(["search", "--db", db, "--item", "1", "--text", "with a river"])
+        #expect(composed.status != 0 && composed.stderr.contains("composed query needs an alignment"), "\(composed)")
+        let weight = try await runSatSeek(
+            ["search", "--db", db, "--item", "1", "--text", "river", "--text-weight", "2"])
+        #expect(weight.status != 0 && weight.stderr.contains("--text-weight must be between 0 and 1"), "\(weight)")
     }
 
     @Test("index exits 0 listing bad files; search --json returns ranked results", .enabled(if: weightsInstalled))
