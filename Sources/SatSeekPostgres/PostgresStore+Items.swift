@@ -142,10 +142,28 @@ extension PostgresStore {
     /// (see ``rebuildIndex()``).
     public func ensureIndex() async throws {
         guard canIndex else { return }
-        let column = indexesHalfPrecision ? "embedding_half halfvec_cosine_ops" : "embedding vector_cosine_ops"
         let with = "WITH (m = \(options.hnswM), ef_construction = \(options.hnswEfConstruction))"
         try await transaction("building the HNSW index") { conn in
             try await self.exec(conn, "SET LOCAL maintenance_work_mem = '512MB'")
+            let column: String
+            switch self.indexKind {
+            case .full: column = "embedding vector_cosine_ops"
+            case .half: column = "embedding_half halfvec_cosine_ops"
+            case .binary:
+                // The centre is fixed when the index is first built; rows added later are coded against it.
+                let exists = try await self.scalar(
+                    conn, "SELECT count(*)::int8 FROM pg_indexes WHERE schemaname = $1 AND indexname = $2",
+                    { var b = PostgresBindings(); b.append(self.schema); b.append(self.vectorIndexName); return b }())
+                if exists == 0 {
+                    let rows = try await conn.query(
+                        PostgresQuery(unsafeSQL: "SELECT avg(embedding)::float4[] FROM \(self.itemsTable)"),
+                        logger: self.logger)
+                    var centre = [Float](repeating: 0, count: self.dimensions)
+                    for try await mean in rows.decode([Float]?.self) { centre = mean ?? centre }
+                    try await self.setMeta(conn, Self.binaryCentreKey, Self.vectorLiteral(centre))
+                }
+                column = "(\(try await self.binaryCode(conn, of: "embedding"))) bit_hamming_ops"
+            }
             try await self.exec(
                 conn,
                 "CREATE INDEX IF NOT EXISTS \(self.vectorIndexName) ON \(self.itemsTable) USING hnsw (\(column)) \(with)"
@@ -159,11 +177,39 @@ extension PostgresStore {
         }
     }
 
+    static let binaryCentreKey = "binary_centre"
+
+    /// `[v1,v2,…]`, pgvector's text form of a vector (shortest round-tripping decimals).
+    static func vectorLiteral(_ values: [Float]) -> String {
+        "[" + values.map { $0.isFinite ? "\($0)" : "0" }.joined(separator: ",") + "]"
+    }
+
+    /// The SQL of the binary code of `expression` (a `vector(D)`), exactly as the index is built on it — the
+    /// planner uses the index only for that expression: `binary_quantize(expression - 'centre')::bit(D)`.
+    func binaryCode(_ conn: PostgresConnection, of expression: String) async throws -> String {
+        let rows = try await conn.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT value FROM \(metaTable) WHERE key = $1",
+                binds: { var b = PostgresBindings(); b.append(Self.binaryCentreKey); return b }()),
+            logger: logger)
+        var centre = Self.vectorLiteral([Float](repeating: 0, count: dimensions))
+        for try await value in rows.decode(String.self) { centre = value }
+        // The literal comes from this store's own meta table and is checked to be a vector of numbers.
+        guard centre.utf8.allSatisfy({ "0123456789.,-+eE[]".utf8.contains($0) }) else {
+            throw PostgresStoreError.invalidInput(table: metaTable, reason: "the binary index centre is not a vector")
+        }
+        let d = dimensions
+        return "binary_quantize(\(expression) - '\(centre)'::vector(\(d)))::bit(\(d))"
+    }
+
     /// Drops and rebuilds the HNSW index(es) with the current options.
     public func rebuildIndex() async throws {
         try await transaction("dropping the HNSW index") { conn in
             try await self.exec(conn, "DROP INDEX IF EXISTS \(self.schema).\(self.vectorIndexName)")
             try await self.exec(conn, "DROP INDEX IF EXISTS \(self.schema).satseek_items_code_hnsw")
+            try await self.exec(
+                conn, "DELETE FROM \(self.metaTable) WHERE key = $1",
+                { var b = PostgresBindings(); b.append(Self.binaryCentreKey); return b }())
         }
         try await ensureIndex()
     }

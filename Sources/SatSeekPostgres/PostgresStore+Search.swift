@@ -20,8 +20,8 @@ extension PostgresStore {
     {
         try validateQuery(vector)
         guard k > 0, filter.allowed?.isEmpty != true else { return [] }
-        let query = searchQuery(vector: vector, k: k, exact: exact, filter: filter)
         return try await transaction("searching") { conn in
+            let query = try await self.searchQuery(vector: vector, k: k, exact: exact, filter: filter, conn: conn)
             for setting in query.settings { try await self.exec(conn, setting) }
             let rows = try await conn.query(query.query, logger: self.logger)
             var hits: [SearchHit] = []
@@ -71,8 +71,8 @@ extension PostgresStore {
     ) async throws
         -> String
     {
-        let query = searchQuery(vector: vector, k: k, exact: exact, filter: filter)
         return try await transaction("explaining a search") { conn in
+            let query = try await self.searchQuery(vector: vector, k: k, exact: exact, filter: filter, conn: conn)
             for setting in query.settings { try await self.exec(conn, setting) }
             let rows = try await conn.query(
                 PostgresQuery(unsafeSQL: "EXPLAIN " + query.query.sql, binds: query.query.binds),
@@ -107,8 +107,8 @@ extension PostgresStore {
     }
 
     private func searchQuery(
-        vector: [Float], k: Int, exact: Bool, filter: SearchFilter
-    )
+        vector: [Float], k: Int, exact: Bool, filter: SearchFilter, conn: PostgresConnection
+    ) async throws
         -> (settings: [String], query: PostgresQuery)
     {
         let d = dimensions
@@ -120,6 +120,20 @@ extension PostgresStore {
                 "SELECT id, (\(distance))::float8 AS distance FROM \(itemsTable)\(whereClause) "
                 + "ORDER BY distance, id LIMIT \(k)"
             return (["SET LOCAL enable_indexscan = off"], PostgresQuery(unsafeSQL: sql, binds: binds))
+        }
+        if indexKind == .binary {
+            // Hamming-nearest candidates through the index on the binary codes, re-ranked by the exact cosine.
+            let depth = max(options.rerankDepth, k)
+            let hamming =
+                "\(try await binaryCode(conn, of: "embedding")) <~> \(try await binaryCode(conn, of: "$1::vector(\(d))"))"
+            var settings = [
+                "SET LOCAL hnsw.ef_search = \(min(1000, max(options.efSearch, depth)))", "SET LOCAL enable_seqscan = off"
+            ]
+            if !filters.isEmpty { settings.append("SET LOCAL hnsw.iterative_scan = relaxed_order") }
+            let sql =
+                "SELECT id, (\(distance))::float8 AS distance FROM (SELECT id, embedding FROM \(itemsTable)\(whereClause) "
+                + "ORDER BY \(hamming) LIMIT \(depth)) AS candidates ORDER BY distance, id LIMIT \(k)"
+            return (settings, PostgresQuery(unsafeSQL: sql, binds: binds))
         }
         let order = indexesHalfPrecision ? "embedding_half <=> $1::vector(\(d))::halfvec(\(d))" : distance
         var settings = [

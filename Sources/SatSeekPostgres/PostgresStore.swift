@@ -15,6 +15,19 @@ import PostgresNIO
 import SatSeekIndex
 import SatSeekStore
 
+/// The HNSW index of a store.
+public enum VectorIndexKind: String, Sendable, CaseIterable, Codable {
+    /// `hnsw (embedding vector_cosine_ops)`: 4 bytes a dimension (up to 2 000 dimensions).
+    case full
+    /// `hnsw (embedding_half halfvec_cosine_ops)` on a generated `halfvec` column: 2 bytes a dimension (up to 4 000).
+    case half
+    /// `hnsw ((binary_quantize(embedding − centre)::bit(D)) bit_hamming_ops)`: 1 bit a dimension. The centre is the
+    /// mean embedding when the index is built (kept in `store_meta`): embeddings of a ReLU-family network are
+    /// mostly positive, and their signs alone would hardly differ. Search takes the `rerankDepth` Hamming-nearest
+    /// candidates and re-ranks them by the exact cosine.
+    case binary
+}
+
 /// Settings of a ``PostgresStore``.
 public struct PostgresStoreOptions: Sendable, Equatable {
     /// Schema holding the tables when the URL names none.
@@ -24,8 +37,16 @@ public struct PostgresStoreOptions: Sendable, Equatable {
     public var hnswEfConstruction = 64
     /// Search beam (`hnsw.ef_search`) for approximate queries; raised to `k` when smaller (max 1000).
     public var efSearch = 100
+    /// Which HNSW index approximate search walks; nil: the one the schema already records (`full` for a new one).
+    public var vectorIndex: VectorIndexKind?
+    /// With a `binary` index: candidates taken by Hamming distance before the exact cosine re-ranks them
+    /// (raised to `k` when smaller; `hnsw.ef_search` is raised to it).
+    public var rerankDepth = 200
     /// Index a generated half-precision column (`halfvec`) instead of `embedding` (half the index size).
-    public var halfPrecisionIndex = false
+    public var halfPrecisionIndex: Bool {
+        get { vectorIndex == .half }
+        set { vectorIndex = newValue ? .half : .full }
+    }
     /// Length of binary codes stored in `code bit(B)`; `nil` for none.
     public var codeBits: Int?
     /// Rows per multi-row INSERT.
@@ -58,6 +79,9 @@ public struct PostgresStoreOptions: Sendable, Equatable {
         if let bits = codeBits, !(1...64_000).contains(bits) {
             throw PostgresStoreError.invalidOptions("code length must be 1…64000 bits, got \(bits)")
         }
+        guard (1...1000).contains(rerankDepth) else {
+            throw PostgresStoreError.invalidOptions("rerank depth must be 1…1000, got \(rerankDepth)")
+        }
         guard (1...5000).contains(batchSize) else {
             throw PostgresStoreError.invalidOptions("batch size must be 1…5000")
         }
@@ -83,10 +107,16 @@ public final class PostgresStore: VectorStore {
     var metaTable: String { "\(schema).store_meta" }
     /// Name of the HNSW index on the embeddings (inside ``schema``).
     public let vectorIndexName = "satseek_items_hnsw"
+    /// The HNSW index approximate search walks (as recorded in the schema); `full` above 2 000 dimensions
+    /// becomes `half`, pgvector's limit for `vector`.
+    public var indexKind: VectorIndexKind {
+        let kind = options.vectorIndex ?? .full
+        return kind == .full && dimensions > 2000 ? .half : kind
+    }
     /// `true` when the HNSW index is on the half-precision column.
-    public var indexesHalfPrecision: Bool { options.halfPrecisionIndex || dimensions > 2000 }
-    /// `false` above 4,000 dimensions, where pgvector cannot index; every search is then exact.
-    public var canIndex: Bool { dimensions <= 4000 }
+    public var indexesHalfPrecision: Bool { indexKind == .half }
+    /// `false` where pgvector cannot index (above 4 000 dimensions for `halfvec`); every search is then exact.
+    public var canIndex: Bool { indexKind == .binary || dimensions <= 4000 }
 
     let client: PostgresClient
     let logger: Logger
@@ -166,9 +196,10 @@ public final class PostgresStore: VectorStore {
             location: location, modelID: modelID, dimensions: dimensions, options: options,
             schema: options.schema, client: client, runner: runner, logger: logger)
         do {
-            let (storedBits, vectorOID) = try await store.prepareSchema()
+            let (storedBits, vectorOID, storedIndex) = try await store.prepareSchema()
             var adjusted = options
             adjusted.codeBits = storedBits
+            adjusted.vectorIndex = storedIndex
             return PostgresStore(
                 location: location, modelID: modelID, dimensions: dimensions, options: adjusted,
                 schema: options.schema, client: client, runner: runner, logger: logger,
@@ -187,7 +218,7 @@ public final class PostgresStore: VectorStore {
 
     /// Creates what is missing and checks the model; returns the code length recorded for the schema and
     /// the OID of the `vector` type.
-    private func prepareSchema() async throws -> (codeBits: Int?, vectorOID: UInt32) {
+    private func prepareSchema() async throws -> (codeBits: Int?, vectorOID: UInt32, vectorIndex: VectorIndexKind) {
         let d = dimensions
         return try await transaction("preparing") { conn in
             // Serialise concurrent set-ups of the same schema.
@@ -227,14 +258,6 @@ public final class PostgresStore: VectorStore {
                 CREATE INDEX IF NOT EXISTS satseek_items_box ON \(self.itemsTable) (lon_min, lon_max, lat_min, lat_max)
                 WHERE lon_min IS NOT NULL
                 """)
-            if self.indexesHalfPrecision {
-                try await self.exec(
-                    conn,
-                    """
-                    ALTER TABLE \(self.itemsTable) ADD COLUMN IF NOT EXISTS embedding_half halfvec(\(d))
-                    GENERATED ALWAYS AS (embedding::halfvec(\(d))) STORED
-                    """)
-            }
             var storedBits = meta["code_bits"].flatMap { Int($0) }
             if let bits = self.options.codeBits {
                 if let storedBits, storedBits != bits {
@@ -254,8 +277,25 @@ public final class PostgresStore: VectorStore {
                     storedBits = bits
                 }
             }
+            // The index kind is the schema's: recorded on first use, adopted by later opens that name none.
+            let recorded = meta["vector_index"].flatMap(VectorIndexKind.init(rawValue:))
+            if let recorded, let requested = self.options.vectorIndex, requested != recorded {
+                throw PostgresStoreError.invalidOptions(
+                    "\(self.itemsTable) is indexed as \(recorded.rawValue), not \(requested.rawValue); "
+                        + "use another schema (?schema=NAME) for another index")
+            }
+            let kind = recorded ?? self.options.vectorIndex ?? .full
+            if recorded == nil { try await self.setMeta(conn, "vector_index", kind.rawValue) }
+            if kind == .half || (kind == .full && d > 2000), d <= 4000 {
+                try await self.exec(
+                    conn,
+                    """
+                    ALTER TABLE \(self.itemsTable) ADD COLUMN IF NOT EXISTS embedding_half halfvec(\(d))
+                    GENERATED ALWAYS AS (embedding::halfvec(\(d))) STORED
+                    """)
+            }
             let oid = try await self.scalar(conn, "SELECT 'vector'::regtype::oid::int8")
-            return (storedBits, UInt32(oid))
+            return (storedBits, UInt32(oid), kind)
         }
     }
 
@@ -294,7 +334,7 @@ public final class PostgresStore: VectorStore {
         return 0
     }
 
-    private func setMeta(_ conn: PostgresConnection, _ key: String, _ value: String) async throws {
+    func setMeta(_ conn: PostgresConnection, _ key: String, _ value: String) async throws {
         _ = try await conn.query(
             """
             INSERT INTO \(unescaped: metaTable) (key, value) VALUES (\(key), \(value))
