@@ -153,7 +153,7 @@ extension PostgresStore {
                 // The centre is fixed when the index is first built; rows added later are coded against it.
                 let exists = try await self.scalar(
                     conn, "SELECT count(*)::int8 FROM pg_indexes WHERE schemaname = $1 AND indexname = $2",
-                    { var b = PostgresBindings(); b.append(self.schema); b.append(self.vectorIndexName); return b }())
+                    Self.bindings(self.schema, self.vectorIndexName))
                 if exists == 0 {
                     let rows = try await conn.query(
                         PostgresQuery(unsafeSQL: "SELECT avg(embedding)::float4[] FROM \(self.itemsTable)"),
@@ -162,7 +162,8 @@ extension PostgresStore {
                     for try await mean in rows.decode([Float]?.self) { centre = mean ?? centre }
                     try await self.setMeta(conn, Self.binaryCentreKey, Self.vectorLiteral(centre))
                 }
-                column = "(\(try await self.binaryCode(conn, of: "embedding"))) bit_hamming_ops"
+                let centre = try await self.binaryCentre(conn)
+                column = "(\(self.binaryCode(of: "embedding", centre: centre))) bit_hamming_ops"
             }
             try await self.exec(
                 conn,
@@ -179,18 +180,24 @@ extension PostgresStore {
 
     static let binaryCentreKey = "binary_centre"
 
+    /// Text parameters `$1, $2, …`.
+    static func bindings(_ values: String...) -> PostgresBindings {
+        var binds = PostgresBindings()
+        for value in values { binds.append(value) }
+        return binds
+    }
+
     /// `[v1,v2,…]`, pgvector's text form of a vector (shortest round-tripping decimals).
     static func vectorLiteral(_ values: [Float]) -> String {
         "[" + values.map { $0.isFinite ? "\($0)" : "0" }.joined(separator: ",") + "]"
     }
 
-    /// The SQL of the binary code of `expression` (a `vector(D)`), exactly as the index is built on it — the
-    /// planner uses the index only for that expression: `binary_quantize(expression - 'centre')::bit(D)`.
-    func binaryCode(_ conn: PostgresConnection, of expression: String) async throws -> String {
+    /// The centre of the binary index as a pgvector literal (zeros when none is recorded).
+    func binaryCentre(_ conn: PostgresConnection) async throws -> String {
         let rows = try await conn.query(
             PostgresQuery(
                 unsafeSQL: "SELECT value FROM \(metaTable) WHERE key = $1",
-                binds: { var b = PostgresBindings(); b.append(Self.binaryCentreKey); return b }()),
+                binds: Self.bindings(Self.binaryCentreKey)),
             logger: logger)
         var centre = Self.vectorLiteral([Float](repeating: 0, count: dimensions))
         for try await value in rows.decode(String.self) { centre = value }
@@ -198,6 +205,12 @@ extension PostgresStore {
         guard centre.utf8.allSatisfy({ "0123456789.,-+eE[]".utf8.contains($0) }) else {
             throw PostgresStoreError.invalidInput(table: metaTable, reason: "the binary index centre is not a vector")
         }
+        return centre
+    }
+
+    /// The SQL of the binary code of `expression` (a `vector(D)`), exactly as the index is built on it — the
+    /// planner uses the index only for that expression: `binary_quantize(expression - 'centre')::bit(D)`.
+    func binaryCode(of expression: String, centre: String) -> String {
         let d = dimensions
         return "binary_quantize(\(expression) - '\(centre)'::vector(\(d)))::bit(\(d))"
     }
@@ -209,7 +222,7 @@ extension PostgresStore {
             try await self.exec(conn, "DROP INDEX IF EXISTS \(self.schema).satseek_items_code_hnsw")
             try await self.exec(
                 conn, "DELETE FROM \(self.metaTable) WHERE key = $1",
-                { var b = PostgresBindings(); b.append(Self.binaryCentreKey); return b }())
+                Self.bindings(Self.binaryCentreKey))
         }
         try await ensureIndex()
     }
@@ -272,6 +285,26 @@ struct PGVector: PostgresDynamicTypeEncodable {
                 }
             }
             return count * 4
+        }
+    }
+}
+
+extension PostgresStore {
+    /// Bytes on disk of the items table (with its TOAST data) and of its vector index (0 when there is none).
+    public func sizes() async throws -> (table: Int64, vectorIndex: Int64) {
+        try await transaction("measuring sizes") { conn in
+            let table = try await self.scalar(conn, "SELECT pg_table_size('\(self.itemsTable)')::int8")
+            let index = try await self.scalar(
+                conn,
+                "SELECT coalesce(pg_relation_size(to_regclass('\(self.schema).\(self.vectorIndexName)')), 0)::int8")
+            return (table, index)
+        }
+    }
+
+    /// Deletes the store's schema with everything in it (benchmarks and tests); the store cannot be used afterwards.
+    public func dropSchema() async throws {
+        try await transaction("dropping the schema") { conn in
+            try await self.exec(conn, "DROP SCHEMA IF EXISTS \(self.schema) CASCADE")
         }
     }
 }

@@ -124,10 +124,13 @@ extension PostgresStore {
         if indexKind == .binary {
             // Hamming-nearest candidates through the index on the binary codes, re-ranked by the exact cosine.
             let depth = max(options.rerankDepth, k)
+            let centre = try await binaryCentre(conn)
             let hamming =
-                "\(try await binaryCode(conn, of: "embedding")) <~> \(try await binaryCode(conn, of: "$1::vector(\(d))"))"
+                binaryCode(of: "embedding", centre: centre) + " <~> "
+                + binaryCode(of: "$1::vector(\(d))", centre: centre)
             var settings = [
-                "SET LOCAL hnsw.ef_search = \(min(1000, max(options.efSearch, depth)))", "SET LOCAL enable_seqscan = off"
+                "SET LOCAL hnsw.ef_search = \(min(1000, max(options.efSearch, depth)))",
+                "SET LOCAL enable_seqscan = off"
             ]
             if !filters.isEmpty { settings.append("SET LOCAL hnsw.iterative_scan = relaxed_order") }
             let sql =

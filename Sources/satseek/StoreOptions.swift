@@ -29,6 +29,18 @@ struct StoreOptions: ParsableArguments {
         help: "With --store: HNSW search beam (hnsw.ef_search, 1…1000; raised to -k when smaller).")
     var efSearch: Int = 100
 
+    @Option(
+        name: .customLong("store-index"),
+        help: ArgumentHelp(
+            "With --store, when its schema is new: the HNSW index — full (vector), half (halfvec: half the size) or binary (1 bit a dimension, centred; candidates re-ranked exactly). Later runs use the schema's.",
+            valueName: "kind"))
+    var storeIndex: VectorIndexKind?
+
+    @Option(
+        name: .customLong("store-rerank-depth"),
+        help: "With --store and a binary index: Hamming-nearest candidates re-ranked by cosine (1…1000).")
+    var rerankDepth: Int = 200
+
     /// Refuses a malformed or non-loopback URL before any work is done.
     func validate() throws {
         guard let store else { return }
@@ -38,11 +50,14 @@ struct StoreOptions: ParsableArguments {
             throw ValidationError(error.description)
         }
         guard (1...1000).contains(efSearch) else { throw ValidationError("--ef-search must be 1…1000") }
+        guard (1...1000).contains(rerankDepth) else { throw ValidationError("--store-rerank-depth must be 1…1000") }
     }
 
     private var storeOptions: PostgresStoreOptions {
         var options = PostgresStoreOptions()
         options.efSearch = efSearch
+        options.vectorIndex = storeIndex
+        options.rerankDepth = rerankDepth
         return options
     }
 

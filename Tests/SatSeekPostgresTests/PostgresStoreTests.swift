@@ -185,7 +185,8 @@ import SatSeekRandom
             #expect(adopted.indexKind == .binary)
             await adopted.close()
             await #expect {
-                try await PostgresStore.open(url: url + "?schema=quantised", for: embedded.catalog, options: halfOptions)
+                try await PostgresStore.open(
+                    url: url + "?schema=quantised", for: embedded.catalog, options: halfOptions)
             } throws: { "\($0)".contains("indexed as binary") }
 
             // Removing from the catalog and syncing deletes the rows.
