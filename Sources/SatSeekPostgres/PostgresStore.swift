@@ -22,9 +22,9 @@ public enum VectorIndexKind: String, Sendable, CaseIterable, Codable {
     /// `hnsw (embedding_half halfvec_cosine_ops)` on a generated `halfvec` column: 2 bytes a dimension (up to 4 000).
     case half
     /// `hnsw ((binary_quantize(embedding − centre)::bit(D)) bit_hamming_ops)`: 1 bit a dimension. The centre is the
-    /// mean embedding when the index is built (kept in `store_meta`): embeddings of a ReLU-family network are
-    /// mostly positive, and their signs alone would hardly differ. Search takes the `rerankDepth` Hamming-nearest
-    /// candidates and re-ranks them by the exact cosine.
+    /// mean embedding when the index is built (kept in `store_meta`), so a bit says on which side of the archive's
+    /// mean a dimension lies (measured better than the raw sign: README). Search takes the `rerankDepth`
+    /// Hamming-nearest candidates and re-ranks them by the exact cosine.
     case binary
 }
 
