@@ -32,7 +32,10 @@ enum WebUI {
             </div>
             <div id="panel-text" class="panel" hidden>
               <form id="text-form"><input id="text-query" type="text" placeholder="harbor with many boats">
-              <button type="submit">Search text</button></form>
+              <button type="submit">Search text</button>
+              <label id="compose-row" hidden title="a composed query: the item, modified by the sentence">
+                <input id="compose" type="checkbox" checked> like item <b id="compose-item"></b>, but…
+                text weight <input id="text-weight" type="number" min="0" max="1" step="0.05" value="0.75"></label></form>
             </div>
             <div id="panel-sketch" class="panel" hidden>
               <canvas id="sketch" width="256" height="256"></canvas>
@@ -296,8 +299,21 @@ enum WebUI {
             method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: blob }));
         }
 
+        // After an item query the sentence can modify that item (a composed query) instead of replacing it.
+        function offerComposition(id) {
+          state.composeItem = id;
+          $('#compose-item').textContent = '#' + id;
+          $('#compose-row').hidden = false;
+        }
+
         function searchText(query) {
-          return run(query, () => fetch('/api/search/text?q=' + encodeURIComponent(query) + '&' + params()));
+          const p = params();
+          let label = query;
+          if (state.composeItem != null && $('#compose').checked) {
+            p.set('item', state.composeItem); p.set('text_weight', $('#text-weight').value);
+            label = `item ${state.composeItem} + "${query}"`;
+          }
+          return run(label, () => fetch('/api/search/text?q=' + encodeURIComponent(query) + '&' + p));
         }
 
         function searchSketch() {
@@ -310,6 +326,7 @@ enum WebUI {
           const grid = $('#results'); grid.innerHTML = '';
           if (state.footprints) state.footprints.clearLayers();
           const layers = {};
+          if (body.mode === 'item' && body.query) offerComposition(body.query.id);
           if (body.mode === 'item' && body.query && state.labels.size === 0) {
             state.uploadPositive = null;
             state.labels.set(body.query.id, { label: 1, item: body.query }); showLabels();
@@ -508,12 +525,19 @@ enum WebUI {
           $('#sketch-go').addEventListener('click', searchSketch);
         }
 
-        // Deep links (also used by the browser test): ?item=ID or ?image=<same-origin image URL>.
+        // Deep links (also used by the browser tests): ?item=ID, ?image=<same-origin image URL>, ?text=… (with
+        // item=ID: the item modified by the text, text_weight=W).
         async function fromURL() {
           const q = new URLSearchParams(location.search);
           if (q.get('k')) $('#k').value = q.get('k');
           for (const name of ['near', 'from', 'to']) if (q.get(name)) $('#' + name).value = q.get(name);
           if (q.get('radius_km')) $('#radius').value = q.get('radius_km');
+          if (q.get('text')) {
+            $('#text-query').value = q.get('text');
+            if (q.get('text_weight')) $('#text-weight').value = q.get('text_weight');
+            if (q.get('item')) offerComposition(q.get('item'));
+            return searchText(q.get('text'));
+          }
           if (q.get('item')) return searchItem(q.get('item'));
           if (q.get('image')) {
             const r = await fetch(q.get('image'));

@@ -78,6 +78,28 @@ import SatSeekSearch
         #expect(try await http(base + "/api/search/text?q=ships&item=\(forest)&text_weight=2").status == 400)
         #expect(try await http(base + "/api/search/text?q=ships&text_weight=0.5").status == 400)
         #expect(try await http(base + "/api/search/text?q=").status == 400)
+
+        // The same composed query from the page (deep link), in headless Chromium when it is installed.
+        if let chromium = BrowserTests.chromium {
+            let profile = try temporaryFolder("chromium-composed")
+            defer { try? FileManager.default.removeItem(at: profile) }
+            let page =
+                base + "/?k=4&item=\(forest)&text_weight=0.75&text="
+                + "ships docked in a harbor".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let dump = try await runProcess(
+                chromium,
+                [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                    "--user-data-dir=\(profile.path)", "--virtual-time-budget=20000", "--dump-dom", page
+                ], timeout: 180)
+            let dom = dump.output
+            #expect(dom.contains("data-state=\"done\""), "the composed query did not finish: \(dom.suffix(1500))")
+            #expect(dom.components(separatedBy: "class=\"tile result-tile\"").count - 1 == 4)
+            #expect(dom.components(separatedBy: "data-class-name=\"Port\"").count - 1 >= 3, "\(dom.suffix(3000))")
+            #expect(dom.contains("<b id=\"compose-item\">#\(forest)</b>"), "the page offers to modify the item")
+        } else if ProcessInfo.processInfo.environment["SATSEEK_REQUIRE_BROWSER"] != nil {
+            Issue.record("chromium is not installed; run scripts/install-system-deps.sh")
+        }
         #expect(try await http(base + "/api/search/text?q=forest&k=0").status == 400)
     }
 }
