@@ -27,8 +27,8 @@ extension Archive {
     }
 
     /// A composed query: an image and a sentence that modifies it ("like this, but with water"), in the joint
-    /// space of images and text — a CLIP index's own, or an alignment's (then the image must be an indexed item,
-    /// whose mapped vector the index keeps). The query is the normalised `(1 − textWeight)·image + textWeight·text`
+    /// space of images and text — a CLIP index's own, or an alignment's (an indexed item's mapped vector is kept
+    /// with the index; another image is mapped through the alignment file the index was built with). The query is the normalised `(1 − textWeight)·image + textWeight·text`
     /// of the two unit vectors (``ComposedQuery``); the item itself is left out of the results.
     public func search(
         _ example: QueryExample, modifiedBy text: String, textWeight: Float, k: Int, filter: SearchFilter = .none,
@@ -58,20 +58,22 @@ extension Archive {
                 "\(catalog.path) answers text through ImageNet labels only, which is no space for images and text "
                     + "together: a composed query needs an alignment (`index --align`) or a CLIP index")
         }
-        guard case .item(let id) = example else {
-            throw SearchError.invalidInput(
-                "with an alignment a composed query starts from an indexed item (--item ID); an image file needs a "
-                    + "CLIP index")
-        }
-        guard let row = index.ids.firstIndex(of: id) else {
-            throw SearchError.notFound("item \(id) has no vector of \(searcher.mode) in \(catalog.path)")
+        let image: [Float]
+        if case .item(let id) = example {
+            guard let row = index.ids.firstIndex(of: id) else {
+                throw SearchError.notFound("item \(id) has no vector of \(searcher.mode) in \(catalog.path)")
+            }
+            image = index.vector(atRow: row)
+        } else {
+            // An image from outside the index: embedded, then mapped through the alignment file.
+            image = try searcher.aligned(try await vector(of: example))
         }
         guard index.dimensions == textVector.count else {
             throw SearchError.invalidInput(
                 "\(catalog.path): \(searcher.mode) has \(index.dimensions) values, the text encoder \(textVector.count)"
             )
         }
-        let query = ComposedQuery.combine(image: index.vector(atRow: row), text: textVector, textWeight: textWeight)
+        let query = ComposedQuery.combine(image: image, text: textVector, textWeight: textWeight)
         return try SearchResult.ranked(try index.search(query, k: k, filter: filter, in: catalog), catalog: catalog)
     }
 

@@ -12,7 +12,11 @@ public struct AlignmentAuxiliary: AuxiliaryEmbedding {
     public let alignment: TextAlignment
 
     /// - Throws: When the alignment was trained on another image model than `imageModelID`.
+    /// The alignment file.
+    public let path: String
+
     public init(path: String, imageModelID: String) throws {
+        self.path = path
         alignment = try AlignmentFile.read(path)
         guard alignment.header.imageModelID == imageModelID else {
             throw LearningError.backboneMismatch(
@@ -31,9 +35,12 @@ public struct AlignmentAuxiliary: AuxiliaryEmbedding {
     /// query comes to them (``TextBlend``).
     public func prepare(catalog: Catalog) throws {
         try catalog.setNote(Self.classesNote(kind: kind), alignment.header.classes.joined(separator: "\n"))
+        try catalog.setNote(Self.fileNote(kind: kind), URL(fileURLWithPath: path).standardizedFileURL.path)
     }
 
     static func classesNote(kind: String) -> String { "classes." + kind }
+    /// Where the alignment file was when the index was built: composed queries map an image file through it.
+    static func fileNote(kind: String) -> String { "file." + kind }
 }
 
 /// Text→image search over an index: with a CLIP index, the CLIP text tower against the image embeddings;
@@ -51,6 +58,8 @@ public struct TextSearcher: Sendable {
     public let index: FlatIndex?
     /// The label prior and every item's code, when the index stores them.
     public let labels: LabelCodes?
+    /// The kind of the alignment vectors searched (`text:<text model>:<alignment id>`), when an alignment answers.
+    public let alignmentKind: String?
     /// Text embeddings of the alignment's classes (with synonyms), for the blend's margin.
     public let classTexts: Matrix?
     /// The blend's bounds: given, or measured on the alignment's classes (``TextBlend/calibrated(classTexts:nameTexts:)``).
@@ -78,6 +87,7 @@ public struct TextSearcher: Sendable {
             }
             index = FlatIndex(dimensions: stored.dimensions, metric: .cosine, ids: stored.ids, vectors: stored.vectors)
             mode = "clip"
+            alignmentKind = nil
             labels = nil
             classTexts = nil
             self.blend = blend ?? .fallback
@@ -121,6 +131,7 @@ public struct TextSearcher: Sendable {
                     + sentence.modelID)
         }
         textEmbedder = sentence
+        alignmentKind = kind
         if let kind {
             let vectors = try catalog.embeddings(kind: kind)
             index = FlatIndex(
@@ -199,6 +210,32 @@ public struct TextSearcher: Sendable {
     }
 
     /// The `k` indexed images best matching `text`.
+    /// An image's vector in the alignment's space, through the alignment file the index was built with.
+    /// - Throws: when no alignment answers, the file is gone, or it is no longer the alignment indexed.
+    public func aligned(_ embedding: [Float]) throws -> [Float] {
+        guard let kind = alignmentKind else {
+            throw SearchError.invalidInput("\(catalog.path) has no alignment to map an image into the text space")
+        }
+        guard let path = try catalog.note(AlignmentAuxiliary.fileNote(kind: kind)) else {
+            throw SearchError.notFound(
+                "\(catalog.path) does not record which alignment file built \(kind); re-run `satseek index … --align FILE`"
+            )
+        }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw SearchError.notFound("the alignment file \(path) that built \(catalog.path) is gone")
+        }
+        let alignment = try AlignmentFile.read(path)
+        guard alignment.kind == kind else {
+            throw SearchError.invalidInput(
+                "\(path) is no longer the alignment \(catalog.path) was indexed with (\(alignment.kind), not \(kind))")
+        }
+        guard embedding.count == alignment.header.imageDimensions else {
+            throw SearchError.invalidInput(
+                "\(path) maps \(alignment.header.imageDimensions)-value image embeddings, got \(embedding.count)")
+        }
+        return alignment.map(embedding, count: 1)
+    }
+
     public func search(text: String, k: Int) throws -> [SearchResult] {
         let query = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !query.isEmpty else { throw SearchError.invalidInput("the text query is empty") }

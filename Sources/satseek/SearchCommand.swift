@@ -9,7 +9,7 @@ struct SearchCommand: AsyncParsableCommand {
         abstract:
             "Find the indexed images most similar to a query: an image, an item, a sentence, a sketch, or examples marked relevant and not.",
         discussion: """
-            Composed query: an item (or, with a CLIP index, an image file) modified by a sentence.
+            Composed query: an item or an image file modified by a sentence.
               satseek search --db a.satseek --item 12 --text "with a river" --text-weight 0.75
 
             Relevance feedback: mark examples and let a learner rank the archive, then "find all" above a score.
@@ -50,7 +50,7 @@ struct SearchCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "With --text and --item (or --image, CLIP index): a composed query, the image modified by the text; 0 is the image alone, 1 the text alone.",
+            "With --text and --item or --image: a composed query, the image modified by the text; 0 is the image alone, 1 the text alone.",
             valueName: "W"))
     var textWeight: Float = ComposedQuery.defaultTextWeight
 
