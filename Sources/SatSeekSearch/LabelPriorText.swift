@@ -117,7 +117,8 @@ public struct TextBlend: Sendable, Codable, Equatable {
     public var margin: Ramp
     public var familiarity: Ramp
 
-    /// The bounds when an alignment has too few classes to measure them (fewer than three).
+    /// The bounds when an alignment has too few classes to measure them (fewer than three): round values near
+    /// those measured on aid-mini's alignments (margin 0.06–0.08 → 0.10–0.19, familiarity 0.70–0.72 → 0.83–0.90).
     public static let fallback = TextBlend(
         margin: Ramp(low: 0.05, high: 0.15), familiarity: Ramp(low: 0.75, high: 0.9))
     /// The quantiles ``calibrated(classTexts:nameTexts:)`` takes (chosen on aid-mini seed 1, `satseek eval-text`).
@@ -135,7 +136,9 @@ public struct TextBlend: Sendable, Codable, Equatable {
     }
 
     /// The measures of `query` against the rows of `classTexts` (all L2-normalised), leaving out row `excluding`.
+    /// A query of another length than the class texts has no measure of familiarity (−1, margin 0).
     public static func signals(of query: [Float], classTexts: Matrix, excluding: Int? = nil) -> Signals {
+        guard query.count == classTexts.columns else { return Signals(familiarity: -1, margin: 0) }
         var best: Float = -1, second: Float = -1
         for row in 0..<classTexts.rows where row != excluding {
             var dot: Float = 0
