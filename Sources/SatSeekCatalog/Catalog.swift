@@ -46,12 +46,29 @@ public final class Catalog: Sendable {
             // In WAL mode NORMAL keeps transactions atomic and the file consistent.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
-        do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-            try CatalogSchema.migrator.migrate(pool)
-            repairedTables = try pool.write { try CatalogSchema.repair($0) }
-        } catch let error as DatabaseError {
-            throw Self.translate(error, path: path)
+        // Several processes (an `index` run, a server, a test's observer) may open one new catalog at the same
+        // moment. Their set-ups then race — switching the file to WAL ("database is locked"), and running the same
+        // migration, each in its own transaction, where the loser fails on what the winner just created ("table …
+        // already exists", a duplicate migration id) and rolls back. Opening again finds the winner's work recorded
+        // and goes on from there; an error that persists is reported.
+        var attempt = 0
+        let started = Date()
+        while true {
+            do {
+                let opened = try DatabasePool(path: path, configuration: configuration)
+                try CatalogSchema.migrator.migrate(opened)
+                repairedTables = try opened.write { try CatalogSchema.repair($0) }
+                pool = opened
+                break
+            } catch let error as DatabaseError {
+                let racing: [ResultCode] = [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_CONSTRAINT, .SQLITE_ERROR]
+                // A lock held for long (each try already waited the busy timeout) is not a race: report it.
+                guard racing.contains(error.resultCode), attempt < 8, Date().timeIntervalSince(started) < 15 else {
+                    throw Self.translate(error, path: path)
+                }
+                attempt += 1
+                Thread.sleep(forTimeInterval: 0.02 * Double(attempt))
+            }
         }
     }
 
@@ -213,6 +230,20 @@ public final class Catalog: Sendable {
     }
 
     /// Number of images in the catalog.
+    /// Images in the catalog at `path`, read without opening it for writing: no migration, no repair, and no
+    /// waiting — nil when the file is not (yet) a readable catalog or another connection holds it locked. For
+    /// watching a catalog another process is writing.
+    public static func peekCount(path: String) -> Int? {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .immediateError
+        guard let queue = try? DatabaseQueue(path: path, configuration: configuration) else { return nil }
+        defer { try? queue.close() }
+        return try? queue.read { db in
+            try db.tableExists("image") ? Int.fetchOne(db, sql: "SELECT count(*) FROM image") : nil
+        }
+    }
+
     public func count() throws -> Int {
         try pool.read { try ImageRecord.fetchCount($0) }
     }

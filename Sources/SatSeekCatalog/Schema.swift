@@ -207,6 +207,11 @@ enum CatalogSchema {
                 SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name
                 """)
         if tables.isEmpty { return nil }
+        // Another process creating this catalog right now: the migration table is written first, the rest after.
+        if tables == ["grdb_migrations"] {
+            let applied = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+            if Set(applied).isSubset(of: migrations.map(\.identifier)) { return nil }
+        }
         guard tables.contains("meta") else {
             let shown = tables.prefix(5).joined(separator: ", ")
             return .notACatalog(
