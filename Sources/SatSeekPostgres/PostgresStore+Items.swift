@@ -6,9 +6,10 @@ import SatSeekIndex
 extension PostgresStore {
     // MARK: - Writing
 
-    /// Inserts or replaces `items` by id — multi-row `INSERT … ON CONFLICT (id) DO UPDATE` in batches of
+    /// Inserts or replaces `items` by id — multi-row `INSERT … ON CONFLICT (path) DO UPDATE` in batches of
     /// ``PostgresStoreOptions/batchSize``, all in one transaction — then builds the HNSW index if it is missing.
-    /// A row holding an item's path under another id is replaced. Returns the ids, in order.
+    /// A row holding an item's path under another id takes the new id; a row holding the id under another path is
+    /// replaced. Rows that would not change are left alone. Returns the ids, in order.
     ///
     /// - Throws: ``PostgresStoreError/invalidInput(table:reason:)`` for a wrong-length or non-finite vector or
     ///   a code that does not fit; ``PostgresStoreError/queryFailed(url:table:action:reason:)`` from the server.
@@ -20,28 +21,49 @@ extension PostgresStore {
     /// ``upsert(items:)`` with control over index building (bulk loads build it once at the end).
     @discardableResult
     public func upsert(items: [StoreItem], buildIndex: Bool) async throws -> [Int64] {
-        guard !items.isEmpty else { return [] }
+        _ = try await write(items: items, buildIndex: buildIndex)
+        return items.map(\.id)
+    }
+
+    /// ``upsert(items:buildIndex:)`` that says how many rows were added and how many changed (the rest were
+    /// stored already as they are).
+    public func write(items: [StoreItem], buildIndex: Bool) async throws -> (added: Int, changed: Int) {
+        guard !items.isEmpty else { return (0, 0) }
         try validate(items)
-        // Later duplicates of an id win; one INSERT may not touch a row twice.
-        var lastIndex: [Int64: Int] = [:]
-        for (i, item) in items.enumerated() { lastIndex[item.id] = i }
-        let unique = items.indices.filter { lastIndex[items[$0].id] == $0 }.map { items[$0] }
+        // Later duplicates of an id or a path win; one INSERT may not touch a row twice.
+        var seenIDs = Set<Int64>()
+        var seenPaths = Set<String>()
+        var unique: [StoreItem] = []
+        for item in items.reversed() where !seenIDs.contains(item.id) && !seenPaths.contains(item.path) {
+            seenIDs.insert(item.id)
+            seenPaths.insert(item.path)
+            unique.append(item)
+        }
+        unique.reverse()
         let batch = options.batchSize
-        try await transaction("upserting \(unique.count) items") { conn in
+        let counts = try await transaction("upserting \(unique.count) items") { conn in
+            var counts = (added: 0, changed: 0)
             var start = 0
             while start < unique.count {
                 let chunk = Array(unique[start..<min(start + batch, unique.count)])
-                try await self.upsertChunk(chunk, on: conn)
+                let done = try await self.upsertChunk(chunk, on: conn)
+                counts.added += done.added
+                counts.changed += done.changed
                 start += batch
             }
+            return counts
         }
         if buildIndex { try await ensureIndex() }
-        return items.map(\.id)
+        return counts
     }
 
     private func validate(_ items: [StoreItem]) throws {
         let codeBytes = options.codeBits.map { ($0 + 7) / 8 }
         for item in items {
+            if writer != nil, !(0...Self.maximumLocalID).contains(item.id) {
+                throw PostgresStoreError.invalidInput(
+                    table: itemsTable, reason: "item id \(item.id) (\(item.path)) is outside 0…2⁴⁰ − 1")
+            }
             guard item.vector.count == dimensions else {
                 throw PostgresStoreError.invalidInput(
                     table: itemsTable,
@@ -71,25 +93,29 @@ extension PostgresStore {
         }
     }
 
-    private func upsertChunk(_ chunk: [StoreItem], on conn: PostgresConnection) async throws {
-        // Free the paths that now belong to other ids.
+    private func upsertChunk(
+        _ chunk: [StoreItem], on conn: PostgresConnection
+    ) async throws -> (added: Int, changed: Int) {
+        let ids = chunk.map { storeID($0.id) }
+        // An id that now names another path replaces the row it named.
         var freeBinds = PostgresBindings()
-        freeBinds.append(chunk.map(\.id))
+        freeBinds.append(ids)
         freeBinds.append(chunk.map(\.path))
         try await exec(
             conn,
             """
             DELETE FROM \(itemsTable) AS t USING unnest($1::int8[], $2::text[]) AS b(id, path)
-            WHERE t.path = b.path AND t.id <> b.id
+            WHERE t.id = b.id AND t.path <> b.path
             """, freeBinds)
 
         let withCode = options.codeBits != nil
-        var binds = PostgresBindings(capacity: chunk.count * 9)
+        let writer = self.writer.map { Int32($0) }
+        var binds = PostgresBindings(capacity: chunk.count * 10)
         var rows: [String] = []
         rows.reserveCapacity(chunk.count)
-        for item in chunk {
+        for (item, id) in zip(chunk, ids) {
             let n = binds.count
-            binds.append(item.id)
+            binds.append(id)
             binds.append(item.path)
             binds.append(item.className)
             binds.append(item.footprint?.minLon)
@@ -97,38 +123,54 @@ extension PostgresStore {
             binds.append(item.footprint?.maxLon)
             binds.append(item.footprint?.maxLat)
             binds.append(PGVector(values: item.vector, oid: vectorOID))
+            binds.append(writer)
             var row =
                 "($\(n + 1)::int8, $\(n + 2)::text, $\(n + 3)::text, $\(n + 4)::float8, $\(n + 5)::float8, "
-                + "$\(n + 6)::float8, $\(n + 7)::float8, $\(n + 8)::vector(\(dimensions))"
+                + "$\(n + 6)::float8, $\(n + 7)::float8, $\(n + 8)::vector(\(dimensions)), $\(n + 9)::int4"
             if withCode, let bits = options.codeBits {
                 binds.append(item.code.map { Self.bitString($0, bits: bits) })
-                row += ", $\(n + 9)::text::bit(\(bits))"
+                row += ", $\(n + 10)::text::bit(\(bits))"
             }
             rows.append(row + ")")
         }
-        let codeColumn = withCode ? ", code" : ""
-        let codeUpdate = withCode ? ", code = EXCLUDED.code" : ""
-        try await exec(
-            conn,
-            """
-            INSERT INTO \(itemsTable) (id, path, class, lon_min, lat_min, lon_max, lat_max, embedding\(codeColumn))
-            VALUES \(rows.joined(separator: ", "))
-            ON CONFLICT (id) DO UPDATE SET path = EXCLUDED.path, class = EXCLUDED.class,
-                lon_min = EXCLUDED.lon_min, lat_min = EXCLUDED.lat_min, lon_max = EXCLUDED.lon_max,
-                lat_max = EXCLUDED.lat_max, embedding = EXCLUDED.embedding\(codeUpdate)
-            """, binds)
+        var columns = ["id", "class", "lon_min", "lat_min", "lon_max", "lat_max", "embedding", "writer"]
+        if withCode { columns.append("code") }
+        let rowsChanged =
+            "(" + columns.map { "t.\($0)" }.joined(separator: ", ") + ") IS DISTINCT FROM ("
+            + columns.map { "EXCLUDED.\($0)" }.joined(separator: ", ") + ")"
+        let insertColumns = ["id", "path"] + columns.dropFirst()
+        let result = try await conn.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO \(itemsTable) AS t (\(insertColumns.joined(separator: ", ")))
+                    VALUES \(rows.joined(separator: ", "))
+                    ON CONFLICT (path) DO UPDATE SET \(columns.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", "))
+                    WHERE \(rowsChanged)
+                    RETURNING (xmax = 0)
+                    """, binds: binds), logger: logger)
+        var counts = (added: 0, changed: 0)
+        for try await inserted in result.decode(Bool.self) {
+            if inserted { counts.added += 1 } else { counts.changed += 1 }
+        }
+        return counts
     }
 
-    /// Deletes every item whose id is not in `ids`; returns how many were deleted.
+    /// Deletes every item whose id is not in `ids` — of a store opened for a catalog, only among the rows this
+    /// writer stored (other writers' rows are theirs to remove); returns how many were deleted.
     @discardableResult
     public func removeAll(except ids: [Int64]) async throws -> Int {
         try await transaction("removing stale items") { conn in
             var binds = PostgresBindings()
-            binds.append(ids)
+            binds.append(ids.map(self.storeID))
+            var condition = "NOT (id = ANY($1::int8[]))"
+            if let writer = self.writer {
+                binds.append(Int32(writer))
+                condition += " AND writer = $2::int4"
+            }
             let rows = try await conn.query(
                 PostgresQuery(
                     unsafeSQL: """
-                        WITH gone AS (DELETE FROM \(self.itemsTable) WHERE NOT (id = ANY($1::int8[])) RETURNING 1)
+                        WITH gone AS (DELETE FROM \(self.itemsTable) WHERE \(condition) RETURNING 1)
                         SELECT count(*)::int8 FROM gone
                         """, binds: binds), logger: self.logger)
             for try await n in rows.decode(Int64.self) { return Int(n) }
@@ -144,6 +186,9 @@ extension PostgresStore {
         guard canIndex else { return }
         let with = "WITH (m = \(options.hnswM), ef_construction = \(options.hnswEfConstruction))"
         try await transaction("building the HNSW index") { conn in
+            // Writers finishing together would race on CREATE INDEX IF NOT EXISTS (and on the binary centre).
+            _ = try await conn.query(
+                "SELECT pg_advisory_xact_lock(hashtext(\(self.schema + ".index")))", logger: self.logger)
             try await self.exec(conn, "SET LOCAL maintenance_work_mem = '512MB'")
             let column: String
             switch self.indexKind {
@@ -241,13 +286,13 @@ extension PostgresStore {
         guard !ids.isEmpty else { return [:] }
         return try await transaction("reading embeddings") { conn in
             var binds = PostgresBindings()
-            binds.append(ids)
+            binds.append(ids.map(self.storeID))
             let rows = try await conn.query(
                 PostgresQuery(
                     unsafeSQL: "SELECT id, embedding::float4[] FROM \(self.itemsTable) WHERE id = ANY($1::int8[])",
                     binds: binds), logger: self.logger)
             var result: [Int64: [Float]] = [:]
-            for try await (id, vector) in rows.decode((Int64, [Float]).self) { result[id] = vector }
+            for try await (id, vector) in rows.decode((Int64, [Float]).self) { result[self.callerID(id)] = vector }
             return result
         }
     }

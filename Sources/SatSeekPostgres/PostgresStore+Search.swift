@@ -26,7 +26,7 @@ extension PostgresStore {
             let rows = try await conn.query(query.query, logger: self.logger)
             var hits: [SearchHit] = []
             for try await (id, distance) in rows.decode((Int64, Double?).self) {
-                hits.append(SearchHit(id: id, score: distance.map { Float(1 - $0) } ?? -.infinity))
+                hits.append(SearchHit(id: self.callerID(id), score: distance.map { Float(1 - $0) } ?? -.infinity))
             }
             // The half-precision index orders by rounded vectors; report in order of the full-precision score.
             if !exact, self.indexesHalfPrecision {
@@ -59,7 +59,7 @@ extension PostgresStore {
             let rows = try await conn.query(PostgresQuery(unsafeSQL: pageSQL, binds: binds), logger: self.logger)
             var hits: [SearchHit] = []
             for try await (id, distance) in rows.decode((Int64, Double).self) {
-                hits.append(SearchHit(id: id, score: Float(1 - distance)))
+                hits.append(SearchHit(id: self.callerID(id), score: Float(1 - distance)))
             }
             return RangePage(hits: hits, total: total)
         }
@@ -89,11 +89,11 @@ extension PostgresStore {
         binds.append(PGVector(values: vector, oid: vectorOID))
         var filters: [String] = []
         if let allowed = filter.allowed {
-            binds.append(allowed.sorted())
+            binds.append(allowed.map(storeID).sorted())
             filters.append("id = ANY($\(binds.count)::int8[])")
         }
         if !filter.excluded.isEmpty {
-            binds.append(filter.excluded.sorted())
+            binds.append(filter.excluded.map(storeID).sorted())
             filters.append("NOT (id = ANY($\(binds.count)::int8[]))")
         }
         if let box = filter.boundingBox {
@@ -185,7 +185,9 @@ extension PostgresStore {
             for setting in settings { try await self.exec(conn, setting) }
             let rows = try await conn.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: self.logger)
             var hits: [(id: Int64, distance: Int)] = []
-            for try await (id, distance) in rows.decode((Int64, Double).self) { hits.append((id, Int(distance))) }
+            for try await (id, distance) in rows.decode((Int64, Double).self) {
+                hits.append((self.callerID(id), Int(distance)))
+            }
             return hits
         }
     }

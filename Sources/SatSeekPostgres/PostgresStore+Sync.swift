@@ -4,8 +4,11 @@ import SatSeekCatalog
 
 /// What ``PostgresStore/sync(from:chunkSize:)`` did.
 public struct StoreSyncReport: Sendable, Codable, Equatable {
-    /// Rows written (inserted or replaced).
+    /// Items sent (every embedded item of the catalog).
     public var upserted: Int
+    /// Rows new to the store, and rows changed; the rest of ``upserted`` were stored already as they are.
+    public var added: Int
+    public var changed: Int
     /// Rows deleted because the catalog no longer has them.
     public var removed: Int
     /// Rows in the store afterwards.
@@ -15,24 +18,11 @@ public struct StoreSyncReport: Sendable, Codable, Equatable {
 }
 
 extension PostgresStore {
-    /// Opens the store for the model `catalog` is bound to.
-    /// - Throws: ``PostgresStoreError/invalidInput(table:reason:)`` when the catalog is not bound yet.
-    public static func open(
-        url: String, for catalog: Catalog,
-        options: PostgresStoreOptions = PostgresStoreOptions()
-    ) async throws -> PostgresStore {
-        guard let binding = try catalog.binding() else {
-            throw PostgresStoreError.invalidInput(
-                table: catalog.path,
-                reason: "the catalog is empty (no model bound); "
-                    + "run `satseek index` first")
-        }
-        return try await open(url: url, modelID: binding.modelID, dimensions: binding.dimensions, options: options)
-    }
-
-    /// Makes the store mirror `catalog`: every image with an embedding of the bound model is upserted under its
-    /// catalog id (class, path, chip footprint box), in transactions of `chunkSize` rows; rows whose ids the
-    /// catalog no longer has are deleted; the HNSW index is built (once, after loading) when missing.
+    /// Makes this writer's part of the store mirror `catalog`: every image with an embedding of the bound model is
+    /// upserted under its catalog id (class, path, chip footprint box), in transactions of `chunkSize` rows (a
+    /// crash loses at most the one in flight; rows already stored as they are are not rewritten); rows this
+    /// writer stored whose ids the catalog no longer has are deleted; the HNSW index is built (once, after
+    /// loading) when missing. Other writers' rows are left alone, except a path both stored: the last sync wins.
     ///
     /// - Throws: ``PostgresStoreError/modelMismatch(url:table:storedModel:storedDimensions:requestedModel:requestedDimensions:)``
     ///   when the catalog is bound to another model than this store's.
@@ -50,6 +40,8 @@ extension PostgresStore {
         let d = stored.dimensions
         let step = max(1, chunkSize)
         var upserted = 0
+        var added = 0
+        var changed = 0
         var start = 0
         while start < stored.ids.count {
             let ids = Array(stored.ids[start..<min(start + step, stored.ids.count)])
@@ -71,15 +63,17 @@ extension PostgresStore {
                         id: id, path: record.path, className: record.className, footprint: box,
                         vector: Array(stored.vectors[row * d..<(row + 1) * d])))
             }
-            try await upsert(items: items, buildIndex: false)
+            let counts = try await write(items: items, buildIndex: false)
             upserted += items.count
+            added += counts.added
+            changed += counts.changed
             start += step
         }
         let removed = try await removeAll(except: stored.ids)
         try await ensureIndex()
         let total = try await count()
         return StoreSyncReport(
-            upserted: upserted, removed: removed, total: total,
+            upserted: upserted, added: added, changed: changed, removed: removed, total: total,
             seconds: Date().timeIntervalSince(started))
     }
 }

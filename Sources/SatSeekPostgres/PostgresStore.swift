@@ -3,7 +3,15 @@
 /// Schema (one PostgreSQL schema per model, `satseek` unless the URL says `?schema=NAME`):
 /// `store_meta(key, value)` records the model id and dimensions (another model is refused), and
 /// `satseek_items(id bigint primary key, path text unique, class text, lon_min/lat_min/lon_max/lat_max,
-/// embedding vector(D), [embedding_half halfvec(D) generated from it], [code bit(B)])`.
+/// embedding vector(D), writer integer, [embedding_half halfvec(D) generated from it], [code bit(B)])` and
+/// `store_writers(number, key, description, …)`.
+///
+/// Many writers, one store: a store opened for a catalog registers that catalog (its UUID) as a *writer* and gets
+/// a number `w`; its items are stored under `w · 2⁴⁰ + catalog id`, so machines indexing different folders never
+/// collide, and translated back on the way out — the opener sees its own items under its catalog's ids and other
+/// writers' items under their store ids (≥ 2⁴⁰, never a catalog id). The path (absolute, so writers must see one
+/// file system namespace) is the item's global key: a path written by two writers is stored once, by the last.
+/// A writer's sync deletes only its own rows.
 /// Search is by cosine distance (`<=>`): exact mode scans every row (index scans off, ties by id), HNSW mode
 /// uses `hnsw (embedding vector_cosine_ops)` (m / ef_construction configurable, `hnsw.ef_search` per query,
 /// iterative scans when filtered). Above 2,000 dimensions (pgvector's HNSW limit for `vector`) the index is
@@ -118,6 +126,9 @@ public final class PostgresStore: VectorStore {
     /// `false` where pgvector cannot index (above 4 000 dimensions for `halfvec`); every search is then exact.
     public var canIndex: Bool { indexKind == .binary || dimensions <= 4000 }
 
+    /// The writer number of the catalog this store was opened for (nil: ids are used as given).
+    public let writer: Int64?
+
     let client: PostgresClient
     let logger: Logger
     private let runner: Runner
@@ -134,9 +145,11 @@ public final class PostgresStore: VectorStore {
 
     private init(
         location: PostgresLocation, modelID: String, dimensions: Int, options: PostgresStoreOptions,
-        schema: String, client: PostgresClient, runner: Runner, logger: Logger, vectorOID: UInt32 = 0
+        schema: String, client: PostgresClient, runner: Runner, logger: Logger, vectorOID: UInt32 = 0,
+        writer: Int64? = nil
     ) {
         self.vectorOID = vectorOID
+        self.writer = writer
         self.location = location
         self.modelID = modelID
         self.dimensions = dimensions
@@ -157,6 +170,15 @@ public final class PostgresStore: VectorStore {
     public static func open(
         url: String, modelID: String, dimensions: Int,
         options: PostgresStoreOptions = PostgresStoreOptions()
+    ) async throws -> PostgresStore {
+        try await open(url: url, modelID: modelID, dimensions: dimensions, options: options, writer: nil)
+    }
+
+    /// ``open(url:modelID:dimensions:options:)``, registering `writer` (a catalog's identity and a description
+    /// of where it is) when given: ids then pass through ``storeID(_:)`` and ``callerID(_:)``.
+    static func open(
+        url: String, modelID: String, dimensions: Int, options: PostgresStoreOptions,
+        writer: (key: String, description: String)?
     ) async throws -> PostgresStore {
         let location = try PostgresLocation(url: url)
         var options = options
@@ -200,10 +222,12 @@ public final class PostgresStore: VectorStore {
             var adjusted = options
             adjusted.codeBits = storedBits
             adjusted.vectorIndex = storedIndex
+            var number: Int64?
+            if let writer { number = try await store.register(writerKey: writer.key, description: writer.description) }
             return PostgresStore(
                 location: location, modelID: modelID, dimensions: dimensions, options: adjusted,
                 schema: options.schema, client: client, runner: runner, logger: logger,
-                vectorOID: vectorOID)
+                vectorOID: vectorOID, writer: number)
         } catch {
             await store.close()
             throw error
@@ -250,8 +274,9 @@ public final class PostgresStore: VectorStore {
                     id bigint PRIMARY KEY, path text NOT NULL UNIQUE, class text NOT NULL,
                     lon_min double precision, lat_min double precision,
                     lon_max double precision, lat_max double precision,
-                    embedding vector(\(d)) NOT NULL)
+                    embedding vector(\(d)) NOT NULL, writer integer)
                 """)
+            try await self.prepareWriters(conn, meta: meta)
             try await self.exec(
                 conn,
                 """

@@ -105,12 +105,21 @@ public final class Archive: Sendable {
 
     /// The `k` items most similar to one example (an item is left out of its own results).
     public func search(_ example: QueryExample, k: Int, filter: SearchFilter = .none) async throws -> [SearchResult] {
-        try SearchResult.ranked(try await hits(example, k: k, filter: filter), catalog: catalog)
+        try await results(try await hits(example, k: k, filter: filter))
     }
 
     /// The `k` stored vectors nearest to an embedding of this archive's model.
     public func search(vector: [Float], k: Int, filter: SearchFilter = .none) async throws -> [SearchResult] {
-        try SearchResult.ranked(try await hits(vector: vector, k: k, filter: filter), catalog: catalog)
+        try await results(try await hits(vector: vector, k: k, filter: filter))
+    }
+
+    /// Results for the store's hits: path and class from the catalog, or from the store for items other
+    /// catalogs stored in it (a shared PostgreSQL store).
+    func results(_ hits: [SearchHit], firstRank: Int = 1) async throws -> [SearchResult] {
+        let known = try catalog.records(ids: hits.map(\.id))
+        let missing = hits.map(\.id).filter { known[$0] == nil }
+        let elsewhere = missing.isEmpty ? [:] : try await store.records(ids: missing)
+        return try SearchResult.ranked(hits, catalog: catalog, firstRank: firstRank, elsewhere: elsewhere)
     }
 
     /// ``search(_:k:filter:)`` as bare ids and scores (for callers that hold item metadata themselves).
@@ -134,7 +143,7 @@ public final class Archive: Sendable {
         let (model, filter) = try await learn(query, filter: filter)
         let hits = try await store.search(
             vector: model.direction, k: k, exact: exact, filter: try filter.resolvingDates(in: catalog))
-        let results = try ranked(hits, scoredBy: model)
+        let results = try await ranked(hits, scoredBy: model)
         return ArchiveAnswer(results: results, total: results.count, scoring: model.learner.rawValue)
     }
 
@@ -150,17 +159,16 @@ public final class Archive: Sendable {
         let page = try await store.search(
             vector: model.direction, minimumScore: model.minimumCosine(forScore: threshold),
             filter: try filter.resolvingDates(in: catalog), offset: offset, limit: limit)
-        let results = try ranked(page.hits, scoredBy: model, firstRank: offset + 1)
+        let results = try await ranked(page.hits, scoredBy: model, firstRank: offset + 1)
         return ArchiveAnswer(results: results, total: page.total, scoring: model.learner.rawValue)
     }
 
     /// Results for the store's cosine hits of a learned model, with the learner's own scores.
     private func ranked(
         _ hits: [SearchHit], scoredBy model: RelevanceModel, firstRank: Int = 1
-    ) throws -> [SearchResult] {
-        try SearchResult.ranked(
-            hits.map { SearchHit(id: $0.id, score: model.score(cosine: $0.score)) }, catalog: catalog,
-            firstRank: firstRank)
+    ) async throws -> [SearchResult] {
+        try await results(
+            hits.map { SearchHit(id: $0.id, score: model.score(cosine: $0.score)) }, firstRank: firstRank)
     }
 
     /// The relevance model of a feedback query, and the filter with its item examples excluded.

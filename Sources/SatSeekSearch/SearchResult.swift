@@ -1,6 +1,7 @@
 import Foundation
 import SatSeekCatalog
 import SatSeekIndex
+import SatSeekStore
 
 /// One ranked search result.
 public struct SearchResult: Sendable, Codable, Equatable {
@@ -14,12 +15,19 @@ public struct SearchResult: Sendable, Codable, Equatable {
         self.rank = rank; self.id = id; self.path = path; self.className = className; self.score = score
     }
 
-    /// Ranked results for index hits (best first), with each item's path and class from the catalog;
-    /// hits whose item is gone from the catalog are dropped.
-    public static func ranked(_ hits: [SearchHit], catalog: Catalog, firstRank: Int = 1) throws -> [SearchResult] {
+    /// Ranked results for index hits (best first), with each item's path and class from the catalog, or from
+    /// `elsewhere` (a shared store's records of items other catalogs stored); hits known to neither are dropped.
+    public static func ranked(
+        _ hits: [SearchHit], catalog: Catalog, firstRank: Int = 1, elsewhere: [Int64: StoreRecord] = [:]
+    ) throws -> [SearchResult] {
         let records = try catalog.records(ids: hits.map(\.id))
         return hits.enumerated().compactMap { rank, hit in
-            records[hit.id].map {
+            if let record = records[hit.id] {
+                return SearchResult(
+                    rank: rank + firstRank, id: hit.id, path: record.path, className: record.className,
+                    score: hit.score)
+            }
+            return elsewhere[hit.id].map {
                 SearchResult(
                     rank: rank + firstRank, id: hit.id, path: $0.path, className: $0.className, score: hit.score)
             }

@@ -25,6 +25,20 @@ public struct StoreItem: Sendable, Equatable {
     }
 }
 
+/// What a store knows of an item besides its vector: enough to show it as a result where the catalog at hand
+/// does not hold it (another writer's item in a shared store).
+public struct StoreRecord: Sendable, Equatable {
+    public var path: String
+    public var className: String
+    public var footprint: GeoBox?
+
+    public init(path: String, className: String, footprint: GeoBox? = nil) {
+        self.path = path
+        self.className = className
+        self.footprint = footprint
+    }
+}
+
 /// Which items a search may return — every caller's filters in one value.
 public struct SearchFilter: Sendable, Equatable {
     /// Ids never returned (the query item itself, items the analyst already labelled, …).
@@ -148,9 +162,16 @@ public protocol VectorStore: Sendable {
 
     /// Number of stored items.
     func count() async throws -> Int
+
+    /// Path, class and footprint of stored items (ids the store does not hold are left out). A store shared by
+    /// several catalogs answers for items the caller's catalog does not have; the embedded store has none
+    /// beyond its catalog and answers nothing.
+    func records(ids: [Int64]) async throws -> [Int64: StoreRecord]
 }
 
 extension VectorStore {
+    public func records(ids: [Int64]) async throws -> [Int64: StoreRecord] { [:] }
+
     /// Refuses a query vector of the wrong length or with NaN/infinite values — a thrown error at every
     /// optimisation level, never an out-of-bounds read in the kernels below.
     public func validateQuery(_ vector: [Float]) throws {

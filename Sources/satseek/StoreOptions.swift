@@ -12,7 +12,8 @@ struct StoreOptions: ParsableArguments {
         help: ArgumentHelp(
             "PostgreSQL + pgvector store on this machine: postgres://USER@127.0.0.1:PORT/DB[?schema=NAME] "
                 + "(loopback hosts only; scripts/postgres-cluster.sh start DIR starts one). `index` copies the catalog's "
-                + "items and embeddings there after indexing (rows the catalog no longer has are deleted); `search` and "
+                + "items and embeddings there after indexing, as one writer among any number (rows this catalog stored "
+                + "and no longer has are deleted; other catalogs' rows are kept); `search` and "
                 + "`export` rank in it (HNSW index, or exact with --exact) instead of the catalog's index files.",
             valueName: "URL"))
     var store: String?
@@ -37,6 +38,13 @@ struct StoreOptions: ParsableArguments {
     var storeIndex: VectorIndexKind?
 
     @Option(
+        name: .customLong("store-batch"),
+        help: ArgumentHelp(
+            "With --store on `index`: rows per transaction when copying into the store (1…100000); a crash loses at most one.",
+            valueName: "rows"))
+    var storeBatch: Int = 5000
+
+    @Option(
         name: .customLong("store-rerank-depth"),
         help: "With --store and a binary index: Hamming-nearest candidates re-ranked by cosine (1…1000).")
     var rerankDepth: Int = 200
@@ -51,6 +59,7 @@ struct StoreOptions: ParsableArguments {
         }
         guard (1...1000).contains(efSearch) else { throw ValidationError("--ef-search must be 1…1000") }
         guard (1...1000).contains(rerankDepth) else { throw ValidationError("--store-rerank-depth must be 1…1000") }
+        guard (1...100_000).contains(storeBatch) else { throw ValidationError("--store-batch must be 1…100000") }
     }
 
     private var storeOptions: PostgresStoreOptions {
@@ -87,12 +96,15 @@ struct StoreOptions: ParsableArguments {
     func sync(catalog: Catalog, json: Bool) async throws {
         guard let store = try await open(for: catalog) else { return }
         do {
-            let report = try await store.sync(from: catalog)
+            let report = try await store.sync(from: catalog, chunkSize: storeBatch)
             await store.close()
-            let place = "\(store.location) (table \(store.itemsTable), model \(store.modelID))"
+            let place =
+                "\(store.location) (table \(store.itemsTable), model \(store.modelID), writer \(store.writer ?? 0))"
             let line = String(
-                format: "synced %@ into %@\n  %d written, %d removed, %d in the store  (%.1f s)",
-                catalog.path, place, report.upserted, report.removed, report.total, report.seconds)
+                format:
+                    "synced %@ into %@\n  %d added, %d changed, %d unchanged, %d removed; %d in the store  (%.1f s)",
+                catalog.path, place, report.added, report.changed, report.upserted - report.added - report.changed,
+                report.removed, report.total, report.seconds)
             if json { printError(line) } else { print(line) }
         } catch {
             await store.close()
