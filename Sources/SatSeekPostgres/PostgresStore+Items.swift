@@ -210,11 +210,14 @@ extension PostgresStore {
                 let centre = try await self.binaryCentre(conn)
                 column = "(\(self.binaryCode(of: "embedding", centre: centre))) bit_hamming_ops"
             }
-            try await self.exec(
-                conn,
-                "CREATE INDEX IF NOT EXISTS \(self.vectorIndexName) ON \(self.itemsTable) USING hnsw (\(column)) \(with)"
-            )
-            if self.options.codeBits != nil {
+            let existing = try await self.tableLayout(conn).indexes
+            if !existing.contains(self.vectorIndexName) {
+                try await self.exec(
+                    conn,
+                    "CREATE INDEX IF NOT EXISTS \(self.vectorIndexName) ON \(self.itemsTable) USING hnsw (\(column)) \(with)"
+                )
+            }
+            if self.options.codeBits != nil, !existing.contains("satseek_items_code_hnsw") {
                 try await self.exec(
                     conn,
                     "CREATE INDEX IF NOT EXISTS satseek_items_code_hnsw ON \(self.itemsTable) USING hnsw (code bit_hamming_ops) \(with)"

@@ -50,7 +50,9 @@ extension PostgresStore {
     /// Creates `store_writers` and the `writer` column when missing (under the set-up lock). Rows written before
     /// writers existed (ids were catalog ids) are given to a writer of their own, `legacy`, so that their ids
     /// leave the catalog-id range; the catalog that wrote them takes them back by path on its next sync.
-    func prepareWriters(_ conn: PostgresConnection, meta: [String: String]) async throws {
+    func prepareWriters(
+        _ conn: PostgresConnection, meta: [String: String], layout: (columns: Set<String>, indexes: Set<String>)
+    ) async throws {
         try await exec(
             conn,
             """
@@ -59,8 +61,12 @@ extension PostgresStore {
                 description text NOT NULL, first_seen timestamptz NOT NULL DEFAULT now(),
                 last_seen timestamptz NOT NULL DEFAULT now())
             """)
-        try await exec(conn, "ALTER TABLE \(itemsTable) ADD COLUMN IF NOT EXISTS writer integer")
-        try await exec(conn, "CREATE INDEX IF NOT EXISTS satseek_items_writer ON \(itemsTable) (writer)")
+        if !layout.columns.contains("writer") {
+            try await exec(conn, "ALTER TABLE \(itemsTable) ADD COLUMN IF NOT EXISTS writer integer")
+        }
+        if !layout.indexes.contains("satseek_items_writer") {
+            try await exec(conn, "CREATE INDEX IF NOT EXISTS satseek_items_writer ON \(itemsTable) (writer)")
+        }
         guard meta[Self.identityKey] == nil else { return }
         let unowned = try await scalar(conn, "SELECT count(*)::int8 FROM \(itemsTable) WHERE writer IS NULL")
         if unowned > 0 {

@@ -98,8 +98,8 @@ public struct PostgresStoreOptions: Sendable, Equatable {
 
 /// Embeddings of one model in PostgreSQL with pgvector, searched exactly or through an HNSW index.
 ///
-/// Open with ``open(url:modelID:dimensions:options:)`` and ``close()`` when done; synchronous callers can
-/// wrap calls in ``runBlocking(_:)``. All methods may be called concurrently (a connection pool is used).
+/// Open with ``open(url:modelID:dimensions:options:)`` (or ``open(url:for:options:)`` as a catalog's writer) and
+/// ``close()`` when done. All methods may be called concurrently (a connection pool is used).
 public final class PostgresStore: VectorStore {
     /// Where the server is (password never printed).
     public let location: PostgresLocation
@@ -267,22 +267,30 @@ public final class PostgresStore: VectorStore {
                 try await self.setMeta(conn, "dimensions", String(d))
                 try await self.setMeta(conn, "created_at", ISO8601DateFormatter().string(from: Date()))
             }
-            try await self.exec(
-                conn,
-                """
-                CREATE TABLE IF NOT EXISTS \(self.itemsTable) (
-                    id bigint PRIMARY KEY, path text NOT NULL UNIQUE, class text NOT NULL,
-                    lon_min double precision, lat_min double precision,
-                    lon_max double precision, lat_max double precision,
-                    embedding vector(\(d)) NOT NULL, writer integer)
-                """)
-            try await self.prepareWriters(conn, meta: meta)
-            try await self.exec(
-                conn,
-                """
-                CREATE INDEX IF NOT EXISTS satseek_items_box ON \(self.itemsTable) (lon_min, lon_max, lat_min, lat_max)
-                WHERE lon_min IS NOT NULL
-                """)
+            // DDL only for what is missing: ALTER TABLE and CREATE INDEX lock the table even when there is nothing to
+            // do, and an opener stopped while holding such a lock would stall every search.
+            var layout = try await self.tableLayout(conn)
+            if layout.columns.isEmpty {
+                try await self.exec(
+                    conn,
+                    """
+                    CREATE TABLE IF NOT EXISTS \(self.itemsTable) (
+                        id bigint PRIMARY KEY, path text NOT NULL UNIQUE, class text NOT NULL,
+                        lon_min double precision, lat_min double precision,
+                        lon_max double precision, lat_max double precision,
+                        embedding vector(\(d)) NOT NULL, writer integer)
+                    """)
+                layout = try await self.tableLayout(conn)
+            }
+            try await self.prepareWriters(conn, meta: meta, layout: layout)
+            if !layout.indexes.contains("satseek_items_box") {
+                try await self.exec(
+                    conn,
+                    """
+                    CREATE INDEX IF NOT EXISTS satseek_items_box ON \(self.itemsTable) (lon_min, lon_max, lat_min, lat_max)
+                    WHERE lon_min IS NOT NULL
+                    """)
+            }
             var storedBits = meta["code_bits"].flatMap { Int($0) }
             if let bits = self.options.codeBits {
                 if let storedBits, storedBits != bits {
@@ -311,7 +319,7 @@ public final class PostgresStore: VectorStore {
             }
             let kind = recorded ?? self.options.vectorIndex ?? .full
             if recorded == nil { try await self.setMeta(conn, "vector_index", kind.rawValue) }
-            if kind == .half || (kind == .full && d > 2000), d <= 4000 {
+            if kind == .half || (kind == .full && d > 2000), d <= 4000, !layout.columns.contains("embedding_half") {
                 try await self.exec(
                     conn,
                     """
@@ -325,6 +333,24 @@ public final class PostgresStore: VectorStore {
     }
 
     // MARK: - Helpers
+
+    /// The columns and index names of the items table (both empty when it does not exist yet).
+    func tableLayout(_ conn: PostgresConnection) async throws -> (columns: Set<String>, indexes: Set<String>) {
+        var columns = Set<String>()
+        let columnRows = try await conn.query(
+            PostgresQuery(
+                unsafeSQL:
+                    "SELECT column_name::text FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2",
+                binds: Self.bindings(schema, "satseek_items")), logger: logger)
+        for try await name in columnRows.decode(String.self) { columns.insert(name) }
+        var indexes = Set<String>()
+        let indexRows = try await conn.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT indexname::text FROM pg_indexes WHERE schemaname = $1 AND tablename = $2",
+                binds: Self.bindings(schema, "satseek_items")), logger: logger)
+        for try await name in indexRows.decode(String.self) { indexes.insert(name) }
+        return (columns, indexes)
+    }
 
     /// Runs `body` in one transaction, mapping failures to ``PostgresStoreError/queryFailed(url:table:action:reason:)``.
     func transaction<T: Sendable>(_ action: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {

@@ -2,20 +2,6 @@ import Foundation
 import Testing
 @_exported import SatSeekTestSupport
 
-/// Copies `perClass` images of each named aid-mini class into `root/<class>/`.
-func copySample(classes: [String], perClass: Int, into root: URL) throws {
-    let fm = FileManager.default
-    for name in classes {
-        let source = sharedData.appendingPathComponent("datasets/aid-mini/\(name)")
-        let files = try fm.contentsOfDirectory(atPath: source.path).sorted().prefix(perClass)
-        let target = root.appendingPathComponent(name)
-        try fm.createDirectory(at: target, withIntermediateDirectories: true)
-        for file in files {
-            try fm.copyItem(at: source.appendingPathComponent(file), to: target.appendingPathComponent(file))
-        }
-    }
-}
-
 /// A fresh temporary folder holding `data/` with `perClass` aid-mini images of each class, and the path of a
 /// catalog named `catalog` beside it (not created); the caller removes `root`.
 func sampleFolder(

@@ -128,6 +128,20 @@ public func spawnChild(
     return pid
 }
 
+/// Copies `perClass` images of each named aid-mini class into `root/<class>/`.
+public func copySample(classes: [String], perClass: Int, into root: URL) throws {
+    let fm = FileManager.default
+    for name in classes {
+        let source = sharedData.appendingPathComponent("datasets/aid-mini/\(name)")
+        let files = try fm.contentsOfDirectory(atPath: source.path).sorted().prefix(perClass)
+        let target = root.appendingPathComponent(name)
+        try fm.createDirectory(at: target, withIntermediateDirectories: true)
+        for file in files {
+            try fm.copyItem(at: source.appendingPathComponent(file), to: target.appendingPathComponent(file))
+        }
+    }
+}
+
 /// The built `satseek` executable (built by `swift test` alongside the tests, next to the test bundle), or nil
 /// with a recorded issue.
 public func satseekExecutable() -> URL? {
