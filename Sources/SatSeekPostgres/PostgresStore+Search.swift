@@ -65,7 +65,8 @@ extension PostgresStore {
         }
     }
 
-    /// The plan PostgreSQL chooses for a search (`EXPLAIN`), to check whether the HNSW index is used.
+    /// The plan PostgreSQL chooses for a search (`EXPLAIN (VERBOSE)`): whether the HNSW index is used, and for a
+    /// sharded store the SQL each shard is sent.
     public func explainSearch(
         vector: [Float], k: Int, exact: Bool, filter: SearchFilter = .none
     ) async throws
@@ -75,7 +76,7 @@ extension PostgresStore {
             let query = try await self.searchQuery(vector: vector, k: k, exact: exact, filter: filter, conn: conn)
             for setting in query.settings { try await self.exec(conn, setting) }
             let rows = try await conn.query(
-                PostgresQuery(unsafeSQL: "EXPLAIN " + query.query.sql, binds: query.query.binds),
+                PostgresQuery(unsafeSQL: "EXPLAIN (VERBOSE, COSTS OFF) " + query.query.sql, binds: query.query.binds),
                 logger: self.logger)
             var lines: [String] = []
             for try await line in rows.decode(String.self) { lines.append(line) }
@@ -115,6 +116,10 @@ extension PostgresStore {
         let distance = "embedding <=> $1::vector(\(d))"
         let (binds, filters) = filterClauses(vector: vector, filter: filter)
         let whereClause = filters.isEmpty ? "" : " WHERE " + filters.joined(separator: " AND ")
+        if isSharded {
+            let sql = shardedSearchSQL(k: k, exact: exact, whereClause: whereClause)
+            return ([], PostgresQuery(unsafeSQL: sql, binds: binds))
+        }
         if exact || !canIndex {
             let sql =
                 "SELECT id, (\(distance))::float8 AS distance FROM \(itemsTable)\(whereClause) "

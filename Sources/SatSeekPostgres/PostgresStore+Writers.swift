@@ -51,7 +51,8 @@ extension PostgresStore {
     /// writers existed (ids were catalog ids) are given to a writer of their own, `legacy`, so that their ids
     /// leave the catalog-id range; the catalog that wrote them takes them back by path on its next sync.
     func prepareWriters(
-        _ conn: PostgresConnection, meta: [String: String], layout: (columns: Set<String>, indexes: Set<String>)
+        _ conn: PostgresConnection, meta: [String: String], layout: (columns: Set<String>, indexes: Set<String>),
+        sharded: Bool
     ) async throws {
         try await exec(
             conn,
@@ -64,7 +65,7 @@ extension PostgresStore {
         if !layout.columns.contains("writer") {
             try await exec(conn, "ALTER TABLE \(itemsTable) ADD COLUMN IF NOT EXISTS writer integer")
         }
-        if !layout.indexes.contains("satseek_items_writer") {
+        if !sharded, !layout.indexes.contains("satseek_items_writer") {
             try await exec(conn, "CREATE INDEX IF NOT EXISTS satseek_items_writer ON \(itemsTable) (writer)")
         }
         guard meta[Self.identityKey] == nil else { return }

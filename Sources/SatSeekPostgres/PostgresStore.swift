@@ -59,6 +59,9 @@ public struct PostgresStoreOptions: Sendable, Equatable {
     public var codeBits: Int?
     /// Rows per multi-row INSERT.
     public var batchSize = 500
+    /// Worker servers (loopback URLs) to partition the items table over when the schema is new (see
+    /// `PostgresStore+Shards.swift`); empty: one server. After opening: the workers the schema records.
+    public var shards: [String] = []
 
     public init() {}
 
@@ -92,6 +95,16 @@ public struct PostgresStoreOptions: Sendable, Equatable {
         }
         guard (1...5000).contains(batchSize) else {
             throw PostgresStoreError.invalidOptions("batch size must be 1…5000")
+        }
+        if !shards.isEmpty {
+            guard shards.count <= 16 else {
+                throw PostgresStoreError.invalidOptions("at most 16 shards, got \(shards.count)")
+            }
+            for shard in shards { _ = try PostgresLocation(url: shard) }
+            guard vectorIndex == nil || vectorIndex == .full, codeBits == nil else {
+                throw PostgresStoreError.invalidOptions(
+                    "a sharded store keeps a full-precision HNSW index per shard and no binary codes")
+            }
         }
     }
 }
@@ -218,10 +231,11 @@ public final class PostgresStore: VectorStore {
             location: location, modelID: modelID, dimensions: dimensions, options: options,
             schema: options.schema, client: client, runner: runner, logger: logger)
         do {
-            let (storedBits, vectorOID, storedIndex) = try await store.prepareSchema()
+            let (storedBits, vectorOID, storedIndex, shards) = try await store.prepareSchema()
             var adjusted = options
             adjusted.codeBits = storedBits
             adjusted.vectorIndex = storedIndex
+            adjusted.shards = shards
             var number: Int64?
             if let writer { number = try await store.register(writerKey: writer.key, description: writer.description) }
             return PostgresStore(
@@ -242,7 +256,9 @@ public final class PostgresStore: VectorStore {
 
     /// Creates what is missing and checks the model; returns the code length recorded for the schema and
     /// the OID of the `vector` type.
-    private func prepareSchema() async throws -> (codeBits: Int?, vectorOID: UInt32, vectorIndex: VectorIndexKind) {
+    private func prepareSchema() async throws -> (
+        codeBits: Int?, vectorOID: UInt32, vectorIndex: VectorIndexKind, shards: [String]
+    ) {
         let d = dimensions
         return try await transaction("preparing") { conn in
             // Serialise concurrent set-ups of the same schema.
@@ -270,7 +286,21 @@ public final class PostgresStore: VectorStore {
             // DDL only for what is missing: ALTER TABLE and CREATE INDEX lock the table even when there is nothing to
             // do, and an opener stopped while holding such a lock would stall every search.
             var layout = try await self.tableLayout(conn)
-            if layout.columns.isEmpty {
+            var shards = meta[Self.shardsKey].map { $0.split(separator: " ").map(String.init) } ?? []
+            if !self.options.shards.isEmpty, !layout.columns.isEmpty, shards.count != self.options.shards.count {
+                throw PostgresStoreError.invalidOptions(
+                    "\(self.itemsTable) exists \(shards.isEmpty ? "on one server" : "over \(shards.count) shards"); "
+                        + "shards are chosen when a schema is new (use another schema, ?schema=NAME)")
+            }
+            if layout.columns.isEmpty, !self.options.shards.isEmpty {
+                guard d <= 2000 else {
+                    throw PostgresStoreError.invalidOptions(
+                        "a sharded store indexes full-precision vectors, at most 2000 dimensions (got \(d))")
+                }
+                try await self.createShardedTable(conn)
+                shards = try self.options.shards.map { try PostgresLocation(url: $0).description }
+                layout = try await self.tableLayout(conn)
+            } else if layout.columns.isEmpty {
                 try await self.exec(
                     conn,
                     """
@@ -282,8 +312,8 @@ public final class PostgresStore: VectorStore {
                     """)
                 layout = try await self.tableLayout(conn)
             }
-            try await self.prepareWriters(conn, meta: meta, layout: layout)
-            if !layout.indexes.contains("satseek_items_box") {
+            try await self.prepareWriters(conn, meta: meta, layout: layout, sharded: !shards.isEmpty)
+            if shards.isEmpty, !layout.indexes.contains("satseek_items_box") {
                 try await self.exec(
                     conn,
                     """
@@ -319,6 +349,9 @@ public final class PostgresStore: VectorStore {
             }
             let kind = recorded ?? self.options.vectorIndex ?? .full
             if recorded == nil { try await self.setMeta(conn, "vector_index", kind.rawValue) }
+            if !shards.isEmpty, kind != .full {
+                throw PostgresStoreError.invalidOptions("a sharded store has a full-precision index per shard")
+            }
             if kind == .half || (kind == .full && d > 2000), d <= 4000, !layout.columns.contains("embedding_half") {
                 try await self.exec(
                     conn,
@@ -328,7 +361,7 @@ public final class PostgresStore: VectorStore {
                     """)
             }
             let oid = try await self.scalar(conn, "SELECT 'vector'::regtype::oid::int8")
-            return (storedBits, UInt32(oid), kind)
+            return (storedBits, UInt32(oid), kind, shards)
         }
     }
 

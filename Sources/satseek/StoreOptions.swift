@@ -38,6 +38,13 @@ struct StoreOptions: ParsableArguments {
     var storeIndex: VectorIndexKind?
 
     @Option(
+        name: .customLong("store-shard"),
+        help: ArgumentHelp(
+            "With --store, when its schema is new: a worker server (loopback URL, repeat for each) to partition the items over; --store is then the coordinator (postgres_fdw; scripts/postgres-cluster.sh start-sharded DIR starts one).",
+            valueName: "URL"))
+    var storeShards: [String] = []
+
+    @Option(
         name: .customLong("store-batch"),
         help: ArgumentHelp(
             "With --store on `index`: rows per transaction when copying into the store (1…100000); a crash loses at most one.",
@@ -60,6 +67,13 @@ struct StoreOptions: ParsableArguments {
         guard (1...1000).contains(efSearch) else { throw ValidationError("--ef-search must be 1…1000") }
         guard (1...1000).contains(rerankDepth) else { throw ValidationError("--store-rerank-depth must be 1…1000") }
         guard (1...100_000).contains(storeBatch) else { throw ValidationError("--store-batch must be 1…100000") }
+        for shard in storeShards {
+            do {
+                _ = try PostgresLocation(url: shard)
+            } catch let error as PostgresStoreError {
+                throw ValidationError("--store-shard: \(error.description)")
+            }
+        }
     }
 
     private var storeOptions: PostgresStoreOptions {
@@ -67,6 +81,7 @@ struct StoreOptions: ParsableArguments {
         options.efSearch = efSearch
         options.vectorIndex = storeIndex
         options.rerankDepth = rerankDepth
+        options.shards = storeShards
         return options
     }
 
@@ -98,8 +113,9 @@ struct StoreOptions: ParsableArguments {
         do {
             let report = try await store.sync(from: catalog, chunkSize: storeBatch)
             await store.close()
+            let shards = store.isSharded ? ", \(store.options.shards.count) shards" : ""
             let place =
-                "\(store.location) (table \(store.itemsTable), model \(store.modelID), writer \(store.writer ?? 0))"
+                "\(store.location) (table \(store.itemsTable)\(shards), model \(store.modelID), writer \(store.writer ?? 0))"
             let line = String(
                 format:
                     "synced %@ into %@\n  %d added, %d changed, %d unchanged, %d removed; %d in the store  (%.1f s)",
