@@ -342,15 +342,27 @@ struct PGVector: PostgresDynamicTypeEncodable {
 }
 
 extension PostgresStore {
-    /// Bytes on disk of the items table (with its TOAST data) and of its vector index (0 when there is none).
+    /// Bytes on disk of the items table (with its TOAST data) and of its vector index (0 when there is none) —
+    /// of a sharded store, summed over the workers.
     public func sizes() async throws -> (table: Int64, vectorIndex: Int64) {
-        try await transaction("measuring sizes") { conn in
-            let table = try await self.scalar(conn, "SELECT pg_table_size('\(self.itemsTable)')::int8")
-            let index = try await self.scalar(
-                conn,
-                "SELECT coalesce(pg_relation_size(to_regclass('\(self.schema).\(self.vectorIndexName)')), 0)::int8")
-            return (table, index)
+        let table = "SELECT pg_table_size('\(itemsTable)')::int8"
+        let index =
+            "SELECT coalesce(pg_relation_size(to_regclass('\(schema).\(vectorIndexName)')), 0)::int8"
+        guard isSharded else {
+            return try await transaction("measuring sizes") { conn in
+                (try await self.scalar(conn, table), try await self.scalar(conn, index))
+            }
         }
+        let total = Totals()
+        for shard in options.shards {
+            try await onWorker(try PostgresLocation(url: shard)) { conn in
+                for (sql, isTable) in [(table, true), (index, false)] {
+                    let rows = try await conn.query(PostgresQuery(unsafeSQL: sql), logger: self.logger)
+                    for try await value in rows.decode(Int64.self) { total.add(value, table: isTable) }
+                }
+            }
+        }
+        return total.value
     }
 
     /// Deletes the store's schema with everything in it (benchmarks and tests); the store cannot be used afterwards.
@@ -363,6 +375,18 @@ extension PostgresStore {
                 _ = try await conn.query(
                     PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(self.schema) CASCADE"), logger: self.logger)
             }
+        }
+    }
+}
+
+/// Sizes summed over shards.
+private final class Totals: @unchecked Sendable {
+    private let lock = NSLock()
+    private var sums: (table: Int64, vectorIndex: Int64) = (0, 0)
+    var value: (table: Int64, vectorIndex: Int64) { lock.withLock { sums } }
+    func add(_ bytes: Int64, table: Bool) {
+        lock.withLock {
+            if table { sums.table += bytes } else { sums.vectorIndex += bytes }
         }
     }
 }

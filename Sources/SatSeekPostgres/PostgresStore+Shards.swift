@@ -75,7 +75,8 @@ extension PostgresStore {
                 """
                 CREATE SERVER \(server) FOREIGN DATA WRAPPER postgres_fdw OPTIONS (
                     host \(literal(worker.host)), port \(literal(String(worker.port))),
-                    dbname \(literal(worker.database)), extensions 'vector', fetch_size '1000', async_capable 'true')
+                    dbname \(literal(worker.database)), extensions 'vector', fetch_size '1000', batch_size '500',
+                    async_capable 'true')
                 """)
             var mapping = "user \(literal(worker.user))"
             if let password = worker.password { mapping += ", password \(literal(password))" }

@@ -2,7 +2,7 @@ import Foundation
 import SatSeekStore
 import SatSeekCatalog
 
-/// What ``PostgresStore/sync(from:chunkSize:)`` did.
+/// What ``PostgresStore/sync(from:chunkSize:progress:)`` did.
 public struct StoreSyncReport: Sendable, Codable, Equatable {
     /// Items sent (every embedded item of the catalog).
     public var upserted: Int
@@ -27,7 +27,10 @@ extension PostgresStore {
     /// - Throws: ``PostgresStoreError/modelMismatch(url:table:storedModel:storedDimensions:requestedModel:requestedDimensions:)``
     ///   when the catalog is bound to another model than this store's.
     @discardableResult
-    public func sync(from catalog: Catalog, chunkSize: Int = 5000) async throws -> StoreSyncReport {
+    /// - Parameter progress: called after every committed chunk with the rows sent so far and the total.
+    public func sync(
+        from catalog: Catalog, chunkSize: Int = 5000, progress: (@Sendable (Int, Int) -> Void)? = nil
+    ) async throws -> StoreSyncReport {
         let started = Date()
         guard let binding = try catalog.binding(), binding.modelID == modelID, binding.dimensions == dimensions else {
             let binding = try catalog.binding()
@@ -65,6 +68,7 @@ extension PostgresStore {
             }
             let counts = try await write(items: items, buildIndex: false)
             upserted += items.count
+            progress?(min(start + step, stored.ids.count), stored.ids.count)
             added += counts.added
             changed += counts.changed
             start += step

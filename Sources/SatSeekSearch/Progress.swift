@@ -24,15 +24,15 @@ public struct ProgressSnapshot: Sendable {
         return Double(total - done) / rate
     }
 
-    /// `[#####-----] 350/750  42.1 img/s  ETA 0:09  skipped 0  failed 1`
-    public func line(width: Int = 24) -> String {
+    /// `[#####-----] 350/750  42.1 img/s  ETA 0:09  skipped 0  failed 1` (`unit`: what is counted, per second).
+    public func line(width: Int = 24, unit: String = "img") -> String {
         let fraction = total > 0 ? Double(done) / Double(total) : 1
         let filled = Int(fraction * Double(width))
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
         let etaText = eta.map(Self.clock) ?? "--:--"
         return String(
-            format: "[%@] %d/%d  %.1f img/s  ETA %@  skipped %d  failed %d",
-            bar, done, total, rate, etaText, skipped, failed)
+            format: "[%@] %d/%d  %.1f %@/s  ETA %@  skipped %d  failed %d",
+            bar, done, total, rate, unit, etaText, skipped, failed)
     }
 
     public static func clock(_ seconds: Double) -> String {

@@ -46,7 +46,7 @@ extension SatSeekServer {
                 let (query, k, filter) = try await self.feedbackQuery(body, request)
                 let start = Date()
                 let answer = try await self.feedbackAnswer(query, k: k, filter: filter, request: request)
-                var response = self.response(
+                var response = await self.response(
                     mode: "feedback", k: k, box: filter.boundingBox, query: nil, start: start,
                     hits: answer.results.map { ($0.id, $0.score) }, firstRank: answer.results.first?.rank ?? 1)
                 response.total = answer.total

@@ -19,9 +19,14 @@ final class ImageRenderer: Sendable {
 
     /// The item's image (chip window of its scene, or the plain image) as JPEG, longer side ≤ `size`.
     /// - Throws: `RenderError.notFound` for an unknown id.
-    func itemImage(id: Int64, size: Int) throws -> Data {
+    /// `storedPath`: where a shared store says another writer's item is (used when the catalog has no such id).
+    func itemImage(id: Int64, size: Int, storedPath: String? = nil) throws -> Data {
         try cached("item:\(id):\(size)") {
-            guard let record = try catalog.record(id: id) else { throw RenderError.notFound("no item with id \(id)") }
+            guard let record = try catalog.record(id: id) else {
+                guard let storedPath else { throw RenderError.notFound("no item with id \(id)") }
+                let image = try ImageDecoder.decode(URL(fileURLWithPath: storedPath), maxSide: size)
+                return try ImageEncoder.encode(image, as: .jpeg)
+            }
             if let chip = try catalog.chips(ids: [id])[id] {
                 let tiler = try SceneTiler(
                     path: chip.scenePath, options: SceneTilingOptions(tile: 8, bands: chip.bands))

@@ -1,6 +1,7 @@
 import Foundation
 import SatSeekCatalog
 import SatSeekGeo
+import SatSeekStore
 
 /// Item metadata (what `/api/items/{id}` answers and every result card shows) by id: read in one pass at
 /// start-up so that a search touches SQLite only for its query, and read on first use for items indexed
@@ -15,6 +16,8 @@ final class ItemDirectory: @unchecked Sendable {
     private static let maximumEncoded = 200_000
 
     private let gazetteer: Gazetteer?
+    /// Paths of items this catalog does not hold but a shared store returned (other writers' items), by id.
+    private var foreignPaths: [Int64: String] = [:]
 
     init(catalog: Catalog, gazetteer: Gazetteer?) throws {
         self.catalog = catalog
@@ -43,6 +46,23 @@ final class ItemDirectory: @unchecked Sendable {
         lock.withLock { entries[id] = entry }
         return entry
     }
+
+    /// Remembers items a shared store returned that this catalog does not hold (other machines' items): their
+    /// path and class as the store has them (no size, place or date — those live in the other catalog).
+    func learn(_ records: [Int64: StoreRecord]) {
+        lock.withLock {
+            for (id, record) in records where entries[id] == nil {
+                let row = ImageRecord(
+                    id: id, path: record.path, className: record.className, width: 0, height: 0, byteSize: 0,
+                    modifiedAt: 0, contentHash: "", modelID: "")
+                entries[id] = ItemResponse(record: row, chip: nil, gazetteer: nil)
+                foreignPaths[id] = record.path
+            }
+        }
+    }
+
+    /// The path of another writer's item learnt from the store (the renderer reads it; never a client's path).
+    func foreignPath(_ id: Int64) -> String? { lock.withLock { foreignPaths[id] } }
 
     /// `item` as JSON, encoded once and kept (results repeat the same items across requests).
     func json(of item: ItemResponse, encoder: JSONEncoder) throws -> Data {

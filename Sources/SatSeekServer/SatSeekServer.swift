@@ -207,7 +207,8 @@ public final class SatSeekServer: Sendable {
         router.get("/api/items/{id}/image") { request, context in
             await self.image {
                 let id = try Self.integer(context.parameters.get("id"), name: "item id")
-                return try self.renderer.itemImage(id: id, size: Self.size(request, default: 256))
+                return try self.renderer.itemImage(
+                    id: id, size: Self.size(request, default: 256), storedPath: self.items.foreignPath(id))
             }
         }
         router.get("/api/search") { request, _ in
@@ -256,7 +257,7 @@ public final class SatSeekServer: Sendable {
                 } else {
                     results = try await self.archive.search(text: query, k: k, filter: filter)
                 }
-                return self.response(
+                return await self.response(
                     mode: item == nil ? "text" : "composed", k: k, box: filter.boundingBox,
                     query: try item.map { try self.item($0) }, start: start,
                     hits: results.map { ($0.id, $0.score) })
@@ -286,7 +287,7 @@ public final class SatSeekServer: Sendable {
                 let hits = try await self.embedding.run {
                     try self.archive.search(sketchData: data, name: "sketch-upload", k: k)
                 }.get()
-                return self.response(
+                return await self.response(
                     mode: "sketch", k: k, box: nil, query: nil, start: start,
                     hits: hits.map { ($0.id, $0.score) })
             }
@@ -339,7 +340,7 @@ public final class SatSeekServer: Sendable {
         let start = Date()
         let query = try item(id)
         let results = try await archive.hits(.item(id), k: k, filter: filter)
-        return response(
+        return await response(
             mode: "item", k: k, box: filter.boundingBox, query: query, start: start,
             hits: results.map { ($0.id, $0.score) })
     }
@@ -348,7 +349,7 @@ public final class SatSeekServer: Sendable {
         let start = Date()
         let vector = try await embedUpload(data, name: "upload")
         let hits = try await archive.hits(vector: vector, k: k, filter: filter)
-        return response(
+        return await response(
             mode: "image", k: k, box: filter.boundingBox, query: nil, start: start, hits: hits.map { ($0.id, $0.score) }
         )
     }
@@ -377,7 +378,12 @@ public final class SatSeekServer: Sendable {
     func response(
         mode: String, k: Int, box: GeoBox?, query: ItemResponse?, start: Date,
         hits: [(id: Int64, score: Float)], firstRank: Int = 1
-    ) -> SearchResponse {
+    ) async -> SearchResponse {
+        // Items of other writers in a shared store: shown with what the store knows of them.
+        let unknown = hits.map(\.id).filter { (try? items.entry($0)) == nil }
+        if !unknown.isEmpty, let records = try? await archive.store.records(ids: unknown) {
+            items.learn(records)
+        }
         let results = hits.enumerated().compactMap { rank, hit in
             (try? items.entry(hit.id))?.map { ResultEntry(rank: rank + firstRank, score: hit.score, item: $0) }
         }

@@ -32,10 +32,16 @@ struct BenchStoreCommand: AsyncParsableCommand {
         .full, .half, .binary
     ]
     @Option(help: "Seed of the synthetic vectors and queries.") var seed: UInt64 = 5
+    @Option(help: "Concurrent writers loading the vectors (each its own connections).") var writers = 1
+    @Option(
+        name: .customLong("shard"),
+        help: "Also measure the store laid out over these worker servers (repeat; --store is the coordinator).")
+    var shards: [String] = []
     @Flag(help: "Print JSON on stdout.") var json = false
 
     struct Row: Codable {
         var kind: String
+        var writers: Int
         var vectors: Int
         var dimensions: Int
         var loadSeconds: Double
@@ -54,6 +60,7 @@ struct BenchStoreCommand: AsyncParsableCommand {
         guard (1...1000).contains(rerankDepth), (1...1000).contains(efSearch) else {
             throw ValidationError("--rerank-depth and --ef-search must be 1…1000")
         }
+        guard (1...16).contains(writers) else { throw ValidationError("--writers must be 1…16") }
     }
 
     func run() async throws {
@@ -70,52 +77,90 @@ struct BenchStoreCommand: AsyncParsableCommand {
                 if norm > 0 { v = v.map { $0 / norm } }
                 return v
             }
-            var items: [StoreItem] = (0..<n).map {
-                StoreItem(
-                    id: Int64($0 + 1), path: "real/\($0)", className: "real",
-                    vector: Array(real.vectors[($0 * d)..<(($0 + 1) * d)]))
+            // Generated a chunk at a time (a million 1 280-dimensional vectors are 5 GB), each chunk from its own
+            // seed, so that any writer can make any chunk and every run loads the same vectors.
+            let total = n + synthetic
+            let chunkSize = 5000
+            @Sendable func chunk(_ c: Int) -> [StoreItem] {
+                var random = RandomSource(seed: seed &+ 1_000_003 &* UInt64(c + 1))
+                return (c * chunkSize..<min(total, (c + 1) * chunkSize)).map { i in
+                    if i < n {
+                        return StoreItem(
+                            id: Int64(i + 1), path: "real/\(i)", className: "real",
+                            vector: Array(real.vectors[(i * d)..<((i + 1) * d)]))
+                    }
+                    let row = random.nextInt(below: n)
+                    var v = (0..<d).map { real.vectors[row * d + $0] + noise * random.nextGaussian() }
+                    let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                    if norm > 0 { v = v.map { $0 / norm } }
+                    return StoreItem(id: Int64(i + 1), path: "synthetic/\(i)", className: "synthetic", vector: v)
+                }
             }
-            for i in 0..<synthetic {
-                let row = random.nextInt(below: n)
-                items.append(
-                    StoreItem(
-                        id: Int64(n + i + 1), path: "synthetic/\(i)", className: "synthetic",
-                        vector: around(row, sigma: noise)))
-            }
+            let chunks = (total + chunkSize - 1) / chunkSize
             let queryVectors = (0..<queries).map { _ in around(random.nextInt(below: n), sigma: noise) }
             var rows: [Row] = []
-            for kind in kind {
+            let layouts = kind.map { ($0, [String]()) } + (shards.isEmpty ? [] : [(VectorIndexKind.full, shards)])
+            for (kind, shards) in layouts {
+                let label = shards.isEmpty ? kind.rawValue : "full×\(shards.count)"
                 var options = PostgresStoreOptions()
+                options.shards = shards
                 options.vectorIndex = kind
                 options.rerankDepth = rerankDepth
                 options.efSearch = efSearch
                 options.batchSize = max(1, min(5000, 4_000_000 / (d * 12)))
-                let url =
-                    store + (store.contains("?") ? "&" : "?") + "schema=bench_\(kind == .binary ? "bq" : kind.rawValue)"
+                let schema = shards.isEmpty ? (kind == .binary ? "bq" : kind.rawValue) : "sharded"
+                let url = store + (store.contains("?") ? "&" : "?") + "schema=bench_\(schema)"
                 let old = try await PostgresStore.open(
                     url: url, modelID: binding.modelID, dimensions: d, options: options)
                 try await old.dropSchema()
                 await old.close()
                 let postgres = try await PostgresStore.open(
                     url: url, modelID: binding.modelID, dimensions: d, options: options)
-                let progress = ProgressPrinter()
-                if !json { printError("\(kind.rawValue): loading \(items.count) vectors into \(postgres.itemsTable)…") }
-                var started = Date()
-                var loaded = 0
-                for chunk in stride(from: 0, to: items.count, by: 5000) {
-                    let part = Array(items[chunk..<min(items.count, chunk + 5000)])
-                    try await postgres.upsert(items: part, buildIndex: false)
-                    loaded += part.count
-                    if !json {
-                        progress.show(
-                            ProgressSnapshot(
-                                done: loaded, total: items.count, skipped: 0, failed: 0,
-                                elapsed: Date().timeIntervalSince(started)))
+                let progress = ProgressPrinter(unit: "vec")
+                if !json {
+                    printError(
+                        "\(label): loading \(total) vectors into \(postgres.itemsTable) with \(writers) writer(s)…")
+                }
+                let loadStarted = Date()
+                let loaded = LoadCounter()
+                // Shown by one task only, while this one waits.
+                nonisolated(unsafe) let shownBy = progress
+                let writerOptions = postgres.options
+                let model = binding.modelID
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for w in 0..<writers {
+                        group.addTask {
+                            let writer = try await PostgresStore.open(
+                                url: url, modelID: model, dimensions: d, options: writerOptions)
+                            do {
+                                for c in stride(from: w, to: chunks, by: writers) {
+                                    let part = chunk(c)
+                                    try await writer.upsert(items: part, buildIndex: false)
+                                    loaded.add(part.count)
+                                }
+                            } catch {
+                                await writer.close()
+                                throw error
+                            }
+                            await writer.close()
+                        }
                     }
+                    if !json {
+                        group.addTask {
+                            while loaded.value < total {
+                                try await Task.sleep(nanoseconds: 500_000_000)
+                                shownBy.show(
+                                    ProgressSnapshot(
+                                        done: loaded.value, total: total, skipped: 0, failed: 0,
+                                        elapsed: Date().timeIntervalSince(loadStarted)))
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
                 }
                 if !json { progress.finish() }
-                let loadSeconds = Date().timeIntervalSince(started)
-                started = Date()
+                let loadSeconds = Date().timeIntervalSince(loadStarted)
+                var started = Date()
                 try await postgres.ensureIndex()
                 let indexSeconds = Date().timeIntervalSince(started)
                 var exactTime = 0.0, approximateTime = 0.0, recall = 0.0
@@ -134,16 +179,17 @@ struct BenchStoreCommand: AsyncParsableCommand {
                 let q = Double(queryVectors.count)
                 rows.append(
                     Row(
-                        kind: kind.rawValue, vectors: items.count, dimensions: d, loadSeconds: loadSeconds,
+                        kind: label, writers: writers, vectors: total, dimensions: d, loadSeconds: loadSeconds,
                         indexSeconds: indexSeconds, tableBytes: sizes.table, indexBytes: sizes.vectorIndex,
                         exactMilliseconds: 1000 * exactTime / q, approximateMilliseconds: 1000 * approximateTime / q,
                         recallAt10: recall / q))
             }
             if json { return try printJSON(rows) }
-            print("index   vectors   dims  load s   index s  table MB  index MB  exact ms  approx ms  recall@10")
+            print(
+                "index   writers vectors   dims  load s   index s  table MB  index MB  exact ms  approx ms  recall@10")
             for row in rows {
                 print(
-                    row.kind.padded(8)
+                    row.kind.padded(8) + String(row.writers).padded(8)
                         + String(
                             format: "%-9d %-5d %-8.1f %-8.1f %-9.1f %-9.1f %-9.2f %-10.2f %.3f", row.vectors,
                             row.dimensions, row.loadSeconds, row.indexSeconds, Double(row.tableBytes) / 1e6,
@@ -155,3 +201,11 @@ struct BenchStoreCommand: AsyncParsableCommand {
 }
 
 extension VectorIndexKind: ExpressibleByArgument {}
+
+/// Rows loaded so far, counted by every writer.
+private final class LoadCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.withLock { count } }
+    func add(_ n: Int) { lock.withLock { count += n } }
+}

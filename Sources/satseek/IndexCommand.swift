@@ -224,9 +224,13 @@ final class ProgressPrinter {
     private let interactive = isatty(STDERR_FILENO) != 0
     private var lastPrint = Date.distantPast
     private var lastLine = ""
+    /// What the rate counts: `img` (images) unless told otherwise.
+    private let unit: String
+
+    init(unit: String = "img") { self.unit = unit }
 
     func show(_ snapshot: ProgressSnapshot) {
-        lastLine = snapshot.line()
+        lastLine = snapshot.line(unit: unit)
         if interactive {
             printError("\r" + lastLine, terminator: "")
         } else if Date().timeIntervalSince(lastPrint) > 5 {

@@ -111,7 +111,15 @@ struct StoreOptions: ParsableArguments {
     func sync(catalog: Catalog, json: Bool) async throws {
         guard let store = try await open(for: catalog) else { return }
         do {
-            let report = try await store.sync(from: catalog, chunkSize: storeBatch)
+            // Shown from the sync's own task only, between its chunks.
+            nonisolated(unsafe) let progress = ProgressPrinter(unit: "rows")
+            let started = Date()
+            let report = try await store.sync(from: catalog, chunkSize: storeBatch) { done, total in
+                progress.show(
+                    ProgressSnapshot(
+                        done: done, total: total, skipped: 0, failed: 0, elapsed: Date().timeIntervalSince(started)))
+            }
+            progress.finish()
             await store.close()
             let shards = store.isSharded ? ", \(store.options.shards.count) shards" : ""
             let place =

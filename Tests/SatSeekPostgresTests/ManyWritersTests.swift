@@ -165,6 +165,23 @@ import SatSeekStore
             }
             #expect(paths.count == 3 * perFolder && Set(paths) == Set(expected), "every image exactly once")
 
+            // A machine searching the shared store finds the other machines' items, shown as the store has them.
+            let portImage = try #require(expected.first { $0.contains("/machine1/Port/") })
+            let search = try await runChild(
+                binary.path,
+                [
+                    "search", "--db", root.appendingPathComponent("machine0.satseek").path, "--store", url, "--image",
+                    portImage, "-k", "5", "--exact", "--json"
+                ])
+            #expect(search.status == 0, "\(search.stderr)")
+            let results =
+                (try? JSONSerialization.jsonObject(with: Data(search.stdout.utf8)) as? [[String: Any]]) ?? []
+            #expect(results.count == 5, "\(search.stdout)")
+            #expect(results.first?["path"] as? String == portImage, "the image itself, from machine 1")
+            #expect(
+                ((results.first?["id"] as? NSNumber)?.int64Value ?? 0) > PostgresStore.maximumLocalID,
+                "another writer's item has a store id")
+
             // A re-run adds nothing.
             let again = try await runChild(binary.path, index(folders[1], "machine1"))
             #expect(

@@ -216,7 +216,7 @@ import SatSeekSearch
             try await f.server.searchByItem(
                 id, k: 3, filter: SearchFilter(boundingBox: GeoBox(minLon: -180, minLat: -90, maxLon: 180, maxLat: 90)))
         ]
-        var feedback = f.server.response(
+        var feedback = await f.server.response(
             mode: "feedback", k: 2, box: nil, query: nil, start: Date(),
             hits: [(id, 0.5), (id + 1, -0.25)], firstRank: 3)
         feedback.total = 17

@@ -86,3 +86,37 @@ import SatSeekCatalog
         }
     }
 }
+
+/// A server whose catalog is one of several writers of a shared PostgreSQL store shows the other writers' items too.
+@Suite(.serialized) struct SharedStoreServerTests {
+    @Test(.enabled(if: weightsInstalled)) func otherWritersItemsAreResultsWithImages() async throws {
+        guard let binary = satseekExecutable() else { return }
+        let root = try temporaryFolder("shared-store")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let mine = root.appendingPathComponent("mine"), theirs = root.appendingPathComponent("theirs")
+        try copySample(classes: ["Beach"], perClass: 4, into: mine)
+        try copySample(classes: ["Port"], perClass: 4, into: theirs)
+        let myDB = root.appendingPathComponent("mine.satseek").path
+        try await TestCluster.with("shared-store") { url in
+            for (folder, db) in [(mine, myDB), (theirs, root.appendingPathComponent("theirs.satseek").path)] {
+                let run = try await runProcess(binary.path, ["index", folder.path, "--db", db, "--store", url])
+                #expect(run.status == 0, "\(run.output)")
+            }
+            let server = try await ServeProcess.start(binary: binary, db: myDB, arguments: ["--store", url, "--exact"])
+            defer { server.stop() }
+            let base = "http://127.0.0.1:\(server.port)"
+            let answer = try await http("\(base)/api/search?item=1&k=7")
+            #expect(answer.status == 200, "\(answer.text)")
+            let results = try answer.json()["results"] as? [[String: Any]] ?? []
+            #expect(results.count == 7, "all 7 other items of both writers: \(answer.text)")
+            let items = results.compactMap { $0["item"] as? [String: Any] }
+            let ports = items.filter { $0["className"] as? String == "Port" }
+            #expect(ports.count == 4, "the other writer's four items: \(items.map { $0["className"] ?? "?" })")
+            for port in ports {
+                let id = (port["id"] as? NSNumber)?.int64Value ?? 0
+                let image = try await http("\(base)/api/items/\(id)/image?size=64")
+                #expect(image.status == 200 && image.body.starts(with: [0xFF, 0xD8]), "item \(id): \(image.status)")
+            }
+        }
+    }
+}
