@@ -112,30 +112,7 @@ extension PostgresStore {
             """, freeBinds)
 
         let withCode = options.codeBits != nil
-        let writer = self.writer.map { Int32($0) }
-        var binds = PostgresBindings(capacity: chunk.count * 10)
-        var rows: [String] = []
-        rows.reserveCapacity(chunk.count)
-        for (item, id) in zip(chunk, ids) {
-            let n = binds.count
-            binds.append(id)
-            binds.append(item.path)
-            binds.append(item.className)
-            binds.append(item.footprint?.minLon)
-            binds.append(item.footprint?.minLat)
-            binds.append(item.footprint?.maxLon)
-            binds.append(item.footprint?.maxLat)
-            binds.append(PGVector(values: item.vector, oid: vectorOID))
-            binds.append(writer)
-            var row =
-                "($\(n + 1)::int8, $\(n + 2)::text, $\(n + 3)::text, $\(n + 4)::float8, $\(n + 5)::float8, "
-                + "$\(n + 6)::float8, $\(n + 7)::float8, $\(n + 8)::vector(\(dimensions)), $\(n + 9)::int4"
-            if withCode, let bits = options.codeBits {
-                binds.append(item.code.map { Self.bitString($0, bits: bits) })
-                row += ", $\(n + 10)::text::bit(\(bits))"
-            }
-            rows.append(row + ")")
-        }
+        let (binds, rows) = valueRows(Array(zip(chunk, ids)), withCode: withCode)
         var columns = ["id", "class", "lon_min", "lat_min", "lon_max", "lat_max", "embedding", "writer"]
         if withCode { columns.append("code") }
         let rowsChanged =
@@ -156,6 +133,36 @@ extension PostgresStore {
             if inserted { counts.added += 1 } else { counts.changed += 1 }
         }
         return counts
+    }
+
+    /// The `VALUES` rows of `items` under their store ids — `(id, path, class, lon_min, lat_min, lon_max, lat_max,
+    /// embedding, writer[, code])` — and their bindings.
+    func valueRows(_ items: [(StoreItem, Int64)], withCode: Bool) -> (binds: PostgresBindings, rows: [String]) {
+        let writer = self.writer.map { Int32($0) }
+        var binds = PostgresBindings(capacity: items.count * 10)
+        var rows: [String] = []
+        rows.reserveCapacity(items.count)
+        for (item, id) in items {
+            let n = binds.count
+            binds.append(id)
+            binds.append(item.path)
+            binds.append(item.className)
+            binds.append(item.footprint?.minLon)
+            binds.append(item.footprint?.minLat)
+            binds.append(item.footprint?.maxLon)
+            binds.append(item.footprint?.maxLat)
+            binds.append(PGVector(values: item.vector, oid: vectorOID))
+            binds.append(writer)
+            var row =
+                "($\(n + 1)::int8, $\(n + 2)::text, $\(n + 3)::text, $\(n + 4)::float8, $\(n + 5)::float8, "
+                + "$\(n + 6)::float8, $\(n + 7)::float8, $\(n + 8)::vector(\(dimensions)), $\(n + 9)::int4"
+            if withCode, let bits = options.codeBits {
+                binds.append(item.code.map { Self.bitString($0, bits: bits) })
+                row += ", $\(n + 10)::text::bit(\(bits))"
+            }
+            rows.append(row + ")")
+        }
+        return (binds, rows)
     }
 
     /// Deletes every item whose id is not in `ids` — of a store opened for a catalog, only among the rows this

@@ -168,23 +168,7 @@ extension PostgresStore {
         deletes.append(write.map(\.1))
         try await exec(
             conn, "DELETE FROM \(itemsTable) WHERE path = ANY($1::text[]) OR id = ANY($2::int8[])", deletes)
-        var insert = PostgresBindings(capacity: write.count * 9)
-        var values: [String] = []
-        for (item, id) in write {
-            let n = insert.count
-            insert.append(id)
-            insert.append(item.path)
-            insert.append(item.className)
-            insert.append(item.footprint?.minLon)
-            insert.append(item.footprint?.minLat)
-            insert.append(item.footprint?.maxLon)
-            insert.append(item.footprint?.maxLat)
-            insert.append(PGVector(values: item.vector, oid: vectorOID))
-            insert.append(writer)
-            values.append(
-                "($\(n + 1)::int8, $\(n + 2)::text, $\(n + 3)::text, $\(n + 4)::float8, $\(n + 5)::float8, "
-                    + "$\(n + 6)::float8, $\(n + 7)::float8, $\(n + 8)::vector(\(dimensions)), $\(n + 9)::int4)")
-        }
+        let (insert, values) = valueRows(write, withCode: false)
         try await exec(
             conn,
             """
