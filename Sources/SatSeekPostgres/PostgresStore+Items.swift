@@ -201,16 +201,14 @@ extension PostgresStore {
             _ = try await conn.query(
                 "SELECT pg_advisory_xact_lock(hashtext(\(self.schema + ".index")))", logger: self.logger)
             try await self.exec(conn, "SET LOCAL maintenance_work_mem = '512MB'")
+            let existing = try await self.tableLayout(conn).indexes
             let column: String
             switch self.indexKind {
             case .full: column = "embedding vector_cosine_ops"
             case .half: column = "embedding_half halfvec_cosine_ops"
             case .binary:
                 // The centre is fixed when the index is first built; rows added later are coded against it.
-                let exists = try await self.scalar(
-                    conn, "SELECT count(*)::int8 FROM pg_indexes WHERE schemaname = $1 AND indexname = $2",
-                    Self.bindings(self.schema, self.vectorIndexName))
-                if exists == 0 {
+                if !existing.contains(self.vectorIndexName) {
                     let rows = try await conn.query(
                         PostgresQuery(unsafeSQL: "SELECT avg(embedding)::float4[] FROM \(self.itemsTable)"),
                         logger: self.logger)
@@ -221,7 +219,6 @@ extension PostgresStore {
                 let centre = try await self.binaryCentre(conn)
                 column = "(\(self.binaryCode(of: "embedding", centre: centre))) bit_hamming_ops"
             }
-            let existing = try await self.tableLayout(conn).indexes
             if !existing.contains(self.vectorIndexName) {
                 try await self.exec(
                     conn,

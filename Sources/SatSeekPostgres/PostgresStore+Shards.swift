@@ -25,24 +25,14 @@ extension PostgresStore {
     /// Lays the items table out over `options.shards`: the worker tables and indexes, then the partitioned table,
     /// the foreign servers and the partitions on the coordinator. Called once, when the schema is new.
     func createShardedTable(_ conn: PostgresConnection) async throws {
-        let d = dimensions
         let workers = try options.shards.map { try PostgresLocation(url: $0) }
         for worker in workers {
             try await onWorker(worker) { workerConn in
                 for sql in [
                     "CREATE EXTENSION IF NOT EXISTS vector",
                     "CREATE SCHEMA IF NOT EXISTS \(self.schema)",
-                    """
-                    CREATE TABLE IF NOT EXISTS \(self.itemsTable) (
-                        id bigint PRIMARY KEY, path text NOT NULL UNIQUE, class text NOT NULL,
-                        lon_min double precision, lat_min double precision,
-                        lon_max double precision, lat_max double precision,
-                        embedding vector(\(d)) NOT NULL, writer integer)
-                    """,
-                    """
-                    CREATE INDEX IF NOT EXISTS satseek_items_box ON \(self.itemsTable) (lon_min, lon_max, lat_min, lat_max)
-                    WHERE lon_min IS NOT NULL
-                    """,
+                    "CREATE TABLE IF NOT EXISTS \(self.itemsTable) (\(self.itemColumns(keys: true)))",
+                    self.boxIndexSQL,
                     "CREATE INDEX IF NOT EXISTS satseek_items_writer ON \(self.itemsTable) (writer)",
                     """
                     CREATE INDEX IF NOT EXISTS \(self.vectorIndexName) ON \(self.itemsTable)
@@ -57,15 +47,7 @@ extension PostgresStore {
             }
         }
         try await exec(conn, "CREATE EXTENSION IF NOT EXISTS postgres_fdw")
-        try await exec(
-            conn,
-            """
-            CREATE TABLE \(itemsTable) (
-                id bigint NOT NULL, path text NOT NULL, class text NOT NULL,
-                lon_min double precision, lat_min double precision,
-                lon_max double precision, lat_max double precision,
-                embedding vector(\(d)) NOT NULL, writer integer) PARTITION BY HASH (path)
-            """)
+        try await exec(conn, "CREATE TABLE \(itemsTable) (\(itemColumns(keys: false))) PARTITION BY HASH (path)")
         for (i, worker) in workers.enumerated() {
             let server = "satseek_\(schema)_shard\(i + 1)"
             try await exec(conn, "DROP SERVER IF EXISTS \(server) CASCADE")
@@ -96,13 +78,10 @@ extension PostgresStore {
     func onWorker(
         _ worker: PostgresLocation, _ body: (PostgresConnection) async throws -> Void
     ) async throws {
-        var config = PostgresConnection.Configuration(
-            host: worker.host, port: worker.port, username: worker.user, password: worker.password,
-            database: worker.database, tls: .disable)
-        config.options.connectTimeout = .seconds(10)
         let conn: PostgresConnection
         do {
-            conn = try await PostgresConnection.connect(configuration: config, id: 1, logger: logger)
+            conn = try await PostgresConnection.connect(
+                configuration: Self.connectionConfiguration(worker), id: 1, logger: logger)
         } catch {
             throw PostgresStoreError.cannotConnect(url: worker.description, reason: PostgresStoreError.reason(error))
         }

@@ -206,12 +206,9 @@ public final class PostgresStore: VectorStore {
 
         // One plain connection first, so that a wrong port or database fails at once with its reason
         // (the pool would keep retrying).
-        var config = PostgresConnection.Configuration(
-            host: location.host, port: location.port, username: location.user,
-            password: location.password, database: location.database, tls: .disable)
-        config.options.connectTimeout = .seconds(10)
         do {
-            let probe = try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
+            let probe = try await PostgresConnection.connect(
+                configuration: connectionConfiguration(location), id: 0, logger: logger)
             try? await probe.close()
         } catch {
             var reason = PostgresStoreError.reason(error)
@@ -302,24 +299,12 @@ public final class PostgresStore: VectorStore {
                 layout = try await self.tableLayout(conn)
             } else if layout.columns.isEmpty {
                 try await self.exec(
-                    conn,
-                    """
-                    CREATE TABLE IF NOT EXISTS \(self.itemsTable) (
-                        id bigint PRIMARY KEY, path text NOT NULL UNIQUE, class text NOT NULL,
-                        lon_min double precision, lat_min double precision,
-                        lon_max double precision, lat_max double precision,
-                        embedding vector(\(d)) NOT NULL, writer integer)
-                    """)
+                    conn, "CREATE TABLE IF NOT EXISTS \(self.itemsTable) (\(self.itemColumns(keys: true)))")
                 layout = try await self.tableLayout(conn)
             }
             try await self.prepareWriters(conn, meta: meta, layout: layout, sharded: !shards.isEmpty)
             if shards.isEmpty, !layout.indexes.contains("satseek_items_box") {
-                try await self.exec(
-                    conn,
-                    """
-                    CREATE INDEX IF NOT EXISTS satseek_items_box ON \(self.itemsTable) (lon_min, lon_max, lat_min, lat_max)
-                    WHERE lon_min IS NOT NULL
-                    """)
+                try await self.exec(conn, self.boxIndexSQL)
             }
             var storedBits = meta["code_bits"].flatMap { Int($0) }
             if let bits = self.options.codeBits {
@@ -366,6 +351,30 @@ public final class PostgresStore: VectorStore {
     }
 
     // MARK: - Helpers
+
+    /// One plain connection's settings for `location` (no TLS: loopback only; 10 s to connect).
+    static func connectionConfiguration(_ location: PostgresLocation) -> PostgresConnection.Configuration {
+        var config = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user,
+            password: location.password, database: location.database, tls: .disable)
+        config.options.connectTimeout = .seconds(10)
+        return config
+    }
+
+    /// The items table's columns; `keys`: with the primary key on id and the unique path (a plain table or a
+    /// shard's), without them for the partitioned table of a sharded store, whose shards hold the keys.
+    func itemColumns(keys: Bool) -> String {
+        (keys ? "id bigint PRIMARY KEY, path text NOT NULL UNIQUE" : "id bigint NOT NULL, path text NOT NULL")
+            + ", class text NOT NULL, lon_min double precision, lat_min double precision, "
+            + "lon_max double precision, lat_max double precision, embedding vector(\(dimensions)) NOT NULL, "
+            + "writer integer"
+    }
+
+    /// The index on footprint boxes (a plain table or a shard's).
+    var boxIndexSQL: String {
+        "CREATE INDEX IF NOT EXISTS satseek_items_box ON \(itemsTable) (lon_min, lon_max, lat_min, lat_max) "
+            + "WHERE lon_min IS NOT NULL"
+    }
 
     /// The columns and index names of the items table (both empty when it does not exist yet).
     func tableLayout(_ conn: PostgresConnection) async throws -> (columns: Set<String>, indexes: Set<String>) {

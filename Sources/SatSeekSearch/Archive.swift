@@ -119,7 +119,7 @@ public final class Archive: Sendable {
         let known = try catalog.records(ids: hits.map(\.id))
         let missing = hits.map(\.id).filter { known[$0] == nil }
         let elsewhere = missing.isEmpty ? [:] : try await store.records(ids: missing)
-        return try SearchResult.ranked(hits, catalog: catalog, firstRank: firstRank, elsewhere: elsewhere)
+        return SearchResult.ranked(hits, records: known, firstRank: firstRank, elsewhere: elsewhere)
     }
 
     /// ``search(_:k:filter:)`` as bare ids and scores (for callers that hold item metadata themselves).

@@ -20,8 +20,15 @@ public struct SearchResult: Sendable, Codable, Equatable {
     public static func ranked(
         _ hits: [SearchHit], catalog: Catalog, firstRank: Int = 1, elsewhere: [Int64: StoreRecord] = [:]
     ) throws -> [SearchResult] {
-        let records = try catalog.records(ids: hits.map(\.id))
-        return hits.enumerated().compactMap { rank, hit in
+        ranked(hits, records: try catalog.records(ids: hits.map(\.id)), firstRank: firstRank, elsewhere: elsewhere)
+    }
+
+    /// ``ranked(_:catalog:firstRank:elsewhere:)`` with the catalog's records of the hits already read.
+    public static func ranked(
+        _ hits: [SearchHit], records: [Int64: ImageRecord], firstRank: Int = 1,
+        elsewhere: [Int64: StoreRecord] = [:]
+    ) -> [SearchResult] {
+        hits.enumerated().compactMap { rank, hit in
             if let record = records[hit.id] {
                 return SearchResult(
                     rank: rank + firstRank, id: hit.id, path: record.path, className: record.className,
