@@ -41,7 +41,23 @@ extension PostgresStore {
         }
         unique.reverse()
         let batch = options.batchSize
-        let counts = try await transaction("upserting \(unique.count) items") { conn in
+        // A sharded write reads, then inserts (no ON CONFLICT through postgres_fdw): a writer that inserted one of
+        // the same new paths first makes the shard's unique index refuse this transaction; written again, it finds
+        // that row and replaces it.
+        var attempt = 1
+        while true {
+            do {
+                let counts = try await writeTransaction(unique, batch: batch)
+                if buildIndex { try await ensureIndex() }
+                return counts
+            } catch let error as PostgresStoreError where isSharded && error.isUniqueViolation && attempt < 4 {
+                attempt += 1
+            }
+        }
+    }
+
+    private func writeTransaction(_ unique: [StoreItem], batch: Int) async throws -> (added: Int, changed: Int) {
+        try await transaction("upserting \(unique.count) items") { conn in
             var counts = (added: 0, changed: 0)
             var start = 0
             while start < unique.count {
@@ -56,8 +72,6 @@ extension PostgresStore {
             }
             return counts
         }
-        if buildIndex { try await ensureIndex() }
-        return counts
     }
 
     private func validate(_ items: [StoreItem]) throws {
@@ -193,14 +207,15 @@ extension PostgresStore {
     /// and `hnsw (code bit_hamming_ops)` when codes are stored. An existing index keeps its parameters
     /// (see ``rebuildIndex()``).
     public func ensureIndex() async throws {
-        // A sharded store's indexes live on the workers, made with their tables.
-        guard canIndex, !isSharded else { return }
+        guard canIndex else { return }
         let with = "WITH (m = \(options.hnswM), ef_construction = \(options.hnswEfConstruction))"
         try await transaction("building the HNSW index") { conn in
             // Writers finishing together would race on CREATE INDEX IF NOT EXISTS (and on the binary centre).
             _ = try await conn.query(
                 "SELECT pg_advisory_xact_lock(hashtext(\(self.schema + ".index")))", logger: self.logger)
-            try await self.exec(conn, "SET LOCAL maintenance_work_mem = '512MB'")
+            // A sharded store's indexes live on the workers.
+            if self.isSharded { return try await self.ensureShardIndexes(conn) }
+            try await self.exec(conn, "SET LOCAL maintenance_work_mem = '\(self.options.indexBuildMemoryMB)MB'")
             let existing = try await self.tableLayout(conn).indexes
             let column: String
             switch self.indexKind {
@@ -280,6 +295,7 @@ extension PostgresStore {
                 conn, "DELETE FROM \(self.metaTable) WHERE key = $1",
                 Self.bindings(Self.binaryCentreKey))
         }
+        if isSharded { try await dropShardIndexes() }
         try await ensureIndex()
     }
 

@@ -117,7 +117,8 @@ extension PostgresStore {
         let (binds, filters) = filterClauses(vector: vector, filter: filter)
         let whereClause = filters.isEmpty ? "" : " WHERE " + filters.joined(separator: " AND ")
         if isSharded {
-            let sql = shardedSearchSQL(k: k, exact: exact, whereClause: whereClause)
+            let centre = !exact && indexKind == .binary ? try await binaryCentre(conn) : nil
+            let sql = shardedSearchSQL(k: k, exact: exact, whereClause: whereClause, centre: centre)
             return ([], PostgresQuery(unsafeSQL: sql, binds: binds))
         }
         if exact || !canIndex {

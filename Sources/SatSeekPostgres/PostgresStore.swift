@@ -57,6 +57,9 @@ public struct PostgresStoreOptions: Sendable, Equatable {
     }
     /// Length of binary codes stored in `code bit(B)`; `nil` for none.
     public var codeBits: Int?
+    /// `maintenance_work_mem` of an HNSW build, in MB (64…65536): a graph larger than this is built far more
+    /// slowly (pgvector's build falls back to inserting on disk pages).
+    public var indexBuildMemoryMB = 512
     /// Rows per multi-row INSERT.
     public var batchSize = 500
     /// Worker servers (loopback URLs) to partition the items table over when the schema is new (see
@@ -93,6 +96,9 @@ public struct PostgresStoreOptions: Sendable, Equatable {
         guard (1...1000).contains(rerankDepth) else {
             throw PostgresStoreError.invalidOptions("rerank depth must be 1…1000, got \(rerankDepth)")
         }
+        guard (64...65536).contains(indexBuildMemoryMB) else {
+            throw PostgresStoreError.invalidOptions("index build memory must be 64…65536 MB, got \(indexBuildMemoryMB)")
+        }
         guard (1...5000).contains(batchSize) else {
             throw PostgresStoreError.invalidOptions("batch size must be 1…5000")
         }
@@ -101,9 +107,8 @@ public struct PostgresStoreOptions: Sendable, Equatable {
                 throw PostgresStoreError.invalidOptions("at most 16 shards, got \(shards.count)")
             }
             for shard in shards { _ = try PostgresLocation(url: shard) }
-            guard vectorIndex == nil || vectorIndex == .full, codeBits == nil else {
-                throw PostgresStoreError.invalidOptions(
-                    "a sharded store keeps a full-precision HNSW index per shard and no binary codes")
+            guard codeBits == nil else {
+                throw PostgresStoreError.invalidOptions("a sharded store keeps no binary codes column")
             }
         }
     }
@@ -290,9 +295,9 @@ public final class PostgresStore: VectorStore {
                         + "shards are chosen when a schema is new (use another schema, ?schema=NAME)")
             }
             if layout.columns.isEmpty, !self.options.shards.isEmpty {
-                guard d <= 2000 else {
+                guard self.indexKind == .binary || d <= 4000 else {
                     throw PostgresStoreError.invalidOptions(
-                        "a sharded store indexes full-precision vectors, at most 2000 dimensions (got \(d))")
+                        "pgvector indexes at most 4000 dimensions as halfvec (got \(d)); use --store-index binary")
                 }
                 try await self.createShardedTable(conn)
                 shards = try self.options.shards.map { try PostgresLocation(url: $0).description }
@@ -334,10 +339,9 @@ public final class PostgresStore: VectorStore {
             }
             let kind = recorded ?? self.options.vectorIndex ?? .full
             if recorded == nil { try await self.setMeta(conn, "vector_index", kind.rawValue) }
-            if !shards.isEmpty, kind != .full {
-                throw PostgresStoreError.invalidOptions("a sharded store has a full-precision index per shard")
-            }
-            if kind == .half || (kind == .full && d > 2000), d <= 4000, !layout.columns.contains("embedding_half") {
+            if shards.isEmpty, kind == .half || (kind == .full && d > 2000), d <= 4000,
+                !layout.columns.contains("embedding_half")
+            {
                 try await self.exec(
                     conn,
                     """

@@ -49,6 +49,12 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Equatable {
     }
 
     /// A short, readable reason for a PostgresNIO error (its own description hides the server message).
+    /// `true` for a statement that broke a unique index (SQLSTATE 23505), e.g. two writers inserting one path.
+    var isUniqueViolation: Bool {
+        if case let .queryFailed(_, _, _, reason) = self { return reason.hasSuffix("[SQLSTATE 23505]") }
+        return false
+    }
+
     static func reason(_ error: any Error) -> String {
         guard let psql = error as? PSQLError else { return "\(error)" }
         if let info = psql.serverInfo, let message = info[.message] {

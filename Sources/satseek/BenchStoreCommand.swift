@@ -15,7 +15,7 @@ struct BenchStoreCommand: AsyncParsableCommand {
         abstract:
             "Time the PostgreSQL store's HNSW indexes (vector, halfvec, binary + re-rank) and measure their recall.",
         discussion: """
-            Vectors: a catalog's real embeddings (--db) plus --synthetic more made from them (a random real embedding, Gaussian noise of --noise per dimension, normalised), so the set keeps the real embeddings' mean and spread, which decides how much a binary code keeps. Each index kind is loaded into its own schema (bench_full, bench_half, bench_bq; dropped first and afterwards), the HNSW index built after loading. Queries are perturbed real embeddings; recall@10 is against the exact top-10 of the same store.
+            Vectors: a catalog's real embeddings (--db) plus --synthetic more made from them (a random real embedding, Gaussian noise of --noise per dimension, normalised), so the set keeps the real embeddings' mean and spread, which decides how much a binary code keeps. Each index kind is loaded into its own schema (bench_full, bench_half, bench_bq, and bench_full_sharded … over the --shard workers; dropped first and afterwards), the HNSW index built after loading (on all shards at once). Queries are perturbed real embeddings; recall@10 is against the exact top-10 of the same store.
 
               scripts/postgres-cluster.sh start /tmp/pg
               satseek bench store --store postgres://postgres@127.0.0.1:PORT/satseek --db big.satseek --synthetic 100000
@@ -37,6 +37,9 @@ struct BenchStoreCommand: AsyncParsableCommand {
         name: .customLong("shard"),
         help: "Also measure the store laid out over these worker servers (repeat; --store is the coordinator).")
     var shards: [String] = []
+    @Flag(help: "With --shard: measure only the sharded layout, not the one server --store is as well.")
+    var shardedOnly = false
+    @Option(help: "maintenance_work_mem of the HNSW builds, in MB (64…65536).") var buildMemory = 512
     @Flag(help: "Print JSON on stdout.") var json = false
 
     struct Row: Codable {
@@ -61,6 +64,8 @@ struct BenchStoreCommand: AsyncParsableCommand {
             throw ValidationError("--rerank-depth and --ef-search must be 1…1000")
         }
         guard (1...16).contains(writers) else { throw ValidationError("--writers must be 1…16") }
+        guard (64...65536).contains(buildMemory) else { throw ValidationError("--build-memory must be 64…65536") }
+        guard !shardedOnly || !shards.isEmpty else { throw ValidationError("--sharded-only needs --shard") }
     }
 
     func run() async throws {
@@ -99,16 +104,18 @@ struct BenchStoreCommand: AsyncParsableCommand {
             let chunks = (total + chunkSize - 1) / chunkSize
             let queryVectors = (0..<queries).map { _ in around(random.nextInt(below: n), sigma: noise) }
             var rows: [Row] = []
-            let layouts = kind.map { ($0, [String]()) } + (shards.isEmpty ? [] : [(VectorIndexKind.full, shards)])
+            let layouts =
+                (shardedOnly ? [] : kind.map { ($0, [String]()) }) + (shards.isEmpty ? [] : kind.map { ($0, shards) })
             for (kind, shards) in layouts {
-                let label = shards.isEmpty ? kind.rawValue : "full×\(shards.count)"
+                let label = shards.isEmpty ? kind.rawValue : "\(kind.rawValue)×\(shards.count)"
                 var options = PostgresStoreOptions()
                 options.shards = shards
                 options.vectorIndex = kind
                 options.rerankDepth = rerankDepth
                 options.efSearch = efSearch
+                options.indexBuildMemoryMB = buildMemory
                 options.batchSize = max(1, min(5000, 4_000_000 / (d * 12)))
-                let schema = shards.isEmpty ? (kind == .binary ? "bq" : kind.rawValue) : "sharded"
+                let schema = (kind == .binary ? "bq" : kind.rawValue) + (shards.isEmpty ? "" : "_sharded")
                 let url = store + (store.contains("?") ? "&" : "?") + "schema=bench_\(schema)"
                 let old = try await PostgresStore.open(
                     url: url, modelID: binding.modelID, dimensions: d, options: options)
@@ -186,10 +193,10 @@ struct BenchStoreCommand: AsyncParsableCommand {
             }
             if json { return try printJSON(rows) }
             print(
-                "index   writers vectors   dims  load s   index s  table MB  index MB  exact ms  approx ms  recall@10")
+                "index    writers vectors   dims  load s   index s  table MB  index MB  exact ms  approx ms  recall@10")
             for row in rows {
                 print(
-                    row.kind.padded(8) + String(row.writers).padded(8)
+                    row.kind.padded(9) + String(row.writers).padded(8)
                         + String(
                             format: "%-9d %-5d %-8.1f %-8.1f %-9.1f %-9.1f %-9.2f %-10.2f %.3f", row.vectors,
                             row.dimensions, row.loadSeconds, row.indexSeconds, Double(row.tableBytes) / 1e6,

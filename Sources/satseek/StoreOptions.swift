@@ -56,6 +56,13 @@ struct StoreOptions: ParsableArguments {
         help: "With --store and a binary index: Hamming-nearest candidates re-ranked by cosine (1…1000).")
     var rerankDepth: Int = 200
 
+    @Option(
+        name: .customLong("store-build-memory"),
+        help: ArgumentHelp(
+            "With --store: maintenance_work_mem of the HNSW build in MB (64…65536); a graph larger than this builds far more slowly.",
+            valueName: "MB"))
+    var buildMemory: Int = 512
+
     /// Refuses a malformed or non-loopback URL before any work is done.
     func validate() throws {
         guard let store else { return }
@@ -66,6 +73,7 @@ struct StoreOptions: ParsableArguments {
         }
         guard (1...1000).contains(efSearch) else { throw ValidationError("--ef-search must be 1…1000") }
         guard (1...1000).contains(rerankDepth) else { throw ValidationError("--store-rerank-depth must be 1…1000") }
+        guard (64...65536).contains(buildMemory) else { throw ValidationError("--store-build-memory must be 64…65536") }
         guard (1...100_000).contains(storeBatch) else { throw ValidationError("--store-batch must be 1…100000") }
         for shard in storeShards {
             do {
@@ -82,6 +90,7 @@ struct StoreOptions: ParsableArguments {
         options.vectorIndex = storeIndex
         options.rerankDepth = rerankDepth
         options.shards = storeShards
+        options.indexBuildMemoryMB = buildMemory
         return options
     }
 
