@@ -60,11 +60,14 @@ let package = Package(
         .target(name: "COpenBLASSetup", linkerSettings: [.linkedLibrary("openblas")]),
         // Prefetch hints for the HNSW search loop (a header of static inline C functions).
         .target(name: "CMemoryHints"),
+        // The int8 GEMM kernels (AVX-512 VNNI, AVX-VNNI, AVX2, portable), chosen at run time by CPU feature flags;
+        // optimised in debug builds too, so the tests run them at speed.
+        .target(name: "CQuantizedKernels", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
 
         // Imaging keeps Swift's checks (it parses files) but gets the CPU's vector units for resampling.
         .target(name: "SatSeekImaging", dependencies: ["CGDAL"],
                 swiftSettings: [.unsafeFlags(cpuFlags, .when(platforms: [.linux]))]),
-        .target(name: "SatSeekTensor", dependencies: ["COpenBLAS", "COpenBLASSetup", "CMemoryHints"], swiftSettings: kernelSettings),
+        .target(name: "SatSeekTensor", dependencies: ["COpenBLAS", "COpenBLASSetup", "CMemoryHints", "CQuantizedKernels"], swiftSettings: kernelSettings),
         .target(name: "SatSeekCheckpoint", dependencies: ["ZIPFoundation"]),
         .target(name: "SatSeekText", dependencies: ["ZIPFoundation"]),
         .target(name: "SatSeekModels", dependencies: ["SatSeekTensor", "SatSeekCheckpoint", "SatSeekImaging", "SatSeekText", "ZIPFoundation",

@@ -29,7 +29,8 @@ public struct ModelStore: Sendable {
     /// The start every model id of `spec`'s architecture has (`effnet-lite0@`, `resnet50@`, `clip-`), to
     /// check an index's model before loading any weights.
     public static func modelIDPrefix(ofSpec spec: String) -> String {
-        let name = spec.split(separator: ":", maxSplits: 1).first.map(String.init) ?? spec
+        let base = spec.hasSuffix(int8Suffix) ? String(spec.dropLast(int8Suffix.count)) : spec
+        let name = base.split(separator: ":", maxSplits: 1).first.map(String.init) ?? base
         return name == "clip" ? "clip-" : name + "@"
     }
 
@@ -69,9 +70,41 @@ public struct ModelStore: Sendable {
         return name.map { directory.appendingPathComponent($0) }
     }
 
+    /// What a spec ends with to load the model in int8 (``QuantizedEfficientNetLite``): `effnet-lite0+int8`.
+    public static let int8Suffix = "+int8"
+
+    /// The spec of `name` in `precision` (`int8`: with ``int8Suffix``).
+    public static func spec(_ name: String, int8: Bool) -> String { int8 ? name + int8Suffix : name }
+
+    /// Where `satseek calibrate` keeps the activation ranges of model `name` (one file per model name; its content
+    /// id is part of the int8 model's id).
+    public func calibrationURL(for name: String) -> URL {
+        let safe = name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }
+        return directory.appendingPathComponent("calibration").appendingPathComponent(String(safe) + ".json")
+    }
+
     /// Loads a model by name: a known name (`effnet-lite0`) from the store, or `effnet-lite0:PATH` for a
-    /// user-supplied checkpoint of that architecture.
+    /// user-supplied checkpoint of that architecture; `+int8` at the end loads it in int8 with the calibration
+    /// `satseek calibrate` stored for it.
     public func load(_ spec: String) throws -> any ImageEmbedder {
+        if spec.hasSuffix(Self.int8Suffix) {
+            let base = String(spec.dropLast(Self.int8Suffix.count))
+            guard let float = try load(base) as? EfficientNetLite else {
+                throw ModelStoreError.installFailed(base, reason: "int8 inference is built for EfficientNet-Lite only")
+            }
+            let url = calibrationURL(for: base)
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw ModelStoreError.notInstalled(
+                    base + Self.int8Suffix, directory: url.deletingLastPathComponent().path,
+                    hint: "`satseek calibrate DIR --model \(base)` measures the int8 ranges on your own images")
+            }
+            let calibration = try ActivationCalibration.read(url)
+            guard calibration.model == float.modelID else {
+                throw CalibrationError.otherModel(
+                    path: url.path, calibrated: calibration.model, requested: float.modelID)
+            }
+            return try QuantizedEfficientNetLite(float, calibration: calibration)
+        }
         let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
         if Self.userCheckpointArchitectures.contains(parts[0]) {
             guard parts.count == 2 else {

@@ -18,6 +18,8 @@ struct BenchCommand: ParsableCommand {
             abstract: "Images per second of the embedding network alone (decode and preprocessing not timed).")
 
         @Option(help: "Model to benchmark.") var model = ModelStore.defaultModel
+        @Option(help: "Arithmetic of the network: float32, or int8 (after `satseek calibrate DIR`).")
+        var precision: Precision = .float32
         @Option(help: "Folder of images to embed.") var images = "../shared/datasets/aid-mini"
         @Option(help: "Number of images (cycled if the folder has fewer).") var count = 64
         @Option(name: .customLong("batch"), help: "Batch size; repeat for several.") var batches: [Int] = [1, 32]
@@ -41,7 +43,7 @@ struct BenchCommand: ParsableCommand {
 
         func run() throws {
             try runReportingErrors {
-                let embedder = try ModelStore().load(model)
+                let embedder = try ModelStore().load(ModelStore.spec(model, int8: precision == .int8))
                 let files = try DatasetScanner.scan(images)
                 guard !files.isEmpty else { throw SearchError.invalidInput("\(images): no images") }
                 let per = embedder.inputCount

@@ -130,12 +130,20 @@ struct DatasetOptions: ParsableArguments {
     @Option(help: "Embedding model (see `satseek models`).")
     var model: String = ModelStore.defaultModel
 
+    @Option(
+        help: "Arithmetic of the image network: float32, or int8 (EfficientNet-Lite, after `satseek calibrate DIR`).")
+    var precision: Precision = .float32
+
     @Option(help: "Index file to (re)use; default: a cache file under ~/.cache/satseek/eval.")
     var db: String?
 
-    /// The session over `--db`, or the dataset's cache file for this model.
+    /// `--model` in `--precision`.
+    var modelSpec: String { ModelStore.spec(model, int8: precision == .int8) }
+
+    /// The session over `--db`, or the dataset's cache file for this model (and precision).
     func session(folder: String) throws -> SearchSession {
-        try SearchSession(db: try db ?? EvalCommand.cachePath(folder: folder, model: model), model: model, create: true)
+        try SearchSession(
+            db: try db ?? EvalCommand.cachePath(folder: folder, model: modelSpec), model: modelSpec, create: true)
     }
 
     /// Indexes the dataset incrementally with progress on stderr and lists the files it skipped.

@@ -45,7 +45,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let session = try SearchSession(db: options.db, model: options.model, create: false)
+            let session = try SearchSession(db: options.db, model: options.modelSpec, create: false)
             let data = try await storeOptions.withArchive(session) { archive in
                 let example: QueryExample? = image.map { .imageFile($0) } ?? item.map { .item($0) }
                 let query = try feedback.query(catalog: session.catalog, extraPositives: example.map { [$0] } ?? [])

@@ -104,7 +104,7 @@ struct IndexCommand: AsyncParsableCommand {
                 printError("waiting for another indexing run on \(options.db) (\(holder)) to finish…")
             }
             defer { withExtendedLifetime(lock) {} }
-            let session = try SearchSession(db: options.db, model: options.model, create: true)
+            let session = try SearchSession(db: options.db, model: options.modelSpec, create: true)
             for table in session.catalog.repairedTables {
                 printError(
                     "warning: \(options.db) had lost its '\(table)' table; recreated it, every image is re-embedded")

@@ -17,7 +17,8 @@ struct SatSeekCommand: AsyncParsableCommand {
             """,
         subcommands: [
             IndexCommand.self, SearchCommand.self, EvalCommand.self, TrainCommand.self, TrainTextCommand.self,
-            EvalTextCommand.self, EvalSketchCommand.self, EvalFeedbackCommand.self, CollectionsCommand.self,
+            EvalTextCommand.self, EvalSketchCommand.self, CalibrateCommand.self, EvalFeedbackCommand.self,
+            CollectionsCommand.self,
             ExportCommand.self, ModelsCommand.self, BenchCommand.self, ServeCommand.self
         ])
 }
@@ -31,6 +32,13 @@ struct IndexOptions: ParsableArguments {
         name: .long,
         help: "Embedding model: effnet-lite0|1|2, or NAME:PATH for your own checkpoint of that architecture.")
     var model: String = ModelStore.defaultModel
+
+    @Option(
+        help: "Arithmetic of the image network: float32, or int8 (EfficientNet-Lite, after `satseek calibrate DIR`).")
+    var precision: Precision = .float32
+
+    /// `--model` in `--precision`, as ModelStore loads it.
+    var modelSpec: String { ModelStore.spec(model, int8: precision == .int8) }
 }
 
 /// Prints a value as pretty, stable JSON on stdout.

@@ -104,7 +104,7 @@ struct SearchCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let session = try SearchSession(db: options.db, model: options.model, create: false)
+            let session = try SearchSession(db: options.db, model: options.modelSpec, create: false)
             try await storeOptions.withArchive(session) { archive in
                 let filter = try feedback.filter(archive)
                 let example: QueryExample? = image.map { .imageFile($0) } ?? item.map { .item($0) }

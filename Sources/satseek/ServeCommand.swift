@@ -84,7 +84,7 @@ struct ServeCommand: AsyncParsableCommand {
             embeddingWorkers: embeddingWorkers, embeddingQueue: embeddingQueue)
         configuration.geocoder = geocoder.flatMap(URL.init(string:))
         try await runReportingErrors {
-            let session = try SearchSession(db: options.db, model: options.model, create: false)
+            let session = try SearchSession(db: options.db, model: options.modelSpec, create: false)
             try await storeOptions.withArchive(session) { archive in
                 let server = try SatSeekServer(archive: archive, configuration: configuration)
                 try await server.runService { port in

@@ -126,7 +126,7 @@ struct TrainCommand: ParsableCommand {
                 guard let db = dataset.db else {
                     throw ValidationError("--collection needs --db (the catalog holding the collection)")
                 }
-                let session = try SearchSession(db: db, model: dataset.model, create: false)
+                let session = try SearchSession(db: db, model: dataset.modelSpec, create: false)
                 let features = try LabelledFeatures.load(catalog: session.catalog, collection: collection)
                 report = try HeadTrainingWorkflow.train(
                     features: features, dataset: "collection:\(collection)", configuration: configuration,

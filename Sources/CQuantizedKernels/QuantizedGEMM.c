@@ -1,0 +1,334 @@
+// Integer GEMM of SatSeek's int8 inference (see include/CQuantizedKernels.h).
+//
+// Every kernel computes a tile of up to TILE_ROWS rows × 16 output columns (32 for AVX-512) of exact int32 sums
+// into a small buffer, which one shared routine stores as int32 or requantises: only the integer accumulation
+// differs between CPUs, so every kernel gives the same bits. The SIMD kernels are compiled with per-function
+// target attributes and only called after the CPU reports the features, so the library runs on any x86-64 CPU.
+#include "CQuantizedKernels.h"
+
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+enum { TILE_ROWS = 6, TILE_COLUMNS = 32 };
+
+static int round_up(int value, int multiple) { return (value + multiple - 1) / multiple * multiple; }
+
+size_t satseek_qgemm_packed_size(int n, int k) {
+    if (n <= 0 || k <= 0) return 0;
+    return (size_t)round_up(n, 16) * (size_t)round_up(k, 4);
+}
+
+void satseek_qgemm_pack(const int8_t *weights, int n, int k, int8_t *packed) {
+    const int groups = round_up(k, 4) / 4;
+    const int blocks = round_up(n, 16) / 16;
+    for (int block = 0; block < blocks; block++) {
+        for (int group = 0; group < groups; group++) {
+            int8_t *destination = packed + ((size_t)block * groups + group) * 64;
+            for (int o = 0; o < 16; o++) {
+                for (int j = 0; j < 4; j++) {
+                    const int row = block * 16 + o, column = group * 4 + j;
+                    destination[o * 4 + j] = (row < n && column < k) ? weights[(size_t)row * k + column] : 0;
+                }
+            }
+        }
+    }
+}
+
+int satseek_qgemm_supports(int level) {
+    switch (level) {
+    case SATSEEK_QGEMM_PORTABLE: return 1;
+#if defined(__x86_64__)
+    case SATSEEK_QGEMM_AVX2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2");
+    case SATSEEK_QGEMM_AVX_VNNI:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avxvnni");
+    case SATSEEK_QGEMM_AVX512_VNNI:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+            && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+#endif
+    default: return 0;
+    }
+}
+
+int satseek_qgemm_best_level(void) {
+    for (int level = SATSEEK_QGEMM_AVX512_VNNI; level > SATSEEK_QGEMM_PORTABLE; level--) {
+        if (satseek_qgemm_supports(level)) return level;
+    }
+    return SATSEEK_QGEMM_PORTABLE;
+}
+
+/// Where a tile's sums go: int32 rows, or requantised bytes.
+typedef struct {
+    int32_t *c;
+    int ldc;
+    uint8_t *out;
+    int ldo;
+    const satseek_requantization *requantization;
+} tile_sink;
+
+/// One sum requantised (the definition every vector path matches: IEEE conversion, product and round half to even).
+static inline uint8_t requantize(const satseek_requantization *q, int32_t sum, int j) {
+    const float scaled = (float)(sum + q->bias[j]) * q->scale[j];
+    int32_t value = (int32_t)nearbyintf(scaled) + q->zero_point;
+    value = value < q->minimum ? q->minimum : value;
+    value = value > q->maximum ? q->maximum : value;
+    return (uint8_t)value;
+}
+
+#if defined(__x86_64__)
+/// `requantize` on 8 columns at a time (`cvtps2dq` rounds half to even in the default rounding mode, as nearbyintf).
+static __attribute__((target("avx2"))) void requantize_row_avx2(
+    const satseek_requantization *q, const int32_t *sums, int column, int columns, uint8_t *destination) {
+    const __m256i zero_point = _mm256_set1_epi32(q->zero_point);
+    const __m256i minimum = _mm256_set1_epi32(q->minimum), maximum = _mm256_set1_epi32(q->maximum);
+    int j = 0;
+    for (; j + 8 <= columns; j += 8) {
+        const __m256i sum = _mm256_add_epi32(
+            _mm256_loadu_si256((const __m256i *)(sums + j)), _mm256_loadu_si256((const __m256i *)(q->bias + column + j)));
+        const __m256 scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(q->scale + column + j));
+        __m256i value = _mm256_add_epi32(_mm256_cvtps_epi32(scaled), zero_point);
+        value = _mm256_min_epi32(_mm256_max_epi32(value, minimum), maximum);
+        const __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(value), _mm256_extracti128_si256(value, 1));
+        _mm_storel_epi64((__m128i *)(destination + j), _mm_packus_epi16(words, words));
+    }
+    for (; j < columns; j++) destination[j] = requantize(q, sums[j], column + j);
+}
+#endif
+
+/// Stores `rows` × `columns` sums of `tile` (rows of TILE_COLUMNS) at row `row`, column `column`; `vector`: the
+/// CPU has AVX2.
+static void store_tile(
+    const tile_sink *sink, const int32_t *tile, int row, int column, int rows, int columns, int vector) {
+    if (sink->c) {
+        for (int r = 0; r < rows; r++) {
+            memcpy(sink->c + (size_t)(row + r) * sink->ldc + column, tile + r * TILE_COLUMNS,
+                   sizeof(int32_t) * (size_t)columns);
+        }
+        return;
+    }
+    const satseek_requantization *q = sink->requantization;
+    for (int r = 0; r < rows; r++) {
+        uint8_t *destination = sink->out + (size_t)(row + r) * sink->ldo + column;
+        const int32_t *sums = tile + r * TILE_COLUMNS;
+#if defined(__x86_64__)
+        if (vector) {
+            requantize_row_avx2(q, sums, column, columns, destination);
+            continue;
+        }
+#else
+        (void)vector;
+#endif
+        for (int j = 0; j < columns; j++) destination[j] = requantize(q, sums[j], column + j);
+    }
+}
+
+/// The portable kernel: one tile of sums by plain loops (also the reference the tests compare against).
+static void tile_portable(
+    const uint8_t *a, int lda, const int8_t *packed, int groups, int rows, int blocks, int32_t *tile) {
+    for (int r = 0; r < rows; r++) {
+        for (int b = 0; b < blocks; b++) {
+            const int8_t *weights = packed + (size_t)b * groups * 64;
+            for (int o = 0; o < 16; o++) {
+                int32_t sum = 0;
+                for (int g = 0; g < groups; g++) {
+                    for (int j = 0; j < 4; j++) {
+                        sum += (int32_t)a[(size_t)r * lda + g * 4 + j] * (int32_t)weights[g * 64 + o * 4 + j];
+                    }
+                }
+                tile[r * TILE_COLUMNS + b * 16 + o] = sum;
+            }
+        }
+    }
+}
+
+#if defined(__x86_64__)
+
+static inline int32_t load_group(const uint8_t *p) {
+    int32_t value;
+    memcpy(&value, p, 4);
+    return value;
+}
+
+#define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+
+/// AVX-512 VNNI: ROWS rows × 32 columns (two registers of 16), 4 channels per `vpdpbusd`.
+static inline __attribute__((always_inline)) AVX512_TARGET void tile_avx512_rows(
+    const uint8_t *a, int lda, const int8_t *packed, int groups, int blocks, int32_t *tile, const int rows) {
+    __m512i sum0[TILE_ROWS], sum1[TILE_ROWS];
+    for (int r = 0; r < rows; r++) sum0[r] = sum1[r] = _mm512_setzero_si512();
+    const int8_t *w0 = packed, *w1 = packed + (size_t)groups * 64;
+    for (int g = 0; g < groups; g++) {
+        const __m512i b0 = _mm512_loadu_si512(w0 + g * 64);
+        const __m512i b1 = blocks > 1 ? _mm512_loadu_si512(w1 + g * 64) : _mm512_setzero_si512();
+        for (int r = 0; r < rows; r++) {
+            const __m512i x = _mm512_set1_epi32(load_group(a + (size_t)r * lda + g * 4));
+            sum0[r] = _mm512_dpbusd_epi32(sum0[r], x, b0);
+            sum1[r] = _mm512_dpbusd_epi32(sum1[r], x, b1);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        _mm512_storeu_si512(tile + r * TILE_COLUMNS, sum0[r]);
+        _mm512_storeu_si512(tile + r * TILE_COLUMNS + 16, sum1[r]);
+    }
+}
+
+static AVX512_TARGET void tile_avx512(
+    const uint8_t *a, int lda, const int8_t *packed, int groups, int rows, int blocks, int32_t *tile) {
+    switch (rows) {
+    case 6: tile_avx512_rows(a, lda, packed, groups, blocks, tile, 6); break;
+    case 5: tile_avx512_rows(a, lda, packed, groups, blocks, tile, 5); break;
+    case 4: tile_avx512_rows(a, lda, packed, groups, blocks, tile, 4); break;
+    case 3: tile_avx512_rows(a, lda, packed, groups, blocks, tile, 3); break;
+    case 2: tile_avx512_rows(a, lda, packed, groups, blocks, tile, 2); break;
+    default: tile_avx512_rows(a, lda, packed, groups, blocks, tile, 1); break;
+    }
+}
+
+#define AVX_VNNI_TARGET __attribute__((target("avx2,avxvnni")))
+
+/// AVX-VNNI: ROWS rows × 16 columns (two registers of 8).
+static inline __attribute__((always_inline)) AVX_VNNI_TARGET void tile_avx_vnni_rows(
+    const uint8_t *a, int lda, const int8_t *packed, int groups, int32_t *tile, const int rows) {
+    __m256i sum0[TILE_ROWS], sum1[TILE_ROWS];
+    for (int r = 0; r < rows; r++) sum0[r] = sum1[r] = _mm256_setzero_si256();
+    for (int g = 0; g < groups; g++) {
+        const __m256i b0 = _mm256_loadu_si256((const __m256i *)(packed + g * 64));
+        const __m256i b1 = _mm256_loadu_si256((const __m256i *)(packed + g * 64 + 32));
+        for (int r = 0; r < rows; r++) {
+            const __m256i x = _mm256_set1_epi32(load_group(a + (size_t)r * lda + g * 4));
+            sum0[r] = _mm256_dpbusd_avx_epi32(sum0[r], x, b0);
+            sum1[r] = _mm256_dpbusd_avx_epi32(sum1[r], x, b1);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        _mm256_storeu_si256((__m256i *)(tile + r * TILE_COLUMNS), sum0[r]);
+        _mm256_storeu_si256((__m256i *)(tile + r * TILE_COLUMNS + 8), sum1[r]);
+    }
+}
+
+static AVX_VNNI_TARGET void tile_avx_vnni(
+    const uint8_t *a, int lda, const int8_t *packed, int groups, int rows, int blocks, int32_t *tile) {
+    for (int b = 0; b < blocks; b++) {
+        const int8_t *weights = packed + (size_t)b * groups * 64;
+        int32_t *columns = tile + b * 16;
+        switch (rows) {
+        case 6: tile_avx_vnni_rows(a, lda, weights, groups, columns, 6); break;
+        case 5: tile_avx_vnni_rows(a, lda, weights, groups, columns, 5); break;
+        case 4: tile_avx_vnni_rows(a, lda, weights, groups, columns, 4); break;
+        case 3: tile_avx_vnni_rows(a, lda, weights, groups, columns, 3); break;
+        case 2: tile_avx_vnni_rows(a, lda, weights, groups, columns, 2); break;
+        default: tile_avx_vnni_rows(a, lda, weights, groups, columns, 1); break;
+        }
+    }
+}
+
+#define AVX2_TARGET __attribute__((target("avx2")))
+
+/// AVX2: ROWS rows × 8 columns. Weights are sign-extended to 16 bits and activations zero-extended, so
+/// `vpmaddwd` sums pairs of products exactly in 32 bits (`vpmaddubsw` would saturate 255·127 + 255·127).
+/// Each sum register holds two partial sums per column (channels 0–1 and 2–3 of every group), added at the end.
+static inline __attribute__((always_inline)) AVX2_TARGET void tile_avx2_rows(
+    const uint8_t *a, int lda, const int8_t *packed, int groups, int32_t *tile, const int rows) {
+    enum { ROWS = 4 };
+    __m256i low[ROWS], high[ROWS];
+    for (int r = 0; r < rows; r++) low[r] = high[r] = _mm256_setzero_si256();
+    for (int g = 0; g < groups; g++) {
+        // Columns 0–3 and 4–7 of this half block, 4 channels each, as 16-bit values.
+        const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(packed + g * 64)));
+        const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(packed + g * 64 + 16)));
+        for (int r = 0; r < rows; r++) {
+            const __m128i bytes = _mm_cvtsi32_si128(load_group(a + (size_t)r * lda + g * 4));
+            const __m256i x = _mm256_broadcastq_epi64(_mm_cvtepu8_epi16(bytes));
+            low[r] = _mm256_add_epi32(low[r], _mm256_madd_epi16(x, w0));
+            high[r] = _mm256_add_epi32(high[r], _mm256_madd_epi16(x, w1));
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        // hadd gives columns (0, 1, 4, 5 | 2, 3, 6, 7); the permutation puts them in order.
+        const __m256i sums = _mm256_permute4x64_epi64(_mm256_hadd_epi32(low[r], high[r]), 0xD8);
+        _mm256_storeu_si256((__m256i *)(tile + r * TILE_COLUMNS), sums);
+    }
+}
+
+static AVX2_TARGET void tile_avx2(
+    const uint8_t *a, int lda, const int8_t *packed, int groups, int rows, int blocks, int32_t *tile) {
+    for (int b = 0; b < blocks; b++) {
+        for (int half = 0; half < 2; half++) {
+            const int8_t *weights = packed + (size_t)b * groups * 64 + half * 32;
+            // Within a group the half's 8 columns are 32 consecutive bytes; groups stay 64 bytes apart.
+            int32_t *columns = tile + b * 16 + half * 8;
+            for (int r0 = 0; r0 < rows; r0 += 4) {
+                const int count = rows - r0 < 4 ? rows - r0 : 4;
+                const uint8_t *rowsA = a + (size_t)r0 * lda;
+                int32_t *rowsTile = columns + r0 * TILE_COLUMNS;
+                switch (count) {
+                case 4: tile_avx2_rows(rowsA, lda, weights, groups, rowsTile, 4); break;
+                case 3: tile_avx2_rows(rowsA, lda, weights, groups, rowsTile, 3); break;
+                case 2: tile_avx2_rows(rowsA, lda, weights, groups, rowsTile, 2); break;
+                default: tile_avx2_rows(rowsA, lda, weights, groups, rowsTile, 1); break;
+                }
+            }
+        }
+    }
+}
+
+#endif
+
+typedef void (*tile_kernel)(const uint8_t *, int, const int8_t *, int, int, int, int32_t *);
+
+static tile_kernel kernel_for(int level) {
+#if defined(__x86_64__)
+    if (!satseek_qgemm_supports(level)) return tile_portable;
+    switch (level) {
+    case SATSEEK_QGEMM_AVX512_VNNI: return tile_avx512;
+    case SATSEEK_QGEMM_AVX_VNNI: return tile_avx_vnni;
+    case SATSEEK_QGEMM_AVX2: return tile_avx2;
+    default: return tile_portable;
+    }
+#else
+    (void)level;
+    return tile_portable;
+#endif
+}
+
+static void qgemm(int level, const uint8_t *a, int lda, const int8_t *packed, int m, int n, int k,
+                  const tile_sink *sink) {
+    if (m <= 0 || n <= 0 || k <= 0) return;
+    const tile_kernel kernel = kernel_for(level);
+    const int vector = level >= SATSEEK_QGEMM_AVX2 && satseek_qgemm_supports(level);
+    const int groups = round_up(k, 4) / 4;
+    const int blocks = round_up(n, 16) / 16;
+    int32_t tile[TILE_ROWS * TILE_COLUMNS];
+    // Columns in pairs of 16-column blocks (the AVX-512 kernel's width), rows TILE_ROWS at a time.
+    for (int block = 0; block < blocks; block += 2) {
+        const int pair = blocks - block < 2 ? 1 : 2;
+        const int8_t *weights = packed + (size_t)block * groups * 64;
+        const int column = block * 16;
+        const int columns = n - column < pair * 16 ? n - column : pair * 16;
+        for (int row = 0; row < m; row += TILE_ROWS) {
+            const int rows = m - row < TILE_ROWS ? m - row : TILE_ROWS;
+            kernel(a + (size_t)row * lda, lda, weights, groups, rows, pair, tile);
+            store_tile(sink, tile, row, column, rows, columns, vector);
+        }
+    }
+}
+
+void satseek_qgemm_u8s8_s32(
+    int level, const uint8_t *a, int lda, const int8_t *packed, int m, int n, int k, int32_t *c, int ldc) {
+    const tile_sink sink = {c, ldc, NULL, 0, NULL};
+    qgemm(level, a, lda, packed, m, n, k, &sink);
+}
+
+void satseek_qgemm_u8s8_u8(
+    int level, const uint8_t *a, int lda, const int8_t *packed, int m, int n, int k,
+    const satseek_requantization *requantization, uint8_t *out, int ldo) {
+    const tile_sink sink = {NULL, 0, out, ldo, requantization};
+    qgemm(level, a, lda, packed, m, n, k, &sink);
+}

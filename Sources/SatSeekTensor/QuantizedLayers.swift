@@ -1,0 +1,211 @@
+import CQuantizedKernels
+
+/// A 1×1 convolution on 8-bit channels-last maps: int8 weights per output channel, the input and output quantised
+/// per tensor, bias, clamp (ReLU6) and requantisation fused into the GEMM's stores.
+public struct QuantizedPointwise: Sendable {
+    public let weights: QuantizedWeights
+    public let input: QuantizationParameters
+    public let output: QuantizationParameters
+    public let requantization: Requantization
+    /// The activation's range (ReLU6: 0…6), nil for none.
+    public let clamp: ClosedRange<Float>?
+    /// For the sums dequantised (a layer whose output stays float): `bias + sums`, times `sumScale`.
+    let sumScale: [Float]
+
+    public var inChannels: Int { weights.inputs }
+    public var outChannels: Int { weights.outputs }
+
+    public init(
+        _ convolution: PointwiseConvolution, input: QuantizationParameters, output: QuantizationParameters
+    ) {
+        weights = QuantizedWeights(
+            quantizing: convolution.weight, outputs: convolution.outChannels, inputs: convolution.inChannels)
+        self.input = input
+        self.output = output
+        switch convolution.activation {
+        case .relu6: clamp = 0...6
+        case .relu: clamp = 0...Float.greatestFiniteMagnitude
+        case .none: clamp = nil
+        }
+        requantization = Requantization(
+            weights: weights, bias: convolution.bias, input: input, output: output, clamp: clamp)
+        sumScale = weights.scales.map { input.scale * $0 }
+    }
+
+    /// Rows (pixels) per thread's share: whole 6-row tiles, and enough work to be worth a thread.
+    private func chunks(_ pixels: Int, threads: Int) -> Int {
+        min(worthwhileThreads(threads, work: pixels * inChannels * outChannels, perThread: 2_000_000), (pixels + 5) / 6)
+    }
+
+    /// `output[pixels × outChannels]` from `input[pixels × inChannels]` (rows of ``QuantizedWeights/paddedInputs``
+    /// bytes when the channels are not a multiple of 4; otherwise packed).
+    public func apply(
+        _ input: UnsafePointer<UInt8>, pixels: Int, output: UnsafeMutablePointer<UInt8>, threads: Int,
+        level: Int8KernelLevel = .best
+    ) {
+        let stride = weights.paddedInputs
+        let parts = chunks(pixels, threads: threads)
+        parallelChunks(parts, threads: parts) { range in
+            for part in range {
+                let first = pixels * part / parts, last = pixels * (part + 1) / parts
+                guard last > first else { continue }
+                weights.multiply(
+                    UnsafeBufferPointer(start: input + first * stride, count: (last - first) * stride),
+                    rows: last - first, inputStride: stride, requantization: requantization,
+                    into: UnsafeMutableBufferPointer(
+                        start: output + first * outChannels, count: (last - first) * outChannels),
+                    outputStride: outChannels, level: level)
+            }
+        }
+    }
+
+    /// The integer sums only (`sums[pixels × outChannels]`).
+    public func sums(
+        _ input: UnsafePointer<UInt8>, pixels: Int, sums: UnsafeMutablePointer<Int32>, threads: Int,
+        level: Int8KernelLevel = .best
+    ) {
+        let stride = weights.paddedInputs
+        let parts = chunks(pixels, threads: threads)
+        parallelChunks(parts, threads: parts) { range in
+            for part in range {
+                let first = pixels * part / parts, last = pixels * (part + 1) / parts
+                guard last > first else { continue }
+                weights.multiply(
+                    UnsafeBufferPointer(start: input + first * stride, count: (last - first) * stride),
+                    rows: last - first, inputStride: stride,
+                    into: UnsafeMutableBufferPointer(
+                        start: sums + first * outChannels, count: (last - first) * outChannels),
+                    outputStride: outChannels, level: level)
+            }
+        }
+    }
+
+    /// The layer plus a residual (the skip connection of an inverted-residual block), requantised once:
+    /// `output = q(W·x + b + residual)` with the residual quantised by `residualParameters`. `scratch` holds
+    /// `pixels × outChannels` sums.
+    public func apply(
+        _ input: UnsafePointer<UInt8>, pixels: Int, residual: UnsafePointer<UInt8>,
+        residualParameters: QuantizationParameters, scratch: UnsafeMutablePointer<Int32>,
+        output: UnsafeMutablePointer<UInt8>, threads: Int, level: Int8KernelLevel = .best
+    ) {
+        sums(input, pixels: pixels, sums: scratch, threads: threads, level: level)
+        requantization.bias.withUnsafeBufferPointer { bias in
+            requantization.scale.withUnsafeBufferPointer { scale in
+                var parameters = satseek_requantization(
+                    bias: bias.baseAddress!, scale: scale.baseAddress!, zero_point: requantization.zeroPoint,
+                    minimum: requantization.minimum, maximum: requantization.maximum)
+                satseek_requantize_residual(
+                    scratch, Int32(pixels), Int32(outChannels), &parameters, residual, residualParameters.zeroPoint,
+                    residualParameters.scale / self.output.scale, output)
+            }
+        }
+    }
+
+    /// The layer's float output clamped like its activation, averaged over the pixels into `pooled[outChannels]`
+    /// (the head of a network before its global pooling). `scratch` holds `pixels × outChannels` sums.
+    public func pooled(
+        _ input: UnsafePointer<UInt8>, pixels: Int, scratch: UnsafeMutablePointer<Int32>,
+        pooled: UnsafeMutablePointer<Float>, threads: Int, level: Int8KernelLevel = .best
+    ) {
+        sums(input, pixels: pixels, sums: scratch, threads: threads, level: level)
+        let (low, high) = (clamp?.lowerBound ?? -.infinity, clamp?.upperBound ?? .infinity)
+        for n in 0..<outChannels { pooled[n] = 0 }
+        for p in 0..<pixels {
+            let row = scratch + p * outChannels
+            for n in 0..<outChannels {
+                let value = Float(row[n] &+ requantization.bias[n]) * sumScale[n]
+                pooled[n] += min(high, max(low, value))
+            }
+        }
+        let inverse = 1 / Float(pixels)
+        for n in 0..<outChannels { pooled[n] *= inverse }
+    }
+}
+
+/// A depthwise convolution on 8-bit channels-last maps: int8 weights per channel, sums exact in float, bias, clamp
+/// and requantisation fused (`satseek_depthwise_u8`).
+public struct QuantizedDepthwise: Sendable {
+    public let channels: Int
+    public let kernel: Int
+    public let stride: Int
+    public let input: QuantizationParameters
+    public let output: QuantizationParameters
+    /// Tap-major `kernel² × channels` int8 values held as floats.
+    let tapWeights: [Float]
+    public let requantization: Requantization
+
+    public init(
+        _ convolution: DepthwiseConvolution, input: QuantizationParameters, output: QuantizationParameters
+    ) {
+        channels = convolution.channels
+        kernel = convolution.kernel
+        stride = convolution.stride
+        self.input = input
+        self.output = output
+        let taps = kernel * kernel
+        var values = [Float](repeating: 0, count: taps * channels)
+        var bias = [Int32](repeating: 0, count: channels)
+        var scale = [Float](repeating: 0, count: channels)
+        for c in 0..<channels {
+            let row = convolution.weight[(c * taps)..<((c + 1) * taps)]
+            let largest = row.reduce(Float(0)) { max($0, abs($1)) }
+            let weightScale = largest > 0 ? largest / 127 : 1
+            var sum: Int32 = 0
+            for (t, w) in row.enumerated() {
+                let q = max(-127, min(127, (w / weightScale).rounded(.toNearestOrEven)))
+                values[t * channels + c] = q
+                sum += Int32(q)
+            }
+            let sumScale = input.scale * weightScale
+            bias[c] =
+                Int32(max(-1e9, min(1e9, (convolution.bias[c] / sumScale).rounded(.toNearestOrEven))))
+                - input.zeroPoint * sum
+            scale[c] = sumScale / output.scale
+        }
+        tapWeights = values
+        var minimum: Int32 = 0, maximum: Int32 = 255
+        if convolution.activation == .relu6 {
+            minimum = Int32(output.quantize(0))
+            maximum = Int32(output.quantize(6))
+        }
+        requantization = Requantization(
+            bias: bias, scale: scale, zeroPoint: output.zeroPoint, minimum: minimum, maximum: maximum)
+    }
+
+    /// `output[oh × ow × channels]` from `input[height × width × channels]`; returns the output size.
+    @discardableResult
+    public func apply(
+        _ input: UnsafePointer<UInt8>, height: Int, width: Int, padding: Padding, output: UnsafeMutablePointer<UInt8>,
+        threads: Int, level: Int8KernelLevel = .best
+    ) -> (height: Int, width: Int) {
+        let (oh, ow) = padding.outputSize(height: height, width: width, kernel: kernel, stride: stride)
+        let parts = min(oh, worthwhileThreads(threads, work: channels * oh * ow * kernel * kernel, perThread: 250_000))
+        tapWeights.withUnsafeBufferPointer { weights in
+            requantization.bias.withUnsafeBufferPointer { bias in
+                requantization.scale.withUnsafeBufferPointer { scale in
+                    let box = UncheckedSendableBox((weights.baseAddress!, bias.baseAddress!, scale.baseAddress!))
+                    parallelChunks(oh, threads: parts) { rows in
+                        let (weights, bias, scale) = box.value
+                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: channels)
+                        defer { scratch.deallocate() }
+                        var parameters = satseek_requantization(
+                            bias: bias, scale: scale, zero_point: requantization.zeroPoint,
+                            minimum: requantization.minimum, maximum: requantization.maximum)
+                        satseek_depthwise_u8(
+                            level.rawValue, input, Int32(height), Int32(width), Int32(channels), self.input.zeroPoint,
+                            weights, Int32(kernel), Int32(stride), Int32(padding.top), Int32(padding.left), Int32(ow),
+                            Int32(rows.lowerBound), Int32(rows.upperBound), &parameters, scratch, output)
+                    }
+                }
+            }
+        }
+        return (oh, ow)
+    }
+}
+
+/// `count` floats quantised by `parameters` (round half to even, clamped to 0…255).
+public func quantize(
+    _ input: UnsafePointer<Float>, count: Int, parameters: QuantizationParameters, output: UnsafeMutablePointer<UInt8>
+) {
+    satseek_quantize_u8(input, Int32(count), parameters.scale, parameters.zeroPoint, output)
+}

@@ -1,0 +1,144 @@
+import SatSeekRandom
+import Testing
+
+@testable import SatSeekTensor
+
+/// The int8 GEMM kernels against plain loops: exact integer sums, requantisation rounding, and every kernel the
+/// CPU runs giving the same bytes.
+@Suite struct QuantizedGEMMTests {
+    /// Random activations (rows of `stride` bytes) and weights, with the extremes mixed in: 255 × ±127 is what would
+    /// saturate a 16-bit pair sum.
+    static func operands(
+        rows: Int, outputs: Int, inputs: Int, stride: Int, extreme: Bool, random: inout SplitMix64
+    ) -> (input: [UInt8], weights: [Int8]) {
+        let input = (0..<(rows * stride)).map { _ in extreme ? UInt8(255) : UInt8(truncatingIfNeeded: random.next()) }
+        let weights = (0..<(outputs * inputs)).map { i in
+            extreme ? Int8(i % 3 == 0 ? -127 : 127) : Int8(Int(random.next() % 255) - 127)
+        }
+        return (input, weights)
+    }
+
+    /// Σₖ input[i][k] · w[n][k] by plain loops on the unpacked weights.
+    static func reference(
+        _ input: [UInt8], _ weights: [Int8], rows: Int, outputs: Int, inputs: Int, stride: Int
+    )
+        -> [Int32]
+    {
+        var sums = [Int32](repeating: 0, count: rows * outputs)
+        for i in 0..<rows {
+            for n in 0..<outputs {
+                var sum: Int32 = 0
+                for k in 0..<inputs { sum += Int32(input[i * stride + k]) * Int32(weights[n * inputs + k]) }
+                sums[i * outputs + n] = sum
+            }
+        }
+        return sums
+    }
+
+    @Test func everyKernelComputesTheExactSums() {
+        var random = SplitMix64(seed: 41)
+        let levels = Int8KernelLevel.allCases.filter(\.isSupported)
+        #expect(levels.contains(.portable) && levels.contains(Int8KernelLevel.best))
+        // Shapes around every edge: rows past a 6-row tile, outputs past 16/32-column blocks, channels not a
+        // multiple of 4, padded row strides; then EfficientNet-Lite-like layers.
+        var shapes: [(rows: Int, outputs: Int, inputs: Int)] = []
+        for _ in 0..<60 {
+            shapes.append((1 + Int(random.next() % 14), 1 + Int(random.next() % 70), 1 + Int(random.next() % 45)))
+        }
+        shapes += [(49, 1280, 320), (196, 112, 672), (784, 40, 240), (13, 24, 144)]
+        for (index, shape) in shapes.enumerated() {
+            let stride = (shape.inputs + 3) / 4 * 4 + index % 3
+            let extreme = index % 9 == 4
+            let (input, weights) = Self.operands(
+                rows: shape.rows, outputs: shape.outputs, inputs: shape.inputs, stride: stride, extreme: extreme,
+                random: &random)
+            let expected = Self.reference(
+                input, weights, rows: shape.rows, outputs: shape.outputs, inputs: shape.inputs, stride: stride)
+            let packed = QuantizedWeights(
+                values: weights, scales: .init(repeating: 1, count: shape.outputs), outputs: shape.outputs,
+                inputs: shape.inputs)
+            for level in levels {
+                var sums = [Int32](repeating: -1, count: shape.rows * shape.outputs)
+                input.withUnsafeBufferPointer { x in
+                    sums.withUnsafeMutableBufferPointer { out in
+                        packed.multiply(
+                            x, rows: shape.rows, inputStride: stride, into: out, outputStride: shape.outputs,
+                            level: level)
+                    }
+                }
+                #expect(sums == expected, "\(level) on \(shape), extreme: \(extreme)")
+            }
+        }
+    }
+
+    @Test func requantisationRoundsHalfToEvenAndClamps() {
+        // Sums chosen so that sum · scale lands on halves: 2.5 → 2, 3.5 → 4, −2.5 → −2, then + zero point, clamped.
+        let requantization = Requantization(
+            bias: [0, 0, 0, 10, 0], scale: [0.5, 0.5, 0.5, 0.5, 100], zeroPoint: 10, minimum: 9, maximum: 200)
+        #expect(requantization.apply(5, channel: 0) == 12)
+        #expect(requantization.apply(7, channel: 1) == 14)
+        #expect(requantization.apply(-5, channel: 2) == 9)  // −2 + 10 = 8, clamped to 9
+        #expect(requantization.apply(-5, channel: 3) == 12)  // (−5 + 10) · 0.5 = 2.5 → 2, + 10
+        #expect(requantization.apply(3, channel: 4) == 200)  // 300 + 10, clamped
+        // The kernels store exactly what `apply` says, on every level.
+        var random = SplitMix64(seed: 43)
+        let (rows, outputs, inputs) = (11, 37, 29)
+        let (input, weights) = Self.operands(
+            rows: rows, outputs: outputs, inputs: inputs, stride: 32, extreme: false, random: &random)
+        let sums = Self.reference(input, weights, rows: rows, outputs: outputs, inputs: inputs, stride: 32)
+        let requantize = Requantization(
+            bias: (0..<outputs).map { _ in Int32(random.next() % 20001) - 10000 },
+            scale: (0..<outputs).map { n in n % 4 == 0 ? 0.5 : Float(random.unitFloat() * 2e-3) },
+            zeroPoint: 17, minimum: 3, maximum: 250)
+        let expected = (0..<(rows * outputs)).map { requantize.apply(sums[$0], channel: $0 % outputs) }
+        let packed = QuantizedWeights(
+            values: weights, scales: .init(repeating: 1, count: outputs), outputs: outputs, inputs: inputs)
+        for level in Int8KernelLevel.allCases where level.isSupported {
+            var bytes = [UInt8](repeating: 0, count: rows * outputs)
+            input.withUnsafeBufferPointer { x in
+                bytes.withUnsafeMutableBufferPointer { out in
+                    packed.multiply(
+                        x, rows: rows, inputStride: 32, requantization: requantize, into: out, outputStride: outputs,
+                        level: level)
+                }
+            }
+            #expect(bytes == expected, "\(level)")
+        }
+    }
+
+    /// A float layer `y = ReLU6(W · x + b)` quantised per output channel, its input and output per tensor: the
+    /// int8 result dequantised is within a few output steps of the float one.
+    @Test func quantisedLayerFollowsTheFloatLayer() {
+        var random = SplitMix64(seed: 47)
+        let (pixels, outputs, inputs) = (50, 48, 40)
+        let weights = (0..<(outputs * inputs)).map { _ in random.signedUnitFloat() * 0.3 }
+        let bias = (0..<outputs).map { _ in random.signedUnitFloat() }
+        let x = (0..<(pixels * inputs)).map { _ in random.signedUnitFloat() * 3 }
+        let inputParameters = QuantizationParameters(minimum: -3, maximum: 3)
+        let outputParameters = QuantizationParameters(minimum: 0, maximum: 6)
+        #expect(outputParameters.zeroPoint == 0 && inputParameters.zeroPoint == 128)
+        let quantized = QuantizedWeights(quantizing: weights, outputs: outputs, inputs: inputs)
+        let requantization = Requantization(
+            weights: quantized, bias: bias, input: inputParameters, output: outputParameters, clamp: 0...6)
+        let qx = x.map(inputParameters.quantize)
+        var qy = [UInt8](repeating: 0, count: pixels * outputs)
+        qx.withUnsafeBufferPointer { input in
+            qy.withUnsafeMutableBufferPointer { out in
+                quantized.multiply(
+                    input, rows: pixels, inputStride: inputs, requantization: requantization, into: out,
+                    outputStride: outputs)
+            }
+        }
+        var worst: Float = 0
+        for p in 0..<pixels {
+            for n in 0..<outputs {
+                var y = bias[n]
+                for k in 0..<inputs { y += weights[n * inputs + k] * x[p * inputs + k] }
+                y = min(6, max(0, y))
+                worst = max(worst, abs(outputParameters.dequantize(qy[p * outputs + n]) - y))
+            }
+        }
+        // Input steps of 6/255 through 40 weights of ≤ 0.3 and the output's own half step: a few steps at most.
+        #expect(worst < 4 * outputParameters.scale, "worst error \(worst), output step \(outputParameters.scale)")
+    }
+}
