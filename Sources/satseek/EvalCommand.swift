@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SatSeekEvaluation
 import SatSeekSearch
+import SatSeekCatalog
 import SatSeekModels
 import SatSeekLearning
 
@@ -140,10 +141,17 @@ struct DatasetOptions: ParsableArguments {
     /// `--model` in `--precision`.
     var modelSpec: String { ModelStore.spec(model, int8: precision == .int8) }
 
-    /// The session over `--db`, or the dataset's cache file for this model (and precision).
+    /// The session over `--db`, or the dataset's cache file for this model (in int8: and this calibration, whose
+    /// content id ends the model id — a new calibration gets a new cache file instead of a refusal).
     func session(folder: String) throws -> SearchSession {
-        try SearchSession(
-            db: try db ?? EvalCommand.cachePath(folder: folder, model: modelSpec), model: modelSpec, create: true)
+        if let db { return try SearchSession(db: db, model: modelSpec, create: true) }
+        guard precision == .int8 else {
+            return try SearchSession(db: EvalCommand.cachePath(folder: folder, model: model), model: model, create: true)
+        }
+        let network = try ModelStore().load(modelSpec)
+        let calibration = network.modelID.split(separator: "@").last.map(String.init) ?? ""
+        let path = try EvalCommand.cachePath(folder: folder, model: modelSpec + "-" + calibration)
+        return SearchSession(catalog: try Catalog(path: path, create: true), model: network)
     }
 
     /// Indexes the dataset incrementally with progress on stderr and lists the files it skipped.
