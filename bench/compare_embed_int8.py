@@ -4,7 +4,8 @@
 Usually driven by bench/compare-embed-int8.sh. What is measured:
   * the float model and images exactly as bench/compare_embed.py (effnet-lite0, 224 px, pooled 1280-d
     features, the first N images under --images in sorted order);
-  * ORT int8: the float ONNX export quantised with onnxruntime.quantization.quantize_static — QDQ format,
+  * ORT int8: the float ONNX export pre-processed (quant_pre_process) and quantised with
+    onnxruntime.quantization.quantize_static — QDQ format,
     per-channel int8 weights, uint8 activations, MinMax ranges from --calibration-count images spread evenly
     over --calibration-images (sorted paths, every len/count-th file: the images `satseek calibrate` takes);
   * both ORT sessions: intra_op_num_threads=--threads, sequential, ORT_ENABLE_ALL; images/s at each --batch
@@ -44,8 +45,13 @@ def quantize(float_path, int8_path, calibration):
         def get_next(self):
             return next(self.items, None)
 
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
     os.makedirs(os.path.dirname(int8_path) or ".", exist_ok=True)
-    quantize_static(float_path, int8_path, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+    # ORT's recommended pre-processing (symbolic shape inference, graph optimisation) before quantising.
+    prepared = int8_path + ".prepared.onnx"
+    quant_pre_process(float_path, prepared)
+    quantize_static(prepared, int8_path, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     calibrate_method=CalibrationMethod.MinMax)
 

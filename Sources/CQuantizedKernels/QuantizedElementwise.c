@@ -1,10 +1,11 @@
-// The int8 network's other kernels (see include/CQuantizedKernels.h): depthwise convolution, residual
-// requantisation and quantisation. Each is written once in plain C and compiled for AVX-512, AVX2 and the
+// The int8 network's other kernels (see include/CQuantizedKernels.h): depthwise convolution and quantisation. Each is written once in plain C and compiled for AVX-512, AVX2 and the
 // baseline; the compiler vectorises the channel loops. Results are identical on every CPU: the depthwise sums are
-// integers held exactly in float, and no product is fused into an addition (contraction is off in this file).
+// integers held exactly in float (fused or not), and no other product is fused into an addition (contraction is
+// off in this file but for the depthwise sums).
 #include "CQuantizedKernels.h"
 
 #include <math.h>
+#include <string.h>
 
 #pragma clang fp contract(off)
 
@@ -16,43 +17,104 @@ static inline uint8_t requantize_sum(const satseek_requantization *q, int32_t su
     return (uint8_t)value;
 }
 
-/// The depthwise loops, inlined into one copy per instruction set below.
-static inline __attribute__((always_inline)) void depthwise_rows(
-    const uint8_t *input, int height, int width, int channels, int input_zero_point, const float *weights,
-    int kernel, int stride, int pad_top, int pad_left, int out_width, int row_begin, int row_end,
-    const satseek_requantization *requantization, float *scratch, uint8_t *output) {
-    const float zero = (float)input_zero_point;
-    for (int oy = row_begin; oy < row_end; oy++) {
-        for (int ox = 0; ox < out_width; ox++) {
-            for (int c = 0; c < channels; c++) scratch[c] = 0;
-            for (int ky = 0; ky < kernel; ky++) {
-                const int iy = oy * stride + ky - pad_top;
-                for (int kx = 0; kx < kernel; kx++) {
-                    const int ix = ox * stride + kx - pad_left;
-                    const float *w = weights + (size_t)(ky * kernel + kx) * channels;
-                    if (iy < 0 || iy >= height || ix < 0 || ix >= width) {
-                        if (input_zero_point != 0) {
-                            for (int c = 0; c < channels; c++) scratch[c] += zero * w[c];
-                        }
-                        continue;
-                    }
-                    const uint8_t *x = input + ((size_t)iy * width + ix) * channels;
-                    for (int c = 0; c < channels; c++) scratch[c] += (float)x[c] * w[c];
-                }
+enum { DEPTHWISE_PIXELS = 4, DEPTHWISE_CHANNELS = 16 };
+
+void satseek_pad_u8(
+    const uint8_t *input, int height, int width, int channels, int top, int left, int bottom, int right,
+    uint8_t value, uint8_t *output) {
+    const int padded_width = width + left + right;
+    const size_t row = (size_t)padded_width * channels;
+    for (int y = 0; y < top; y++) memset(output + (size_t)y * row, value, row);
+    for (int y = 0; y < height; y++) {
+        uint8_t *destination = output + (size_t)(y + top) * row;
+        memset(destination, value, (size_t)left * channels);
+        memcpy(destination + (size_t)left * channels, input + (size_t)y * width * channels, (size_t)width * channels);
+        memset(destination + (size_t)(left + width) * channels, value, (size_t)right * channels);
+    }
+    for (int y = top + height; y < top + height + bottom; y++) memset(output + (size_t)y * row, value, row);
+}
+
+/// `DEPTHWISE_PIXELS` neighbouring output pixels × `block` channels from `c0` over the padded input: the sums stay
+/// in registers over all taps (one weight load serves the four pixels), then are requantised. Pixels past the
+/// row's end are read from the padding (the caller pads for them) and not stored.
+static inline __attribute__((always_inline)) void depthwise_block(
+    const uint8_t *restrict padded, int padded_width, int channels, const float *restrict weights,
+    const int kernel, int stride, int oy, int ox0, int pixels, int c0, const int block,
+    const satseek_requantization *requantization, uint8_t *restrict output, int out_width) {
+    // Every product and partial sum is an integer below 2²⁴, exact in float: fusing them changes nothing.
+#pragma clang fp contract(fast)
+    float sums[DEPTHWISE_PIXELS][DEPTHWISE_CHANNELS];
+    for (int p = 0; p < DEPTHWISE_PIXELS; p++) {
+        for (int c = 0; c < block; c++) sums[p][c] = 0;
+    }
+    // Each input pixel of a kernel row is converted once and used by every tap and output pixel that reaches it.
+    enum { MOST_INPUTS = (DEPTHWISE_PIXELS - 1) * 2 + 7 };
+    const int inputs = (DEPTHWISE_PIXELS - 1) * stride + kernel;
+    for (int ky = 0; ky < kernel; ky++) {
+        const uint8_t *restrict row = padded + ((size_t)(oy * stride + ky) * padded_width + ox0 * stride) * channels + c0;
+        float x[MOST_INPUTS][DEPTHWISE_CHANNELS];
+        for (int i = 0; i < inputs; i++) {
+            for (int c = 0; c < block; c++) x[i][c] = (float)row[(size_t)i * channels + c];
+        }
+        for (int kx = 0; kx < kernel; kx++) {
+            const float *restrict w = weights + (size_t)(ky * kernel + kx) * channels + c0;
+            for (int p = 0; p < DEPTHWISE_PIXELS; p++) {
+                for (int c = 0; c < block; c++) sums[p][c] += x[p * stride + kx][c] * w[c];
             }
-            uint8_t *y = output + ((size_t)oy * out_width + ox) * channels;
-            for (int c = 0; c < channels; c++) y[c] = requantize_sum(requantization, (int32_t)scratch[c], c);
+        }
+    }
+    for (int p = 0; p < pixels; p++) {
+        uint8_t *restrict y = output + ((size_t)oy * out_width + ox0 + p) * channels + c0;
+        for (int c = 0; c < block; c++) y[c] = requantize_sum(requantization, (int32_t)sums[p][c], c0 + c);
+    }
+}
+
+/// One kernel size's loops (a constant, so the tap loops unroll).
+static inline __attribute__((always_inline)) void depthwise_kernel(
+    const uint8_t *padded, int padded_width, int channels, const float *weights, const int kernel, const int stride,
+    int out_width, int row_begin, int row_end, const satseek_requantization *requantization, uint8_t *output) {
+    const int whole = channels / DEPTHWISE_CHANNELS * DEPTHWISE_CHANNELS;
+    for (int oy = row_begin; oy < row_end; oy++) {
+        for (int ox0 = 0; ox0 < out_width; ox0 += DEPTHWISE_PIXELS) {
+            const int pixels = out_width - ox0 < DEPTHWISE_PIXELS ? out_width - ox0 : DEPTHWISE_PIXELS;
+            for (int c0 = 0; c0 < whole; c0 += DEPTHWISE_CHANNELS) {
+                depthwise_block(padded, padded_width, channels, weights, kernel, stride, oy, ox0, pixels, c0,
+                                DEPTHWISE_CHANNELS, requantization, output, out_width);
+            }
+            for (int c0 = whole; c0 < channels; c0++) {
+                depthwise_block(padded, padded_width, channels, weights, kernel, stride, oy, ox0, pixels, c0, 1,
+                                requantization, output, out_width);
+            }
         }
     }
 }
 
+static inline __attribute__((always_inline)) void depthwise_rows(
+    const uint8_t *padded, int padded_width, int channels, const float *weights, int kernel, int stride,
+    int out_width, int row_begin, int row_end, const satseek_requantization *requantization, uint8_t *output) {
+    // Kernel size and stride as constants: the tap loops unroll and the converted inputs stay in registers.
+#define DEPTHWISE_CASE(K, S)                                                                                      \
+    if (kernel == K && stride == S) {                                                                             \
+        depthwise_kernel(padded, padded_width, channels, weights, K, S, out_width, row_begin, row_end,            \
+                         requantization, output);                                                                 \
+        return;                                                                                                   \
+    }
+    DEPTHWISE_CASE(3, 1)
+    DEPTHWISE_CASE(3, 2)
+    DEPTHWISE_CASE(5, 1)
+    DEPTHWISE_CASE(5, 2)
+#undef DEPTHWISE_CASE
+    if (kernel <= 7 && stride <= 2) {
+        depthwise_kernel(padded, padded_width, channels, weights, kernel, stride, out_width, row_begin, row_end,
+                         requantization, output);
+    }
+}
+
 #define DEPTHWISE_ARGUMENTS                                                                                   \
-    input, height, width, channels, input_zero_point, weights, kernel, stride, pad_top, pad_left, out_width,  \
-        row_begin, row_end, requantization, scratch, output
+    padded, padded_width, channels, weights, kernel, stride, out_width, row_begin, row_end, requantization, output
 #define DEPTHWISE_PARAMETERS                                                                                  \
-    const uint8_t *input, int height, int width, int channels, int input_zero_point, const float *weights,    \
-        int kernel, int stride, int pad_top, int pad_left, int out_width, int row_begin, int row_end,         \
-        const satseek_requantization *requantization, float *scratch, uint8_t *output
+    const uint8_t *padded, int padded_width, int channels, const float *weights, int kernel, int stride,       \
+        int out_width, int row_begin, int row_end, const satseek_requantization *requantization, uint8_t *output
 
 static void depthwise_portable(DEPTHWISE_PARAMETERS) { depthwise_rows(DEPTHWISE_ARGUMENTS); }
 #if defined(__x86_64__)
@@ -64,10 +126,7 @@ static __attribute__((target("avx512f,avx512bw,avx512vl"))) void depthwise_avx51
 }
 #endif
 
-void satseek_depthwise_u8(
-    int level, const uint8_t *input, int height, int width, int channels, int input_zero_point,
-    const float *weights, int kernel, int stride, int pad_top, int pad_left, int out_width, int row_begin,
-    int row_end, const satseek_requantization *requantization, float *scratch, uint8_t *output) {
+void satseek_depthwise_u8(int level, DEPTHWISE_PARAMETERS) {
 #if defined(__x86_64__)
     if (level >= SATSEEK_QGEMM_AVX512_VNNI && satseek_qgemm_supports(SATSEEK_QGEMM_AVX512_VNNI)) {
         depthwise_avx512(DEPTHWISE_ARGUMENTS);
@@ -81,27 +140,31 @@ void satseek_depthwise_u8(
     depthwise_portable(DEPTHWISE_ARGUMENTS);
 }
 
-void satseek_requantize_residual(
-    const int32_t *sums, int rows, int columns, const satseek_requantization *q, const uint8_t *residual,
-    int residual_zero_point, float residual_scale, uint8_t *output) {
-    for (int i = 0; i < rows; i++) {
-        for (int j = 0; j < columns; j++) {
-            const size_t at = (size_t)i * columns + j;
-            const float main = (float)(sums[at] + q->bias[j]) * q->scale[j];
-            const float skip = (float)((int32_t)residual[at] - residual_zero_point) * residual_scale;
-            int32_t value = (int32_t)nearbyintf(main + skip) + q->zero_point;
-            value = value < q->minimum ? q->minimum : value;
-            value = value > q->maximum ? q->maximum : value;
-            output[at] = (uint8_t)value;
-        }
-    }
-}
-
-void satseek_quantize_u8(const float *input, int count, float scale, int zero_point, uint8_t *output) {
+static inline __attribute__((always_inline)) void quantize_values(
+    const float *input, int count, float scale, int zero_point, uint8_t *output) {
     for (int i = 0; i < count; i++) {
         int32_t value = (int32_t)nearbyintf(input[i] / scale) + zero_point;
         value = value < 0 ? 0 : value;
         value = value > 255 ? 255 : value;
         output[i] = (uint8_t)value;
     }
+}
+
+// The baseline has no rounding instruction (nearbyintf is a library call there); AVX2 machines get the loops
+// vectorised with `vroundps`, which rounds the same way.
+#if defined(__x86_64__)
+static __attribute__((target("avx2"))) void quantize_avx2(
+    const float *input, int count, float scale, int zero_point, uint8_t *output) {
+    quantize_values(input, count, scale, zero_point, output);
+}
+#endif
+
+void satseek_quantize_u8(const float *input, int count, float scale, int zero_point, uint8_t *output) {
+#if defined(__x86_64__)
+    if (satseek_qgemm_supports(SATSEEK_QGEMM_AVX2)) {
+        quantize_avx2(input, count, scale, zero_point, output);
+        return;
+    }
+#endif
+    quantize_values(input, count, scale, zero_point, output);
 }

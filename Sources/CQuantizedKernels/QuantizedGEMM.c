@@ -9,6 +9,8 @@
 #include <math.h>
 #include <string.h>
 
+#pragma clang fp contract(off)
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -64,48 +66,72 @@ int satseek_qgemm_best_level(void) {
     return SATSEEK_QGEMM_PORTABLE;
 }
 
-/// Where a tile's sums go: int32 rows, or requantised bytes.
+/// Where a tile's sums go: int32 rows, or requantised bytes (with a residual added when `residual` is set).
 typedef struct {
     int32_t *c;
     int ldc;
     uint8_t *out;
     int ldo;
     const satseek_requantization *requantization;
+    const uint8_t *residual;
+    int ldr;
+    int32_t residual_zero_point;
+    float residual_scale;
 } tile_sink;
 
-/// One sum requantised (the definition every vector path matches: IEEE conversion, product and round half to even).
-static inline uint8_t requantize(const satseek_requantization *q, int32_t sum, int j) {
-    const float scaled = (float)(sum + q->bias[j]) * q->scale[j];
+/// One sum requantised (the definition every vector path matches: IEEE conversion and products, the two products
+/// added unfused, round half to even); `residual` < 0: none.
+static inline uint8_t requantize(const tile_sink *sink, int32_t sum, int j, int residual) {
+    const satseek_requantization *q = sink->requantization;
+    float scaled = (float)(sum + q->bias[j]) * q->scale[j];
+    if (residual >= 0) {
+        const float skip = (float)(residual - sink->residual_zero_point) * sink->residual_scale;
+        scaled = scaled + skip;
+    }
     int32_t value = (int32_t)nearbyintf(scaled) + q->zero_point;
     value = value < q->minimum ? q->minimum : value;
     value = value > q->maximum ? q->maximum : value;
     return (uint8_t)value;
 }
 
+/// The scalar row: `sums` of columns `column…` to `destination`, the residual row `skip` (or NULL).
+static void requantize_row_scalar(
+    const tile_sink *sink, const int32_t *sums, int column, int columns, const uint8_t *skip, uint8_t *destination) {
+    for (int j = 0; j < columns; j++) destination[j] = requantize(sink, sums[j], column + j, skip ? skip[j] : -1);
+}
+
 #if defined(__x86_64__)
 /// `requantize` on 8 columns at a time (`cvtps2dq` rounds half to even in the default rounding mode, as nearbyintf).
 static __attribute__((target("avx2"))) void requantize_row_avx2(
-    const satseek_requantization *q, const int32_t *sums, int column, int columns, uint8_t *destination) {
+    const tile_sink *sink, const int32_t *sums, int column, int columns, const uint8_t *skip, uint8_t *destination) {
+    const satseek_requantization *q = sink->requantization;
     const __m256i zero_point = _mm256_set1_epi32(q->zero_point);
     const __m256i minimum = _mm256_set1_epi32(q->minimum), maximum = _mm256_set1_epi32(q->maximum);
+    const __m256i skip_zero = _mm256_set1_epi32(sink->residual_zero_point);
+    const __m256 skip_scale = _mm256_set1_ps(sink->residual_scale);
     int j = 0;
     for (; j + 8 <= columns; j += 8) {
         const __m256i sum = _mm256_add_epi32(
             _mm256_loadu_si256((const __m256i *)(sums + j)), _mm256_loadu_si256((const __m256i *)(q->bias + column + j)));
-        const __m256 scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(q->scale + column + j));
+        __m256 scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(q->scale + column + j));
+        if (skip) {
+            const __m256i r = _mm256_sub_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(skip + j))), skip_zero);
+            scaled = _mm256_add_ps(scaled, _mm256_mul_ps(_mm256_cvtepi32_ps(r), skip_scale));
+        }
         __m256i value = _mm256_add_epi32(_mm256_cvtps_epi32(scaled), zero_point);
         value = _mm256_min_epi32(_mm256_max_epi32(value, minimum), maximum);
         const __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(value), _mm256_extracti128_si256(value, 1));
         _mm_storel_epi64((__m128i *)(destination + j), _mm_packus_epi16(words, words));
     }
-    for (; j < columns; j++) destination[j] = requantize(q, sums[j], column + j);
+    requantize_row_scalar(sink, sums + j, column + j, columns - j, skip ? skip + j : NULL, destination + j);
 }
+
 #endif
 
-/// Stores `rows` × `columns` sums of `tile` (rows of TILE_COLUMNS) at row `row`, column `column`; `vector`: the
-/// CPU has AVX2.
+/// Stores `rows` × `columns` sums of `tile` (rows of TILE_COLUMNS) at row `row`, column `column` with the
+/// requantiser of `level` (the CPU runs it; the AVX-512 kernel requantises in its own registers instead).
 static void store_tile(
-    const tile_sink *sink, const int32_t *tile, int row, int column, int rows, int columns, int vector) {
+    const tile_sink *sink, const int32_t *tile, int row, int column, int rows, int columns, int level) {
     if (sink->c) {
         for (int r = 0; r < rows; r++) {
             memcpy(sink->c + (size_t)(row + r) * sink->ldc + column, tile + r * TILE_COLUMNS,
@@ -113,19 +139,17 @@ static void store_tile(
         }
         return;
     }
-    const satseek_requantization *q = sink->requantization;
     for (int r = 0; r < rows; r++) {
         uint8_t *destination = sink->out + (size_t)(row + r) * sink->ldo + column;
+        const uint8_t *skip = sink->residual ? sink->residual + (size_t)(row + r) * sink->ldr + column : NULL;
         const int32_t *sums = tile + r * TILE_COLUMNS;
 #if defined(__x86_64__)
-        if (vector) {
-            requantize_row_avx2(q, sums, column, columns, destination);
+        if (level >= SATSEEK_QGEMM_AVX2) {
+            requantize_row_avx2(sink, sums, column, columns, skip, destination);
             continue;
         }
-#else
-        (void)vector;
 #endif
-        for (int j = 0; j < columns; j++) destination[j] = requantize(q, sums[j], column + j);
+        requantize_row_scalar(sink, sums, column, columns, skip, destination);
     }
 }
 
@@ -176,6 +200,69 @@ static inline __attribute__((always_inline)) AVX512_TARGET void tile_avx512_rows
     for (int r = 0; r < rows; r++) {
         _mm512_storeu_si512(tile + r * TILE_COLUMNS, sum0[r]);
         _mm512_storeu_si512(tile + r * TILE_COLUMNS + 16, sum1[r]);
+    }
+}
+
+/// 16 sums of one row requantised in registers and stored (`count` ≤ 16 of them), as `requantize` does it; `bias`
+/// and `scale` are the columns' (loaded once per tile).
+static inline __attribute__((always_inline)) AVX512_TARGET void requantize_16(
+    const tile_sink *sink, __m512i sum, __m512i bias, __m512 scale, int count, const uint8_t *skip,
+    uint8_t *destination) {
+    const satseek_requantization *q = sink->requantization;
+    const __mmask16 mask = count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1);
+    __m512 scaled = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(sum, bias)), scale);
+    if (skip) {
+        const __m512i r = _mm512_sub_epi32(
+            _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, skip)), _mm512_set1_epi32(sink->residual_zero_point));
+        scaled = _mm512_add_ps(scaled, _mm512_mul_ps(_mm512_cvtepi32_ps(r), _mm512_set1_ps(sink->residual_scale)));
+    }
+    __m512i value = _mm512_add_epi32(_mm512_cvtps_epi32(scaled), _mm512_set1_epi32(q->zero_point));
+    value = _mm512_min_epi32(_mm512_max_epi32(value, _mm512_set1_epi32(q->minimum)), _mm512_set1_epi32(q->maximum));
+    _mm_mask_storeu_epi8(destination, mask, _mm512_cvtusepi32_epi8(value));
+}
+
+/// The AVX-512 kernel with its requantisation in registers: ROWS rows × `columns` (≤ 32) at (row, column).
+static inline __attribute__((always_inline)) AVX512_TARGET void tile_avx512_requantize_rows(
+    const uint8_t *a, int lda, const int8_t *packed, int groups, int blocks, const tile_sink *sink, int row,
+    int column, int columns, const int rows) {
+    __m512i sum0[TILE_ROWS], sum1[TILE_ROWS];
+    for (int r = 0; r < rows; r++) sum0[r] = sum1[r] = _mm512_setzero_si512();
+    const int8_t *w0 = packed, *w1 = packed + (size_t)groups * 64;
+    for (int g = 0; g < groups; g++) {
+        const __m512i b0 = _mm512_loadu_si512(w0 + g * 64);
+        const __m512i b1 = blocks > 1 ? _mm512_loadu_si512(w1 + g * 64) : _mm512_setzero_si512();
+        for (int r = 0; r < rows; r++) {
+            const __m512i x = _mm512_set1_epi32(load_group(a + (size_t)r * lda + g * 4));
+            sum0[r] = _mm512_dpbusd_epi32(sum0[r], x, b0);
+            sum1[r] = _mm512_dpbusd_epi32(sum1[r], x, b1);
+        }
+    }
+    const satseek_requantization *q = sink->requantization;
+    const int first = columns < 16 ? columns : 16, second = columns - first;
+    const __mmask16 mask0 = first >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << first) - 1);
+    const __mmask16 mask1 = second >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << second) - 1);
+    const __m512i bias0 = _mm512_maskz_loadu_epi32(mask0, q->bias + column);
+    const __m512 scale0 = _mm512_maskz_loadu_ps(mask0, q->scale + column);
+    const __m512i bias1 = _mm512_maskz_loadu_epi32(mask1, q->bias + column + 16);
+    const __m512 scale1 = _mm512_maskz_loadu_ps(mask1, q->scale + column + 16);
+    for (int r = 0; r < rows; r++) {
+        uint8_t *destination = sink->out + (size_t)(row + r) * sink->ldo + column;
+        const uint8_t *skip = sink->residual ? sink->residual + (size_t)(row + r) * sink->ldr + column : NULL;
+        requantize_16(sink, sum0[r], bias0, scale0, first, skip, destination);
+        if (second > 0) requantize_16(sink, sum1[r], bias1, scale1, second, skip ? skip + 16 : NULL, destination + 16);
+    }
+}
+
+static AVX512_TARGET void tile_avx512_requantize(
+    const uint8_t *a, int lda, const int8_t *packed, int groups, int rows, int blocks, const tile_sink *sink,
+    int row, int column, int columns) {
+    switch (rows) {
+    case 6: tile_avx512_requantize_rows(a, lda, packed, groups, blocks, sink, row, column, columns, 6); break;
+    case 5: tile_avx512_requantize_rows(a, lda, packed, groups, blocks, sink, row, column, columns, 5); break;
+    case 4: tile_avx512_requantize_rows(a, lda, packed, groups, blocks, sink, row, column, columns, 4); break;
+    case 3: tile_avx512_requantize_rows(a, lda, packed, groups, blocks, sink, row, column, columns, 3); break;
+    case 2: tile_avx512_requantize_rows(a, lda, packed, groups, blocks, sink, row, column, columns, 2); break;
+    default: tile_avx512_requantize_rows(a, lda, packed, groups, blocks, sink, row, column, columns, 1); break;
     }
 }
 
@@ -302,7 +389,9 @@ static void qgemm(int level, const uint8_t *a, int lda, const int8_t *packed, in
                   const tile_sink *sink) {
     if (m <= 0 || n <= 0 || k <= 0) return;
     const tile_kernel kernel = kernel_for(level);
-    const int vector = level >= SATSEEK_QGEMM_AVX2 && satseek_qgemm_supports(level);
+    const int store_level = satseek_qgemm_supports(level) ? level : SATSEEK_QGEMM_PORTABLE;
+    // AVX-512 requantises in its registers; the others store a tile of sums first.
+    const int fused = store_level == SATSEEK_QGEMM_AVX512_VNNI && sink->c == NULL;
     const int groups = round_up(k, 4) / 4;
     const int blocks = round_up(n, 16) / 16;
     int32_t tile[TILE_ROWS * TILE_COLUMNS];
@@ -314,21 +403,36 @@ static void qgemm(int level, const uint8_t *a, int lda, const int8_t *packed, in
         const int columns = n - column < pair * 16 ? n - column : pair * 16;
         for (int row = 0; row < m; row += TILE_ROWS) {
             const int rows = m - row < TILE_ROWS ? m - row : TILE_ROWS;
+#if defined(__x86_64__)
+            if (fused) {
+                tile_avx512_requantize(a + (size_t)row * lda, lda, weights, groups, rows, pair, sink, row, column,
+                                       columns);
+                continue;
+            }
+#endif
             kernel(a + (size_t)row * lda, lda, weights, groups, rows, pair, tile);
-            store_tile(sink, tile, row, column, rows, columns, vector);
+            store_tile(sink, tile, row, column, rows, columns, store_level);
         }
     }
 }
 
 void satseek_qgemm_u8s8_s32(
     int level, const uint8_t *a, int lda, const int8_t *packed, int m, int n, int k, int32_t *c, int ldc) {
-    const tile_sink sink = {c, ldc, NULL, 0, NULL};
+    const tile_sink sink = {c, ldc, NULL, 0, NULL, NULL, 0, 0, 0};
     qgemm(level, a, lda, packed, m, n, k, &sink);
 }
 
 void satseek_qgemm_u8s8_u8(
     int level, const uint8_t *a, int lda, const int8_t *packed, int m, int n, int k,
     const satseek_requantization *requantization, uint8_t *out, int ldo) {
-    const tile_sink sink = {NULL, 0, out, ldo, requantization};
+    const tile_sink sink = {NULL, 0, out, ldo, requantization, NULL, 0, 0, 0};
+    qgemm(level, a, lda, packed, m, n, k, &sink);
+}
+
+void satseek_qgemm_u8s8_u8_residual(
+    int level, const uint8_t *a, int lda, const int8_t *packed, int m, int n, int k,
+    const satseek_requantization *requantization, const uint8_t *residual, int ldr, int residual_zero_point,
+    float residual_scale, uint8_t *out, int ldo) {
+    const tile_sink sink = {NULL, 0, out, ldo, requantization, residual, ldr, residual_zero_point, residual_scale};
     qgemm(level, a, lda, packed, m, n, k, &sink);
 }

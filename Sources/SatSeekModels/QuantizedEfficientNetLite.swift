@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 import SatSeekImaging
 import SatSeekTensor
 
@@ -180,6 +181,7 @@ public final class QuantizedEfficientNetLite: ImageEmbedder {
     public let level: Int8KernelLevel
     private let largestActivation: Int
     private let largestSums: Int
+    private let largestPadded: Int
     private let stemFloats: Int
 
     /// The int8 network of `float` with `calibration`'s ranges (measured on `float`: another model is refused).
@@ -198,6 +200,7 @@ public final class QuantizedEfficientNetLite: ImageEmbedder {
         var size = (float.config.resolution + 1) / 2
         var largest = float.config.stemChannels * size * size
         var sums = 0
+        var padded = 0
         for (index, block) in float.blocks.enumerated() {
             let spec = block.spec
             var depthInput = current
@@ -212,6 +215,11 @@ public final class QuantizedEfficientNetLite: ImageEmbedder {
             let blockOutput = try calibration.parameters("blocks.\(index)")
             let project = QuantizedPointwise(block.projectConv.convolution, input: depthOutput, output: blockOutput)
             blocks.append(Block(spec: spec, expand: expand, depthwise: depthwise, project: project, input: current))
+            padded = max(
+                padded,
+                depthwise.paddedCount(
+                    height: size, width: size,
+                    padding: .same(height: size, width: size, kernel: spec.kernel, stride: spec.stride)))
             largest = max(largest, spec.expandedChannels * size * size)
             size = (size + spec.stride - 1) / spec.stride
             largest = max(largest, spec.expandedChannels * size * size)
@@ -223,6 +231,7 @@ public final class QuantizedEfficientNetLite: ImageEmbedder {
         self.blocks = blocks
         largestActivation = largest
         largestSums = sums
+        largestPadded = padded
         let stemSize = (float.config.resolution + 1) / 2
         stemFloats = float.config.stemChannels * stemSize * stemSize
     }
@@ -235,8 +244,8 @@ public final class QuantizedEfficientNetLite: ImageEmbedder {
             let threads = defaultThreadCount
             let inner = min(threads, count) == 1 ? threads : 1
             parallelClaims(count, threads: threads) { next in
-                let buffers = Buffers(self)
-                defer { buffers.deallocate() }
+                let buffers = takeBuffers()
+                defer { giveBuffers(buffers) }
                 while let i = next() {
                     let pooled = outBase.value + i * dimensions
                     features(inputs.baseAddress! + i * inputCount, into: pooled, buffers: buffers, threads: inner)
@@ -247,22 +256,39 @@ public final class QuantizedEfficientNetLite: ImageEmbedder {
         return output
     }
 
+    /// Buffers kept between calls: fresh multi-megabyte buffers cost page faults on every image.
+    private let pool = Mutex<[Buffers]>([])
+
+    private func takeBuffers() -> Buffers { pool.withLock { $0.popLast() } ?? Buffers(self) }
+
+    private func giveBuffers(_ buffers: Buffers) {
+        pool.withLock { free in
+            if free.count < max(2, defaultThreadCount) { free.append(buffers) } else { buffers.deallocate() }
+        }
+    }
+
+    deinit { pool.withLock { free in free.forEach { $0.deallocate() } } }
+
     /// One worker's buffers.
-    final class Buffers {
+    final class Buffers: @unchecked Sendable {
         let bytes: [UnsafeMutablePointer<UInt8>]
         let sums: UnsafeMutablePointer<Int32>
         let stem: UnsafeMutablePointer<Float>
+        /// The depthwise layers' padded input.
+        let padded: UnsafeMutablePointer<UInt8>
 
         init(_ model: QuantizedEfficientNetLite) {
             bytes = (0..<3).map { _ in UnsafeMutablePointer<UInt8>.allocate(capacity: model.largestActivation) }
             sums = .allocate(capacity: model.largestSums)
             stem = .allocate(capacity: model.stemFloats)
+            padded = .allocate(capacity: model.largestPadded)
         }
 
         func deallocate() {
             bytes.forEach { $0.deallocate() }
             sums.deallocate()
             stem.deallocate()
+            padded.deallocate()
         }
     }
 
@@ -289,13 +315,13 @@ public final class QuantizedEfficientNetLite: ImageEmbedder {
             let depthOutput = depthInput == x ? y : x
             let (oh, ow) = block.depthwise.apply(
                 depthInput, height: h, width: w,
-                padding: .same(height: h, width: w, kernel: spec.kernel, stride: spec.stride), output: depthOutput,
-                threads: threads, level: level)
+                padding: .same(height: h, width: w, kernel: spec.kernel, stride: spec.stride), padded: buffers.padded,
+                output: depthOutput, threads: threads, level: level)
             let projected = [a, b, c].first { $0 != current && $0 != depthOutput }!
             if spec.hasResidual {
                 block.project.apply(
                     depthOutput, pixels: oh * ow, residual: current, residualParameters: block.input,
-                    scratch: buffers.sums, output: projected, threads: threads, level: level)
+                    output: projected, threads: threads, level: level)
             } else {
                 block.project.apply(depthOutput, pixels: oh * ow, output: projected, threads: threads, level: level)
             }

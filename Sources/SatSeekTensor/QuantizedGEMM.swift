@@ -136,9 +136,12 @@ public struct QuantizedWeights: Sendable {
         }
     }
 
-    /// The sums requantised to bytes by `requantization` (see ``Requantization``).
+    /// The sums requantised to bytes by `requantization` (see ``Requantization``); with `residual` (rows of
+    /// `outputs` bytes, its zero point, and its scale over the output's), that residual added before rounding:
+    /// `round(Float(sum + bias) · scale + Float(r − zero) · residualScale)`, the two products never fused.
     public func multiply(
         _ input: UnsafeBufferPointer<UInt8>, rows: Int, inputStride: Int, requantization: Requantization,
+        residual: (values: UnsafeBufferPointer<UInt8>, zeroPoint: Int32, scale: Float)? = nil,
         into output: UnsafeMutableBufferPointer<UInt8>, outputStride: Int, level: Int8KernelLevel = .best
     ) {
         checkShapes(
@@ -147,6 +150,7 @@ public struct QuantizedWeights: Sendable {
         checkArgument(
             requantization.bias.count == outputs && requantization.scale.count == outputs,
             "requantisation is not for \(outputs) outputs")
+        checkArgument(residual.map { $0.values.count >= rows * outputs } ?? true, "residual smaller than the output")
         guard rows > 0 else { return }
         packed.withUnsafeBufferPointer { p in
             requantization.bias.withUnsafeBufferPointer { bias in
@@ -154,9 +158,16 @@ public struct QuantizedWeights: Sendable {
                     var parameters = satseek_requantization(
                         bias: bias.baseAddress!, scale: scale.baseAddress!, zero_point: requantization.zeroPoint,
                         minimum: requantization.minimum, maximum: requantization.maximum)
-                    satseek_qgemm_u8s8_u8(
-                        level.rawValue, input.baseAddress!, Int32(inputStride), p.baseAddress!, Int32(rows),
-                        Int32(outputs), Int32(inputs), &parameters, output.baseAddress!, Int32(outputStride))
+                    if let residual {
+                        satseek_qgemm_u8s8_u8_residual(
+                            level.rawValue, input.baseAddress!, Int32(inputStride), p.baseAddress!, Int32(rows),
+                            Int32(outputs), Int32(inputs), &parameters, residual.values.baseAddress!, Int32(outputs),
+                            residual.zeroPoint, residual.scale, output.baseAddress!, Int32(outputStride))
+                    } else {
+                        satseek_qgemm_u8s8_u8(
+                            level.rawValue, input.baseAddress!, Int32(inputStride), p.baseAddress!, Int32(rows),
+                            Int32(outputs), Int32(inputs), &parameters, output.baseAddress!, Int32(outputStride))
+                    }
                 }
             }
         }

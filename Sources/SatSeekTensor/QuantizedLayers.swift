@@ -80,23 +80,31 @@ public struct QuantizedPointwise: Sendable {
         }
     }
 
-    /// The layer plus a residual (the skip connection of an inverted-residual block), requantised once:
-    /// `output = q(W·x + b + residual)` with the residual quantised by `residualParameters`. `scratch` holds
-    /// `pixels × outChannels` sums.
+    /// The layer plus a residual (the skip connection of an inverted-residual block), requantised once in the
+    /// GEMM's stores: `output = q(W·x + b + residual)` with the residual (`pixels × outChannels`) quantised by
+    /// `residualParameters`.
     public func apply(
         _ input: UnsafePointer<UInt8>, pixels: Int, residual: UnsafePointer<UInt8>,
-        residualParameters: QuantizationParameters, scratch: UnsafeMutablePointer<Int32>,
-        output: UnsafeMutablePointer<UInt8>, threads: Int, level: Int8KernelLevel = .best
+        residualParameters: QuantizationParameters, output: UnsafeMutablePointer<UInt8>, threads: Int,
+        level: Int8KernelLevel = .best
     ) {
-        sums(input, pixels: pixels, sums: scratch, threads: threads, level: level)
-        requantization.bias.withUnsafeBufferPointer { bias in
-            requantization.scale.withUnsafeBufferPointer { scale in
-                var parameters = satseek_requantization(
-                    bias: bias.baseAddress!, scale: scale.baseAddress!, zero_point: requantization.zeroPoint,
-                    minimum: requantization.minimum, maximum: requantization.maximum)
-                satseek_requantize_residual(
-                    scratch, Int32(pixels), Int32(outChannels), &parameters, residual, residualParameters.zeroPoint,
-                    residualParameters.scale / self.output.scale, output)
+        let stride = weights.paddedInputs
+        let parts = chunks(pixels, threads: threads)
+        let skipScale = residualParameters.scale / self.output.scale
+        parallelChunks(parts, threads: parts) { range in
+            for part in range {
+                let first = pixels * part / parts, last = pixels * (part + 1) / parts
+                guard last > first else { continue }
+                weights.multiply(
+                    UnsafeBufferPointer(start: input + first * stride, count: (last - first) * stride),
+                    rows: last - first, inputStride: stride, requantization: requantization,
+                    residual: (
+                        UnsafeBufferPointer(start: residual + first * outChannels, count: (last - first) * outChannels),
+                        residualParameters.zeroPoint, skipScale
+                    ),
+                    into: UnsafeMutableBufferPointer(
+                        start: output + first * outChannels, count: (last - first) * outChannels),
+                    outputStride: outChannels, level: level)
             }
         }
     }
@@ -172,13 +180,33 @@ public struct QuantizedDepthwise: Sendable {
             bias: bias, scale: scale, zeroPoint: output.zeroPoint, minimum: minimum, maximum: maximum)
     }
 
-    /// `output[oh × ow × channels]` from `input[height × width × channels]`; returns the output size.
+    /// The padded copy of a `height × width` input the kernel reads: `padding` plus, on the right, what the last
+    /// group of 4 output pixels reaches.
+    public func paddedSize(height: Int, width: Int, padding: Padding) -> (height: Int, width: Int) {
+        let (oh, ow) = padding.outputSize(height: height, width: width, kernel: kernel, stride: stride)
+        let reached = ((ow + 3) / 4 * 4 - 1) * stride + kernel
+        return ((oh - 1) * stride + kernel, max(width + padding.left + padding.right, reached))
+    }
+
+    /// Bytes of the padded copy (``paddedSize(height:width:padding:)``).
+    public func paddedCount(height: Int, width: Int, padding: Padding) -> Int {
+        let size = paddedSize(height: height, width: width, padding: padding)
+        return max(size.height, height + padding.top + padding.bottom) * size.width * channels
+    }
+
+    /// `output[oh × ow × channels]` from `input[height × width × channels]`, through `padded`
+    /// (``paddedCount(height:width:padding:)`` bytes); returns the output size.
     @discardableResult
     public func apply(
-        _ input: UnsafePointer<UInt8>, height: Int, width: Int, padding: Padding, output: UnsafeMutablePointer<UInt8>,
-        threads: Int, level: Int8KernelLevel = .best
+        _ input: UnsafePointer<UInt8>, height: Int, width: Int, padding: Padding, padded: UnsafeMutablePointer<UInt8>,
+        output: UnsafeMutablePointer<UInt8>, threads: Int, level: Int8KernelLevel = .best
     ) -> (height: Int, width: Int) {
         let (oh, ow) = padding.outputSize(height: height, width: width, kernel: kernel, stride: stride)
+        let size = paddedSize(height: height, width: width, padding: padding)
+        let bottom = max(size.height, height + padding.top + padding.bottom) - height - padding.top
+        satseek_pad_u8(
+            input, Int32(height), Int32(width), Int32(channels), Int32(padding.top), Int32(padding.left),
+            Int32(bottom), Int32(size.width - width - padding.left), UInt8(self.input.zeroPoint), padded)
         let parts = min(oh, worthwhileThreads(threads, work: channels * oh * ow * kernel * kernel, perThread: 250_000))
         tapWeights.withUnsafeBufferPointer { weights in
             requantization.bias.withUnsafeBufferPointer { bias in
@@ -186,15 +214,13 @@ public struct QuantizedDepthwise: Sendable {
                     let box = UncheckedSendableBox((weights.baseAddress!, bias.baseAddress!, scale.baseAddress!))
                     parallelChunks(oh, threads: parts) { rows in
                         let (weights, bias, scale) = box.value
-                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: channels)
-                        defer { scratch.deallocate() }
                         var parameters = satseek_requantization(
                             bias: bias, scale: scale, zero_point: requantization.zeroPoint,
                             minimum: requantization.minimum, maximum: requantization.maximum)
                         satseek_depthwise_u8(
-                            level.rawValue, input, Int32(height), Int32(width), Int32(channels), self.input.zeroPoint,
-                            weights, Int32(kernel), Int32(stride), Int32(padding.top), Int32(padding.left), Int32(ow),
-                            Int32(rows.lowerBound), Int32(rows.upperBound), &parameters, scratch, output)
+                            level.rawValue, padded, Int32(size.width), Int32(channels), weights, Int32(kernel),
+                            Int32(stride), Int32(ow), Int32(rows.lowerBound), Int32(rows.upperBound), &parameters,
+                            output)
                     }
                 }
             }

@@ -146,7 +146,8 @@ struct DatasetOptions: ParsableArguments {
     func session(folder: String) throws -> SearchSession {
         if let db { return try SearchSession(db: db, model: modelSpec, create: true) }
         guard precision == .int8 else {
-            return try SearchSession(db: EvalCommand.cachePath(folder: folder, model: model), model: model, create: true)
+            return try SearchSession(
+                db: EvalCommand.cachePath(folder: folder, model: model), model: model, create: true)
         }
         let network = try ModelStore().load(modelSpec)
         let calibration = network.modelID.split(separator: "@").last.map(String.init) ?? ""

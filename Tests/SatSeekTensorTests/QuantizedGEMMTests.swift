@@ -103,6 +103,26 @@ import Testing
                 }
             }
             #expect(bytes == expected, "\(level)")
+            // With a residual: its two products added unfused before rounding.
+            let residual = (0..<(rows * outputs)).map { UInt8(($0 * 37) % 256) }
+            let (skipZero, skipScale): (Int32, Float) = (91, 0.37)
+            let withResidual = (0..<(rows * outputs)).map { i -> UInt8 in
+                let n = i % outputs
+                let main = Float(sums[i] &+ requantize.bias[n]) * requantize.scale[n]
+                let skip = Float(Int32(residual[i]) - skipZero) * skipScale
+                let q = Int32((main + skip).rounded(.toNearestOrEven)) + requantize.zeroPoint
+                return UInt8(max(requantize.minimum, min(requantize.maximum, q)))
+            }
+            input.withUnsafeBufferPointer { x in
+                residual.withUnsafeBufferPointer { r in
+                    bytes.withUnsafeMutableBufferPointer { out in
+                        packed.multiply(
+                            x, rows: rows, inputStride: 32, requantization: requantize,
+                            residual: (r, skipZero, skipScale), into: out, outputStride: outputs, level: level)
+                    }
+                }
+            }
+            #expect(bytes == withResidual, "\(level) with a residual")
         }
     }
 
@@ -140,5 +160,59 @@ import Testing
         }
         // Input steps of 6/255 through 40 weights of ≤ 0.3 and the output's own half step: a few steps at most.
         #expect(worst < 4 * outputParameters.scale, "worst error \(worst), output step \(outputParameters.scale)")
+    }
+
+    /// The int8 depthwise kernel against plain loops over the padded input: every kernel size, stride, channel
+    /// tail and level gives the bytes `Requantization.apply` gives for the exact sums.
+    @Test func depthwiseMatchesPlainLoops() {
+        var random = SplitMix64(seed: 53)
+        for (height, width, channels, kernel, stride) in [
+            (9, 11, 16, 3, 1), (10, 7, 24, 3, 2), (13, 13, 40, 5, 1), (14, 9, 17, 5, 2), (7, 7, 48, 3, 1)
+        ] {
+            let taps = kernel * kernel
+            let weights = (0..<(channels * taps)).map { _ in random.signedUnitFloat() }
+            let bias = (0..<channels).map { _ in random.signedUnitFloat() }
+            let convolution = DepthwiseConvolution(
+                channels: channels, kernel: kernel, stride: stride, weight: weights, bias: bias, activation: .relu6)
+            let input = QuantizationParameters(minimum: -1, maximum: 3)  // zero point 64: padding reads 64
+            let layer = QuantizedDepthwise(
+                convolution, input: input, output: QuantizationParameters(minimum: 0, maximum: 6))
+            let x = (0..<(height * width * channels)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            let padding = Padding.same(height: height, width: width, kernel: kernel, stride: stride)
+            let (oh, ow) = padding.outputSize(height: height, width: width, kernel: kernel, stride: stride)
+            var expected = [UInt8](repeating: 0, count: oh * ow * channels)
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    for c in 0..<channels {
+                        var sum: Int32 = 0
+                        for ky in 0..<kernel {
+                            for kx in 0..<kernel {
+                                let iy = oy * stride + ky - padding.top, ix = ox * stride + kx - padding.left
+                                let value =
+                                    (0..<height).contains(iy) && (0..<width).contains(ix)
+                                    ? Int32(x[(iy * width + ix) * channels + c]) : input.zeroPoint
+                                sum += value * Int32(layer.tapWeights[(ky * kernel + kx) * channels + c])
+                            }
+                        }
+                        expected[(oy * ow + ox) * channels + c] = layer.requantization.apply(sum, channel: c)
+                    }
+                }
+            }
+            for level in Int8KernelLevel.allCases where level.isSupported {
+                var output = [UInt8](repeating: 0, count: oh * ow * channels)
+                var padded = [UInt8](
+                    repeating: 0, count: layer.paddedCount(height: height, width: width, padding: padding))
+                x.withUnsafeBufferPointer { input in
+                    padded.withUnsafeMutableBufferPointer { padded in
+                        output.withUnsafeMutableBufferPointer { out in
+                            _ = layer.apply(
+                                input.baseAddress!, height: height, width: width, padding: padding,
+                                padded: padded.baseAddress!, output: out.baseAddress!, threads: 2, level: level)
+                        }
+                    }
+                }
+                #expect(output == expected, "\(level), \(kernel)×\(kernel)/\(stride), \(channels) channels")
+            }
+        }
     }
 }

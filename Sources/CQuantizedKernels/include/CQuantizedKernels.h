@@ -56,23 +56,28 @@ void satseek_qgemm_u8s8_u8(
     int level, const uint8_t *a, int lda, const int8_t *packed, int m, int n, int k,
     const satseek_requantization *requantization, uint8_t *out, int ldo);
 
-/// A depthwise convolution on unsigned bytes, channels-last (`height × width × channels`), for output rows
-/// `row_begin..<row_end` (of `out_height × out_width` pixels): for every output pixel and channel c,
-/// `s = Σ_taps x · w[tap][c]` with taps outside the input reading `input_zero_point` (real zero), requantised like
-/// the GEMM (column = channel). `weights` are int8 values held as floats (`kernel² × channels`); the sums are
-/// computed in float and are exact (|s| ≤ 25 · 255 · 127 < 2²⁴), so every CPU gives the same bytes.
-/// `scratch` holds `channels` floats.
-void satseek_depthwise_u8(
-    int level, const uint8_t *input, int height, int width, int channels, int input_zero_point,
-    const float *weights, int kernel, int stride, int pad_top, int pad_left, int out_width, int row_begin,
-    int row_end, const satseek_requantization *requantization, float *scratch, uint8_t *output);
+/// Copies a `height × width × channels` byte map into the middle of a `(top + height + bottom) × (left + width +
+/// right)` one whose border holds `value` (the input's zero point: real zero).
+void satseek_pad_u8(
+    const uint8_t *input, int height, int width, int channels, int top, int left, int bottom, int right,
+    uint8_t value, uint8_t *output);
 
-/// A projection's sums plus a residual, requantised: for `rows` × `columns` sums,
-/// `out = clamp(nearbyint(float(s + bias[j]) · scale[j] + float(r − residual_zero_point) · residual_scale)
-///  + zero_point, minimum, maximum)` (the two products rounded separately, never fused).
-void satseek_requantize_residual(
-    const int32_t *sums, int rows, int columns, const satseek_requantization *requantization,
-    const uint8_t *residual, int residual_zero_point, float residual_scale, uint8_t *output);
+/// The products requantised with a residual added (the skip connection of an inverted-residual block):
+/// `clamp(nearbyint(float(s + bias[j]) · scale[j] + float(r − residual_zero_point) · residual_scale) + zero_point,
+/// minimum, maximum)`, the two products rounded separately and never fused; `residual` has m rows of `ldr` bytes.
+void satseek_qgemm_u8s8_u8_residual(
+    int level, const uint8_t *a, int lda, const int8_t *packed, int m, int n, int k,
+    const satseek_requantization *requantization, const uint8_t *residual, int ldr, int residual_zero_point,
+    float residual_scale, uint8_t *out, int ldo);
+
+/// A depthwise convolution on unsigned bytes, channels-last, over an input already padded (`satseek_pad_u8`, rows
+/// of `padded_width` pixels; padded far enough right for output columns rounded up to 4), for output rows
+/// `row_begin..<row_end` of `out_width` pixels: for every output pixel and channel c, `s = Σ_taps x · w[tap][c]`,
+/// requantised like the GEMM (column = channel). `weights` are int8 values held as floats (`kernel² × channels`);
+/// the sums are computed in float and are exact (|s| ≤ 25 · 255 · 127 < 2²⁴), so every CPU gives the same bytes.
+void satseek_depthwise_u8(
+    int level, const uint8_t *padded, int padded_width, int channels, const float *weights, int kernel, int stride,
+    int out_width, int row_begin, int row_end, const satseek_requantization *requantization, uint8_t *output);
 
 /// `count` floats quantised: `clamp(nearbyint(x / scale) + zero_point, 0, 255)`.
 void satseek_quantize_u8(const float *input, int count, float scale, int zero_point, uint8_t *output);
