@@ -48,9 +48,10 @@ public struct ActivationCalibration: Codable, Sendable, Equatable {
         } catch {
             throw CalibrationError.invalid(url.path, "not a calibration file (\(error.localizedDescription))")
         }
+        // Activations of these networks stay within tens; a range past ±10⁶ would only make the arithmetic overflow.
         for (name, range) in calibration.ranges
-        where range.count != 2 || !range.allSatisfy(\.isFinite) || range[0] > range[1] {
-            throw CalibrationError.invalid(url.path, "tensor \(name) has no valid [minimum, maximum] range")
+        where range.count != 2 || !range.allSatisfy({ $0.isFinite && abs($0) <= 1e6 }) || range[0] > range[1] {
+            throw CalibrationError.invalid(url.path, "tensor \(name) has no valid [minimum, maximum] range (|x| ≤ 10⁶)")
         }
         return calibration
     }

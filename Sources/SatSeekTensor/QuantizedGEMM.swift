@@ -1,4 +1,5 @@
 import CQuantizedKernels
+import Foundation
 
 /// The CPU kernel sets of the int8 GEMM (`CQuantizedKernels`), chosen at run time from the CPU's feature flags —
 /// never from the machine that built the binary. Every level computes the same integers (the tests hold them to
@@ -13,8 +14,25 @@ public enum Int8KernelLevel: Int32, CaseIterable, Sendable, CustomStringConverti
     /// 512-bit `vpdpbusd`.
     case avx512VNNI = 3
 
-    /// The fastest level this CPU runs.
-    public static let best = Int8KernelLevel(rawValue: satseek_qgemm_best_level()) ?? .portable
+    /// The fastest level this CPU runs, or the one `SATSEEK_INT8_KERNELS` names (`portable`, `avx2`, `avx-vnni`,
+    /// `avx512-vnni`; for benchmarks) when the CPU runs it. Every level computes the same bytes.
+    public static let best: Int8KernelLevel = {
+        let fastest = Int8KernelLevel(rawValue: satseek_qgemm_best_level()) ?? .portable
+        guard let name = ProcessInfo.processInfo.environment["SATSEEK_INT8_KERNELS"],
+            let named = allCases.first(where: { $0.name == name.lowercased() }), named.isSupported
+        else { return fastest }
+        return named
+    }()
+
+    /// The name `SATSEEK_INT8_KERNELS` takes.
+    public var name: String {
+        switch self {
+        case .portable: return "portable"
+        case .avx2: return "avx2"
+        case .avxVNNI: return "avx-vnni"
+        case .avx512VNNI: return "avx512-vnni"
+        }
+    }
 
     /// Whether this CPU runs the level.
     public var isSupported: Bool { satseek_qgemm_supports(rawValue) != 0 }

@@ -83,7 +83,10 @@ import Testing
         var other = calibration
         other.ranges["stem"] = [0, 5.25]
         #expect(other.contentID != calibration.contentID && calibration.contentID.count == 12)
-        for damaged in [#"{"model": 3}"#, #"{"model":"m","images":1,"ranges":{"stem":[2,1]}}"#, "\u{0}"] {
+        for damaged in [
+            #"{"model": 3}"#, #"{"model":"m","images":1,"ranges":{"stem":[2,1]}}"#, "\u{0}",
+            #"{"model":"m","images":1,"ranges":{"stem":[-3e38,3e38]}}"#,
+        ] {
             try Data(damaged.utf8).write(to: file)
             #expect(throws: CalibrationError.self) { try ActivationCalibration.read(file) }
         }
