@@ -85,7 +85,7 @@ import Testing
         #expect(other.contentID != calibration.contentID && calibration.contentID.count == 12)
         for damaged in [
             #"{"model": 3}"#, #"{"model":"m","images":1,"ranges":{"stem":[2,1]}}"#, "\u{0}",
-            #"{"model":"m","images":1,"ranges":{"stem":[-3e38,3e38]}}"#,
+            #"{"model":"m","images":1,"ranges":{"stem":[-3e38,3e38]}}"#
         ] {
             try Data(damaged.utf8).write(to: file)
             #expect(throws: CalibrationError.self) { try ActivationCalibration.read(file) }
