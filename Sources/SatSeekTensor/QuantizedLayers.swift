@@ -37,11 +37,10 @@ public struct QuantizedPointwise: Sendable {
         min(worthwhileThreads(threads, work: pixels * inChannels * outChannels, perThread: 2_000_000), (pixels + 5) / 6)
     }
 
-    /// `output[pixels × outChannels]` from `input[pixels × inChannels]` (rows of ``QuantizedWeights/paddedInputs``
-    /// bytes when the channels are not a multiple of 4; otherwise packed).
-    public func apply(
-        _ input: UnsafePointer<UInt8>, pixels: Int, output: UnsafeMutablePointer<UInt8>, threads: Int,
-        level: Int8KernelLevel = .best
+    /// Runs `body(rows, input rows, output offset)` on contiguous pixel ranges split over the threads.
+    private func forEachRowRange(
+        _ input: UnsafePointer<UInt8>, pixels: Int, threads: Int,
+        _ body: (_ rows: Int, _ input: UnsafeBufferPointer<UInt8>, _ outputOffset: Int) -> Void
     ) {
         let stride = weights.paddedInputs
         let parts = chunks(pixels, threads: threads)
@@ -49,13 +48,24 @@ public struct QuantizedPointwise: Sendable {
             for part in range {
                 let first = pixels * part / parts, last = pixels * (part + 1) / parts
                 guard last > first else { continue }
-                weights.multiply(
-                    UnsafeBufferPointer(start: input + first * stride, count: (last - first) * stride),
-                    rows: last - first, inputStride: stride, requantization: requantization,
-                    into: UnsafeMutableBufferPointer(
-                        start: output + first * outChannels, count: (last - first) * outChannels),
-                    outputStride: outChannels, level: level)
+                body(
+                    last - first, UnsafeBufferPointer(start: input + first * stride, count: (last - first) * stride),
+                    first * outChannels)
             }
+        }
+    }
+
+    /// `output[pixels × outChannels]` from `input[pixels × inChannels]` (rows of ``QuantizedWeights/paddedInputs``
+    /// bytes when the channels are not a multiple of 4; otherwise packed).
+    public func apply(
+        _ input: UnsafePointer<UInt8>, pixels: Int, output: UnsafeMutablePointer<UInt8>, threads: Int,
+        level: Int8KernelLevel = .best
+    ) {
+        forEachRowRange(input, pixels: pixels, threads: threads) { rows, rowsInput, offset in
+            weights.multiply(
+                rowsInput, rows: rows, inputStride: weights.paddedInputs, requantization: requantization,
+                into: UnsafeMutableBufferPointer(start: output + offset, count: rows * outChannels),
+                outputStride: outChannels, level: level)
         }
     }
 
@@ -64,19 +74,11 @@ public struct QuantizedPointwise: Sendable {
         _ input: UnsafePointer<UInt8>, pixels: Int, sums: UnsafeMutablePointer<Int32>, threads: Int,
         level: Int8KernelLevel = .best
     ) {
-        let stride = weights.paddedInputs
-        let parts = chunks(pixels, threads: threads)
-        parallelChunks(parts, threads: parts) { range in
-            for part in range {
-                let first = pixels * part / parts, last = pixels * (part + 1) / parts
-                guard last > first else { continue }
-                weights.multiply(
-                    UnsafeBufferPointer(start: input + first * stride, count: (last - first) * stride),
-                    rows: last - first, inputStride: stride,
-                    into: UnsafeMutableBufferPointer(
-                        start: sums + first * outChannels, count: (last - first) * outChannels),
-                    outputStride: outChannels, level: level)
-            }
+        forEachRowRange(input, pixels: pixels, threads: threads) { rows, rowsInput, offset in
+            weights.multiply(
+                rowsInput, rows: rows, inputStride: weights.paddedInputs,
+                into: UnsafeMutableBufferPointer(start: sums + offset, count: rows * outChannels),
+                outputStride: outChannels, level: level)
         }
     }
 
@@ -88,24 +90,16 @@ public struct QuantizedPointwise: Sendable {
         residualParameters: QuantizationParameters, output: UnsafeMutablePointer<UInt8>, threads: Int,
         level: Int8KernelLevel = .best
     ) {
-        let stride = weights.paddedInputs
-        let parts = chunks(pixels, threads: threads)
         let skipScale = residualParameters.scale / self.output.scale
-        parallelChunks(parts, threads: parts) { range in
-            for part in range {
-                let first = pixels * part / parts, last = pixels * (part + 1) / parts
-                guard last > first else { continue }
-                weights.multiply(
-                    UnsafeBufferPointer(start: input + first * stride, count: (last - first) * stride),
-                    rows: last - first, inputStride: stride, requantization: requantization,
-                    residual: (
-                        UnsafeBufferPointer(start: residual + first * outChannels, count: (last - first) * outChannels),
-                        residualParameters.zeroPoint, skipScale
-                    ),
-                    into: UnsafeMutableBufferPointer(
-                        start: output + first * outChannels, count: (last - first) * outChannels),
-                    outputStride: outChannels, level: level)
-            }
+        forEachRowRange(input, pixels: pixels, threads: threads) { rows, rowsInput, offset in
+            weights.multiply(
+                rowsInput, rows: rows, inputStride: weights.paddedInputs, requantization: requantization,
+                residual: (
+                    UnsafeBufferPointer(start: residual + offset, count: rows * outChannels),
+                    residualParameters.zeroPoint, skipScale
+                ),
+                into: UnsafeMutableBufferPointer(start: output + offset, count: rows * outChannels),
+                outputStride: outChannels, level: level)
         }
     }
 
