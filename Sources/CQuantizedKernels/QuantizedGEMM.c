@@ -1,9 +1,10 @@
 // Integer GEMM of SatSeek's int8 inference (see include/CQuantizedKernels.h).
 //
-// Every kernel computes a tile of up to TILE_ROWS rows × 16 output columns (32 for AVX-512) of exact int32 sums
-// into a small buffer, which one shared routine stores as int32 or requantises: only the integer accumulation
-// differs between CPUs, so every kernel gives the same bits. The SIMD kernels are compiled with per-function
-// target attributes and only called after the CPU reports the features, so the library runs on any x86-64 CPU.
+// Every kernel computes a tile of up to TILE_ROWS rows × 32 output columns of exact int32 sums. The AVX-512 kernel
+// requantises them in its registers; the others store them in a small buffer that a shared routine writes out as
+// int32 or requantises. The integer sums are exact and every requantiser performs the same float operations
+// (unfused), so every kernel gives the same bits. The SIMD kernels are compiled with per-function target
+// attributes and only called after the CPU reports the features, so the library runs on any x86-64 CPU.
 #include "CQuantizedKernels.h"
 
 #include <math.h>
