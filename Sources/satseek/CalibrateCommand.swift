@@ -28,7 +28,8 @@ struct CalibrateCommand: ParsableCommand {
     @Flag(help: "Print the calibration's summary as JSON.") var json = false
 
     func validate() throws {
-        guard (1...10_000).contains(images) else { throw ValidationError("--images must be 1…10000") }
+        // Each image's input tensor is kept for the pass (0.6 MB at 224 px).
+        guard (1...1000).contains(images) else { throw ValidationError("--images must be 1…1000") }
     }
 
     func run() throws {
@@ -43,15 +44,26 @@ struct CalibrateCommand: ParsableCommand {
             let chosen = (0..<count).map { files[$0 * files.count / count] }
             let per = network.inputCount
             var inputs = [Float](repeating: 0, count: count * per)
-            try inputs.withUnsafeMutableBufferPointer { buffer in
-                for (i, file) in chosen.enumerated() {
-                    let image = try ImageDecoder.decode(URL(fileURLWithPath: file.path))
-                    network.preprocessing.write(
-                        image, into: UnsafeMutableBufferPointer(rebasing: buffer[(i * per)..<((i + 1) * per)]))
+            var decoded = 0
+            inputs.withUnsafeMutableBufferPointer { buffer in
+                for file in chosen {
+                    // A file that does not decode is skipped with its reason, like `index` does.
+                    do {
+                        let image = try ImageDecoder.decode(URL(fileURLWithPath: file.path))
+                        network.preprocessing.write(
+                            image,
+                            into: UnsafeMutableBufferPointer(rebasing: buffer[(decoded * per)..<((decoded + 1) * per)]))
+                        decoded += 1
+                    } catch {
+                        printError("skipped \(file.path): \(error)")
+                    }
                 }
             }
+            guard decoded > 0 else { throw SearchError.invalidInput("\(folder): none of the chosen images decodes") }
             let started = Date()
-            let calibration = inputs.withUnsafeBufferPointer { network.calibrate($0, count: count) }
+            let calibration = inputs.withUnsafeBufferPointer {
+                network.calibrate(UnsafeBufferPointer(rebasing: $0[0..<(decoded * per)]), count: decoded)
+            }
             let url = store.calibrationURL(for: model)
             try FileManager.default.createDirectory(
                 at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -61,13 +73,13 @@ struct CalibrateCommand: ParsableCommand {
                 let model, int8Model, file: String; let images, tensors: Int; let seconds: Double
             }
             let summary = Summary(
-                model: network.modelID, int8Model: int8.modelID, file: url.path, images: count,
+                model: network.modelID, int8Model: int8.modelID, file: url.path, images: decoded,
                 tensors: calibration.ranges.count, seconds: Date().timeIntervalSince(started))
             if json { return try printJSON(summary) }
             print(
                 String(
                     format: "calibrated %@ on %d images of %@ (%d tensors, %.1f s)\n  wrote %@\n  int8 model id %@",
-                    network.modelID, count, folder, calibration.ranges.count, summary.seconds, url.path,
+                    network.modelID, decoded, folder, calibration.ranges.count, summary.seconds, url.path,
                     int8.modelID))
         }
     }
