@@ -3,19 +3,12 @@
 // integers held exactly in float (fused or not), and no other product is fused into an addition (contraction is
 // off in this file but for the depthwise sums).
 #include "CQuantizedKernels.h"
+#include "Requantize.h"
 
 #include <math.h>
 #include <string.h>
 
 #pragma clang fp contract(off)
-
-static inline uint8_t requantize_sum(const satseek_requantization *q, int32_t sum, int j) {
-    const float scaled = (float)(sum + q->bias[j]) * q->scale[j];
-    int32_t value = (int32_t)nearbyintf(scaled) + q->zero_point;
-    value = value < q->minimum ? q->minimum : value;
-    value = value > q->maximum ? q->maximum : value;
-    return (uint8_t)value;
-}
 
 enum { DEPTHWISE_PIXELS = 4, DEPTHWISE_CHANNELS = 16 };
 
@@ -65,7 +58,7 @@ static inline __attribute__((always_inline)) void depthwise_block(
     }
     for (int p = 0; p < pixels; p++) {
         uint8_t *restrict y = output + ((size_t)oy * out_width + ox0 + p) * channels + c0;
-        for (int c = 0; c < block; c++) y[c] = requantize_sum(requantization, (int32_t)sums[p][c], c0 + c);
+        for (int c = 0; c < block; c++) y[c] = satseek_requantize_sum(requantization, (int32_t)sums[p][c], c0 + c);
     }
 }
 

@@ -6,6 +6,7 @@
 // (unfused), so every kernel gives the same bits. The SIMD kernels are compiled with per-function target
 // attributes and only called after the CPU reports the features, so the library runs on any x86-64 CPU.
 #include "CQuantizedKernels.h"
+#include "Requantize.h"
 
 #include <math.h>
 #include <string.h>
@@ -84,15 +85,9 @@ typedef struct {
 /// added unfused, round half to even); `residual` < 0: none.
 static inline uint8_t requantize(const tile_sink *sink, int32_t sum, int j, int residual) {
     const satseek_requantization *q = sink->requantization;
-    float scaled = (float)(sum + q->bias[j]) * q->scale[j];
-    if (residual >= 0) {
-        const float skip = (float)(residual - sink->residual_zero_point) * sink->residual_scale;
-        scaled = scaled + skip;
-    }
-    int32_t value = (int32_t)nearbyintf(scaled) + q->zero_point;
-    value = value < q->minimum ? q->minimum : value;
-    value = value > q->maximum ? q->maximum : value;
-    return (uint8_t)value;
+    if (residual < 0) return satseek_requantize_sum(q, sum, j);
+    const float skip = (float)(residual - sink->residual_zero_point) * sink->residual_scale;
+    return satseek_requantize_scaled(q, (float)(sum + q->bias[j]) * q->scale[j] + skip);
 }
 
 /// The scalar row: `sums` of columns `column…` to `destination`, the residual row `skip` (or NULL).

@@ -199,8 +199,8 @@ public final class QuantizedEfficientNetLite: ImageEmbedder {
         var current = stemOutput
         var blocks: [Block] = []
         var size = (float.config.resolution + 1) / 2
-        var largest = float.config.stemChannels * size * size
-        var sums = 0
+        stemFloats = float.config.stemChannels * size * size
+        var largest = stemFloats
         var padded = 0
         for (index, block) in float.blocks.enumerated() {
             let spec = block.spec
@@ -224,17 +224,14 @@ public final class QuantizedEfficientNetLite: ImageEmbedder {
             largest = max(largest, spec.expandedChannels * size * size)
             size = (size + spec.stride - 1) / spec.stride
             largest = max(largest, spec.expandedChannels * size * size)
-            sums = max(sums, spec.outChannels * size * size)
             current = blockOutput
         }
-        sums = max(sums, float.config.headChannels * size * size)
+        // Only the head's sums leave the GEMM as int32 (the blocks requantise in its stores).
+        largestSums = float.config.headChannels * size * size
         head = QuantizedPointwise(float.convHead.convolution, input: current, output: current)
         self.blocks = blocks
         largestActivation = largest
-        largestSums = sums
         largestPadded = padded
-        let stemSize = (float.config.resolution + 1) / 2
-        stemFloats = float.config.stemChannels * stemSize * stemSize
     }
 
     public func embed(_ inputs: UnsafeBufferPointer<Float>, count: Int) -> [Float] {
@@ -273,6 +270,7 @@ public final class QuantizedEfficientNetLite: ImageEmbedder {
     /// One worker's buffers.
     final class Buffers: @unchecked Sendable {
         let bytes: [UnsafeMutablePointer<UInt8>]
+        /// The head's int32 sums.
         let sums: UnsafeMutablePointer<Int32>
         let stem: UnsafeMutablePointer<Float>
         /// The depthwise layers' padded input.
