@@ -91,18 +91,30 @@ public struct QuantizedWeights: Sendable {
     public init(quantizing weights: [Float], outputs: Int, inputs: Int) {
         checkArgument(
             outputs > 0 && inputs > 0 && weights.count == outputs * inputs, "weights are not outputs × inputs")
-        var scales = [Float](repeating: 1, count: outputs)
-        var values = [Int8](repeating: 0, count: outputs * inputs)
-        for n in 0..<outputs {
-            let row = weights[(n * inputs)..<((n + 1) * inputs)]
+        let (values, scales) = Self.quantizePerRow(weights, rows: outputs, columns: inputs)
+        self.init(values: values, scales: scales, outputs: outputs, inputs: inputs)
+    }
+
+    /// Row-major `rows × columns` floats quantised symmetrically per row (an output channel of a 1×1 convolution,
+    /// a channel's taps of a depthwise one): scale = max |w| / 127 (1 for a zero row), q = round(w / scale).
+    static func quantizePerRow(_ weights: [Float], rows: Int, columns: Int) -> (values: [Int8], scales: [Float]) {
+        var scales = [Float](repeating: 1, count: rows)
+        var values = [Int8](repeating: 0, count: rows * columns)
+        for n in 0..<rows {
+            let row = weights[(n * columns)..<((n + 1) * columns)]
             let largest = row.reduce(Float(0)) { max($0, abs($1)) }
             let scale = largest > 0 ? largest / 127 : 1
             scales[n] = scale
             for (k, w) in row.enumerated() {
-                values[n * inputs + k] = Int8(max(-127, min(127, (w / scale).rounded(.toNearestOrEven))))
+                values[n * columns + k] = Int8(max(-127, min(127, (w / scale).rounded(.toNearestOrEven))))
             }
         }
-        self.init(values: values, scales: scales, outputs: outputs, inputs: inputs)
+        return (values, scales)
+    }
+
+    /// Σ q of each row of row-major `rows × columns` quantised weights.
+    static func rowSums(_ values: [Int8], rows: Int, columns: Int) -> [Int32] {
+        (0..<rows).map { n in values[(n * columns)..<((n + 1) * columns)].reduce(Int32(0)) { $0 + Int32($1) } }
     }
 
     /// Weights already quantised (`outputs × inputs`, row-major) with their per-channel scales.
@@ -113,8 +125,7 @@ public struct QuantizedWeights: Sendable {
         self.outputs = outputs
         self.inputs = inputs
         self.scales = scales
-        rowSums = (0..<outputs).map { n in values[(n * inputs)..<((n + 1) * inputs)].reduce(Int32(0)) { $0 + Int32($1) }
-        }
+        rowSums = Self.rowSums(values, rows: outputs, columns: inputs)
         var packed = [Int8](repeating: 0, count: satseek_qgemm_packed_size(Int32(outputs), Int32(inputs)))
         values.withUnsafeBufferPointer { v in
             packed.withUnsafeMutableBufferPointer { p in
@@ -216,13 +227,25 @@ public struct Requantization: Sendable {
         weights: QuantizedWeights, bias: [Float], input: QuantizationParameters, output: QuantizationParameters,
         clamp: ClosedRange<Float>? = nil
     ) {
-        checkArgument(bias.count == weights.outputs, "bias is not one per output")
-        var integerBias = [Int32](repeating: 0, count: weights.outputs)
-        var scale = [Float](repeating: 0, count: weights.outputs)
-        for n in 0..<weights.outputs {
-            let sumScale = input.scale * weights.scales[n]
+        self.init(
+            weightScales: weights.scales, rowSums: weights.rowSums, bias: bias, input: input, output: output,
+            clamp: clamp)
+    }
+
+    /// The same from the per-channel weight scales and sums of quantised weights (Σ q over a channel's inputs or
+    /// taps).
+    init(
+        weightScales: [Float], rowSums: [Int32], bias: [Float], input: QuantizationParameters,
+        output: QuantizationParameters, clamp: ClosedRange<Float>?
+    ) {
+        let outputs = weightScales.count
+        checkArgument(bias.count == outputs && rowSums.count == outputs, "bias is not one per output")
+        var integerBias = [Int32](repeating: 0, count: outputs)
+        var scale = [Float](repeating: 0, count: outputs)
+        for n in 0..<outputs {
+            let sumScale = input.scale * weightScales[n]
             let b = (bias[n] / sumScale).rounded(.toNearestOrEven)
-            integerBias[n] = Int32(max(-1e9, min(1e9, b))) - input.zeroPoint * weights.rowSums[n]
+            integerBias[n] = Int32(max(-1e9, min(1e9, b))) - input.zeroPoint * rowSums[n]
             scale[n] = sumScale / output.scale
         }
         var minimum: Int32 = 0, maximum: Int32 = 255

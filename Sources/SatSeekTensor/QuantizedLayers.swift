@@ -22,11 +22,7 @@ public struct QuantizedPointwise: Sendable {
             quantizing: convolution.weight, outputs: convolution.outChannels, inputs: convolution.inChannels)
         self.input = input
         self.output = output
-        switch convolution.activation {
-        case .relu6: clamp = 0...6
-        case .relu: clamp = 0...Float.greatestFiniteMagnitude
-        case .none: clamp = nil
-        }
+        clamp = convolution.activation.range
         requantization = Requantization(
             weights: weights, bias: convolution.bias, input: input, output: output, clamp: clamp)
         sumScale = weights.scales.map { input.scale * $0 }
@@ -144,34 +140,13 @@ public struct QuantizedDepthwise: Sendable {
         stride = convolution.stride
         self.input = input
         self.output = output
-        let taps = kernel * kernel
-        var values = [Float](repeating: 0, count: taps * channels)
-        var bias = [Int32](repeating: 0, count: channels)
-        var scale = [Float](repeating: 0, count: channels)
-        for c in 0..<channels {
-            let row = convolution.weight[(c * taps)..<((c + 1) * taps)]
-            let largest = row.reduce(Float(0)) { max($0, abs($1)) }
-            let weightScale = largest > 0 ? largest / 127 : 1
-            var sum: Int32 = 0
-            for (t, w) in row.enumerated() {
-                let q = max(-127, min(127, (w / weightScale).rounded(.toNearestOrEven)))
-                values[t * channels + c] = q
-                sum += Int32(q)
-            }
-            let sumScale = input.scale * weightScale
-            bias[c] =
-                Int32(max(-1e9, min(1e9, (convolution.bias[c] / sumScale).rounded(.toNearestOrEven))))
-                - input.zeroPoint * sum
-            scale[c] = sumScale / output.scale
-        }
-        tapWeights = values
-        var minimum: Int32 = 0, maximum: Int32 = 255
-        if convolution.activation == .relu6 {
-            minimum = Int32(output.quantize(0))
-            maximum = Int32(output.quantize(6))
-        }
+        let (taps, channels) = (kernel * kernel, convolution.channels)
+        let (values, scales) = QuantizedWeights.quantizePerRow(convolution.weight, rows: channels, columns: taps)
+        // Tap-major, as the kernel reads them.
+        tapWeights = (0..<(taps * channels)).map { i in Float(values[(i % channels) * taps + i / channels]) }
         requantization = Requantization(
-            bias: bias, scale: scale, zeroPoint: output.zeroPoint, minimum: minimum, maximum: maximum)
+            weightScales: scales, rowSums: QuantizedWeights.rowSums(values, rows: channels, columns: taps),
+            bias: convolution.bias, input: input, output: output, clamp: convolution.activation.range)
     }
 
     /// The padded copy of a `height × width` input the kernel reads: `padding` plus, on the right, what the last
@@ -228,4 +203,15 @@ public func quantize(
     _ input: UnsafePointer<Float>, count: Int, parameters: QuantizationParameters, output: UnsafeMutablePointer<UInt8>
 ) {
     satseek_quantize_u8(input, Int32(count), parameters.scale, parameters.zeroPoint, output)
+}
+
+extension Activation {
+    /// The values the activation lets through (what an int8 layer clamps its output bytes to); nil: all.
+    var range: ClosedRange<Float>? {
+        switch self {
+        case .relu6: return 0...6
+        case .relu: return 0...Float.greatestFiniteMagnitude
+        case .none: return nil
+        }
+    }
 }
