@@ -3,6 +3,7 @@ import Foundation
 import SatSeekCatalog
 import SatSeekImaging
 import SatSeekIndex
+import SatSeekLearning
 import SatSeekModels
 import SatSeekSketch
 import SatSeekTensor
@@ -33,6 +34,10 @@ public struct SketchEvaluation: Sendable, Codable {
     }
     /// `"synthetic"` or the folder of real sketches.
     public let source: String
+    /// The synthetic queries' style (nil for real sketches).
+    public let generator: SyntheticSketchStyle?
+    /// Id of the adapter whose window codes were matched (nil: the zero-shot whole-tile descriptor).
+    public let adapterID: String?
     /// Seed of the query synthesiser and the random baseline.
     public let seed: UInt64
     /// Cut-off rank K.
@@ -100,6 +105,11 @@ public struct SketchEvaluator: Sendable {
     public var centred = true
     /// Queries rendered and embedded together.
     public var batchSize = 8
+    /// Match sketches with tile windows through this adapter (`index --sketch-adapter`) instead of the
+    /// zero-shot whole-tile descriptor.
+    public var adapter: SketchAdapter?
+    /// Style of the synthetic queries; evaluate an adapter with a style it was not trained on.
+    public var generator: SyntheticSketchStyle = .edgeTrace
 
     /// - Throws: `SearchError.invalidInput` for k ≤ 0; `SketchError.unsupportedModel` for a backbone
     ///   without multi-level features.
@@ -116,7 +126,8 @@ public struct SketchEvaluator: Sendable {
         let ids: [Int64]
         let labels: [String]
         let paths: [String]
-        let sketchIndex: SketchIndex
+        let sketchIndex: SketchIndex?
+        let regionIndex: SketchRegionIndex?
         let imageIndex: FlatIndex
         let imageVectors: [Float]
         let classSizes: [String: Int]
@@ -127,14 +138,17 @@ public struct SketchEvaluator: Sendable {
         guard let binding = try catalog.binding() else {
             throw SearchError.invalidInput("\(catalog.path): nothing indexed")
         }
-        var sketches = try catalog.embeddings(kind: SketchAuxiliary.kind)
+        let kind = adapter?.kind ?? SketchAuxiliary.kind
+        var sketches = try catalog.embeddings(kind: kind)
         guard !sketches.ids.isEmpty else {
-            throw SearchError.invalidInput("\(catalog.path): no sketch embeddings; index with --sketchable")
-        }
-        if embedder.spec != .standard { sketches = try recomputed(sketches.ids) }
-        guard sketches.dimensions == embedder.dimensions else {
             throw SearchError.invalidInput(
-                "\(catalog.path): sketch embeddings of \(sketches.dimensions) values, expected \(embedder.dimensions); rebuild the index"
+                "\(catalog.path): no sketch embeddings of kind \(kind); index with --sketchable")
+        }
+        if adapter == nil, embedder.spec != .standard { sketches = try recomputed(sketches.ids) }
+        let expected = adapter.map { RegionGrid.standard.count * $0.header.sharedDimensions } ?? embedder.dimensions
+        guard sketches.dimensions == expected else {
+            throw SearchError.invalidInput(
+                "\(catalog.path): sketch embeddings of \(sketches.dimensions) values, expected \(expected); rebuild the index"
             )
         }
         let images = try catalog.embeddings()
@@ -151,8 +165,14 @@ public struct SketchEvaluator: Sendable {
         let labels = ids.map { records[$0]?.className ?? "" }
         return Archive(
             ids: ids, labels: labels, paths: ids.map { records[$0]?.path ?? "" },
-            sketchIndex: SketchIndex(
-                ids: ids, vectors: sketchVectors, dimensions: sketches.dimensions, centred: centred),
+            sketchIndex: adapter == nil
+                ? SketchIndex(ids: ids, vectors: sketchVectors, dimensions: sketches.dimensions, centred: centred)
+                : nil,
+            regionIndex: adapter.map {
+                SketchRegionIndex(
+                    ids: ids, vectors: sketchVectors, windows: RegionGrid.standard.count,
+                    dimensions: $0.header.sharedDimensions)
+            },
             imageIndex: FlatIndex(dimensions: images.dimensions, metric: .cosine, ids: ids, vectors: imageVectors),
             imageVectors: imageVectors,
             classSizes: labels.reduce(into: [:]) { $0[$1, default: 0] += 1 }, modelID: binding.modelID)
@@ -186,14 +206,18 @@ public struct SketchEvaluator: Sendable {
         let archive = try loadArchive()
         var synthesizer = SketchSynthesizer(canvas: embedder.normalizer.canvas)
         synthesizer.detector = embedder.detector
-        let generator = synthesizer
-        let embedder = self.embedder, seed = self.seed
+        let edgeTraces = synthesizer, contours = ContourSketchSynthesizer(canvas: embedder.normalizer.canvas)
+        let embedder = self.embedder, seed = self.seed, style = generator
         let queries = zip(archive.ids, zip(archive.labels, archive.paths)).map { id, item in
             let (label, path) = item
             let key = "\(label)/\(URL(fileURLWithPath: path).lastPathComponent)"
             return Query(label: label, excluded: id) {
                 let image = try ImageDecoder.decode(URL(fileURLWithPath: path), maxSide: Indexer.decodeMaxSide)
-                let drawing = generator.synthesize(from: image, seed: SplitMix64.seed(seed, key: key))
+                let drawingSeed = SplitMix64.seed(seed, key: key)
+                let drawing =
+                    style == .contours
+                    ? contours.synthesize(from: image, seed: drawingSeed)
+                    : edgeTraces.synthesize(from: image, seed: drawingSeed)
                 return try embedder.rendering(ofSketch: drawing)
             }
         }
@@ -278,15 +302,18 @@ public struct SketchEvaluator: Sendable {
                     continue
                 }
             }
-            let vectors = embedder.embed(renderings: renderings)
-            let width = embedder.dimensions * copies
+            var vectors = embedder.embed(renderings: renderings)
+            if let adapter { vectors = adapter.mapSketches(vectors, count: renderings.count) }
+            let width = (adapter?.header.sharedDimensions ?? embedder.dimensions) * copies
             for (row, i) in owners.enumerated() {
                 let query = batch[i]
-                let hits = archive.sketchIndex.search(
-                    variants: Array(vectors[(row * width)..<((row + 1) * width)]),
-                    k: k, excluding: query.excluded.map { [$0] } ?? [])
+                let variants = Array(vectors[(row * width)..<((row + 1) * width)])
+                let excluded: Set<Int64> = query.excluded.map { [$0] } ?? []
+                let ranked =
+                    archive.regionIndex?.search(variants: variants, k: k, excluding: excluded).map(\.id)
+                    ?? archive.sketchIndex!.search(variants: variants, k: k, excluding: excluded).map(\.id)
                 record(
-                    query, ranked: hits.map { archive.labels[position[$0.id]!] }, archive: archive, into: &sketchAP,
+                    query, ranked: ranked.map { archive.labels[position[$0]!] }, archive: archive, into: &sketchAP,
                     &sketchP)
             }
             for i in batch.indices where !skippedResult(made[i]!) {
@@ -319,7 +346,8 @@ public struct SketchEvaluator: Sendable {
         }
         let queried = Set(sketchAP.keys)
         return SketchEvaluation(
-            source: source, seed: seed, k: k, modelID: archive.modelID, rotations: rotations,
+            source: source, generator: source == "synthetic" ? generator : nil, adapterID: adapter?.header.id,
+            seed: seed, k: k, modelID: archive.modelID, rotations: rotations,
             levels: embedder.spec.levels.map(\.description), centred: centred,
             queries: sketchAP.values.reduce(0) { $0 + $1.count }, classes: queried.count,
             archiveSize: archive.ids.count,

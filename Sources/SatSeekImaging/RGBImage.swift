@@ -32,4 +32,18 @@ public struct RGBImage: Sendable, Equatable {
         let i = (y * width + x) * 3
         return (pixels[i], pixels[i + 1], pixels[i + 2])
     }
+
+    /// The rectangle `x..<x + width`, `y..<y + height`, clamped to the image (at least 1 × 1 of a
+    /// non-empty image).
+    public func cropped(x: Int, y: Int, width: Int, height: Int) -> RGBImage {
+        guard self.width > 0, self.height > 0 else { return self }
+        let left = min(max(0, x), self.width - 1), top = min(max(0, y), self.height - 1)
+        let w = max(1, min(width, self.width - left)), h = max(1, min(height, self.height - top))
+        var out = [UInt8](repeating: 0, count: w * h * 3)
+        for row in 0..<h {
+            let from = ((top + row) * self.width + left) * 3
+            out[(row * w * 3)..<((row + 1) * w * 3)] = pixels[from..<(from + w * 3)]
+        }
+        return RGBImage(width: w, height: h, pixels: out)
+    }
 }

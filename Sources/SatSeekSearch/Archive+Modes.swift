@@ -87,7 +87,10 @@ extension Archive {
     /// The sketch searcher (cached). - Throws: when the index has no sketch embeddings.
     public func sketchSearcher() throws -> SketchSearcher {
         try searchers.value(key: "sketch") {
-            guard !(try catalog.embeddings(kind: SketchAuxiliary.kind).ids.isEmpty) else {
+            guard
+                try catalog.note(SketchRegionAuxiliary.adapterNote) != nil
+                    || !(try catalog.embeddings(kind: SketchAuxiliary.kind).ids.isEmpty)
+            else {
                 throw SearchError.notFound(
                     "\(catalog.path) has no sketch embeddings; re-index with `satseek index … --sketchable`")
             }

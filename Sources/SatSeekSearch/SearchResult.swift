@@ -1,4 +1,5 @@
 import Foundation
+import SatSeekModels
 import SatSeekCatalog
 import SatSeekIndex
 import SatSeekStore
@@ -10,9 +11,13 @@ public struct SearchResult: Sendable, Codable, Equatable {
     public let path: String
     public let className: String
     public let score: Float
+    /// For a sketch matched window by window: the window of the tile that matched (fractions of the
+    /// model's square frame of the tile).
+    public var region: RegionBox?
 
-    public init(rank: Int, id: Int64, path: String, className: String, score: Float) {
+    public init(rank: Int, id: Int64, path: String, className: String, score: Float, region: RegionBox? = nil) {
         self.rank = rank; self.id = id; self.path = path; self.className = className; self.score = score
+        self.region = region
     }
 
     /// Ranked results for index hits (best first), with each item's path and class from the catalog, or from

@@ -2,6 +2,7 @@ import Foundation
 import SatSeekCatalog
 import SatSeekImaging
 import SatSeekIndex
+import SatSeekLearning
 import SatSeekModels
 import SatSeekSketch
 
@@ -31,8 +32,12 @@ public struct SketchAuxiliary: AuxiliaryEmbedding {
 }
 
 /// Sketch→image search: a drawn outline is normalised, embedded in each of its `rotations` and compared
-/// with the stored sketch-domain embeddings of the archive; an image's score is its best cosine similarity
-/// over the sketch's transformed copies.
+/// with the archive; an image's score is its best cosine similarity over the sketch's transformed copies
+/// (and, with a sketch adapter, over the tile's windows).
+///
+/// Two matchers, chosen by what the index holds: window codes of a sketch adapter (`index
+/// --sketch-adapter`; the catalog notes the adapter's file), or else the zero-shot whole-tile sketch
+/// embeddings (`index --sketchable`).
 public struct SketchSearcher: Sendable {
     /// The index searched.
     public let catalog: Catalog
@@ -40,11 +45,14 @@ public struct SketchSearcher: Sendable {
     public let embedder: SketchEmbedder
     /// Transformed copies of the query that are tried (max-pooled scores).
     public var rotations: SketchRotations
-    /// The stored sketch-domain embeddings, centred.
-    public let index: SketchIndex
+    /// The zero-shot whole-tile embeddings, centred (nil when the index has window codes).
+    public let index: SketchIndex?
+    /// The adapter and the tiles' window codes (nil without an adapter).
+    public let regions: (adapter: SketchAdapter, index: SketchRegionIndex, grid: RegionGrid)?
 
     /// - Throws: `CatalogError.modelMismatch` for an index built by another model; `SearchError.invalidInput`
-    ///   when the index has no sketch embeddings (built without `--sketchable`) or they have another length.
+    ///   when the index has no sketch embeddings (built without `--sketchable` or `--sketch-adapter`) or they
+    ///   have another length; the adapter file's error when the one the catalog names cannot be read.
     public init(catalog: Catalog, model: any ImageEmbedder, rotations: SketchRotations = .dihedral) throws {
         guard let binding = try catalog.binding() else {
             throw SearchError.invalidInput(
@@ -54,10 +62,32 @@ public struct SketchSearcher: Sendable {
             throw CatalogError.modelMismatch(path: catalog.path, indexModel: binding.modelID, requested: model.modelID)
         }
         embedder = try SketchEmbedder(model: model)
+        self.catalog = catalog
+        self.rotations = rotations
+        if let path = try catalog.note(SketchRegionAuxiliary.adapterNote) {
+            let adapter = try SketchAdapterFile.read(path)
+            let grid = RegionGrid.standard
+            let stored = try catalog.embeddings(kind: adapter.kind)
+            guard !stored.ids.isEmpty, stored.dimensions == grid.count * adapter.header.sharedDimensions else {
+                throw SearchError.invalidInput(
+                    "\(catalog.path): no window codes of the sketch adapter \(path); re-run `satseek index DIR --db \(catalog.path) --sketch-adapter \(path)`"
+                )
+            }
+            regions = (
+                adapter,
+                SketchRegionIndex(
+                    ids: stored.ids, vectors: stored.vectors, windows: grid.count,
+                    dimensions: adapter.header.sharedDimensions),
+                grid
+            )
+            index = nil
+            return
+        }
+        regions = nil
         let stored = try catalog.embeddings(kind: SketchAuxiliary.kind)
         guard !stored.ids.isEmpty else {
             throw SearchError.invalidInput(
-                "\(catalog.path): the index has no sketch embeddings; re-run `satseek index DIR --db \(catalog.path) --sketchable`"
+                "\(catalog.path): the index has no sketch embeddings; re-run `satseek index DIR --db \(catalog.path) --sketch-adapter FILE` (or `--sketchable`)"
             )
         }
         guard stored.dimensions == embedder.dimensions else {
@@ -65,8 +95,6 @@ public struct SketchSearcher: Sendable {
                 "\(catalog.path): stored sketch embeddings have \(stored.dimensions) values, this version computes \(embedder.dimensions); re-run `satseek index DIR --sketchable` on a new index"
             )
         }
-        self.catalog = catalog
-        self.rotations = rotations
         index = SketchIndex(ids: stored.ids, vectors: stored.vectors, dimensions: stored.dimensions)
     }
 
@@ -81,18 +109,39 @@ public struct SketchSearcher: Sendable {
         try search(sketch: ImageDecoder.decode(data: data, name: name, maxSide: Indexer.decodeMaxSide), k: k)
     }
 
-    /// The `k` indexed images best matching a decoded sketch.
+    /// The `k` indexed images best matching a decoded sketch; with window codes each result carries the
+    /// window that matched.
     /// - Throws: `SketchError.empty` for a blank drawing.
     public func search(sketch: RGBImage, k: Int) throws -> [SearchResult] {
         guard k > 0 else { throw SearchError.invalidInput("k must be positive (got \(k))") }
-        let variants = try embedder.embed(sketch: sketch, rotations: rotations)
-        let hits = search(variants: variants, k: k)
-        return try SearchResult.ranked(hits, catalog: catalog)
+        let variants = queryVectors(try embedder.rendering(ofSketch: sketch))
+        if let regions {
+            let hits = regions.index.search(variants: variants, k: k)
+            let window = Dictionary(uniqueKeysWithValues: hits.map { ($0.id, $0.window) })
+            return try SearchResult.ranked(hits.map { SearchHit(id: $0.id, score: $0.score) }, catalog: catalog).map {
+                var result = $0
+                result.region = window[$0.id].map { regions.grid.boxes[$0] }
+                return result
+            }
+        }
+        return try SearchResult.ranked(search(variants: variants, k: k), catalog: catalog)
+    }
+
+    /// The query's vectors: its rendering in each of `rotations`, embedded (and mapped by the adapter).
+    public func queryVectors(_ rendering: BinaryMask) -> [Float] {
+        let vectors = embedder.embed(sketchRendering: rendering, rotations: rotations)
+        guard let regions else { return vectors }
+        return regions.adapter.mapSketches(vectors, count: rotations.transforms.count)
     }
 
     /// Max-pooled top-k over the rows of `variants` (one embedded copy of the query per row).
     public func search(variants: [Float], k: Int, excluding: Set<Int64> = []) -> [SearchHit] {
-        index.search(variants: variants, k: k, excluding: excluding)
+        if let regions {
+            return regions.index.search(variants: variants, k: k, excluding: excluding).map {
+                SearchHit(id: $0.id, score: $0.score)
+            }
+        }
+        return index!.search(variants: variants, k: k, excluding: excluding)
     }
 }
 

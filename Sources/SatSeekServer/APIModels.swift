@@ -116,6 +116,9 @@ struct ResultEntry: Codable, Sendable {
     let rank: Int
     let score: Float
     let item: ItemResponse
+    /// Sketch search with window codes: the window of the tile that matched, `[x, y, width, height]` in
+    /// fractions of the tile's square model frame.
+    var region: [Double]? = nil
 }
 
 /// A search answer.
@@ -179,6 +182,10 @@ struct SearchResponse: Encodable, Sendable, JSONWritable {
             out.append(try encoder.encode(result.score))
             out.append(contentsOf: Array(#","item":"#.utf8))
             out.append(try itemJSON.json(of: result.item, encoder: encoder))
+            if let region = result.region {
+                out.append(contentsOf: Array(#","region":"#.utf8))
+                out.append(try encoder.encode(region))
+            }
             out.append(UInt8(ascii: "}"))
         }
         out.append(contentsOf: Array("]}".utf8))

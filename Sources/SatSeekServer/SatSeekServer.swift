@@ -289,7 +289,10 @@ public final class SatSeekServer: Sendable {
                 }.get()
                 return await self.response(
                     mode: "sketch", k: k, box: nil, query: nil, start: start,
-                    hits: hits.map { ($0.id, $0.score) })
+                    hits: hits.map { ($0.id, $0.score) },
+                    regions: Dictionary(
+                        hits.compactMap { hit in hit.region.map { (hit.id, [$0.x, $0.y, $0.width, $0.height]) } },
+                        uniquingKeysWith: { a, _ in a }))
             }
         }
         addFeedbackRoutes(to: router)
@@ -377,7 +380,7 @@ public final class SatSeekServer: Sendable {
 
     func response(
         mode: String, k: Int, box: GeoBox?, query: ItemResponse?, start: Date,
-        hits: [(id: Int64, score: Float)], firstRank: Int = 1
+        hits: [(id: Int64, score: Float)], firstRank: Int = 1, regions: [Int64: [Double]] = [:]
     ) async -> SearchResponse {
         // Items of other writers in a shared store: shown with what the store knows of them.
         let unknown = hits.map(\.id).filter { (try? items.entry($0)) == nil }
@@ -385,7 +388,9 @@ public final class SatSeekServer: Sendable {
             items.learn(records)
         }
         let results = hits.enumerated().compactMap { rank, hit in
-            (try? items.entry(hit.id))?.map { ResultEntry(rank: rank + firstRank, score: hit.score, item: $0) }
+            (try? items.entry(hit.id))?.map {
+                ResultEntry(rank: rank + firstRank, score: hit.score, item: $0, region: regions[hit.id])
+            }
         }
         return SearchResponse(
             mode: mode, k: k, bbox: box.map { [$0.minLon, $0.minLat, $0.maxLon, $0.maxLat] },

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SatSeekEvaluation
+import SatSeekLearning
 import SatSeekSearch
 import SatSeekModels
 import SatSeekSketch
@@ -45,6 +46,15 @@ struct EvalSketchCommand: ParsableCommand {
             valueName: "levels"))
     var levels: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Match sketches with tile windows through this adapter (from `satseek train-sketch`) instead of the zero-shot whole-tile descriptor.",
+            valueName: "file"))
+    var adapter: String?
+
+    @Option(help: "Style of the synthetic queries: edge-trace (the style train-sketch learns from) or contours.")
+    var generator: SyntheticSketchStyle = .edgeTrace
+
     @Flag(help: "Ablation: do not centre sketch embeddings on the archive mean.")
     var uncentred = false
 
@@ -77,12 +87,15 @@ struct EvalSketchCommand: ParsableCommand {
         try runReportingErrors {
             let session = try dataset.session(folder: folder)
             var indexer = try session.indexer()
-            indexer.auxiliaries.append(try SketchAuxiliary(model: session.model))
+            let regions = try adapter.map { try SketchRegionAuxiliary(model: session.model, adapterPath: $0) }
+            indexer.auxiliaries.append(try regions ?? SketchAuxiliary(model: session.model))
             try dataset.index(folder, with: indexer)
 
             var evaluator = try SketchEvaluator(catalog: session.catalog, model: session.model, k: k, seed: seed)
             evaluator.rotations = rotations
             evaluator.centred = !uncentred
+            evaluator.adapter = regions?.adapter
+            evaluator.generator = generator
             if let levels = try featureLevels() { evaluator.embedder.spec = MultiLevelSpec(levels: levels) }
             let bar = ProgressPrinter()
             let result =
@@ -95,13 +108,20 @@ struct EvalSketchCommand: ParsableCommand {
                 return
             }
             let queryKind =
-                sketches == nil ? "synthetic sketch queries (seed \(seed))" : "sketches from \(result.source)"
+                sketches == nil
+                ? "synthetic \(generator.rawValue) sketch queries (seed \(seed))" : "sketches from \(result.source)"
             print(
                 "dataset \(folder): \(result.queries) \(queryKind), \(result.classes) classes, archive \(result.archiveSize) images, model \(result.modelID)"
             )
-            print(
-                "sketch descriptor: \(evaluator.embedder.spec.levels.map(\.description).joined(separator: "+")) (\(evaluator.embedder.dimensions)-d), rotations \(rotations.rawValue), \(uncentred ? "not centred" : "centred on the archive mean")"
-            )
+            if let adapter = regions?.adapter {
+                print(
+                    "matcher: \(RegionGrid.standard.count) windows per tile through adapter \(adapter.header.id) (\(adapter.header.sharedDimensions)-d, trained on \(adapter.header.images) images, \(adapter.header.generator) drawings)"
+                )
+            } else {
+                print(
+                    "sketch descriptor: \(evaluator.embedder.spec.levels.map(\.description).joined(separator: "+")) (\(evaluator.embedder.dimensions)-d), rotations \(rotations.rawValue), \(uncentred ? "not centred" : "centred on the archive mean")"
+                )
+            }
             print(
                 "class".padded(20) + "queries".padded(9) + "sketch mAP@\(k)  P@\(k)".padded(22)
                     + "image mAP@\(k)  P@\(k)".padded(22) + "random mAP@\(k)  P@\(k)")
@@ -125,3 +145,4 @@ struct EvalSketchCommand: ParsableCommand {
 }
 
 extension SketchRotations: ExpressibleByArgument {}
+extension SyntheticSketchStyle: ExpressibleByArgument {}

@@ -34,6 +34,13 @@ struct IndexCommand: AsyncParsableCommand {
     var sketchable = false
 
     @Option(
+        name: .customLong("sketch-adapter"),
+        help: ArgumentHelp(
+            "Also store 14 window codes per image through this sketch adapter (from `satseek train-sketch`), for `search --sketch` matched window by window.",
+            valueName: "file"))
+    var sketchAdapter: String?
+
+    @Option(
         name: .customLong("head"),
         help:
             "Also store this trained head's embedding per image (from `satseek train`), for `search --head`; repeat for several."
@@ -112,6 +119,9 @@ struct IndexCommand: AsyncParsableCommand {
             var indexer = try session.indexer()
             indexer.batchSize = max(1, batch)
             if sketchable { indexer.auxiliaries.append(try SketchAuxiliary(model: session.model)) }
+            if let sketchAdapter {
+                indexer.auxiliaries.append(try SketchRegionAuxiliary(model: session.model, adapterPath: sketchAdapter))
+            }
             indexer.auxiliaries += try heads.map { try HeadAuxiliary(path: $0, backboneModelID: session.model.modelID) }
             indexer.auxiliaries += try alignments.map {
                 try AlignmentAuxiliary(path: $0, imageModelID: session.model.modelID)

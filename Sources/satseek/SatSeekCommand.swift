@@ -17,7 +17,8 @@ struct SatSeekCommand: AsyncParsableCommand {
             """,
         subcommands: [
             IndexCommand.self, SearchCommand.self, EvalCommand.self, TrainCommand.self, TrainTextCommand.self,
-            EvalTextCommand.self, EvalSketchCommand.self, CalibrateCommand.self, EvalFeedbackCommand.self,
+            EvalTextCommand.self, TrainSketchCommand.self, EvalSketchCommand.self, CalibrateCommand.self,
+            EvalFeedbackCommand.self,
             CollectionsCommand.self,
             ExportCommand.self, ModelsCommand.self, BenchCommand.self, ServeCommand.self
         ])

@@ -29,7 +29,7 @@ struct SearchCommand: AsyncParsableCommand {
 
     @Option(
         help:
-            "Query by a drawn sketch (dark or light strokes on a plain background); the index must be built with --sketchable."
+            "Query by a drawn sketch (dark or light strokes on a plain background); the index must be built with --sketch-adapter FILE (window by window) or --sketchable."
     )
     var sketch: String?
 
@@ -184,6 +184,9 @@ func printResults(_ results: [SearchResult], json: Bool, archive: Archive) throw
                 found.acquired.map { String($0.prefix(10)) }
             ].compactMap { $0 }
             if !parts.isEmpty { line += "  [" + parts.joined(separator: ", ") + "]" }
+        }
+        if let box = r.region {
+            line += String(format: "  window x %.2f y %.2f w %.2f h %.2f", box.x, box.y, box.width, box.height)
         }
         print(line)
     }
