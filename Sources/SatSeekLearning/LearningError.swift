@@ -5,6 +5,8 @@ public enum LearningError: Error, CustomStringConvertible, Sendable, Equatable {
     case diverged(String)
     /// A head file that cannot be read.
     case invalidHeadFile(path: String, reason: String)
+    /// A sketch adapter or pairs file that cannot be read (the reason says which kind it is not).
+    case invalidFile(path: String, reason: String)
     /// A head file written by a newer SatSeek.
     case unsupportedHeadVersion(path: String, found: UInt32, supported: UInt32)
     /// A head trained on one backbone used with embeddings of another.
@@ -15,6 +17,8 @@ public enum LearningError: Error, CustomStringConvertible, Sendable, Equatable {
         switch self {
         case let .invalidConfiguration(message), let .diverged(message):
             return message
+        case let .invalidFile(path, reason):
+            return "\(path): \(reason)"
         case let .invalidHeadFile(path, reason):
             return "\(path): not a usable SatSeek head file: \(reason)"
         case let .unsupportedHeadVersion(path, found, supported):

@@ -259,13 +259,13 @@ public enum SketchAdapterFile {
         data.append(littleEndian: UInt32(header.count))
         data.append(header)
         data.append(littleEndianBytes(adapter.parameters))
-        try writeAtomically(data, to: path) { LearningError.invalidHeadFile(path: path, reason: $0) }
+        try writeAtomically(data, to: path) { LearningError.invalidFile(path: path, reason: $0) }
     }
 
     /// Reads and validates an adapter file (sizes checked before anything is allocated for the weights).
     public static func read(_ path: String) throws -> SketchAdapter {
         func fail(_ reason: String) -> LearningError {
-            .invalidHeadFile(path: path, reason: "not a usable sketch adapter: " + reason)
+            .invalidFile(path: path, reason: "not a usable sketch adapter: " + reason)
         }
         let limit = 256 << 20
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
@@ -315,5 +315,68 @@ public enum SketchAdapterFile {
         return SketchAdapter(
             header: header, sketchLayer: sketchLayer, regionLayer: regionLayer, sketchMean: sketchMean,
             regionMean: regionMean)
+    }
+}
+
+/// Drawn training pairs kept between `train-sketch` runs (drawing and embedding them is most of the
+/// work; training with other settings then takes seconds). Format, little-endian: magic `SATSPAIR`,
+/// UInt32 pair count N, sketch width S, region width R, then N·S and N·R float32 and N UInt32 tile numbers.
+public enum SketchPairsFile {
+    public static let magic = Data("SATSPAIR".utf8)
+    /// Largest file read (4 GiB: the pairs of about 20 000 images at lite0's widths).
+    public static let maximumSize = 4 << 30
+
+    /// Writes atomically.
+    public static func write(
+        sketches: [Float], sketchDimensions: Int, regions: [Float], regionDimensions: Int, group: [Int], to path: String
+    ) throws {
+        var data = magic
+        for value in [group.count, sketchDimensions, regionDimensions] { data.append(littleEndian: UInt32(value)) }
+        data.append(littleEndianBytes(sketches))
+        data.append(littleEndianBytes(regions))
+        for g in group { data.append(littleEndian: UInt32(g)) }
+        try writeAtomically(data, to: path) { LearningError.invalidFile(path: path, reason: $0) }
+    }
+
+    /// Reads a pairs file; its sizes are checked against the file's length before anything is allocated.
+    public static func read(
+        _ path: String
+    ) throws -> (
+        sketches: [Float], sketchDimensions: Int, regions: [Float], regionDimensions: Int, group: [Int]
+    ) {
+        func fail(_ reason: String) -> LearningError {
+            .invalidFile(path: path, reason: "not a usable sketch pairs file: " + reason)
+        }
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            let size = attributes[.size] as? Int
+        else { throw fail("cannot read the file") }
+        guard size <= maximumSize else {
+            throw fail("\(size) bytes, more than the \(maximumSize >> 30) GiB a pairs file may have")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw fail("cannot read the file") }
+        let bytes = [UInt8](data)
+        guard bytes.count >= 20, Data(bytes[0..<8]) == magic else {
+            throw fail("it does not start with the magic 'SATSPAIR'")
+        }
+        let n = Int(UInt32(littleEndianBytes: bytes[8..<12])), s = Int(UInt32(littleEndianBytes: bytes[12..<16]))
+        let r = Int(UInt32(littleEndianBytes: bytes[16..<20]))
+        let widths = 1...HeadArchitecture.maximumLayerSize
+        guard widths.contains(s), widths.contains(r), n <= (bytes.count - 20) / 4 else {
+            throw fail("sizes \(n) × (\(s) + \(r)) do not fit the file")
+        }
+        guard bytes.count == 20 + n * (s + r + 1) * 4 else {
+            throw fail("expected \(20 + n * (s + r + 1) * 4) bytes, found \(bytes.count) (truncated or corrupted)")
+        }
+        var at = 20
+        func floats(_ count: Int) -> [Float] {
+            defer { at += count * 4 }
+            return littleEndianFloats(Data(bytes[at..<(at + count * 4)]))
+        }
+        let sketches = floats(n * s), regions = floats(n * r)
+        let group = (0..<n).map { Int(UInt32(littleEndianBytes: bytes[(at + $0 * 4)..<(at + $0 * 4 + 4)])) }
+        guard sketches.allSatisfy(\.isFinite), regions.allSatisfy(\.isFinite) else {
+            throw fail("it holds NaN or infinite values")
+        }
+        return (sketches, s, regions, r, group)
     }
 }

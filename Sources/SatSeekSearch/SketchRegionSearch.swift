@@ -119,10 +119,22 @@ public enum SketchAdapterTraining {
     ///   - trainingProgress: Called every 50 steps with (step, loss).
     public static func train(
         paths: [String], model: any ImageEmbedder, limit: Int, seed: UInt64, style: SyntheticSketchStyle,
-        configuration: SketchAdapterConfiguration, grid: RegionGrid = .standard,
+        configuration: SketchAdapterConfiguration, grid: RegionGrid = .standard, pairsFile: String? = nil,
         progress: (Int, Int) -> Void = { _, _ in }, trainingProgress: (Int, Double) -> Void = { _, _ in }
     ) throws -> (adapter: SketchAdapter, skipped: [String]) {
         let embedder = try SketchEmbedder(model: model)
+        if let pairsFile, FileManager.default.fileExists(atPath: pairsFile) {
+            let kept = try SketchPairsFile.read(pairsFile)
+            guard kept.sketchDimensions == embedder.dimensions, kept.regionDimensions == model.dimensions else {
+                throw SearchError.invalidInput("\(pairsFile): pairs of another model's widths")
+            }
+            let adapter = try SketchAdapter.train(
+                sketches: kept.sketches, sketchDimensions: kept.sketchDimensions, regions: kept.regions,
+                regionDimensions: kept.regionDimensions, group: kept.group, modelID: model.modelID,
+                images: Set(kept.group).count, generator: style.rawValue, configuration: configuration,
+                progress: trainingProgress)
+            return (adapter, [])
+        }
         let chosen = evenlySpread(paths.sorted(), count: limit)
         var edgeTraces = SketchSynthesizer(canvas: embedder.normalizer.canvas)
         edgeTraces.detector = embedder.detector
@@ -156,6 +168,11 @@ public enum SketchAdapterTraining {
         }
         guard used >= 2 else {
             throw SearchError.invalidInput("a sketch adapter needs at least 2 readable images (found \(used))")
+        }
+        if let pairsFile {
+            try SketchPairsFile.write(
+                sketches: pairs.sketches, sketchDimensions: embedder.dimensions, regions: pairs.regions,
+                regionDimensions: model.dimensions, group: pairs.group, to: pairsFile)
         }
         let adapter = try SketchAdapter.train(
             sketches: pairs.sketches, sketchDimensions: embedder.dimensions, regions: pairs.regions,

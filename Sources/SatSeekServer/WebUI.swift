@@ -114,6 +114,8 @@ enum WebUI {
                 border: 2px solid transparent; }
         .tile:hover, .tile.hover { border-color: #ff7800; }
         .tile img { width: 100%; aspect-ratio: 1; object-fit: cover; display: block; }
+        .region-frame { position: absolute; left: 0; top: 0; width: 100%; aspect-ratio: 1; pointer-events: none; }
+        .region-box { position: absolute; border: 2px solid #ff7800; box-shadow: 0 0 0 1px #0008; box-sizing: border-box; }
         .tile .meta { padding: .2em .4em; font-size: 12px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
         .tile .score { font-weight: 600; }
         footer { padding: .2em 1em; font-size: 12px; color: #555; }
@@ -346,6 +348,14 @@ enum WebUI {
               `<div class="meta"><span class="score">${r.score.toFixed(3)}</span> #${r.rank} ${it.className}</div>` +
               `<div class="where"></div>`;
             tile.querySelector('img').src = it.image;
+            if (r.region) {  // sketch matched window by window: outline the window that matched
+              const [x, y, w, h] = r.region.map(v => (100 * v).toFixed(1) + '%');
+              const frame = document.createElement('div'); frame.className = 'region-frame';
+              const box = document.createElement('div'); box.className = 'region-box';
+              box.title = 'the part of the tile that matched the sketch';
+              Object.assign(box.style, { left: x, top: y, width: w, height: h });
+              frame.appendChild(box); tile.appendChild(frame);
+            }
             tile.querySelector('.where').textContent = placeText(it, false);
             tile.addEventListener('click', () => searchItem(it.id));
             tile.querySelector('.up').addEventListener('click', e => { e.stopPropagation(); mark(it, 1); });

@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench", abstract: "Benchmarks (compare with peers via bench/compare-embed.sh).",
         subcommands: [
             Embed.self, BenchStagesCommand.self, BenchPipelineCommand.self, BenchIndexCommand.self,
-            BenchHNSWUpdateCommand.self, BenchStoreCommand.self
+            BenchHNSWUpdateCommand.self, BenchStoreCommand.self, BenchSketchCommand.self
         ])
 
     struct Embed: ParsableCommand {

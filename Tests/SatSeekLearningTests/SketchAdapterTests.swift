@@ -85,11 +85,11 @@ struct SketchAdapterTests {
         #expect(read.kind == "sketch-regions:\(adapter.header.id)")
 
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        func refused(_ data: [UInt8], _ reason: String) throws {
+        func refused(_ data: [UInt8], _ reason: String, pairs: Bool = false) throws {
             let damaged = folder.appendingPathComponent("damaged").path
             try Data(data).write(to: URL(fileURLWithPath: damaged))
             do {
-                _ = try SketchAdapterFile.read(damaged)
+                if pairs { _ = try SketchPairsFile.read(damaged) } else { _ = try SketchAdapterFile.read(damaged) }
                 Issue.record("a damaged adapter was accepted (\(reason))")
             } catch {
                 #expect("\(error)".contains(damaged) && "\(error)".contains(reason), "\(error)")
@@ -105,5 +105,23 @@ struct SketchAdapterTests {
         bytes[14] = 0xFF
         bytes[15] = 0x7F
         try refused(bytes, "truncated header")
+
+        // Kept training pairs: the same values back; a file whose sizes do not fit it is refused before
+        // anything is allocated for them.
+        let pairs = pairedDescriptors(count: 12, seed: 8)
+        let pairsPath = folder.appendingPathComponent("p.pairs").path
+        try SketchPairsFile.write(
+            sketches: pairs.sketches, sketchDimensions: 24, regions: pairs.regions, regionDimensions: 16,
+            group: pairs.group, to: pairsPath)
+        let back = try SketchPairsFile.read(pairsPath)
+        #expect(back.sketches == pairs.sketches && back.regions == pairs.regions && back.group == pairs.group)
+        #expect(back.sketchDimensions == 24 && back.regionDimensions == 16)
+        var pairBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: pairsPath)))
+        try refused(Array(pairBytes.dropLast(4)), "truncated", pairs: true)
+        pairBytes[8] = 0xFF
+        pairBytes[9] = 0xFF
+        pairBytes[10] = 0xFF
+        pairBytes[11] = 0xFF
+        try refused(pairBytes, "do not fit", pairs: true)
     }
 }

@@ -97,5 +97,29 @@ func runForStdout(_ executable: URL, _ arguments: [String]) async throws -> (sta
             contentType: "image/png")
         #expect(answer.status == 200, "\(answer.text)")
         #expect((try answer.json()["results"] as? [[String: Any]])?.count == 2)
+        server.stop()
+
+        // A sketch adapter learnt from the same (unlabelled) images: the index gains window codes, searches
+        // switch to them and every result names the window that matched.
+        let adapter = root.appendingPathComponent("beach.satseek-sketch").path
+        let train = try await runProcess(
+            binary.path,
+            ["train-sketch", data.path, "--out", adapter, "--images", "3", "--steps", "20", "--dimensions", "16"],
+            timeout: 300)
+        #expect(train.status == 0 && FileManager.default.fileExists(atPath: adapter), "\(train.output)")
+        let reindex = try await runProcess(
+            binary.path, ["index", data.path, "--db", db, "--sketch-adapter", adapter], timeout: 300)
+        #expect(reindex.status == 0, "\(reindex.output)")
+        let regions = try await ServeProcess.start(binary: binary, db: db)
+        defer { regions.stop() }
+        let windowed = try await http(
+            "http://127.0.0.1:\(regions.port)/api/search/sketch?k=3", method: "POST", body: png,
+            contentType: "image/png")
+        let results = try windowed.json()["results"] as? [[String: Any]] ?? []
+        #expect(results.count == 3, "\(windowed.text)")
+        for result in results {
+            let box = result["region"] as? [Double] ?? []
+            #expect(box.count == 4 && box.allSatisfy { (0...1).contains($0) } && box[0] + box[2] <= 1.0001, "\(result)")
+        }
     }
 }
