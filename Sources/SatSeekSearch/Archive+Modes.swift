@@ -84,15 +84,16 @@ extension Archive {
         }
     }
 
-    /// The sketch searcher (cached). - Throws: when the index has no sketch embeddings.
+    /// The sketch searcher, cached until the index gains or loses items or is given another sketch adapter, so a
+    /// running server's sketch searches see what `index` adds. - Throws: when the index has no sketch embeddings.
     public func sketchSearcher() throws -> SketchSearcher {
-        try searchers.value(key: "sketch") {
-            guard
-                try catalog.note(SketchRegionAuxiliary.adapterNote) != nil
-                    || !(try catalog.embeddings(kind: SketchAuxiliary.kind).ids.isEmpty)
-            else {
+        let adapter = try catalog.note(SketchRegionAuxiliary.adapterNote)
+        let version = "\(try catalog.embeddingRevision())|\(adapter ?? "")"
+        return try searchers.value(key: "sketch", version: version) {
+            guard try adapter != nil || !(try catalog.embeddings(kind: SketchAuxiliary.kind).ids.isEmpty) else {
                 throw SearchError.notFound(
-                    "\(catalog.path) has no sketch embeddings; re-index with `satseek index … --sketchable`")
+                    "\(catalog.path) has no sketch embeddings; re-index with `satseek index … --sketch-adapter FILE` (or --sketchable)"
+                )
             }
             return try SketchSearcher(catalog: catalog, model: model)
         }
@@ -132,6 +133,17 @@ final class SearcherCache: @unchecked Sendable {
         lock.withLock { values[key] = made }
         return made
     }
+
+    /// The value kept under `key` while it was made for `version`; made again (and replacing it) otherwise.
+    func value<T: Sendable>(key: String, version: String, make: () throws -> T) throws -> T {
+        if let found = lock.withLock({ versioned[key] }), found.version == version, let value = found.value as? T {
+            return value
+        }
+        let made = try make()
+        lock.withLock { versioned[key] = (version, made) }
+        return made
+    }
+    private var versioned: [String: (version: String, value: any Sendable)] = [:]
 }
 
 /// Composed image + text queries: a weighted sum of the two unit vectors in a joint space (the "WeiCom" baseline of

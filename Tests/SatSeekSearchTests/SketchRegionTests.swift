@@ -123,6 +123,15 @@ struct SketchRegionTests {
         #expect(results.count == 5 && results.allSatisfy { $0.region != nil })
         #expect(zip(results, results.dropFirst()).allSatisfy { $0.score >= $1.score })
 
+        // A running archive's sketch search sees items indexed after it started.
+        let archive = try Archive(session: session)
+        #expect(try archive.sketchSearcher().regions?.index.ids.count == 9)
+        let extra = data.appendingPathComponent("Extra")
+        try FileManager.default.createDirectory(at: extra, withIntermediateDirectories: true)
+        try writeBMP(ShapeScenes.scene("Circles", variant: 7), to: extra.appendingPathComponent("late.bmp"))
+        #expect(try indexer.index(data.path).added == 1)
+        #expect(try archive.sketchSearcher().regions?.index.ids.count == 10)
+
         // An adapter of another model is refused, naming the file.
         var foreign = trained.adapter
         foreign.header.modelID = "effnet-lite2@other"
