@@ -33,6 +33,27 @@ public struct Matrix: Sendable, Equatable {
     }
 }
 
+extension Matrix {
+    /// `α · op(self) · op(other)`, where `op` transposes when asked.
+    func product(_ other: Matrix, transposed: Bool = false, otherTransposed: Bool = false, alpha: Float = 1) -> Matrix {
+        let m = transposed ? columns : rows, k = transposed ? rows : columns
+        let n = otherTransposed ? other.rows : other.columns
+        precondition((otherTransposed ? other.columns : other.rows) == k, "matrix product shapes")
+        var out = Matrix(rows: m, columns: n)
+        values.withUnsafeBufferPointer { a in
+            other.values.withUnsafeBufferPointer { b in
+                out.values.withUnsafeMutableBufferPointer { c in
+                    gemm(
+                        transposeA: transposed, transposeB: otherTransposed, m: m, n: n, k: k, alpha: alpha,
+                        a: a.baseAddress!, lda: columns, b: b.baseAddress!, ldb: other.columns, beta: 0,
+                        c: c.baseAddress!, ldc: n)
+                }
+            }
+        }
+        return out
+    }
+}
+
 /// `C[M×N] = α·op(A)·op(B) + β·C` in row-major storage, rows of C split over the CPU cores.
 ///
 /// Each element of C is computed by exactly one BLAS call, so results do not depend on the split.

@@ -158,17 +158,7 @@ public struct SketchAdapter: Sendable, Equatable {
             let xs = rows(sketches, sketchMean, picked), xr = rows(regions, regionMean, picked)
             let (zs, normsS) = RowNormalization.forward(sketchLayer.forward(xs))
             let (zr, normsR) = RowNormalization.forward(regionLayer.forward(xr))
-            var logits = Matrix(rows: batch, columns: batch)
-            zs.values.withUnsafeBufferPointer { a in
-                zr.values.withUnsafeBufferPointer { b in
-                    logits.values.withUnsafeMutableBufferPointer { out in
-                        gemm(
-                            transposeA: false, transposeB: true, m: batch, n: batch, k: d,
-                            alpha: inverseTemperature, a: a.baseAddress!, lda: d, b: b.baseAddress!, ldb: d,
-                            beta: 0, c: out.baseAddress!, ldc: batch)
-                    }
-                }
-            }
+            let logits = zs.product(zr, otherTransposed: true, alpha: inverseTemperature)
             // Symmetric cross-entropy with the diagonal as the target; other pairs of the same tile are
             // masked out of both softmaxes.
             var dLogits = Matrix(rows: batch, columns: batch)
@@ -193,25 +183,8 @@ public struct SketchAdapter: Sendable, Equatable {
                 throw LearningError.diverged(
                     "sketch adapter loss became \(loss) at step \(step); lower the learning rate")
             }
-            var dzs = Matrix(rows: batch, columns: d), dzr = Matrix(rows: batch, columns: d)
-            dLogits.values.withUnsafeBufferPointer { g in
-                zr.values.withUnsafeBufferPointer { b in
-                    dzs.values.withUnsafeMutableBufferPointer { out in
-                        gemm(
-                            transposeA: false, transposeB: false, m: batch, n: d, k: batch,
-                            alpha: inverseTemperature, a: g.baseAddress!, lda: batch, b: b.baseAddress!, ldb: d,
-                            beta: 0, c: out.baseAddress!, ldc: d)
-                    }
-                }
-                zs.values.withUnsafeBufferPointer { a in
-                    dzr.values.withUnsafeMutableBufferPointer { out in
-                        gemm(
-                            transposeA: true, transposeB: false, m: batch, n: d, k: batch,
-                            alpha: inverseTemperature, a: g.baseAddress!, lda: batch, b: a.baseAddress!, ldb: d,
-                            beta: 0, c: out.baseAddress!, ldc: d)
-                    }
-                }
-            }
+            let dzs = dLogits.product(zr, alpha: inverseTemperature)
+            let dzr = dLogits.product(zs, transposed: true, alpha: inverseTemperature)
             let gs = sketchLayer.backward(
                 input: xs, outputGradient: RowNormalization.backward(output: zs, norms: normsS, outputGradient: dzs),
                 needInputGradient: false

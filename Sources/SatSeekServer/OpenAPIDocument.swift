@@ -252,7 +252,8 @@ enum OpenAPIDocument {
             ],
             "/api/search/sketch": [
                 "post": [
-                    "summary": "items matching a drawn sketch (404 when the index has no sketch embeddings)",
+                    "summary":
+                        "items matching a drawn sketch, each with the window that matched when the index has sketch-adapter window codes (404 when the index has no sketch embeddings)",
                     "parameters": [k], "requestBody": upload, "responses": uploadErrors
                 ]
             ]
@@ -301,7 +302,12 @@ enum OpenAPIDocument {
                             "type": "object",
                             "properties": [
                                 "rank": ["type": "integer"], "score": ["type": "number"],
-                                "item": ["$ref": "#/components/schemas/Item"]
+                                "item": ["$ref": "#/components/schemas/Item"],
+                                "region": [
+                                    "type": "array", "items": ["type": "number"], "minItems": 4, "maxItems": 4,
+                                    "description":
+                                        "sketch search with window codes only: the tile window that matched, [x, y, width, height] in fractions of the tile's square model frame"
+                                ]
                             ]
                         ]
                     ]

@@ -81,20 +81,25 @@ public struct SketchEmbedder: Sendable {
     /// - Returns: `masks.count × dimensions` floats, rows L2-normalised.
     public func embed(renderings masks: [BinaryMask]) -> [Float] {
         guard !masks.isEmpty else { return [] }
+        let batch = inputBatch(count: masks.count) { masks[$0].rendered() }
+        return batch.withUnsafeBufferPointer { network.multiLevelEmbed($0, count: masks.count, spec: spec) }
+    }
+
+    /// The network's input tensors of `count` images (`image(i)` called on all cores), back to back.
+    func inputBatch(count: Int, image: (Int) -> RGBImage) -> [Float] {
         let preprocessing = network.preprocessing
         let per = network.inputCount
-        var batch = [Float](repeating: 0, count: masks.count * per)
+        var batch = [Float](repeating: 0, count: count * per)
         batch.withUnsafeMutableBufferPointer { buffer in
             let box = UncheckedSendableBox(buffer)
-            parallelChunks(masks.count, threads: defaultThreadCount) { range in
+            parallelChunks(count, threads: defaultThreadCount) { range in
                 for i in range {
                     preprocessing.write(
-                        masks[i].rendered(),
-                        into: UnsafeMutableBufferPointer(rebasing: box.value[(i * per)..<((i + 1) * per)]))
+                        image(i), into: UnsafeMutableBufferPointer(rebasing: box.value[(i * per)..<((i + 1) * per)]))
                 }
             }
         }
-        return batch.withUnsafeBufferPointer { network.multiLevelEmbed($0, count: masks.count, spec: spec) }
+        return batch
     }
 
     /// Sketch-domain embeddings of archive photographs (edge rendering computed on all cores).

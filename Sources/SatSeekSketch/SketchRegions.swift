@@ -25,18 +25,7 @@ extension SketchEmbedder {
     /// - Returns: `images.count × grid.count × network.dimensions` floats, rows L2-normalised.
     public func regionDescriptors(ofImages images: [RGBImage], grid: RegionGrid) -> [Float] {
         guard !images.isEmpty else { return [] }
-        let preprocessing = network.preprocessing
-        let per = network.inputCount
-        var batch = [Float](repeating: 0, count: images.count * per)
-        batch.withUnsafeMutableBufferPointer { buffer in
-            let box = UncheckedSendableBox(buffer)
-            parallelChunks(images.count, threads: defaultThreadCount) { range in
-                for i in range {
-                    preprocessing.write(
-                        images[i], into: UnsafeMutableBufferPointer(rebasing: box.value[(i * per)..<((i + 1) * per)]))
-                }
-            }
-        }
+        let batch = inputBatch(count: images.count) { images[$0] }
         return batch.withUnsafeBufferPointer { network.regionFeatures($0, count: images.count, grid: grid) }
     }
 
