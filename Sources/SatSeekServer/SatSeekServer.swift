@@ -80,8 +80,10 @@ public final class SatSeekServer: Sendable {
     public let configuration: ServerConfiguration
     /// The search engine every route queries (the same one the CLI uses).
     let archive: Archive
-    /// Whether the archive answers sketch and text queries (checked once at start-up).
-    let hasSketch: Bool
+    /// Whether the archive answers sketch queries now (asked at every request, so sketch codes that `index`
+    /// adds to a running server's catalog turn the mode on).
+    var hasSketch: Bool { (try? archive.sketchSearcher()) != nil }
+    /// Whether the archive answers text queries (checked once at start-up).
     let hasText: Bool
     let renderer: ImageRenderer
     let geocoder: NominatimClient?
@@ -115,7 +117,6 @@ public final class SatSeekServer: Sendable {
             label: "satseek.server.rendering", workers: configuration.renderWorkers,
             waiting: configuration.renderQueue)
         (archive.store as? EmbeddedStore)?.refreshInterval = 0.25
-        hasSketch = (try? archive.sketchSearcher()) != nil
         hasText = (try? archive.textSearcher()) != nil
         renderer = ImageRenderer(catalog: archive.catalog)
         geocoder = configuration.geocoder.map { NominatimClient(endpoint: $0) }

@@ -68,7 +68,8 @@ func runForStdout(_ executable: URL, _ arguments: [String]) async throws -> (sta
         #expect((item["footprint"] as? [[Double]])?.count == 9)
     }
 
-    /// With sketch embeddings in the index, `/api/info` offers sketch mode and a drawn sketch is searchable.
+    /// A running server offers sketch mode once `index` adds sketch embeddings to its catalog, and a drawn sketch
+    /// is then searchable; window codes added later are used as soon as they are there.
     @Test(.enabled(if: weightsInstalled)) func sketchModeAppearsOnlyWithSketchEmbeddings() async throws {
         guard let binary = satseekExecutable() else { return }
         let root = try temporaryFolder("cli-sketch")
@@ -81,23 +82,30 @@ func runForStdout(_ executable: URL, _ arguments: [String]) async throws -> (sta
                 at: source.appendingPathComponent(file), to: data.appendingPathComponent(file))
         }
         let db = root.appendingPathComponent("sketch.satseek").path
-        let index = try await runProcess(binary.path, ["index", data.path, "--db", db, "--sketchable"], timeout: 300)
-        #expect(index.status == 0, "\(index.output)")
+        let plain = try await runProcess(binary.path, ["index", data.path, "--db", db], timeout: 300)
+        #expect(plain.status == 0, "\(plain.output)")
 
         let server = try await ServeProcess.start(binary: binary, db: db)
         defer { server.stop() }
-        let info = try await http("http://127.0.0.1:\(server.port)/api/info").json()
-        #expect((info["modes"] as? [String: Bool])?["sketch"] == true)
+        let base = "http://127.0.0.1:\(server.port)"
         // A white canvas with a dark diagonal stroke, as the UI's canvas sends it.
         var pixels = [UInt8](repeating: 255, count: 128 * 128 * 3)
         for i in 10..<118 { for d in -2...2 { let x = i + d; for c in 0..<3 { pixels[3 * (i * 128 + x) + c] = 0 } } }
         let png = try ImageEncoder.encode(RGBImage(width: 128, height: 128, pixels: pixels), as: .png)
+        #expect((try await http(base + "/api/info").json()["modes"] as? [String: Bool])?["sketch"] == false)
+        let refused = try await http(
+            base + "/api/search/sketch?k=2", method: "POST", body: png, contentType: "image/png")
+        #expect(refused.status == 404, "\(refused.text)")
+
+        let index = try await runProcess(binary.path, ["index", data.path, "--db", db, "--sketchable"], timeout: 300)
+        #expect(index.status == 0, "\(index.output)")
+        let info = try await http(base + "/api/info").json()
+        #expect((info["modes"] as? [String: Bool])?["sketch"] == true)
         let answer = try await http(
-            "http://127.0.0.1:\(server.port)/api/search/sketch?k=2", method: "POST", body: png,
-            contentType: "image/png")
+            base + "/api/search/sketch?k=2", method: "POST", body: png, contentType: "image/png")
         #expect(answer.status == 200, "\(answer.text)")
-        #expect((try answer.json()["results"] as? [[String: Any]])?.count == 2)
-        server.stop()
+        let zeroShot = try answer.json()["results"] as? [[String: Any]] ?? []
+        #expect(zeroShot.count == 2 && zeroShot.allSatisfy { $0["region"] == nil })
 
         // A sketch adapter learnt from the same (unlabelled) images: the index gains window codes, searches
         // switch to them and every result names the window that matched.
@@ -110,11 +118,8 @@ func runForStdout(_ executable: URL, _ arguments: [String]) async throws -> (sta
         let reindex = try await runProcess(
             binary.path, ["index", data.path, "--db", db, "--sketch-adapter", adapter], timeout: 300)
         #expect(reindex.status == 0, "\(reindex.output)")
-        let regions = try await ServeProcess.start(binary: binary, db: db)
-        defer { regions.stop() }
         let windowed = try await http(
-            "http://127.0.0.1:\(regions.port)/api/search/sketch?k=3", method: "POST", body: png,
-            contentType: "image/png")
+            base + "/api/search/sketch?k=3", method: "POST", body: png, contentType: "image/png")
         let results = try windowed.json()["results"] as? [[String: Any]] ?? []
         #expect(results.count == 3, "\(windowed.text)")
         for result in results {
