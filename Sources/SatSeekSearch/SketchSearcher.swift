@@ -66,6 +66,13 @@ public struct SketchSearcher: Sendable {
         self.rotations = rotations
         if let path = try catalog.note(SketchRegionAuxiliary.adapterNote) {
             let adapter = try SketchAdapterFile.read(path)
+            guard adapter.header.modelID == model.modelID, adapter.header.sketchDimensions == embedder.dimensions,
+                adapter.header.regionDimensions == model.dimensions
+            else {
+                throw SearchError.invalidInput(
+                    "\(path): the sketch adapter noted in \(catalog.path) was trained on \(adapter.header.modelID), the index uses \(model.modelID)"
+                )
+            }
             let grid = RegionGrid.standard
             let stored = try catalog.embeddings(kind: adapter.kind)
             guard !stored.ids.isEmpty, stored.dimensions == grid.count * adapter.header.sharedDimensions else {

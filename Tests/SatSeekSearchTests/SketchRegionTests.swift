@@ -140,5 +140,11 @@ struct SketchRegionTests {
         #expect {
             try SketchRegionAuxiliary(model: session.model, adapterPath: foreignPath)
         } throws: { "\($0)".contains(foreignPath) && "\($0)".contains("effnet-lite2@other") }
+        // The same adapter put where the catalog's note points: searching refuses it instead of mapping with it.
+        try FileManager.default.removeItem(atPath: adapterPath)
+        try FileManager.default.copyItem(atPath: foreignPath, toPath: adapterPath)
+        #expect {
+            try session.sketchSearcher()
+        } throws: { "\($0)".contains(adapterPath) && "\($0)".contains("effnet-lite2@other") }
     }
 }
