@@ -85,17 +85,13 @@ extension Archive {
     }
 
     /// The sketch searcher, cached until the index gains or loses items or is given another sketch adapter, so a
-    /// running server's sketch searches see what `index` adds. - Throws: when the index has no sketch embeddings.
+    /// running server's sketch searches see what `index` adds. - Throws: `SearchError.notFound` when the index has no
+    /// sketch embeddings (see ``SketchSearcher/init(catalog:model:rotations:)``).
     public func sketchSearcher() throws -> SketchSearcher {
         let adapter = try catalog.note(SketchRegionAuxiliary.adapterNote)
         let version = "\(try catalog.embeddingRevision())|\(adapter ?? "")"
         return try searchers.value(key: "sketch", version: version) {
-            guard try adapter != nil || !(try catalog.embeddings(kind: SketchAuxiliary.kind).ids.isEmpty) else {
-                throw SearchError.notFound(
-                    "\(catalog.path) has no sketch embeddings; re-index with `satseek index … --sketch-adapter FILE` (or --sketchable)"
-                )
-            }
-            return try SketchSearcher(catalog: catalog, model: model)
+            try SketchSearcher(catalog: catalog, model: model)
         }
     }
 

@@ -13,6 +13,13 @@ public struct ImageFile: Sendable, Equatable {
 /// Selection is by extension only; whether a file really decodes is decided later, so a text file named
 /// `.tif` is reported as a bad image rather than silently ignored.
 public enum DatasetScanner {
+    /// `count` of `items` spread evenly over them (`items[i · n / count]`; all of them when there are no more), so
+    /// that every class folder of a sorted listing contributes.
+    public static func evenlySpread<T>(_ items: [T], count: Int) -> [T] {
+        guard items.count > count, count > 0 else { return items }
+        return (0..<count).map { items[$0 * items.count / count] }
+    }
+
     public static let imageExtensions: Set<String> = ["jpg", "jpeg", "png", "tif", "tiff", "bmp", "gif", "webp", "jp2"]
 
     /// - Parameter root: A folder (walked recursively) or a single image file.

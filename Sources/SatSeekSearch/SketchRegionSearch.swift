@@ -26,18 +26,7 @@ public struct SketchRegionAuxiliary: AuxiliaryEmbedding {
     ///   `SearchError.invalidInput` when the adapter was trained on another model.
     public init(model: any ImageEmbedder, adapterPath: String, grid: RegionGrid = .standard) throws {
         embedder = try SketchEmbedder(model: model)
-        adapter = try SketchAdapterFile.read(adapterPath)
-        guard adapter.header.modelID == model.modelID else {
-            throw SearchError.invalidInput(
-                "\(adapterPath): the sketch adapter was trained on \(adapter.header.modelID), the index uses \(model.modelID)"
-            )
-        }
-        guard adapter.header.regionDimensions == model.dimensions,
-            adapter.header.sketchDimensions == embedder.dimensions
-        else {
-            throw SearchError.invalidInput(
-                "\(adapterPath): the sketch adapter's dimensions do not match \(model.modelID)")
-        }
+        adapter = try SketchAdapterFile.read(adapterPath, for: model, sketchDimensions: embedder.dimensions)
         self.adapterPath = URL(fileURLWithPath: adapterPath).standardizedFileURL.path
         self.grid = grid
     }
@@ -48,6 +37,24 @@ public struct SketchRegionAuxiliary: AuxiliaryEmbedding {
 
     public func prepare(catalog: Catalog) throws {
         try catalog.setNote(Self.adapterNote, adapterPath)
+    }
+}
+
+extension SketchAdapterFile {
+    /// An adapter file checked against the model it will map features of.
+    /// - Throws: the file's error; `SearchError.invalidInput` naming the file and both models when it was trained on
+    ///   another model or reads features of other widths.
+    static func read(_ path: String, for model: any ImageEmbedder, sketchDimensions: Int) throws -> SketchAdapter {
+        let adapter = try read(path)
+        let header = adapter.header
+        guard header.modelID == model.modelID, header.regionDimensions == model.dimensions,
+            header.sketchDimensions == sketchDimensions
+        else {
+            throw SearchError.invalidInput(
+                "\(path): the sketch adapter was trained on \(header.modelID) (\(header.sketchDimensions)-d drawings, \(header.regionDimensions)-d windows), the index uses \(model.modelID) (\(sketchDimensions), \(model.dimensions))"
+            )
+        }
+        return adapter
     }
 }
 
@@ -135,7 +142,7 @@ public enum SketchAdapterTraining {
                 progress: trainingProgress)
             return (adapter, [])
         }
-        let chosen = evenlySpread(paths.sorted(), count: limit)
+        let chosen = DatasetScanner.evenlySpread(paths.sorted(), count: limit)
         var edgeTraces = SketchSynthesizer(canvas: embedder.normalizer.canvas)
         edgeTraces.detector = embedder.detector
         let traces = edgeTraces, contours = ContourSketchSynthesizer(canvas: embedder.normalizer.canvas)
@@ -179,11 +186,5 @@ public enum SketchAdapterTraining {
             regionDimensions: model.dimensions, group: pairs.group, modelID: model.modelID, images: used,
             generator: style.rawValue, configuration: configuration, progress: trainingProgress)
         return (adapter, skipped)
-    }
-
-    /// `count` elements spread evenly over `items` (all of them when there are fewer).
-    static func evenlySpread(_ items: [String], count: Int) -> [String] {
-        guard items.count > count, count > 0 else { return items }
-        return (0..<count).map { items[$0 * items.count / count] }
     }
 }

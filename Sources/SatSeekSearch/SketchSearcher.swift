@@ -50,9 +50,10 @@ public struct SketchSearcher: Sendable {
     /// The adapter and the tiles' window codes (nil without an adapter).
     public let regions: (adapter: SketchAdapter, index: SketchRegionIndex, grid: RegionGrid)?
 
-    /// - Throws: `CatalogError.modelMismatch` for an index built by another model; `SearchError.invalidInput`
-    ///   when the index has no sketch embeddings (built without `--sketchable` or `--sketch-adapter`) or they
-    ///   have another length; the adapter file's error when the one the catalog names cannot be read.
+    /// - Throws: `CatalogError.modelMismatch` for an index built by another model; `SearchError.notFound` when the
+    ///   index has no sketch embeddings (built without `--sketchable` or `--sketch-adapter`);
+    ///   `SearchError.invalidInput` when they have another length, or the adapter the catalog names is missing its
+    ///   window codes or was trained on another model; the adapter file's error when it cannot be read.
     public init(catalog: Catalog, model: any ImageEmbedder, rotations: SketchRotations = .dihedral) throws {
         guard let binding = try catalog.binding() else {
             throw SearchError.invalidInput(
@@ -65,14 +66,7 @@ public struct SketchSearcher: Sendable {
         self.catalog = catalog
         self.rotations = rotations
         if let path = try catalog.note(SketchRegionAuxiliary.adapterNote) {
-            let adapter = try SketchAdapterFile.read(path)
-            guard adapter.header.modelID == model.modelID, adapter.header.sketchDimensions == embedder.dimensions,
-                adapter.header.regionDimensions == model.dimensions
-            else {
-                throw SearchError.invalidInput(
-                    "\(path): the sketch adapter noted in \(catalog.path) was trained on \(adapter.header.modelID), the index uses \(model.modelID)"
-                )
-            }
+            let adapter = try SketchAdapterFile.read(path, for: model, sketchDimensions: embedder.dimensions)
             let grid = RegionGrid.standard
             let stored = try catalog.embeddings(kind: adapter.kind)
             guard !stored.ids.isEmpty, stored.dimensions == grid.count * adapter.header.sharedDimensions else {
@@ -93,7 +87,7 @@ public struct SketchSearcher: Sendable {
         regions = nil
         let stored = try catalog.embeddings(kind: SketchAuxiliary.kind)
         guard !stored.ids.isEmpty else {
-            throw SearchError.invalidInput(
+            throw SearchError.notFound(
                 "\(catalog.path): the index has no sketch embeddings; re-run `satseek index DIR --db \(catalog.path) --sketch-adapter FILE` (or `--sketchable`)"
             )
         }

@@ -4,6 +4,7 @@ import SatSeekImaging
 import SatSeekModels
 import SatSeekRandom
 import SatSeekSearch
+import SatSeekTensor
 
 /// `satseek bench sketch`: what a window-by-window sketch query costs — turning the drawing into its mapped
 /// copies, and scanning the tiles' window codes — at the index's size and at larger archives made of its
@@ -57,24 +58,21 @@ struct BenchSketchCommand: ParsableCommand {
             var rows: [Row] = []
             for size in tiles.isEmpty ? [stored.ids.count] : tiles {
                 var random = SplitMix64(seed: 7)
+                // Window codes row by row: the index's own, then the same again with noise.
+                let dims = width / windows, storedRows = stored.ids.count * windows
                 var vectors = [Float](repeating: 0, count: size * width)
-                for tile in 0..<size {
-                    let source = (tile % stored.ids.count) * width
-                    for w in 0..<windows {
-                        let row = tile * width + w * (width / windows)
-                        var norm: Float = 0
-                        for d in 0..<(width / windows) {
-                            let noise = tile < stored.ids.count ? 0 : Float(random.gaussian() * 0.05)
-                            let v = stored.vectors[source + w * (width / windows) + d] + noise
-                            vectors[row + d] = v
-                            norm += v * v
+                vectors.withUnsafeMutableBufferPointer { out in
+                    for row in 0..<(size * windows) {
+                        let code = UnsafeMutableBufferPointer(rebasing: out[(row * dims)..<((row + 1) * dims)])
+                        for d in 0..<dims {
+                            let noise = row < storedRows ? 0 : Float(random.gaussian() * 0.05)
+                            code[d] = stored.vectors[(row % storedRows) * dims + d] + noise
                         }
-                        let scale = 1 / max(norm.squareRoot(), 1e-12)
-                        for d in 0..<(width / windows) { vectors[row + d] *= scale }
+                        l2Normalize(code)
                     }
                 }
                 let index = SketchRegionIndex(
-                    ids: (0..<size).map(Int64.init), vectors: vectors, windows: windows, dimensions: width / windows)
+                    ids: (0..<size).map(Int64.init), vectors: vectors, windows: windows, dimensions: dims)
                 _ = index.search(variants: variants[0], k: k)  // warm-up
                 let scanStart = Date()
                 for query in variants { _ = index.search(variants: query, k: k) }

@@ -40,8 +40,8 @@ struct CalibrateCommand: ParsableCommand {
             }
             let files = try DatasetScanner.scan(folder)
             guard !files.isEmpty else { throw SearchError.invalidInput("\(folder): no images") }
-            let count = min(images, files.count)
-            let chosen = (0..<count).map { files[$0 * files.count / count] }
+            let chosen = DatasetScanner.evenlySpread(files, count: images)
+            let count = chosen.count
             let per = network.inputCount
             var inputs = [Float](repeating: 0, count: count * per)
             var decoded = 0
