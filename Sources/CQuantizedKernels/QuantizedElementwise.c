@@ -14,17 +14,22 @@ enum { DEPTHWISE_PIXELS = 4, DEPTHWISE_CHANNELS = 16 };
 
 void satseek_pad_u8(
     const uint8_t *input, int height, int width, int channels, int top, int left, int bottom, int right,
-    uint8_t value, uint8_t *output) {
+    uint8_t value, int row_begin, int row_end, uint8_t *output) {
     const int padded_width = width + left + right;
     const size_t row = (size_t)padded_width * channels;
-    for (int y = 0; y < top; y++) memset(output + (size_t)y * row, value, row);
-    for (int y = 0; y < height; y++) {
-        uint8_t *destination = output + (size_t)(y + top) * row;
+    if (row_begin < 0) row_begin = 0;
+    if (row_end > top + height + bottom) row_end = top + height + bottom;
+    for (int y = row_begin; y < row_end; y++) {
+        uint8_t *destination = output + (size_t)y * row;
+        if (y < top || y >= top + height) {
+            memset(destination, value, row);
+            continue;
+        }
         memset(destination, value, (size_t)left * channels);
-        memcpy(destination + (size_t)left * channels, input + (size_t)y * width * channels, (size_t)width * channels);
+        memcpy(destination + (size_t)left * channels, input + (size_t)(y - top) * width * channels,
+               (size_t)width * channels);
         memset(destination + (size_t)(left + width) * channels, value, (size_t)right * channels);
     }
-    for (int y = top + height; y < top + height + bottom; y++) memset(output + (size_t)y * row, value, row);
 }
 
 /// `DEPTHWISE_PIXELS` neighbouring output pixels × `block` channels from `c0` over the padded input: the sums stay
@@ -131,6 +136,42 @@ void satseek_depthwise_u8(int level, DEPTHWISE_PARAMETERS) {
     }
 #endif
     depthwise_portable(DEPTHWISE_ARGUMENTS);
+}
+
+void satseek_im2col_u8(
+    const uint8_t *input, int channels, int height, int width, int kernel, int stride, int top, int left,
+    int out_width, int row_begin, int row_end, uint8_t zero_point, int row_bytes, uint8_t *output) {
+    for (int oy = row_begin; oy < row_end; oy++) {
+        for (int ox = 0; ox < out_width; ox++) {
+            uint8_t *row = output + ((size_t)oy * out_width + ox) * row_bytes;
+            const int iy0 = oy * stride - top, ix0 = ox * stride - left;
+            if (kernel == 3 && iy0 >= 0 && iy0 + 3 <= height && ix0 >= 0 && ix0 + 4 <= width
+                && row_bytes >= channels * 9 + 1) {
+                // Inside the image (the common case): each kernel row's 3 bytes by one 4-byte copy, in rising
+                // order so that the next copy overwrites the extra byte; the last one lands in the row's padding,
+                // cleared after.
+                for (int c = 0; c < channels; c++) {
+                    const uint8_t *source = input + ((size_t)c * height + iy0) * width + ix0;
+                    for (int ky = 0; ky < 3; ky++) memcpy(row + (c * 3 + ky) * 3, source + (size_t)ky * width, 4);
+                }
+                memset(row + channels * 9, 0, (size_t)(row_bytes - channels * 9));
+                continue;
+            }
+            int t = 0;
+            for (int c = 0; c < channels; c++) {
+                const uint8_t *plane = input + (size_t)c * height * width;
+                for (int ky = 0; ky < kernel; ky++) {
+                    const int iy = iy0 + ky;
+                    for (int kx = 0; kx < kernel; kx++, t++) {
+                        const int ix = ix0 + kx;
+                        row[t] = (iy >= 0 && iy < height && ix >= 0 && ix < width)
+                            ? plane[(size_t)iy * width + ix] : zero_point;
+                    }
+                }
+            }
+            for (; t < row_bytes; t++) row[t] = 0;
+        }
+    }
 }
 
 static inline __attribute__((always_inline)) void quantize_values(

@@ -157,8 +157,10 @@ extension EfficientNetLite {
 
 /// EfficientNet-Lite in int8: every 1×1 convolution an int8 GEMM (`vpdpbusd` where the CPU has VNNI), every
 /// depthwise convolution on bytes, activations stored as bytes between layers, quantised per tensor with the
-/// ranges of an ``ActivationCalibration``; weights quantised per output channel when loaded. The stem (3 input
-/// channels) stays float, its output quantised; the head's sums are pooled in float. The embedding is the same
+/// ranges of an ``ActivationCalibration``; weights quantised per output channel when loaded. The stem's input is
+/// quantised over the range the preprocessing can produce (for EfficientNet-Lite's mean 127/255 and std 128/255
+/// that is exactly the resized image's bytes) and the stem runs as a GEMM over its 3×3×3 patches; the head's sums
+/// are pooled in float. The embedding is the same
 /// L2-normalised 1280-d pooled head output as the float model's, approximately.
 public final class QuantizedEfficientNetLite: ImageEmbedder {
     struct Block: Sendable {
@@ -176,6 +178,7 @@ public final class QuantizedEfficientNetLite: ImageEmbedder {
     public var dimensions: Int { float.dimensions }
     public var preprocessing: Preprocessing { float.preprocessing }
     let stemOutput: QuantizationParameters
+    let stem: QuantizedConvolution2D
     let blocks: [Block]
     let head: QuantizedPointwise
     /// The kernels used (the CPU's best unless a test asks for another).
@@ -183,7 +186,6 @@ public final class QuantizedEfficientNetLite: ImageEmbedder {
     private let largestActivation: Int
     private let largestSums: Int
     private let largestPadded: Int
-    private let stemFloats: Int
 
     /// The int8 network of `float` with `calibration`'s ranges (measured on `float`: another model is refused).
     public init(_ float: EfficientNetLite, calibration: ActivationCalibration, level: Int8KernelLevel = .best) throws {
@@ -194,13 +196,22 @@ public final class QuantizedEfficientNetLite: ImageEmbedder {
         self.float = float
         self.calibration = calibration
         self.level = level
-        modelID = "\(float.modelID)+int8@\(calibration.contentID)"
+        // `int8.2`: the second int8 network (the stem on bytes); its embeddings differ slightly from the first's,
+        // so indexes of the two never mix.
+        modelID = "\(float.modelID)+int8.2@\(calibration.contentID)"
         stemOutput = try calibration.parameters("stem")
+        let p = float.preprocessing
+        let means = [p.mean.0, p.mean.1, p.mean.2], deviations = [p.std.0, p.std.1, p.std.2]
+        let input = QuantizationParameters(
+            minimum: zip(means, deviations).map { (0 - $0) / $1 }.min()!,
+            maximum: zip(means, deviations).map { (1 - $0) / $1 }.max()!)
+        stem = QuantizedConvolution2D(float.convStem.convolution, input: input, output: stemOutput)
         var current = stemOutput
         var blocks: [Block] = []
         var size = (float.config.resolution + 1) / 2
-        stemFloats = float.config.stemChannels * size * size
-        var largest = stemFloats
+        let r = float.config.resolution
+        var largest = stem.scratchCount(
+            height: r, width: r, padding: .same(height: r, width: r, kernel: 3, stride: 2))
         var padded = 0
         for (index, block) in float.blocks.enumerated() {
             let spec = block.spec
@@ -272,35 +283,31 @@ public final class QuantizedEfficientNetLite: ImageEmbedder {
         let bytes: [UnsafeMutablePointer<UInt8>]
         /// The head's int32 sums.
         let sums: UnsafeMutablePointer<Int32>
-        let stem: UnsafeMutablePointer<Float>
         /// The depthwise layers' padded input.
         let padded: UnsafeMutablePointer<UInt8>
 
         init(_ model: QuantizedEfficientNetLite) {
             bytes = (0..<3).map { _ in UnsafeMutablePointer<UInt8>.allocate(capacity: model.largestActivation) }
             sums = .allocate(capacity: model.largestSums)
-            stem = .allocate(capacity: model.stemFloats)
             padded = .allocate(capacity: model.largestPadded)
         }
 
         func deallocate() {
             bytes.forEach { $0.deallocate() }
             sums.deallocate()
-            stem.deallocate()
             padded.deallocate()
         }
     }
 
-    /// Stem (float, then quantised), blocks and head on bytes; writes the pooled (unnormalised) features.
+    /// Stem, blocks and head on bytes; writes the pooled (unnormalised) features.
     func features(
         _ input: UnsafePointer<Float>, into pooled: UnsafeMutablePointer<Float>, buffers: Buffers, threads: Int
     ) {
         let r = float.config.resolution
         let (a, b, c) = (buffers.bytes[0], buffers.bytes[1], buffers.bytes[2])
-        var (h, w) = float.convStem.apply(
+        var (h, w) = stem.apply(
             channelMajor: input, height: r, width: r, padding: .same(height: r, width: r, kernel: 3, stride: 2),
-            output: buffers.stem, threads: threads)
-        quantize(buffers.stem, count: h * w * float.config.stemChannels, parameters: stemOutput, output: a)
+            scratch: b, output: a, threads: threads, level: level)
         var current = a
         for block in blocks {
             let spec = block.spec

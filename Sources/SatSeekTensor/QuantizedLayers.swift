@@ -173,9 +173,16 @@ public struct QuantizedDepthwise: Sendable {
         let (oh, ow) = padding.outputSize(height: height, width: width, kernel: kernel, stride: stride)
         let size = paddedSize(height: height, width: width, padding: padding)
         let bottom = max(size.height, height + padding.top + padding.bottom) - height - padding.top
-        satseek_pad_u8(
-            input, Int32(height), Int32(width), Int32(channels), Int32(padding.top), Int32(padding.left),
-            Int32(bottom), Int32(size.width - width - padding.left), UInt8(self.input.zeroPoint), padded)
+        let paddedRows = height + padding.top + bottom
+        let (right, zeroPoint, channels) = (size.width - width - padding.left, UInt8(self.input.zeroPoint), channels)
+        let target = UncheckedSendableBox(padded)
+        // A copy, split over the threads when it is large (at batch 1 the other thread would only wait).
+        let copiers = min(threads, max(1, paddedRows * size.width * channels / 65_536))
+        parallelChunks(paddedRows, threads: copiers) { rows in
+            satseek_pad_u8(
+                input, Int32(height), Int32(width), Int32(channels), Int32(padding.top), Int32(padding.left),
+                Int32(bottom), Int32(right), zeroPoint, Int32(rows.lowerBound), Int32(rows.upperBound), target.value)
+        }
         let parts = min(oh, worthwhileThreads(threads, work: channels * oh * ow * kernel * kernel, perThread: 250_000))
         tapWeights.withUnsafeBufferPointer { weights in
             requantization.bias.withUnsafeBufferPointer { bias in
@@ -194,6 +201,65 @@ public struct QuantizedDepthwise: Sendable {
                 }
             }
         }
+        return (oh, ow)
+    }
+}
+
+/// A dense k × k convolution with few input channels (a network's stem) on bytes: the float channel-major input
+/// quantised, its patches laid out as GEMM rows (`satseek_im2col_u8`, `channels·k²` bytes each) and multiplied by
+/// the int8 weights like a 1×1 convolution of that many input channels, requantised in the GEMM's stores.
+public struct QuantizedConvolution2D: Sendable {
+    public let kernel: Int
+    public let stride: Int
+    public let inChannels: Int
+    /// The convolution as a 1×1 one over the `inChannels·k²` bytes of each patch.
+    public let patches: QuantizedPointwise
+
+    public init(
+        _ convolution: Convolution2D, input: QuantizationParameters, output: QuantizationParameters
+    ) {
+        kernel = convolution.kernel
+        stride = convolution.stride
+        inChannels = convolution.inChannels
+        let depth = convolution.inChannels * convolution.kernel * convolution.kernel
+        patches = QuantizedPointwise(
+            PointwiseConvolution(
+                inChannels: depth, outChannels: convolution.outChannels, weight: convolution.weight,
+                bias: convolution.bias, activation: convolution.activation),
+            input: input, output: output)
+    }
+
+    public var outChannels: Int { patches.outChannels }
+
+    /// Bytes of the scratch ``apply(channelMajor:height:width:padding:scratch:output:threads:level:)`` needs:
+    /// the quantised input and the patch rows.
+    public func scratchCount(height: Int, width: Int, padding: Padding) -> Int {
+        let (oh, ow) = padding.outputSize(height: height, width: width, kernel: kernel, stride: stride)
+        return inChannels * height * width + oh * ow * patches.weights.paddedInputs
+    }
+
+    /// `output[oh × ow × outChannels]` bytes from a channel-major float image (`inChannels × height × width`);
+    /// returns the output size.
+    @discardableResult
+    public func apply(
+        channelMajor input: UnsafePointer<Float>, height: Int, width: Int, padding: Padding,
+        scratch: UnsafeMutablePointer<UInt8>, output: UnsafeMutablePointer<UInt8>, threads: Int,
+        level: Int8KernelLevel = .best
+    ) -> (height: Int, width: Int) {
+        let (oh, ow) = padding.outputSize(height: height, width: width, kernel: kernel, stride: stride)
+        let plane = inChannels * height * width
+        quantize(input, count: plane, parameters: patches.input, output: scratch)
+        let columns = scratch + plane
+        let (rowBytes, zeroPoint) = (patches.weights.paddedInputs, UInt8(patches.input.zeroPoint))
+        let (channels, kernel, stride) = (inChannels, kernel, stride)
+        let box = UncheckedSendableBox((UnsafePointer(scratch), columns))
+        parallelChunks(oh, threads: min(threads, worthwhileThreads(threads, work: oh * ow * rowBytes * 8))) { rows in
+            satseek_im2col_u8(
+                box.value.0, Int32(channels), Int32(height), Int32(width), Int32(kernel), Int32(stride),
+                Int32(padding.top), Int32(padding.left), Int32(ow), Int32(rows.lowerBound), Int32(rows.upperBound),
+                zeroPoint, Int32(rowBytes), box.value.1)
+        }
+        patches.apply(columns, pixels: oh * ow, output: output, threads: threads, level: level)
         return (oh, ow)
     }
 }

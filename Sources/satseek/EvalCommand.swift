@@ -141,8 +141,8 @@ struct DatasetOptions: ParsableArguments {
     /// `--model` in `--precision`.
     var modelSpec: String { ModelStore.spec(model, int8: precision == .int8) }
 
-    /// The session over `--db`, or the dataset's cache file for this model (in int8: and this calibration, whose
-    /// content id ends the model id — a new calibration gets a new cache file instead of a refusal).
+    /// The session over `--db`, or the dataset's cache file for this model (in int8: and this int8 network revision
+    /// and calibration, which end the model id — a new calibration gets a new cache file instead of a refusal).
     func session(folder: String) throws -> SearchSession {
         if let db { return try SearchSession(db: db, model: modelSpec, create: true) }
         guard precision == .int8 else {
@@ -150,8 +150,9 @@ struct DatasetOptions: ParsableArguments {
                 db: EvalCommand.cachePath(folder: folder, model: model), model: model, create: true)
         }
         let network = try ModelStore().load(modelSpec)
-        let calibration = network.modelID.split(separator: "@").last.map(String.init) ?? ""
-        let path = try EvalCommand.cachePath(folder: folder, model: modelSpec + "-" + calibration)
+        // The int8 network's revision and calibration id (`int8.2@…`) name the file.
+        let variant = network.modelID.split(separator: "+").last.map(String.init) ?? ""
+        let path = try EvalCommand.cachePath(folder: folder, model: model + "-" + variant)
         return SearchSession(catalog: try Catalog(path: path, create: true), model: network)
     }
 

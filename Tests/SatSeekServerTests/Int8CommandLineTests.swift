@@ -27,7 +27,8 @@ import Testing
         let calibrate = try await satseek(["calibrate", images.path, "--images", "10"])
         #expect(
             calibrate.status == 0 && calibrate.output.contains("skipped") && calibrate.output.contains("broken.jpg"))
-        #expect(calibrate.output.contains("on 9 images") && calibrate.output.contains("+int8@"), "\(calibrate.output)")
+        #expect(
+            calibrate.output.contains("on 9 images") && calibrate.output.contains("+int8.2@"), "\(calibrate.output)")
         #expect(
             FileManager.default.fileExists(atPath: store.appendingPathComponent("calibration/effnet-lite0.json").path))
 
@@ -41,6 +42,6 @@ import Testing
         let search = try await satseek(["search", "--db", db, "--precision", "int8", "--image", query, "-k", "3"])
         #expect(search.status == 0 && search.output.contains("/Port/"), "\(search.output)")
         let float = try await satseek(["search", "--db", db, "--image", query])
-        #expect(float.status != 0 && float.output.contains("+int8@"), "\(float.output)")
+        #expect(float.status != 0 && float.output.contains("+int8.2@"), "\(float.output)")
     }
 }

@@ -126,11 +126,12 @@ struct HTTPAnswer {
     }
 }
 
-/// Sends one request with URLSession (no caching, 120 s timeout).
+/// Sends one request with URLSession (no caching, 300 s timeout: under CI's parallel load — Postgres clusters,
+/// Chromium, every suite at once — a first text query that loads MiniLM has taken past 120 s).
 func http(
     _ url: String, method: String = "GET", body: Data? = nil, contentType: String? = nil
 ) async throws -> HTTPAnswer {
-    var request = URLRequest(url: URL(string: url)!, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: 120)
+    var request = URLRequest(url: URL(string: url)!, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: 300)
     request.httpMethod = method
     if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
     let (data, response): (Data, URLResponse)

@@ -167,7 +167,9 @@ import Testing
     @Test func depthwiseMatchesPlainLoops() {
         var random = SplitMix64(seed: 53)
         for (height, width, channels, kernel, stride) in [
-            (9, 11, 16, 3, 1), (10, 7, 24, 3, 2), (13, 13, 40, 5, 1), (14, 9, 17, 5, 2), (7, 7, 48, 3, 1)
+            (9, 11, 16, 3, 1), (10, 7, 24, 3, 2), (13, 13, 40, 5, 1), (14, 9, 17, 5, 2), (7, 7, 48, 3, 1),
+            // Large enough for the padded copy to be split over the two threads.
+            (40, 37, 96, 3, 2)
         ] {
             let taps = kernel * kernel
             let weights = (0..<(channels * taps)).map { _ in random.signedUnitFloat() }
@@ -212,6 +214,67 @@ import Testing
                     }
                 }
                 #expect(output == expected, "\(level), \(kernel)×\(kernel)/\(stride), \(channels) channels")
+            }
+        }
+    }
+
+    /// The int8 stem (a dense 3×3 stride-2 convolution of a float channel-major image, run as a GEMM over its
+    /// patches) against plain loops: the input quantised, the padding at the input's zero point, the exact sums
+    /// requantised — the same bytes on every level, for odd and even sizes (whose "same" padding differs).
+    @Test func stemConvolutionMatchesPlainLoops() throws {
+        var random = SplitMix64(seed: 59)
+        for (height, width, inChannels, outChannels) in [(17, 23, 3, 32), (32, 30, 3, 40), (9, 9, 2, 8)] {
+            let (kernel, stride) = (3, 2)
+            let depth = inChannels * kernel * kernel
+            let convolution = Convolution2D(
+                inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride,
+                weight: (0..<(outChannels * depth)).map { _ in random.signedUnitFloat() },
+                bias: (0..<outChannels).map { _ in random.signedUnitFloat() }, activation: .relu6)
+            let input = QuantizationParameters(minimum: -127 / 128, maximum: 1)
+            #expect(input.zeroPoint == 127 && input.scale == 1 / 128)
+            let layer = QuantizedConvolution2D(
+                convolution, input: input, output: QuantizationParameters(minimum: 0, maximum: 6))
+            let image = (0..<(inChannels * height * width)).map { _ in random.signedUnitFloat() }
+            let q = image.map(input.quantize)
+            let (values, _) = QuantizedWeights.quantizePerRow(convolution.weight, rows: outChannels, columns: depth)
+            let padding = Padding.same(height: height, width: width, kernel: kernel, stride: stride)
+            let (oh, ow) = padding.outputSize(height: height, width: width, kernel: kernel, stride: stride)
+            var expected = [UInt8](repeating: 0, count: oh * ow * outChannels)
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    for n in 0..<outChannels {
+                        var sum: Int32 = 0
+                        for c in 0..<inChannels {
+                            for ky in 0..<kernel {
+                                for kx in 0..<kernel {
+                                    let iy = oy * stride + ky - padding.top, ix = ox * stride + kx - padding.left
+                                    let x =
+                                        (0..<height).contains(iy) && (0..<width).contains(ix)
+                                        ? Int32(q[(c * height + iy) * width + ix]) : input.zeroPoint
+                                    sum += x * Int32(values[n * depth + (c * kernel + ky) * kernel + kx])
+                                }
+                            }
+                        }
+                        expected[(oy * ow + ox) * outChannels + n] = layer.patches.requantization.apply(
+                            sum, channel: n)
+                    }
+                }
+            }
+            for level in Int8KernelLevel.allCases where level.isSupported {
+                var output = [UInt8](repeating: 0, count: oh * ow * outChannels)
+                var scratch = [UInt8](
+                    repeating: 0, count: layer.scratchCount(height: height, width: width, padding: padding))
+                let size = image.withUnsafeBufferPointer { image in
+                    scratch.withUnsafeMutableBufferPointer { scratch in
+                        output.withUnsafeMutableBufferPointer { out in
+                            layer.apply(
+                                channelMajor: image.baseAddress!, height: height, width: width, padding: padding,
+                                scratch: scratch.baseAddress!, output: out.baseAddress!, threads: 2, level: level)
+                        }
+                    }
+                }
+                #expect(size.height == oh && size.width == ow)
+                #expect(output == expected, "\(level), \(height)×\(width)×\(inChannels) → \(outChannels)")
             }
         }
     }

@@ -57,10 +57,11 @@ void satseek_qgemm_u8s8_u8(
     const satseek_requantization *requantization, uint8_t *out, int ldo);
 
 /// Copies a `height × width × channels` byte map into the middle of a `(top + height + bottom) × (left + width +
-/// right)` one whose border holds `value` (the input's zero point: real zero).
+/// right)` one whose border holds `value` (the input's zero point: real zero); writes that map's rows
+/// `row_begin..<row_end` only (so that threads can share the copy).
 void satseek_pad_u8(
     const uint8_t *input, int height, int width, int channels, int top, int left, int bottom, int right,
-    uint8_t value, uint8_t *output);
+    uint8_t value, int row_begin, int row_end, uint8_t *output);
 
 /// The products requantised with a residual added (the skip connection of an inverted-residual block):
 /// `clamp(nearbyint(float(s + bias[j]) · scale[j] + float(r − residual_zero_point) · residual_scale) + zero_point,
@@ -78,6 +79,15 @@ void satseek_qgemm_u8s8_u8_residual(
 void satseek_depthwise_u8(
     int level, const uint8_t *padded, int padded_width, int channels, const float *weights, int kernel, int stride,
     int out_width, int row_begin, int row_end, const satseek_requantization *requantization, uint8_t *output);
+
+/// The patches of a k × k convolution with few input channels (a network's stem) as GEMM rows: for output rows
+/// `row_begin..<row_end` of `out_width` pixels, row `oy · out_width + ox` of `output` (rows of `row_bytes` ≥
+/// channels · k² bytes, the rest zero) holds input bytes `[c][oy · stride − top + ky][ox · stride − left + kx]` in
+/// (c, ky, kx) order — PyTorch's OIHW order — with `zero_point` where that is outside the channel-major
+/// `channels × height × width` input.
+void satseek_im2col_u8(
+    const uint8_t *input, int channels, int height, int width, int kernel, int stride, int top, int left,
+    int out_width, int row_begin, int row_end, uint8_t zero_point, int row_bytes, uint8_t *output);
 
 /// `count` floats quantised: `clamp(nearbyint(x / scale) + zero_point, 0, 255)`.
 void satseek_quantize_u8(const float *input, int count, float scale, int zero_point, uint8_t *output);
