@@ -160,8 +160,8 @@ extension EfficientNetLite {
 /// ranges of an ``ActivationCalibration``; weights quantised per output channel when loaded. The stem's input is
 /// quantised over the range the preprocessing can produce (for EfficientNet-Lite's mean 127/255 and std 128/255
 /// that is exactly the resized image's bytes) and the stem runs as a GEMM over its 3×3×3 patches; the head's sums
-/// are pooled in float. The embedding is the same
-/// L2-normalised 1280-d pooled head output as the float model's, approximately.
+/// are pooled in float. The embedding is the same L2-normalised 1280-d pooled head output as the float model's,
+/// approximately.
 public final class QuantizedEfficientNetLite: ImageEmbedder {
     struct Block: Sendable {
         let spec: EfficientNetLiteConfig.Block
