@@ -78,10 +78,15 @@ extension Archive {
     }
 
     /// The text searcher of this archive (cached per alignment). - Throws: when the index has no text side.
+    /// Cached until the index gains, loses or re-embeds items — every item `index` stores bumps the embedding
+    /// revision, its alignment and label vectors included —, so a running server's text searches see what `index`
+    /// adds; an index without a text side is remembered as such until then too (finding that out scans the
+    /// stored kinds).
     public func textSearcher(alignment: String? = nil) throws -> TextSearcher {
-        try searchers.value(key: "text:" + (alignment ?? "")) {
-            try TextSearcher(session: session, alignment: alignment)
-        }
+        let outcome: Result<TextSearcher, any Error> = try searchers.value(
+            key: "text:" + (alignment ?? ""), version: String(try catalog.embeddingRevision())
+        ) { Result { try TextSearcher(session: session, alignment: alignment) } }
+        return try outcome.get()
     }
 
     /// The sketch searcher, cached until the index gains or loses items or is given another sketch adapter, so a

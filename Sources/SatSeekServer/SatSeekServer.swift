@@ -83,8 +83,9 @@ public final class SatSeekServer: Sendable {
     /// Whether the archive answers sketch queries now (asked at every request, so sketch codes that `index`
     /// adds to a running server's catalog turn the mode on).
     var hasSketch: Bool { (try? archive.sketchSearcher()) != nil }
-    /// Whether the archive answers text queries (checked once at start-up).
-    let hasText: Bool
+    /// Whether the archive answers text queries now (asked at every request, so alignment vectors that `index
+    /// --align` adds to a running server's catalog turn the mode on).
+    var hasText: Bool { (try? archive.textSearcher()) != nil }
     let renderer: ImageRenderer
     let geocoder: NominatimClient?
     let assets: StaticAssets
@@ -117,7 +118,6 @@ public final class SatSeekServer: Sendable {
             label: "satseek.server.rendering", workers: configuration.renderWorkers,
             waiting: configuration.renderQueue)
         (archive.store as? EmbeddedStore)?.refreshInterval = 0.25
-        hasText = (try? archive.textSearcher()) != nil
         renderer = ImageRenderer(catalog: archive.catalog)
         geocoder = configuration.geocoder.map { NominatimClient(endpoint: $0) }
         // Place names when the gazetteer is installed (a server without it shows coordinates only).

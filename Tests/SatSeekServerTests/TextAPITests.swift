@@ -102,4 +102,76 @@ import SatSeekSearch
         }
         #expect(try await http(base + "/api/search/text?q=forest&k=0").status == 400)
     }
+
+    /// A server started on an index without a text side: the mode is off; `index` with an alignment beside it
+    /// turns it on, and items indexed while it runs are found by text queries (the text searcher once kept the
+    /// vectors it first loaded for the process's life).
+    @Test(.enabled(if: weightsInstalled)) func aRunningServerSeesAlignedItemsIndexedAfterItStarted() async throws {
+        let store = ModelStore()
+        guard store.miniLMDirectory != nil else {
+            if ProcessInfo.processInfo.environment["SATSEEK_REQUIRE_MODELS"] == "1" {
+                Issue.record("all-minilm-l6-v2 is not installed; run `satseek models install all-minilm-l6-v2`")
+            }
+            return
+        }
+        let folder = try temporaryFolder("text-live")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // The alignment is learnt in a catalog of its own; the served one starts without Port and without text.
+        let all = folder.appendingPathComponent("all"), served = folder.appendingPathComponent("served")
+        let port = folder.appendingPathComponent("port")
+        for name in ["Beach", "Forest", "Port"] {
+            let source = sharedData.appendingPathComponent("datasets/aid-mini/\(name)")
+            for file in try FileManager.default.contentsOfDirectory(atPath: source.path).sorted().prefix(4) {
+                for root in [all, name == "Port" ? port : served] {
+                    let target = root.appendingPathComponent(name)
+                    try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+                    try FileManager.default.copyItem(
+                        at: source.appendingPathComponent(file), to: target.appendingPathComponent(file))
+                }
+            }
+        }
+        let align = folder.appendingPathComponent("a.satseek-align").path
+        var configuration = AlignmentConfiguration()
+        configuration.steps = 120
+        _ = try TextAlignmentWorkflow.run(
+            session: try SearchSession(
+                db: folder.appendingPathComponent("all.satseek").path, model: ModelStore.defaultModel, create: true),
+            folder: all.path, textEmbedder: try store.sentenceEmbedder(), configuration: configuration, output: align,
+            indexProgress: { _ in }, trainingProgress: { _, _ in })
+
+        let session = try SearchSession(
+            db: folder.appendingPathComponent("served.satseek").path, model: ModelStore.defaultModel, create: true)
+        _ = try session.indexer().index(served.path)
+        let server = try SatSeekServer(session: session, configuration: ServerConfiguration(port: 0))
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let task = Task.detached { try await server.run { port in continuation.yield(port) } }
+        defer { task.cancel() }
+        var iterator = ports.makeAsyncIterator()
+        let base = "http://127.0.0.1:\(try #require(await iterator.next()))"
+        func textMode() async throws -> Bool? {
+            (try await http(base + "/api/info").json()["modes"] as? [String: Bool])?["text"]
+        }
+        let query =
+            base + "/api/search/text?k=3&q=" + "ships docked in a harbor"
+            .addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed)!
+        #expect(try await textMode() == false)
+        #expect(try await http(query).status == 404)
+
+        // `index --align` on the served catalog: its 8 items gain aligned vectors; the mode turns on.
+        var aligned = try session.indexer()
+        aligned.auxiliaries = [try AlignmentAuxiliary(path: align, imageModelID: session.model.modelID)]
+        _ = try aligned.index(served.path)
+        #expect(try await textMode() == true)
+        let before = try await http(query).json()["results"] as? [[String: Any]] ?? []
+        #expect(before.count == 3)
+        func classes(_ results: [[String: Any]]) -> [String] {
+            results.compactMap { ($0["item"] as? [String: Any])?["className"] as? String }
+        }
+        #expect(!classes(before).contains("Port"))
+
+        // Port tiles indexed while the server runs are what the harbour sentence finds.
+        _ = try aligned.index(port.path)
+        let after = try await http(query).json()["results"] as? [[String: Any]] ?? []
+        #expect(classes(after) == ["Port", "Port", "Port"], "\(classes(after))")
+    }
 }
