@@ -85,7 +85,14 @@ extension Archive {
     public func textSearcher(alignment: String? = nil) throws -> TextSearcher {
         let outcome: Result<TextSearcher, any Error> = try searchers.value(
             key: "text:" + (alignment ?? ""), version: String(try catalog.embeddingRevision())
-        ) { Result { try TextSearcher(session: session, alignment: alignment) } }
+        ) {
+            Result {
+                // The sentence encoder is loaded once per process, and only for an index with a text side.
+                try TextSearcher(session: session, alignment: alignment) {
+                    try self.searchers.value(key: "sentence-embedder") { try ModelStore().sentenceEmbedder() }
+                }
+            }
+        }
         return try outcome.get()
     }
 

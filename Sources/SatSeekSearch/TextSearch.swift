@@ -74,9 +74,11 @@ public struct TextSearcher: Sendable {
 
     /// - Parameters:
     ///   - alignment: Pick this alignment file's vectors when the index holds several.
+    /// - Parameter sentenceEmbedder: Gives the sentence encoder, when the index needs one, from where the caller
+    ///   keeps it (a searcher rebuilt for new items reuses the loaded one); otherwise the store's is loaded.
     public init(
         session: SearchSession, store: ModelStore = ModelStore(), alignment: String? = nil,
-        blend: TextBlend? = nil
+        blend: TextBlend? = nil, sentenceEmbedder: (() throws -> SentenceTextEmbedder)? = nil
     ) throws {
         catalog = session.catalog
         if let clip = session.model as? CLIPModel {
@@ -124,7 +126,7 @@ public struct TextSearcher: Sendable {
                 kind.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).dropFirst().first ?? ""
             return rest.split(separator: ":").dropLast().joined(separator: ":")
         }
-        let sentence = try store.sentenceEmbedder()
+        let sentence = try sentenceEmbedder?() ?? store.sentenceEmbedder()
         for used in [kind].compactMap({ $0 }) + labelKinds where textModel(of: used) != sentence.modelID {
             throw SearchError.invalidInput(
                 "\(catalog.path): \(used) was made with \(textModel(of: used)) but the installed sentence encoder is "
