@@ -80,20 +80,14 @@ extension Archive {
     /// The text searcher of this archive (cached per alignment). - Throws: when the index has no text side.
     /// Cached until the index gains, loses or re-embeds items — every item `index` stores bumps the embedding
     /// revision, its alignment and label vectors included —, so a running server's text searches see what `index`
-    /// adds; an index without a text side is remembered as such until then too (finding that out scans the
-    /// stored kinds).
+    /// adds.
     public func textSearcher(alignment: String? = nil) throws -> TextSearcher {
-        let outcome: Result<TextSearcher, any Error> = try searchers.value(
-            key: "text:" + (alignment ?? ""), version: String(try catalog.embeddingRevision())
-        ) {
-            Result {
-                // The sentence encoder is loaded once per process, and only for an index with a text side.
-                try TextSearcher(session: session, alignment: alignment) {
-                    try self.searchers.value(key: "sentence-embedder") { try ModelStore().sentenceEmbedder() }
-                }
+        try searchers.value(key: "text:" + (alignment ?? ""), version: String(try catalog.embeddingRevision())) {
+            // The sentence encoder is loaded once per process, and only for an index with a text side.
+            try TextSearcher(session: session, alignment: alignment) {
+                try self.searchers.value(key: "sentence-embedder") { try ModelStore().sentenceEmbedder() }
             }
         }
-        return try outcome.get()
     }
 
     /// The sketch searcher, cached until the index gains or loses items or is given another sketch adapter, so a
@@ -142,16 +136,20 @@ final class SearcherCache: @unchecked Sendable {
         return made
     }
 
-    /// The value kept under `key` while it was made for `version`; made again (and replacing it) otherwise.
+    /// The value kept under `key` while it was made for `version` — or the error making it threw, so that an index
+    /// without that search space (finding that out scans the stored kinds or embeddings) is not asked again at every
+    /// request until the version moves; made again (and replacing it) otherwise.
     func value<T: Sendable>(key: String, version: String, make: () throws -> T) throws -> T {
-        if let found = lock.withLock({ versioned[key] }), found.version == version, let value = found.value as? T {
-            return value
+        if let found = lock.withLock({ versioned[key] }), found.version == version,
+            let outcome = found.outcome as? Result<T, any Error>
+        {
+            return try outcome.get()
         }
-        let made = try make()
+        let made = Result { try make() }
         lock.withLock { versioned[key] = (version, made) }
-        return made
+        return try made.get()
     }
-    private var versioned: [String: (version: String, value: any Sendable)] = [:]
+    private var versioned: [String: (version: String, outcome: any Sendable)] = [:]
 }
 
 /// Composed image + text queries: a weighted sum of the two unit vectors in a joint space (the "WeiCom" baseline of

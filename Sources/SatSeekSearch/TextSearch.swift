@@ -74,8 +74,8 @@ public struct TextSearcher: Sendable {
 
     /// - Parameters:
     ///   - alignment: Pick this alignment file's vectors when the index holds several.
-    /// - Parameter sentenceEmbedder: Gives the sentence encoder, when the index needs one, from where the caller
-    ///   keeps it (a searcher rebuilt for new items reuses the loaded one); otherwise the store's is loaded.
+    ///   - sentenceEmbedder: Gives the sentence encoder, when the index needs one, from where the caller keeps it (a
+    ///     searcher rebuilt for new items reuses the loaded one); otherwise the store's is loaded.
     public init(
         session: SearchSession, store: ModelStore = ModelStore(), alignment: String? = nil,
         blend: TextBlend? = nil, sentenceEmbedder: (() throws -> SentenceTextEmbedder)? = nil

@@ -174,14 +174,14 @@ public struct QuantizedDepthwise: Sendable {
         let size = paddedSize(height: height, width: width, padding: padding)
         let bottom = max(size.height, height + padding.top + padding.bottom) - height - padding.top
         let paddedRows = height + padding.top + bottom
-        let (right, zeroPoint, channels) = (size.width - width - padding.left, UInt8(self.input.zeroPoint), channels)
-        let target = UncheckedSendableBox(padded)
+        let right = size.width - width - padding.left
         // A copy, split over the threads when it is large (at batch 1 the other thread would only wait).
-        let copiers = min(threads, max(1, paddedRows * size.width * channels / 65_536))
+        let copiers = worthwhileThreads(threads, work: paddedRows * size.width * channels, perThread: 65_536)
         parallelChunks(paddedRows, threads: copiers) { rows in
             satseek_pad_u8(
                 input, Int32(height), Int32(width), Int32(channels), Int32(padding.top), Int32(padding.left),
-                Int32(bottom), Int32(right), zeroPoint, Int32(rows.lowerBound), Int32(rows.upperBound), target.value)
+                Int32(bottom), Int32(right), UInt8(self.input.zeroPoint), Int32(rows.lowerBound),
+                Int32(rows.upperBound), padded)
         }
         let parts = min(oh, worthwhileThreads(threads, work: channels * oh * ow * kernel * kernel, perThread: 250_000))
         tapWeights.withUnsafeBufferPointer { weights in
@@ -250,14 +250,12 @@ public struct QuantizedConvolution2D: Sendable {
         let plane = inChannels * height * width
         quantize(input, count: plane, parameters: patches.input, output: scratch)
         let columns = scratch + plane
-        let (rowBytes, zeroPoint) = (patches.weights.paddedInputs, UInt8(patches.input.zeroPoint))
-        let (channels, kernel, stride) = (inChannels, kernel, stride)
-        let box = UncheckedSendableBox((UnsafePointer(scratch), columns))
-        parallelChunks(oh, threads: min(threads, worthwhileThreads(threads, work: oh * ow * rowBytes * 8))) { rows in
+        let rowBytes = patches.weights.paddedInputs
+        parallelChunks(oh, threads: worthwhileThreads(threads, work: oh * ow * rowBytes * 8)) { rows in
             satseek_im2col_u8(
-                box.value.0, Int32(channels), Int32(height), Int32(width), Int32(kernel), Int32(stride),
+                scratch, Int32(inChannels), Int32(height), Int32(width), Int32(kernel), Int32(stride),
                 Int32(padding.top), Int32(padding.left), Int32(ow), Int32(rows.lowerBound), Int32(rows.upperBound),
-                zeroPoint, Int32(rowBytes), box.value.1)
+                UInt8(patches.input.zeroPoint), Int32(rowBytes), columns)
         }
         patches.apply(columns, pixels: oh * ow, output: output, threads: threads, level: level)
         return (oh, ow)
