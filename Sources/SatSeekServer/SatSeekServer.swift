@@ -118,6 +118,9 @@ public final class SatSeekServer: Sendable {
             label: "satseek.server.rendering", workers: configuration.renderWorkers,
             waiting: configuration.renderQueue)
         (archive.store as? EmbeddedStore)?.refreshInterval = 0.25
+        // Builds (and caches) the text searcher now, as the server did before the mode was asked per request: its
+        // first build loads the sentence encoder and the class texts, which is no work for the first request.
+        _ = try? archive.textSearcher()
         renderer = ImageRenderer(catalog: archive.catalog)
         geocoder = configuration.geocoder.map { NominatimClient(endpoint: $0) }
         // Place names when the gazetteer is installed (a server without it shows coordinates only).
